@@ -1,0 +1,160 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { decide } from './decide.js';
+import { REASON_CODES } from './types.js';
+import type { ReasonCode, UsagePolicy, UsageRequest, UsageSoFar } from './types.js';
+
+const NOW = new Date('2025-06-15T12:00:00.000Z');
+
+const basePolicy: UsagePolicy = {
+  consumers: ['c-water-authority', 'city planning office'],
+  purposes: ['public-service', 'research'],
+  aggregations: ['count', 'sum', 'mean'],
+  rowLevel: false,
+  minGroupSize: 5,
+  epsilonBudget: 10,
+  expiresAt: '2025-12-31T00:00:00Z',
+  jobsPerDay: 3,
+};
+const baseRequest: UsageRequest = {
+  consumerId: 'c-water-authority',
+  purpose: 'public-service',
+  aggregations: ['sum', 'count', 'sum'],
+  rowLevel: false,
+  minGroupSize: 5,
+  epsilon: 1,
+};
+const baseUsage: UsageSoFar = { epsilonSpent: 2, jobsToday: 0 };
+
+interface Row {
+  name: string;
+  policy?: Partial<UsagePolicy>;
+  request?: Partial<UsageRequest>;
+  usage?: Partial<UsageSoFar>;
+  now?: string;
+  expect: ReasonCode[];
+}
+
+const table: Row[] = [
+  { name: 'baseline is allowed', expect: [] },
+  // each reason alone
+  { name: 'unknown consumer', request: { consumerId: 'c-other' }, expect: ['CONSUMER_NOT_ALLOWED'] },
+  { name: 'purpose not listed', request: { purpose: 'marketing' }, expect: ['PURPOSE_NOT_ALLOWED'] },
+  { name: 'one aggregation not listed', request: { aggregations: ['sum', 'variance'] }, expect: ['AGGREGATION_NOT_ALLOWED'] },
+  { name: 'row-level requested, policy forbids', request: { rowLevel: true }, expect: ['ROW_LEVEL_NOT_ALLOWED'] },
+  { name: 'group size below policy', request: { minGroupSize: 4 }, expect: ['GROUP_SIZE_TOO_SMALL'] },
+  { name: 'budget overspent by this job', usage: { epsilonSpent: 9.5 }, expect: ['BUDGET_EXHAUSTED'] },
+  { name: 'policy expired', now: '2026-01-01T00:00:00Z', expect: ['POLICY_EXPIRED'] },
+  { name: 'daily limit reached', usage: { jobsToday: 3 }, expect: ['DAILY_LIMIT_REACHED'] },
+  // consumers
+  { name: '"*" allows any consumer', policy: { consumers: ['*'] }, request: { consumerId: 'anyone' }, expect: [] },
+  { name: '"*" among others allows any consumer', policy: { consumers: ['x', '*'] }, request: { consumerId: 'anyone' }, expect: [] },
+  { name: 'consumer matched by name', request: { consumerId: 'c-123', consumerName: 'city planning office' }, expect: [] },
+  { name: 'consumer name not listed either', request: { consumerId: 'c-123', consumerName: 'someone' }, expect: ['CONSUMER_NOT_ALLOWED'] },
+  { name: 'consumer match is exact (case)', request: { consumerId: 'C-WATER-AUTHORITY' }, expect: ['CONSUMER_NOT_ALLOWED'] },
+  { name: 'empty consumer list allows nobody', policy: { consumers: [] }, expect: ['CONSUMER_NOT_ALLOWED'] },
+  // purposes / aggregations
+  { name: '"*" is not a wildcard for purposes', policy: { purposes: ['*'] }, expect: ['PURPOSE_NOT_ALLOWED'] },
+  { name: 'no aggregations requested', request: { aggregations: [] }, expect: [] },
+  { name: 'every aggregation not listed', request: { aggregations: ['dot', 'ratio'] }, expect: ['AGGREGATION_NOT_ALLOWED'] },
+  // row level
+  { name: 'row-level allowed by policy', policy: { rowLevel: true }, request: { rowLevel: true }, expect: [] },
+  { name: 'aggregate-only job on a row-level policy', policy: { rowLevel: true }, request: { rowLevel: false }, expect: [] },
+  // group size boundaries
+  { name: 'group size exactly the policy minimum', request: { minGroupSize: 5 }, expect: [] },
+  { name: 'group size above policy', request: { minGroupSize: 50 }, expect: [] },
+  { name: 'group size 0 against minimum 1', policy: { minGroupSize: 1 }, request: { minGroupSize: 0 }, expect: ['GROUP_SIZE_TOO_SMALL'] },
+  // budget boundaries
+  { name: 'budget used exactly by this job', usage: { epsilonSpent: 9 }, request: { epsilon: 1 }, expect: [] },
+  { name: 'budget already used exactly, noisy job', usage: { epsilonSpent: 10 }, request: { epsilon: 0.5 }, expect: ['BUDGET_EXHAUSTED'] },
+  { name: 'budget already used exactly, noise-free job', usage: { epsilonSpent: 10 }, request: { epsilon: 0 }, expect: [] },
+  { name: 'decimal steps reach the budget exactly', policy: { epsilonBudget: 0.3 }, usage: { epsilonSpent: 0.1 + 0.1 }, request: { epsilon: 0.1 }, expect: [] },
+  { name: 'a hair over the budget', policy: { epsilonBudget: 1 }, usage: { epsilonSpent: 0.5 }, request: { epsilon: 0.5001 }, expect: ['BUDGET_EXHAUSTED'] },
+  { name: 'no budget (null) allows any epsilon', policy: { epsilonBudget: null }, usage: { epsilonSpent: 1e6 }, request: { epsilon: 100 }, expect: [] },
+  { name: 'single job larger than the whole budget', usage: { epsilonSpent: 0 }, request: { epsilon: 11 }, expect: ['BUDGET_EXHAUSTED'] },
+  // expiry boundaries
+  { name: 'expiry exactly now is expired', now: '2025-12-31T00:00:00.000Z', expect: ['POLICY_EXPIRED'] },
+  { name: 'one millisecond before expiry', now: '2025-12-30T23:59:59.999Z', expect: [] },
+  { name: 'expiry with an offset, exactly now', policy: { expiresAt: '2025-06-15T14:00:00+02:00' }, expect: ['POLICY_EXPIRED'] },
+  { name: 'no expiry (null)', policy: { expiresAt: null }, now: '2999-01-01T00:00:00Z', expect: [] },
+  // daily limit boundaries
+  { name: 'one job left today', usage: { jobsToday: 2 }, expect: [] },
+  { name: 'over the daily limit', usage: { jobsToday: 7 }, expect: ['DAILY_LIMIT_REACHED'] },
+  { name: 'no daily limit (null)', policy: { jobsPerDay: null }, usage: { jobsToday: 1000 }, expect: [] },
+  { name: 'no daily limit (absent)', policy: { jobsPerDay: undefined }, usage: { jobsToday: 1000 }, expect: [] },
+  // combinations: every failing reason is named, in the order of REASON_CODES
+  {
+    name: 'consumer + purpose',
+    request: { consumerId: 'x', purpose: 'marketing' },
+    expect: ['CONSUMER_NOT_ALLOWED', 'PURPOSE_NOT_ALLOWED'],
+  },
+  {
+    name: 'row-level + group size + budget',
+    request: { rowLevel: true, minGroupSize: 1, epsilon: 9 },
+    expect: ['ROW_LEVEL_NOT_ALLOWED', 'GROUP_SIZE_TOO_SMALL', 'BUDGET_EXHAUSTED'],
+  },
+  {
+    name: 'expired and over the daily limit',
+    now: '2026-02-01T00:00:00Z', usage: { jobsToday: 3 },
+    expect: ['POLICY_EXPIRED', 'DAILY_LIMIT_REACHED'],
+  },
+  {
+    name: 'everything fails at once',
+    request: { consumerId: 'x', purpose: 'p', aggregations: ['dot'], rowLevel: true, minGroupSize: 2, epsilon: 20 },
+    usage: { jobsToday: 3 },
+    now: '2026-01-01T00:00:00Z',
+    expect: [...REASON_CODES],
+  },
+];
+
+describe('decide: policy table', () => {
+  for (const row of table) {
+    it(row.name, () => {
+      const policy = { ...basePolicy, ...row.policy };
+      const request = { ...baseRequest, ...row.request };
+      const usage = { ...baseUsage, ...row.usage };
+      const d = decide(policy, request, usage, row.now ? new Date(row.now) : NOW);
+      assert.deepEqual(d.reasons.map((r) => r.code), row.expect);
+      assert.equal(d.allow, row.expect.length === 0);
+      for (const r of d.reasons) assert.ok(r.message.length > 0, `${r.code} has a message`);
+    });
+  }
+});
+
+describe('decide: reason details', () => {
+  it('names the refused aggregations once each', () => {
+    const d = decide(basePolicy, { ...baseRequest, aggregations: ['variance', 'sum', 'variance', 'dot'] }, baseUsage, NOW);
+    assert.deepEqual(d.reasons[0]?.detail?.refused, ['variance', 'dot']);
+  });
+  it('reports the remaining budget', () => {
+    const d = decide(basePolicy, { ...baseRequest, epsilon: 3 }, { epsilonSpent: 8, jobsToday: 0 }, NOW);
+    assert.deepEqual(d.reasons[0]?.detail, { requested: 3, spent: 8, budget: 10, remaining: 2 });
+  });
+  it('reports remaining 0, not negative, when already overspent', () => {
+    const d = decide(basePolicy, baseRequest, { epsilonSpent: 12, jobsToday: 0 }, NOW);
+    assert.equal(d.reasons[0]?.detail?.remaining, 0);
+  });
+  it('does not mutate its inputs', () => {
+    const p = structuredClone(basePolicy);
+    const r = structuredClone({ ...baseRequest, aggregations: ['dot'] });
+    const u = structuredClone(baseUsage);
+    const d = decide(p, r, u, NOW);
+    (d.reasons[0]?.detail?.allowed as string[]).push('mutated');
+    assert.deepEqual(p, basePolicy);
+    assert.deepEqual(r, { ...baseRequest, aggregations: ['dot'] });
+    assert.deepEqual(u, baseUsage);
+  });
+});
+
+describe('decide: argument checks', () => {
+  const bad: [string, () => unknown, RegExp][] = [
+    ['NaN epsilon', () => decide(basePolicy, { ...baseRequest, epsilon: Number.NaN }, baseUsage, NOW), /request\.epsilon must be a finite number >= 0/],
+    ['negative epsilon', () => decide(basePolicy, { ...baseRequest, epsilon: -1 }, baseUsage, NOW), /request\.epsilon/],
+    ['negative spent', () => decide(basePolicy, baseRequest, { epsilonSpent: -1, jobsToday: 0 }, NOW), /usage\.epsilonSpent/],
+    ['invalid date', () => decide(basePolicy, baseRequest, baseUsage, new Date('nope')), /now must be a valid Date/],
+    ['unparsable expiry', () => decide({ ...basePolicy, expiresAt: 'tomorrow' }, baseRequest, baseUsage, NOW), /policy\.expiresAt/],
+    ['empty consumer id', () => decide(basePolicy, { ...baseRequest, consumerId: '' }, baseUsage, NOW), /request\.consumerId/],
+    ['aggregations not an array', () => decide(basePolicy, { ...baseRequest, aggregations: 'sum' as unknown as string[] }, baseUsage, NOW), /request\.aggregations/],
+  ];
+  for (const [name, f, re] of bad) it(`throws on ${name}`, () => assert.throws(f, re));
+});

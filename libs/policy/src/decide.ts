@@ -1,0 +1,143 @@
+import type { PolicyDecision, PolicyReason, UsagePolicy, UsageRequest, UsageSoFar } from './types.js';
+
+/**
+ * Relative slack when comparing epsilon sums: budgets are decimal (10, 0.3) while the sum of
+ * charges is binary floating point (0.1 + 0.2 = 0.30000000000000004). Without it a consumer
+ * who spends a budget in exact decimal steps would be refused the last step.
+ */
+const EPSILON_SLACK = 1e-9;
+
+function checkFiniteNonNegative(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw new TypeError(`${name} must be a finite number >= 0, got ${typeof v === 'number' ? String(v) : typeof v}`);
+  }
+  return v;
+}
+
+function checkStringArray(name: string, v: unknown): string[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new TypeError(`${name} must be an array of strings`);
+  return v;
+}
+
+function checkArguments(policy: UsagePolicy, request: UsageRequest, usage: UsageSoFar, now: Date): number | null {
+  if (typeof policy !== 'object' || policy === null) throw new TypeError('policy must be an object');
+  if (typeof request !== 'object' || request === null) throw new TypeError('request must be an object');
+  if (typeof usage !== 'object' || usage === null) throw new TypeError('usage must be an object');
+  if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new TypeError('now must be a valid Date');
+  checkStringArray('policy.consumers', policy.consumers);
+  checkStringArray('policy.purposes', policy.purposes);
+  checkStringArray('policy.aggregations', policy.aggregations);
+  checkStringArray('request.aggregations', request.aggregations);
+  if (typeof request.consumerId !== 'string' || request.consumerId === '') throw new TypeError('request.consumerId must be a non-empty string');
+  if (typeof request.purpose !== 'string') throw new TypeError('request.purpose must be a string');
+  if (typeof request.rowLevel !== 'boolean') throw new TypeError('request.rowLevel must be a boolean');
+  if (typeof policy.rowLevel !== 'boolean') throw new TypeError('policy.rowLevel must be a boolean');
+  checkFiniteNonNegative('request.minGroupSize', request.minGroupSize);
+  checkFiniteNonNegative('request.epsilon', request.epsilon);
+  checkFiniteNonNegative('policy.minGroupSize', policy.minGroupSize);
+  checkFiniteNonNegative('usage.epsilonSpent', usage.epsilonSpent);
+  checkFiniteNonNegative('usage.jobsToday', usage.jobsToday);
+  if (policy.epsilonBudget !== null) checkFiniteNonNegative('policy.epsilonBudget', policy.epsilonBudget);
+  if (policy.jobsPerDay !== undefined && policy.jobsPerDay !== null) checkFiniteNonNegative('policy.jobsPerDay', policy.jobsPerDay);
+  if (policy.expiresAt === null) return null;
+  const expires = typeof policy.expiresAt === 'string' ? Date.parse(policy.expiresAt) : Number.NaN;
+  if (Number.isNaN(expires)) throw new TypeError('policy.expiresAt must be null or an ISO 8601 date-time');
+  return expires;
+}
+
+/**
+ * Decides whether one job may use one dataset under the dataset's usage policy.
+ *
+ * Pure: the same inputs give the same decision, nothing is read or written; the caller supplies
+ * the usage so far and the clock, and must charge the budget atomically with the decision
+ * (the broker re-checks inside the transaction that records the charge).
+ *
+ * Every failing condition is reported, not just the first, so a consumer can fix a job in one round.
+ * Semantics at the boundaries:
+ * - consumers: `"*"` matches anyone; otherwise the consumer id or its name must be listed.
+ * - aggregations: every `agg` the job applies to this dataset must be listed.
+ * - rowLevel: refused only when the job releases row-level outputs and the policy forbids them.
+ * - minGroupSize: the job's threshold must be at least the policy's.
+ * - budget: `epsilonSpent + epsilon <= epsilonBudget` is allowed (spending the budget exactly is
+ *   fine). A noise-free job (epsilon 0) charges nothing and is not refused for budget: the budget
+ *   caps Laplace releases (SCENARIO-FORMAT.md, "Release"), exact aggregates are governed by the
+ *   aggregation list and minGroupSize.
+ * - expiry: `expiresAt` is the first instant at which use is refused (`now >= expiresAt`).
+ * - jobsPerDay: refused when `jobsToday >= jobsPerDay` (jobsToday excludes this job).
+ */
+export function decide(policy: UsagePolicy, request: UsageRequest, usage: UsageSoFar, now: Date): PolicyDecision {
+  const expiresAt = checkArguments(policy, request, usage, now);
+  const reasons: PolicyReason[] = [];
+
+  const consumerOk = policy.consumers.includes('*')
+    || policy.consumers.includes(request.consumerId)
+    || (request.consumerName !== undefined && policy.consumers.includes(request.consumerName));
+  if (!consumerOk) {
+    reasons.push({
+      code: 'CONSUMER_NOT_ALLOWED',
+      message: `consumer ${request.consumerId} is not among the consumers this dataset's policy allows`,
+      detail: { consumerId: request.consumerId },
+    });
+  }
+
+  if (!policy.purposes.includes(request.purpose)) {
+    reasons.push({
+      code: 'PURPOSE_NOT_ALLOWED',
+      message: `purpose "${request.purpose}" is not allowed; allowed: ${policy.purposes.join(', ') || '(none)'}`,
+      detail: { purpose: request.purpose, allowed: [...policy.purposes] },
+    });
+  }
+
+  const refusedAggs = [...new Set(request.aggregations.filter((a) => !policy.aggregations.includes(a)))];
+  if (refusedAggs.length > 0) {
+    reasons.push({
+      code: 'AGGREGATION_NOT_ALLOWED',
+      message: `aggregation${refusedAggs.length > 1 ? 's' : ''} ${refusedAggs.join(', ')} not allowed; allowed: ${policy.aggregations.join(', ') || '(none)'}`,
+      detail: { refused: refusedAggs, allowed: [...policy.aggregations] },
+    });
+  }
+
+  if (request.rowLevel && !policy.rowLevel) {
+    reasons.push({ code: 'ROW_LEVEL_NOT_ALLOWED', message: 'row-level outputs are not allowed by this dataset\'s policy' });
+  }
+
+  if (request.minGroupSize < policy.minGroupSize) {
+    reasons.push({
+      code: 'GROUP_SIZE_TOO_SMALL',
+      message: `minimum group size ${request.minGroupSize} is below the policy's ${policy.minGroupSize}`,
+      detail: { requested: request.minGroupSize, required: policy.minGroupSize },
+    });
+  }
+
+  if (policy.epsilonBudget !== null && request.epsilon > 0) {
+    const budget = policy.epsilonBudget;
+    const after = usage.epsilonSpent + request.epsilon;
+    if (after > budget + EPSILON_SLACK * Math.max(1, budget)) {
+      const remaining = Math.max(0, budget - usage.epsilonSpent);
+      reasons.push({
+        code: 'BUDGET_EXHAUSTED',
+        message: `epsilon ${request.epsilon} exceeds the remaining privacy budget ${remaining} (spent ${usage.epsilonSpent} of ${budget})`,
+        detail: { requested: request.epsilon, spent: usage.epsilonSpent, budget, remaining },
+      });
+    }
+  }
+
+  if (expiresAt !== null && now.getTime() >= expiresAt) {
+    reasons.push({
+      code: 'POLICY_EXPIRED',
+      message: `the dataset's policy expired at ${new Date(expiresAt).toISOString()}`,
+      detail: { expiresAt: new Date(expiresAt).toISOString() },
+    });
+  }
+
+  const perDay = policy.jobsPerDay ?? null;
+  if (perDay !== null && usage.jobsToday >= perDay) {
+    reasons.push({
+      code: 'DAILY_LIMIT_REACHED',
+      message: `daily limit of ${perDay} job${perDay === 1 ? '' : 's'} reached`,
+      detail: { jobsToday: usage.jobsToday, jobsPerDay: perDay },
+    });
+  }
+
+  return { allow: reasons.length === 0, reasons };
+}
