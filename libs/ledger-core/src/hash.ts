@@ -1,0 +1,66 @@
+/**
+ * RFC 6962 §2.1 hashing: SHA-256 with domain separation between leaves and interior nodes,
+ * so that a leaf can never be passed off as a node (second-preimage resistance of the tree).
+ */
+import { createHash } from 'node:crypto';
+
+/** Output length of SHA-256, the hash of every node of the tree. */
+export const HASH_SIZE = 32;
+
+const LEAF_PREFIX = Uint8Array.of(0x00);
+const NODE_PREFIX = Uint8Array.of(0x01);
+
+/** A Buffer's bytes as a plain Uint8Array view (no copy), so every hash has one type. */
+function plain(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** MTH({}) = SHA-256() — the root of the empty tree (RFC 6962 §2.1). */
+export const EMPTY_ROOT: Uint8Array = plain(createHash('sha256').digest());
+
+function bytesArg(value: unknown, name: string): Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw new TypeError(`${name}: expected Uint8Array, got ${value === null ? 'null' : typeof value}`);
+  }
+  return value;
+}
+
+/** Checks that `value` is a 32-byte hash; `name` goes into the error message. */
+export function hashArg(value: unknown, name: string): Uint8Array {
+  const b = bytesArg(value, name);
+  if (b.length !== HASH_SIZE) throw new RangeError(`${name}: expected ${HASH_SIZE} bytes, got ${b.length}`);
+  return b;
+}
+
+/** MTH({d}) = SHA-256(0x00 || d) — RFC 6962 §2.1. */
+export function leafHash(data: Uint8Array): Uint8Array {
+  bytesArg(data, 'leafHash(data)');
+  return plain(createHash('sha256').update(LEAF_PREFIX).update(data).digest());
+}
+
+/** SHA-256(0x01 || left || right) — the interior node hash of RFC 6962 §2.1. */
+export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  hashArg(left, 'nodeHash(left)');
+  hashArg(right, 'nodeHash(right)');
+  return plain(createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest());
+}
+
+/** Byte equality of two hashes (the values compared are public, so no constant-time need). */
+export function hashesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Lower-case hex of a hash, the form stored in SQL columns and shown to auditors. */
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** Parses a 64-character hex hash; throws a RangeError naming `name` otherwise. */
+export function hashFromHex(hex: string, name = 'hash'): Uint8Array {
+  if (typeof hex !== 'string' || !/^[0-9a-fA-F]{64}$/.test(hex)) {
+    throw new RangeError(`${name}: expected ${HASH_SIZE * 2} hex characters`);
+  }
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
+}
