@@ -1,0 +1,28 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { type Principal } from '#contracts';
+import { CurrentPrincipal, LedgerRecorder, ParticipantsStore, Roles, parseInput } from '#platform';
+
+const addParticipant = z.object({
+  role: z.enum(['provider', 'consumer', 'auditor']),
+  name: z.string().trim().min(1).max(200),
+}).strict();
+
+@ApiTags('participants')
+@ApiBearerAuth()
+@Controller('participants')
+export class ParticipantsController {
+  constructor(private readonly participants: ParticipantsStore, private readonly ledger: LedgerRecorder) {}
+
+  @Post()
+  @HttpCode(201)
+  @Roles('admin')
+  @ApiOperation({ summary: 'Add a participant (admin); returns its bearer token once (only its hash is stored)' })
+  async add(@Body() body: unknown, @CurrentPrincipal() admin: Principal): Promise<{ id: string; name: string; role: string; token: string }> {
+    const input = parseInput(addParticipant, body, 'participant');
+    const p = await this.participants.add(input.role, input.name);
+    await this.ledger.record({ type: 'participant.added', actor: { id: admin.id, role: admin.role }, data: { participant: p.id, role: p.role } });
+    return p;
+  }
+}

@@ -1,0 +1,25 @@
+import { Command, CommanderError } from 'commander';
+import { registerServe } from './commands/serve.js';
+import { CliError } from './output.js';
+
+/** `dataspace`: the command people and scripts use (names per INTERFACES.md). */
+const program = new Command('dataspace')
+  .description('Trusted data space: datasets with usage policies, jobs on encrypted data, an auditable usage ledger')
+  .option('--url <url>', 'server URL (env DATASPACE_URL)', process.env.DATASPACE_URL ?? 'http://127.0.0.1:8080')
+  .option('--token <token>', 'bearer token (env DATASPACE_TOKEN)', process.env.DATASPACE_TOKEN)
+  .showHelpAfterError(false)
+  .exitOverride();
+
+registerServe(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    if (e.exitCode === 0) process.exit(0);
+    process.exit(e.exitCode === 1 ? 2 : e.exitCode);
+  }
+  const msg = e instanceof CliError || e instanceof Error ? e.message : String(e);
+  process.stderr.write(`dataspace: ${msg.split('\n')[0]}\n`);
+  process.exit(e instanceof CliError ? e.exitCode : 1);
+}

@@ -1,0 +1,69 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataSource, type DataSourceOptions, type MigrationInterface } from 'typeorm';
+import { ALL_ENTITIES } from './entities.js';
+import { isPostgresUrl } from './column-types.js';
+import { InitialSqlite1764200000000 } from './migrations/1764200000000-initial-sqlite.js';
+import { InitialPostgres1764200000000 } from './migrations/1764200000000-initial-postgres.js';
+
+export interface DatabaseConfig {
+  /** `postgres://...` for PostgreSQL; otherwise SQLite under `dataDir`. */
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  /** PostgreSQL schema (tests use one per run so runs cannot collide). */
+  schema?: string | undefined;
+  /** SQLite file name inside dataDir. */
+  sqliteFile?: string;
+}
+
+export function dataSourceOptions(cfg: DatabaseConfig): DataSourceOptions {
+  if (isPostgresUrl(cfg.databaseUrl)) {
+    if (!isPostgresUrl(process.env.DATABASE_URL)) {
+      // Column types are chosen from DATABASE_URL when entities load (see column-types.ts).
+      throw new Error('DATABASE_URL must be set in the environment before start-up to use PostgreSQL');
+    }
+    return {
+      type: 'postgres',
+      url: cfg.databaseUrl,
+      schema: cfg.schema,
+      entities: ALL_ENTITIES,
+      migrations: [InitialPostgres1764200000000] as (new () => MigrationInterface)[],
+      migrationsRun: false,
+      synchronize: false,
+      logging: false,
+      // Unqualified names (migrations included) resolve in the run's schema.
+      extra: { max: 10, ...(cfg.schema ? { options: `-c search_path=${cfg.schema}` } : {}) },
+    };
+  }
+  mkdirSync(cfg.dataDir, { recursive: true });
+  return {
+    type: 'better-sqlite3',
+    database: join(cfg.dataDir, cfg.sqliteFile ?? 'dataspace.sqlite'),
+    entities: ALL_ENTITIES,
+    migrations: [InitialSqlite1764200000000] as (new () => MigrationInterface)[],
+    migrationsRun: false,
+    synchronize: false,
+    logging: false,
+    // WAL lets readers proceed while a writer appends; busy timeout rides out short write locks.
+    prepareDatabase: (db: { pragma(s: string): unknown }) => {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 10000');
+    },
+  } as DataSourceOptions;
+}
+
+/** Opens the database and applies pending migrations (never `synchronize`). */
+export async function openDatabase(cfg: DatabaseConfig): Promise<DataSource> {
+  if (isPostgresUrl(cfg.databaseUrl) && cfg.schema) {
+    // The schema must exist before migrations run inside it.
+    const boot = new DataSource({ type: 'postgres', url: cfg.databaseUrl });
+    await boot.initialize();
+    await boot.query(`CREATE SCHEMA IF NOT EXISTS "${cfg.schema.replace(/"/g, '')}"`);
+    await boot.destroy();
+  }
+  const ds = new DataSource(dataSourceOptions(cfg));
+  await ds.initialize();
+  await ds.runMigrations({ transaction: 'each' });
+  return ds;
+}

@@ -1,0 +1,3 @@
+export * from './entities.js';
+export * from './data-source.js';
+export { isPostgresUrl } from './column-types.js';

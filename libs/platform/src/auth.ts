@@ -1,0 +1,94 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { type CanActivate, type ExecutionContext, Injectable, SetMetadata, createParamDecorator } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { DataSource } from 'typeorm';
+import { AppError, type Principal, type Role } from '#contracts';
+import { ParticipantEntity } from '#persistence';
+
+export const ROLES_KEY = 'dataspace:roles';
+export const PUBLIC_KEY = 'dataspace:public';
+/** Roles allowed on a route (admin is always allowed). */
+export const Roles = (...roles: Role[]): MethodDecorator & ClassDecorator => SetMetadata(ROLES_KEY, roles);
+/** A route anyone may call (health, docs, schema). */
+export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC_KEY, true);
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+export function newToken(): string {
+  return 'dst_' + randomBytes(32).toString('base64url');
+}
+
+/** Participants and their bearer tokens; tokens are stored only as SHA-256 hashes. */
+export class ParticipantsStore {
+  constructor(private readonly ds: DataSource) {}
+
+  async add(role: Role, name: string): Promise<Principal & { token: string }> {
+    const token = newToken();
+    const p = this.ds.getRepository(ParticipantEntity).create({ id: randomUUID(), name, role, tokenHash: hashToken(token) });
+    await this.ds.getRepository(ParticipantEntity).insert(p);
+    return { id: p.id, name, role, token };
+  }
+
+  async byToken(token: string): Promise<Principal | null> {
+    const p = await this.ds.getRepository(ParticipantEntity).findOneBy({ tokenHash: hashToken(token) });
+    return p ? { id: p.id, name: p.name, role: p.role as Role } : null;
+  }
+
+  async byId(id: string): Promise<Principal | null> {
+    const p = await this.ds.getRepository(ParticipantEntity).findOneBy({ id });
+    return p ? { id: p.id, name: p.name, role: p.role as Role } : null;
+  }
+
+  /**
+   * On first start: creates the admin participant and writes its token to `<dataDir>/admin.token` (0600).
+   * Returns the path when a token was written.
+   */
+  async ensureAdmin(dataDir: string): Promise<{ path: string; created: boolean }> {
+    const path = join(dataDir, 'admin.token');
+    if (existsSync(path)) {
+      const token = readFileSync(path, 'utf8').trim();
+      if (await this.byToken(token)) return { path, created: false };
+    }
+    const repo = this.ds.getRepository(ParticipantEntity);
+    const token = newToken();
+    await repo.insert(repo.create({ id: randomUUID(), name: 'admin', role: 'admin', tokenHash: hashToken(token) }));
+    writeFileSync(path, token + '\n', { mode: 0o600 });
+    chmodSync(path, 0o600);
+    return { path, created: true };
+  }
+}
+
+interface AuthedRequest { headers: Record<string, string | string[] | undefined>; principal?: Principal }
+
+/** Every route is guarded: a bearer token is required, and the route's roles must include the caller's. */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(private readonly reflector: Reflector, private readonly participants: ParticipantsStore) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+    const h = req.headers['authorization'];
+    const m = typeof h === 'string' ? /^Bearer\s+(\S+)$/i.exec(h) : null;
+    if (!m) throw new AppError('UNAUTHENTICATED', 'a bearer token is required (Authorization: Bearer <token>)');
+    const principal = await this.participants.byToken(m[1]!);
+    if (!principal) throw new AppError('UNAUTHENTICATED', 'unknown token');
+    req.principal = principal;
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
+    if (principal.role === 'admin') return true;
+    if (!roles || !roles.includes(principal.role)) {
+      throw new AppError('FORBIDDEN', `this action needs the role ${roles?.join(' or ') ?? 'admin'}; you are ${principal.role}`);
+    }
+    return true;
+  }
+}
+
+export const CurrentPrincipal = createParamDecorator((_d: unknown, ctx: ExecutionContext): Principal => {
+  const p = ctx.switchToHttp().getRequest<AuthedRequest>().principal;
+  if (!p) throw new AppError('UNAUTHENTICATED', 'not signed in');
+  return p;
+});

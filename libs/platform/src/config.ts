@@ -1,0 +1,60 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * One validated configuration for every app. A bad value stops start-up with one line naming the variable.
+ * Secrets (`isSensitive`) are masked whenever the configuration is printed.
+ */
+const port = z.coerce.number().int().min(0).max(65535);
+const schema = z.object({
+  DATA_DIR: z.string().min(1).default('./.data'),
+  DATABASE_URL: z.string().regex(/^(postgres(ql)?:\/\/|sqlite:)/, 'must start with postgres:// or sqlite:').optional(),
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and _').optional(),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis://').default('redis://127.0.0.1:6379'),
+  /** Prefix of every BullMQ key, so several deployments (or test runs) share one Redis safely. */
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_:-]+$/).default('dataspace'),
+  PORT: port.default(8080),
+  HOST: z.string().default('127.0.0.1'),
+  /** Id of this provider connector; encryption tasks for its datasets arrive on `encrypt.<id>`. */
+  CONNECTOR_ID: z.string().regex(/^[a-z0-9-]{1,40}$/).default('local'),
+  BROKER_URL: z.string().url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Largest keyset upload accepted (bytes). */
+  MAX_KEYSET_BYTES: z.coerce.number().int().positive().default(256 * 1024 * 1024),
+  /** Largest row import accepted (bytes). */
+  MAX_IMPORT_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024 * 1024),
+  /** Worker threads for HE work in this process (0 = one per core). */
+  HE_THREADS: z.coerce.number().int().min(0).max(64).default(0),
+  /** Start a local redis-server when nothing answers on REDIS_URL. */
+  REDIS_AUTOSTART: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+});
+
+export type AppConfig = z.infer<typeof schema> & { dataDir: string };
+const SENSITIVE = new Set<keyof AppConfig>(['DATABASE_URL', 'REDIS_URL']);
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<string, string>> = {}): AppConfig {
+  const input: Record<string, string | undefined> = {};
+  for (const k of Object.keys(schema.shape)) input[k] = overrides[k] ?? env[k];
+  for (const k of Object.keys(input)) if (input[k] === '') input[k] = undefined;
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new ConfigError(`invalid configuration: ${String(i.path[0])} ${i.message}`);
+  }
+  return { ...r.data, dataDir: resolve(r.data.DATA_DIR) };
+}
+
+/** The configuration with credentials in URLs masked, for logs. */
+export function maskedConfig(cfg: AppConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(cfg)) {
+    out[k] = SENSITIVE.has(k as keyof AppConfig) && typeof v === 'string' ? maskUrl(v) : v;
+  }
+  return out;
+}
+
+export function maskUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]*)(:[^@/]*)?@/, (_m, user: string) => `//${user ? user + ':***' : '***'}@`);
+}

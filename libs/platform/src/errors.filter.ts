@@ -1,0 +1,45 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { AppError, type ErrorCode } from '#contracts';
+
+interface BodyParserError { type?: string; status?: number; statusCode?: number; expose?: boolean }
+
+/**
+ * The one place errors become HTTP responses: `{error, message, details}`, never a stack trace,
+ * never a 500 for bad input (body-parser and routing errors are mapped to 4xx here).
+ */
+@Catch()
+export class ErrorsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<{ headersSent: boolean; status(n: number): { json(b: unknown): void } }>();
+    const { status, body } = this.toResponse(exception);
+    if (status >= 500) this.logger.error(exception instanceof Error ? `${exception.name}: ${exception.message}` : 'unknown error');
+    if (!res.headersSent) res.status(status).json(body);
+  }
+
+  toResponse(e: unknown): { status: number; body: { error: ErrorCode | string; message: string; details: unknown[] } } {
+    if (e instanceof AppError) return { status: e.status, body: e.toJSON() };
+    const bp = e as BodyParserError;
+    if (bp && typeof bp === 'object' && typeof bp.type === 'string') {
+      if (bp.type === 'entity.parse.failed') return { status: 400, body: { error: 'MALFORMED_JSON', message: 'request body is not valid JSON', details: [] } };
+      if (bp.type === 'entity.too.large') return { status: 413, body: { error: 'PAYLOAD_TOO_LARGE', message: 'request body too large', details: [] } };
+      if (bp.type === 'encoding.unsupported' || bp.type === 'charset.unsupported') return { status: 415 as number, body: { error: 'BAD_REQUEST', message: 'unsupported body encoding', details: [] } };
+    }
+    if (e instanceof HttpException) {
+      const status = e.getStatus();
+      // Nest wraps body-parser's SyntaxError in a 400; never echo the parser's message (it quotes the body).
+      if (status === 400 && (e.cause instanceof SyntaxError || /JSON/.test(e.message))) {
+        return { status: 400, body: { error: 'MALFORMED_JSON', message: 'request body is not valid JSON', details: [] } };
+      }
+      if (status === 413) return { status: 413, body: { error: 'PAYLOAD_TOO_LARGE', message: 'request body too large', details: [] } };
+      const code: string = status === 404 ? 'NOT_FOUND' : status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN'
+        : status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 409 ? 'CONFLICT' : status < 500 ? 'BAD_REQUEST' : 'INTERNAL';
+      const r = e.getResponse();
+      const message = status === 404 ? 'no such route or resource' : typeof r === 'string' ? r
+        : typeof (r as { message?: unknown }).message === 'string' ? (r as { message: string }).message : e.message;
+      return { status, body: { error: code, message: status >= 500 ? 'internal error' : message, details: [] } };
+    }
+    return { status: 500, body: { error: 'INTERNAL', message: 'internal error', details: [] } };
+  }
+}

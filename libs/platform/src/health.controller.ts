@@ -1,0 +1,33 @@
+import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { DataSource } from 'typeorm';
+import { Public } from './auth.js';
+import { CONFIG } from './tokens.js';
+import type { AppConfig } from './config.js';
+import { ping } from './redis.js';
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(private readonly ds: DataSource, @Inject(CONFIG) private readonly cfg: AppConfig) {}
+
+  @Public()
+  @Get()
+  @ApiOperation({ summary: 'Database and Redis status (503 when either is down)' })
+  async health(@Res() res: { status(n: number): { json(b: unknown): void } }): Promise<void> {
+    let database = false;
+    try {
+      await this.ds.query('SELECT 1');
+      database = true;
+    } catch {
+      database = false;
+    }
+    const redis = await ping(this.cfg.REDIS_URL);
+    const ok = database && redis;
+    res.status(ok ? 200 : 503).json({
+      status: ok ? 'ok' : 'degraded',
+      database: { up: database, type: this.ds.options.type },
+      redis: { up: redis },
+    });
+  }
+}

@@ -1,0 +1,39 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import { AuthGuard, ParticipantsStore } from './auth.js';
+import type { AppConfig } from './config.js';
+import { ErrorsFilter } from './errors.filter.js';
+import { HealthController } from './health.controller.js';
+import { LedgerRecorder } from './ledger-recorder.js';
+import { QueueService } from './queues.js';
+import { CONFIG, LOGGER } from './tokens.js';
+
+export interface PlatformDeps { config: AppConfig; dataSource: DataSource; queues: QueueService; logger: Logger }
+
+/**
+ * Infrastructure every app shares: configuration, database, queues, ledger recorder, auth guard and the
+ * error filter. Built from already-open connections so the process (or a test) owns their lifecycle.
+ */
+@Global()
+@Module({})
+export class PlatformModule {
+  static forRoot(deps: PlatformDeps): DynamicModule {
+    return {
+      module: PlatformModule,
+      controllers: [HealthController],
+      providers: [
+        { provide: CONFIG, useValue: deps.config },
+        { provide: LOGGER, useValue: deps.logger },
+        { provide: DataSource, useValue: deps.dataSource },
+        { provide: QueueService, useValue: deps.queues },
+        { provide: ParticipantsStore, useFactory: () => new ParticipantsStore(deps.dataSource) },
+        { provide: LedgerRecorder, useFactory: () => new LedgerRecorder(deps.queues) },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ErrorsFilter },
+      ],
+      exports: [CONFIG, LOGGER, DataSource, QueueService, ParticipantsStore, LedgerRecorder],
+    };
+  }
+}

@@ -1,0 +1,68 @@
+import { FlowProducer, Queue, Worker, type FlowJob, type JobsOptions, type Job, type Processor } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { producerConnection, workerConnection } from './redis.js';
+
+/**
+ * The only place that knows queues are BullMQ (feature code talks to this service).
+ * Producers share one fail-fast connection; each worker gets its own blocking connection.
+ */
+export class QueueService {
+  private readonly producer: Redis;
+  private readonly queues = new Map<string, Queue>();
+  private readonly workers: Worker[] = [];
+  private readonly workerConns: Redis[] = [];
+  private flow?: FlowProducer;
+
+  constructor(private readonly redisUrl: string, readonly prefix: string) {
+    this.producer = producerConnection(redisUrl);
+    this.producer.on('error', () => undefined);
+  }
+
+  queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.producer, prefix: this.prefix });
+      q.on('error', () => undefined);
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  async add<T extends object>(queue: string, name: string, data: T, opts: JobsOptions = {}): Promise<Job<T>> {
+    return this.queue(queue).add(name, data, opts) as Promise<Job<T>>;
+  }
+
+  flows(): FlowProducer {
+    if (!this.flow) {
+      this.flow = new FlowProducer({ connection: this.producer, prefix: this.prefix });
+      this.flow.on('error', () => undefined);
+    }
+    return this.flow;
+  }
+
+  async addFlow(flow: FlowJob): Promise<void> {
+    await this.flows().add(flow);
+  }
+
+  worker<T>(queue: string, processor: Processor<T>, opts: { concurrency?: number; lockDuration?: number } = {}): Worker<T> {
+    const conn = workerConnection(this.redisUrl);
+    conn.on('error', () => undefined);
+    this.workerConns.push(conn);
+    const w = new Worker<T>(queue, processor, {
+      connection: conn, prefix: this.prefix, concurrency: opts.concurrency ?? 1,
+      lockDuration: opts.lockDuration ?? 60_000, autorun: true,
+    });
+    w.on('error', () => undefined);
+    this.workers.push(w as Worker);
+    return w;
+  }
+
+  /** Graceful: workers finish their current job (up to their lock), then connections close. */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.workers.map((w) => w.close()));
+    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    if (this.flow) await this.flow.close().catch(() => undefined);
+    this.producer.disconnect();
+    for (const c of this.workerConns) c.disconnect();
+  }
+}
