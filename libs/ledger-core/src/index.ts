@@ -23,3 +23,43 @@ export {
   assertConsistency,
   verifyConsistency,
 } from './proof-verify.js';
+export {
+  type NoteErrorCode,
+  NoteError,
+  type NoteSignature,
+  type ParsedNote,
+  checkKeyName,
+  rawEd25519PublicKey,
+  noteKeyId,
+  noteVerifierKey,
+  signNote,
+  parseNote,
+  verifyNote,
+} from './signed-note.js';
+export {
+  type Checkpoint,
+  type ParsedCheckpoint,
+  type CheckpointInput,
+  checkpointText,
+  signCheckpoint,
+  parseCheckpoint,
+  verifyCheckpoint,
+} from './checkpoint.js';
+export {
+  SIGNING_KEY_FILE,
+  PUBLIC_KEY_FILE,
+  type SigningKey,
+  type StoredSigningKey,
+  generateSigningKey,
+  loadOrCreateSigningKey,
+  publicKeyPem,
+  publicKeyFromPem,
+} from './signing-key.js';
+export {
+  type StoredEntry,
+  type StoredTree,
+  type VerifyLogInput,
+  type LogProblemCode,
+  type LogVerification,
+  verifyLog,
+} from './log-verifier.js';
