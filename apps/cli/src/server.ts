@@ -58,7 +58,6 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
       logger: new PinoNestLogger(logger), bodyParser: false, abortOnError: false,
     });
     app.useBodyParser('json', { limit: '64mb' });
-    app.enableShutdownHooks();
     const doc = SwaggerModule.createDocument(app, new DocumentBuilder()
       .setTitle('Trusted data space').setDescription(`Apps in this process: ${opts.apps.join(', ')}`)
       .setVersion('0.1.0').addBearerAuth().build());

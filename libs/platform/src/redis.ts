@@ -1,6 +1,6 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 
 /** Connection options for BullMQ workers: they block on Redis and must never give up a request. */
@@ -43,12 +43,12 @@ export async function ensureRedis(url: string, dataDir: string, autostart: boole
   const u = new URL(url);
   const local = ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(u.hostname);
   if (!autostart || !local) throw new RedisUnavailableError(`no Redis answers on ${u.host}; start one or set REDIS_URL`);
-  const which = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8', env: process.env });
-  if (which.status !== 0 || !which.stdout.trim()) throw new RedisUnavailableError(REDIS_HOWTO);
+  const bin = findOnPath('redis-server');
+  if (!bin) throw new RedisUnavailableError(REDIS_HOWTO);
   const dir = join(dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
   const port = u.port || '6379';
-  const child: ChildProcess = spawn(which.stdout.trim(), [
+  const child: ChildProcess = spawn(bin, [
     '--port', port, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction',
     '--save', '', '--daemonize', 'no',
   ], { stdio: 'ignore', detached: false });
@@ -83,4 +83,18 @@ export async function evictionPolicyWarning(url: string): Promise<string | null>
   } finally {
     r.disconnect();
   }
+}
+
+function findOnPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, name);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return null;
 }
