@@ -102,7 +102,7 @@ function checkColumn(ctx: Ctx, v: unknown, path: Path): ColumnSpec | null {
     } else if (!isFiniteNumber(v[key])) {
       ctx.issues.add([...path, key], 'type', `${key} must be a finite number, not ${show(v[key])}`);
       ok = false;
-    } else if (type === 'integer' && !Number.isInteger(v[key])) {
+    } else if (type === 'integer' && !Number.isSafeInteger(v[key])) {
       ctx.issues.add([...path, key], 'not_integer', `${key} of an integer column must be an integer`);
       ok = false;
     }
@@ -317,7 +317,7 @@ export function checkRelease(ctx: Ctx, doc: Record<string, unknown>): void {
     const m = r.minGroupSize;
     const p = ['release', 'minGroupSize'];
     if (!isFiniteNumber(m)) ctx.issues.add(p, 'type', `minGroupSize must be a number, not ${show(m)}`);
-    else if (!Number.isInteger(m)) ctx.issues.add(p, 'not_integer', 'minGroupSize must be an integer');
+    else if (!Number.isSafeInteger(m)) ctx.issues.add(p, 'not_integer', 'minGroupSize must be an integer');
     else if (m < 1) ctx.issues.add(p, 'bad_value', 'minGroupSize must be at least 1 (leave it out for no suppression)');
   }
   if (has(r, 'noise')) {
