@@ -1,0 +1,234 @@
+/**
+ * The broker's side: evaluates a plan's circuit on ciphertexts and applies the release controls
+ * (small-group suppression in the masks, Laplace noise). Never sees a plaintext row or a secret key.
+ */
+import type { CircuitNode, Condition, Plan, PlainVec } from './plan-types.js';
+
+/**
+ * The operations the circuit needs; `#he-core`'s `HeEngine` provides them (structural typing keeps
+ * this module free of node-seal). Plaintext vectors are `slots` long.
+ */
+export interface CircuitEngine<Ct, Pk> {
+  readonly slots: number;
+  add(a: Ct, b: Ct): Ct;
+  sub(a: Ct, b: Ct): Ct;
+  addPlain(ct: Ct, values: Float64Array): Ct;
+  multiplyPlain(ct: Ct, values: Float64Array): Ct;
+  multiply(a: Ct, b: Ct, pk: Pk): Ct;
+  sumSlots(ct: Ct, width: number, pk: Pk): Ct;
+  free(ct: Ct): void;
+}
+
+export interface EvaluationExtra<Ct> {
+  /** consumer-encrypted private parameters, by `plan.privateInputs[].name` */
+  privateParams?: Record<string, Ct>;
+  /** each role's `groupCounts` from `encodeRole` (needed when the plan has conditions) */
+  groupCounts?: Record<string, Record<string, number[]>>;
+  /** randomness for Laplace noise: uniform in [0, 1) (use a CSPRNG in production) */
+  noise?: { rng: () => number };
+}
+
+export interface EvaluationMeta {
+  /** per condition id, the group indices zeroed by it */
+  suppressedGroups: Record<string, number[]>;
+  epsilonSpent: number;
+}
+
+export interface EvaluationResult<Ct> {
+  /** output id → ciphertext; a row-level output of several chunks gives `id#0`, `id#1`, … */
+  outputs: Record<string, Ct>;
+  meta: EvaluationMeta;
+}
+
+/**
+ * Sums a list of ciphertexts (the "partial sums" of a feature's chunks; any split over workers
+ * gives the same total). Returns a new ciphertext, except for a list of one, returned as is.
+ */
+export function reduceChunks<Ct, Pk>(engine: CircuitEngine<Ct, Pk>, chunks: readonly Ct[]): Ct {
+  if (chunks.length === 0) throw new Error('reduceChunks needs at least one ciphertext');
+  let acc = chunks[0];
+  for (let i = 1; i < chunks.length; i++) {
+    const next = engine.add(acc, chunks[i]);
+    if (i > 1) engine.free(acc);
+    acc = next;
+  }
+  return acc;
+}
+
+/** Features a worker may pre-reduce with `reduceChunks` (consumed only by a `reduce`). */
+export function reducibleFeatures(plan: Plan): { role: string; feature: string }[] {
+  const users = new Map<string, CircuitNode[]>();
+  for (const n of plan.circuit.nodes) for (const a of argsOf(n)) users.set(a, [...(users.get(a) ?? []), n]);
+  return plan.circuit.nodes.flatMap((n) =>
+    n.op === 'input' && (users.get(n.id) ?? []).every((u) => u.op === 'reduce') ? [{ role: n.role, feature: n.feature }] : []);
+}
+
+function argsOf(n: CircuitNode): string[] {
+  switch (n.op) {
+    case 'input': case 'private': return [];
+    case 'add': return n.args;
+    case 'sub': case 'mul': return [n.a, n.b];
+    default: return [n.a];
+  }
+}
+
+/** Group indices a condition suppresses, from the providers' reported counts. */
+export function suppressedGroups(c: Condition, counts: Record<string, Record<string, number[]>>): number[] {
+  const out: number[] = [];
+  for (let g = 0; g < c.groups; g++) {
+    const per = c.parts.map((p) => {
+      const arr = counts[p.role]?.[p.count];
+      if (!arr) throw new Error(`group counts of role ${p.role} (${p.count}) are missing`);
+      const v = arr[p.groupMap[g]];
+      if (!Number.isInteger(v) || v < 0) throw new Error(`group counts of role ${p.role} (${p.count}) are malformed`);
+      return v;
+    });
+    const combined = c.combine === 'sum' ? per.reduce((a, b) => a + b, 0) : Math.min(...per);
+    if (combined < c.minGroupSize) out.push(g);
+  }
+  return out;
+}
+
+/** Laplace(0, b) by inversion of a uniform sample in [0, 1). */
+function laplace(b: number, rng: () => number): number {
+  let u = rng();
+  if (!(u >= 0 && u < 1)) throw new Error('noise rng must return a number in [0, 1)');
+  u -= 0.5;
+  return -b * Math.sign(u) * Math.log(1 - 2 * Math.abs(u));
+}
+
+type Val<Ct> = Ct | Ct[];
+
+/**
+ * Runs the plan's circuit. `inputs[role][featureId]` holds the feature's chunks as uploaded (or
+ * pre-reduced, see `reducibleFeatures`). Inputs and private parameters stay owned by the caller;
+ * returned outputs are owned by the caller (free them); intermediates are freed here.
+ */
+export function evaluateCircuit<Ct, Pk>(
+  engine: CircuitEngine<Ct, Pk>,
+  pk: Pk,
+  plan: Plan,
+  inputs: Record<string, Record<string, Ct[]>>,
+  extra: EvaluationExtra<Ct> = {},
+): EvaluationResult<Ct> {
+  if (engine.slots !== plan.slots) throw new Error(`engine has ${engine.slots} slots, the plan needs ${plan.slots}`);
+  const slots = plan.slots;
+  const suppressed: Record<string, number[]> = {};
+  for (const c of plan.conditions) suppressed[c.id] = suppressedGroups(c, extra.groupCounts ?? {});
+  const keyCount = plan.align?.keys?.length ?? 0;
+
+  const nodes = plan.circuit.nodes;
+  const lastUse = new Map<string, number>();
+  nodes.forEach((n, i) => argsOf(n).forEach((a) => lastUse.set(a, i)));
+  const outputNodes = new Set(plan.outputs.map((o) => o.node));
+  const values = new Map<string, Val<Ct>>();
+  const owned = new Set<Ct>();
+  const make = (ct: Ct): Ct => (owned.add(ct), ct);
+  const get = (id: string): Val<Ct> => {
+    const v = values.get(id);
+    if (v === undefined) throw new Error(`internal: node ${id} has no value`);
+    return v;
+  };
+  const asList = (v: Val<Ct>): Ct[] => (Array.isArray(v) ? v : [v]);
+  const one = (v: Val<Ct>, id: string): Ct => {
+    if (Array.isArray(v)) {
+      if (v.length !== 1) throw new Error(`node ${id} expected one ciphertext, got ${v.length}`);
+      return v[0];
+    }
+    return v;
+  };
+  /** chunk-wise binary op; a single ciphertext broadcasts over a chunk list */
+  const zip = (a: Val<Ct>, b: Val<Ct>, f: (x: Ct, y: Ct) => Ct): Val<Ct> => {
+    if (!Array.isArray(a) && !Array.isArray(b)) return make(f(a, b));
+    const la = asList(a);
+    const lb = asList(b);
+    const n = Math.max(la.length, lb.length);
+    if ((Array.isArray(a) && la.length !== n) || (Array.isArray(b) && lb.length !== n)) {
+      throw new Error(`aligned inputs have different chunk counts (${la.length} vs ${lb.length})`);
+    }
+    return Array.from({ length: n }, (_, i) => make(f(Array.isArray(a) ? la[i] : la[0], Array.isArray(b) ? lb[i] : lb[0])));
+  };
+  const map = (a: Val<Ct>, f: (x: Ct, chunk: number) => Ct): Val<Ct> =>
+    Array.isArray(a) ? a.map((x, i) => make(f(x, i))) : make(f(a, 0));
+  const plainOf = (p: PlainVec, chunk: number): Float64Array => {
+    const v = new Float64Array(slots);
+    if (p.kind === 'const') v.fill(p.value);
+    else for (let s = 0; s < slots && chunk * slots + s < keyCount; s++) v[s] = p.value;
+    return v;
+  };
+
+  let epsilonSpent = 0;
+  try {
+    nodes.forEach((n, i) => {
+      let v: Val<Ct>;
+      switch (n.op) {
+        case 'input': {
+          const list = inputs[n.role]?.[n.feature];
+          if (!list || list.length === 0) throw new Error(`missing input ${n.role}/${n.feature}`);
+          v = list;
+          break;
+        }
+        case 'private': {
+          const ct = extra.privateParams?.[n.name];
+          if (ct === undefined) throw new Error(`missing private parameter ${n.name}`);
+          v = ct;
+          break;
+        }
+        case 'reduce': {
+          const list = asList(get(n.a));
+          const r = reduceChunks(engine, list);
+          v = list.length === 1 ? r : make(r);
+          break;
+        }
+        case 'add': v = n.args.slice(1).reduce<Val<Ct>>((acc, a) => zip(acc, get(a), (x, y) => engine.add(x, y)), get(n.args[0])); break;
+        case 'sub': v = zip(get(n.a), get(n.b), (x, y) => engine.sub(x, y)); break;
+        case 'mul': v = zip(get(n.a), get(n.b), (x, y) => engine.multiply(x, y, pk)); break;
+        case 'mulPlain': { const p = n.plain; v = map(get(n.a), (x, c) => engine.multiplyPlain(x, plainOf(p, c))); break; }
+        case 'addPlain': { const p = n.plain; v = map(get(n.a), (x, c) => engine.addPlain(x, plainOf(p, c))); break; }
+        case 'sumSlots': { const w = n.width; v = map(get(n.a), (x) => engine.sumSlots(x, w, pk)); break; }
+        case 'mask': {
+          const vec = new Float64Array(slots);
+          const off = new Set(n.conditions.flatMap((c) => suppressed[c] ?? []));
+          for (const e of n.entries) if (!off.has(e.group)) vec[e.slot] = e.scale;
+          v = make(engine.multiplyPlain(one(get(n.a), n.id), vec));
+          break;
+        }
+        case 'noise': {
+          const rng = extra.noise?.rng;
+          if (!rng) throw new Error('the plan adds Laplace noise: extra.noise.rng is required');
+          const vec = new Float64Array(slots);
+          for (const s of n.slots) vec[s] = laplace(n.scale, rng);
+          v = make(engine.addPlain(one(get(n.a), n.id), vec));
+          break;
+        }
+      }
+      values.set(n.id, v);
+      // free intermediates at their last use (SEAL objects live in WASM memory, not the GC heap)
+      const live = new Set(asList(v));
+      for (const a of new Set(argsOf(n))) {
+        if (lastUse.get(a) === i && !outputNodes.has(a)) {
+          // a length-1 reduce passes its argument through: never free what the new value holds
+          for (const ct of asList(get(a))) if (owned.has(ct) && !live.has(ct)) { engine.free(ct); owned.delete(ct); }
+          values.delete(a);
+        }
+      }
+    });
+  } catch (e) {
+    for (const ct of owned) engine.free(ct);
+    throw e;
+  }
+  const outputs: Record<string, Ct> = {};
+  const kept = new Set<Ct>();
+  for (const o of plan.outputs) {
+    // a total over groups with a suppressed group is withheld whole (decodes as null)
+    if (o.anyGroup && o.conditions.some((c) => (suppressed[c] ?? []).length > 0)) continue;
+    const v = get(o.node);
+    // an output that is a caller's own input is copied, so the caller owns every output it frees
+    const own = (ct: Ct): Ct => (owned.has(ct) ? ct : make(engine.addPlain(ct, new Float64Array(slots))));
+    if (Array.isArray(v)) v.forEach((ct, c) => { const x = own(ct); outputs[`${o.id}#${c}`] = x; kept.add(x); });
+    else { const x = own(v); outputs[o.id] = x; kept.add(x); }
+  }
+  for (const ct of owned) if (!kept.has(ct)) engine.free(ct);
+  if (plan.circuit.nodes.some((n) => n.op === 'noise')) epsilonSpent = plan.epsilon;
+  return { outputs, meta: { suppressedGroups: suppressed, epsilonSpent } };
+}

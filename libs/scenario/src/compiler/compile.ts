@@ -1,0 +1,859 @@
+/**
+ * The plan compiler: scenario document + public parameter values + public row counts → a plan
+ * (compiler/README.md describes layouts, the circuit and what each party learns).
+ */
+import type {
+  CategoryColumn, ColumnSpec, CombineMetric, Metric, NumberColumn, ParamValues, Ref, Scenario,
+  WeightedSumMetric, WhereExpr,
+} from '../types.js';
+import type {
+  CircuitNode, CircuitOp, CompileContext, CompileResult, Condition, CountSpec, Decoding, FeatureSpec,
+  FeatureValue, LocalGrouping, MetricDecoding, NodeId, OutputSpec, Plan, PlanError, PlanHeParams,
+  PrivateInput, ProviderWork, Read,
+} from './plan-types.js';
+import { blockWidth, groupComponents, groupKeys, stepsForWidth } from './layout.js';
+import { bindWhereParams, renameRole, splitByRole, splitRef, whereRoles } from './where.js';
+
+/** Row count assumed for a role when the context gives none (sizes the scaling before products). */
+export const DEFAULT_ROW_BOUND = 1 << 20;
+
+/**
+ * CKKS parameters for a multiplicative depth: coefficient moduli [60, 35 × depth, 60], scale 2^35,
+ * the smallest N whose 128-bit-security budget (HomomorphicEncryption.org standard, Table 1:
+ * 218 bits at N=8192, 438 at N=16384) holds them. Same presets as `#he-core`'s `ckksParamsForDepth`.
+ */
+export function planParamsForDepth(depth: number): PlanHeParams | null {
+  const d = Math.max(1, depth);
+  const bits = [60, ...Array<number>(d).fill(35), 60];
+  const total = bits.reduce((a, b) => a + b, 0);
+  const n = total <= 218 ? 8192 : total <= 438 ? 16384 : 0;
+  if (n === 0) return null;
+  return { scheme: 'ckks', polyModulusDegree: n, coeffModulusBits: bits, scaleBits: 35 };
+}
+
+class CompileError extends Error {
+  constructor(readonly path: string, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** A grouped value on a ciphertext: group g's value at slot leaders[g], times `factor`. */
+interface GVal {
+  node: NodeId;
+  groups: string[] | null;
+  leaders: number[];
+  /** zeros outside the leader slots, with its conditions already applied */
+  clean: boolean;
+  factor: number;
+  round: boolean;
+  conditions: string[];
+  /** upper bound of |slot value| at a leader */
+  bound: number;
+  /** L1 sensitivity of one group's real value to one row (for Laplace noise) */
+  sens: number;
+}
+
+interface CMetric {
+  groups: string[] | null;
+  gval?: GVal;
+  decode: () => MetricDecoding;
+}
+
+const isParam = (v: unknown): v is string => typeof v === 'string' && v.startsWith('$params.');
+const paramName = (v: string): string => v.slice('$params.'.length);
+
+class Compiler {
+  private readonly roles = new Map<string, ProviderWork>();
+  private readonly featureKeys = new Map<string, string>();
+  private readonly countKeys = new Map<string, string>();
+  private readonly nodes: CircuitNode[] = [];
+  private readonly nodeKeys = new Map<string, NodeId>();
+  private readonly conditions: Condition[] = [];
+  private readonly outputs: OutputSpec[] = [];
+  private readonly privateInputs: PrivateInput[] = [];
+  private readonly metrics = new Map<string, CMetric>();
+  private readonly compiling = new Set<string>();
+  private readonly decodings: Record<string, MetricDecoding> = {};
+  private readonly decodingGroups: Record<string, string[] | null> = {};
+  private readonly released: string[] = [];
+  private readonly widths = new Set<number>();
+  private epsilon = 0;
+  private alignKeys: string[] | null = null;
+
+  constructor(
+    private readonly s: Scenario,
+    private readonly params: ParamValues,
+    private readonly ctx: CompileContext,
+    private readonly slots: number,
+  ) {}
+
+  run(): Omit<Plan, 'params' | 'depth' | 'format' | 'scenario' | 'slots'> & { depth: number } {
+    const s = this.s;
+    if (s.align) {
+      for (const [role, col] of Object.entries(s.align.on)) {
+        const spec = s.inputs[role]?.columns[col];
+        if (!spec || spec.type !== 'id') throw new CompileError(`/align/on/${role}`, 'align-column', `align.on.${role} must name an id column of role ${role}`);
+      }
+      if (s.align.keys !== undefined) {
+        const v = this.params[paramName(s.align.keys)];
+        if (!Array.isArray(v) || !v.every((k) => typeof k === 'string')) {
+          throw new CompileError('/align/keys', 'param-missing', `align.keys needs the id-list parameter ${s.align.keys}`);
+        }
+        if (new Set(v).size !== v.length) throw new CompileError('/align/keys', 'duplicate-keys', 'align.keys lists a key twice');
+        this.alignKeys = v as string[];
+      }
+    }
+    for (const [i, m] of s.metrics.entries()) {
+      const cm = this.metric(m.name, `/metrics/${i}`);
+      if (m.release !== false) {
+        this.released.push(m.name);
+        this.decodings[m.name] = cm.decode();
+        this.decodingGroups[m.name] = cm.groups;
+      }
+    }
+    const byId = new Map(this.nodes.map((n) => [n.id, n]));
+    const depth = Math.max(0, ...this.outputs.map((o) => byId.get(o.node)?.level ?? 0));
+    const galois = new Set<number>();
+    for (const w of this.widths) for (const st of stepsForWidth(w)) galois.add(st);
+    const roles: Record<string, ProviderWork> = {};
+    for (const [r, w] of this.roles) roles[r] = w;
+    const decoding: Decoding = { metrics: this.decodings, groups: this.decodingGroups, released: this.released };
+    return {
+      depth,
+      galoisSteps: [...galois].sort((a, b) => a - b),
+      needsRelin: this.nodes.some((n) => n.op === 'mul'),
+      align: s.align ? { on: { ...s.align.on }, keys: this.alignKeys } : null,
+      roles,
+      circuit: { nodes: this.nodes },
+      conditions: this.conditions,
+      outputs: this.outputs,
+      privateInputs: this.privateInputs,
+      epsilon: this.epsilon,
+      decoding,
+    };
+  }
+
+  // ---------- scenario lookups ----------
+
+  private metricDoc(name: string, path: string): Metric {
+    const m = this.s.metrics.find((x) => x.name === name);
+    if (!m) throw new CompileError(path, 'unknown-metric', `no metric named ${JSON.stringify(name)}`);
+    return m;
+  }
+
+  private column(ref: Ref, path: string): { role: string; column: string; spec: ColumnSpec } {
+    let parts: { role: string; column: string };
+    try {
+      parts = splitRef(ref);
+    } catch {
+      throw new CompileError(path, 'bad-ref', `${JSON.stringify(ref)} is not a role.column reference`);
+    }
+    const spec = this.s.inputs[parts.role]?.columns[parts.column];
+    if (!spec) throw new CompileError(path, 'unknown-ref', `${ref} names no declared column`);
+    return { ...parts, spec };
+  }
+
+  private numeric(ref: Ref, path: string): { role: string; column: string; spec: NumberColumn; bound: number } {
+    const c = this.column(ref, path);
+    if (c.spec.type !== 'number' && c.spec.type !== 'integer') throw new CompileError(path, 'not-numeric', `${ref} is not a number column`);
+    const bound = Math.max(Math.abs(c.spec.min), Math.abs(c.spec.max)) || 1;
+    return { ...c, spec: c.spec, bound };
+  }
+
+  private category(ref: Ref, path: string): { role: string; column: string; spec: CategoryColumn } {
+    const c = this.column(ref, path);
+    if (c.spec.type !== 'category') throw new CompileError(path, 'not-category', `by ${ref} is not a category column`);
+    return { ...c, spec: c.spec };
+  }
+
+  private rows(role: string): number {
+    const n = this.ctx.rowCounts?.[role];
+    return n !== undefined && n > 0 ? n : DEFAULT_ROW_BOUND;
+  }
+
+  private alignedCount(): number {
+    return this.alignKeys?.length ?? this.ctx.alignedKeyCount ?? DEFAULT_ROW_BOUND;
+  }
+
+  private work(role: string): ProviderWork {
+    let w = this.roles.get(role);
+    if (!w) {
+      w = { columns: [], bounds: {}, features: [], counts: [] };
+      const on = this.s.align?.on[role];
+      if (on !== undefined) {
+        w.alignOn = on;
+        w.columns.push(on);
+      }
+      this.roles.set(role, w);
+    }
+    return w;
+  }
+
+  private useColumn(role: string, column: string): void {
+    const w = this.work(role);
+    if (!w.columns.includes(column)) w.columns.push(column);
+    const spec = this.s.inputs[role].columns[column];
+    if (spec && (spec.type === 'number' || spec.type === 'integer')) w.bounds[column] = { min: spec.min, max: spec.max };
+  }
+
+  private useWhere(role: string, where: WhereExpr | undefined): void {
+    if (!where) return;
+    for (const r of whereRolesRefs(where)) this.useColumn(role, splitRef(r).column);
+  }
+
+  private isAligned(role: string): boolean {
+    return this.s.align?.on[role] !== undefined;
+  }
+
+  // ---------- features, counts, nodes ----------
+
+  private feature(role: string, f: Omit<FeatureSpec, 'id'>): string {
+    const w = this.work(role);
+    const key = `${role}\u0000${JSON.stringify(f)}`;
+    const known = this.featureKeys.get(key);
+    if (known) return known;
+    const id = `f${w.features.length}`;
+    w.features.push({ id, ...f });
+    this.featureKeys.set(key, id);
+    this.useWhere(role, f.where);
+    for (const c of f.grouping.columns) this.useColumn(role, c.column);
+    for (const c of f.groupIs ?? []) this.useColumn(role, c.column);
+    const v = f.value;
+    if (v.kind === 'columns') for (const x of v.factors) this.useColumn(role, x.column);
+    if (v.kind === 'bin') this.useColumn(role, v.column);
+    if (v.kind === 'linear') for (const x of v.terms) this.useColumn(role, x.column);
+    return id;
+  }
+
+  private count(role: string, where: WhereExpr | undefined, grouping: LocalGrouping): string {
+    const w = this.work(role);
+    const spec: Omit<CountSpec, 'id'> = where ? { where, grouping } : { grouping };
+    const key = `${role}\u0000${JSON.stringify(spec)}`;
+    const known = this.countKeys.get(key);
+    if (known) return known;
+    const id = `n${w.counts.length}`;
+    w.counts.push({ id, ...spec });
+    this.countKeys.set(key, id);
+    this.useWhere(role, where);
+    for (const c of grouping.columns) this.useColumn(role, c.column);
+    return id;
+  }
+
+  private node(op: CircuitOp): NodeId {
+    const key = JSON.stringify(op);
+    const known = this.nodeKeys.get(key);
+    if (known) return known;
+    const get = (id: NodeId): CircuitNode => {
+      const n = this.nodes.find((x) => x.id === id);
+      if (!n) throw new Error(`internal: unknown node ${id}`);
+      return n;
+    };
+    let level = 0;
+    let chunked = false;
+    switch (op.op) {
+      case 'input': chunked = true; break;
+      case 'private': break;
+      case 'reduce': level = get(op.a).level; break;
+      case 'add': level = get(op.args[0]).level; chunked = op.args.some((a) => get(a).chunked); break;
+      case 'sub': level = get(op.a).level; chunked = get(op.a).chunked || get(op.b).chunked; break;
+      case 'mul': level = get(op.a).level + 1; chunked = get(op.a).chunked || get(op.b).chunked; break;
+      case 'mulPlain': case 'mask': level = get(op.a).level + 1; chunked = get(op.a).chunked; break;
+      case 'addPlain': case 'noise': case 'sumSlots': level = get(op.a).level; chunked = get(op.a).chunked; break;
+    }
+    if (op.op === 'sumSlots') this.widths.add(op.width);
+    const id = `v${this.nodes.length}`;
+    this.nodes.push({ ...op, id, level, chunked } as CircuitNode);
+    this.nodeKeys.set(key, id);
+    return id;
+  }
+
+  private level(id: NodeId): number {
+    const n = this.nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`internal: unknown node ${id}`);
+    return n.level;
+  }
+
+  /** Brings nodes to one level by multiplying the shallower ones by 1 (CKKS adds and multiplies need equal levels). */
+  private levelled(ids: NodeId[]): NodeId[] {
+    const top = Math.max(...ids.map((i) => this.level(i)));
+    return ids.map((id) => {
+      let cur = id;
+      while (this.level(cur) < top) cur = this.node({ op: 'mulPlain', a: cur, plain: { kind: 'const', value: 1 } });
+      return cur;
+    });
+  }
+
+  private add(ids: NodeId[]): NodeId {
+    return ids.length === 1 ? ids[0] : this.node({ op: 'add', args: this.levelled(ids) });
+  }
+
+  private mul(a: NodeId, b: NodeId): NodeId {
+    const [x, y] = this.levelled([a, b]);
+    return this.node({ op: 'mul', a: x, b: y });
+  }
+
+  private product(ids: NodeId[]): NodeId {
+    // a balanced tree keeps the depth at ceil(log2(n))
+    let layer = ids;
+    while (layer.length > 1) {
+      const next: NodeId[] = [];
+      for (let i = 0; i < layer.length; i += 2) next.push(i + 1 < layer.length ? this.mul(layer[i], layer[i + 1]) : layer[i]);
+      layer = next;
+    }
+    return layer[0];
+  }
+
+  private maskVal(g: GVal, scale: number, conditions: string[]): GVal {
+    const entries = g.leaders.map((slot, group) => ({ group, slot, scale }));
+    const node = this.node({ op: 'mask', a: g.node, entries, conditions });
+    return { ...g, node, clean: true, factor: g.factor / scale, bound: g.bound * scale, conditions };
+  }
+
+  private output(node: NodeId, conditions: string[], anyGroup = false): string {
+    const known = this.outputs.find((o) => o.node === node);
+    if (known) return known.id;
+    const id = `o${this.outputs.length}`;
+    this.outputs.push({ id, node, conditions, ...(anyGroup ? { anyGroup: true } : {}) });
+    return id;
+  }
+
+  /** Release a grouped value: mask to the leader slots (suppression), then noise; returns the consumer's read. */
+  private release(g: GVal, epsilon: number | null): Read {
+    const masked = g.clean ? g : this.maskVal(g, 1, g.conditions);
+    let node = masked.node;
+    if (epsilon !== null) {
+      node = this.node({ op: 'noise', a: node, slots: masked.leaders, scale: masked.sens / epsilon / masked.factor });
+    }
+    return { output: this.output(node, masked.conditions), slots: masked.leaders, factor: masked.factor };
+  }
+
+  // ---------- metrics ----------
+
+  private metric(name: string, path: string): CMetric {
+    const known = this.metrics.get(name);
+    if (known) return known;
+    if (this.compiling.has(name)) throw new CompileError(path, 'metric-cycle', `metric ${name} depends on itself`);
+    this.compiling.add(name);
+    const m = this.metricDoc(name, path);
+    let out: CMetric;
+    switch (m.agg) {
+      case 'count': case 'sum': case 'mean': case 'variance': case 'stddev': case 'histogram': case 'sumProduct':
+        out = this.rowMetric(m, path); break;
+      case 'weightedSum': out = this.weightedSum(m, path); break;
+      case 'difference': out = this.difference(m, path); break;
+      case 'ratio': out = this.ratio(m, path); break;
+      case 'dot': out = this.dot(m, path); break;
+      case 'correlation': out = this.correlation(m, path); break;
+      default: throw new CompileError(`${path}/agg`, 'unknown-agg', `unknown agg ${JSON.stringify((m as { agg: unknown }).agg)}`);
+    }
+    this.compiling.delete(name);
+    this.metrics.set(name, out);
+    return out;
+  }
+
+  private noiseEpsilon(m: Metric, path: string): number | null {
+    const noise = this.s.release?.noise;
+    if (!noise || m.release === false) return null;
+    if (!(noise.epsilon > 0)) throw new CompileError('/release/noise/epsilon', 'bad-epsilon', 'noise epsilon must be > 0');
+    if (['weightedSum', 'ratio', 'dot', 'correlation'].includes(m.agg)) {
+      throw new CompileError(path, 'noise-unsupported', `Laplace noise is not defined for agg ${m.agg} (its sensitivity is unbounded by the column bounds)`);
+    }
+    this.epsilon += noise.epsilon;
+    return noise.epsilon;
+  }
+
+  /** Global grouping of a metric from its `by` refs. */
+  private grouping(by: Ref | Ref[] | undefined, path: string): { refs: { role: string; column: string; values: string[] }[]; keys: string[] | null; G: number } {
+    const refs = by === undefined ? [] : Array.isArray(by) ? by : [by];
+    const cols = refs.map((r, i) => {
+      const c = this.category(r, `${path}/by${Array.isArray(by) ? `/${i}` : ''}`);
+      return { role: c.role, column: c.column, values: c.spec.values };
+    });
+    const G = cols.reduce((n, c) => n * c.values.length, 1);
+    if (G > this.slots) throw new CompileError(`${path}/by`, 'slot-capacity', `${G} groups exceed the ${this.slots} slots of a ciphertext`);
+    return { refs: cols, keys: cols.length ? groupKeys({ columns: cols }) : null, G };
+  }
+
+  private rowMetric(doc: Extract<Metric, { agg: 'count' | 'sum' | 'mean' | 'variance' | 'stddev' | 'histogram' | 'sumProduct' }>, path: string): CMetric {
+    let m = doc;
+    if (doc.where) {
+      try {
+        m = { ...doc, where: bindWhereParams(doc.where, this.params) };
+      } catch (e) {
+        throw new CompileError(`${path}/where`, 'param-missing', (e as Error).message);
+      }
+    }
+    const grouping = this.grouping(m.by, path);
+    const eps = this.noiseEpsilon(m, path);
+    const minGroup = this.s.release?.minGroupSize ?? 0;
+    // the metric's roles: a list (stacked rows of several roles) or one row domain (possibly spanning aligned roles)
+    let listRoles: { role: string; of?: string }[] | null = null;
+    if (m.agg === 'count') {
+      const roles = Array.isArray(m.role) ? m.role : [m.role];
+      for (const r of roles) if (!this.s.inputs[r]) throw new CompileError(`${path}/role`, 'unknown-role', `unknown role ${r}`);
+      if (roles.length > 1) listRoles = roles.map((role) => ({ role }));
+    } else if (m.agg !== 'sumProduct' && Array.isArray(m.of) && m.of.length > 1) {
+      listRoles = m.of.map((ref, i) => ({ role: this.column(ref, `${path}/of/${i}`).role, of: ref }));
+      if (new Set(listRoles.map((x) => x.role)).size !== listRoles.length) {
+        throw new CompileError(`${path}/of`, 'list-same-role', 'the refs of a list must be in different roles');
+      }
+    }
+    if (listRoles) return this.stackedMetric(m, listRoles, grouping, eps, minGroup, path);
+
+    const ofRefs: string[] = m.agg === 'count' ? [] : Array.isArray(m.of) ? m.of : [m.of];
+    const roles = new Set<string>();
+    if (m.agg === 'count') roles.add(Array.isArray(m.role) ? m.role[0] : m.role);
+    const ofIsList = m.agg !== 'count' && Array.isArray(m.of);
+    for (const [i, r] of ofRefs.entries()) roles.add(this.column(r, `${path}/of${ofIsList ? `/${i}` : ''}`).role);
+    if (m.where) for (const r of whereRoles(m.where)) roles.add(r);
+    for (const g of grouping.refs) roles.add(g.role);
+    if (roles.size === 1) {
+      const [role] = roles;
+      return this.stackedMetric(m, [{ role, ...(ofRefs[0] !== undefined && m.agg !== 'sumProduct' ? { of: ofRefs[0] } : {}) }], grouping, eps, minGroup, path);
+    }
+    return this.alignedMetric(m, [...roles], ofRefs, grouping, eps, minGroup, path);
+  }
+
+  /**
+   * Rows of one or several roles stacked (no per-row products across roles): each role uses the
+   * BLOCKED layout and the broker adds the per-role sums on ciphertexts.
+   */
+  private stackedMetric(
+    m: Extract<Metric, { agg: 'count' | 'sum' | 'mean' | 'variance' | 'stddev' | 'histogram' | 'sumProduct' }>,
+    list: { role: string; of?: string }[],
+    grouping: ReturnType<Compiler['grouping']>,
+    eps: number | null,
+    minGroup: number,
+    path: string,
+  ): CMetric {
+    const { G, keys } = grouping;
+    const W = blockWidth(this.slots, G);
+    const leaders = Array.from({ length: G }, (_, g) => g * W);
+    const single = list.length === 1;
+    const fromRoles = new Set([...grouping.refs.map((r) => r.role), ...(m.where ? whereRoles(m.where) : [])]);
+    const perRole = list.map(({ role, of }) => {
+      // a list metric is written with one role's refs: rename them to each role, by column name
+      let where = m.where;
+      if (where) for (const from of fromRoles) if (from !== role) {
+        if (!list.some((x) => x.role === from)) throw new CompileError(`${path}/where`, 'where-role', `where names role ${from}, which is not in the metric`);
+        where = renameRole(where, from, role);
+      }
+      const cols = grouping.refs.map((r, i) => {
+        const spec = this.s.inputs[role].columns[r.column];
+        if (!spec || spec.type !== 'category' || JSON.stringify(spec.values) !== JSON.stringify(r.values)) {
+          throw new CompileError(`${path}/by${grouping.refs.length > 1 ? `/${i}` : ''}`, 'by-mismatch', `role ${role} needs a category column ${r.column} with the same values`);
+        }
+        return { column: r.column, values: r.values };
+      });
+      if (where) for (const ref of whereRolesRefs(where)) this.column(ref, `${path}/where`);
+      return { role, of, where, grouping: { columns: cols } as LocalGrouping };
+    });
+    const bound = (ref: string | undefined): number => (ref ? this.numeric(ref, `${path}/of`).bound : 1);
+    const B = Math.max(...perRole.map((p) => bound(p.of)));
+    const totalRows = perRole.reduce((n, p) => n + this.rows(p.role), 0);
+
+    const countCond = (kind: 'minGroupSize' | 'empty', min: number): string => {
+      const parts = perRole.map((p) => ({ role: p.role, count: this.count(p.role, p.where, p.grouping), groupMap: leaders.map((_, g) => g) }));
+      const id = `c${this.conditions.length}`;
+      this.conditions.push({ id, minGroupSize: min, groups: G, parts, combine: 'sum', kind });
+      return id;
+    };
+    const minConds = minGroup > 0 ? [countCond('minGroupSize', minGroup)] : [];
+
+    const gv = (value: (p: (typeof perRole)[number]) => FeatureValue, opts: { perGroupMean?: boolean; factor: number; round: boolean; sens: number; bound: number; conditions?: string[] }): GVal => {
+      const sums = perRole.map((p) => {
+        const f: Omit<FeatureSpec, 'id'> = { layout: 'blocked', value: value(p), grouping: p.grouping, width: W, ...(p.where ? { where: p.where } : {}), ...(opts.perGroupMean ? { perGroupMean: true } : {}) };
+        const fid = this.feature(p.role, f);
+        const input = this.node({ op: 'input', role: p.role, feature: fid });
+        return this.node({ op: 'sumSlots', a: this.node({ op: 'reduce', a: input }), width: W });
+      });
+      return { node: this.add(sums), groups: keys, leaders, clean: false, factor: opts.factor, round: opts.round, conditions: opts.conditions ?? minConds, bound: opts.bound, sens: opts.sens };
+    };
+    const one = (): FeatureValue => ({ kind: 'one' });
+    const pow = (k: number) => (p: (typeof perRole)[number]): FeatureValue => {
+      if (!p.of) throw new Error('internal: value ref missing');
+      return { kind: 'columns', factors: [{ column: splitRef(p.of).column, power: k }], scale: 1 / B ** k };
+    };
+    const countVal = (): GVal => gv(one, { factor: 1, round: true, sens: 1, bound: totalRows });
+    const out = (read: () => MetricDecoding, gval?: GVal): CMetric => {
+      let memo: MetricDecoding | undefined;
+      return { groups: keys, ...(gval ? { gval } : {}), decode: () => (memo ??= read()) };
+    };
+
+    switch (m.agg) {
+      case 'count': {
+        const v = countVal();
+        return out(() => ({ kind: 'value', read: this.release(v, eps), round: true }), v);
+      }
+      case 'sum': {
+        const v = gv(pow(1), { factor: B, round: false, sens: B, bound: totalRows });
+        return out(() => ({ kind: 'value', read: this.release(v, eps), round: false }), v);
+      }
+      case 'sumProduct': {
+        const [a, b] = m.of.map((r, i) => this.numeric(r, `${path}/of/${i}`));
+        const v = gv(() => ({ kind: 'columns', factors: [{ column: a.column, power: 1 }, { column: b.column, power: 1 }], scale: 1 / (a.bound * b.bound) }),
+          { factor: a.bound * b.bound, round: false, sens: a.bound * b.bound, bound: totalRows });
+        return out(() => ({ kind: 'value', read: this.release(v, eps), round: false }), v);
+      }
+      case 'histogram': {
+        const edges = m.bins;
+        if (edges.length < 2 || edges.some((e, i) => i > 0 && e <= edges[i - 1])) throw new CompileError(`${path}/bins`, 'bins', 'bins must be at least two ascending edges');
+        const col = splitRef(list[0].of ?? '').column;
+        const bins = edges.slice(0, -1).map((lo, b) => gv((p) => ({ kind: 'bin', column: p.of ? splitRef(p.of).column : col, lo, hi: edges[b + 1], closed: b === edges.length - 2 }),
+          { factor: 1, round: true, sens: 1, bound: totalRows }));
+        return out(() => ({ kind: 'histogram', bins: bins.map((v) => this.release(v, eps)) }));
+      }
+      case 'mean': {
+        if (single && eps === null) {
+          // the provider knows its group sizes: x / (B · n_g) summed is the mean itself
+          const empty = countCond('empty', 1);
+          const v = gv(pow(1), { perGroupMean: true, factor: B, round: false, sens: B, bound: 1, conditions: [...minConds, empty] });
+          return out(() => ({ kind: 'value', read: this.release(v, null), round: false }), v);
+        }
+        const e = eps === null ? null : eps / 2;
+        const s = gv(pow(1), { factor: B, round: false, sens: B, bound: totalRows });
+        const n = countVal();
+        return out(() => ({ kind: 'quotient', num: this.release(s, e), den: this.release(n, e) }));
+      }
+      case 'variance': case 'stddev': {
+        const sqrt = m.agg === 'stddev';
+        if (single && eps === null) {
+          const empty = countCond('empty', 1);
+          const m1 = gv(pow(1), { perGroupMean: true, factor: 1, round: false, sens: 1, bound: 1, conditions: [...minConds, empty] });
+          const m2 = gv(pow(2), { perGroupMean: true, factor: 1, round: false, sens: 1, bound: 1, conditions: [...minConds, empty] });
+          return out(() => ({ kind: 'moments', m1: this.release(m1, null), m2: this.release(m2, null), factor2: B * B, sqrt }));
+        }
+        const e = eps === null ? null : eps / 3;
+        const s1 = gv(pow(1), { factor: 1, round: false, sens: 1, bound: totalRows });
+        const s2 = gv(pow(2), { factor: 1, round: false, sens: 1, bound: totalRows });
+        const n = countVal();
+        return out(() => ({ kind: 'moments', m1: this.release(s1, e), m2: this.release(s2, e), count: this.release(n, e), factor2: B * B, sqrt }));
+      }
+    }
+  }
+
+  /**
+   * One row domain spanning aligned roles (where/by/of naming several roles): ALIGNED layout, each
+   * provider emits its per-row factor, the broker multiplies them on ciphertexts, then sums.
+   */
+  private alignedMetric(
+    m: Extract<Metric, { agg: 'count' | 'sum' | 'mean' | 'variance' | 'stddev' | 'histogram' | 'sumProduct' }>,
+    roles: string[],
+    ofRefs: string[],
+    grouping: ReturnType<Compiler['grouping']>,
+    eps: number | null,
+    minGroup: number,
+    path: string,
+  ): CMetric {
+    for (const r of roles) {
+      if (!this.isAligned(r)) throw new CompileError(path, 'needs-align', `the metric combines rows of roles ${roles.join(', ')}: role ${r} must be listed in align.on`);
+    }
+    const whereParts = m.where ? splitByRole(m.where) : new Map<string, WhereExpr>();
+    if (!whereParts) throw new CompileError(`${path}/where`, 'cross-role-where', 'an or/not across aligned roles is not supported; write the where as an and of per-role terms');
+    const { G, keys } = grouping;
+    const W = blockWidth(this.slots, G);
+    const leaders = Array.from({ length: G }, (_, g) => g * W);
+    const global: LocalGrouping = { columns: grouping.refs.map((r) => ({ column: r.column, values: r.values })) };
+    const local = new Map<string, { grouping: LocalGrouping; positions: number[] }>();
+    for (const r of roles) {
+      const positions = grouping.refs.flatMap((x, i) => (x.role === r ? [i] : []));
+      local.set(r, { grouping: { columns: positions.map((i) => global.columns[i]) }, positions });
+    }
+    const K = this.alignedCount();
+    const groupMapOf = (r: string): number[] => {
+      const l = local.get(r);
+      if (!l) throw new Error('internal');
+      return leaders.map((_, g) => {
+        const comp = groupComponents(global, g);
+        return l.positions.reduce((idx, pos, j) => idx * l.grouping.columns[j].values.length + l.grouping.columns[j].values.indexOf(comp[pos]), 0);
+      });
+    };
+    const minConds: string[] = [];
+    if (minGroup > 0) {
+      const parts = roles.map((r) => ({ role: r, count: this.count(r, whereParts.get(r), local.get(r)?.grouping ?? { columns: [] }), groupMap: groupMapOf(r) }));
+      const id = `c${this.conditions.length}`;
+      this.conditions.push({ id, minGroupSize: minGroup, groups: G, parts, combine: 'min', kind: 'minGroupSize' });
+      minConds.push(id);
+    }
+    /** values: per role, the value factor (or `one`) */
+    const gv = (value: (role: string) => FeatureValue, opts: { factor: number; round: boolean; sens: number }): GVal => {
+      const perGroup = leaders.map((slot, g) => {
+        const comp = groupComponents(global, g);
+        const factors = roles.map((r) => {
+          const l = local.get(r) ?? { grouping: { columns: [] }, positions: [] };
+          const where = whereParts.get(r);
+          const f: Omit<FeatureSpec, 'id'> = {
+            layout: 'aligned', value: value(r), grouping: { columns: [] }, width: this.slots,
+            ...(where ? { where } : {}),
+            ...(l.positions.length ? { groupIs: l.positions.map((pos, j) => ({ column: l.grouping.columns[j].column, value: comp[pos] })) } : {}),
+          };
+          return this.node({ op: 'input', role: r, feature: this.feature(r, f) });
+        });
+        const total = this.node({ op: 'sumSlots', a: this.node({ op: 'reduce', a: this.product(factors) }), width: this.slots });
+        return { total, slot, g };
+      });
+      // one mask per group keeps only its leader slot (totals are replicated in every slot), with suppression
+      const masked = perGroup.map((p) => this.node({ op: 'mask', a: p.total, entries: [{ group: p.g, slot: p.slot, scale: 1 }], conditions: minConds }));
+      return { node: this.add(masked), groups: keys, leaders, clean: true, factor: opts.factor, round: opts.round, conditions: minConds, bound: K, sens: opts.sens };
+    };
+    const one = (): FeatureValue => ({ kind: 'one' });
+    const ofInfo = ofRefs.map((r, i) => this.numeric(r, `${path}/of/${i}`));
+    const valueOf = (power: number) => (role: string): FeatureValue => {
+      const mine = ofInfo.filter((x) => x.role === role);
+      if (!mine.length) return one();
+      return { kind: 'columns', factors: mine.map((x) => ({ column: x.column, power })), scale: mine.reduce((s, x) => s / x.bound ** power, 1) };
+    };
+    const Bprod = ofInfo.reduce((p, x) => p * x.bound, 1);
+    const out = (read: () => MetricDecoding, gval?: GVal): CMetric => {
+      let memo: MetricDecoding | undefined;
+      return { groups: keys, ...(gval ? { gval } : {}), decode: () => (memo ??= read()) };
+    };
+    const countVal = (): GVal => gv(one, { factor: 1, round: true, sens: 1 });
+    switch (m.agg) {
+      case 'count': {
+        const v = countVal();
+        return out(() => ({ kind: 'value', read: this.release(v, eps), round: true }), v);
+      }
+      case 'sum': case 'sumProduct': {
+        const v = gv(valueOf(1), { factor: Bprod, round: false, sens: Bprod });
+        return out(() => ({ kind: 'value', read: this.release(v, eps), round: false }), v);
+      }
+      case 'histogram': {
+        const edges = m.bins;
+        const x = ofInfo[0];
+        const bins = edges.slice(0, -1).map((lo, b) => gv((r) => (r === x.role ? { kind: 'bin', column: x.column, lo, hi: edges[b + 1], closed: b === edges.length - 2 } : one()), { factor: 1, round: true, sens: 1 }));
+        return out(() => ({ kind: 'histogram', bins: bins.map((v) => this.release(v, eps)) }));
+      }
+      case 'mean': {
+        const e = eps === null ? null : eps / 2;
+        const s = gv(valueOf(1), { factor: Bprod, round: false, sens: Bprod });
+        const n = countVal();
+        return out(() => ({ kind: 'quotient', num: this.release(s, e), den: this.release(n, e) }));
+      }
+      case 'variance': case 'stddev': {
+        const e = eps === null ? null : eps / 3;
+        const s1 = gv(valueOf(1), { factor: 1, round: false, sens: 1 });
+        const s2 = gv(valueOf(2), { factor: 1, round: false, sens: 1 });
+        const n = countVal();
+        return out(() => ({ kind: 'moments', m1: this.release(s1, e), m2: this.release(s2, e), count: this.release(n, e), factor2: Bprod * Bprod, sqrt: m.agg === 'stddev' }));
+      }
+    }
+  }
+
+  private weightedSum(m: WeightedSumMetric, path: string): CMetric {
+    this.noiseEpsilon(m, path);
+    if (!this.s.align) throw new CompileError(path, 'needs-align', 'weightedSum is a row-level output over aligned keys: the scenario needs align');
+    if (!this.alignKeys) throw new CompileError('/align/keys', 'row-level-needs-keys', 'a row-level output is keyed by the keys the consumer lists: align.keys is required');
+    if (this.s.release?.rowLevel !== true) throw new CompileError('/release/rowLevel', 'row-level', 'weightedSum needs release.rowLevel: true');
+    const refs = m.of.map((r, i) => this.numeric(r, `${path}/of/${i}`));
+    for (const [i, r] of refs.entries()) if (!this.isAligned(r.role)) throw new CompileError(`${path}/of/${i}`, 'needs-align', `role ${r.role} is not in align.on`);
+    const privWeights = isParam(m.weights) && this.s.params?.[paramName(m.weights)]?.private === true;
+    const privBias = isParam(m.bias) && this.s.params?.[paramName(m.bias)]?.private === true;
+    let weights: number[] | null = null;
+    if (!privWeights) {
+      const w = isParam(m.weights) ? this.params[paramName(m.weights)] : m.weights;
+      if (!Array.isArray(w) || !w.every((x) => typeof x === 'number' && Number.isFinite(x))) throw new CompileError(`${path}/weights`, 'param-missing', 'weights must be a list of numbers');
+      weights = w as number[];
+      if (weights.length !== refs.length) throw new CompileError(`${path}/weights`, 'weights-length', `${refs.length} refs need ${refs.length} weights, got ${weights.length}`);
+    }
+    let bias = 0;
+    if (m.bias !== undefined && !privBias) {
+      const b = isParam(m.bias) ? this.params[paramName(m.bias)] : m.bias;
+      if (typeof b !== 'number' || !Number.isFinite(b)) throw new CompileError(`${path}/bias`, 'param-missing', 'bias must be a number');
+      bias = b;
+    }
+    const rolesInOrder = [...new Set(refs.map((r) => r.role))];
+    let parts: NodeId[];
+    let s: number;
+    if (weights) {
+      // public weights: each provider folds its own terms into one feature (cheaper, reveals nothing new)
+      const ws = weights;
+      s = 1 / (refs.reduce((a, r, i) => a + Math.abs(ws[i]) * r.bound, 0) + Math.abs(bias) || 1);
+      parts = rolesInOrder.map((role) => {
+        const terms = refs.flatMap((r, i) => (r.role === role ? [{ column: r.column, weight: ws[i] }] : []));
+        const fid = this.feature(role, { layout: 'aligned', value: { kind: 'linear', terms, scale: s }, grouping: { columns: [] }, width: this.slots, rowLevel: true });
+        return this.node({ op: 'input', role, feature: fid });
+      });
+    } else {
+      // private weights: the consumer sends w_i·B_i·s replicated; the broker multiplies ct × ct
+      const pname = paramName(m.weights as string);
+      s = 1 / refs.reduce((a, r) => a + r.bound, 0);
+      parts = refs.map((r, i) => {
+        const fid = this.feature(r.role, { layout: 'aligned', value: { kind: 'columns', factors: [{ column: r.column, power: 1 }], scale: 1 / r.bound }, grouping: { columns: [] }, width: this.slots, rowLevel: true });
+        const name = `${pname}[${i}]`;
+        if (!this.privateInputs.some((p) => p.name === name)) this.privateInputs.push({ name, param: pname, index: i, multiplier: r.bound * s, layout: 'replicated' });
+        return this.mul(this.node({ op: 'input', role: r.role, feature: fid }), this.node({ op: 'private', name }));
+      });
+    }
+    if (privBias) {
+      const bname = paramName(m.bias as string);
+      if (!this.privateInputs.some((p) => p.name === bname)) this.privateInputs.push({ name: bname, param: bname, index: null, multiplier: s, layout: 'replicated' });
+      parts.push(this.node({ op: 'private', name: bname }));
+    }
+    let node = this.add(parts);
+    if (bias !== 0) node = this.node({ op: 'addPlain', a: node, plain: { kind: 'keys', value: bias * s } });
+    const factor = 1 / s;
+    const outId = this.output(node, []);
+    return { groups: null, decode: () => ({ kind: 'rows', outputs: [outId], factor }) };
+  }
+
+  private operands(m: CombineMetric, path: string, allowParam: boolean): [CMetric, CMetric | null] {
+    const [a, b] = m.of;
+    const A = this.metric(a, `${path}/of/0`);
+    if (allowParam && isParam(b)) return [A, null];
+    return [A, this.metric(b, `${path}/of/1`)];
+  }
+
+  private sameGroups(a: CMetric, b: CMetric, path: string): void {
+    if (JSON.stringify(a.groups) !== JSON.stringify(b.groups)) throw new CompileError(`${path}/of`, 'groups-mismatch', 'the two metrics must be grouped by equal category lists');
+  }
+
+  private linear(x: CMetric, path: string): GVal {
+    if (!x.gval) throw new CompileError(path, 'operand-not-linear', 'this operand is not a single encrypted value per group (use count, sum, a single-role mean, sumProduct or difference)');
+    return x.gval;
+  }
+
+  private difference(m: CombineMetric, path: string): CMetric {
+    const eps = this.noiseEpsilon(m, path);
+    const [A, B] = this.operands(m, path, false) as [CMetric, CMetric];
+    this.sameGroups(A, B, path);
+    const a = this.linear(A, `${path}/of/0`);
+    const b = this.linear(B, `${path}/of/1`);
+    const conditions = [...new Set([...a.conditions, ...b.conditions])];
+    let g: GVal;
+    if (!a.clean && !b.clean && a.factor === b.factor && JSON.stringify(a.leaders) === JSON.stringify(b.leaders)) {
+      const [x, y] = this.levelled([a.node, b.node]);
+      g = { ...a, node: this.node({ op: 'sub', a: x, b: y }), round: a.round && b.round, conditions, bound: a.bound + b.bound, sens: a.sens + b.sens };
+    } else {
+      // bring both to the larger factor in their masks (scales <= 1), then subtract
+      const f = Math.max(a.factor, b.factor);
+      const ma = this.maskVal(a, a.factor / f, conditions);
+      const mb = this.maskVal(b, b.factor / f, conditions);
+      const [x, y] = this.levelled([ma.node, mb.node]);
+      g = { ...ma, node: this.node({ op: 'sub', a: x, b: y }), factor: f, round: a.round && b.round, conditions, bound: ma.bound + mb.bound, sens: a.sens + b.sens };
+    }
+    return { groups: A.groups, gval: g, decode: () => ({ kind: 'value', read: this.release(g, eps), round: g.round }) };
+  }
+
+  private ratio(m: CombineMetric, path: string): CMetric {
+    this.noiseEpsilon(m, path);
+    const [A, B] = this.operands(m, path, false) as [CMetric, CMetric];
+    if (A.groups && B.groups) this.sameGroups(A, B, path);
+    const [a, b] = m.of;
+    return {
+      groups: A.groups ?? B.groups,
+      decode: () => {
+        // the consumer divides: it decrypts both operands (even internal ones), see README
+        this.decodings[a] ??= A.decode();
+        this.decodingGroups[a] ??= A.groups;
+        this.decodings[b] ??= B.decode();
+        this.decodingGroups[b] ??= B.groups;
+        return { kind: 'ratio', a, b };
+      },
+    };
+  }
+
+  private dot(m: CombineMetric, path: string): CMetric {
+    this.noiseEpsilon(m, path);
+    const [A, B] = this.operands(m, path, true);
+    const a = this.linear(A, `${path}/of/0`);
+    const G = a.leaders.length;
+    const sA = 1 / Math.max(1, a.bound);
+    let node: NodeId;
+    let factor: number;
+    if (B === null) {
+      const pname = paramName(m.of[1]);
+      const spec = this.s.params?.[pname];
+      if (spec?.private === true) {
+        // the consumer encrypts p_g·sA at the leader slots; ct × ct keeps only those slots
+        const name = `${pname}`;
+        if (!this.privateInputs.some((p) => p.name === name)) this.privateInputs.push({ name, param: pname, index: null, multiplier: sA, layout: 'slots', slots: a.leaders });
+        node = this.mul(a.node, this.node({ op: 'private', name }));
+        factor = a.factor / sA;
+      } else {
+        const p = this.params[pname];
+        if (!Array.isArray(p) || p.length !== G || !p.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+          throw new CompileError(`${path}/of/1`, 'param-missing', `${m.of[1]} must be a number-list with one value per group (${G})`);
+        }
+        const ps = p as number[];
+        const sp = 1 / (Math.max(...ps.map(Math.abs)) || 1);
+        node = this.node({ op: 'mask', a: a.node, entries: a.leaders.map((slot, g) => ({ group: g, slot, scale: ps[g] * sp * sA })), conditions: [] });
+        factor = a.factor / (sp * sA);
+      }
+    } else {
+      this.sameGroups(A, B, path);
+      const b = this.linear(B, `${path}/of/1`);
+      if (JSON.stringify(a.leaders) !== JSON.stringify(b.leaders)) throw new CompileError(`${path}/of`, 'layout-mismatch', 'the two metrics use different slot layouts');
+      const ma = a.clean && a.conditions.length === 0 ? { ...a, factor: a.factor } : this.maskVal(a, sA, []);
+      const sB = 1 / Math.max(1, b.bound);
+      const mb = b.clean && b.conditions.length === 0 ? b : this.maskVal(b, sB, []);
+      node = this.mul(ma.node, mb.node);
+      factor = ma.factor * mb.factor;
+    }
+    const total = this.node({ op: 'sumSlots', a: node, width: this.slots });
+    const conds = [...new Set([...a.conditions, ...(B ? this.linear(B, path).conditions : [])])];
+    const read: Read = { output: this.output(total, conds, true), slots: [0], factor };
+    return { groups: null, decode: () => ({ kind: 'value', read, round: false }) };
+  }
+
+  private correlation(m: CombineMetric, path: string): CMetric {
+    this.noiseEpsilon(m, path);
+    const [A, B] = this.operands(m, path, false) as [CMetric, CMetric];
+    this.sameGroups(A, B, path);
+    if (!A.groups) throw new CompileError(`${path}/of`, 'not-grouped', 'correlation across groups needs grouped metrics');
+    const a = this.linear(A, `${path}/of/0`);
+    const b = this.linear(B, `${path}/of/1`);
+    // Pearson r is invariant to scaling each series, so scale both to magnitude <= 1 in their masks
+    const ma = this.maskVal(a, 1 / Math.max(1, a.bound), []);
+    const mb = this.maskVal(b, 1 / Math.max(1, b.bound), []);
+    const conds = [...new Set([...a.conditions, ...b.conditions])];
+    const tot = (n: NodeId): Read => ({ output: this.output(this.node({ op: 'sumSlots', a: n, width: this.slots }), conds, true), slots: [0], factor: 1 });
+    const dec: MetricDecoding = {
+      kind: 'correlation', sa: tot(ma.node), sb: tot(mb.node), saa: tot(this.mul(ma.node, ma.node)), sbb: tot(this.mul(mb.node, mb.node)), sab: tot(this.mul(ma.node, mb.node)),
+      n: a.leaders.length,
+    };
+    return { groups: null, decode: () => dec };
+  }
+}
+
+function whereRolesRefs(e: WhereExpr): string[] {
+  if ('and' in e) return e.and.flatMap(whereRolesRefs);
+  if ('or' in e) return e.or.flatMap(whereRolesRefs);
+  if ('not' in e) return whereRolesRefs(e.not);
+  const v = Object.values(e)[0] as [string, unknown];
+  return [v[0]];
+}
+
+/**
+ * Compiles a validated scenario into a plan. `params` holds the public parameter values (private
+ * ones are absent: the consumer encrypts them as `plan.privateInputs` says). Refuses, with a path
+ * and a reason, plans that exceed the slot capacity or the supported multiplicative depth.
+ */
+export function compilePlan(scenario: Scenario, params: ParamValues, ctx: CompileContext = {}): CompileResult {
+  const errors: PlanError[] = [];
+  let slots = 4096;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let body: ReturnType<Compiler['run']>;
+    try {
+      body = new Compiler(scenario, params, ctx, slots).run();
+    } catch (e) {
+      if (e instanceof CompileError) {
+        errors.push({ path: e.path, code: e.code, message: e.message });
+        return { ok: false, errors };
+      }
+      throw e;
+    }
+    const he = planParamsForDepth(body.depth);
+    if (!he) {
+      return { ok: false, errors: [{ path: '/metrics', code: 'depth-capacity', message: `the circuit needs multiplicative depth ${body.depth}, above the supported maximum (9 at N=16384)` }] };
+    }
+    const heSlots = he.polyModulusDegree / 2;
+    if (heSlots !== slots) {
+      slots = heSlots;
+      continue;
+    }
+    const plan: Plan = { format: 'dataspace-plan/1', scenario: scenario.id, params: he, slots, ...body };
+    return { ok: true, plan };
+  }
+  throw new Error('internal: slot count did not settle');
+}

@@ -1,0 +1,151 @@
+/**
+ * Provider-side encoding (runs at the provider, in plaintext): clamps, filters, groups and lays
+ * out the rows as the plan's features say. The result is what the provider encrypts.
+ */
+import type { Row } from '../types.js';
+import type { FeatureSpec, FeatureValue, Plan, ProviderWork } from './plan-types.js';
+import { groupCount, groupIndexOf } from './layout.js';
+import { evalWhere } from './where.js';
+
+export interface EncodedRole {
+  /** per feature, the plaintext chunks (each `plan.slots` long) to encrypt, in order */
+  features: { id: string; chunks: Float64Array[] }[];
+  /** per count spec, contributing rows per local group (release metadata for the broker) */
+  groupCounts: Record<string, number[]>;
+  /** rows used (for an aligned role: rows whose key is aligned) */
+  rows: number;
+  /** aligned keys this role has no row for (they count as zeros) */
+  missingKeys: number;
+  /** rows skipped because a `by` value is outside its category list */
+  skippedRows: number;
+}
+
+function clampRows(work: ProviderWork, rows: Row[]): Row[] {
+  return rows.map((row, i) => {
+    const out: Row = {};
+    for (const c of work.columns) {
+      const v = row[c];
+      if (v === undefined || v === null) throw new Error(`row ${i}: column ${c} is missing`);
+      const b = work.bounds[c];
+      if (b) {
+        const x = typeof v === 'number' ? v : Number(v);
+        // never echo the value itself: it is a provider's plaintext
+        if (!Number.isFinite(x)) throw new Error(`row ${i}: column ${c} is not a finite number`);
+        out[c] = Math.min(b.max, Math.max(b.min, x));
+      } else {
+        out[c] = typeof v === 'number' ? v : String(v);
+      }
+    }
+    return out;
+  });
+}
+
+function num(row: Row, column: string): number {
+  const v = row[column];
+  if (typeof v !== 'number') throw new Error(`column ${column} is not numeric in the plan`);
+  return v;
+}
+
+function valueOf(v: FeatureValue, row: Row): number {
+  switch (v.kind) {
+    case 'one': return 1;
+    case 'columns': return v.factors.reduce((p, f) => p * num(row, f.column) ** f.power, v.scale);
+    case 'bin': {
+      const x = num(row, v.column);
+      return x >= v.lo && (x < v.hi || (v.closed && x === v.hi)) ? 1 : 0;
+    }
+    case 'linear': return v.terms.reduce((s, t) => s + t.weight * num(row, t.column), 0) * v.scale;
+  }
+}
+
+function matchesGroup(f: FeatureSpec, row: Row): boolean {
+  return (f.groupIs ?? []).every((c) => String(row[c.column]) === c.value);
+}
+
+/**
+ * Encodes one role's rows for a plan. `opts.keys` is the aligned key order (the consumer's list,
+ * already in `plan.align.keys`, or the PSI intersection order) for an aligned role.
+ */
+export function encodeRole(plan: Plan, role: string, rows: Row[], opts: { keys?: string[] } = {}): EncodedRole {
+  const work = plan.roles[role];
+  if (!work) throw new Error(`the plan has no work for role ${JSON.stringify(role)}`);
+  if (!Array.isArray(rows)) throw new Error('rows must be an array');
+  const slots = plan.slots;
+  let used = clampRows(work, rows);
+  let missingKeys = 0;
+  let aligned: (Row | null)[] = [];
+  if (work.alignOn !== undefined) {
+    const keys = opts.keys ?? plan.align?.keys ?? null;
+    if (!keys) throw new Error(`role ${role} is aligned: encodeRole needs opts.keys (the PSI intersection order)`);
+    const byKey = new Map<string, Row>();
+    // a duplicated id keeps its first row: one slot per aligned key
+    for (const r of used) {
+      const k = String(r[work.alignOn]);
+      if (!byKey.has(k)) byKey.set(k, r);
+    }
+    aligned = keys.map((k) => byKey.get(k) ?? null);
+    missingKeys = aligned.filter((r) => r === null).length;
+    used = aligned.filter((r): r is Row => r !== null);
+  }
+
+  const groupCounts: Record<string, number[]> = {};
+  for (const c of work.counts) {
+    const counts = new Array<number>(groupCount(c.grouping)).fill(0);
+    for (const r of used) {
+      const g = groupIndexOf(c.grouping, r);
+      if (g >= 0 && (!c.where || evalWhere(c.where, r))) counts[g]++;
+    }
+    groupCounts[c.id] = counts;
+  }
+
+  // blocked features: one C (chunks) for the whole role, from the largest group of any feature
+  const blocked = work.features.filter((f) => f.layout === 'blocked');
+  const groupIdx = new Map<FeatureSpec, Int32Array>();
+  let C = 1;
+  let skippedRows = 0;
+  for (const f of blocked) {
+    const idx = new Int32Array(used.length);
+    const sizes = new Array<number>(groupCount(f.grouping)).fill(0);
+    used.forEach((r, i) => {
+      idx[i] = groupIndexOf(f.grouping, r);
+      if (idx[i] >= 0) sizes[idx[i]]++;
+    });
+    skippedRows = Math.max(skippedRows, used.length - sizes.reduce((a, b) => a + b, 0));
+    groupIdx.set(f, idx);
+    C = Math.max(C, ...sizes.map((n) => Math.ceil(n / f.width)));
+  }
+  const alignedChunks = Math.max(1, Math.ceil(aligned.length / slots));
+
+  const features = work.features.map((f) => {
+    if (f.layout === 'blocked') {
+      const idx = groupIdx.get(f) ?? new Int32Array(0);
+      const G = groupCount(f.grouping);
+      const chunks = Array.from({ length: C }, () => new Float64Array(slots));
+      let denom: number[] | null = null;
+      if (f.perGroupMean) {
+        denom = new Array<number>(G).fill(0);
+        used.forEach((r, i) => {
+          if (idx[i] >= 0 && (!f.where || evalWhere(f.where, r))) (denom as number[])[idx[i]]++;
+        });
+      }
+      const next = new Array<number>(G).fill(0);
+      used.forEach((r, i) => {
+        const g = idx[i];
+        if (g < 0) return;
+        const pos = next[g]++;
+        if (f.where && !evalWhere(f.where, r)) return;
+        let v = valueOf(f.value, r);
+        if (denom) v /= denom[g];
+        chunks[Math.floor(pos / f.width)][g * f.width + (pos % f.width)] = v;
+      });
+      return { id: f.id, chunks };
+    }
+    const chunks = Array.from({ length: alignedChunks }, () => new Float64Array(slots));
+    aligned.forEach((r, i) => {
+      if (r === null || !matchesGroup(f, r) || (f.where && !evalWhere(f.where, r))) return;
+      chunks[Math.floor(i / slots)][i % slots] = valueOf(f.value, r);
+    });
+    return { id: f.id, chunks };
+  });
+  return { features, groupCounts, rows: used.length, missingKeys, skippedRows };
+}

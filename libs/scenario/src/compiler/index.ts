@@ -1,0 +1,9 @@
+/** Plan compiler, provider encoding, broker circuit and consumer decoding (compiler/README.md). */
+export type * from './plan-types.js';
+export { compilePlan, planParamsForDepth, DEFAULT_ROW_BOUND } from './compile.js';
+export { encodeRole } from './encode.js';
+export type { EncodedRole } from './encode.js';
+export { evaluateCircuit, reduceChunks, reducibleFeatures, suppressedGroups } from './circuit.js';
+export type { CircuitEngine, EvaluationExtra, EvaluationMeta, EvaluationResult } from './circuit.js';
+export { decodeResult } from './decode.js';
+export type { DecodeInfo } from './decode.js';

@@ -1,0 +1,217 @@
+/**
+ * The compiled plan: plain JSON, stored with the job, sent to the providers (their `roles` entry),
+ * to the broker's evaluation workers (`circuit`, `outputs`, `conditions`) and to the consumer
+ * (`decoding`, `privateInputs`). Nothing in it is secret: it is a function of the public scenario
+ * document, the public parameter values and public row counts. See compiler/README.md.
+ */
+import type { WhereExpr } from '../types.js';
+
+/** CKKS parameters, the same shape as `#he-core`'s `HeParams`. */
+export interface PlanHeParams {
+  scheme: 'ckks';
+  polyModulusDegree: number;
+  coeffModulusBits: number[];
+  scaleBits: number;
+}
+
+/** A plaintext vector the broker builds while evaluating (never data of a provider). */
+export type PlainVec =
+  /** the same value in every slot */
+  | { kind: 'const'; value: number }
+  /** `value` at every slot that holds a real aligned key (row-level outputs), zeros elsewhere */
+  | { kind: 'keys'; value: number };
+
+/** A group selector of one role: the values of its own `by` columns. */
+export interface LocalGrouping {
+  /** columns of this role, in `by` order, with their category lists */
+  columns: { column: string; values: string[] }[];
+}
+
+/** What one feature holds per row (computed by the provider, in plaintext). */
+export type FeatureValue =
+  /** 1 per row: counts */
+  | { kind: 'one' }
+  /** product of clamped columns of this role, each raised to `power`, times `scale` */
+  | { kind: 'columns'; factors: { column: string; power: number }[]; scale: number }
+  /** 1 when the clamped column is in [lo, hi) (or [lo, hi] when `closed`) */
+  | { kind: 'bin'; column: string; lo: number; hi: number; closed: boolean }
+  /** sum over `terms` of weight * clamped column, times `scale` (public weights of a weightedSum) */
+  | { kind: 'linear'; terms: { column: string; weight: number }[]; scale: number };
+
+/**
+ * One feature of a role: a per-row plaintext number, multiplied by the row's local `where`
+ * indicator (and, for an aligned feature, by its group indicator), laid out in slots.
+ */
+export interface FeatureSpec {
+  id: string;
+  layout: 'blocked' | 'aligned';
+  value: FeatureValue;
+  /** this role's part of the metric's `where` (refs written `role.column` of this role) */
+  where?: WhereExpr;
+  /** blocked: rows are grouped by these columns, group g in block g of width `width` */
+  grouping: LocalGrouping;
+  /** blocked only: block width W (a power of two) */
+  width: number;
+  /** blocked only: divide each row's value by its group's contributing-row count (single-role means) */
+  perGroupMean?: boolean;
+  /** aligned only: keep only rows whose group columns equal these values (a per-group feature) */
+  groupIs?: { column: string; value: string }[];
+  /** aligned only: per-chunk (row-level) feature, never summed over chunks */
+  rowLevel?: boolean;
+}
+
+/** Per-group counts of contributing rows a provider reports (after its local `where`). */
+export interface CountSpec {
+  id: string;
+  where?: WhereExpr;
+  grouping: LocalGrouping;
+}
+
+export interface ProviderWork {
+  /** columns the provider reads (nothing else leaves its store, even encrypted) */
+  columns: string[];
+  /** numeric columns are clamped to these bounds before anything else */
+  bounds: Record<string, { min: number; max: number }>;
+  /** id column used for alignment, when the role is aligned */
+  alignOn?: string;
+  features: FeatureSpec[];
+  counts: CountSpec[];
+}
+
+export type NodeId = string;
+
+/** The broker's circuit: a typed IR over encrypted vectors, in topological order. */
+export type CircuitOp =
+  /** the chunk list a provider uploaded for one feature */
+  | { op: 'input'; role: string; feature: string }
+  /** one ciphertext of the consumer (a private parameter, already replicated over all slots) */
+  | { op: 'private'; name: string }
+  /** sum of a chunk list: the splittable "partial sums" */
+  | { op: 'reduce'; a: NodeId }
+  | { op: 'add'; args: NodeId[] }
+  | { op: 'sub'; a: NodeId; b: NodeId }
+  /** ciphertext × ciphertext, chunk-wise (a single ciphertext broadcasts over a chunk list) */
+  | { op: 'mul'; a: NodeId; b: NodeId }
+  | { op: 'mulPlain'; a: NodeId; plain: PlainVec }
+  | { op: 'addPlain'; a: NodeId; plain: PlainVec }
+  /** rotate-and-sum in windows of `width` slots (slot k·width holds window k's sum) */
+  | { op: 'sumSlots'; a: NodeId; width: number }
+  /**
+   * Multiply by a plaintext that is `scale` at the listed slots and 0 elsewhere; an entry whose
+   * group is suppressed by one of `conditions` gets 0 (release control, applied by the broker).
+   */
+  | { op: 'mask'; a: NodeId; entries: { group: number; slot: number; scale: number }[]; conditions: string[] }
+  /** add Laplace noise of the given scale at the listed slots (release control) */
+  | { op: 'noise'; a: NodeId; slots: number[]; scale: number };
+
+export type CircuitNode = CircuitOp & {
+  id: NodeId;
+  /** rescales consumed so far (multiplicative depth) */
+  level: number;
+  /** true when the value is a list of chunks (aligned row chunks, or a feature before `reduce`) */
+  chunked: boolean;
+};
+
+export interface Circuit {
+  nodes: CircuitNode[];
+}
+
+/** A small-group suppression rule the broker evaluates from the providers' reported counts. */
+export interface Condition {
+  id: string;
+  minGroupSize: number;
+  /** groups of the metric */
+  groups: number;
+  /** each role's count; `groupMap[g]` is the role's local group index of global group g */
+  parts: { role: string; count: string; groupMap: number[] }[];
+  /** combined count of a group: sum over roles (stacked rows) or min (an upper bound for aligned rows) */
+  combine: 'sum' | 'min';
+  /** `minGroupSize`: release control, listed in the result's `meta.suppressed`; `empty`: a mean of no rows reads as null */
+  kind: 'minGroupSize' | 'empty';
+}
+
+export interface OutputSpec {
+  id: string;
+  node: NodeId;
+  /** conditions whose suppressed groups read as null in this output */
+  conditions: string[];
+  /**
+   * A total over groups (dot, correlation): if any condition suppresses any group, the broker
+   * withholds the whole output and the metric reads as null.
+   */
+  anyGroup?: boolean;
+}
+
+/** How the consumer reads one value per group from a decrypted output. */
+export interface Read {
+  output: string;
+  /** slot of each group (length = groups; 1 when ungrouped) */
+  slots: number[];
+  /** multiply the slot value by this to get the real value */
+  factor: number;
+}
+
+export type MetricDecoding =
+  | { kind: 'value'; read: Read; round: boolean }
+  | { kind: 'quotient'; num: Read; den: Read }
+  | { kind: 'moments'; m1: Read; m2: Read; count?: Read; factor2: number; sqrt: boolean }
+  | { kind: 'histogram'; bins: Read[] }
+  | { kind: 'ratio'; a: string; b: string }
+  | { kind: 'correlation'; sa: Read; sb: Read; saa: Read; sbb: Read; sab: Read; n: number }
+  | { kind: 'rows'; outputs: string[]; factor: number };
+
+export interface Decoding {
+  /** every metric the consumer decodes (released ones and operands of a `ratio`) */
+  metrics: Record<string, MetricDecoding>;
+  /** group keys of each metric (`"a|b"` for a cross product), null when ungrouped */
+  groups: Record<string, string[] | null>;
+  /** released metric names, in document order */
+  released: string[];
+}
+
+/** A private parameter the consumer encrypts: value × multiplier, replicated over all slots. */
+export interface PrivateInput {
+  /** name of the ciphertext in `evaluateCircuit`'s `privateParams` */
+  name: string;
+  param: string;
+  /** index into a `number-list` parameter (null for a `number`) */
+  index: number | null;
+  multiplier: number;
+  /** `replicated`: value × multiplier in every slot; `slots`: value[i] × multiplier at slots[i], zeros elsewhere */
+  layout: 'replicated' | 'slots';
+  slots?: number[];
+}
+
+export interface Plan {
+  format: 'dataspace-plan/1';
+  scenario: string;
+  params: PlanHeParams;
+  slots: number;
+  depth: number;
+  galoisSteps: number[];
+  needsRelin: boolean;
+  align: { on: Record<string, string>; keys: string[] | null } | null;
+  roles: Record<string, ProviderWork>;
+  circuit: Circuit;
+  conditions: Condition[];
+  outputs: OutputSpec[];
+  privateInputs: PrivateInput[];
+  /** epsilon charged per bound dataset when the job runs (0 without noise) */
+  epsilon: number;
+  decoding: Decoding;
+}
+
+export interface PlanError {
+  path: string;
+  code: string;
+  message: string;
+}
+
+export type CompileResult = { ok: true; plan: Plan } | { ok: false; errors: PlanError[] };
+
+export interface CompileContext {
+  /** rows per role (public metadata of the bound datasets); sizes the scaling of products */
+  rowCounts?: Record<string, number>;
+  /** aligned key count when alignment is by private set intersection */
+  alignedKeyCount?: number;
+}

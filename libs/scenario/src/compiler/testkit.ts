@@ -1,0 +1,168 @@
+/**
+ * Test support (not part of the public API): runs a plan end to end through any engine with
+ * the `CircuitEngine` operations plus encrypt/decrypt, generates random rows for a scenario,
+ * and checks a result against the plaintext reference within SCENARIO-FORMAT.md's accuracy table.
+ */
+import type { Agg, MetricValue, ParamValues, ResultDocument, Row, Scenario } from '../types.js';
+import type { CircuitEngine } from './circuit.js';
+import { evaluateCircuit } from './circuit.js';
+import { compilePlan } from './compile.js';
+import { decodeResult } from './decode.js';
+import { encodeRole } from './encode.js';
+import type { CompileContext, Plan } from './plan-types.js';
+
+export interface TestEngine<Ct, Pk, Sk> extends CircuitEngine<Ct, Pk> {
+  encrypt(pk: Pk, values: Float64Array): Ct;
+  decrypt(sk: Sk, ct: Ct): Float64Array;
+}
+
+/** Deterministic PRNG (mulberry32) so failures reproduce from the seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Random rows for every role; ids of aligned roles overlap (drawn from a shared pool). */
+export function randomRows(s: Scenario, rowsPerRole: Record<string, number>, rng: () => number): Record<string, Row[]> {
+  const out: Record<string, Row[]> = {};
+  for (const [role, input] of Object.entries(s.inputs)) {
+    const n = rowsPerRole[role] ?? 50;
+    const pool = Array.from({ length: Math.ceil(n * 1.3) }, (_, i) => `k${i}`);
+    // shuffle so each role holds a different subset of the pool
+    for (let i = pool.length - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      [pool[i], pool[j]] = [pool[j], pool[i]];
+    }
+    out[role] = Array.from({ length: n }, (_, i) => {
+      const row: Row = {};
+      for (const [col, spec] of Object.entries(input.columns)) {
+        if (spec.type === 'id') row[col] = pool[i];
+        else if (spec.type === 'category') row[col] = spec.values[Math.floor(rng() * spec.values.length)];
+        else {
+          // 10% beyond each bound, to exercise clamping
+          const span = spec.max - spec.min;
+          const x = spec.min - 0.1 * span + rng() * 1.2 * span;
+          row[col] = spec.type === 'integer' ? Math.round(x) : x;
+        }
+      }
+      return row;
+    });
+  }
+  return out;
+}
+
+export interface RunOptions<Pk, Sk> {
+  pk: Pk;
+  sk: Sk;
+  ctx?: CompileContext;
+  /** aligned key order when alignment is by intersection */
+  keys?: string[];
+  privateValues?: Record<string, number | number[]>;
+  noiseRng?: () => number;
+}
+
+export interface RunOutcome {
+  plan: Plan;
+  result: ResultDocument;
+  ciphertexts: number;
+}
+
+/** Compile → encode (each role) → encrypt → evaluate → decrypt → decode. */
+export function runPlan<Ct, Pk, Sk>(
+  engine: TestEngine<Ct, Pk, Sk>, s: Scenario, params: ParamValues, rows: Record<string, Row[]>, o: RunOptions<Pk, Sk>,
+): RunOutcome {
+  const compiled = compilePlan(s, params, o.ctx ?? {});
+  if (!compiled.ok) throw new Error(`compile failed: ${JSON.stringify(compiled.errors)}`);
+  const plan = JSON.parse(JSON.stringify(compiled.plan)) as Plan; // the plan travels as JSON
+  const inputs: Record<string, Record<string, Ct[]>> = {};
+  const groupCounts: Record<string, Record<string, number[]>> = {};
+  const meta: Record<string, number> = {};
+  const missing: Record<string, number> = {};
+  let ciphertexts = 0;
+  const toFree: Ct[] = [];
+  try {
+    for (const role of Object.keys(plan.roles)) {
+      const enc = encodeRole(plan, role, rows[role] ?? [], o.keys ? { keys: o.keys } : {});
+      inputs[role] = {};
+      for (const f of enc.features) {
+        inputs[role][f.id] = f.chunks.map((c) => engine.encrypt(o.pk, c));
+        toFree.push(...inputs[role][f.id]);
+        ciphertexts += f.chunks.length;
+      }
+      groupCounts[role] = enc.groupCounts;
+      meta[role] = enc.rows;
+      if (enc.missingKeys) missing[role] = enc.missingKeys;
+    }
+    const privateParams: Record<string, Ct> = {};
+    for (const p of plan.privateInputs) {
+      const v = o.privateValues?.[p.param];
+      if (v === undefined) throw new Error(`test needs private value ${p.param}`);
+      const vec = new Float64Array(plan.slots);
+      if (p.layout === 'replicated') vec.fill((p.index === null ? (v as number) : (v as number[])[p.index]) * p.multiplier);
+      else (p.slots ?? []).forEach((slot, i) => { vec[slot] = (v as number[])[i] * p.multiplier; });
+      privateParams[p.name] = engine.encrypt(o.pk, vec);
+      toFree.push(privateParams[p.name]);
+    }
+    const ev = evaluateCircuit(engine, o.pk, plan, inputs, { privateParams, groupCounts, ...(o.noiseRng ? { noise: { rng: o.noiseRng } } : {}) });
+    const decrypted: Record<string, Float64Array> = {};
+    for (const [id, ct] of Object.entries(ev.outputs)) {
+      decrypted[id] = engine.decrypt(o.sk, ct);
+      engine.free(ct);
+    }
+    const result = decodeResult(plan, decrypted, ev.meta, { job: 'test', version: 1, rows: meta, ...(Object.keys(missing).length ? { missingKeys: missing } : {}) });
+    return { plan, result, ciphertexts };
+  } finally {
+    for (const ct of toFree) engine.free(ct);
+  }
+}
+
+/** Tolerance of SCENARIO-FORMAT.md's accuracy table for one value. */
+export function withinAccuracy(agg: Agg, got: number, want: number, operandScale = 0): boolean {
+  const d = Math.abs(got - want);
+  switch (agg) {
+    case 'count': case 'histogram': return got === want;
+    case 'sum': case 'mean': case 'sumProduct': case 'weightedSum': return d <= 1e-6 * Math.max(1, Math.abs(want));
+    case 'difference': return d <= 1e-6 * Math.max(1, Math.abs(want), operandScale);
+    default: return d <= 1e-4 * Math.max(1, Math.abs(want));
+  }
+}
+
+/** Every mismatch between an HE result and the reference's metrics (empty when they agree). */
+export function compareMetrics(
+  s: Scenario, got: Record<string, MetricValue>, want: Record<string, MetricValue>, operandScale: Record<string, number> = {},
+): string[] {
+  const bad: string[] = [];
+  const agg = new Map(s.metrics.map((m) => [m.name, m.agg]));
+  const cmp = (path: string, a: Agg, g: unknown, w: unknown): void => {
+    if (w === null || g === null || w === undefined || g === undefined) {
+      if (g !== w) bad.push(`${path}: got ${JSON.stringify(g)}, want ${JSON.stringify(w)}`);
+      return;
+    }
+    if (Array.isArray(w)) {
+      if (!Array.isArray(g) || g.length !== w.length) { bad.push(`${path}: shape`); return; }
+      w.forEach((x, i) => cmp(`${path}[${i}]`, a, g[i], x));
+      return;
+    }
+    if (typeof w === 'object') {
+      if (typeof g !== 'object' || Array.isArray(g)) { bad.push(`${path}: shape`); return; }
+      const keys = new Set([...Object.keys(w), ...Object.keys(g)]);
+      for (const k of keys) cmp(`${path}.${k}`, a, (g as Record<string, unknown>)[k], (w as Record<string, unknown>)[k]);
+      return;
+    }
+    if (typeof g !== 'number' || typeof w !== 'number' || !withinAccuracy(a, g, w, operandScale[path.split(/[.[]/)[0]] ?? 0)) {
+      bad.push(`${path}: got ${JSON.stringify(g)}, want ${JSON.stringify(w)}`);
+    }
+  };
+  for (const name of new Set([...Object.keys(want), ...Object.keys(got)])) {
+    const a = agg.get(name);
+    if (!a) { bad.push(`${name}: unknown metric`); continue; }
+    cmp(name, a, got[name], want[name]);
+  }
+  return bad;
+}
