@@ -34,3 +34,14 @@ test('argument checks name the argument', () => {
   assert.throws(() => hashFromHex('zz', 'root'), /root: expected 64 hex characters/);
   assert.deepEqual(hashFromHex(README_ROOTS_HEX[1] as string), leafHash(new Uint8Array(0)));
 });
+
+test('leaf hash equals SHA-256(0x00 || d) for short, boundary and long inputs', () => {
+  for (const n of [0, 1, 4094, 4095, 4096, 10000]) {
+    const d = Uint8Array.from({ length: n }, (_, i) => (i * 31) & 0xff);
+    const want = createHash('sha256').update(Uint8Array.of(0)).update(d).digest('hex');
+    assert.equal(toHex(leafHash(d)), want, `length ${n}`);
+  }
+  const l = leafHash(bytes('a'));
+  const r = leafHash(bytes('b'));
+  assert.equal(toHex(nodeHash(l, r)), createHash('sha256').update(Uint8Array.of(1)).update(l).update(r).digest('hex'));
+});

@@ -63,3 +63,4 @@ export {
   type LogVerification,
   verifyLog,
 } from './log-verifier.js';
+export { type LedgerBenchOptions, type LedgerBenchResult, type TimingStats, runLedgerBench, formatLedgerBench } from './bench.js';
