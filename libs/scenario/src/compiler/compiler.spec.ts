@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Scenario } from '../types.js';
+import type { ParamValues, Scenario } from '../types.js';
 import { validateScenario } from '../validate/index.js';
 import { creditScore, drainage, elderly, evCharging, tariff, waterExample } from '../validate/examples.fixture.js';
 import { evaluateReference } from '../reference/index.js';
@@ -72,4 +72,89 @@ test('slot model: where and by across roles aligned by intersection', () => {
 test('slot model: row-level weightedSum with private weights and consumer keys', () => {
   const firms = ['k0', 'k3', 'k5', 'k7', 'k11', 'zz-missing'];
   check(creditScore, { firms, b: 2.5 }, { bank: 20, tax: 20 }, 11, { privateValues: { w: [0.3, -1.7] } });
+});
+
+const districts = ['d0', 'd1', 'd2', 'd3', 'd4', 'd5'];
+/** A scenario with every stacked agg, a cross-product by, public dot and difference, small groups. */
+const mixed = {
+  id: 'mixed-aggs',
+  title: 'every agg on one role pair',
+  inputs: {
+    a: { columns: { d: { type: 'category', values: districts }, h: { type: 'category', values: ['0', '1', '2'] }, x: { type: 'number', min: -20, max: 80 }, y: { type: 'integer', min: 0, max: 9 } } },
+    b: { columns: { d: { type: 'category', values: districts }, h: { type: 'category', values: ['0', '1', '2'] }, x: { type: 'number', min: 0, max: 500 } } },
+  },
+  params: { prices: { type: 'number-list' }, cut: { type: 'number' } },
+  metrics: [
+    { name: 'n', agg: 'count', role: ['a', 'b'], by: ['a.d', 'a.h'] },
+    { name: 'sx', agg: 'sum', of: 'a.x', where: { and: [{ gt: ['a.y', '$params.cut'] }, { ne: ['a.h', '2'] }] }, by: 'a.d' },
+    { name: 'sxb', agg: 'sum', of: 'b.x', by: 'b.d', release: false },
+    { name: 'mx', agg: 'mean', of: ['a.x', 'b.x'], by: 'a.d' },
+    { name: 'vx', agg: 'variance', of: 'a.x', by: ['a.d', 'a.h'] },
+    { name: 'sdx', agg: 'stddev', of: ['a.x', 'b.x'] },
+    { name: 'hx', agg: 'histogram', of: 'a.x', bins: [-20, 0, 25, 50, 80], by: 'a.d' },
+    { name: 'hall', agg: 'histogram', of: ['a.x', 'b.x'], bins: [0, 100, 500] },
+    { name: 'xy', agg: 'sumProduct', of: ['a.x', 'a.y'], by: 'a.h' },
+    { name: 'diff', agg: 'difference', of: ['sxb', 'sx'] },
+    { name: 'value', agg: 'dot', of: ['sxb', '$params.prices'] },
+    { name: 'share', agg: 'ratio', of: ['sx', 'sxb'] },
+    { name: 'corr', agg: 'correlation', of: ['sx', 'sxb'] },
+  ],
+  release: { minGroupSize: 3 },
+};
+
+test('slot model: every stacked agg, cross-product by, public dot, small-group suppression', () => {
+  const prices = [1.5, 2, 0.25, 3, 1, 0.5];
+  let sawSuppressed = false;
+  for (const seed of [12, 13, 14, 15]) {
+    const { out } = check(mixed, { prices, cut: 4 }, { a: 30 + seed, b: 20 }, seed);
+    if (Object.keys(out.result.meta.suppressed).length) sawSuppressed = true;
+  }
+  assert.ok(sawSuppressed, 'the random data exercised suppression');
+});
+
+test('refusals name the reason and the path', () => {
+  const s = valid(mixed);
+  const many = valid({ ...mixed, inputs: { ...mixed.inputs, a: { columns: { ...mixed.inputs.a.columns, id: { type: 'category', values: Array.from({ length: 5000 }, (_, i) => `v${i}`) } } } }, metrics: [{ name: 'n', agg: 'count', role: 'a', by: ['a.id', 'a.h'] }] });
+  const r1 = compilePlan(many, {});
+  assert.ok(!r1.ok && r1.errors[0].code === 'slot-capacity' && r1.errors[0].path === '/metrics/0/by');
+  const r2 = compilePlan(s, { cut: 1 });
+  assert.ok(!r2.ok && r2.errors[0].code === 'param-missing' && r2.errors[0].path === '/metrics/10/of/1');
+  const noisy = valid({ ...mixed, release: { noise: { mechanism: 'laplace', epsilon: 1 } } });
+  const r3 = compilePlan(noisy, { prices: [1, 1, 1, 1, 1, 1], cut: 1 });
+  assert.ok(!r3.ok && r3.errors[0].code === 'noise-unsupported', JSON.stringify(r3));
+});
+
+test('Laplace noise: scale follows sensitivity/epsilon, epsilon is reported, counts stay near the truth', () => {
+  const doc = { ...waterExample, release: { noise: { mechanism: 'laplace', epsilon: 2 } } };
+  const s = valid(doc);
+  const compiled = compilePlan(s, {}, {});
+  assert.ok(compiled.ok);
+  const noises = compiled.plan.circuit.nodes.filter((n) => n.op === 'noise');
+  // sum m3 (bound 50, factor 50 → 1/2 in slot units), two counts (1/2), the mean as noisy sum and count (ε/2 each → 1)
+  assert.deepEqual(noises.map((n) => n.op === 'noise' && n.scale).sort(), [0.5, 0.5, 0.5, 1, 1].sort());
+  assert.equal(compiled.plan.epsilon, 8);
+  const rng = prng(21);
+  const rows = randomRows(s, { utility: 400 }, rng);
+  const engine = new SlotEngine(compiled.plan.slots, 3, 1e-12, rng);
+  const out = runPlan(engine, s, {}, rows, { pk: null, sk: null, noiseRng: rng });
+  const want = evaluateReference(s, {}, rows);
+  assert.equal(out.result.meta.epsilonSpent, 8);
+  const got = out.result.metrics.meters as Record<string, number>;
+  const exact = want.metrics.meters as Record<string, number>;
+  let differs = 0;
+  for (const k of Object.keys(exact)) {
+    assert.ok(Math.abs(got[k] - exact[k]) < 30, 'Laplace(1/2) noise stays small');
+    if (got[k] !== exact[k]) differs++;
+  }
+  assert.ok(differs > 0, 'noise was added');
+});
+
+test('every plan is plain JSON and its galois steps cover its rotations', () => {
+  for (const [doc, params] of [[waterExample, {}], [evCharging, { minKwh: 1, onlyDistrict: 'a' }], [drainage, {}], [tariff, {}], [elderly, {}], [creditScore, { firms: ['a'], b: 1 }]] as [unknown, ParamValues][]) {
+    const r = compilePlan(valid(doc), params);
+    assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+    assert.deepEqual(JSON.parse(JSON.stringify(r.plan)), r.plan);
+    for (const n of r.plan.circuit.nodes) if (n.op === 'sumSlots') for (let st = 1; st < n.width; st *= 2) assert.ok(r.plan.galoisSteps.includes(st));
+    assert.ok(r.plan.depth <= r.plan.params.coeffModulusBits.length - 2);
+  }
 });

@@ -7,3 +7,5 @@ export { evaluateCircuit, reduceChunks, reducibleFeatures, suppressedGroups } fr
 export type { CircuitEngine, EvaluationExtra, EvaluationMeta, EvaluationResult } from './circuit.js';
 export { decodeResult } from './decode.js';
 export type { DecodeInfo } from './decode.js';
+export { costEstimate, ciphertextBytes } from './cost.js';
+export type { CostEstimate } from './cost.js';
