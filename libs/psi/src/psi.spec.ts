@@ -1,0 +1,175 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { PsiParty } from './party.js';
+import { PsiRouter, intersect } from './broker.js';
+import { batchFromBase64, batchToBase64, pointAt } from './batch.js';
+import { POINT_BYTES, domainSeparationTag, hashToGroup } from './group.js';
+import type { PointBatch } from './batch.js';
+
+const SLOW = process.env.SLOW === '1';
+
+/** Every byte string the broker received (and so could store), in arrival order. */
+type Transcript = PointBatch[];
+
+/**
+ * Runs the protocol as the apps would: each party talks only to the broker (PsiRouter); every
+ * message crosses as base64 text, as over HTTP or a queue; the broker's inbox is recorded.
+ */
+function runPsi(sets: string[][], sessionId: string): { aligned: string[][]; transcript: Transcript; size: number; timings: Record<string, number> } {
+  const parties = sets.map(() => new PsiParty(sessionId));
+  const router = new PsiRouter(sets.length);
+  const transcript: Transcript = [];
+  const toBroker = (b: PointBatch): PointBatch => {
+    const received = batchFromBase64(batchToBase64(b));
+    transcript.push(received);
+    return received;
+  };
+  const timings: Record<string, number> = {};
+  let t = performance.now();
+  parties.forEach((p, i) => router.receiveBlinded(i, toBroker(p.blind(sets[i] as string[]))));
+  timings.blind = performance.now() - t;
+  t = performance.now();
+  for (let round = 1; round < sets.length; round++) {
+    // The broker hands out the round's tasks to all parties at once; parties work in parallel.
+    const tasks = parties.map((_, j) => router.tasksFor(j));
+    tasks.forEach((ts, j) => {
+      assert.equal(ts.length, 1, `round ${round}: party ${j} has one set to reblind`);
+      assert.equal(ts[0]!.set, (j - round + sets.length) % sets.length, 'ring order');
+    });
+    const replies = tasks.map((ts, j) => ts.map((task) => ({ set: task.set, points: parties[j]!.reblind(batchFromBase64(batchToBase64(task.points))) })));
+    replies.forEach((rs, j) => { for (const r of rs) router.receiveReblinded(j, r.set, toBroker(r.points)); });
+  }
+  timings.reblind = performance.now() - t;
+  assert.equal(router.complete, true);
+  t = performance.now();
+  const result = router.result();
+  timings.intersect = performance.now() - t;
+  const aligned = parties.map((p, i) => p.resolve(JSON.parse(JSON.stringify(result.positions[i])) as number[]));
+  return { aligned, transcript, size: result.size, timings };
+}
+
+/** n ids per party, `shared` of them common to all, the rest distinct per party; each list in its own pseudo-random order. */
+function makeSets(parties: number, n: number, shared: number): { sets: string[][]; common: Set<string> } {
+  const common = Array.from({ length: shared }, (_, i) => `firm-${String(i).padStart(7, '0')}`);
+  const sets = Array.from({ length: parties }, (_, p) => {
+    const all = [...common, ...Array.from({ length: n - shared }, (_, i) => `p${p}-only-${i}`)];
+    const rank = new Map(all.map((id) => [id, createHash('sha256').update(`${p}/${id}`).digest('hex')]));
+    return all.sort((a, b) => (rank.get(a)! < rank.get(b)! ? -1 : 1));
+  });
+  return { sets, common: new Set(common) };
+}
+
+function assertAligned(aligned: string[][], common: Set<string>): void {
+  const first = aligned[0] as string[];
+  assert.equal(first.length, common.size, 'intersection size');
+  assert.deepEqual(new Set(first), common, 'intersection content');
+  for (const a of aligned) assert.deepEqual(a, first, 'every party has the same ids in the same order');
+}
+
+describe('ECDH-PSI over ristretto255', () => {
+  it('aligns two parties exactly (same ids, same order)', () => {
+    const { sets, common } = makeSets(2, 600, 300);
+    const r = runPsi(sets, 'job-2p-test');
+    assert.equal(r.size, 300);
+    assertAligned(r.aligned, common);
+  });
+
+  it('aligns three parties exactly', () => {
+    const { sets, common } = makeSets(3, 150, 60);
+    // A few extra ids shared by only two of the three must not be in the intersection.
+    sets[0]!.push('pair-01', 'pair-12');
+    sets[1]!.push('pair-01', 'pair-12');
+    sets[2]!.push('pair-02');
+    sets[0]!.push('pair-02');
+    const r = runPsi(sets, 'job-3p-test');
+    assertAligned(r.aligned, common);
+  });
+
+  it('gives an empty intersection for disjoint sets and for different sessions', () => {
+    assert.deepEqual(runPsi([['a', 'b'], ['c', 'd']], 's1').aligned, [[], []]);
+    const p1 = new PsiParty('session-A');
+    const p2 = new PsiParty('session-B');
+    const b1 = p1.blind(['x', 'y']);
+    const b2 = p2.blind(['x', 'y']);
+    const r = intersect([p2.reblind(b1), p1.reblind(b2)]);
+    assert.equal(r.size, 0, 'a different session id gives unrelated values');
+  });
+
+  it('the broker sees no raw id, no plain hash of an id, and no unblinded H(id)', () => {
+    const sessionId = 'job-audit-1';
+    const { sets } = makeSets(2, 200, 100);
+    const { transcript } = runPsi(sets, sessionId);
+    const everything = Buffer.concat(transcript);
+    assert.equal(transcript.length, 4, 'two blinded sets, two reblinded sets');
+    const dst = domainSeparationTag(sessionId);
+    const chunks = new Set<string>();
+    for (const b of transcript) for (let i = 0; i < b.length / POINT_BYTES; i++) chunks.add(Buffer.from(pointAt(b, i)).toString('hex'));
+    for (const id of new Set(sets.flat())) {
+      assert.equal(everything.indexOf(Buffer.from(id, 'utf8')), -1, 'raw id found in a broker message');
+      for (const alg of ['sha256', 'sha512', 'sha1', 'md5']) {
+        const h = createHash(alg).update(id).digest();
+        assert.equal(everything.indexOf(h.subarray(0, 16)), -1, `${alg}(id) found in a broker message`);
+      }
+      assert.ok(!chunks.has(Buffer.from(hashToGroup(id, dst).toBytes()).toString('hex')), 'unblinded H(id) found in a broker message');
+    }
+  });
+
+  const N = SLOW ? 100_000 : 2_000;
+  it(`measures ${N} x 2 ids with ${N / 2} shared${SLOW ? '' : ' (SLOW=1: 100,000 x 2)'}`, () => {
+    const { sets, common } = makeSets(2, N, N / 2);
+    const t0 = performance.now();
+    const r = runPsi(sets, `job-bench-${N}`);
+    const total = (performance.now() - t0) / 1000;
+    assertAligned(r.aligned, common);
+    const perId = (total * 1000) / (2 * N);
+    console.log(`# PSI ${N} x 2 (${N / 2} shared): ${total.toFixed(1)} s total; blind ${(r.timings.blind! / 1000).toFixed(1)} s, reblind ${(r.timings.reblind! / 1000).toFixed(1)} s, intersect ${r.timings.intersect!.toFixed(0)} ms; ${perId.toFixed(2)} ms per id`);
+  });
+});
+
+describe('PSI argument checks', () => {
+  it('refuses a bad session id', () => {
+    assert.throws(() => new PsiParty(''), /sessionId must be 1\.\.128 characters/);
+    assert.throws(() => new PsiParty('has space'), /sessionId/);
+  });
+  it('refuses duplicate and empty ids without echoing them', () => {
+    assert.throws(() => new PsiParty('s').blind(['secret-1', 'b', 'secret-1']), (e: Error) => /ids\[2\] duplicates ids\[0\]/.test(e.message) && !e.message.includes('secret'));
+    assert.throws(() => new PsiParty('s').blind(['a', '']), /ids\[1\] must be a non-empty string/);
+  });
+  it('blinds once per session', () => {
+    const p = new PsiParty('s');
+    p.blind(['a']);
+    assert.throws(() => p.blind(['b']), /once per party/);
+  });
+  it('refuses malformed points', () => {
+    const p = new PsiParty('s');
+    assert.throws(() => p.reblind(new Uint8Array(33)), /not a multiple of 32/);
+    assert.throws(() => p.reblind(new Uint8Array(32)), /point 0 is the identity/);
+    assert.throws(() => p.reblind(new Uint8Array(32).fill(0xff)), /point 0 is not a canonical ristretto255 encoding/);
+    assert.throws(() => batchFromBase64('not base64!'), /base64/);
+  });
+  it('resolve refuses bad positions', () => {
+    const p = new PsiParty('s');
+    p.blind(['a', 'b']);
+    assert.throws(() => p.resolve([2]), /positions\[0\] is not an index/);
+    assert.throws(() => p.resolve([1, 1]), /positions\[1\] repeats/);
+    assert.deepEqual(new Set(p.resolve([0, 1])), new Set(['a', 'b']));
+  });
+  it('the router enforces the ring', () => {
+    const r = new PsiRouter(3);
+    const b = new Uint8Array(64);
+    r.receiveBlinded(0, b);
+    assert.throws(() => r.receiveBlinded(0, b), /already sent/);
+    assert.equal(r.nextHolder(0), 1);
+    assert.throws(() => r.receiveReblinded(2, 0, b), /not waiting for party 2/);
+    assert.throws(() => r.receiveReblinded(1, 0, new Uint8Array(32)), /had 2 points, party 1 returned 1/);
+    r.receiveReblinded(1, 0, b);
+    assert.equal(r.nextHolder(0), 2);
+    assert.throws(() => r.result(), /not every set/);
+    assert.throws(() => new PsiRouter(1), /parties must be an integer >= 2/);
+  });
+  it('intersect refuses a set with a repeated value', () => {
+    const x = new Uint8Array(64).fill(7);
+    assert.throws(() => intersect([x, new Uint8Array(32)]), /set 0 holds the same blinded value twice/);
+  });
+});
