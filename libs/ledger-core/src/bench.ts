@@ -31,6 +31,8 @@ export interface LedgerBenchResult {
   readonly leaves: number;
   readonly batchSize: number;
   readonly appendSeconds: number;
+  /** CPU time of the append phase (user + system): comparable across runs on a busy machine. */
+  readonly appendCpuSeconds: number;
   readonly appendsPerSecond: number;
   /** Producing an inclusion proof at `leaves` from stored subtree hashes. */
   readonly inclusionProof: TimingStats;
@@ -41,6 +43,7 @@ export interface LedgerBenchResult {
   readonly consistencyVerify: TimingStats;
   /** Full streaming verification of all entries, node table, checkpoint and saved checkpoint. */
   readonly fullVerifySeconds: number;
+  readonly fullVerifyCpuSeconds: number;
   readonly verifiedEntriesPerSecond: number;
 }
 
@@ -82,6 +85,10 @@ function stats(micros: number[]): TimingStats {
   return { samples: sorted.length, meanMicros: round(mean), p50Micros: round(at(0.5)), p99Micros: round(at(0.99)) };
 }
 
+function cpuSeconds(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1e6;
+}
+
 function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
@@ -106,6 +113,7 @@ export async function runLedgerBench(opts: LedgerBenchOptions): Promise<LedgerBe
 
   // 1. Appends, batched as the ledger consumer does.
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   for (let start = 0; start < leaves; start += BATCH) {
     const end = Math.min(leaves, start + BATCH);
     const hashes: Uint8Array[] = [];
@@ -113,6 +121,7 @@ export async function runLedgerBench(opts: LedgerBenchOptions): Promise<LedgerBe
     await log.append(hashes);
   }
   const appendSeconds = (performance.now() - t0) / 1000;
+  const appendCpuSeconds = cpuSeconds(process.cpuUsage(c0));
 
   // 2. Proofs at full size.
   const samples = quick ? 200 : 2000;
@@ -155,11 +164,15 @@ export async function runLedgerBench(opts: LedgerBenchOptions): Promise<LedgerBe
   }
   // Time spent producing the stream itself is measured and subtracted: it stands for the DB read.
   const g0 = performance.now();
+  const gc0 = process.cpuUsage();
   for await (const e of entries()) void e;
   const generateMs = performance.now() - g0;
+  const generateCpu = cpuSeconds(process.cpuUsage(gc0));
   const v0 = performance.now();
+  const vc0 = process.cpuUsage();
   const result = await verifyLog({ entries: entries(), checkpoint, since, publicKey: key.publicKey, keyName: ORIGIN, tree: store });
   const verifyMs = performance.now() - v0 - generateMs;
+  const fullVerifyCpuSeconds = Math.max(cpuSeconds(process.cpuUsage(vc0)) - generateCpu, 0);
   if (!result.ok) throw new Error(`runLedgerBench: verification failed: ${result.problem}`);
   const fullVerifySeconds = Math.max(verifyMs, 0) / 1000;
 
@@ -167,12 +180,14 @@ export async function runLedgerBench(opts: LedgerBenchOptions): Promise<LedgerBe
     leaves,
     batchSize: BATCH,
     appendSeconds: round(appendSeconds),
+    appendCpuSeconds: round(appendCpuSeconds),
     appendsPerSecond: Math.round(leaves / appendSeconds),
     inclusionProof: stats(prove),
     inclusionVerify: stats(check),
     consistencyProof: stats(cProve),
     consistencyVerify: stats(cCheck),
     fullVerifySeconds: round(fullVerifySeconds),
+    fullVerifyCpuSeconds: round(fullVerifyCpuSeconds),
     verifiedEntriesPerSecond: Math.round(leaves / Math.max(fullVerifySeconds, 1e-9)),
   };
 }
@@ -181,10 +196,10 @@ export async function runLedgerBench(opts: LedgerBenchOptions): Promise<LedgerBe
 export function formatLedgerBench(r: LedgerBenchResult): string {
   const t = (s: TimingStats): string => `mean ${s.meanMicros} µs, p50 ${s.p50Micros} µs, p99 ${s.p99Micros} µs (${s.samples} samples)`;
   return [
-    `| ledger: appends (canonical JSON + leaf hash + nodes, batches of ${r.batchSize}) | ${r.appendsPerSecond.toLocaleString('en-US')} /s (${r.leaves.toLocaleString('en-US')} in ${r.appendSeconds} s) |`,
+    `| ledger: appends (canonical JSON + leaf hash + nodes, batches of ${r.batchSize}) | ${r.appendsPerSecond.toLocaleString('en-US')} /s (${r.leaves.toLocaleString('en-US')} in ${r.appendSeconds} s wall, ${r.appendCpuSeconds} s CPU) |`,
     `| ledger: inclusion proof at ${r.leaves.toLocaleString('en-US')} leaves | ${t(r.inclusionProof)} |`,
     `| ledger: inclusion proof verification | ${t(r.inclusionVerify)} |`,
     `| ledger: consistency proof to ${r.leaves.toLocaleString('en-US')} leaves | ${t(r.consistencyProof)} |`,
-    `| ledger: full verification of ${r.leaves.toLocaleString('en-US')} entries | ${r.fullVerifySeconds} s (${r.verifiedEntriesPerSecond.toLocaleString('en-US')} entries/s) |`,
+    `| ledger: full verification of ${r.leaves.toLocaleString('en-US')} entries | ${r.fullVerifySeconds} s wall, ${r.fullVerifyCpuSeconds} s CPU (${r.verifiedEntriesPerSecond.toLocaleString('en-US')} entries/s) |`,
   ].join('\n');
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { EMPTY_ROOT, hashFromHex, leafHash, nodeHash, toHex } from './hash.js';
+import { EMPTY_ROOT, hashFromHex, leafHash, leafHashOfText, nodeHash, toHex } from './hash.js';
 import { Frontier } from './frontier.js';
 import { README_LEAVES_HEX, README_ROOTS_HEX } from './testing/vectors.js';
 import { naiveRoot } from './testing/naive-reference.js';
@@ -44,4 +44,10 @@ test('leaf hash equals SHA-256(0x00 || d) for short, boundary and long inputs', 
   const l = leafHash(bytes('a'));
   const r = leafHash(bytes('b'));
   assert.equal(toHex(nodeHash(l, r)), createHash('sha256').update(Uint8Array.of(1)).update(l).update(r).digest('hex'));
+});
+
+test('leafHashOfText equals leafHash of the UTF-8 bytes, short and long, non-ASCII', () => {
+  for (const t of ['', '{"a":"é€😀"}', 'x'.repeat(1365), 'x'.repeat(1366), '€'.repeat(3000)]) {
+    assert.equal(toHex(leafHashOfText(t)), toHex(leafHash(new TextEncoder().encode(t))), `length ${t.length}`);
+  }
 });

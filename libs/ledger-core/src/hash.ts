@@ -54,6 +54,16 @@ export function leafHash(data: Uint8Array): Uint8Array {
   return sha256(scratch.subarray(0, data.length + 1));
 }
 
+/** leafHash of the UTF-8 bytes of `text` (the stored canonical JSON), without an intermediate copy. */
+export function leafHashOfText(text: string): Uint8Array {
+  if (typeof text !== 'string') throw new TypeError(`leafHashOfText(text): expected string, got ${typeof text}`);
+  // A UTF-16 code unit never needs more than 3 UTF-8 bytes, so this bound guarantees no truncation.
+  if (text.length * 3 >= SCRATCH_SIZE) return leafHash(Buffer.from(text, 'utf8'));
+  scratch[0] = LEAF_PREFIX;
+  const n = scratch.write(text, 1, 'utf8');
+  return sha256(scratch.subarray(0, n + 1));
+}
+
 /** SHA-256(0x01 || left || right) — the interior node hash of RFC 6962 §2.1. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   hashArg(left, 'nodeHash(left)');

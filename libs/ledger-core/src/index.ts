@@ -1,5 +1,5 @@
 /** Public API of libs/ledger-core: RFC 8785 leaves, RFC 6962 tree and proofs, C2SP checkpoints. */
-export { HASH_SIZE, EMPTY_ROOT, leafHash, nodeHash, hashesEqual, toHex, hashFromHex } from './hash.js';
+export { HASH_SIZE, EMPTY_ROOT, leafHash, leafHashOfText, nodeHash, hashesEqual, toHex, hashFromHex } from './hash.js';
 export { canonicalEventBytes, canonicalEventString } from './canonical.js';
 export { type NodeKey, frontierKeys, subtreeKeys } from './tree-math.js';
 export { Frontier, type NodeSink } from './frontier.js';

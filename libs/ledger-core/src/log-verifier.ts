@@ -9,7 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import { canonicalEventString } from './canonical.js';
 import { verifyCheckpoint, type Checkpoint } from './checkpoint.js';
 import { Frontier } from './frontier.js';
-import { EMPTY_ROOT, HASH_SIZE, hashesEqual, leafHash, toHex } from './hash.js';
+import { EMPTY_ROOT, HASH_SIZE, hashesEqual, leafHash, leafHashOfText, toHex } from './hash.js';
 import { consistencyProof } from './merkle-log.js';
 import { ProofError, assertConsistency } from './proof-verify.js';
 import type { NodeReader } from './tree-store.js';
@@ -82,13 +82,15 @@ function fail(code: LogProblemCode, problem: string, firstBadIndex?: number): Fa
 }
 
 const NODE_BATCH = 4096;
-const utf8 = new TextEncoder();
 
-function storedHash(value: Uint8Array | string): Uint8Array | undefined {
-  if (typeof value === 'string') {
-    return /^[0-9a-fA-F]{64}$/.test(value) ? Uint8Array.from(Buffer.from(value, 'hex')) : undefined;
+/** Whether a stored leaf hash (bytes, or hex as SQL keeps it) equals the recomputed one. */
+function sameLeafHash(stored: Uint8Array | string, computed: Uint8Array): boolean {
+  if (typeof stored === 'string') {
+    if (stored.length !== HASH_SIZE * 2) return false;
+    const hex = toHex(computed);
+    return hex === stored || hex === stored.toLowerCase();
   }
-  return value instanceof Uint8Array && value.length === HASH_SIZE ? value : undefined;
+  return stored instanceof Uint8Array && hashesEqual(stored, computed);
 }
 
 function isCanonical(canonical: string | Uint8Array): boolean {
@@ -184,10 +186,8 @@ export async function verifyLog(input: VerifyLogInput): Promise<LogVerification>
       }
       return fail('ENTRY_OUT_OF_ORDER', `entry index ${String(entry.index)} found where ${index} was expected (duplicate or reordered)`, index);
     }
-    const bytes = typeof entry.canonical === 'string' ? utf8.encode(entry.canonical) : entry.canonical;
-    const computed = leafHash(bytes);
-    const stored = storedHash(entry.leafHash);
-    if (stored === undefined || !hashesEqual(stored, computed)) {
+    const computed = typeof entry.canonical === 'string' ? leafHashOfText(entry.canonical) : leafHash(entry.canonical);
+    if (!sameLeafHash(entry.leafHash, computed)) {
       return fail('LEAF_HASH_MISMATCH', `entry ${index}: its content does not match its stored leaf hash (entry altered)`, index);
     }
     if (input.checkCanonicalForm === true && !isCanonical(entry.canonical)) {
