@@ -51,6 +51,8 @@ interface GVal {
   bound: number;
   /** L1 sensitivity of one group's real value to one row (for Laplace noise) */
   sens: number;
+  /** a total over groups (dot): a condition suppressing any group withholds the whole value */
+  anyGroup?: boolean;
 }
 
 interface CMetric {
@@ -324,7 +326,7 @@ class Compiler {
     if (epsilon !== null) {
       node = this.node({ op: 'noise', a: node, slots: masked.leaders, scale: masked.sens / epsilon / masked.factor });
     }
-    return { output: this.output(node, masked.conditions), slots: masked.leaders, factor: masked.factor };
+    return { output: this.output(node, masked.conditions, g.anyGroup === true), slots: masked.leaders, factor: masked.factor };
   }
 
   // ---------- metrics ----------
@@ -732,6 +734,7 @@ class Compiler {
       const [x, y] = this.levelled([ma.node, mb.node]);
       g = { ...ma, node: this.node({ op: 'sub', a: x, b: y }), factor: f, round: a.round && b.round, conditions, bound: ma.bound + mb.bound, sens: a.sens + b.sens };
     }
+    if (a.anyGroup || b.anyGroup) g.anyGroup = true;
     return { groups: A.groups, gval: g, decode: () => ({ kind: 'value', read: this.release(g, eps), round: g.round }) };
   }
 
@@ -792,8 +795,9 @@ class Compiler {
     }
     const total = this.node({ op: 'sumSlots', a: node, width: this.slots });
     const conds = [...new Set([...a.conditions, ...(B ? this.linear(B, path).conditions : [])])];
-    const read: Read = { output: this.output(total, conds, true), slots: [0], factor };
-    return { groups: null, decode: () => ({ kind: 'value', read, round: false }) };
+    // the total sits in every slot (full rotate-and-sum): nothing partial to mask away
+    const g: GVal = { node: total, groups: null, leaders: [0], clean: true, factor, round: false, conditions: conds, bound: G, sens: 0, anyGroup: true };
+    return { groups: null, gval: g, decode: () => ({ kind: 'value', read: this.release(g, null), round: false }) };
   }
 
   private correlation(m: CombineMetric, path: string): CMetric {
