@@ -158,3 +158,16 @@ test('every plan is plain JSON and its galois steps cover its rotations', () => 
     assert.ok(r.plan.depth <= r.plan.params.coeffModulusBits.length - 2);
   }
 });
+
+test('cost estimate: ciphertexts follow C = ceil(n_g / W) per feature, keys and seconds are positive', async () => {
+  const { costEstimate } = await import('./cost.js');
+  const r = compilePlan(valid(waterExample), {}, { rowCounts: { utility: 100000 } });
+  assert.ok(r.ok);
+  const est = costEstimate(r.plan, { utility: 100000 });
+  // 4 districts → W = 1024; 25,000 rows per district → C = 25; features: m3/B, 1, m3/(B·n_g), leak indicator
+  assert.equal(r.plan.roles.utility.features.length, 4);
+  assert.equal(est.ciphertextsPerRole.utility, 4 * 25);
+  assert.equal(est.rotationKeys, 10);
+  assert.ok(est.estimatedSeconds > 0.3 && est.estimatedSeconds < 5);
+  assert.ok(est.bytesMoved > 100 * 262144);
+});
