@@ -119,9 +119,9 @@ function requireNumeric(ctx: Ctx, refs: ResolvedRef[], paths: Path[], agg: Agg):
 }
 
 /** With `align`, every metric runs over aligned rows only: its roles must all be aligned. */
-function requireAligned(ctx: Ctx, roles: string[], paths: Path[], needAlign: string | null): void {
+function requireAligned(ctx: Ctx, roles: string[], paths: Path[], needAlign: string | null, fallback: Path): void {
   if (!ctx.align) {
-    if (needAlign) ctx.issues.add(paths[0], 'not_aligned', needAlign);
+    if (needAlign) ctx.issues.add(paths[0] ?? fallback, 'not_aligned', needAlign);
     return;
   }
   roles.forEach((role, i) => {
@@ -145,8 +145,8 @@ export function checkMetric(ctx: Ctx, m: Record<string, unknown>, i: number): vo
   const name = typeof m.name === 'string' && ctx.metrics.get(m.name)?.index === i ? m.name : null;
   if (DERIVED.includes(agg)) return checkDerivedOperands(ctx, m, mp, agg);
 
-  let roles: string[] = [];
-  let rolePaths: Path[] = [];
+  const roles: string[] = [];
+  const rolePaths: Path[] = [];
   let rolesComplete = true;
   if (agg === 'count') {
     const p = [...mp, 'role'];
@@ -174,7 +174,7 @@ export function checkMetric(ctx: Ctx, m: Record<string, unknown>, i: number): vo
         }
       }
     }
-    requireAligned(ctx, roles, rolePaths, null);
+    requireAligned(ctx, roles, rolePaths, null, mp);
   } else {
     const shape = agg === 'sumProduct' ? { single: false, arity: 2, what: 'a list of two number refs [a, b]' }
       : agg === 'weightedSum' ? { single: false, what: 'a list of number refs (aligned roles)' }
@@ -194,7 +194,7 @@ export function checkMetric(ctx: Ctx, m: Record<string, unknown>, i: number): vo
       });
       const need = agg === 'weightedSum' ? 'weightedSum is one score per aligned key: it needs align'
         : roles.length > 1 ? `sumProduct over two roles multiplies values of the same aligned key: it needs align covering ${roles.join(' and ')}` : null;
-      requireAligned(ctx, roles, rolePaths, need);
+      requireAligned(ctx, roles, rolePaths, need, [...mp, 'of']);
     } else {
       refs.forEach((r, k) => {
         if (roles.includes(r.role)) ctx.issues.add(paths[k], 'same_role', `${r.ref}: a list in of combines different roles; role ${show(r.role)} is already listed`);
@@ -203,7 +203,7 @@ export function checkMetric(ctx: Ctx, m: Record<string, unknown>, i: number): vo
           rolePaths.push(paths[k]);
         }
       });
-      requireAligned(ctx, roles, rolePaths, null);
+      requireAligned(ctx, roles, rolePaths, null, mp);
     }
   }
 
