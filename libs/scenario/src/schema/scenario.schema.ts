@@ -44,7 +44,7 @@ export const whereSchema: z.ZodType<WhereExpr> = z.lazy(() =>
     z.strictObject({ or: z.array(whereSchema).min(1) }),
     z.strictObject({ not: whereSchema }),
   ]),
-) as z.ZodType<WhereExpr>;
+).meta({ id: 'WhereExpr', description: 'one operator per node: eq|ne|gt|ge|lt|le [ref, literal], in [ref, [literals] | "$params.x"], and|or [exprs], not expr' }) as z.ZodType<WhereExpr>;
 
 const by = z.union([ref, z.array(ref).min(1)]).meta({ description: 'category ref(s); a list is a cross product' });
 const refOrList = z.union([ref, z.array(ref).min(1)]);
