@@ -69,7 +69,8 @@ export const DISTRICT_POPULATION: Record<District, number> = {
   huangdao: 190.3, jimo: 134.1, jiaozhou: 100.9, pingdu: 120.3, laixi: 73.5,
 };
 
-export const HOURS: readonly string[] = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, '0'));
+/** Hour-of-day categories, `00:00` .. `23:00` (not bare digits: JSON objects would reorder integer-like keys). */
+export const HOURS: readonly string[] = Array.from({ length: 24 }, (_, h) => `${String(h).padStart(2, '0')}:00`);
 
 export const byPopulation = new Weighted<District>(DISTRICTS, DISTRICTS.map((d) => DISTRICT_POPULATION[d]));
 

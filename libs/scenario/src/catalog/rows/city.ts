@@ -72,8 +72,9 @@ export const fisheryCatchVsTemperature: ScenarioGenerator = {
       row: (c) => {
         const a = c.i < SEA_AREAS.length ? c.i : SEA_AREAS.indexOf(LANDINGS.pick(c.rng));
         const temp = c.shared('sea-temp', seaTemps)[a];
-        // Cold-water stocks: the mean landing shrinks as the water warms.
-        const mean = 8 * Math.exp(-(temp - 17) / 6);
+        const stock = c.shared('stock', (r) => SEA_AREAS.map(() => r.logNormal(1, 0.3)))[a];
+        // Cold-water stocks: the mean landing shrinks as the water warms; each ground has its own stock.
+        const mean = 8 * Math.exp(-(temp - 17) / 6) * stock;
         return { landing_id: idFor('FL', c.i), sea_area: SEA_AREAS[a], catch_t: round(clamp(c.rng.logNormal(mean, 0.9), 0, 60), 2) };
       },
     },

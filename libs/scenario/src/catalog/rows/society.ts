@@ -78,11 +78,11 @@ export const graduateJobMatch: ScenarioGenerator = {
 
 const LEVELS = ['primary', 'junior-secondary', 'senior-secondary'] as const;
 const SCHOOL_LEVEL = new Weighted(LEVELS, [55, 30, 15]);
-const PUPILS_MEDIAN: Record<string, number> = { primary: 900, 'junior-secondary': 1000, 'senior-secondary': 1800 };
-/** Teachers follow pupils: district population times the level's share of teachers. */
+const PUPILS_MEDIAN: Record<string, number> = { primary: 600, 'junior-secondary': 700, 'senior-secondary': 1200 };
+/** Teachers follow pupils: district population times the level's share of teachers (secondary classes are smaller). */
 const TEACHER_CELL = new Weighted(
   DISTRICTS.flatMap((d) => LEVELS.map((l) => [d, l] as const)),
-  DISTRICTS.flatMap((d) => [0.5, 0.32, 0.18].map((share) => share * DISTRICT_POPULATION[d])),
+  DISTRICTS.flatMap((d) => [0.4, 0.3, 0.3].map((share) => share * DISTRICT_POPULATION[d])),
 );
 
 export const schoolTeacherRatio: ScenarioGenerator = {
@@ -98,7 +98,7 @@ export const schoolTeacherRatio: ScenarioGenerator = {
       },
     },
     hr: {
-      defaultRows: 40_000,
+      defaultRows: 60_000,
       row: (c) => {
         const fixed = coverCross(c.i, [DISTRICTS, LEVELS]);
         const [district, level] = fixed ?? TEACHER_CELL.pick(c.rng);
@@ -242,7 +242,7 @@ function parkingOperator(prefix: string): RoleGenerator {
     row: (c) => {
       const fixed = coverCross(c.i, [DISTRICTS, HOURS]);
       const district = (fixed?.[0] ?? byPopulation.pick(c.rng)) as District;
-      const h = fixed ? Number(fixed[1]) : c.rng.int(0, 23);
+      const h = fixed ? HOURS.indexOf(fixed[1]) : c.rng.int(0, 23);
       const s = COMMERCIAL_SHARE[district];
       const p = s * COMMERCIAL[h] + (1 - s) * RESIDENTIAL[h];
       return { observation_id: idFor(prefix, c.i), district, hour: HOURS[h], occupied: c.rng.bernoulli(p) ? 1 : 0 };
