@@ -1,4 +1,4 @@
-import { POINT_BYTES } from './group.js';
+import { POINT_BYTES } from './suite.js';
 
 /**
  * A PSI message: n group elements as n concatenated 32-byte canonical encodings. One flat

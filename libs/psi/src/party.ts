@@ -1,12 +1,26 @@
 import { randomInt } from 'node:crypto';
 import { batchLength, pointAt } from './batch.js';
 import type { PointBatch } from './batch.js';
-import { POINT_BYTES, decodePoint, domainSeparationTag, hashToGroup, randomScalar } from './group.js';
+import { ristretto255Suite } from './ristretto.js';
+import { POINT_BYTES, SUITES, domainSeparationTag } from './suite.js';
+import type { Blinder, PsiSuite, SuiteName } from './suite.js';
+import { x25519Suite } from './x25519.js';
+
+export function psiSuite(name: SuiteName): PsiSuite {
+  if (name === 'x25519') return x25519Suite;
+  if (name === 'ristretto255') return ristretto255Suite;
+  throw new TypeError(`suite must be one of ${SUITES.join(', ')}, got ${String(name)}`);
+}
+
+export interface PsiPartyOptions {
+  /** All parties of a session must use the same suite (default `x25519`, see x25519.ts for why). */
+  suite?: SuiteName;
+}
 
 /**
  * One provider's side of the ECDH-PSI (multi-party, through a broker that routes messages).
  *
- * Party i holds a secret scalar a_i. It sends H(x)^{a_i} for its ids x (in a random order), and
+ * Party i holds a secret exponent a_i. It sends H(x)^{a_i} for its ids x (in a random order), and
  * raises every other party's set, as routed to it, to a_i. Exponentiation commutes, so every
  * set ends as H(x)^{a_1 ... a_k}; equal ids give equal bytes and the broker intersects without
  * learning any id (DDH in ristretto255, H a random oracle). Honest-but-curious, non-colluding
@@ -16,19 +30,20 @@ import { POINT_BYTES, decodePoint, domainSeparationTag, hashToGroup, randomScala
  * out, so apps can move the messages over HTTP or queues.
  */
 export class PsiParty {
-  #scalar: bigint | null;
-  readonly #dst: Uint8Array;
+  readonly #blinder: Blinder;
+  readonly suite: SuiteName;
+  #destroyed = false;
   /** ids in the order they were sent (a random permutation of the input). */
   #sent: string[] | null = null;
 
-  constructor(readonly sessionId: string) {
-    this.#dst = domainSeparationTag(sessionId);
-    this.#scalar = randomScalar();
+  constructor(readonly sessionId: string, options: PsiPartyOptions = {}) {
+    const suite = psiSuite(options.suite ?? 'x25519');
+    this.suite = suite.name;
+    this.#blinder = suite.createBlinder(domainSeparationTag(sessionId, suite));
   }
 
-  #key(): bigint {
-    if (this.#scalar === null) throw new Error('this PSI party was destroyed');
-    return this.#scalar;
+  #alive(): void {
+    if (this.#destroyed) throw new Error('this PSI party was destroyed');
   }
 
   /**
@@ -37,7 +52,7 @@ export class PsiParty {
    * @param onProgress called with the number of ids done, every 1000 ids
    */
   blind(ids: readonly string[], onProgress?: (done: number) => void): PointBatch {
-    const key = this.#key();
+    this.#alive();
     if (this.#sent !== null) throw new Error('blind() may be called once per party and session');
     if (!Array.isArray(ids)) throw new TypeError('ids must be an array of strings');
     const seen = new Map<string, number>();
@@ -57,7 +72,7 @@ export class PsiParty {
     }
     const out = new Uint8Array(order.length * POINT_BYTES);
     for (let i = 0; i < order.length; i++) {
-      out.set(hashToGroup(order[i] as string, this.#dst).multiply(key).toBytes(), i * POINT_BYTES);
+      out.set(this.#blinder.hashAndBlind(order[i] as string), i * POINT_BYTES);
       if (onProgress && (i + 1) % 1000 === 0) onProgress(i + 1);
     }
     this.#sent = order;
@@ -66,11 +81,11 @@ export class PsiParty {
 
   /** Step 2 (k-1 times, for the other parties' sets): raise every point to this party's key, keeping the order. */
   reblind(points: PointBatch, onProgress?: (done: number) => void): PointBatch {
-    const key = this.#key();
+    this.#alive();
     const n = batchLength(points, 'points');
     const out = new Uint8Array(n * POINT_BYTES);
     for (let i = 0; i < n; i++) {
-      out.set(decodePoint(pointAt(points, i), i).multiply(key).toBytes(), i * POINT_BYTES);
+      out.set(this.#blinder.reblind(pointAt(points, i), i), i * POINT_BYTES);
       if (onProgress && (i + 1) % 1000 === 0) onProgress(i + 1);
     }
     return out;
@@ -93,9 +108,10 @@ export class PsiParty {
     });
   }
 
-  /** Drops the key and the ids. (A bigint cannot be zeroed in place; this ends its reachability.) */
+  /** Drops the key and the ids (a bigint or KeyObject cannot be zeroed from JS; this ends their reachability). */
   destroy(): void {
-    this.#scalar = null;
+    this.#destroyed = true;
+    this.#blinder.destroy();
     this.#sent = null;
   }
 }
