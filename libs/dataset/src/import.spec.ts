@@ -57,6 +57,13 @@ describe('validateRowStream: CSV', () => {
     assert.equal(r.staged.length, 0);
   });
 
+  it('releases the input when it stops early on a bad header', async () => {
+    const input = Readable.from((function* () { yield 'a,b\n'; for (let i = 0; i < 1000; i++) yield '1,2\n'; })());
+    const r = await validateRowStream(input, { format: 'csv', columns });
+    assert.equal(r.ok, false);
+    assert.equal(input.destroyed, true);
+  });
+
   it('refuses an unknown category with line and column', async () => {
     const r = await run(`${HEADER}\nA1,shinan,1,1\nA2,laoshan,1,1\n`);
     assert.deepEqual(codes(r), [[3, 'district', 'UNKNOWN_CATEGORY']]);

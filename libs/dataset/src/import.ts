@@ -68,11 +68,16 @@ async function sniff(chunks: AsyncIterable<string>): Promise<{ first: string | n
     if (m) { first = m[0]; break; }
   }
   async function* all(): AsyncGenerator<string> {
-    yield* head;
-    for (;;) {
-      const n = await it.next();
-      if (n.done) return;
-      yield n.value;
+    try {
+      yield* head;
+      for (;;) {
+        const n = await it.next();
+        if (n.done) return;
+        yield n.value;
+      }
+    } finally {
+      // Stopping early (bad header, malformed file) must release the input (destroys a Readable).
+      await it.return?.();
     }
   }
   return { first, all: all() };
