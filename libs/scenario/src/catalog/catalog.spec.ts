@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Agg, Scenario, WhereExpr } from '../types.js';
 import { describeMetric, validateScenario } from '../validate/index.js';
-import { builtinScenario, builtinScenarios, CATALOG_DIR, CATALOG_IDS, catalogPurpose, datasetDocumentFor } from './index.js';
+import {
+  builtinScenario, builtinScenarios, CATALOG_DIR, CATALOG_IDS, catalogPurpose, datasetDocumentFor, defaultRowCounts,
+} from './index.js';
 
 /** The table of SCENARIOS.md, copied by hand: the catalog must not drift from it. */
 const EXPECTED_IDS = [
@@ -174,6 +176,23 @@ describe('built-in catalog documents', () => {
     assert.deepEqual([...aggs].sort(), ['correlation', 'count', 'difference', 'dot', 'histogram', 'mean', 'ratio', 'stddev', 'sum', 'sumProduct', 'variance', 'weightedSum']);
     assert.deepEqual([...ops].sort(), ['and', 'eq', 'ge', 'gt', 'in', 'le', 'lt', 'ne', 'not', 'or']);
     for (const [feature, ok] of Object.entries(seen)) assert.ok(ok, `no catalog scenario exercises ${feature}`);
+  });
+
+  it('is described in docs/scenarios.md: one section per id naming every metric and default row count', (t) => {
+    const file = new URL('../../../../../docs/scenarios.md', import.meta.url);
+    if (!existsSync(file)) {
+      t.skip('docs/scenarios.md is not in this checkout');
+      return;
+    }
+    const text = readFileSync(file, 'utf8');
+    const sections = text.split(/^## /m).slice(1);
+    assert.deepEqual(sections.map((x) => x.slice(0, x.indexOf('\n'))), EXPECTED_IDS);
+    for (const [i, d] of docs.entries()) {
+      for (const m of d.metrics) assert.ok(sections[i].includes(`\`${m.name}\``), `${d.id}: docs name ${m.name}`);
+      for (const [role, n] of Object.entries(defaultRowCounts(d.id))) {
+        assert.ok(sections[i].includes(`\`${role}\` (${n.toLocaleString('en-US')} rows by default)`), `${d.id}: docs give ${role}'s ${n} rows`);
+      }
+    }
   });
 
   it('returns fresh copies: changing one does not change the catalog', () => {
