@@ -1,0 +1,1135 @@
+/**
+ * HeEngine: CKKS (Cheon-Kim-Kim-Song, ASIACRYPT 2017) over SEAL 4.1 via node-seal, with the scale and
+ * level bookkeeping done here rather than by callers.
+ *
+ * Vectors of any length are packed `slots` (= N/2) values per ciphertext ("chunks"); every chunk of a
+ * {@link Ct} shares one level and one scale. A chunk may also be a known exact zero (no SEAL object):
+ * SEAL refuses to produce "transparent" ciphertexts (e.g. a product with an all-zero mask), and a mask is
+ * public, so representing that chunk as zero leaks nothing.
+ *
+ * Scale management (why results stay within 1e-6 relative):
+ * - CKKS rescaling divides the scale by the dropped prime q, which is close to but not exactly 2^35
+ *   (SEAL picks NTT-friendly primes q = 1 mod 2N; at N=8192 they differ from 2^35 by ~1e-5 relative).
+ * - multiplyPlain encodes its plaintext at scale q_last (the prime the rescale will drop), so
+ *   s * q / q = s: the ciphertext scale is unchanged, exactly.
+ * - ct x ct gives s_a * s_b / q; the exact double is tracked (SEAL computes the same double).
+ * - add/sub need equal scales. Forcing `scale = s` onto a ciphertext whose true scale differs by the
+ *   prime's offset would err by ~5e-7 relative, too close to the 1e-6 budget. Instead the operand is
+ *   multiplied by the constant 1 encoded at the compensating scale c = s_target * q / s_x and rescaled,
+ *   which lands on s_target up to the rounding of c to an integer (~1/c = 3e-11 relative). When the
+ *   operand is one level above the other, this costs no extra level; when both are at the same level
+ *   with different scales, it costs one level (LEVEL_EXHAUSTED if none is left).
+ *
+ * Levels: `level` counts rescales done, 0..maxLevel (the rescale primes of `modulusLayout`). With B base
+ * primes and D rescale primes, level l uses data primes p_0..p_(B+D-1-l); the next rescale drops the
+ * last of them.
+ *
+ * Memory: every SEAL object lives in the WebAssembly heap, which JS garbage collection does not see.
+ * Each temporary is deleted in a `finally`; Cts are freed by {@link HeEngine.free} or {@link HeEngine.scope}.
+ * @module
+ */
+import { ByteReader, ByteWriter, bytesEqual, checkSealHeader, fromHex, sealComprMode, sha256, toHex, verifyChecksum } from './bytes.js';
+import { HeError, describeThrown } from './errors.js';
+import { keysetFingerprint, normaliseSteps, type PublicKeyset, type SecretKeyset } from './keyset.js';
+import { modulusLayout, paramsId, validateParams, type HeParams } from './params.js';
+import { checkWidth, planRotation, rotationStepsForWidth } from './rotation.js';
+import {
+  loadSeal,
+  type SealCipherText,
+  type SealContext,
+  type SealDecryptor,
+  type SealEncoder,
+  type SealEncryptor,
+  type SealEvaluator,
+  type SealGaloisKeys,
+  type SealLib,
+  type SealParmsId,
+  type SealPlainText,
+  type SealPublicKey,
+  type SealRelinKeys,
+  type SealSecretKey,
+} from './seal.js';
+
+/** An encrypted vector of numbers, packed across ceil(length/slots) ciphertexts. Opaque handle owning SEAL objects. */
+export interface Ct {
+  /** Rescales done (0 = fresh). */
+  readonly level: number;
+  /** Exact CKKS scale of every chunk. */
+  readonly scale: number;
+  /** Meaningful slots (values beyond are padding). */
+  readonly length: number;
+  /** Number of SEAL ciphertexts the vector spans. */
+  readonly chunks: number;
+  /** Fingerprint of the public keyset it is encrypted under. */
+  readonly keyset: string;
+}
+
+/** A public keyset loaded into an engine (public key, encryptor, relinearisation and Galois keys). */
+export interface PublicKeyHandle {
+  readonly fingerprint: string;
+  readonly galoisSteps: readonly number[];
+  readonly hasRelinKeys: boolean;
+}
+
+/** A secret key loaded into an engine; `fingerprint` is that of its public keyset. */
+export interface SecretKeyHandle {
+  readonly fingerprint: string;
+}
+
+type Chunk = SealCipherText | null;
+
+class CtImpl implements Ct {
+  freed = false;
+  constructor(
+    readonly owner: HeEngine,
+    readonly parts: Chunk[],
+    readonly level: number,
+    readonly scale: number,
+    readonly length: number,
+    readonly keyset: string,
+  ) {}
+  get chunks(): number {
+    return this.parts.length;
+  }
+}
+
+class PkHandle implements PublicKeyHandle {
+  released = false;
+  constructor(
+    readonly fingerprint: string,
+    readonly galoisSteps: readonly number[],
+    readonly stepSet: ReadonlySet<number>,
+    readonly publicKey: SealPublicKey,
+    readonly encryptor: SealEncryptor,
+    readonly relinKeys: SealRelinKeys | null,
+    readonly galoisKeys: SealGaloisKeys | null,
+  ) {}
+  get hasRelinKeys(): boolean {
+    return this.relinKeys !== null;
+  }
+}
+
+class SkHandle implements SecretKeyHandle {
+  released = false;
+  constructor(
+    readonly fingerprint: string,
+    readonly secretKey: SealSecretKey,
+    readonly decryptor: SealDecryptor,
+  ) {}
+}
+
+const CT_MAGIC = new Uint8Array([0x48, 0x45, 0x43, 0x54]); // "HECT"
+const CT_VERSION = 1;
+
+/** Deletes SEAL objects, ignoring ones already gone. */
+function del(...objs: ({ delete(): void } | null | undefined)[]): void {
+  for (const o of objs) {
+    if (o) o.delete();
+  }
+}
+
+/** SEAL aborts surface as WebAssembly.RuntimeError("Aborted(...)"): the instance is then unusable. */
+function isAbort(e: unknown): boolean {
+  return e instanceof Error && (e.name === 'RuntimeError' || e.message.startsWith('Aborted('));
+}
+
+function isTransparentError(e: unknown): boolean {
+  return e instanceof Error && /transparent/.test(e.message);
+}
+
+/**
+ * Runs a SEAL call; its exceptions become typed errors. A WebAssembly RuntimeError means SEAL aborted and
+ * the instance is unusable: the engine marks itself broken.
+ */
+function sealCall<T>(engine: HeEngine, what: string, code: 'BAD_ARGUMENT' | 'CORRUPT', fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof HeError) throw e;
+    if (isAbort(e)) engine.markBroken();
+    throw new HeError(code, `SEAL rejected ${what}: ${describeThrown(e)}`, { cause: e });
+  }
+}
+
+/** Scales computed by two routes (ours, SEAL's) may differ in the last bits; anything further is a bug. */
+function sameScale(a: number, b: number): boolean {
+  return Math.abs(a - b) <= Math.abs(b) * 1e-12;
+}
+
+/** One engine per parameter set per thread; owns the SEAL context, encoder and evaluator. */
+export class HeEngine {
+  readonly params: HeParams;
+  readonly id: string;
+  readonly slots: number;
+  /** Number of rescales the parameters allow. */
+  readonly maxLevel: number;
+  /**
+   * Largest magnitude accepted for any input value: 2^(baseBits - scaleBits - 1) (2^24 for the presets).
+   * Below it a value still fits the bottom-level modulus with sign; circuits must keep intermediates
+   * below it too.
+   */
+  readonly maxMagnitude: number;
+
+  private readonly seal: SealLib;
+  private readonly context: SealContext;
+  private readonly encoder: SealEncoder;
+  private readonly evaluator: SealEvaluator;
+  /** Primes of the bottom-level modulus. */
+  private readonly basePrimes: number;
+  /** All primes as doubles, index 0 first, last = special prime. */
+  private readonly primes: number[];
+  /** ParmsId of level l (chain index maxLevel - l). */
+  private readonly levelParms: SealParmsId[];
+  /** Byte length of an uncompressed 2-component ciphertext at level l (from SEAL itself). */
+  private readonly ctBytes: number[];
+  private readonly live = new Set<CtImpl>();
+  private readonly scopes: Set<CtImpl>[] = [];
+  private readonly pkByFingerprint = new Map<string, PkHandle>();
+  private readonly pkByObject = new WeakMap<PublicKeyset, PkHandle>();
+  private readonly skByKey = new Map<string, SkHandle>();
+  private broken = false;
+  private disposed = false;
+
+  private constructor(seal: SealLib, params: HeParams) {
+    this.seal = seal;
+    this.params = { ...params, coeffModulusBits: [...params.coeffModulusBits] };
+    this.id = paramsId(params);
+    this.slots = params.polyModulusDegree / 2;
+    const layout = modulusLayout(params);
+    this.maxLevel = layout.rescalePrimes;
+    this.basePrimes = layout.basePrimes;
+    this.maxMagnitude = 2 ** (layout.baseBits - params.scaleBits - 1);
+
+    const parms = seal.EncryptionParameters(seal.SchemeType.ckks);
+    let context: SealContext | undefined;
+    try {
+      parms.setPolyModulusDegree(params.polyModulusDegree);
+      const cm = sealCall(this, 'coefficient modulus', 'BAD_ARGUMENT', () =>
+        seal.CoeffModulus.Create(params.polyModulusDegree, Int32Array.from(params.coeffModulusBits)),
+      );
+      try {
+        parms.setCoeffModulus(cm);
+      } finally {
+        cm.delete();
+      }
+      context = seal.Context(parms, true, seal.SecurityLevel.tc128);
+      if (!context.parametersSet()) throw new HeError('BAD_PARAMS', `SEAL rejects ${this.id}`);
+    } catch (e) {
+      del(context);
+      throw e instanceof HeError ? new HeError('BAD_PARAMS', e.message, { cause: e }) : new HeError('BAD_PARAMS', describeThrown(e), { cause: e });
+    } finally {
+      parms.delete();
+    }
+    this.context = context;
+
+    const keyData = context.keyContextData;
+    const keyParms = keyData.parms;
+    this.primes = Array.from(keyParms.coeffModulus, (q) => Number(q));
+    del(keyParms, keyData);
+
+    this.levelParms = [];
+    let data = context.firstContextData;
+    for (let l = 0; l <= this.maxLevel; l++) {
+      if (data.chainIndex !== this.basePrimes + this.maxLevel - 1 - l) throw new HeError('BAD_PARAMS', 'unexpected SEAL modulus chain');
+      this.levelParms.push(data.parmsId);
+      if (l < this.maxLevel) {
+        const next = data.nextContextData;
+        data.delete();
+        data = next;
+      }
+    }
+    data.delete();
+
+    this.encoder = seal.CKKSEncoder(context);
+    this.evaluator = seal.Evaluator(context);
+    if (this.encoder.slotCount !== this.slots) throw new HeError('BAD_PARAMS', 'unexpected slot count');
+
+    this.ctBytes = this.levelParms.map((pid) => {
+      const probe = seal.CipherText({ context, parmsId: pid });
+      try {
+        probe.resize(2);
+        return probe.saveArray(seal.ComprModeType.none).length;
+      } finally {
+        probe.delete();
+      }
+    });
+  }
+
+  /** Validates `params` and builds an engine (loads this thread's SEAL instance on first use). */
+  static async create(params: HeParams): Promise<HeEngine> {
+    validateParams(params);
+    const seal = await loadSeal();
+    return new HeEngine(seal, params);
+  }
+
+  /** @internal Called when SEAL aborted: the WebAssembly instance can no longer be trusted. */
+  markBroken(): void {
+    this.broken = true;
+  }
+
+  /** Number of Cts created by this engine and not yet freed (for leak tests and diagnostics). */
+  get liveCiphertexts(): number {
+    return this.live.size;
+  }
+
+  private ensureUsable(): void {
+    if (this.disposed) throw new HeError('BAD_ARGUMENT', 'engine was disposed');
+    if (this.broken) throw new HeError('BAD_ARGUMENT', 'engine is unusable after a SEAL abort; create a new worker');
+  }
+
+  // ---------------------------------------------------------------- keys
+
+  /**
+   * Generates a fresh keyset (SEAL KeyGenerator, uniform ternary secret). Public parts use SEAL's seeded
+   * serialisable forms (half the size: the uniform `a` polynomials are replaced by their PRNG seed) and
+   * zstd; the secret key is serialised uncompressed (random data does not compress).
+   */
+  generateKeyset(opts: { galoisSteps: number[]; relin: boolean }): SecretKeyset {
+    this.ensureUsable();
+    if (typeof opts !== 'object' || opts === null || typeof opts.relin !== 'boolean') {
+      throw new HeError('BAD_ARGUMENT', 'opts must be { galoisSteps: number[]; relin: boolean }');
+    }
+    const steps = normaliseSteps(opts.galoisSteps, this.slots);
+    const seal = this.seal;
+    const keygen = seal.KeyGenerator(this.context);
+    try {
+      const save = (s: { saveArray(c?: unknown): Uint8Array; delete(): void }, compr: boolean): Uint8Array => {
+        try {
+          return s.saveArray(compr ? seal.ComprModeType.zstd : seal.ComprModeType.none);
+        } finally {
+          s.delete();
+        }
+      };
+      const publicKey = save(keygen.createPublicKeySerializable(), true);
+      const relinKeys = opts.relin ? save(keygen.createRelinKeysSerializable(), true) : null;
+      const galoisKeys = steps.length > 0 ? save(keygen.createGaloisKeysSerializable(Int32Array.from(steps)), true) : null;
+      const secretKey = save(keygen.secretKey(), false);
+      const base = { params: this.params, publicKey, relinKeys, galoisKeys, galoisSteps: steps };
+      const publicKeyset: PublicKeyset = { ...base, fingerprint: keysetFingerprint(base) };
+      return { params: this.params, secretKey, publicKeyset };
+    } finally {
+      keygen.delete();
+    }
+  }
+
+  /** Loads a public keyset once; later calls with the same keyset return the same handle. */
+  usePublicKeyset(k: PublicKeyset): PublicKeyHandle {
+    this.ensureUsable();
+    const cached = this.pkByObject.get(k);
+    if (cached && !cached.released) return cached;
+    if (typeof k !== 'object' || k === null || typeof k.params !== 'object') throw new HeError('BAD_ARGUMENT', 'expected a PublicKeyset');
+    if (paramsId(k.params) !== this.id) {
+      throw new HeError('PARAMS_MISMATCH', `keyset is for ${paramsId(k.params)}, engine is ${this.id}`);
+    }
+    const steps = normaliseSteps(k.galoisSteps, this.slots);
+    const fp = keysetFingerprint({ ...k, galoisSteps: steps });
+    if (fp !== k.fingerprint) throw new HeError('CORRUPT', 'keyset fingerprint does not match its contents');
+    const known = this.pkByFingerprint.get(fp);
+    if (known && !known.released) {
+      this.pkByObject.set(k, known);
+      return known;
+    }
+    const seal = this.seal;
+    let publicKey: SealPublicKey | undefined;
+    let relinKeys: SealRelinKeys | null = null;
+    let galoisKeys: SealGaloisKeys | null = null;
+    let encryptor: SealEncryptor | undefined;
+    try {
+      checkSealHeader(k.publicKey, 'public key');
+      publicKey = seal.PublicKey();
+      const pk = publicKey;
+      sealCall(this, 'public key', 'CORRUPT', () => pk.loadArray(this.context, k.publicKey));
+      if (k.relinKeys) {
+        checkSealHeader(k.relinKeys, 'relinearisation keys');
+        const rk = (relinKeys = seal.RelinKeys());
+        const bytes = k.relinKeys;
+        sealCall(this, 'relinearisation keys', 'CORRUPT', () => rk.loadArray(this.context, bytes));
+      }
+      if (k.galoisKeys) {
+        checkSealHeader(k.galoisKeys, 'galois keys');
+        const gk = (galoisKeys = seal.GaloisKeys());
+        const bytes = k.galoisKeys;
+        sealCall(this, 'galois keys', 'CORRUPT', () => gk.loadArray(this.context, bytes));
+      }
+      encryptor = seal.Encryptor(this.context, pk);
+    } catch (e) {
+      del(publicKey, relinKeys, galoisKeys, encryptor);
+      throw e;
+    }
+    const h = new PkHandle(fp, steps, new Set(steps), publicKey, encryptor, relinKeys, galoisKeys);
+    this.pkByFingerprint.set(fp, h);
+    this.pkByObject.set(k, h);
+    return h;
+  }
+
+  /**
+   * Loads a secret key and checks it belongs to its public keyset (encrypts a probe under the public key
+   * and decrypts it): a secret key paired with someone else's public keyset is `KEYSET_MISMATCH`.
+   */
+  useSecretKeyset(k: SecretKeyset): SecretKeyHandle {
+    this.ensureUsable();
+    if (typeof k !== 'object' || k === null || !(k.secretKey instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'expected a SecretKeyset');
+    if (paramsId(k.params) !== this.id) throw new HeError('PARAMS_MISMATCH', `keyset is for ${paramsId(k.params)}, engine is ${this.id}`);
+    const pkh = this.pkImpl(this.usePublicKeyset(k.publicKeyset));
+    const cacheKey = `${pkh.fingerprint}:${toHex(sha256(k.secretKey))}`;
+    const cached = this.skByKey.get(cacheKey);
+    if (cached && !cached.released) return cached;
+    checkSealHeader(k.secretKey, 'secret key');
+    const secretKey = this.seal.SecretKey();
+    let decryptor: SealDecryptor | undefined;
+    try {
+      sealCall(this, 'secret key', 'CORRUPT', () => secretKey.loadArray(this.context, k.secretKey));
+      decryptor = this.seal.Decryptor(this.context, secretKey);
+    } catch (e) {
+      del(secretKey, decryptor);
+      throw e;
+    }
+    const h = new SkHandle(pkh.fingerprint, secretKey, decryptor);
+    const probe = Float64Array.from({ length: 8 }, (_, i) => i + 1);
+    let ok: boolean;
+    const ct = this.encrypt(pkh, probe) as CtImpl;
+    try {
+      const back = this.decrypt(h, ct);
+      ok = probe.every((v, i) => Math.abs(back[i]! - v) < 1e-3);
+    } finally {
+      this.free(ct);
+    }
+    if (!ok) {
+      del(decryptor, secretKey);
+      throw new HeError('KEYSET_MISMATCH', 'secret key does not belong to the public keyset');
+    }
+    this.skByKey.set(cacheKey, h);
+    return h;
+  }
+
+  /** Frees the SEAL objects behind a key handle; the handle cannot be used afterwards. */
+  releaseKeys(h: PublicKeyHandle | SecretKeyHandle): void {
+    if (h instanceof PkHandle) {
+      if (h.released) return;
+      h.released = true;
+      this.pkByFingerprint.delete(h.fingerprint);
+      del(h.encryptor, h.publicKey, h.relinKeys, h.galoisKeys);
+    } else if (h instanceof SkHandle) {
+      if (h.released) return;
+      h.released = true;
+      for (const [key, v] of this.skByKey) if (v === h) this.skByKey.delete(key);
+      del(h.decryptor, h.secretKey);
+    } else {
+      throw new HeError('BAD_ARGUMENT', 'not a key handle of this library');
+    }
+  }
+
+  /** A loaded public keyset by fingerprint, if this engine has it (used for cts loaded from bytes). */
+  publicKeysetFor(fingerprint: string): PublicKeyHandle | undefined {
+    const h = this.pkByFingerprint.get(fingerprint);
+    return h && !h.released ? h : undefined;
+  }
+
+  private pkImpl(h: PublicKeyHandle): PkHandle {
+    if (!(h instanceof PkHandle) || this.pkByFingerprint.get(h.fingerprint) !== h) {
+      throw new HeError('BAD_ARGUMENT', 'public key handle does not belong to this engine (or was released)');
+    }
+    return h;
+  }
+
+  private skImpl(h: SecretKeyHandle): SkHandle {
+    if (!(h instanceof SkHandle) || h.released) throw new HeError('BAD_ARGUMENT', 'secret key handle is not usable (released or foreign)');
+    return h;
+  }
+
+  // ---------------------------------------------------------------- ciphertext bookkeeping
+
+  private ct(x: Ct, what = 'ciphertext'): CtImpl {
+    this.ensureUsable();
+    if (!(x instanceof CtImpl)) throw new HeError('BAD_ARGUMENT', `${what} is not a Ct of this library`);
+    if (x.owner !== this) throw new HeError('PARAMS_MISMATCH', `${what} belongs to another engine`);
+    if (x.freed) throw new HeError('BAD_ARGUMENT', `${what} was freed`);
+    return x;
+  }
+
+  private wrap(parts: Chunk[], level: number, scale: number, length: number, keyset: string): CtImpl {
+    const c = new CtImpl(this, parts, level, scale, length, keyset);
+    this.live.add(c);
+    this.scopes.at(-1)?.add(c);
+    return c;
+  }
+
+  private sameKeyset(a: CtImpl, b: CtImpl): void {
+    if (a.keyset !== b.keyset) throw new HeError('KEYSET_MISMATCH', 'operands are encrypted under different keysets');
+  }
+
+  private checkKeysetOf(a: CtImpl, fingerprint: string): void {
+    if (a.keyset !== fingerprint) throw new HeError('KEYSET_MISMATCH', 'ciphertext was not encrypted under this keyset');
+  }
+
+  /** Deletes the SEAL objects of `ct`; idempotent. */
+  free(ct: Ct): void {
+    if (!(ct instanceof CtImpl) || ct.owner !== this) throw new HeError('BAD_ARGUMENT', 'not a Ct of this engine');
+    if (ct.freed) return;
+    ct.freed = true;
+    for (const p of ct.parts) del(p);
+    ct.parts.fill(null);
+    this.live.delete(ct);
+    for (const s of this.scopes) s.delete(ct);
+  }
+
+  /**
+   * Runs `fn`; every Ct created inside it and neither returned (directly, or inside a returned array or
+   * plain object, two levels deep) nor listed in `keep` is freed, also when `fn` throws. Survivors move
+   * to the enclosing scope, so scopes nest.
+   */
+  scope<T>(fn: () => T, keep: readonly Ct[] = []): T {
+    this.ensureUsable();
+    const mine = new Set<CtImpl>();
+    this.scopes.push(mine);
+    let result: T;
+    try {
+      result = fn();
+    } catch (e) {
+      this.scopes.pop();
+      const kept = new Set<unknown>(keep);
+      for (const c of mine) if (!kept.has(c)) this.free(c);
+      this.adopt(mine);
+      throw e;
+    }
+    this.scopes.pop();
+    if (result instanceof Promise) {
+      for (const c of mine) this.free(c);
+      throw new HeError('BAD_ARGUMENT', 'scope() takes a synchronous function (engine operations are synchronous)');
+    }
+    const kept = new Set<unknown>(keep);
+    collectCts(result, kept, 2);
+    for (const c of mine) if (!kept.has(c)) this.free(c);
+    this.adopt(mine);
+    return result;
+  }
+
+  /** Moves the surviving members of a closed scope into the enclosing one. */
+  private adopt(closed: Set<CtImpl>): void {
+    const outer = this.scopes.at(-1);
+    if (!outer) return;
+    for (const c of closed) if (!c.freed) outer.add(c);
+  }
+
+  // ---------------------------------------------------------------- encoding helpers
+
+  /** Prime dropped by the next rescale at `level`. */
+  private dropPrime(level: number): number {
+    return this.primes[this.basePrimes + this.maxLevel - 1 - level]!;
+  }
+
+  private checkValues(values: ArrayLike<number>, what: string): void {
+    if (values === null || typeof values !== 'object' || typeof values.length !== 'number') {
+      throw new HeError('BAD_ARGUMENT', `${what} must be an array of numbers`);
+    }
+    const lim = this.maxMagnitude;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new HeError('BAD_ARGUMENT', `${what}[${i}] is not a finite number`);
+      if (Math.abs(v) > lim) throw new HeError('BAD_ARGUMENT', `${what}[${i}] exceeds the magnitude bound 2^${Math.log2(lim)} of ${this.id}`);
+    }
+  }
+
+  /**
+   * Slot values of chunk `i` of `nChunks` for a plaintext operand: up to `slots` values apply to every
+   * chunk alike (a per-slot mask or weight pattern); longer vectors follow the packing (chunk i holds
+   * values i*slots ..). Returns null for an all-zero chunk.
+   */
+  private chunkValues(values: ArrayLike<number>, i: number, nChunks: number): Float64Array | null {
+    const out = new Float64Array(this.slots);
+    if (values.length <= this.slots) {
+      for (let j = 0; j < values.length; j++) out[j] = values[j]!;
+    } else {
+      if (values.length > nChunks * this.slots) {
+        throw new HeError('BAD_ARGUMENT', `plaintext operand of ${values.length} values is longer than the ciphertext's ${nChunks * this.slots} slots`);
+      }
+      const base = i * this.slots;
+      const end = Math.min(values.length, base + this.slots);
+      for (let j = base; j < end; j++) out[j - base] = values[j]!;
+    }
+    return out.some((v) => v !== 0) ? out : null;
+  }
+
+  /** Encodes `values` at `scale` for ciphertexts at `level` (SEAL encodes at the top level; we drop primes). */
+  private encodeAt(values: Float64Array, scale: number, level: number): SealPlainText {
+    const pt = sealCall(this, 'encoding', 'BAD_ARGUMENT', () => this.encoder.encode(values, scale) as SealPlainText);
+    if (level === 0) return pt;
+    try {
+      return sealCall(this, 'plaintext mod-switch', 'BAD_ARGUMENT', () => this.evaluator.plainModSwitchTo(pt, this.levelParms[level]!) as SealPlainText);
+    } finally {
+      pt.delete();
+    }
+  }
+
+  // ---------------------------------------------------------------- encrypt / decrypt
+
+  /**
+   * Encrypts `values` at scale 2^scaleBits under the public key. Any length: ceil(length/slots)
+   * ciphertexts (one, all zero, for an empty vector).
+   */
+  encrypt(pk: PublicKeyHandle, values: ArrayLike<number>): Ct {
+    const h = this.pkImpl(pk);
+    this.ensureUsable();
+    this.checkValues(values, 'values');
+    const n = Math.max(1, Math.ceil(values.length / this.slots));
+    const scale = 2 ** this.params.scaleBits;
+    const parts: Chunk[] = [];
+    try {
+      for (let i = 0; i < n; i++) {
+        const chunk = new Float64Array(this.slots);
+        const base = i * this.slots;
+        const end = Math.min(values.length, base + this.slots);
+        for (let j = base; j < end; j++) chunk[j - base] = values[j]!;
+        parts.push(this.encryptChunk(h, chunk, scale, 0));
+      }
+    } catch (e) {
+      for (const p of parts) del(p);
+      throw e;
+    }
+    return this.wrap(parts, 0, scale, values.length, h.fingerprint);
+  }
+
+  private encryptChunk(h: PkHandle, values: Float64Array, scale: number, level: number): SealCipherText {
+    const pt = this.encodeAt(values, scale, level);
+    try {
+      return sealCall(this, 'encryption', 'BAD_ARGUMENT', () => h.encryptor.encrypt(pt) as SealCipherText);
+    } finally {
+      pt.delete();
+    }
+  }
+
+  /** Decrypts every slot of every chunk (chunks x slots values; the first `ct.length` are meaningful). */
+  decrypt(sk: SecretKeyHandle, ct: Ct): Float64Array {
+    const h = this.skImpl(sk);
+    const a = this.ct(ct);
+    this.checkKeysetOf(a, h.fingerprint);
+    const out = new Float64Array(a.parts.length * this.slots);
+    a.parts.forEach((p, i) => {
+      if (p === null) return;
+      const pt = this.seal.PlainText();
+      try {
+        sealCall(this, 'decryption', 'BAD_ARGUMENT', () => h.decryptor.decrypt(p, pt));
+        out.set(sealCall(this, 'decoding', 'BAD_ARGUMENT', () => this.encoder.decode(pt)).subarray(0, this.slots), i * this.slots);
+      } finally {
+        pt.delete();
+      }
+    });
+    return out;
+  }
+
+  // ---------------------------------------------------------------- level / scale alignment
+
+  /** New chunks of `a` switched down to `level` (no rescale: modulus switching keeps the scale). */
+  private partsAtLevel(a: CtImpl, level: number): Chunk[] {
+    const out: Chunk[] = [];
+    try {
+      for (const p of a.parts) {
+        if (p === null) out.push(null);
+        else if (level === a.level) out.push(p.clone());
+        else out.push(sealCall(this, 'mod-switch', 'BAD_ARGUMENT', () => this.evaluator.cipherModSwitchTo(p, this.levelParms[level]!) as SealCipherText));
+      }
+    } catch (e) {
+      for (const p of out) del(p);
+      throw e;
+    }
+    return out;
+  }
+
+  /**
+   * Brings chunks (owned, at `level`, scale `scale`) to level+1 at exactly `target` scale: multiply by the
+   * constant 1 encoded at c = target * q / scale, then rescale by q. Consumes `parts`.
+   */
+  private rescaleOnto(parts: Chunk[], level: number, scale: number, target: number): Chunk[] {
+    if (level >= this.maxLevel) {
+      for (const p of parts) del(p);
+      throw new HeError('LEVEL_EXHAUSTED', `aligning scales needs a rescale, but the ciphertext is at the last level (${level})`);
+    }
+    const q = this.dropPrime(level);
+    const c = (target * q) / scale;
+    const out: Chunk[] = [];
+    let ones: SealPlainText | undefined;
+    try {
+      ones = this.encodeAt(new Float64Array(this.slots).fill(1), c, level);
+      for (const p of parts) {
+        if (p === null) {
+          out.push(null);
+          continue;
+        }
+        out.push(this.mulPlainRescale(p, ones, target));
+      }
+    } catch (e) {
+      for (const p of out) del(p);
+      throw e;
+    } finally {
+      del(ones);
+      for (const p of parts) del(p);
+    }
+    return out;
+  }
+
+  /** p * pt, rescaled; SEAL's resulting scale is checked against `expected` and pinned to it. */
+  private mulPlainRescale(p: SealCipherText, pt: SealPlainText, expected: number): Chunk {
+    let prod: SealCipherText | undefined;
+    try {
+      try {
+        prod = this.evaluator.multiplyPlain(p, pt) as SealCipherText;
+      } catch (e) {
+        if (isTransparentError(e)) return null;
+        throw e;
+      }
+      const r = sealCall(this, 'rescale', 'BAD_ARGUMENT', () => this.evaluator.rescaleToNext(prod!) as SealCipherText);
+      if (!sameScale(r.scale, expected)) {
+        r.delete();
+        throw new HeError('BAD_ARGUMENT', `internal scale drift: ${r.scale} vs ${expected}`);
+      }
+      r.setScale(expected);
+      return r;
+    } catch (e) {
+      if (e instanceof HeError) throw e;
+      throw new HeError('BAD_ARGUMENT', `SEAL rejected multiply-plain: ${describeThrown(e)}`, { cause: e });
+    } finally {
+      del(prod);
+    }
+  }
+
+  /**
+   * Owned chunk arrays of `a` and `b` at one common level and one exact common scale (see module doc).
+   */
+  private align(a: CtImpl, b: CtImpl): { level: number; scale: number; pa: Chunk[]; pb: Chunk[] } {
+    const L = Math.max(a.level, b.level);
+    if (a.scale === b.scale) {
+      const pa = this.partsAtLevel(a, L);
+      try {
+        return { level: L, scale: a.scale, pa, pb: this.partsAtLevel(b, L) };
+      } catch (e) {
+        for (const p of pa) del(p);
+        throw e;
+      }
+    }
+    if (a.level < L || b.level < L) {
+      const [low, high, lowIsA] = a.level < L ? [a, b, true] : [b, a, false];
+      const moved = this.rescaleOnto(this.partsAtLevel(low, L - 1), L - 1, low.scale, high.scale);
+      let kept: Chunk[];
+      try {
+        kept = this.partsAtLevel(high, L);
+      } catch (e) {
+        for (const p of moved) del(p);
+        throw e;
+      }
+      return lowIsA ? { level: L, scale: high.scale, pa: moved, pb: kept } : { level: L, scale: high.scale, pa: kept, pb: moved };
+    }
+    // Same level, different scales: one extra level.
+    if (L >= this.maxLevel) throw new HeError('LEVEL_EXHAUSTED', `operands at level ${L} have different scales and no level is left to align them`);
+    const pa = this.rescaleOnto(this.partsAtLevel(a, L), L, a.scale, b.scale);
+    try {
+      return { level: L + 1, scale: b.scale, pa, pb: this.partsAtLevel(b, L + 1) };
+    } catch (e) {
+      for (const p of pa) del(p);
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- arithmetic
+
+  /** a + b, slot-wise; aligns levels and scales; chunk counts may differ (missing chunks are zero). */
+  add(a: Ct, b: Ct): Ct {
+    return this.addSub(a, b, false);
+  }
+
+  /** a - b, slot-wise; aligns levels and scales. */
+  sub(a: Ct, b: Ct): Ct {
+    return this.addSub(a, b, true);
+  }
+
+  private addSub(x: Ct, y: Ct, subtract: boolean): Ct {
+    const a = this.ct(x, 'a');
+    const b = this.ct(y, 'b');
+    this.sameKeyset(a, b);
+    const { level, scale, pa, pb } = this.align(a, b);
+    const n = Math.max(pa.length, pb.length);
+    const out: Chunk[] = [];
+    try {
+      for (let i = 0; i < n; i++) {
+        const u = pa[i] ?? null;
+        const v = pb[i] ?? null;
+        if (v === null) out.push(u ? u.clone() : null);
+        else if (u === null) out.push(subtract ? (sealCall(this, 'negate', 'BAD_ARGUMENT', () => this.evaluator.negate(v) as SealCipherText)) : v.clone());
+        else {
+          try {
+            out.push((subtract ? this.evaluator.sub(u, v) : this.evaluator.add(u, v)) as SealCipherText);
+          } catch (e) {
+            if (!isTransparentError(e)) throw new HeError('BAD_ARGUMENT', `SEAL rejected add/sub: ${describeThrown(e)}`, { cause: e });
+            out.push(null); // exact cancellation, e.g. x - x
+          }
+        }
+      }
+    } catch (e) {
+      for (const p of out) del(p);
+      throw e;
+    } finally {
+      for (const p of pa) del(p);
+      for (const p of pb) del(p);
+    }
+    return this.wrap(out, level, scale, Math.max(a.length, b.length), a.keyset);
+  }
+
+  /**
+   * a + values, slot-wise (values up to `slots` long apply to every chunk; longer ones follow the packing).
+   * Encoded at a's own scale and level, so nothing is consumed. A chunk known to be zero is re-encrypted
+   * under a's keyset, which must then be loaded in this engine.
+   */
+  addPlain(x: Ct, values: ArrayLike<number>): Ct {
+    const a = this.ct(x);
+    this.checkValues(values, 'values');
+    const n = values.length <= this.slots ? a.parts.length : Math.max(a.parts.length, Math.ceil(values.length / this.slots));
+    const out: Chunk[] = [];
+    let shared: SealPlainText | null | undefined;
+    try {
+      for (let i = 0; i < n; i++) {
+        const p = a.parts[i] ?? null;
+        const vals = this.chunkValues(values, i, n);
+        if (vals === null) {
+          out.push(p ? p.clone() : null);
+          continue;
+        }
+        if (p === null) {
+          const h = this.pkByFingerprint.get(a.keyset);
+          if (!h) throw new HeError('BAD_ARGUMENT', 'adding a plaintext to a zero chunk needs the ciphertext keyset loaded (usePublicKeyset)');
+          out.push(this.encryptChunk(h, vals, a.scale, a.level));
+          continue;
+        }
+        const broadcast = values.length <= this.slots;
+        const pt = broadcast ? (shared ??= this.encodeAt(vals, a.scale, a.level)) : this.encodeAt(vals, a.scale, a.level);
+        try {
+          out.push(sealCall(this, 'add-plain', 'BAD_ARGUMENT', () => this.evaluator.addPlain(p, pt) as SealCipherText));
+        } finally {
+          if (!broadcast) pt.delete();
+        }
+      }
+    } catch (e) {
+      for (const p of out) del(p);
+      throw e;
+    } finally {
+      del(shared);
+    }
+    return this.wrap(out, a.level, a.scale, Math.max(a.length, values.length <= this.slots ? 0 : values.length), a.keyset);
+  }
+
+  /**
+   * a * values, slot-wise, then rescale. The plaintext is encoded at the prime the rescale drops, so the
+   * scale is exactly unchanged (s * q / q) and one level is consumed. Chunks whose values are all zero
+   * become exact zero chunks.
+   */
+  multiplyPlain(x: Ct, values: ArrayLike<number>): Ct {
+    const a = this.ct(x);
+    this.checkValues(values, 'values');
+    if (a.level >= this.maxLevel) throw new HeError('LEVEL_EXHAUSTED', `multiplyPlain needs a rescale; ciphertext is at the last level ${a.level}`);
+    const q = this.dropPrime(a.level);
+    const broadcast = values.length <= this.slots;
+    const out: Chunk[] = [];
+    let shared: SealPlainText | undefined;
+    try {
+      for (let i = 0; i < a.parts.length; i++) {
+        const p = a.parts[i]!;
+        const vals = this.chunkValues(values, i, a.parts.length);
+        if (p === null || vals === null) {
+          out.push(null);
+          continue;
+        }
+        const pt = broadcast ? (shared ??= this.encodeAt(vals, q, a.level)) : this.encodeAt(vals, q, a.level);
+        try {
+          out.push(this.mulPlainRescale(p, pt, a.scale));
+        } finally {
+          if (!broadcast) pt.delete();
+        }
+      }
+    } catch (e) {
+      for (const p of out) del(p);
+      throw e;
+    } finally {
+      del(shared);
+    }
+    return this.wrap(out, a.level + 1, a.scale, a.length, a.keyset);
+  }
+
+  /** a * c for every slot (a constant), via multiplyPlain: scale unchanged, one level consumed. */
+  multiplyConst(a: Ct, c: number): Ct {
+    return this.multiplyPlain(a, new Float64Array(this.slots).fill(c));
+  }
+
+  /**
+   * a * b (ciphertext x ciphertext), relinearised (needs the keyset's relinearisation keys) and rescaled:
+   * result scale s_a * s_b / q, one level consumed. Chunk counts must match.
+   */
+  multiply(x: Ct, y: Ct, pk: PublicKeyHandle): Ct {
+    const a = this.ct(x, 'a');
+    const b = this.ct(y, 'b');
+    const h = this.pkImpl(pk);
+    this.sameKeyset(a, b);
+    this.checkKeysetOf(a, h.fingerprint);
+    if (!h.relinKeys) throw new HeError('MISSING_RELIN_KEYS', 'keyset has no relinearisation keys (generate it with relin: true)');
+    const relin = h.relinKeys;
+    if (a.parts.length !== b.parts.length) throw new HeError('BAD_ARGUMENT', `chunk counts differ (${a.parts.length} vs ${b.parts.length})`);
+    const L = Math.max(a.level, b.level);
+    if (L >= this.maxLevel) throw new HeError('LEVEL_EXHAUSTED', `multiply needs a rescale; operands reach the last level ${L}`);
+    const q = this.dropPrime(L);
+    const scale = (a.scale * b.scale) / q;
+    const pa = this.partsAtLevel(a, L);
+    let pb: Chunk[] = [];
+    const out: Chunk[] = [];
+    try {
+      pb = this.partsAtLevel(b, L);
+      for (let i = 0; i < pa.length; i++) {
+        const u = pa[i]!;
+        const v = pb[i]!;
+        if (u === null || v === null) {
+          out.push(null);
+          continue;
+        }
+        out.push(this.mulRelinRescale(u, v, relin, scale));
+      }
+    } catch (e) {
+      for (const p of out) del(p);
+      throw e;
+    } finally {
+      for (const p of pa) del(p);
+      for (const p of pb) del(p);
+    }
+    return this.wrap(out, L + 1, scale, Math.max(a.length, b.length), a.keyset);
+  }
+
+  private mulRelinRescale(u: SealCipherText, v: SealCipherText, relin: SealRelinKeys, expected: number): SealCipherText {
+    let m: SealCipherText | undefined;
+    let r: SealCipherText | undefined;
+    try {
+      m = sealCall(this, 'multiply', 'BAD_ARGUMENT', () => this.evaluator.multiply(u, v) as SealCipherText);
+      r = sealCall(this, 'relinearize', 'BAD_ARGUMENT', () => this.evaluator.relinearize(m!, relin) as SealCipherText);
+      const out = sealCall(this, 'rescale', 'BAD_ARGUMENT', () => this.evaluator.rescaleToNext(r!) as SealCipherText);
+      if (!sameScale(out.scale, expected)) {
+        out.delete();
+        throw new HeError('BAD_ARGUMENT', `internal scale drift: ${out.scale} vs ${expected}`);
+      }
+      out.setScale(expected);
+      return out;
+    } finally {
+      del(m, r);
+    }
+  }
+
+  /**
+   * Left rotation of every chunk by `steps` slots (slot i receives slot i+steps, cyclically within each
+   * ciphertext). Uses the step's own Galois key or composes available ones; otherwise
+   * `MISSING_GALOIS_STEP`.
+   */
+  rotate(x: Ct, steps: number, pk: PublicKeyHandle): Ct {
+    const a = this.ct(x);
+    const h = this.pkImpl(pk);
+    this.checkKeysetOf(a, h.fingerprint);
+    if (!Number.isSafeInteger(steps)) throw new HeError('BAD_ARGUMENT', `steps must be an integer, got ${String(steps)}`);
+    const plan = this.rotationPlan(steps, h);
+    return this.wrap(this.rotateParts(a.parts, plan, h), a.level, a.scale, a.length, a.keyset);
+  }
+
+  private rotationPlan(steps: number, h: PkHandle): number[] {
+    const plan = planRotation(steps, h.stepSet, this.slots);
+    if (plan === null) {
+      throw new HeError('MISSING_GALOIS_STEP', `no Galois key for rotation by ${steps} (keyset steps: ${h.galoisSteps.join(',') || 'none'})`);
+    }
+    return plan;
+  }
+
+  private rotateParts(parts: readonly Chunk[], plan: number[], h: PkHandle): Chunk[] {
+    const out: Chunk[] = [];
+    try {
+      for (const p of parts) {
+        if (p === null) {
+          out.push(null);
+          continue;
+        }
+        let cur = p.clone();
+        for (const s of plan) {
+          const c = cur;
+          try {
+            cur = sealCall(this, 'rotation', 'BAD_ARGUMENT', () => this.evaluator.rotateVector(c, s, h.galoisKeys!) as SealCipherText);
+          } finally {
+            c.delete();
+          }
+        }
+        out.push(cur);
+      }
+    } catch (e) {
+      for (const p of out) del(p);
+      throw e;
+    }
+    return out;
+  }
+
+  /**
+   * Rotate-and-sum inside windows of `width` slots (a power of two): log2(width) rounds of
+   * x += rotate(x, 2^i). Afterwards slot k*width holds the sum of slots k*width .. k*width+width-1; other
+   * slots hold partial sums (callers mask). width = slots sums everything into every slot. Needs
+   * rotation steps {@link rotationStepsForWidth}(width). No level is consumed.
+   */
+  sumSlots(x: Ct, width: number, pk: PublicKeyHandle): Ct {
+    const a = this.ct(x);
+    const h = this.pkImpl(pk);
+    this.checkKeysetOf(a, h.fingerprint);
+    checkWidth(width, this.slots);
+    const plans = rotationStepsForWidth(width).map((s) => this.rotationPlan(s, h));
+    let acc: Chunk[] = a.parts.map((p) => (p ? p.clone() : null));
+    try {
+      for (const plan of plans) {
+        const rotated = this.rotateParts(acc, plan, h);
+        const next: Chunk[] = [];
+        try {
+          for (let i = 0; i < acc.length; i++) {
+            const u = acc[i]!;
+            const v = rotated[i]!;
+            next.push(u === null ? null : (sealCall(this, 'add', 'BAD_ARGUMENT', () => this.evaluator.add(u, v!) as SealCipherText)));
+          }
+        } catch (e) {
+          for (const p of next) del(p);
+          throw e;
+        } finally {
+          for (const p of rotated) del(p);
+        }
+        for (const p of acc) del(p);
+        acc = next;
+      }
+    } catch (e) {
+      for (const p of acc) del(p);
+      throw e;
+    }
+    return this.wrap(acc, a.level, a.scale, a.length, a.keyset);
+  }
+
+  /** Adds all chunks of `a` into one ciphertext (slot j = sum over chunks of slot j); length min(length, slots). */
+  sumChunks(x: Ct): Ct {
+    const a = this.ct(x);
+    let acc: SealCipherText | null = null;
+    try {
+      for (const p of a.parts) {
+        if (p === null) continue;
+        if (acc === null) {
+          acc = p.clone();
+          continue;
+        }
+        const prev: SealCipherText = acc;
+        try {
+          acc = sealCall(this, 'add', 'BAD_ARGUMENT', () => this.evaluator.add(prev, p) as SealCipherText);
+        } finally {
+          prev.delete();
+        }
+      }
+    } catch (e) {
+      del(acc);
+      throw e;
+    }
+    return this.wrap([acc], a.level, a.scale, Math.min(a.length, this.slots), a.keyset);
+  }
+
+  /** Sum of all `length` values into every slot of a one-chunk Ct: sumChunks then sumSlots(slots). */
+  sumAll(a: Ct, pk: PublicKeyHandle): Ct {
+    return this.scope(() => this.sumSlots(this.sumChunks(a), this.slots, pk));
+  }
+
+  // ---------------------------------------------------------------- bytes
+
+  /**
+   * Serialises a Ct: magic "HECT" | u8 version | str paramsId | 32-byte keyset fingerprint | u8 level
+   * | f64 scale | u32 length | u32 chunks | per chunk: u8 present, [u32 len + SEAL ciphertext (uncompressed:
+   * zstd saves ~15% at ~10x the time)] | SHA-256 of all preceding bytes.
+   */
+  save(x: Ct): Uint8Array {
+    const a = this.ct(x);
+    const w = new ByteWriter().raw(CT_MAGIC).u8(CT_VERSION).str(this.id).raw(fromHex(a.keyset)).u8(a.level).f64(a.scale).u32(a.length).u32(a.parts.length);
+    for (const p of a.parts) {
+      if (p === null) w.u8(0);
+      else w.u8(1).bytes(sealCall(this, 'save', 'BAD_ARGUMENT', () => p.saveArray(this.seal.ComprModeType.none)));
+    }
+    return w.checksum().finish();
+  }
+
+  /**
+   * Parses bytes from {@link save}. Integrity (checksum), framing and every SEAL header are verified
+   * before SEAL reads anything; other parameters are `PARAMS_MISMATCH`; anything malformed is `CORRUPT`.
+   */
+  load(bytes: Uint8Array): Ct {
+    this.ensureUsable();
+    if (!(bytes instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'ciphertext bytes must be a Uint8Array');
+    const what = 'ciphertext';
+    if (bytes.length < 5 || !bytesEqual(bytes.subarray(0, 4), CT_MAGIC)) throw new HeError('CORRUPT', `${what}: bad magic`);
+    if (bytes[4] !== CT_VERSION) throw new HeError('CORRUPT', `${what}: unsupported version ${bytes[4]}`);
+    const body = verifyChecksum(bytes, what);
+    const r = new ByteReader(body, what);
+    r.raw(5);
+    const id = r.str();
+    if (id !== this.id) throw new HeError('PARAMS_MISMATCH', `ciphertext is for ${id}, engine is ${this.id}`);
+    const keyset = toHex(r.raw(32));
+    const level = r.u8();
+    const scale = r.f64();
+    const length = r.u32();
+    const n = r.u32();
+    if (level > this.maxLevel) throw new HeError('CORRUPT', `${what}: level ${level} beyond ${this.maxLevel}`);
+    if (!(scale > 1) || !Number.isFinite(scale)) throw new HeError('CORRUPT', `${what}: invalid scale`);
+    if (n !== Math.max(1, Math.ceil(length / this.slots))) {
+      throw new HeError('CORRUPT', `${what}: ${n} chunks cannot hold length ${length}`);
+    }
+    const raws: (Uint8Array | null)[] = [];
+    for (let i = 0; i < n; i++) {
+      const present = r.u8();
+      if (present > 1) throw new HeError('CORRUPT', `${what}: bad chunk flag`);
+      if (present === 0) {
+        raws.push(null);
+        continue;
+      }
+      const b = r.bytes();
+      checkSealHeader(b, `${what} chunk ${i}`);
+      if (sealComprMode(b) !== 0 || b.length !== this.ctBytes[level]) throw new HeError('CORRUPT', `${what} chunk ${i}: unexpected size for level ${level}`);
+      raws.push(b);
+    }
+    r.expectEnd();
+    const parts: Chunk[] = [];
+    try {
+      for (const b of raws) {
+        if (b === null) {
+          parts.push(null);
+          continue;
+        }
+        const c = this.seal.CipherText();
+        parts.push(c);
+        sealCall(this, 'ciphertext bytes', 'CORRUPT', () => c.loadArray(this.context, b));
+        if (c.size !== 2 || !c.isNttForm || c.coeffModulusSize !== this.basePrimes + this.maxLevel - level || c.scale !== scale) {
+          throw new HeError('CORRUPT', `${what}: SEAL object disagrees with its header`);
+        }
+      }
+    } catch (e) {
+      for (const p of parts) del(p);
+      throw e;
+    }
+    return this.wrap(parts, level, scale, length, keyset);
+  }
+
+  // ---------------------------------------------------------------- teardown
+
+  /** Frees every Ct, key handle and SEAL object of this engine. */
+  dispose(): void {
+    if (this.disposed) return;
+    for (const c of [...this.live]) this.free(c);
+    for (const h of [...this.pkByFingerprint.values()]) this.releaseKeys(h);
+    for (const h of [...this.skByKey.values()]) this.releaseKeys(h);
+    for (const p of this.levelParms) p.delete();
+    del(this.evaluator, this.encoder, this.context);
+    this.disposed = true;
+  }
+}
+
+function collectCts(v: unknown, into: Set<unknown>, depth: number): void {
+  if (v instanceof CtImpl) {
+    into.add(v);
+    return;
+  }
+  if (depth <= 0 || v === null || typeof v !== 'object') return;
+  const items = Array.isArray(v) ? v : v instanceof Map ? [...v.values()] : Object.getPrototypeOf(v) === Object.prototype ? Object.values(v) : [];
+  for (const item of items) collectCts(item, into, depth - 1);
+}
