@@ -5,10 +5,11 @@
  * native X25519 of node:crypto (OpenSSL), where the secret key is a KeyObject that never exists
  * as a JS value.
  *
- * Why this suite is the default (measured on this machine kind, Node 20, same load for both):
- * per id and party it costs ~0.4 ms of hashing plus ~0.14 ms per native exponentiation, about
- * 0.7 ms over the whole protocol, against ~5 ms for ristretto255 in pure JS — 10^5 ids per
- * provider go from many minutes to about one. node:crypto X25519 does exponentiate arbitrary
+ * Why this suite is the default (measured on this 2-core machine kind, Node 20, psi.spec.ts with
+ * SLOW=1): 0.69 ms per id per party over the whole protocol (10^5 x 2 ids, 5 x 10^4 shared, in
+ * 138 s for both parties in one process; the hash is ~0.5 ms of it, a native exponentiation
+ * ~0.12 ms), against 2.59 ms for ristretto255 in pure JS (10^4 x 2 in 52 s; its exponentiation
+ * is ~1.2 ms). About a minute per provider for 10^5 ids instead of about four. node:crypto X25519 does exponentiate arbitrary
  * points (ECDH with any u-coordinate as the public key); what it lacks is hash-to-curve, which
  * the noble RFC 9380 hasher supplies.
  *
