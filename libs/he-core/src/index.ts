@@ -26,3 +26,4 @@ export {
 } from './keyset.js';
 export { rotationStepsForWidth, planRotation } from './rotation.js';
 export { HeEngine, type Ct, type PublicKeyHandle, type SecretKeyHandle } from './engine.js';
+export { HePool } from './pool.js';

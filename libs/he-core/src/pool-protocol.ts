@@ -1,0 +1,28 @@
+/**
+ * Messages between {@link HePool} and its worker threads (structured-clone friendly: typed arrays,
+ * strings, numbers). Keysets are sent once per worker and then referred to by fingerprint.
+ * @module
+ */
+import type { HeErrorCode } from './errors.js';
+
+/** A keyset reference: `bytes` is present the first time a worker sees `fingerprint`. */
+export interface KeysetRef {
+  fingerprint: string;
+  bytes?: Uint8Array;
+}
+
+export type PoolTask =
+  | { kind: 'encrypt'; keyset: KeysetRef; vectors: Float64Array[] }
+  | { kind: 'sum'; keyset: KeysetRef; saved: Uint8Array[] }
+  | { kind: 'decrypt'; secret: KeysetRef; saved: Uint8Array[] };
+
+export type PoolRequest = { id: number; task: PoolTask };
+
+export type PoolResult =
+  | { kind: 'encrypt'; saved: Uint8Array[] }
+  | { kind: 'sum'; saved: Uint8Array }
+  | { kind: 'decrypt'; values: Float64Array[] };
+
+export type PoolResponse =
+  | { id: number; ok: true; result: PoolResult }
+  | { id: number; ok: false; error: { code: HeErrorCode | null; message: string } };
