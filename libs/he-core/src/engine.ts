@@ -8,17 +8,20 @@
  * public, so representing that chunk as zero leaks nothing.
  *
  * Scale management (why results stay within 1e-6 relative):
- * - CKKS rescaling divides the scale by the dropped prime q, which is close to but not exactly 2^35
- *   (SEAL picks NTT-friendly primes q = 1 mod 2N; at N=8192 they differ from 2^35 by ~1e-5 relative).
+ * - CKKS rescaling divides the scale by the dropped prime q, which is close to but not exactly 2^40
+ *   (SEAL picks NTT-friendly primes q = 1 mod 2N below 2^40; for the presets they are 1.3e-7 .. 3.6e-6
+ *   below 2^40, relative).
  * - multiplyPlain encodes its plaintext at scale q_last (the prime the rescale will drop), so
  *   s * q / q = s: the ciphertext scale is unchanged, exactly.
  * - ct x ct gives s_a * s_b / q; the exact double is tracked (SEAL computes the same double).
  * - add/sub need equal scales. Forcing `scale = s` onto a ciphertext whose true scale differs by the
- *   prime's offset would err by ~5e-7 relative, too close to the 1e-6 budget. Instead the operand is
+ *   prime's offset would err by up to ~4e-6 relative, beyond the 1e-6 budget. Instead the operand is
  *   multiplied by the constant 1 encoded at the compensating scale c = s_target * q / s_x and rescaled,
- *   which lands on s_target up to the rounding of c to an integer (~1/c = 3e-11 relative). When the
+ *   which lands on s_target up to the rounding of c to an integer (~1/c = 1e-12 relative). When the
  *   operand is one level above the other, this costs no extra level; when both are at the same level
- *   with different scales, it costs one level (LEVEL_EXHAUSTED if none is left).
+ *   with different scales, it costs one level (LEVEL_EXHAUSTED if none is left). Two ct x ct products
+ *   formed at the same level have the same scale (both divided by the same prime), so e.g.
+ *   E[x^2] - E[x]^2 computed as sum(x * (x/n)) - mean*mean needs no alignment.
  *
  * Levels: `level` counts rescales done, 0..maxLevel (the rescale primes of `modulusLayout`). With B base
  * primes and D rescale primes, level l uses data primes p_0..p_(B+D-1-l); the next rescale drops the
@@ -164,7 +167,7 @@ export class HeEngine {
   /** Number of rescales the parameters allow. */
   readonly maxLevel: number;
   /**
-   * Largest magnitude accepted for any input value: 2^(baseBits - scaleBits - 1) (2^24 for the presets).
+   * Largest magnitude accepted for any input value: 2^(baseBits - scaleBits - 1) (2^25 for the presets).
    * Below it a value still fits the bottom-level modulus with sign; circuits must keep intermediates
    * below it too.
    */

@@ -21,37 +21,40 @@ export interface HeParams {
 /** SEAL's `CoeffModulus.MaxBitCount(N, tc128)` (HE standard, 128-bit security). */
 export const MAX_COEFF_BITS_128: Readonly<Record<8192 | 16384, number>> = { 8192: 218, 16384: 438 };
 
-/** The bottom-level modulus is split into two 30-bit primes (60 bits together); see {@link ckksParamsForDepth}. */
-const BASE_PRIME_BITS = [30, 30] as const;
-const BASE_BITS = 60;
+/** The bottom-level modulus is split into two 33-bit primes (66 bits together); see {@link ckksParamsForDepth}. */
+const BASE_PRIME_BITS = [33, 33] as const;
+const BASE_BITS = 66;
 const SPECIAL_PRIME_BITS = 60;
-const RESCALE_PRIME_BITS = 35;
-const SCALE_BITS = 35;
+const RESCALE_PRIME_BITS = 40;
+const SCALE_BITS = 40;
 
 /** Largest depth (number of rescales) a preset at degree `n` supports. */
 function maxDepthFor(n: 8192 | 16384): number {
   return Math.floor((MAX_COEFF_BITS_128[n] - BASE_BITS - SPECIAL_PRIME_BITS) / RESCALE_PRIME_BITS);
 }
 
-/** Deepest circuit any preset supports (N=16384: floor((438-120)/35) = 9 rescales). */
+/** Deepest circuit any preset supports (N=16384: floor((438-126)/40) = 7 rescales). */
 export const MAX_DEPTH = maxDepthFor(16384);
 
 /**
- * Preset for a circuit needing `depth` rescales: scale 2^35 and coefficient modulus
- * [30, 30, 35 x depth, 60] at N=8192 while the total fits 218 bits (depth <= 2: 190 bits; depth 3 would
- * need 225 > 218), else at N=16384 (depth <= 9: 400 <= 438 bits). Deeper circuits throw `DEPTH_EXCEEDED`.
+ * Preset for a circuit needing `depth` rescales: scale 2^40 and coefficient modulus
+ * [33, 33, 40 x depth, 60] at N=8192 while the total fits 218 bits (depth <= 2: 206 bits), else at
+ * N=16384 (depth <= 7: 406 <= 438 bits). Deeper circuits throw `DEPTH_EXCEEDED`.
  *
- * Why these sizes:
- * - Each rescale divides by a 35-bit prime q ~ 2^35 = scale, so the scale stays near 2^35 along the chain.
- * - The bottom level keeps a 60-bit modulus (two 30-bit primes): with scale 2^35 that leaves
- *   2^(60-35-1) = 2^24 ~ 1.6e7 of signed headroom, so sums of 10^6+ values normalised to [0, 1] by their
- *   column bounds never wrap.
- * - Why two 30-bit primes instead of one 60-bit prime ([60, 35 x depth, 60]): SEAL key switching
- *   (relinearisation, rotations) decomposes by RNS prime and divides the result by the single special
- *   prime P, so its added noise grows with max(q_i)/P. With a 60-bit q_0 and 60-bit P, measured here at
- *   N=8192 one rotation adds ~1e-5 absolute error per slot (vs ~3e-7 for a fresh encryption), which
- *   breaks the 1e-6 relative target for small sums after a 12-round slot sum. With q_i <= 35 bits the
- *   key-switching noise drops below the encryption noise. Same total bits, one more RNS limb.
+ * Why these sizes (all measured on node-seal 6.0.3, N=8192):
+ * - Each rescale divides by a 40-bit prime q ~ 2^40 = scale, so the scale stays near 2^40 along the chain.
+ * - The bottom level keeps a 66-bit modulus (two 33-bit primes): with scale 2^40 that leaves
+ *   2^(66-40-1) = 2^25 ~ 3.3e7 of signed headroom, so sums of 10^6+ values normalised to [0, 1] by their
+ *   column bounds never wrap (a sum of 10^6 ones is 2^60 < 2^65 at the bottom level).
+ * - Scale 2^40 rather than 2^35: a public-key encryption carries noise whose constant coefficient sums
+ *   into every slot of a full slot sum, giving an absolute error of ~1e-5 (normalised units) at 2^35,
+ *   i.e. worse than 1e-6 relative for sums of fewer than ~30 values; at 2^40 it is ~2e-7.
+ * - Two 33-bit primes (SEAL primes have at most 60 bits) rather than the textbook [60, 40 x depth, 60]
+ *   (SEAL "ckks_basics"), whose one 60-bit bottom prime would leave only 2^19 of headroom and hurts
+ *   key switching: SEAL key switching (relinearisation, rotations)
+ *   decomposes by RNS prime and divides by the single special prime P, so its noise grows with
+ *   max(q_i)/P. With a 60-bit q_0 and a 60-bit P one rotation added ~1e-5 absolute error per slot
+ *   (30x a fresh encryption's); with every q_i <= 40 bits it stays at the encryption-noise level.
  * - The last (special) prime, 60 bits, is used only for key switching and must be at least as large as
  *   every other prime (SEAL examples, "ckks_basics").
  */
