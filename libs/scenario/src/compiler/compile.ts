@@ -13,22 +13,23 @@ import type {
 } from './plan-types.js';
 import { blockWidth, groupComponents, groupKeys, stepsForWidth } from './layout.js';
 import { bindWhereParams, renameRole, splitByRole, splitRef, whereRoles } from './where.js';
+import { HeError, ckksParamsForDepth } from '#he-core';
 
 /** Row count assumed for a role when the context gives none (sizes the scaling before products). */
 export const DEFAULT_ROW_BOUND = 1 << 20;
 
 /**
- * CKKS parameters for a multiplicative depth: coefficient moduli [60, 35 × depth, 60], scale 2^35,
- * the smallest N whose 128-bit-security budget (HomomorphicEncryption.org standard, Table 1:
- * 218 bits at N=8192, 438 at N=16384) holds them. Same presets as `#he-core`'s `ckksParamsForDepth`.
+ * CKKS parameters for a multiplicative depth: `#he-core`'s presets (`ckksParamsForDepth`; its JSDoc
+ * explains the prime sizes: a 2-prime base level for headroom, small rescale primes so key-switching
+ * noise stays below encryption noise), or null when no preset at 128-bit security is deep enough.
  */
 export function planParamsForDepth(depth: number): PlanHeParams | null {
-  const d = Math.max(1, depth);
-  const bits = [60, ...Array<number>(d).fill(35), 60];
-  const total = bits.reduce((a, b) => a + b, 0);
-  const n = total <= 218 ? 8192 : total <= 438 ? 16384 : 0;
-  if (n === 0) return null;
-  return { scheme: 'ckks', polyModulusDegree: n, coeffModulusBits: bits, scaleBits: 35 };
+  try {
+    return ckksParamsForDepth(Math.max(1, depth)) as PlanHeParams;
+  } catch (e) {
+    if (e instanceof HeError && e.code === 'DEPTH_EXCEEDED') return null;
+    throw e;
+  }
 }
 
 class CompileError extends Error {

@@ -39,7 +39,7 @@ async function heCheck(doc: unknown, params: ParamValues, rowsPer: Record<string
   const engine = await (heCore as HeCoreLike).HeEngine.create(compiled.plan.params);
   const ks = engine.generateKeyset({ galoisSteps: compiled.plan.galoisSteps, relin: compiled.plan.needsRelin });
   const pk = engine.usePublicKeyset(ks.publicKeyset);
-  const sk = engine.useSecretKeyset(ks.secretKey);
+  const sk = engine.useSecretKeyset(ks);
   let keys: string[] | undefined;
   if (opts.psi && s.align) {
     const sets = Object.entries(s.align.on).map(([role, col]) => new Set(rows[role].map((r) => String(r[col]))));
