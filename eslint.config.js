@@ -13,9 +13,17 @@ export default tseslint.config(
     },
   },
   {
-    files: ['libs/he-core/**/*.ts', 'libs/scenario/**/*.ts', 'libs/ledger-core/**/*.ts', 'libs/policy/**/*.ts'],
+    files: ['libs/he-core/**/*.ts', 'libs/scenario/**/*.ts', 'libs/ledger-core/**/*.ts', 'libs/policy/**/*.ts', 'libs/dataset/**/*.ts', 'libs/psi/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['@nestjs/*', 'typeorm', 'bullmq', 'ioredis'] }],
+    },
+  },
+  {
+    files: ['apps/ledger/web/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(['window', 'document', 'fetch', 'crypto', 'TextEncoder', 'TextDecoder', 'localStorage', 'sessionStorage',
+        'location', 'history', 'console', 'URL', 'URLSearchParams', 'atob', 'btoa', 'setTimeout', 'clearTimeout', 'HTMLElement',
+        'Event', 'CustomEvent', 'navigator', 'requestAnimationFrame', 'Intl', 'performance', 'AbortController', 'FormData', 'confirm', 'Node', 'alert', 'Blob'].map((g) => [g, 'readonly'])),
     },
   },
   {

@@ -56,7 +56,7 @@ export async function call(base: string, method: string, path: string, opts: { t
   else if (opts.body !== undefined) { body = JSON.stringify(opts.body); headers['content-type'] = 'application/json'; }
   const res = await fetch(base + path, { method, headers, body: body as RequestInit["body"] });
   const text = await res.text();
-  let parsed: unknown = null;
+  let parsed: unknown;
   try { parsed = JSON.parse(text); } catch { parsed = null; }
   return { status: res.status, body: parsed, text };
 }

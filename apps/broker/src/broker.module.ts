@@ -1,11 +1,28 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { PlatformDeps } from '#platform';
+import { CatalogController } from './catalog/catalog.controller.js';
+import { CatalogService } from './catalog/catalog.service.js';
+import { JobOrchestrator } from './jobs/job-orchestrator.service.js';
+import { JobsController } from './jobs/jobs.controller.js';
+import { JobsService } from './jobs/jobs.service.js';
+import { KeysetsController } from './keysets/keysets.controller.js';
+import { KeysetsService } from './keysets/keysets.service.js';
 import { ParticipantsController } from './participants/participants.controller.js';
+import { BuiltinScenarios } from './scenarios/builtin-scenarios.js';
+import { ScenarioRegistry } from './scenarios/scenario-registry.service.js';
+import { ScenariosController } from './scenarios/scenarios.controller.js';
 
-/** The computation broker: participants, catalog, scenario registry, keysets, jobs. */
+const services = [CatalogService, JobOrchestrator, JobsService, KeysetsService, ScenarioRegistry];
+
+/** The computation broker's API: participants, catalog, scenario registry, keysets, jobs. */
 @Module({})
 export class BrokerModule {
   static forRoot(_deps: PlatformDeps): DynamicModule {
-    return { module: BrokerModule, controllers: [ParticipantsController], providers: [] };
+    return {
+      module: BrokerModule,
+      controllers: [ParticipantsController, CatalogController, ScenariosController, KeysetsController, JobsController],
+      providers: [...services, BuiltinScenarios],
+      exports: services,
+    };
   }
 }

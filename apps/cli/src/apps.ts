@@ -1,6 +1,9 @@
 import type { DynamicModule } from '@nestjs/common';
 import type { PlatformDeps } from '#platform';
 import { BrokerModule } from '../../broker/src/broker.module.js';
+import { WorkerModule } from '../../broker/src/worker.module.js';
+import { ProviderModule } from '../../provider/src/provider.module.js';
+import { LedgerModule } from '../../ledger/src/ledger.module.js';
 
 export const APP_NAMES = ['provider', 'broker', 'ledger', 'worker'] as const;
 export type AppName = (typeof APP_NAMES)[number];
@@ -9,6 +12,9 @@ export type AppName = (typeof APP_NAMES)[number];
 export function appModules(apps: readonly AppName[], deps: PlatformDeps): DynamicModule[] {
   const mods: DynamicModule[] = [];
   if (apps.includes('broker')) mods.push(BrokerModule.forRoot(deps));
+  if (apps.includes('worker')) mods.push(WorkerModule.forRoot(deps));
+  if (apps.includes('provider')) mods.push(ProviderModule.forRoot(deps));
+  if (apps.includes('ledger')) mods.push(LedgerModule.forRoot(deps));
   return mods;
 }
 

@@ -1,5 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { registerServe } from './commands/serve.js';
+import { registerParticipants } from './commands/participants.js';
+import { registerDatasets } from './commands/datasets.js';
+import { registerScenarios } from './commands/scenarios.js';
+import { registerKeys } from './commands/keys.js';
+import { registerJobs } from './commands/jobs.js';
 import { CliError } from './output.js';
 
 /** `dataspace`: the command people and scripts use (names per INTERFACES.md). */
@@ -11,6 +16,11 @@ const program = new Command('dataspace')
   .exitOverride();
 
 registerServe(program);
+registerParticipants(program);
+registerDatasets(program);
+registerScenarios(program);
+registerKeys(program);
+registerJobs(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -57,7 +57,9 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
     app = await NestFactory.create<NestExpressApplication>(RootModule.build() as unknown as Type<unknown>, {
       logger: new PinoNestLogger(logger), bodyParser: false, abortOnError: false,
     });
-    app.useBodyParser('json', { limit: '64mb' });
+    // Row imports and keyset uploads stream their bodies themselves; every other JSON body is parsed here.
+    const streamed = (req: { url?: string }): boolean => /^\/datasets\/[^/]+\/rows|^\/keysets(\?|$)/.test(req.url ?? '');
+    app.useBodyParser('json', { limit: '64mb', type: (req: { url?: string; headers: Record<string, unknown> }) => !streamed(req) && /json/.test(String(req.headers['content-type'] ?? '')) });
     const doc = SwaggerModule.createDocument(app, new DocumentBuilder()
       .setTitle('Trusted data space').setDescription(`Apps in this process: ${opts.apps.join(', ')}`)
       .setVersion('0.1.0').addBearerAuth().build());

@@ -15,7 +15,7 @@ export class HealthController {
   @Get()
   @ApiOperation({ summary: 'Database and Redis status (503 when either is down)' })
   async health(@Res() res: { status(n: number): { json(b: unknown): void } }): Promise<void> {
-    let database = false;
+    let database: boolean;
     try {
       await this.ds.query('SELECT 1');
       database = true;

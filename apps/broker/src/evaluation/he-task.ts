@@ -1,0 +1,63 @@
+import { randomInt } from 'node:crypto';
+import { HeEngine, decodePublicKeyset, paramsId, type Ct, type HeParams } from '#he-core';
+import { type Plan, evaluateCircuit, reduceChunks } from '#scenario';
+
+/** Work a broker HE thread does. Only ciphertexts, public keys and metadata cross this boundary. */
+export type HeTask =
+  | { kind: 'reduce'; params: HeParams; chunks: Uint8Array[] }
+  | {
+    kind: 'evaluate'; plan: Plan; publicKeyset: Uint8Array;
+    inputs: Record<string, Record<string, Uint8Array[]>>;
+    privateParams: Record<string, Uint8Array>;
+    groupCounts: Record<string, Record<string, number[]>>;
+  };
+
+export type HeTaskResult =
+  | { kind: 'reduce'; ct: Uint8Array }
+  | { kind: 'evaluate'; outputs: Record<string, Uint8Array>; meta: { suppressedGroups: Record<string, number[]>; epsilonSpent: number } };
+
+const engines = new Map<string, Promise<HeEngine>>();
+function engineFor(params: HeParams): Promise<HeEngine> {
+  const id = paramsId(params);
+  const known = engines.get(id);
+  if (known) return known;
+  const e = HeEngine.create(params);
+  engines.set(id, e);
+  return e;
+}
+
+/** Uniform in [0, 1) from the CSPRNG (Laplace noise must not come from Math.random). */
+function secureUniform(): number {
+  return randomInt(0, 2 ** 48 - 1) / 2 ** 48;
+}
+
+export async function runHeTask(task: HeTask): Promise<HeTaskResult> {
+  if (task.kind === 'reduce') {
+    const engine = await engineFor(task.params);
+    return engine.scope(() => {
+      const cts = task.chunks.map((b) => engine.load(b));
+      return { kind: 'reduce' as const, ct: engine.save(reduceChunks(engine as never, cts) as Ct) };
+    });
+  }
+  const engine = await engineFor(task.plan.params as unknown as HeParams);
+  const pk = engine.usePublicKeyset(decodePublicKeyset(task.publicKeyset));
+  try {
+    return engine.scope(() => {
+      const inputs: Record<string, Record<string, Ct[]>> = {};
+      for (const [role, feats] of Object.entries(task.inputs)) {
+        inputs[role] = {};
+        for (const [f, chunks] of Object.entries(feats)) inputs[role]![f] = chunks.map((b) => engine.load(b));
+      }
+      const privateParams: Record<string, Ct> = {};
+      for (const [n, b] of Object.entries(task.privateParams)) privateParams[n] = engine.load(b);
+      const r = evaluateCircuit(engine as never, pk as never, task.plan, inputs as never, {
+        privateParams: privateParams as never, groupCounts: task.groupCounts, noise: { rng: secureUniform },
+      });
+      const outputs: Record<string, Uint8Array> = {};
+      for (const [id, ct] of Object.entries(r.outputs)) outputs[id] = engine.save(ct as Ct);
+      return { kind: 'evaluate' as const, outputs, meta: r.meta };
+    });
+  } finally {
+    engine.releaseKeys(pk);
+  }
+}

@@ -1,0 +1,85 @@
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { DataSource, In } from 'typeorm';
+import { type EncryptTaskPayload, type EvaluatePayload, JobName, QueueName } from '#contracts';
+import { JobEntity, OfferEntity } from '#persistence';
+import { QueueService } from '#platform';
+
+/** BullMQ job ids of a data-space job's flow (deterministic, so re-adding a flow is a no-op). */
+export const flowIds = {
+  evaluate: (jobId: string) => `eval-${jobId}`,
+  encrypt: (jobId: string, role: string) => `enc-${jobId}-${role.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+};
+
+const RETRY = { attempts: 4, backoff: { type: 'exponential' as const, delay: 1000 } };
+
+/**
+ * Turns an accepted job into a BullMQ flow: one encryption child per bound dataset (served by that dataset's
+ * connector), one evaluation parent that runs when every child is done. Payloads carry ids only.
+ * The database is the source of truth: `reconcile` re-queues accepted jobs whose flow Redis lost.
+ */
+@Injectable()
+export class JobOrchestrator implements OnModuleDestroy {
+  private readonly log = new Logger('orchestrator');
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly ds: DataSource, private readonly queues: QueueService) {}
+
+  async enqueue(jobId: string): Promise<void> {
+    const job = await this.ds.getRepository(JobEntity).findOneByOrFail({ id: jobId });
+    const offers = await this.ds.getRepository(OfferEntity).findBy({ datasetId: In(Object.values(job.bindings)) });
+    const byId = new Map(offers.map((o) => [o.datasetId, o]));
+    const children = Object.entries(job.bindings).map(([role, datasetId]) => {
+      const data: EncryptTaskPayload = { jobId, role, datasetId, consumerId: job.consumerId, purpose: job.purpose };
+      return {
+        name: JobName.encryptInputs, queueName: QueueName.encrypt(byId.get(datasetId)?.connectorId ?? 'local'), data,
+        opts: { jobId: flowIds.encrypt(jobId, role), ...RETRY, failParentOnFailure: true, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } },
+      };
+    });
+    const data: EvaluatePayload = { jobId };
+    await this.queues.addFlow({
+      name: JobName.evaluate, queueName: QueueName.evaluate, data,
+      opts: { jobId: flowIds.evaluate(jobId), ...RETRY, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } },
+      children,
+    });
+  }
+
+  async remove(jobId: string): Promise<void> {
+    const q = this.queues.queue(QueueName.evaluate);
+    const j = await q.getJob(flowIds.evaluate(jobId));
+    if (j) await j.remove({ removeChildren: true }).catch(() => undefined);
+  }
+
+  /**
+   * Re-queues every accepted, unfinished job whose flow is missing from Redis (a Redis restart without
+   * persistence, or a crash between commit and enqueue). Safe to run any time: flow ids are deterministic.
+   */
+  async reconcile(): Promise<number> {
+    const open = await this.ds.getRepository(JobEntity).findBy({ status: In(['queued', 'encrypting', 'evaluating']) });
+    let requeued = 0;
+    const q = this.queues.queue(QueueName.evaluate);
+    for (const job of open) {
+      const existing = await q.getJob(flowIds.evaluate(job.id));
+      if (existing) {
+        const state = await existing.getState();
+        if (state !== 'failed' && state !== 'unknown') continue;
+        if (state === 'failed') continue; // the worker records failures itself
+      }
+      await this.enqueue(job.id);
+      requeued++;
+    }
+    if (requeued) this.log.warn(`re-queued ${requeued} accepted job(s) missing from the queue`);
+    return requeued;
+  }
+
+  startReconciler(everyMs = 10_000): void {
+    if (this.timer) return;
+    const tick = (): void => {
+      this.reconcile().catch(() => undefined).finally(() => { this.timer = setTimeout(tick, everyMs); this.timer.unref(); });
+    };
+    tick();
+  }
+
+  onModuleDestroy(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+}

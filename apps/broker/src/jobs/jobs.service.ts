@@ -1,0 +1,245 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { DataSource, In } from 'typeorm';
+import { AppError, type ErrorDetail, type Principal } from '#contracts';
+import { paramsId as heParamsId } from '#he-core';
+import {
+  BudgetEntity, JobCiphertextEntity, JobDatasetEntity, JobEntity, type JobStatus, OfferEntity, inTransaction,
+} from '#persistence';
+import { LedgerRecorder, parseInput } from '#platform';
+import { type PolicyDecision, type UsagePolicy, decide } from '#policy';
+import {
+  type Plan, type Scenario, aggregationsByRole, compilePlan, costEstimate, validateBindingSchema, validateParams,
+} from '#scenario';
+import { KeysetsService } from '../keysets/keysets.service.js';
+import { ScenarioRegistry } from '../scenarios/scenario-registry.service.js';
+import { type SubmitJob, submitJobSchema } from './jobs.dto.js';
+import { JobOrchestrator } from './job-orchestrator.service.js';
+
+
+export interface DatasetDecision { role: string; dataset: string; allow: boolean; reasons: PolicyDecision['reasons'] }
+
+export interface PreparedJob {
+  input: SubmitJob;
+  scenario: Scenario;
+  version: number;
+  plan: Plan;
+  offers: Record<string, OfferEntity>;
+  decisions: DatasetDecision[];
+  estimate: unknown;
+}
+
+function utcDay(d = new Date()): string {
+  return d.toISOString().slice(0, 10);
+}
+
+@Injectable()
+export class JobsService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly ledger: LedgerRecorder,
+    private readonly scenarios: ScenarioRegistry,
+    private readonly keysets: KeysetsService,
+    private readonly orchestrator: JobOrchestrator,
+  ) {}
+
+  /** Everything a job needs checked before it may run: scenario, bindings, params, plan, keyset, policies. */
+  async prepare(body: unknown, consumer: Principal, opts: { dryRun?: boolean } = {}): Promise<PreparedJob> {
+    const input = parseInput(submitJobSchema, body, 'job submission');
+    const sv = await this.scenarios.get(input.scenario, input.version);
+    const scenario = sv.scenario;
+    const details: ErrorDetail[] = [];
+
+    // Bindings: every role bound exactly once, to a catalogued dataset with a compatible schema.
+    const roles = Object.keys(scenario.inputs);
+    for (const r of roles) if (!(r in input.bindings)) details.push({ path: `$.bindings.${r}`, code: 'missing_binding', message: `role ${r} is not bound to a dataset` });
+    for (const r of Object.keys(input.bindings)) if (!roles.includes(r)) details.push({ path: `$.bindings.${r}`, code: 'unknown_role', message: `scenario ${scenario.id} has no role ${r}` });
+    if (details.length) throw new AppError('VALIDATION_FAILED', 'bindings do not match the scenario roles', details);
+    const ids = [...new Set(Object.values(input.bindings))];
+    const found = await this.ds.getRepository(OfferEntity).findBy({ datasetId: In(ids) });
+    const offerById = new Map(found.map((o) => [o.datasetId, o]));
+    const offers: Record<string, OfferEntity> = {};
+    for (const r of roles) {
+      const o = offerById.get(input.bindings[r]!);
+      if (!o) {
+        details.push({ path: `$.bindings.${r}`, code: 'unknown_dataset', message: `no dataset ${input.bindings[r]} in the catalog` });
+        continue;
+      }
+      offers[r] = o;
+      for (const i of validateBindingSchema(scenario, r, o.columns)) {
+        details.push({ path: `$.bindings.${r}${i.path ? ' ' + i.path : ''}`, code: i.code, message: i.message });
+      }
+    }
+    if (details.some((d) => d.code === 'unknown_dataset')) throw new AppError('NOT_FOUND', 'a bound dataset is not in the catalog', details);
+    if (details.length) throw new AppError('SCHEMA_MISMATCH', 'a bound dataset does not have the columns the scenario needs', details);
+
+    // Private parameters never arrive in the clear: a value given for one is refused, and validation sees
+    // an opaque marker in its place; their ciphertexts arrive in privateParams, as the plan names them.
+    const privateNames = Object.entries(scenario.params ?? {}).filter(([, p]) => p.private === true).map(([n]) => n);
+    for (const n of privateNames) {
+      if (n in input.params) details.push({ path: `$.params.${n}`, code: 'private_param_in_clear', message: `${n} is private: send it encrypted (the SDK and CLI do), never as a value` });
+    }
+    if (details.length) throw new AppError('VALIDATION_FAILED', 'a private parameter was sent in the clear', details);
+    const marked = { ...input.params, ...Object.fromEntries(privateNames.map((n) => [n, 'encrypted'])) };
+    const pv = validateParams(scenario, marked, { privateValues: 'encrypted' });
+    if (!pv.ok) throw new AppError('VALIDATION_FAILED', 'invalid parameters', pv.errors.map((e) => ({ path: `$.params${e.path ? '/' + e.path.replace(/^\//, '') : ''}`, code: e.code, message: e.message })));
+    const values = Object.fromEntries(Object.entries(pv.values).filter(([k]) => !privateNames.includes(k)));
+
+    const rowCounts = Object.fromEntries(roles.map((r) => [r, offers[r]!.rowCount]));
+    const compiled = compilePlan(scenario, values, { rowCounts });
+    if (!compiled.ok) throw new AppError('PLAN_REFUSED', 'the scenario cannot be planned with these inputs', compiled.errors.map((e) => ({ path: e.path, code: e.code, message: e.message })));
+    const plan = compiled.plan;
+    for (const p of plan.privateInputs) {
+      if (!opts.dryRun && !(p.name in input.privateParams)) details.push({ path: `$.privateParams.${p.name}`, code: 'missing_private_param', message: `the encrypted private parameter ${p.name} (${p.param}) is required` });
+    }
+    for (const k of Object.keys(input.privateParams)) {
+      if (!plan.privateInputs.some((p) => p.name === k)) details.push({ path: `$.privateParams.${k}`, code: 'unknown_private_param', message: `the plan has no private input ${k}` });
+    }
+    if (details.length) throw new AppError('VALIDATION_FAILED', 'private parameters do not match the plan', details);
+
+    // Keyset: the consumer's own, with the plan's parameters, rotation steps and relinearisation keys.
+    const ks = await this.keysets.get(input.keyset);
+    if (ks.consumerId !== consumer.id) throw new AppError('FORBIDDEN', 'the keyset belongs to another participant');
+    const want = heParamsId(plan.params as never);
+    if (ks.paramsId !== want) details.push({ path: '$.keyset', code: 'params_mismatch', message: `the plan needs parameters ${want}; the keyset has ${ks.paramsId}` });
+    const missing = plan.galoisSteps.filter((s) => !ks.galoisSteps.includes(s));
+    if (missing.length) details.push({ path: '$.keyset', code: 'missing_galois_steps', message: `the keyset lacks rotation keys for steps ${missing.join(', ')}` });
+    if (details.length) throw new AppError('KEYSET_MISMATCH', 'the keyset does not fit the plan: generate keys for this scenario (dataspace keys generate)', details);
+
+    const decisions = await this.decide(scenario, plan, input, offers, consumer);
+    const estimate = costEstimate(plan, rowCounts);
+    return { input, scenario, version: sv.version, plan, offers, decisions, estimate };
+  }
+
+  private async decide(s: Scenario, plan: Plan, input: SubmitJob, offers: Record<string, OfferEntity>, consumer: Principal): Promise<DatasetDecision[]> {
+    const aggs = aggregationsByRole(s);
+    const rowLevel = s.release?.rowLevel === true;
+    const minGroupSize = s.release?.minGroupSize ?? 1;
+    const out: DatasetDecision[] = [];
+    for (const [role, o] of Object.entries(offers)) {
+      const spent = await this.ds.getRepository(BudgetEntity).findOneBy({ datasetId: o.datasetId, consumerId: consumer.id });
+      const jobsToday = await this.ds.getRepository(JobDatasetEntity).createQueryBuilder('jd')
+        .innerJoin(JobEntity, 'j', 'j.id = jd.job_id')
+        .where('jd.dataset_id = :d AND j.consumer_id = :c AND j.day = :day AND j.status != :refused', { d: o.datasetId, c: consumer.id, day: utcDay(), refused: 'refused' })
+        .getCount();
+      const d = decide(o.policy as unknown as UsagePolicy, {
+        consumerId: consumer.id, consumerName: consumer.name, purpose: input.purpose, aggregations: aggs[role] ?? [],
+        rowLevel, minGroupSize, epsilon: plan.epsilon,
+      }, { epsilonSpent: spent?.spent ?? 0, jobsToday }, new Date());
+      out.push({ role, dataset: o.datasetId, allow: d.allow, reasons: d.reasons });
+    }
+    return out;
+  }
+
+  async dryRun(body: unknown, consumer: Principal): Promise<unknown> {
+    const p = await this.prepare(body, consumer, { dryRun: true });
+    await this.ledger.record({
+      type: 'job.dry-run', actor: { id: consumer.id, role: consumer.role }, scenario: p.scenario.id, consumer: consumer.id,
+      purpose: p.input.purpose, datasets: Object.values(p.input.bindings), data: { allow: p.decisions.every((d) => d.allow), reasons: reasonCodes(p.decisions) },
+    });
+    return { dryRun: true, scenario: p.scenario.id, version: p.version, allow: p.decisions.every((d) => d.allow), decisions: p.decisions, estimate: p.estimate, plan: p.plan };
+  }
+
+  /**
+   * Accepts a job: checks it, charges the privacy budget atomically, records it and stores it in one transaction,
+   * then queues its flow. A refusal is recorded too, with every reason.
+   */
+  async submit(body: unknown, consumer: Principal, idempotencyKey?: string): Promise<{ id: string; status: JobStatus; created: boolean }> {
+    if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
+      throw new AppError('VALIDATION_FAILED', 'Idempotency-Key must be 1-200 visible ASCII characters', [{ path: '$header.idempotency-key', message: 'invalid' }]);
+    }
+    if (idempotencyKey) {
+      const prior = await this.ds.getRepository(JobEntity).findOneBy({ consumerId: consumer.id, idempotencyKey });
+      if (prior) return { id: prior.id, status: prior.status, created: false };
+    }
+    const p = await this.prepare(body, consumer);
+    const id = randomUUID();
+    const datasets = Object.values(p.input.bindings);
+    const base = { actor: { id: consumer.id, role: consumer.role }, job: id, scenario: p.scenario.id, consumer: consumer.id, purpose: p.input.purpose, datasets };
+    if (!p.decisions.every((d) => d.allow)) {
+      await this.ledger.record({ ...base, id: `${id}.refused`, type: 'job.refused', data: { reasons: reasonCodes(p.decisions) } });
+      throw new AppError('POLICY_REFUSED', 'the usage policy of a bound dataset refuses this job',
+        p.decisions.flatMap((d) => d.reasons.map((r) => ({ path: `$.bindings.${d.role}`, code: r.code, message: r.message, dataset: d.dataset }))));
+    }
+    const result = await inTransaction(this.ds, async (m) => {
+      const budgetRefusals: ErrorDetail[] = [];
+      if (p.plan.epsilon > 0) {
+        for (const [role, o] of Object.entries(p.offers)) {
+          const budget = (o.policy as unknown as UsagePolicy).epsilonBudget;
+          if (budget === null || budget === undefined) continue;
+          await m.createQueryBuilder().insert().into(BudgetEntity).values({ datasetId: o.datasetId, consumerId: consumer.id, spent: 0 }).orIgnore().execute();
+          // Guarded update: concurrent jobs can never overspend (the row is locked by the UPDATE in PostgreSQL,
+          // and SQLite has a single writer).
+          const r = await m.createQueryBuilder().update(BudgetEntity).set({ spent: () => `spent + ${Number(p.plan.epsilon)}` })
+            .where('dataset_id = :d AND consumer_id = :c AND spent + :e <= :b', { d: o.datasetId, c: consumer.id, e: p.plan.epsilon, b: budget })
+            .execute();
+          if (!r.affected) budgetRefusals.push({ path: `$.bindings.${role}`, code: 'BUDGET_EXHAUSTED', message: `the privacy budget of dataset ${o.datasetId} cannot cover epsilon ${p.plan.epsilon}`, dataset: o.datasetId });
+        }
+      }
+      if (budgetRefusals.length) return { refused: budgetRefusals };
+      await this.ledger.record({ ...base, id: `${id}.submitted`, type: 'job.submitted', data: { version: p.version, keyset: p.input.keyset, epsilon: p.plan.epsilon, bindings: p.input.bindings } });
+      await m.getRepository(JobEntity).insert({
+        id, scenarioId: p.scenario.id, scenarioVersion: p.version, consumerId: consumer.id, keysetId: p.input.keyset,
+        purpose: p.input.purpose, bindings: p.input.bindings, params: p.input.params as never,
+        plan: p.plan as never, status: 'queued', progress: initialProgress(p) as never,
+        error: null, resultMeta: null, epsilon: p.plan.epsilon, idempotencyKey: idempotencyKey ?? null, day: utcDay(),
+      });
+      await m.getRepository(JobDatasetEntity).insert(Object.entries(p.offers).map(([role, o]) => ({ jobId: id, role, datasetId: o.datasetId, status: 'pending', meta: null })));
+      for (const [name, b64] of Object.entries(p.input.privateParams)) {
+        await m.getRepository(JobCiphertextEntity).insert({ jobId: id, role: '$params', feature: name, chunk: 0, blob: Buffer.from(b64, 'base64') });
+      }
+      return { refused: null };
+    });
+    if (result.refused) {
+      await this.ledger.record({ ...base, id: `${id}.refused`, type: 'job.refused', data: { reasons: result.refused.map((r) => ({ dataset: r.dataset, code: r.code })) } });
+      throw new AppError('POLICY_REFUSED', 'the privacy budget of a bound dataset is exhausted', result.refused);
+    }
+    // Accepted and stored: if Redis is down right now, the reconciler queues it later; nothing is lost.
+    await this.orchestrator.enqueue(id).catch(() => undefined);
+    return { id, status: 'queued', created: true };
+  }
+
+  async get(id: string, who: Principal): Promise<JobEntity> {
+    const j = await this.ds.getRepository(JobEntity).findOneBy({ id });
+    if (!j || (who.role === 'consumer' && j.consumerId !== who.id)) throw new AppError('NOT_FOUND', `no job ${id}`);
+    return j;
+  }
+
+  async list(who: Principal): Promise<JobEntity[]> {
+    return this.ds.getRepository(JobEntity).find({ where: who.role === 'consumer' ? { consumerId: who.id } : {}, order: { createdAt: 'DESC' }, take: 200 });
+  }
+
+  async cancel(id: string, who: Principal): Promise<JobEntity> {
+    const j = await this.get(id, who);
+    if (['completed', 'failed', 'cancelled', 'refused'].includes(j.status)) throw new AppError('CONFLICT', `job ${id} is already ${j.status}`);
+    await this.ledger.record({ id: `${id}.cancelled`, type: 'job.cancelled', actor: { id: who.id, role: who.role }, job: id, scenario: j.scenarioId, consumer: j.consumerId, datasets: Object.values(j.bindings) });
+    await this.ds.getRepository(JobEntity).update({ id }, { status: 'cancelled' });
+    await this.orchestrator.remove(id).catch(() => undefined);
+    return this.get(id, who);
+  }
+
+  /** The encrypted result and its decoding plan, for the consumer who submitted the job. */
+  async result(id: string, who: Principal): Promise<unknown> {
+    const j = await this.get(id, who);
+    if (who.role !== 'consumer' || j.consumerId !== who.id) throw new AppError('FORBIDDEN', 'only the consumer who submitted a job can fetch its result');
+    if (j.status !== 'completed') throw new AppError('NOT_READY', `job ${id} is ${j.status}`, j.error ? [{ code: j.error.code, message: j.error.message }] : []);
+    const outs = await this.ds.getRepository(JobCiphertextEntity).find({ where: { jobId: id, role: '$result' }, order: { feature: 'ASC', chunk: 'ASC' } });
+    await this.ledger.record({ type: 'result.fetched', actor: { id: who.id, role: who.role }, job: id, scenario: j.scenarioId, consumer: j.consumerId, datasets: Object.values(j.bindings), data: { outputs: outs.length } });
+    return {
+      job: id, scenario: j.scenarioId, version: j.scenarioVersion, keyset: j.keysetId, plan: j.plan, meta: j.resultMeta,
+      outputs: Object.fromEntries(outs.map((o) => [o.feature, Buffer.from(o.blob).toString('base64')])),
+    };
+  }
+}
+
+function initialProgress(p: PreparedJob): Record<string, unknown> {
+  return {
+    stage: 'queued',
+    providers: Object.fromEntries(Object.entries(p.offers).map(([role, o]) => [role, { dataset: o.datasetId, status: 'pending', rows: o.rowCount }])),
+    evaluation: { status: 'pending' },
+  };
+}
+
+function reasonCodes(ds: DatasetDecision[]): { dataset: string; role: string; codes: string[] }[] {
+  return ds.filter((d) => !d.allow).map((d) => ({ dataset: d.dataset, role: d.role, codes: d.reasons.map((r) => r.code) }));
+}

@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppError, type Principal } from '#contracts';
+import { ScenarioEntity, inTransaction } from '#persistence';
+import { LedgerRecorder } from '#platform';
+import { type Scenario, validateScenario } from '#scenario';
+
+export interface ScenarioVersion { id: string; version: number; scenario: Scenario; builtin: boolean; createdAt: Date }
+
+/**
+ * The scenario registry: validated documents, versioned. Re-registering an id creates a new version;
+ * a job keeps the version it was submitted with. An invalid document is refused whole, with every problem.
+ */
+@Injectable()
+export class ScenarioRegistry {
+  constructor(private readonly ds: DataSource, private readonly ledger: LedgerRecorder) {}
+
+  async register(doc: unknown, by: Principal, opts: { builtin?: boolean } = {}): Promise<{ id: string; version: number; created: boolean }> {
+    const v = validateScenario(doc);
+    if (!v.ok) {
+      throw new AppError('VALIDATION_FAILED', `invalid scenario document: ${v.errors.length} problem(s)`,
+        v.errors.map((e) => ({ path: e.path, code: e.code, message: e.message })));
+    }
+    const scenario = v.scenario;
+    return inTransaction(this.ds, async (m) => {
+      const repo = m.getRepository(ScenarioEntity);
+      const latest = await repo.findOne({ where: { id: scenario.id }, order: { version: 'DESC' } });
+      if (latest && JSON.stringify(latest.document) === JSON.stringify(scenario)) {
+        return { id: scenario.id, version: latest.version, created: false };
+      }
+      const version = (latest?.version ?? 0) + 1;
+      await this.ledger.record({
+        type: 'scenario.registered', actor: { id: by.id, role: by.role }, scenario: scenario.id, data: { version, builtin: !!opts.builtin },
+      });
+      await repo.insert({ id: scenario.id, version, document: scenario as never, registeredBy: by.id, builtin: !!opts.builtin });
+      return { id: scenario.id, version, created: true };
+    });
+  }
+
+  async get(id: string, version?: number): Promise<ScenarioVersion> {
+    const repo = this.ds.getRepository(ScenarioEntity);
+    const row = version === undefined
+      ? await repo.findOne({ where: { id }, order: { version: 'DESC' } })
+      : await repo.findOneBy({ id, version });
+    if (!row) throw new AppError('UNKNOWN_SCENARIO', version === undefined ? `no scenario ${id}` : `no scenario ${id} version ${version}`);
+    return { id: row.id, version: row.version, scenario: row.document as unknown as Scenario, builtin: row.builtin, createdAt: row.createdAt };
+  }
+
+  /** The latest version of every scenario. */
+  async list(): Promise<ScenarioVersion[]> {
+    const rows = await this.ds.getRepository(ScenarioEntity).find({ order: { id: 'ASC', version: 'DESC' } });
+    const seen = new Set<string>();
+    const out: ScenarioVersion[] = [];
+    for (const r of rows) {
+      if (seen.has(r.id)) continue;
+      seen.add(r.id);
+      out.push({ id: r.id, version: r.version, scenario: r.document as unknown as Scenario, builtin: r.builtin, createdAt: r.createdAt });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,12 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { PlatformDeps } from '#platform';
+import { EvaluationWorker } from './evaluation/evaluation.worker.js';
+import { JobOrchestrator } from './jobs/job-orchestrator.service.js';
+
+/** The broker's HE evaluation worker (scale it out: several processes share one Redis and one database). */
+@Module({})
+export class WorkerModule {
+  static forRoot(_deps: PlatformDeps): DynamicModule {
+    return { module: WorkerModule, providers: [EvaluationWorker, JobOrchestrator], exports: [EvaluationWorker] };
+  }
+}

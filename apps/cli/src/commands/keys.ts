@@ -1,0 +1,32 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ApiError, generateKeyFile, keyRequirements } from '#sdk';
+import { type Scenario, builtinScenario, isCatalogId } from '#scenario';
+import { api, clientOf } from '../context.js';
+import { CliError, printJson } from '../output.js';
+
+export function registerKeys(program: Command): void {
+  const k = program.command('keys').description('the consumer\'s HE keys (generated locally; the secret key never leaves the key file)');
+  k.command('generate')
+    .description('generate a keyset that fits a scenario and write it to FILE (mode 0600)')
+    .requiredOption('--scenario <id>', 'scenario id')
+    .requiredOption('--out <file>', 'key file to write')
+    .option('--force', 'overwrite an existing key file')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { scenario: string; out: string; force?: boolean; json?: boolean }, cmd: Command) => {
+      if (existsSync(o.out) && !o.force) throw new CliError(`${o.out} exists; use --force to overwrite it (its secret key would be lost)`, 2);
+      let scenario: Scenario;
+      try {
+        scenario = (await api(clientOf(cmd).get<{ document: Scenario }>(`scenarios/${encodeURIComponent(o.scenario)}`))).document;
+      } catch (e) {
+        const unreachable = (e as { api?: ApiError }).api?.status === 0 || (e as { api?: ApiError }).api?.status === 401;
+        if (!(unreachable && isCatalogId(o.scenario))) throw e;
+        scenario = builtinScenario(o.scenario);
+      }
+      const req = keyRequirements(scenario);
+      const r = await generateKeyFile(o.out, req);
+      const out = { file: o.out, fingerprint: r.fingerprint, params: r.params, galoisSteps: req.galoisSteps };
+      if (o.json) printJson(out);
+      else process.stdout.write(`wrote ${o.out} (keyset ${r.fingerprint.slice(0, 16)}…, N=${r.params.polyModulusDegree}); keep it private\n`);
+    });
+}

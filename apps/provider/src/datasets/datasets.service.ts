@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppError, type Principal } from '#contracts';
+import { type DatasetRow, type RowFormat, validateDatasetDocument, validateRowStream } from '#dataset';
+import { DatasetEntity, DatasetRowEntity, inTransaction } from '#persistence';
+import { type AppConfig, CONFIG, LedgerRecorder } from '#platform';
+import { BrokerLink } from '../ports.js';
+
+export type ImportMode = 'append' | 'replace';
+
+export function datasetView(d: DatasetEntity): Record<string, unknown> {
+  return { id: d.id, name: d.name, description: d.description, owner: d.ownerId, columns: d.columns, policy: d.policy, rows: d.rowCount, createdAt: d.createdAt, updatedAt: d.updatedAt };
+}
+
+/** Rows per INSERT: 3 bound values each, well under SQLite's and PostgreSQL's parameter limits. */
+const INSERT_BATCH = 500;
+
+@Injectable()
+export class DatasetsService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly ledger: LedgerRecorder,
+    private readonly broker: BrokerLink,
+    @Inject(CONFIG) private readonly cfg: AppConfig,
+  ) {}
+
+  get maxImportBytes(): number {
+    return this.cfg.MAX_IMPORT_BYTES;
+  }
+
+  async register(doc: unknown, owner: Principal): Promise<DatasetEntity> {
+    const v = validateDatasetDocument(doc);
+    if (!v.ok) throw new AppError('VALIDATION_FAILED', `invalid dataset document: ${v.errors.length} problem(s)`, v.errors.map((e) => ({ path: e.path ? `$.${e.path}` : '$', code: e.code, message: e.message })));
+    const id = randomUUID();
+    return inTransaction(this.ds, async (m) => {
+      await this.ledger.record({ id: `${id}.registered`, type: 'dataset.registered', actor: { id: owner.id, role: owner.role }, datasets: [id], data: { name: v.dataset.name, policy: v.dataset.policy } });
+      const row = m.getRepository(DatasetEntity).create({
+        id, ownerId: owner.id, connectorId: this.cfg.CONNECTOR_ID, name: v.dataset.name, description: v.dataset.description ?? '',
+        columns: v.dataset.columns as unknown as Record<string, unknown>, policy: v.dataset.policy as unknown as Record<string, unknown>, rowCount: 0,
+      });
+      await m.getRepository(DatasetEntity).insert(row as never);
+      await this.publish(row);
+      return row;
+    });
+  }
+
+  private async publish(d: DatasetEntity): Promise<void> {
+    await this.broker.publishOffer({ datasetId: d.id, providerId: d.ownerId, connectorId: d.connectorId, name: d.name, description: d.description, columns: d.columns, policy: d.policy, rowCount: d.rowCount });
+  }
+
+  async get(id: string, who: Principal): Promise<DatasetEntity> {
+    const d = await this.ds.getRepository(DatasetEntity).findOneBy({ id });
+    if (!d || (who.role === 'provider' && d.ownerId !== who.id)) throw new AppError('NOT_FOUND', `no dataset ${id}`);
+    return d;
+  }
+
+  async list(who: Principal): Promise<DatasetEntity[]> {
+    return this.ds.getRepository(DatasetEntity).find({ where: who.role === 'provider' ? { ownerId: who.id } : {}, order: { createdAt: 'ASC' } });
+  }
+
+  /**
+   * Imports rows, streamed and validated against the schema. The whole file is staged in one transaction:
+   * a file with any bad row is refused whole (line and column of each problem, first 100) and nothing of it
+   * is stored. `append` adds to the dataset's rows; `replace` swaps them for the file's.
+   */
+  async importRows(id: string, who: Principal, input: AsyncIterable<Uint8Array | string>, format: RowFormat, mode: ImportMode): Promise<{ id: string; imported: number; rows: number; mode: ImportMode }> {
+    const d = await this.get(id, who);
+    if (who.role !== 'provider' && who.role !== 'admin') throw new AppError('FORBIDDEN', 'only the dataset owner imports rows');
+    class Refused extends Error {}
+    try {
+      return await inTransaction(this.ds, async (m) => {
+        let seq = 0;
+        if (mode === 'replace') await m.getRepository(DatasetRowEntity).delete({ datasetId: id });
+        else {
+          const max = await m.getRepository(DatasetRowEntity).createQueryBuilder('r').select('MAX(r.seq)', 'max').where('r.dataset_id = :id', { id }).getRawOne<{ max: number | string | null }>();
+          seq = max?.max === null || max?.max === undefined ? 0 : Number(max.max) + 1;
+        }
+        const start = seq;
+        const insert = async (rows: DatasetRow[]): Promise<void> => {
+          for (let i = 0; i < rows.length; i += INSERT_BATCH) {
+            const part = rows.slice(i, i + INSERT_BATCH).map((r) => ({ datasetId: id, seq: seq++, data: JSON.stringify(r) }));
+            await m.createQueryBuilder().insert().into(DatasetRowEntity).values(part).execute();
+          }
+        };
+        const report = await validateRowStream(input, { format, columns: d.columns as never, onBatch: insert, batchSize: 2000 });
+        if (!report.ok) {
+          throw new Refused(JSON.stringify({
+            problemCount: report.problemCount,
+            problems: report.problems,
+          }));
+        }
+        const imported = seq - start;
+        const total = mode === 'replace' ? imported : d.rowCount + imported;
+        await this.ledger.record({ type: 'dataset.imported', actor: { id: who.id, role: who.role }, datasets: [id], data: { rows: imported, total, mode } });
+        await m.getRepository(DatasetEntity).update({ id }, { rowCount: total });
+        await this.publish({ ...d, rowCount: total } as DatasetEntity);
+        return { id, imported, rows: total, mode };
+      });
+    } catch (e) {
+      if (e instanceof Refused) {
+        const r = JSON.parse(e.message) as { problemCount: number; problems: { line: number; column: string | null; code: string; message: string }[] };
+        throw new AppError('UNPROCESSABLE', `the file was refused whole: ${r.problemCount} problem(s); nothing was stored`,
+          r.problems.map((p) => ({ path: `line ${p.line}${p.column ? `, column ${p.column}` : ''}`, line: p.line, column: p.column, code: p.code, message: p.message })));
+      }
+      throw e;
+    }
+  }
+
+  /** The dataset's rows, in import order (for the connector's encryption worker only). */
+  async *rows(id: string, batch = 5000): AsyncGenerator<DatasetRow[]> {
+    let from = 0;
+    for (;;) {
+      const part = await this.ds.getRepository(DatasetRowEntity).createQueryBuilder('r')
+        .where('r.dataset_id = :id AND r.seq >= :from', { id, from }).orderBy('r.seq', 'ASC').limit(batch).getMany();
+      if (part.length === 0) return;
+      yield part.map((r) => JSON.parse(r.data) as DatasetRow);
+      from = part[part.length - 1]!.seq + 1;
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { DataSource } from 'typeorm';
+import { type EncryptTaskPayload, QueueName } from '#contracts';
+import { DatasetEntity } from '#persistence';
+import { type AppConfig, CONFIG, LedgerRecorder, QueueService } from '#platform';
+import { type UsagePolicy, decide } from '#policy';
+import { type Plan, type Row, type Scenario, aggregationsByRole, encodeRole } from '#scenario';
+import { BrokerLink } from '../ports.js';
+import { DatasetsService } from '../datasets/datasets.service.js';
+import { HeEncryption } from './he-encryption.js';
+import { psiAlign } from './psi-alignment.js';
+
+export interface TaskRefusal { code: string; message: string }
+
+/**
+ * The connector's encryption worker. It does not trust the broker: a task is checked against the job the
+ * broker holds and against this connector's own copy of the dataset's policy; a forged or widened task is
+ * refused and the refusal recorded. Then it does the plan's provider-side work in plaintext, encrypts under
+ * the job's public key and uploads the ciphertexts (replacing any earlier upload: a retry leaves one set).
+ */
+@Injectable()
+export class EncryptionWorker implements OnApplicationBootstrap {
+  private readonly log = new Logger('encryption');
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly queues: QueueService,
+    private readonly ledger: LedgerRecorder,
+    private readonly broker: BrokerLink,
+    private readonly datasets: DatasetsService,
+    private readonly he: HeEncryption,
+    @Inject(CONFIG) private readonly cfg: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.queues.worker<EncryptTaskPayload>(QueueName.encrypt(this.cfg.CONNECTOR_ID), (job) => this.process(job), { concurrency: 4, lockDuration: 300_000 });
+  }
+
+  /** Checks a task; returns every reason to refuse it (empty when it may run). */
+  async check(task: EncryptTaskPayload): Promise<{ reasons: TaskRefusal[]; dataset: DatasetEntity | null; plan: Plan | null; keysetId: string | null }> {
+    const reasons: TaskRefusal[] = [];
+    const dataset = await this.ds.getRepository(DatasetEntity).findOneBy({ id: task.datasetId });
+    if (!dataset || dataset.connectorId !== this.cfg.CONNECTOR_ID) {
+      return { reasons: [{ code: 'UNKNOWN_DATASET', message: 'this connector holds no such dataset' }], dataset: null, plan: null, keysetId: null };
+    }
+    const job = await this.broker.job(task.jobId);
+    if (!job) return { reasons: [{ code: 'UNKNOWN_JOB', message: 'the broker has no such job' }], dataset, plan: null, keysetId: null };
+    if (job.bindings[task.role] !== task.datasetId) reasons.push({ code: 'BINDING_MISMATCH', message: `the job does not bind this dataset to role ${task.role}` });
+    if (job.consumerId !== task.consumerId) reasons.push({ code: 'CONSUMER_MISMATCH', message: 'the task names another consumer than the job' });
+    if (job.purpose !== task.purpose) reasons.push({ code: 'PURPOSE_MISMATCH', message: 'the task names another purpose than the job' });
+    if (['cancelled', 'failed', 'refused', 'completed'].includes(job.status)) reasons.push({ code: 'JOB_NOT_RUNNING', message: `the job is ${job.status}` });
+    const scenario = job.scenario as Scenario;
+    const plan = job.plan as unknown as Plan;
+    const d = decide(dataset.policy as unknown as UsagePolicy, {
+      consumerId: job.consumerId, purpose: job.purpose, aggregations: aggregationsByRole(scenario)[task.role] ?? [],
+      rowLevel: scenario.release?.rowLevel === true, minGroupSize: scenario.release?.minGroupSize ?? 1, epsilon: 0,
+    }, { epsilonSpent: 0, jobsToday: 0 }, new Date());
+    reasons.push(...d.reasons.filter((r) => r.code !== 'BUDGET_EXHAUSTED' && r.code !== 'DAILY_LIMIT_REACHED').map((r) => ({ code: r.code, message: r.message })));
+    if (!plan.roles?.[task.role]) reasons.push({ code: 'PLAN_MISMATCH', message: `the plan has no work for role ${task.role}` });
+    return { reasons, dataset, plan, keysetId: job.keysetId };
+  }
+
+  async process(job: Job<EncryptTaskPayload>): Promise<{ ciphertexts: number }> {
+    try {
+      return await this.run(job);
+    } catch (e) {
+      const final = e instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (final && !(e instanceof UnrecoverableError)) await this.broker.reportFailure(job.data.jobId, job.data.role, (e as Error).message).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async run(job: Job<EncryptTaskPayload>): Promise<{ ciphertexts: number }> {
+    const task = job.data;
+    const { reasons, dataset, plan, keysetId } = await this.check(task);
+    if (reasons.length || !dataset || !plan || !keysetId) {
+      await this.ledger.record({
+        id: `${task.jobId}.inputs-refused.${task.role}`, type: 'inputs.refused', actor: { id: this.cfg.CONNECTOR_ID, role: 'provider' },
+        job: task.jobId, consumer: task.consumerId, purpose: task.purpose, datasets: [task.datasetId], data: { role: task.role, reasons: reasons.map((r) => r.code) },
+      });
+      await this.broker.reportRefusal(task.jobId, task.role, reasons).catch(() => undefined);
+      throw new UnrecoverableError(`refused: ${reasons.map((r) => r.code).join(', ')}`);
+    }
+    await this.broker.reportProgress(task.jobId, task.role, { status: 'encoding' });
+    const rows: Row[] = [];
+    for await (const part of this.datasets.rows(dataset.id)) for (const r of part) rows.push(r);
+    let keys = plan.align?.keys ?? undefined;
+    if (plan.align && !keys && plan.align.on[task.role] !== undefined) {
+      // Align by private set intersection with the other aligned providers, through the broker.
+      await this.broker.reportProgress(task.jobId, task.role, { status: 'intersecting' });
+      const idColumn = plan.align.on[task.role]!;
+      keys = await psiAlign(this.broker, task.jobId, Object.keys(plan.align.on).sort(), task.role, rows.map((r) => String(r[idColumn])));
+    }
+    const encoded = encodeRole(plan, task.role, rows, keys ? { keys } : {});
+    rows.length = 0;
+    await job.updateProgress({ stage: 'encrypting' });
+    await this.broker.reportProgress(task.jobId, task.role, { status: 'encrypting', rows: encoded.rows });
+    const pk = await this.broker.publicKeyset(keysetId);
+    const features = await this.he.encryptFeatures(plan, pk, encoded.features);
+    const bytes = features.reduce((a, f) => a + f.chunks.reduce((b, c) => b + c.length, 0), 0);
+    const ciphertexts = features.reduce((a, f) => a + f.chunks.length, 0);
+    await this.ledger.record({
+      id: `${task.jobId}.inputs-encrypted.${task.role}`, type: 'inputs.encrypted', actor: { id: this.cfg.CONNECTOR_ID, role: 'provider' },
+      job: task.jobId, consumer: task.consumerId, purpose: task.purpose, datasets: [task.datasetId],
+      data: { role: task.role, rows: encoded.rows, ciphertexts, bytes, missingKeys: encoded.missingKeys },
+    });
+    await this.broker.uploadInputs(task.jobId, task.role, {
+      features, meta: { rows: encoded.rows, groupCounts: encoded.groupCounts, missingKeys: encoded.missingKeys, skippedRows: encoded.skippedRows, ciphertexts, bytes },
+    });
+    this.log.log(`job ${task.jobId} role ${task.role}: ${ciphertexts} ciphertexts uploaded`);
+    return { ciphertexts };
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * What the provider connector needs from the broker. In the embedded default both run in one process
+ * on one database and these are direct calls (broker-link.ts); a connector deployed apart implements the
+ * same port over HTTP.
+ */
+export interface OfferDocument {
+  datasetId: string; providerId: string; connectorId: string; name: string; description: string;
+  columns: Record<string, unknown>; policy: Record<string, unknown>; rowCount: number;
+}
+
+export interface JobForProvider {
+  id: string;
+  consumerId: string;
+  purpose: string;
+  status: string;
+  scenarioId: string;
+  bindings: Record<string, string>;
+  plan: Record<string, unknown>;
+  /** The scenario document at the job's version (the connector re-checks its policy against it). */
+  scenario: unknown;
+  keysetId: string;
+}
+
+export interface UploadedInputs {
+  /** feature id → saved ciphertext per chunk, in order */
+  features: { id: string; chunks: Uint8Array[] }[];
+  meta: { rows: number; groupCounts: Record<string, number[]>; missingKeys: number; skippedRows: number; ciphertexts: number; bytes: number };
+}
+
+export abstract class BrokerLink {
+  abstract publishOffer(o: OfferDocument): Promise<void>;
+  abstract job(jobId: string): Promise<JobForProvider | null>;
+  abstract publicKeyset(keysetId: string): Promise<Uint8Array>;
+  /** Replaces (never duplicates) the role's ciphertexts for the job, and its metadata. */
+  abstract uploadInputs(jobId: string, role: string, inputs: UploadedInputs): Promise<void>;
+  abstract reportProgress(jobId: string, role: string, progress: Record<string, unknown>): Promise<void>;
+  abstract reportRefusal(jobId: string, role: string, reasons: { code: string; message: string }[]): Promise<void>;
+  abstract reportFailure(jobId: string, role: string, message: string): Promise<void>;
+  /** PSI mailbox at the broker: blinded point batches only, never an id. */
+  abstract psiPut(jobId: string, key: string, bytes: Uint8Array): Promise<void>;
+  abstract psiGet(jobId: string, key: string): Promise<Uint8Array | null>;
+}

@@ -1,0 +1,115 @@
+import { HeEngine, type HeParams, type SecretKeyset } from '#he-core';
+import { type EvaluationMeta, type ParamValues, type Plan, type ResultDocument, type Scenario, decodeResult } from '#scenario';
+import { type DataspaceClient } from './client.js';
+import { publicKeysetBytes } from './keys.js';
+
+export interface SubmitRequest {
+  scenario: string;
+  version?: number;
+  bindings: Record<string, string>;
+  purpose: string;
+  /** Every parameter value; private ones are encrypted here and never sent in the clear. */
+  params?: ParamValues;
+  idempotencyKey?: string;
+}
+
+export interface JobStatus {
+  id: string; scenario: string; version: number; status: string; progress: Record<string, unknown>;
+  error: { code: string; message: string; details?: unknown[] } | null; meta: Record<string, unknown> | null;
+}
+
+export const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'refused']);
+
+/** Publishes the public part of the keyset (idempotent: the server keys it by fingerprint). */
+export async function publishKeyset(client: DataspaceClient, keys: SecretKeyset): Promise<string> {
+  const r = await client.postRaw<{ id: string }>('keysets', publicKeysetBytes(keys), 'application/octet-stream');
+  return r.id;
+}
+
+function splitParams(scenario: Scenario, params: ParamValues): { open: ParamValues; secret: ParamValues } {
+  const open: ParamValues = {};
+  const secret: ParamValues = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (scenario.params?.[k]?.private) secret[k] = v;
+    else open[k] = v;
+  }
+  return { open, secret };
+}
+
+/** Encrypts the consumer's private parameters as the plan says, under the consumer's own public key. */
+export async function encryptPrivateInputs(plan: Plan, keys: SecretKeyset, secret: ParamValues): Promise<Record<string, string>> {
+  if (plan.privateInputs.length === 0) return {};
+  const engine = await HeEngine.create(keys.params);
+  const pk = engine.usePublicKeyset(keys.publicKeyset);
+  try {
+    const out: Record<string, string> = {};
+    for (const p of plan.privateInputs) {
+      const raw = secret[p.param];
+      if (raw === undefined) throw new Error(`private parameter ${p.param} has no value`);
+      const vec = new Float64Array(engine.slots);
+      if (p.layout === 'replicated') {
+        const v = p.index === null ? Number(raw) : Number((raw as number[])[p.index]);
+        vec.fill(v * p.multiplier);
+      } else {
+        const list = raw as number[];
+        (p.slots ?? []).forEach((slot, i) => { vec[slot] = Number(list[i]) * p.multiplier; });
+      }
+      out[p.name] = Buffer.from(engine.scope(() => engine.save(engine.encrypt(pk, vec)))).toString('base64');
+    }
+    return out;
+  } finally {
+    engine.releaseKeys(pk);
+    engine.dispose();
+  }
+}
+
+export async function submitJob(client: DataspaceClient, keys: SecretKeyset, scenario: Scenario, req: SubmitRequest, opts: { dryRun?: boolean } = {}): Promise<Record<string, unknown>> {
+  const keyset = await publishKeyset(client, keys);
+  const { open, secret } = splitParams(scenario, req.params ?? {});
+  const body: Record<string, unknown> = { scenario: req.scenario, bindings: req.bindings, keyset, purpose: req.purpose, params: open };
+  if (req.version !== undefined) body.version = req.version;
+  const hasPrivate = Object.keys(secret).length > 0;
+  if (opts.dryRun || hasPrivate) {
+    // The plan says which private inputs to encrypt and how; a dry run returns it without running anything.
+    const dry = await client.post<{ plan: Plan } & Record<string, unknown>>('jobs?dryRun=true', body);
+    if (opts.dryRun) return dry;
+    body.privateParams = await encryptPrivateInputs(dry.plan, keys, secret);
+  }
+  return client.post<Record<string, unknown>>('jobs', body, req.idempotencyKey ? { 'idempotency-key': req.idempotencyKey } : undefined);
+}
+
+export async function waitForJob(client: DataspaceClient, id: string, onProgress?: (s: JobStatus) => void, pollMs = 250, timeoutMs = 3_600_000): Promise<JobStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await client.get<JobStatus>(`jobs/${encodeURIComponent(id)}`);
+    onProgress?.(s);
+    if (TERMINAL.has(s.status)) return s;
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${s.status} after ${Math.round(timeoutMs / 1000)} s`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+interface EncryptedResult {
+  job: string; scenario: string; version: number; keyset: string; plan: Plan;
+  meta: { rows?: Record<string, number>; missingKeys?: Record<string, number>; suppressedGroups?: Record<string, number[]>; epsilonSpent?: number } | null;
+  outputs: Record<string, string>;
+}
+
+/** Fetches the encrypted result, decrypts it locally with the secret key and decodes the result document. */
+export async function fetchResult(client: DataspaceClient, id: string, keys: SecretKeyset): Promise<ResultDocument> {
+  const r = await client.get<EncryptedResult>(`jobs/${encodeURIComponent(id)}/result`);
+  if (r.keyset !== keys.publicKeyset.fingerprint) throw new Error(`job ${id} was encrypted for keyset ${r.keyset.slice(0, 12)}…, not the one in this key file`);
+  const engine = await HeEngine.create(r.plan.params as unknown as HeParams);
+  const sk = engine.useSecretKeyset(keys);
+  try {
+    const decrypted: Record<string, Float64Array> = {};
+    for (const [oid, b64] of Object.entries(r.outputs)) {
+      decrypted[oid] = engine.scope(() => engine.decrypt(sk, engine.load(new Uint8Array(Buffer.from(b64, 'base64')))));
+    }
+    const meta: EvaluationMeta = { suppressedGroups: r.meta?.suppressedGroups ?? {}, epsilonSpent: r.meta?.epsilonSpent ?? 0 };
+    return decodeResult(r.plan, decrypted, meta, { job: r.job, version: r.version, rows: r.meta?.rows ?? {}, missingKeys: r.meta?.missingKeys ?? {} });
+  } finally {
+    engine.releaseKeys(sk);
+    engine.dispose();
+  }
+}

@@ -1,0 +1,129 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataspaceClient, fetchResult, generateKeyFile, keyRequirements, readKeyFile, submitJob, waitForJob, ApiError } from '#sdk';
+import { builtinScenario, datasetDocumentFor, evaluateReference, generateRoleRows, type Row } from '#scenario';
+import { call, startTestServer } from './support/env.js';
+import { toCsv } from './support/data.js';
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+
+describe('jobs: the path of one job, end to end (real Redis, real database, real CKKS)', () => {
+  let s: Server;
+  let dir: string;
+  let provider: string;
+  let consumer: string;
+  let datasetId: string;
+  let rows: Row[];
+  const scenario = builtinScenario('water-district-consumption');
+
+  before(async () => {
+    s = await startTestServer();
+    dir = mkdtempSync(join(tmpdir(), 'ds-jobs-'));
+    provider = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: 'utility' } })).body.token;
+    consumer = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'planning' } })).body.token;
+    const doc = datasetDocumentFor('water-district-consumption', 'utility');
+    const reg = await call(s.url, 'POST', '/datasets', { token: provider, body: doc });
+    assert.equal(reg.status, 201, reg.text);
+    datasetId = reg.body.id;
+    rows = generateRoleRows('water-district-consumption', 'utility', { rows: 600, seed: 7 });
+    const imp = await call(s.url, 'POST', `/datasets/${datasetId}/rows`, { token: provider, raw: toCsv(Object.keys(doc.columns), rows), headers: { 'content-type': 'text/csv' } });
+    assert.equal(imp.status, 200, imp.text);
+    assert.equal(imp.body.rows, 600);
+    await generateKeyFile(join(dir, 'c.keys'), keyRequirements(scenario));
+  });
+  after(async () => {
+    await s.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('water-district-consumption: the decrypted result equals the plaintext answer', async () => {
+    const client = new DataspaceClient({ url: s.url, token: consumer });
+    const keys = readKeyFile(join(dir, 'c.keys'));
+    const sub = await submitJob(client, keys, scenario, { scenario: scenario.id, bindings: { utility: datasetId }, purpose: 'public-service' });
+    const st = await waitForJob(client, String(sub.id), undefined, 200, 180_000);
+    assert.equal(st.status, 'completed', JSON.stringify(st.error));
+    const doc = await fetchResult(client, String(sub.id), keys);
+    const ref = evaluateReference(scenario, {}, { utility: rows });
+    assert.deepEqual(Object.keys(doc.metrics).sort(), Object.keys(ref.metrics).sort());
+    for (const [name, groups] of Object.entries(ref.metrics)) {
+      for (const [g, want] of Object.entries(groups as Record<string, number | null>)) {
+        const got = (doc.metrics[name] as Record<string, number | null>)[g];
+        if (want === null) assert.equal(got, null, `${name}.${g}`);
+        else if (name === 'meters' || name === 'leaks') assert.equal(got, want, `${name}.${g}`);
+        else assert.ok(Math.abs((got as number) - want) <= 1e-6 * Math.max(1, Math.abs(want)), `${name}.${g}: ${got} vs ${want}`);
+      }
+    }
+    assert.deepEqual(doc.meta.suppressed, ref.meta.suppressed);
+  });
+
+  it('an Idempotency-Key returns the same job', async () => {
+    const client = new DataspaceClient({ url: s.url, token: consumer });
+    const keys = readKeyFile(join(dir, 'c.keys'));
+    const req = { scenario: scenario.id, bindings: { utility: datasetId }, purpose: 'public-service', idempotencyKey: 'once-only-1' };
+    const a = await submitJob(client, keys, scenario, req);
+    const b = await submitJob(client, keys, scenario, req);
+    assert.equal(a.id, b.id);
+  });
+
+  it('bad submissions get a 4xx with a code and nothing is queued', async () => {
+    const before = (await s.dataSource.query('SELECT COUNT(*) AS n FROM jobs'))[0].n;
+    const keys = readKeyFile(join(dir, 'c.keys'));
+    const client = new DataspaceClient({ url: s.url, token: consumer });
+    const keyset = (await client.postRaw<{ id: string }>('keysets', (await import('#sdk')).publicKeysetBytes(keys), 'application/octet-stream')).id;
+    const base = { scenario: scenario.id, bindings: { utility: datasetId }, keyset, purpose: 'public-service' };
+    const cases: [unknown, number, string][] = [
+      [{ ...base, extra: 1 }, 400, 'VALIDATION_FAILED'],
+      [{ ...base, scenario: 'no-such-scenario' }, 404, 'UNKNOWN_SCENARIO'],
+      [{ ...base, bindings: {} }, 400, 'VALIDATION_FAILED'],
+      [{ ...base, bindings: { utility: 'missing-dataset' } }, 404, 'NOT_FOUND'],
+      [{ ...base, keyset: 'zz' }, 400, 'VALIDATION_FAILED'],
+      [{ ...base, keyset: 'a'.repeat(64) }, 404, 'NOT_FOUND'],
+      [{ ...base, purpose: 'marketing' }, 403, 'POLICY_REFUSED'],
+      [{ ...base, params: { nope: 1 } }, 400, 'VALIDATION_FAILED'],
+    ];
+    for (const [body, status, code] of cases) {
+      const r = await call(s.url, 'POST', '/jobs', { token: consumer, body });
+      assert.equal(r.status, status, `${JSON.stringify(body)} -> ${r.text}`);
+      assert.equal(r.body.error, code);
+      assert.ok(Array.isArray(r.body.details));
+    }
+    const malformed = await call(s.url, 'POST', '/jobs', { token: consumer, raw: '{"scenario":', headers: { 'content-type': 'application/json' } });
+    assert.equal(malformed.status, 400);
+    const after = (await s.dataSource.query('SELECT COUNT(*) AS n FROM jobs'))[0].n;
+    assert.equal(Number(after), Number(before));
+  });
+
+  it('a policy refusal names every reason', async () => {
+    const r = await call(s.url, 'POST', '/jobs?dryRun=true', { token: consumer, body: { scenario: scenario.id, bindings: { utility: datasetId }, keyset: readKeyFile(join(dir, 'c.keys')).publicKeyset.fingerprint, purpose: 'marketing' } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.allow, false);
+    assert.deepEqual(r.body.decisions[0].reasons.map((x: { code: string }) => x.code), ['PURPOSE_NOT_ALLOWED']);
+  });
+
+  it('a binding to a dataset with the wrong schema is refused (422)', async () => {
+    const doc = datasetDocumentFor('water-district-consumption', 'utility');
+    const bad = { ...doc, columns: { ...doc.columns, m3: { type: 'category', values: ['low', 'high'] } } };
+    const reg = await call(s.url, 'POST', '/datasets', { token: provider, body: bad });
+    assert.equal(reg.status, 201, reg.text);
+    const keyset = readKeyFile(join(dir, 'c.keys')).publicKeyset.fingerprint;
+    const r = await call(s.url, 'POST', '/jobs', { token: consumer, body: { scenario: scenario.id, bindings: { utility: reg.body.id }, keyset, purpose: 'public-service' } });
+    assert.equal(r.status, 422, r.text);
+    assert.equal(r.body.error, 'SCHEMA_MISMATCH');
+    assert.match(r.body.details[0].path, /bindings\.utility/);
+  });
+
+  it('keysets: garbage is 422, and a keyset whose parameters do not fit the plan is refused', async () => {
+    const g = await call(s.url, 'POST', '/keysets', { token: consumer, raw: new Uint8Array(1000).fill(7), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(g.status, 422, g.text);
+    // A keyset without the rotation keys the plan needs.
+    const other = join(dir, 'other.keys');
+    await generateKeyFile(other, { ...keyRequirements(scenario), galoisSteps: [1] });
+    const keys = readKeyFile(other);
+    const client = new DataspaceClient({ url: s.url, token: consumer });
+    await assert.rejects(submitJob(client, keys, scenario, { scenario: scenario.id, bindings: { utility: datasetId }, purpose: 'public-service' }),
+      (e: unknown) => e instanceof ApiError && e.status === 422 && e.code === 'KEYSET_MISMATCH');
+  });
+});
