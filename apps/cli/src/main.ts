@@ -5,6 +5,8 @@ import { registerDatasets } from './commands/datasets.js';
 import { registerScenarios } from './commands/scenarios.js';
 import { registerKeys } from './commands/keys.js';
 import { registerJobs } from './commands/jobs.js';
+import { registerLedger } from './commands/ledger.js';
+import { registerDemo } from './commands/demo.js';
 import { CliError } from './output.js';
 
 /** `dataspace`: the command people and scripts use (names per INTERFACES.md). */
@@ -21,6 +23,8 @@ registerDatasets(program);
 registerScenarios(program);
 registerKeys(program);
 registerJobs(program);
+registerLedger(program);
+registerDemo(program);
 
 try {
   await program.parseAsync(process.argv);
