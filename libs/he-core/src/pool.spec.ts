@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { HeEngine } from './engine.js';
+import { HeError } from './errors.js';
+import { encodePublicKeyset, encodeSecretKeyset } from './keyset.js';
+import { ckksParamsForDepth } from './params.js';
+import { HePool } from './pool.js';
+import { rng } from './test-fixtures.js';
+
+let engine: HeEngine;
+let pool: HePool;
+let pub: Uint8Array;
+let sec: Uint8Array;
+before(async () => {
+  engine = await HeEngine.create(ckksParamsForDepth(1));
+  const keys = engine.generateKeyset({ galoisSteps: [], relin: false });
+  pub = encodePublicKeyset(keys.publicKeyset);
+  sec = encodeSecretKeyset(keys);
+  pool = await HePool.create({ threads: 2 });
+});
+after(async () => {
+  await pool.close();
+  engine.dispose();
+});
+
+test('encryptMany / sumMany / decryptMany across 2 threads match plaintext', async () => {
+  const r = rng(8);
+  const vectors = Array.from({ length: 9 }, (_, i) => Float64Array.from({ length: 1 + i * 1000 }, () => r()));
+  const saved = await pool.encryptMany(pub, vectors);
+  assert.equal(saved.length, vectors.length);
+  const back = await pool.decryptMany(sec, saved);
+  back.forEach((v, i) => {
+    assert.equal(v.length, vectors[i]!.length);
+    v.forEach((x, j) => assert.ok(Math.abs(x - vectors[i]![j]!) < 1e-7));
+  });
+  const total = await pool.sumMany(pub, saved);
+  const [sum] = await pool.decryptMany(sec, [total]);
+  assert.equal(sum!.length, 8001);
+  for (const j of [0, 500, 4095, 4096, 8000]) {
+    const want = vectors.reduce((s, v) => s + (v[j] ?? 0), 0);
+    assert.ok(Math.abs(sum![j]! - want) < 1e-6, `slot ${j}`);
+  }
+  // A saved Ct from the pool loads in this thread's engine too.
+  const ct = engine.load(saved[0]!);
+  assert.equal(ct.length, 1);
+  engine.free(ct);
+});
+
+test('typed errors cross the thread boundary', async () => {
+  const saved = await pool.encryptMany(pub, [Float64Array.of(1)]);
+  await assert.rejects(pool.sumMany(pub, [saved[0]!.subarray(0, 100)]), (e: unknown) => e instanceof HeError && e.code === 'CORRUPT');
+  await assert.rejects(pool.encryptMany(pub.subarray(1), [Float64Array.of(1)]), (e: unknown) => e instanceof HeError && e.code === 'CORRUPT');
+  await assert.rejects(pool.encryptMany(pub, [Float64Array.of(Number.NaN)]), (e: unknown) => e instanceof HeError && e.code === 'BAD_ARGUMENT');
+  await assert.rejects(pool.sumMany(pub, []), (e: unknown) => e instanceof HeError && e.code === 'BAD_ARGUMENT');
+  // The workers are still healthy afterwards.
+  const [v] = await pool.decryptMany(sec, await pool.encryptMany(pub, [Float64Array.of(2.5)]));
+  assert.ok(Math.abs(v![0]! - 2.5) < 1e-7);
+});
+
+test('create validates the thread count', async () => {
+  await assert.rejects(HePool.create({ threads: 0 }), (e: unknown) => e instanceof HeError && e.code === 'BAD_ARGUMENT');
+});
