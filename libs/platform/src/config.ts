@@ -25,6 +25,10 @@ const schema = z.object({
   MAX_IMPORT_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024 * 1024),
   /** Worker threads for HE work in this process (0 = one per core). */
   HE_THREADS: z.coerce.number().int().min(0).max(64).default(0),
+  /** How long a worker holds a job before another may take it over after a crash (ms). */
+  WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(120_000),
+  /** How often accepted jobs missing from the queue are re-queued (ms). */
+  RECONCILE_MS: z.coerce.number().int().min(200).default(10_000),
   /** Start a local redis-server when nothing answers on REDIS_URL. */
   REDIS_AUTOSTART: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });

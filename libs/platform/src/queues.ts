@@ -51,6 +51,8 @@ export class QueueService {
     const w = new Worker<T>(queue, processor, {
       connection: conn, prefix: this.prefix, concurrency: opts.concurrency ?? 1,
       lockDuration: opts.lockDuration ?? 60_000, autorun: true,
+      // A crashed worker's job is taken over once its lock expires; allow a few crashes before giving up.
+      stalledInterval: Math.min(30_000, opts.lockDuration ?? 60_000), maxStalledCount: 3,
     });
     w.on('error', () => undefined);
     this.workers.push(w as Worker);

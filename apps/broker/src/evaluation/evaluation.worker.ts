@@ -24,14 +24,14 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     private readonly queues: QueueService,
     private readonly ledger: LedgerRecorder,
     private readonly orchestrator: JobOrchestrator,
-    @Inject(CONFIG) cfg: AppConfig,
+    @Inject(CONFIG) private readonly cfg: AppConfig,
   ) {
     this.threads = new HeThreads(cfg.HE_THREADS || undefined);
   }
 
   onApplicationBootstrap(): void {
-    this.queues.worker<EvaluatePayload>(QueueName.evaluate, (job) => this.process(job), { concurrency: this.threads.size, lockDuration: 300_000 });
-    this.orchestrator.startReconciler();
+    this.queues.worker<EvaluatePayload>(QueueName.evaluate, (job) => this.process(job), { concurrency: this.threads.size, lockDuration: this.cfg.WORKER_LOCK_MS });
+    this.orchestrator.startReconciler(this.cfg.RECONCILE_MS);
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -34,7 +34,7 @@ export class EncryptionWorker implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.queues.worker<EncryptTaskPayload>(QueueName.encrypt(this.cfg.CONNECTOR_ID), (job) => this.process(job), { concurrency: 4, lockDuration: 300_000 });
+    this.queues.worker<EncryptTaskPayload>(QueueName.encrypt(this.cfg.CONNECTOR_ID), (job) => this.process(job), { concurrency: 4, lockDuration: this.cfg.WORKER_LOCK_MS });
   }
 
   /** Checks a task; returns every reason to refuse it (empty when it may run). */

@@ -1,0 +1,165 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { DataspaceClient, fetchResult, generateKeyFile, keyRequirements, readKeyFile, submitJob, waitForJob } from '#sdk';
+import { builtinScenario, datasetDocumentFor, evaluateReference, generateRoleRows, type Row } from '#scenario';
+import { CLI } from './support/cli.js';
+import { call } from './support/env.js';
+import { toCsv } from './support/data.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface Proc { child: ChildProcess; stderr: () => string; kill: (sig?: NodeJS.Signals) => Promise<void> }
+
+function serve(apps: string, port: number, env: NodeJS.ProcessEnv): Promise<Proc> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'serve', '--apps', apps, '--port', String(port)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    const t = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`serve ${apps} not ready: ${err}`)); }, 60_000);
+    child.stderr!.on('data', (d) => {
+      err += d;
+      if (/dataspace serving/.test(err)) {
+        clearTimeout(t);
+        resolve({
+          child, stderr: () => err,
+          kill: (sig = 'SIGTERM') => new Promise((r) => { if (child.exitCode !== null || child.signalCode !== null) return r(); child.once('exit', () => r()); child.kill(sig); }),
+        });
+      }
+    });
+    child.once('exit', (code) => { clearTimeout(t); if (!/dataspace serving/.test(err)) reject(new Error(`serve ${apps} exited ${code}: ${err}`)); });
+  });
+}
+
+function redis(port: number, dir: string): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout!.on('data', (d) => { out += d; if (/Ready to accept connections/.test(out)) resolve(child); });
+    child.once('exit', (c) => reject(new Error(`redis-server exited ${c}`)));
+  });
+}
+
+async function waitUntil(fn: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const SCENARIO = 'water-district-consumption';
+
+describe('resilience: crashes and restarts lose no accepted job', { timeout: 600_000 }, () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let api: Proc;
+  let apiUrl: string;
+  let provider: string;
+  let consumer: string;
+  let auditor: string;
+  let dataset: string;
+  let rows: Row[];
+  let redisProc: ChildProcess;
+  let redisPort: number;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ds-resilience-'));
+    redisPort = await freePort();
+    redisProc = await redis(redisPort, dir);
+    env = {
+      ...process.env, DATA_DIR: join(dir, 'data'), REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_AUTOSTART: 'false',
+      QUEUE_PREFIX: `dsres-${randomBytes(3).toString('hex')}`, LOG_LEVEL: 'silent', WORKER_LOCK_MS: '3000', RECONCILE_MS: '1000', HE_THREADS: '1',
+    };
+    if (env.DATABASE_URL) env.DATABASE_SCHEMA = `res_${randomBytes(3).toString('hex')}`;
+    const port = await freePort();
+    api = await serve('broker,provider,ledger', port, env);
+    apiUrl = `http://127.0.0.1:${port}`;
+    const admin = readFileSync(join(dir, 'data', 'admin.token'), 'utf8').trim();
+    provider = (await call(apiUrl, 'POST', '/participants', { token: admin, body: { role: 'provider', name: 'p' } })).body.token;
+    consumer = (await call(apiUrl, 'POST', '/participants', { token: admin, body: { role: 'consumer', name: 'c' } })).body.token;
+    auditor = (await call(apiUrl, 'POST', '/participants', { token: admin, body: { role: 'auditor', name: 'a' } })).body.token;
+    const doc = datasetDocumentFor(SCENARIO, 'utility');
+    dataset = (await call(apiUrl, 'POST', '/datasets', { token: provider, body: doc })).body.id;
+    rows = generateRoleRows(SCENARIO, 'utility', { rows: 30_000, seed: 11 });
+    const imp = await call(apiUrl, 'POST', `/datasets/${dataset}/rows`, { token: provider, raw: toCsv(Object.keys(doc.columns), rows), headers: { 'content-type': 'text/csv' } });
+    assert.equal(imp.status, 200, imp.text);
+    await generateKeyFile(join(dir, 'k'), keyRequirements(builtinScenario(SCENARIO)));
+  });
+  after(async () => {
+    await api?.kill();
+    redisProc?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function submit(): Promise<string> {
+    const client = new DataspaceClient({ url: apiUrl, token: consumer });
+    const r = await submitJob(client, readKeyFile(join(dir, 'k')), builtinScenario(SCENARIO), { scenario: SCENARIO, bindings: { utility: dataset }, purpose: 'public-service' });
+    return String(r.id);
+  }
+
+  async function checkResult(id: string): Promise<void> {
+    const client = new DataspaceClient({ url: apiUrl, token: consumer });
+    const st = await waitForJob(client, id, undefined, 200, 300_000);
+    assert.equal(st.status, 'completed', JSON.stringify(st.error));
+    const doc = await fetchResult(client, id, readKeyFile(join(dir, 'k')));
+    const ref = evaluateReference(builtinScenario(SCENARIO), {}, { utility: rows });
+    assert.deepEqual(doc.metrics.meters, ref.metrics.meters);
+    const outputs = await call(apiUrl, 'GET', `/ledger/entries?job=${id}&type=job.evaluated`, { token: auditor });
+    assert.equal(outputs.body.total, 1, 'evaluated exactly once in the ledger');
+  }
+
+  it('the worker process is killed in the middle of an evaluation; after a restart the job completes once, correctly', async () => {
+    let worker = await serve('worker', await freePort(), env);
+    const id = await submit();
+    await waitUntil(async () => (await call(apiUrl, 'GET', `/jobs/${id}`, { token: consumer })).body.status === 'evaluating', 120_000, 'evaluation to start');
+    await worker.kill('SIGKILL');
+    const mid = (await call(apiUrl, 'GET', `/jobs/${id}`, { token: consumer })).body.status;
+    assert.equal(mid, 'evaluating', 'the kill happened mid-evaluation');
+    worker = await serve('worker', await freePort(), env);
+    try {
+      await checkResult(id);
+    } finally {
+      await worker.kill();
+    }
+  });
+
+  it('Redis restarts (losing everything) while jobs are queued and running: every accepted job completes or fails with a reason', async () => {
+    const worker = await serve('worker', await freePort(), env);
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i++) ids.push(await submit());
+      await waitUntil(async () => (await call(apiUrl, 'GET', `/jobs/${ids[0]}`, { token: consumer })).body.status !== 'queued', 60_000, 'work to start');
+      // Kill Redis and bring back an empty one on the same port: queues, locks and flows are gone.
+      redisProc.kill('SIGKILL');
+      await new Promise((r) => redisProc.once('exit', r));
+      rmSync(join(dir, 'appendonlydir'), { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 1500));
+      redisProc = await redis(redisPort, dir);
+      for (const id of ids) {
+        const client = new DataspaceClient({ url: apiUrl, token: consumer });
+        const st = await waitForJob(client, id, undefined, 250, 300_000);
+        assert.ok(st.status === 'completed' || (st.status === 'failed' && st.error?.message), `${id}: ${st.status}`);
+        if (st.status === 'completed') {
+          const doc = await fetchResult(client, id, readKeyFile(join(dir, 'k')));
+          const ref = evaluateReference(builtinScenario(SCENARIO), {}, { utility: rows });
+          assert.deepEqual(doc.metrics.meters, ref.metrics.meters);
+        }
+      }
+    } finally {
+      await worker.kill();
+    }
+  });
+});
