@@ -256,6 +256,10 @@ test('add aligns operands with different chunk counts, levels and scales', () =>
     }
     const e = engine.sub(b, a);
     assert.ok(Math.abs(engine.decrypt(sk, e)[S + 1]! + xs[S + 1]!) < 1e-7);
+    const neg = engine.decrypt(sk, engine.negate(a));
+    const minus = engine.decrypt(sk, engine.subPlain(a, [0.5, 0.25]));
+    assert.ok(Math.abs(neg[7]! + xs[7]!) < 1e-7);
+    assert.ok(Math.abs(minus[1]! - (xs[1]! - 0.25)) < 1e-7 && Math.abs(minus[S]! - (xs[S]! - 0.5)) < 1e-7);
   });
 });
 

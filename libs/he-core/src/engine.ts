@@ -445,7 +445,11 @@ export class HeEngine {
   private ct(x: Ct, what = 'ciphertext'): CtImpl {
     this.ensureUsable();
     if (!(x instanceof CtImpl)) throw new HeError('BAD_ARGUMENT', `${what} is not a Ct of this library`);
-    if (x.owner !== this) throw new HeError('PARAMS_MISMATCH', `${what} belongs to another engine`);
+    if (x.owner !== this) {
+      // Cts cross engines (and threads) only as bytes: save() here, load() there.
+      const code = x.owner.id === this.id ? 'BAD_ARGUMENT' : 'PARAMS_MISMATCH';
+      throw new HeError(code, `${what} belongs to another engine (${x.owner.id}); move it with save/load`);
+    }
     if (x.freed) throw new HeError('BAD_ARGUMENT', `${what} was freed`);
     return x;
   }
@@ -853,6 +857,25 @@ export class HeEngine {
       del(shared);
     }
     return this.wrap(out, a.level + 1, a.scale, a.length, a.keyset);
+  }
+
+  /** a - values (see {@link addPlain} for the layout of `values`). */
+  subPlain(a: Ct, values: ArrayLike<number>): Ct {
+    this.checkValues(values, 'values');
+    return this.addPlain(a, Array.from(values, (v) => -v));
+  }
+
+  /** -a (exact, no level consumed). */
+  negate(x: Ct): Ct {
+    const a = this.ct(x);
+    const out: Chunk[] = [];
+    try {
+      for (const p of a.parts) out.push(p === null ? null : sealCall(this, 'negate', 'BAD_ARGUMENT', () => this.evaluator.negate(p) as SealCipherText));
+    } catch (e) {
+      for (const p of out) del(p);
+      throw e;
+    }
+    return this.wrap(out, a.level, a.scale, a.length, a.keyset);
   }
 
   /** a * c for every slot (a constant), via multiplyPlain: scale unchanged, one level consumed. */

@@ -20,8 +20,12 @@ class PoolThread {
   readonly pending = new Map<number, Pending>();
   readonly worker: Worker;
   dead = false;
+  online = false;
   constructor(onDeath: (t: PoolThread, e: Error) => void) {
     this.worker = new Worker(new URL('./pool-worker.js', import.meta.url));
+    this.worker.once('online', () => {
+      this.online = true;
+    });
     this.worker.on('message', (m: PoolResponse) => {
       const p = this.pending.get(m.id);
       if (!p) return;
@@ -82,13 +86,16 @@ export class HePool {
       t.dead = true;
       for (const p of t.pending.values()) p.reject(e);
       t.pending.clear();
+      // Replace a thread that died while working (e.g. a SEAL abort); one that never came online is
+      // not respawned (the worker module itself fails to load, so a new one would fail the same way).
       const i = this.workers.indexOf(t);
-      if (i >= 0 && !this.closed) this.workers[i] = this.spawn();
+      if (i >= 0 && !this.closed && t.online) this.workers[i] = this.spawn();
     });
   }
 
   private send(t: PoolThread, task: PoolTask): Promise<PoolResult> {
     if (this.closed) return Promise.reject(new HeError('BAD_ARGUMENT', 'pool is closed'));
+    if (t.dead) return Promise.reject(new Error('pool worker failed to start'));
     const id = this.nextId++;
     return new Promise<PoolResult>((resolve, reject) => {
       t.pending.set(id, { resolve, reject });
