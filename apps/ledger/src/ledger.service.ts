@@ -8,7 +8,7 @@ import {
 } from '#ledger-core';
 import { LedgerCheckpointEntity, LedgerEntryEntity, inTransaction } from '#persistence';
 import { type AppConfig, CONFIG } from '#platform';
-import { SqlTreeStore } from './sql-tree-store.js';
+import { SqlTreeStore, insertRows } from './sql-tree-store.js';
 
 export const LEDGER_ORIGIN = 'dataspace.local/usage-ledger';
 export const LEDGER_KEY_NAME = 'dataspace-ledger';
@@ -91,11 +91,11 @@ export class LedgerService implements OnApplicationBootstrap, OnModuleDestroy {
       const hashes = bodies.map((b) => leafHashOfText(b));
       const frontier = await readingTree('append', () => loadFrontier(store, size));
       const nodes = planAppend(frontier, hashes);
-      const rows = fresh.map((e, i) => ({
-        idx: size + i, eventId: e.id, type: e.type, jobId: e.job ?? null, consumerId: e.consumer ?? null,
-        datasets: e.datasets?.length ? ` ${e.datasets.join(' ')} ` : '', at: e.at, body: bodies[i]!, leafHash: toHex(hashes[i]!),
-      }));
-      for (let i = 0; i < rows.length; i += 200) await m.createQueryBuilder().insert().into(LedgerEntryEntity).values(rows.slice(i, i + 200)).execute();
+      const rows = fresh.map((e, i) => [
+        size + i, e.id, e.type, e.job ?? null, e.consumer ?? null,
+        e.datasets?.length ? ` ${e.datasets.join(' ')} ` : '', e.at, bodies[i]!, toHex(hashes[i]!),
+      ]);
+      await insertRows(m, 'ledger_entries', ['idx', 'event_id', 'type', 'job_id', 'consumer_id', 'datasets', 'at', 'body', 'leaf_hash'], rows);
       await store.putNodes(nodes, { from: size, to: size + fresh.length });
       return { appended: fresh.length, size: size + fresh.length };
     });

@@ -4,6 +4,24 @@ import { LedgerEntryEntity, LedgerNodeEntity } from '#persistence';
 
 /** Ids per `IN (...)` list: far below SQLite's 32766 and PostgreSQL's 65535 bound parameters. */
 const IN_CHUNK = 1000;
+/** Bound parameters per INSERT statement. */
+const INSERT_PARAMS = 8000;
+
+/**
+ * Multi-row INSERT in plain SQL. The ledger writes thousands of rows per batch; TypeORM's query builder
+ * re-scans its parameter map for every value it adds, which cost more than the hashing itself.
+ */
+export async function insertRows(m: EntityManager, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
+  const pg = m.connection.options.type === 'postgres';
+  const per = Math.max(1, Math.floor(INSERT_PARAMS / columns.length));
+  const head = `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES `;
+  for (let i = 0; i < rows.length; i += per) {
+    const part = rows.slice(i, i + per);
+    let n = 0;
+    const tuple = (): string => `(${columns.map(() => (pg ? `$${++n}` : '?')).join(', ')})`;
+    await m.query(head + part.map(tuple).join(', '), part.flat());
+  }
+}
 
 /**
  * The Merkle log's node table in SQL (`ledger_nodes`): the hash of every complete subtree, so roots and
@@ -51,9 +69,6 @@ export class SqlTreeStore implements TreeStore {
     // anything else means another writer interleaved (their idx primary keys would also collide).
     const count = await this.getLeafCount();
     if (count !== sizes.to) throw new TreeStoreError(`ledger size changed under an append (${count}, expected ${sizes.to})`);
-    for (let i = 0; i < nodes.length; i += 300) {
-      const part = nodes.slice(i, i + 300).map((n) => ({ level: n.level, idx: n.index, hash: toHex(n.hash) }));
-      await this.m.createQueryBuilder().insert().into(LedgerNodeEntity).values(part).execute();
-    }
+    await insertRows(this.m, 'ledger_nodes', ['level', 'idx', 'hash'], nodes.map((n) => [n.level, n.index, toHex(n.hash)]));
   }
 }
