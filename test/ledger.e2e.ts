@@ -18,6 +18,8 @@ import {
 import { builtinScenarios } from '#scenario';
 import { call, startTestServer, testConfig } from './support/env.js';
 import { runCli, type CliRun } from './support/cli.js';
+import { DataspaceClient } from '#sdk';
+import { type LedgerSource, httpLedgerSource, verifyLedger } from '../apps/cli/src/commands/ledger.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 const APPS = ['broker', 'ledger'] as const;
@@ -134,6 +136,41 @@ describe('ledger: actions are events; served proofs verify against signed checkp
     const cproof = (c.body.proof as string[]).map((h) => hashFromHex(h));
     assert.equal(verifyConsistency(cpOld.size, cpNew.size, cproof, cpOld.root, cpNew.root), true);
     assert.equal(verifyConsistency(cpOld.size, cpNew.size, cproof, cpNew.root, cpOld.root), false);
+  });
+
+  it('ledger verify checks the proofs the API serves (a server lying about one proof is caught)', async () => {
+    await drain(s);
+    const honest = httpLedgerSource(new DataspaceClient({ url: s.url, token: auditor.token }));
+    const ok = await verifyLedger(honest, { randomSamples: 3 });
+    assert.equal(ok.ok, true, JSON.stringify(ok));
+    const flip = (hex: string): string => (hex[0] === '0' ? '1' : '0') + hex.slice(1);
+    const badInclusion: LedgerSource = {
+      ...honest,
+      inclusion: async (index, size) => {
+        const p = await honest.inclusion(index, size);
+        return index === 0 ? p : { ...p, proof: p.proof.map((h, i) => (i === 0 ? flip(h) : h)) };
+      },
+    };
+    const r1 = await verifyLedger(badInclusion, {});
+    assert.equal(r1.ok, false);
+    assert.equal(!r1.ok && r1.code, 'INCLUSION_PROOF_FAILED');
+    const badConsistency: LedgerSource = {
+      ...honest,
+      consistency: async (a, b) => {
+        const p = await honest.consistency(a, b);
+        return { proof: p.proof.length ? [...p.proof.slice(0, -1), flip(p.proof[p.proof.length - 1]!)] : [flip('0'.repeat(64))] };
+      },
+    };
+    const r2 = await verifyLedger(badConsistency, {});
+    assert.equal(!r2.ok && r2.code, 'CONSISTENCY_PROOF_FAILED');
+    // A node table that disagrees with the entries is located even when every leaf hash matches.
+    const badNodes: LedgerSource = {
+      ...honest,
+      nodes: async (keys) => (await honest.nodes(keys)).map((h, i) => (keys[i]!.level === 1 && keys[i]!.index === 2 && h ? flip(h) : h)),
+    };
+    const r3 = await verifyLedger(badNodes, {});
+    assert.equal(!r3.ok && r3.code, 'NODE_MISMATCH');
+    assert.equal(!r3.ok && r3.firstBadIndex, 4);
   });
 
   it('filters entries and limits what a consumer reads', async () => {
