@@ -6,6 +6,7 @@
  * compared with the plaintext reference on the same rows (SCENARIO-FORMAT.md, "Accuracy"), and
  * the usage ledger is checked when the ledger app answers.
  */
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import {
   ApiError, DataspaceClient, type JobStatus, fetchResult, generateKeyFile, keyRequirements, readKeyFile, submitJob, waitForJob,
@@ -117,11 +118,12 @@ export class DemoRunner {
       if (e instanceof ApiError && e.status === 404) return { check: 'absent' };
       throw e;
     }
+    // the events stored so far, then a checkpoint signed after them: it must cover every one
+    const r = await this.auditor.get<{ total: number; entries: { index: number }[] }>(`ledger/entries?job=${encodeURIComponent(job)}&limit=1000`);
+    if (r.total === 0) return { check: 'failed', problem: `ledger: no events of job ${job}` };
     const signed = await this.auditor.post<CheckpointDoc>('ledger/checkpoint');
     const v = await verifyLedger(httpLedgerSource(this.auditor));
     if (!v.ok) return { check: 'failed', problem: `ledger: ${v.code}: ${v.problem}` };
-    const r = await this.auditor.get<{ total: number; entries: { index: number }[] }>(`ledger/entries?job=${encodeURIComponent(job)}&limit=1000`);
-    if (r.total === 0) return { check: 'failed', problem: `ledger: no events of job ${job}` };
     const outside = r.entries.filter((e) => e.index >= signed.size);
     if (outside.length) return { check: 'failed', problem: `ledger: ${outside.length} events of job ${job} are not under the checkpoint just signed (size ${signed.size})` };
     return { check: 'verified' };
@@ -158,7 +160,18 @@ export class DemoRunner {
       const keys = readKeyFile(keyFile);
       const params = defaultParams(id, counts);
       const submitted = Date.now();
-      const job = await submitJob(this.consumer, keys, scenario, { scenario: id, bindings, purpose: catalogPurpose(id), params });
+      const request = { scenario: id, bindings, purpose: catalogPurpose(id), params, idempotencyKey: randomUUID() };
+      let job: Record<string, unknown>;
+      try {
+        job = await submitJob(this.consumer, keys, scenario, request);
+      } catch (e) {
+        // A keep-alive socket the server closed while the keys were generated (Node's 5 s idle
+        // timeout) resets the first POST; the keyset upload is idempotent (keyed by fingerprint)
+        // and the job by its idempotency key, so one retry on a fresh connection is safe.
+        if (!(e instanceof ApiError && e.status === 0 && /ECONNRESET|EPIPE|socket/i.test(e.message))) throw e;
+        this.say('  connection reset by the server; submitting again');
+        job = await submitJob(this.consumer, keys, scenario, request);
+      }
       out.job = String(job.id);
       let last = '';
       const final: JobStatus = await waitForJob(this.consumer, out.job, (s) => {
@@ -184,7 +197,8 @@ export class DemoRunner {
         out.problems.push(`${p.metric}${p.group ? `[${p.group}]` : ''}: ${p.message}`);
       }
       if (report.problems.length > 5) out.problems.push(`(+${report.problems.length - 5} more)`);
-      for (const [role, n] of Object.entries(counts)) {
+      // with `align`, the broker reports the rows that took part (aligned ones), not the input rows
+      if (!scenario.align) for (const [role, n] of Object.entries(counts)) {
         if (result.meta.rows[role] !== n) out.problems.push(`meta.rows.${role} is ${String(result.meta.rows[role])}, not ${n}`);
       }
       const ledger = await this.checkLedger(out.job);
