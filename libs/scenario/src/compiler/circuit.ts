@@ -3,6 +3,7 @@
  * (small-group suppression in the masks, Laplace noise). Never sees a plaintext row or a secret key.
  */
 import type { CircuitNode, Condition, Plan, PlainVec } from './plan-types.js';
+import { LAPLACE_TAIL } from './magnitude.js';
 
 /**
  * The operations the circuit needs; `#he-core`'s `HeEngine` provides them (structural typing keeps
@@ -89,12 +90,17 @@ export function suppressedGroups(c: Condition, counts: Record<string, Record<str
   return out;
 }
 
-/** Laplace(0, b) by inversion of a uniform sample in [0, 1). */
+/**
+ * Laplace(0, b) by inversion of a uniform sample in [0, 1), capped at LAPLACE_TAIL·b: u = 0 would give
+ * an infinite sample, and the plan sizes its slot headroom for |noise| <= LAPLACE_TAIL·b (magnitude.ts).
+ * The cap moves probability e^-40 ~ 4e-18 to the two end points ((ε, 4e-18)-DP instead of pure ε-DP).
+ */
 function laplace(b: number, rng: () => number): number {
   let u = rng();
   if (!(u >= 0 && u < 1)) throw new Error('noise rng must return a number in [0, 1)');
   u -= 0.5;
-  return -b * Math.sign(u) * Math.log(1 - 2 * Math.abs(u));
+  const tail = Math.min(LAPLACE_TAIL, -Math.log(1 - 2 * Math.abs(u)));
+  return b * Math.sign(u) * tail;
 }
 
 type Val<Ct> = Ct | Ct[];

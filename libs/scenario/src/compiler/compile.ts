@@ -14,6 +14,7 @@ import type {
 import { blockWidth, groupComponents, groupKeys, stepsForWidth } from './layout.js';
 import { bindWhereParams, renameRole, splitByRole, splitRef, whereRoles } from './where.js';
 import { HeError, ckksParamsForDepth } from '#he-core';
+import { LAPLACE_TAIL, PRIVATE_PARAM_BOUND, SLOT_CAP, VALUE_CAP, pow2floor, splitGain } from './magnitude.js';
 
 /** Row count assumed for a role when the context gives none (sizes the scaling before products). */
 export const DEFAULT_ROW_BOUND = 1 << 20;
@@ -45,11 +46,14 @@ interface GVal {
   leaders: number[];
   /** zeros outside the leader slots, with its conditions already applied */
   clean: boolean;
+  /** real value = slot value × factor (1 / the gain) */
   factor: number;
   round: boolean;
   conditions: string[];
-  /** upper bound of |slot value| at a leader */
+  /** upper bound of |slot value| anywhere in the ciphertext (leaders and partial sums), <= SLOT_CAP */
   bound: number;
+  /** upper bound of the sum over groups of |slot value at the leader| */
+  l1: number;
   /** L1 sensitivity of one group's real value to one row (for Laplace noise) */
   sens: number;
   /** a total over groups (dot): a condition suppressing any group withholds the whole value */
@@ -174,14 +178,16 @@ class Compiler {
     return n !== undefined && n > 0 ? n : DEFAULT_ROW_BOUND;
   }
 
-  private alignedCount(): number {
-    return this.alignKeys?.length ?? this.ctx.alignedKeyCount ?? DEFAULT_ROW_BOUND;
+  /** Upper bound on the aligned rows a product over `roles` sums: the key count, and each role's rows. */
+  private alignedCount(roles: string[]): number {
+    const keys = this.alignKeys?.length ?? this.ctx.alignedKeyCount ?? Infinity;
+    return Math.max(1, Math.min(keys, ...roles.map((r) => this.rows(r))));
   }
 
   private work(role: string): ProviderWork {
     let w = this.roles.get(role);
     if (!w) {
-      w = { columns: [], bounds: {}, features: [], counts: [] };
+      w = { columns: [], bounds: {}, features: [], counts: [], maxRows: this.rows(role) };
       const on = this.s.align?.on[role];
       if (on !== undefined) {
         w.alignOn = on;
@@ -309,7 +315,24 @@ class Compiler {
   private maskVal(g: GVal, scale: number, conditions: string[]): GVal {
     const entries = g.leaders.map((slot, group) => ({ group, slot, scale }));
     const node = this.node({ op: 'mask', a: g.node, entries, conditions });
-    return { ...g, node, clean: true, factor: g.factor / scale, bound: g.bound * scale, conditions };
+    return { ...g, node, clean: true, factor: g.factor / scale, bound: g.bound * Math.abs(scale), l1: g.l1 * Math.abs(scale), conditions };
+  }
+
+  /**
+   * Registers a ciphertext the consumer encrypts; returns its name. Metrics that need the same parameter
+   * at another multiplier or layout get their own ciphertext (`metric:name`).
+   */
+  private privateInput(p: PrivateInput, metric: string): string {
+    const body = (q: PrivateInput): string => JSON.stringify({ ...q, name: '' });
+    for (const name of [p.name, `${metric}:${p.name}`]) {
+      const known = this.privateInputs.find((q) => q.name === name);
+      if (!known) {
+        this.privateInputs.push({ ...p, name });
+        return name;
+      }
+      if (body(known) === body(p)) return name;
+    }
+    throw new Error(`internal: metric ${metric} needs private input ${p.name} twice at different scales`);
   }
 
   private output(node: NodeId, conditions: string[], anyGroup = false): string {
@@ -322,7 +345,11 @@ class Compiler {
 
   /** Release a grouped value: mask to the leader slots (suppression), then noise; returns the consumer's read. */
   private release(g: GVal, epsilon: number | null): Read {
-    const masked = g.clean ? g : this.maskVal(g, 1, g.conditions);
+    // Laplace samples are capped at LAPLACE_TAIL scales (circuit.ts): value + noise must fit SLOT_CAP.
+    // Row metrics size their gains for it; a noisy difference may need its mask to scale down.
+    const tail = epsilon === null ? 0 : (LAPLACE_TAIL * g.sens) / epsilon / g.factor;
+    const fit = Math.min(1, SLOT_CAP / (g.bound + tail));
+    const masked = g.clean && fit === 1 ? g : this.maskVal(g, fit, g.conditions);
     let node = masked.node;
     if (epsilon !== null) {
       node = this.node({ op: 'noise', a: node, slots: masked.leaders, scale: masked.sens / epsilon / masked.factor });
@@ -463,21 +490,32 @@ class Compiler {
     };
     const minConds = minGroup > 0 ? [countCond('minGroupSize', minGroup)] : [];
 
-    const gv = (value: (p: (typeof perRole)[number]) => FeatureValue, opts: { perGroupMean?: boolean; factor: number; round: boolean; sens: number; bound: number; conditions?: string[] }): GVal => {
+    /**
+     * A grouped sum of per-row values |v| <= maxRow (real units; also a row's L1 sensitivity) over the
+     * roles' rows, at gain g = the largest power of two with (worst + Laplace tail)·g <= VALUE_CAP.
+     * Worst |slot|: the total of every row (reduce and rotate-and-sum only add rows; a window of W slots
+     * spans at most two blocks, so partial sums never exceed the rows' total). A single-role mean
+     * (x / n_g per row) sums to <= maxRow per group, and a window spans two groups: 2·maxRow.
+     */
+    const gv = (value: (p: (typeof perRole)[number], gain: number) => FeatureValue, opts: { maxRow: number; perGroupMean?: boolean; round: boolean; eps: number | null; conditions?: string[] }): GVal => {
+      const worst = opts.perGroupMean ? 2 * opts.maxRow : totalRows * opts.maxRow;
+      const tail = opts.eps === null ? 0 : (LAPLACE_TAIL * opts.maxRow) / opts.eps;
+      const gain = pow2floor(VALUE_CAP / (worst + tail));
       const sums = perRole.map((p) => {
-        const f: Omit<FeatureSpec, 'id'> = { layout: 'blocked', value: value(p), grouping: p.grouping, width: W, ...(p.where ? { where: p.where } : {}), ...(opts.perGroupMean ? { perGroupMean: true } : {}) };
+        const f: Omit<FeatureSpec, 'id'> = { layout: 'blocked', value: value(p, gain), grouping: p.grouping, width: W, ...(p.where ? { where: p.where } : {}), ...(opts.perGroupMean ? { perGroupMean: true } : {}) };
         const fid = this.feature(p.role, f);
         const input = this.node({ op: 'input', role: p.role, feature: fid });
         return this.node({ op: 'sumSlots', a: this.node({ op: 'reduce', a: input }), width: W });
       });
-      return { node: this.add(sums), groups: keys, leaders, clean: false, factor: opts.factor, round: opts.round, conditions: opts.conditions ?? minConds, bound: opts.bound, sens: opts.sens };
+      const l1 = (opts.perGroupMean ? G * opts.maxRow : totalRows * opts.maxRow) * gain;
+      return { node: this.add(sums), groups: keys, leaders, clean: false, factor: 1 / gain, round: opts.round, conditions: opts.conditions ?? minConds, bound: worst * gain, l1, sens: opts.maxRow };
     };
-    const one = (): FeatureValue => ({ kind: 'one' });
-    const pow = (k: number) => (p: (typeof perRole)[number]): FeatureValue => {
+    const one = (_p: unknown, gain: number): FeatureValue => ({ kind: 'one', scale: gain });
+    const pow = (k: number) => (p: (typeof perRole)[number], gain: number): FeatureValue => {
       if (!p.of) throw new Error('internal: value ref missing');
-      return { kind: 'columns', factors: [{ column: splitRef(p.of).column, power: k }], scale: 1 / B ** k };
+      return { kind: 'columns', factors: [{ column: splitRef(p.of).column, power: k }], scale: gain };
     };
-    const countVal = (): GVal => gv(one, { factor: 1, round: true, sens: 1, bound: totalRows });
+    const countVal = (e: number | null): GVal => gv(one, { maxRow: 1, round: true, eps: e });
     const out = (read: () => MetricDecoding, gval?: GVal): CMetric => {
       let memo: MetricDecoding | undefined;
       return { groups: keys, ...(gval ? { gval } : {}), decode: () => (memo ??= read()) };
@@ -485,52 +523,52 @@ class Compiler {
 
     switch (m.agg) {
       case 'count': {
-        const v = countVal();
+        const v = countVal(eps);
         return out(() => ({ kind: 'value', read: this.release(v, eps), round: true }), v);
       }
       case 'sum': {
-        const v = gv(pow(1), { factor: B, round: false, sens: B, bound: totalRows });
+        const v = gv(pow(1), { maxRow: B, round: false, eps });
         return out(() => ({ kind: 'value', read: this.release(v, eps), round: false }), v);
       }
       case 'sumProduct': {
         const [a, b] = m.of.map((r, i) => this.numeric(r, `${path}/of/${i}`));
-        const v = gv(() => ({ kind: 'columns', factors: [{ column: a.column, power: 1 }, { column: b.column, power: 1 }], scale: 1 / (a.bound * b.bound) }),
-          { factor: a.bound * b.bound, round: false, sens: a.bound * b.bound, bound: totalRows });
+        const v = gv((_p, gain) => ({ kind: 'columns', factors: [{ column: a.column, power: 1 }, { column: b.column, power: 1 }], scale: gain }),
+          { maxRow: a.bound * b.bound, round: false, eps });
         return out(() => ({ kind: 'value', read: this.release(v, eps), round: false }), v);
       }
       case 'histogram': {
         const edges = m.bins;
         if (edges.length < 2 || edges.some((e, i) => i > 0 && e <= edges[i - 1])) throw new CompileError(`${path}/bins`, 'bins', 'bins must be at least two ascending edges');
         const col = splitRef(list[0].of ?? '').column;
-        const bins = edges.slice(0, -1).map((lo, b) => gv((p) => ({ kind: 'bin', column: p.of ? splitRef(p.of).column : col, lo, hi: edges[b + 1], closed: b === edges.length - 2 }),
-          { factor: 1, round: true, sens: 1, bound: totalRows }));
+        const bins = edges.slice(0, -1).map((lo, b) => gv((p, gain) => ({ kind: 'bin', column: p.of ? splitRef(p.of).column : col, lo, hi: edges[b + 1], closed: b === edges.length - 2, scale: gain }),
+          { maxRow: 1, round: true, eps }));
         return out(() => ({ kind: 'histogram', bins: bins.map((v) => this.release(v, eps)) }));
       }
       case 'mean': {
         if (single && eps === null) {
           // the provider knows its group sizes: x / (B · n_g) summed is the mean itself
           const empty = countCond('empty', 1);
-          const v = gv(pow(1), { perGroupMean: true, factor: B, round: false, sens: B, bound: 1, conditions: [...minConds, empty] });
+          const v = gv(pow(1), { maxRow: B, perGroupMean: true, round: false, eps: null, conditions: [...minConds, empty] });
           return out(() => ({ kind: 'value', read: this.release(v, null), round: false }), v);
         }
         const e = eps === null ? null : eps / 2;
-        const s = gv(pow(1), { factor: B, round: false, sens: B, bound: totalRows });
-        const n = countVal();
+        const s = gv(pow(1), { maxRow: B, round: false, eps: e });
+        const n = countVal(e);
         return out(() => ({ kind: 'quotient', num: this.release(s, e), den: this.release(n, e) }));
       }
       case 'variance': case 'stddev': {
         const sqrt = m.agg === 'stddev';
         if (single && eps === null) {
           const empty = countCond('empty', 1);
-          const m1 = gv(pow(1), { perGroupMean: true, factor: 1, round: false, sens: 1, bound: 1, conditions: [...minConds, empty] });
-          const m2 = gv(pow(2), { perGroupMean: true, factor: 1, round: false, sens: 1, bound: 1, conditions: [...minConds, empty] });
-          return out(() => ({ kind: 'moments', m1: this.release(m1, null), m2: this.release(m2, null), factor2: B * B, sqrt }));
+          const m1 = gv(pow(1), { maxRow: B, perGroupMean: true, round: false, eps: null, conditions: [...minConds, empty] });
+          const m2 = gv(pow(2), { maxRow: B * B, perGroupMean: true, round: false, eps: null, conditions: [...minConds, empty] });
+          return out(() => ({ kind: 'moments', m1: this.release(m1, null), m2: this.release(m2, null), factor2: 1, sqrt }));
         }
         const e = eps === null ? null : eps / 3;
-        const s1 = gv(pow(1), { factor: 1, round: false, sens: 1, bound: totalRows });
-        const s2 = gv(pow(2), { factor: 1, round: false, sens: 1, bound: totalRows });
-        const n = countVal();
-        return out(() => ({ kind: 'moments', m1: this.release(s1, e), m2: this.release(s2, e), count: this.release(n, e), factor2: B * B, sqrt }));
+        const s1 = gv(pow(1), { maxRow: B, round: false, eps: e });
+        const s2 = gv(pow(2), { maxRow: B * B, round: false, eps: e });
+        const n = countVal(e);
+        return out(() => ({ kind: 'moments', m1: this.release(s1, e), m2: this.release(s2, e), count: this.release(n, e), factor2: 1, sqrt }));
       }
     }
   }
@@ -562,7 +600,7 @@ class Compiler {
       const positions = grouping.refs.flatMap((x, i) => (x.role === r ? [i] : []));
       local.set(r, { grouping: { columns: positions.map((i) => global.columns[i]) }, positions });
     }
-    const K = this.alignedCount();
+    const K = this.alignedCount(roles);
     const groupMapOf = (r: string): number[] => {
       const l = local.get(r);
       if (!l) throw new Error('internal');
@@ -578,15 +616,27 @@ class Compiler {
       this.conditions.push({ id, minGroupSize: minGroup, groups: G, parts, combine: 'min', kind: 'minGroupSize' });
       minConds.push(id);
     }
-    /** values: per role, the value factor (or `one`) */
-    const gv = (value: (role: string) => FeatureValue, opts: { factor: number; round: boolean; sens: number }): GVal => {
+    /**
+     * Per role, its factor of the row value (|factor| <= maxRowOf(role), real units) at a power-of-two
+     * gain; the gains multiply to the largest power of two with K·Π maxRow·gain (+ Laplace tail) <=
+     * VALUE_CAP (K aligned rows: the total sits in every slot after the full rotate-and-sum), split so
+     * every factor has about the same magnitude (splitGain). Partial products of the tree stay below
+     * the full product's bound when each factor's magnitude is >= 1, and below 1 otherwise.
+     */
+    const gv = (value: (role: string, gain: number) => FeatureValue, opts: { maxRowOf: (role: string) => number; round: boolean; eps: number | null }): GVal => {
+      const maxRows = roles.map(opts.maxRowOf);
+      const prodMax = maxRows.reduce((a, b) => a * b, 1);
+      const worst = K * prodMax;
+      const tail = opts.eps === null ? 0 : (LAPLACE_TAIL * prodMax) / opts.eps;
+      const total = pow2floor(VALUE_CAP / (worst + tail));
+      const gains = splitGain(total, maxRows);
       const perGroup = leaders.map((slot, g) => {
         const comp = groupComponents(global, g);
-        const factors = roles.map((r) => {
+        const factors = roles.map((r, ri) => {
           const l = local.get(r) ?? { grouping: { columns: [] }, positions: [] };
           const where = whereParts.get(r);
           const f: Omit<FeatureSpec, 'id'> = {
-            layout: 'aligned', value: value(r), grouping: { columns: [] }, width: this.slots,
+            layout: 'aligned', value: value(r, gains[ri]), grouping: { columns: [] }, width: this.slots,
             ...(where ? { where } : {}),
             ...(l.positions.length ? { groupIs: l.positions.map((pos, j) => ({ column: l.grouping.columns[j].column, value: comp[pos] })) } : {}),
           };
@@ -597,48 +647,50 @@ class Compiler {
       });
       // one mask per group keeps only its leader slot (totals are replicated in every slot), with suppression
       const masked = perGroup.map((p) => this.node({ op: 'mask', a: p.total, entries: [{ group: p.g, slot: p.slot, scale: 1 }], conditions: minConds }));
-      return { node: this.add(masked), groups: keys, leaders, clean: true, factor: opts.factor, round: opts.round, conditions: minConds, bound: K, sens: opts.sens };
+      return { node: this.add(masked), groups: keys, leaders, clean: true, factor: 1 / total, round: opts.round, conditions: minConds, bound: worst * total, l1: worst * total, sens: prodMax };
     };
-    const one = (): FeatureValue => ({ kind: 'one' });
+    const one = (gain: number): FeatureValue => ({ kind: 'one', scale: gain });
     const ofInfo = ofRefs.map((r, i) => this.numeric(r, `${path}/of/${i}`));
-    const valueOf = (power: number) => (role: string): FeatureValue => {
+    const valueOf = (power: number) => (role: string, gain: number): FeatureValue => {
       const mine = ofInfo.filter((x) => x.role === role);
-      if (!mine.length) return one();
-      return { kind: 'columns', factors: mine.map((x) => ({ column: x.column, power })), scale: mine.reduce((s, x) => s / x.bound ** power, 1) };
+      if (!mine.length) return one(gain);
+      return { kind: 'columns', factors: mine.map((x) => ({ column: x.column, power })), scale: gain };
     };
-    const Bprod = ofInfo.reduce((p, x) => p * x.bound, 1);
+    const maxRowOf = (power: number) => (role: string): number =>
+      ofInfo.filter((x) => x.role === role).reduce((p, x) => p * x.bound ** power, 1);
+    const ones = (): number => 1;
     const out = (read: () => MetricDecoding, gval?: GVal): CMetric => {
       let memo: MetricDecoding | undefined;
       return { groups: keys, ...(gval ? { gval } : {}), decode: () => (memo ??= read()) };
     };
-    const countVal = (): GVal => gv(one, { factor: 1, round: true, sens: 1 });
+    const countVal = (e: number | null): GVal => gv((_r, gain) => one(gain), { maxRowOf: ones, round: true, eps: e });
     switch (m.agg) {
       case 'count': {
-        const v = countVal();
+        const v = countVal(eps);
         return out(() => ({ kind: 'value', read: this.release(v, eps), round: true }), v);
       }
       case 'sum': case 'sumProduct': {
-        const v = gv(valueOf(1), { factor: Bprod, round: false, sens: Bprod });
+        const v = gv(valueOf(1), { maxRowOf: maxRowOf(1), round: false, eps });
         return out(() => ({ kind: 'value', read: this.release(v, eps), round: false }), v);
       }
       case 'histogram': {
         const edges = m.bins;
         const x = ofInfo[0];
-        const bins = edges.slice(0, -1).map((lo, b) => gv((r) => (r === x.role ? { kind: 'bin', column: x.column, lo, hi: edges[b + 1], closed: b === edges.length - 2 } : one()), { factor: 1, round: true, sens: 1 }));
+        const bins = edges.slice(0, -1).map((lo, b) => gv((r, gain) => (r === x.role ? { kind: 'bin', column: x.column, lo, hi: edges[b + 1], closed: b === edges.length - 2, scale: gain } : one(gain)), { maxRowOf: ones, round: true, eps }));
         return out(() => ({ kind: 'histogram', bins: bins.map((v) => this.release(v, eps)) }));
       }
       case 'mean': {
         const e = eps === null ? null : eps / 2;
-        const s = gv(valueOf(1), { factor: Bprod, round: false, sens: Bprod });
-        const n = countVal();
+        const s = gv(valueOf(1), { maxRowOf: maxRowOf(1), round: false, eps: e });
+        const n = countVal(e);
         return out(() => ({ kind: 'quotient', num: this.release(s, e), den: this.release(n, e) }));
       }
       case 'variance': case 'stddev': {
         const e = eps === null ? null : eps / 3;
-        const s1 = gv(valueOf(1), { factor: 1, round: false, sens: 1 });
-        const s2 = gv(valueOf(2), { factor: 1, round: false, sens: 1 });
-        const n = countVal();
-        return out(() => ({ kind: 'moments', m1: this.release(s1, e), m2: this.release(s2, e), count: this.release(n, e), factor2: Bprod * Bprod, sqrt: m.agg === 'stddev' }));
+        const s1 = gv(valueOf(1), { maxRowOf: maxRowOf(1), round: false, eps: e });
+        const s2 = gv(valueOf(2), { maxRowOf: maxRowOf(2), round: false, eps: e });
+        const n = countVal(e);
+        return out(() => ({ kind: 'moments', m1: this.release(s1, e), m2: this.release(s2, e), count: this.release(n, e), factor2: 1, sqrt: m.agg === 'stddev' }));
       }
     }
   }
@@ -666,31 +718,36 @@ class Compiler {
       bias = b;
     }
     const rolesInOrder = [...new Set(refs.map((r) => r.role))];
+    const biasBound = privBias ? PRIVATE_PARAM_BOUND : Math.abs(bias);
     let parts: NodeId[];
+    /** the score's gain: slot = score × s (a power of two), |slot| <= VALUE_CAP for every row the bounds allow */
     let s: number;
     if (weights) {
       // public weights: each provider folds its own terms into one feature (cheaper, reveals nothing new)
       const ws = weights;
-      s = 1 / (refs.reduce((a, r, i) => a + Math.abs(ws[i]) * r.bound, 0) + Math.abs(bias) || 1);
+      s = pow2floor(VALUE_CAP / (refs.reduce((a, r, i) => a + Math.abs(ws[i]) * r.bound, 0) + biasBound || 1));
       parts = rolesInOrder.map((role) => {
         const terms = refs.flatMap((r, i) => (r.role === role ? [{ column: r.column, weight: ws[i] }] : []));
         const fid = this.feature(role, { layout: 'aligned', value: { kind: 'linear', terms, scale: s }, grouping: { columns: [] }, width: this.slots, rowLevel: true });
         return this.node({ op: 'input', role, feature: fid });
       });
     } else {
-      // private weights: the consumer sends w_i·B_i·s replicated; the broker multiplies ct × ct
+      // private weights (|w| <= PRIVATE_PARAM_BOUND): term i is (x_i·g_i) × (w_i·m_i) with g_i·m_i = s for
+      // every term, each product <= s·B_i·Wmax, balanced so x_i·g_i and w_i·m_i have the same worst case
+      // sqrt(s·B_i·Wmax): the product's relative error is the sum of its factors' relative errors.
       const pname = paramName(m.weights as string);
-      s = 1 / refs.reduce((a, r) => a + r.bound, 0);
+      const wmax = PRIVATE_PARAM_BOUND;
+      s = pow2floor(VALUE_CAP / (refs.reduce((a, r) => a + r.bound * wmax, 0) + biasBound));
       parts = refs.map((r, i) => {
-        const fid = this.feature(r.role, { layout: 'aligned', value: { kind: 'columns', factors: [{ column: r.column, power: 1 }], scale: 1 / r.bound }, grouping: { columns: [] }, width: this.slots, rowLevel: true });
-        const name = `${pname}[${i}]`;
-        if (!this.privateInputs.some((p) => p.name === name)) this.privateInputs.push({ name, param: pname, index: i, multiplier: r.bound * s, layout: 'replicated' });
+        const g = Math.sqrt((s * wmax) / r.bound);
+        const fid = this.feature(r.role, { layout: 'aligned', value: { kind: 'columns', factors: [{ column: r.column, power: 1 }], scale: g }, grouping: { columns: [] }, width: this.slots, rowLevel: true });
+        const name = this.privateInput({ name: `${pname}[${i}]`, param: pname, index: i, multiplier: s / g, layout: 'replicated', maxAbs: wmax }, m.name);
         return this.mul(this.node({ op: 'input', role: r.role, feature: fid }), this.node({ op: 'private', name }));
       });
     }
     if (privBias) {
-      const bname = paramName(m.bias as string);
-      if (!this.privateInputs.some((p) => p.name === bname)) this.privateInputs.push({ name: bname, param: bname, index: null, multiplier: s, layout: 'replicated' });
+      const bp = paramName(m.bias as string);
+      const bname = this.privateInput({ name: bp, param: bp, index: null, multiplier: s, layout: 'replicated', maxAbs: PRIVATE_PARAM_BOUND }, m.name);
       parts.push(this.node({ op: 'private', name: bname }));
     }
     let node = this.add(parts);
@@ -724,16 +781,21 @@ class Compiler {
     const b = this.linear(B, `${path}/of/1`);
     const conditions = [...new Set([...a.conditions, ...b.conditions])];
     let g: GVal;
-    if (!a.clean && !b.clean && a.factor === b.factor && JSON.stringify(a.leaders) === JSON.stringify(b.leaders)) {
+    const sens = a.sens + b.sens;
+    if (!a.clean && !b.clean && a.factor === b.factor && JSON.stringify(a.leaders) === JSON.stringify(b.leaders) && a.bound + b.bound <= SLOT_CAP) {
+      // two values of at most VALUE_CAP each: their difference fits SLOT_CAP (release() rescales for noise)
       const [x, y] = this.levelled([a.node, b.node]);
-      g = { ...a, node: this.node({ op: 'sub', a: x, b: y }), round: a.round && b.round, conditions, bound: a.bound + b.bound, sens: a.sens + b.sens };
+      g = { ...a, node: this.node({ op: 'sub', a: x, b: y }), round: a.round && b.round, conditions, bound: a.bound + b.bound, l1: a.l1 + b.l1, sens };
     } else {
-      // bring both to the larger factor in their masks (scales <= 1), then subtract
+      // bring both to the larger factor (the smaller gain) in their masks, shrunk by t when the two
+      // bounds plus the Laplace tail would exceed VALUE_CAP; scales are <= 1
       const f = Math.max(a.factor, b.factor);
-      const ma = this.maskVal(a, a.factor / f, conditions);
-      const mb = this.maskVal(b, b.factor / f, conditions);
+      const tail = eps === null ? 0 : (LAPLACE_TAIL * sens) / eps / f;
+      const t = Math.min(1, VALUE_CAP / ((a.bound * a.factor) / f + (b.bound * b.factor) / f + tail));
+      const ma = this.maskVal(a, (a.factor / f) * t, conditions);
+      const mb = this.maskVal(b, (b.factor / f) * t, conditions);
       const [x, y] = this.levelled([ma.node, mb.node]);
-      g = { ...ma, node: this.node({ op: 'sub', a: x, b: y }), factor: f, round: a.round && b.round, conditions, bound: ma.bound + mb.bound, sens: a.sens + b.sens };
+      g = { ...ma, node: this.node({ op: 'sub', a: x, b: y }), factor: f / t, round: a.round && b.round, conditions, bound: ma.bound + mb.bound, l1: ma.l1 + mb.l1, sens };
     }
     if (a.anyGroup || b.anyGroup) g.anyGroup = true;
     return { groups: A.groups, gval: g, decode: () => ({ kind: 'value', read: this.release(g, eps), round: g.round }) };
@@ -762,42 +824,60 @@ class Compiler {
     const [A, B] = this.operands(m, path, true);
     const a = this.linear(A, `${path}/of/0`);
     const G = a.leaders.length;
-    const sA = 1 / Math.max(1, a.bound);
     let node: NodeId;
     let factor: number;
     if (B === null) {
       const pname = paramName(m.of[1]);
       const spec = this.s.params?.[pname];
       if (spec?.private === true) {
-        // the consumer encrypts p_g·sA at the leader slots; ct × ct keeps only those slots
-        const name = `${pname}`;
-        if (!this.privateInputs.some((p) => p.name === name)) this.privateInputs.push({ name, param: pname, index: null, multiplier: sA, layout: 'slots', slots: a.leaders });
-        node = this.mul(a.node, this.node({ op: 'private', name }));
-        factor = a.factor / sA;
+        // The consumer encrypts p_g·mult at the leader slots (|p_g| <= wmax); ct × ct keeps those slots.
+        // An unclean A is masked first: its partial sums times the fresh noise of p's zero slots would
+        // otherwise add ~sqrt(slots)·1e-9·bound to the total. Balanced: A' and p·mult both <= sqrt(VALUE_CAP).
+        const wmax = PRIVATE_PARAM_BOUND;
+        const root = Math.sqrt(VALUE_CAP);
+        const ma = a.clean ? a : this.maskVal(a, root / a.l1, a.conditions);
+        const mult = Math.min(VALUE_CAP / (ma.l1 * wmax), VALUE_CAP / wmax);
+        const name = this.privateInput({ name: pname, param: pname, index: null, multiplier: mult, layout: 'slots', slots: a.leaders, maxAbs: wmax }, m.name);
+        node = this.mul(ma.node, this.node({ op: 'private', name }));
+        factor = ma.factor / mult;
       } else {
         const p = this.params[pname];
         if (!Array.isArray(p) || p.length !== G || !p.every((x) => typeof x === 'number' && Number.isFinite(x))) {
           throw new CompileError(`${path}/of/1`, 'param-missing', `${m.of[1]} must be a number-list with one value per group (${G})`);
         }
         const ps = p as number[];
-        const sp = 1 / (Math.max(...ps.map(Math.abs)) || 1);
-        node = this.node({ op: 'mask', a: a.node, entries: a.leaders.map((slot, g) => ({ group: g, slot, scale: ps[g] * sp * sA })), conditions: [] });
-        factor = a.factor / (sp * sA);
+        // Σ_g |A_g·p_g|·t <= max|p|·l1(A)·t = VALUE_CAP (also bounds every partial sum of the rotate-and-sum)
+        const t = VALUE_CAP / ((Math.max(...ps.map(Math.abs)) || 1) * a.l1);
+        node = this.node({ op: 'mask', a: a.node, entries: a.leaders.map((slot, g) => ({ group: g, slot, scale: ps[g] * t })), conditions: [] });
+        factor = a.factor / t;
       }
     } else {
       this.sameGroups(A, B, path);
       const b = this.linear(B, `${path}/of/1`);
       if (JSON.stringify(a.leaders) !== JSON.stringify(b.leaders)) throw new CompileError(`${path}/of`, 'layout-mismatch', 'the two metrics use different slot layouts');
-      const ma = a.clean && a.conditions.length === 0 ? { ...a, factor: a.factor } : this.maskVal(a, sA, []);
-      const sB = 1 / Math.max(1, b.bound);
-      const mb = b.clean && b.conditions.length === 0 ? b : this.maskVal(b, sB, []);
+      // Σ_g |a_g·b_g| <= min(max|a|·Σ|b|, max|b|·Σ|a|) = P; scale so sA·sB·P <= VALUE_CAP. A clean
+      // operand without conditions needs no mask (saves a level); otherwise balance the two magnitudes.
+      const P = Math.min(a.bound * b.l1, b.bound * a.l1);
+      const skipA = a.clean && a.conditions.length === 0;
+      const skipB = b.clean && b.conditions.length === 0;
+      let sA: number;
+      let sB: number;
+      if (skipA && skipB && P <= VALUE_CAP) [sA, sB] = [1, 1];
+      else if (skipA) [sA, sB] = [1, Math.min(VALUE_CAP / P, VALUE_CAP / b.bound)];
+      else if (skipB) [sA, sB] = [Math.min(VALUE_CAP / P, VALUE_CAP / a.bound), 1];
+      else {
+        sA = Math.min(Math.sqrt((VALUE_CAP / P) * (b.bound / a.bound)), VALUE_CAP / a.bound);
+        sB = Math.min(VALUE_CAP / (P * sA), VALUE_CAP / b.bound);
+      }
+      const ma = skipA && sA === 1 ? a : this.maskVal(a, sA, []);
+      const mb = skipB && sB === 1 ? b : this.maskVal(b, sB, []);
       node = this.mul(ma.node, mb.node);
       factor = ma.factor * mb.factor;
     }
     const total = this.node({ op: 'sumSlots', a: node, width: this.slots });
     const conds = [...new Set([...a.conditions, ...(B ? this.linear(B, path).conditions : [])])];
     // the total sits in every slot (full rotate-and-sum): nothing partial to mask away
-    const g: GVal = { node: total, groups: null, leaders: [0], clean: true, factor, round: false, conditions: conds, bound: G, sens: 0, anyGroup: true };
+    const g: GVal = { node: total, groups: null, leaders: [0], clean: true, factor, round: false, conditions: conds, bound: VALUE_CAP, l1: VALUE_CAP, sens: 0, anyGroup: true };
     return { groups: null, gval: g, decode: () => ({ kind: 'value', read: this.release(g, null), round: false }) };
   }
 
@@ -808,9 +888,11 @@ class Compiler {
     if (!A.groups) throw new CompileError(`${path}/of`, 'not-grouped', 'correlation across groups needs grouped metrics');
     const a = this.linear(A, `${path}/of/0`);
     const b = this.linear(B, `${path}/of/1`);
-    // Pearson r is invariant to scaling each series, so scale both to magnitude <= 1 in their masks
-    const ma = this.maskVal(a, 1 / Math.max(1, a.bound), []);
-    const mb = this.maskVal(b, 1 / Math.max(1, b.bound), []);
+    // Pearson r is invariant to scaling each series: scale each in its mask so Σa², Σa (and, by
+    // Cauchy-Schwarz, Σab) stay <= VALUE_CAP: Σa'² <= t²·max|a|·Σ|a|
+    const fit = (x: GVal): number => Math.min(Math.sqrt(VALUE_CAP / (x.bound * x.l1)), VALUE_CAP / x.l1, VALUE_CAP / x.bound);
+    const ma = this.maskVal(a, fit(a), []);
+    const mb = this.maskVal(b, fit(b), []);
     const conds = [...new Set([...a.conditions, ...b.conditions])];
     const tot = (n: NodeId): Read => ({ output: this.output(this.node({ op: 'sumSlots', a: n, width: this.slots }), conds, true), slots: [0], factor: 1 });
     const dec: MetricDecoding = {

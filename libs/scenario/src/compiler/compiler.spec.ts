@@ -7,6 +7,8 @@ import { evaluateReference } from '../reference/index.js';
 import { compilePlan } from './compile.js';
 import { SlotEngine } from './slot-engine.testkit.js';
 import { compareMetrics, prng, randomRows, runPlan } from './testkit.js';
+import { laplaceScales } from '../accuracy.js';
+import { LAPLACE_TAIL, VALUE_CAP } from './magnitude.js';
 
 function valid(doc: unknown): Scenario {
   const v = validateScenario(doc);
@@ -129,9 +131,11 @@ test('Laplace noise: scale follows sensitivity/epsilon, epsilon is reported, cou
   const s = valid(doc);
   const compiled = compilePlan(s, {}, {});
   assert.ok(compiled.ok);
-  const noises = compiled.plan.circuit.nodes.filter((n) => n.op === 'noise');
-  // sum m3 (bound 50, factor 50 → 1/2 in slot units), two counts (1/2), the mean as noisy sum and count (ε/2 each → 1)
-  assert.deepEqual(noises.map((n) => n.op === 'noise' && n.scale).sort(), [0.5, 0.5, 0.5, 1, 1].sort());
+  // Laplace scales in real units (slot scale × the read's factor): sum m3 (bound 50) 50/2, counts 1/2,
+  // the mean as a noisy sum and count at ε/2 each: 50/1 and 1/1
+  assert.deepEqual(laplaceScales(compiled.plan), { total_m3: 25, meters: 0.5, mean_m3: { num: 50, den: 1 }, leaks: 0.5 });
+  // each noisy output leaves room for the capped Laplace tail within the slot headroom
+  for (const n of compiled.plan.circuit.nodes) if (n.op === 'noise') assert.ok(n.scale * LAPLACE_TAIL <= VALUE_CAP, 'noise tail fits');
   assert.equal(compiled.plan.epsilon, 8);
   const rng = prng(21);
   const rows = randomRows(s, { utility: 400 }, rng);

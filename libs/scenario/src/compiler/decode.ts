@@ -125,8 +125,8 @@ export function decodeResult(plan: Plan, decrypted: Record<string, Float64Array>
         const n = d.n;
         const vx = n * saa - sa * sa;
         const vy = n * sbb - sb * sb;
-        // a constant series (zero variance up to CKKS error) has no correlation
-        const tiny = 1e-9 * n * n;
+        // a constant series (zero variance up to CKKS error, ~1e-9 relative to n·Σa² or absolute) has no correlation
+        const tiny = 1e-8 * n * (Math.abs(saa) + Math.abs(sbb)) + 1e-9 * n * n;
         out = { kind: 'series', v: [n >= 2 && vx > tiny && vy > tiny ? Math.max(-1, Math.min(1, (n * sab - sa * sb) / Math.sqrt(vx * vy))) : null] };
         break;
       }

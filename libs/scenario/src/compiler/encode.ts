@@ -48,11 +48,11 @@ function num(row: Row, column: string): number {
 
 function valueOf(v: FeatureValue, row: Row): number {
   switch (v.kind) {
-    case 'one': return 1;
+    case 'one': return v.scale ?? 1;
     case 'columns': return v.factors.reduce((p, f) => p * num(row, f.column) ** f.power, v.scale);
     case 'bin': {
       const x = num(row, v.column);
-      return x >= v.lo && (x < v.hi || (v.closed && x === v.hi)) ? 1 : 0;
+      return x >= v.lo && (x < v.hi || (v.closed && x === v.hi)) ? (v.scale ?? 1) : 0;
     }
     case 'linear': return v.terms.reduce((s, t) => s + t.weight * num(row, t.column), 0) * v.scale;
   }
@@ -71,6 +71,10 @@ export function encodeRole(plan: Plan, role: string, rows: Row[], opts: { keys?:
   if (!work) throw new Error(`the plan has no work for role ${JSON.stringify(role)}`);
   if (!Array.isArray(rows)) throw new Error('rows must be an array');
   const slots = plan.slots;
+  if (work.maxRows !== undefined && rows.length > work.maxRows) {
+    // the gains assume at most maxRows rows: more could push a sum past the slot headroom and wrap
+    throw new Error(`role ${role} has ${rows.length} rows but the plan was sized for at most ${work.maxRows}: recompile with the current row count`);
+  }
   let used = clampRows(work, rows);
   let missingKeys = 0;
   let aligned: (Row | null)[] = [];

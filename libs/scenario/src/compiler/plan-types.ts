@@ -29,12 +29,12 @@ export interface LocalGrouping {
 
 /** What one feature holds per row (computed by the provider, in plaintext). */
 export type FeatureValue =
-  /** 1 per row: counts */
-  | { kind: 'one' }
+  /** `scale` (the feature's gain; 1 when absent, plans before gains) per row: counts */
+  | { kind: 'one'; scale?: number }
   /** product of clamped columns of this role, each raised to `power`, times `scale` */
   | { kind: 'columns'; factors: { column: string; power: number }[]; scale: number }
-  /** 1 when the clamped column is in [lo, hi) (or [lo, hi] when `closed`) */
-  | { kind: 'bin'; column: string; lo: number; hi: number; closed: boolean }
+  /** `scale` (1 when absent) when the clamped column is in [lo, hi) (or [lo, hi] when `closed`), else 0 */
+  | { kind: 'bin'; column: string; lo: number; hi: number; closed: boolean; scale?: number }
   /** sum over `terms` of weight * clamped column, times `scale` (public weights of a weightedSum) */
   | { kind: 'linear'; terms: { column: string; weight: number }[]; scale: number };
 
@@ -76,6 +76,12 @@ export interface ProviderWork {
   alignOn?: string;
   features: FeatureSpec[];
   counts: CountSpec[];
+  /**
+   * Rows the plan's gains were sized for (the public row count, or DEFAULT_ROW_BOUND): a provider
+   * with more rows must refuse, since its sums could exceed the slot headroom (README, "Magnitudes").
+   * Absent in plans compiled before gains.
+   */
+  maxRows?: number;
 }
 
 export type NodeId = string;
@@ -180,6 +186,11 @@ export interface PrivateInput {
   /** `replicated`: value × multiplier in every slot; `slots`: value[i] × multiplier at slots[i], zeros elsewhere */
   layout: 'replicated' | 'slots';
   slots?: number[];
+  /**
+   * The multiplier is sized for |value| <= maxAbs (the compiler cannot see private values); the
+   * consumer must refuse larger values, which could wrap modulo the bottom-level modulus.
+   */
+  maxAbs?: number;
 }
 
 export interface Plan {
