@@ -127,3 +127,20 @@ describe('jobs: the path of one job, end to end (real Redis, real database, real
       (e: unknown) => e instanceof ApiError && e.status === 422 && e.code === 'KEYSET_MISMATCH');
   });
 });
+
+describe('keysets: size limit', () => {
+  it('an oversized keyset upload is refused with 413 and nothing is stored', async () => {
+    const { testConfig } = await import('./support/env.js');
+    const s = await startTestServer({ apps: ['broker', 'ledger'], config: testConfig({ MAX_KEYSET_BYTES: '4096' }) });
+    try {
+      const consumer = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'c' } })).body.token;
+      const r = await call(s.url, 'POST', '/keysets', { token: consumer, raw: new Uint8Array(64 * 1024), headers: { 'content-type': 'application/octet-stream' } });
+      assert.equal(r.status, 413, r.text);
+      assert.equal(r.body.error, 'PAYLOAD_TOO_LARGE');
+      const n = await s.dataSource.query('SELECT COUNT(*) AS n FROM keysets');
+      assert.equal(Number(n[0].n), 0);
+    } finally {
+      await s.cleanup();
+    }
+  });
+});

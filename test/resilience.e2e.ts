@@ -67,6 +67,8 @@ describe('resilience: crashes and restarts lose no accepted job', { timeout: 600
   let env: NodeJS.ProcessEnv;
   let api: Proc;
   let apiUrl: string;
+  let prov: Proc;
+  let provUrl: string;
   let provider: string;
   let consumer: string;
   let auditor: string;
@@ -85,20 +87,24 @@ describe('resilience: crashes and restarts lose no accepted job', { timeout: 600
     };
     if (env.DATABASE_URL) env.DATABASE_SCHEMA = `res_${randomBytes(3).toString('hex')}`;
     const port = await freePort();
-    api = await serve('broker,provider,ledger', port, env);
+    api = await serve('broker,ledger', port, env);
     apiUrl = `http://127.0.0.1:${port}`;
+    const pport = await freePort();
+    prov = await serve('provider', pport, env);
+    provUrl = `http://127.0.0.1:${pport}`;
     const admin = readFileSync(join(dir, 'data', 'admin.token'), 'utf8').trim();
     provider = (await call(apiUrl, 'POST', '/participants', { token: admin, body: { role: 'provider', name: 'p' } })).body.token;
     consumer = (await call(apiUrl, 'POST', '/participants', { token: admin, body: { role: 'consumer', name: 'c' } })).body.token;
     auditor = (await call(apiUrl, 'POST', '/participants', { token: admin, body: { role: 'auditor', name: 'a' } })).body.token;
     const doc = datasetDocumentFor(SCENARIO, 'utility');
-    dataset = (await call(apiUrl, 'POST', '/datasets', { token: provider, body: doc })).body.id;
+    dataset = (await call(provUrl, 'POST', '/datasets', { token: provider, body: doc })).body.id;
     rows = generateRoleRows(SCENARIO, 'utility', { rows: 30_000, seed: 11 });
-    const imp = await call(apiUrl, 'POST', `/datasets/${dataset}/rows`, { token: provider, raw: toCsv(Object.keys(doc.columns), rows), headers: { 'content-type': 'text/csv' } });
+    const imp = await call(provUrl, 'POST', `/datasets/${dataset}/rows`, { token: provider, raw: toCsv(Object.keys(doc.columns), rows), headers: { 'content-type': 'text/csv' } });
     assert.equal(imp.status, 200, imp.text);
     await generateKeyFile(join(dir, 'k'), keyRequirements(builtinScenario(SCENARIO)));
   });
   after(async () => {
+    await prov?.kill();
     await api?.kill();
     redisProc?.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -162,4 +168,40 @@ describe('resilience: crashes and restarts lose no accepted job', { timeout: 600
       await worker.kill();
     }
   });
+
+  it('a provider connector killed in the middle of its encryption task: the retried task leaves exactly one set of ciphertexts', async () => {
+    const worker = await serve('worker', await freePort(), env);
+    try {
+      const id = await submit();
+      await waitUntil(async () => {
+        const p = (await call(apiUrl, 'GET', `/jobs/${id}`, { token: consumer })).body.progress?.providers?.utility?.status;
+        return p === 'encoding' || p === 'encrypting';
+      }, 120_000, 'encryption to start');
+      await prov.kill('SIGKILL');
+      const mid = (await call(apiUrl, 'GET', `/jobs/${id}`, { token: consumer })).body;
+      assert.notEqual(mid.status, 'completed');
+      prov = await serve('provider', Number(new URL(provUrl).port), env);
+      await checkResult(id);
+      const ev = await call(apiUrl, 'GET', `/ledger/entries?job=${id}&type=inputs.encrypted`, { token: auditor });
+      assert.equal(ev.body.total, 1);
+      const expected = ev.body.entries[0].event.data.ciphertexts as number;
+      const stored = (await call(apiUrl, 'GET', `/jobs/${id}`, { token: consumer })).body.progress.providers.utility.ciphertexts;
+      assert.equal(stored, expected);
+      const n = await countCiphertexts(id);
+      assert.equal(n, expected, 'one set of ciphertexts for the role');
+    } finally {
+      await worker.kill();
+    }
+  });
+
+  async function countCiphertexts(jobId: string): Promise<number> {
+    const { openDatabase } = await import('#persistence');
+    const ds = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR!, schema: env.DATABASE_SCHEMA });
+    try {
+      const r = await ds.query(`SELECT COUNT(*) AS n FROM job_ciphertexts WHERE job_id = '${jobId}' AND role = 'utility'`);
+      return Number(r[0].n);
+    } finally {
+      await ds.destroy();
+    }
+  }
 });

@@ -2,6 +2,8 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { PlatformDeps } from '#platform';
 import { CatalogController } from './catalog/catalog.controller.js';
 import { CatalogService } from './catalog/catalog.service.js';
+import { ConnectorController } from './connector/connector.controller.js';
+import { ConnectorGateway } from './connector/connector-gateway.service.js';
 import { JobOrchestrator } from './jobs/job-orchestrator.service.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { JobsService } from './jobs/jobs.service.js';
@@ -12,7 +14,7 @@ import { BuiltinScenarios } from './scenarios/builtin-scenarios.js';
 import { ScenarioRegistry } from './scenarios/scenario-registry.service.js';
 import { ScenariosController } from './scenarios/scenarios.controller.js';
 
-const services = [CatalogService, JobOrchestrator, JobsService, KeysetsService, ScenarioRegistry];
+const services = [CatalogService, ConnectorGateway, JobOrchestrator, JobsService, KeysetsService, ScenarioRegistry];
 
 /** The computation broker's API: participants, catalog, scenario registry, keysets, jobs. */
 @Module({})
@@ -20,7 +22,7 @@ export class BrokerModule {
   static forRoot(_deps: PlatformDeps): DynamicModule {
     return {
       module: BrokerModule,
-      controllers: [ParticipantsController, CatalogController, ScenariosController, KeysetsController, JobsController],
+      controllers: [ParticipantsController, CatalogController, ScenariosController, KeysetsController, JobsController, ConnectorController],
       providers: [...services, BuiltinScenarios],
       exports: services,
     };

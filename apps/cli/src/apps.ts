@@ -13,7 +13,7 @@ export function appModules(apps: readonly AppName[], deps: PlatformDeps): Dynami
   const mods: DynamicModule[] = [];
   if (apps.includes('broker')) mods.push(BrokerModule.forRoot(deps));
   if (apps.includes('worker')) mods.push(WorkerModule.forRoot(deps));
-  if (apps.includes('provider')) mods.push(ProviderModule.forRoot(deps));
+  if (apps.includes('provider')) mods.push(ProviderModule.forRoot(deps, { brokerInProcess: apps.includes('broker') }));
   if (apps.includes('ledger')) mods.push(LedgerModule.forRoot(deps));
   return mods;
 }

@@ -7,7 +7,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { openDatabase } from '#persistence';
 import {
-  type AppConfig, ParticipantsStore, PinoNestLogger, PlatformModule, QueueService, createLogger, ensureRedis,
+  type AppConfig, ParticipantsStore, PinoNestLogger, PlatformModule, QueueService, RemotePrincipalResolver, createLogger, ensureRedis,
   evictionPolicyWarning, maskedConfig,
 } from '#platform';
 import { appModules, type AppName } from './apps.js';
@@ -43,7 +43,9 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
   if (warning) logger.warn(warning);
   const dataSource = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir, schema: config.DATABASE_SCHEMA });
   const queues = new QueueService(config.REDIS_URL, config.QUEUE_PREFIX);
-  const deps = { config, dataSource, queues, logger };
+  // An app deployed apart from the broker checks bearer tokens with the broker.
+  const principals = !opts.apps.includes('broker') && config.BROKER_URL ? new RemotePrincipalResolver(config.BROKER_URL) : undefined;
+  const deps = { config, dataSource, queues, logger, ...(principals ? { principals } : {}) };
 
   @Module({})
   class RootModule {

@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './queues.js';
 export * from './events.js';
 export * from './roles.js';
+export * from './connector.js';

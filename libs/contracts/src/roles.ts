@@ -1,4 +1,5 @@
-export const ROLES = ['admin', 'provider', 'consumer', 'auditor'] as const;
+/** `connector`: a provider connector deployed apart from the broker (its service credential). */
+export const ROLES = ['admin', 'provider', 'consumer', 'auditor', 'connector'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Principal { id: string; name: string; role: Role }

@@ -21,9 +21,44 @@ export function newToken(): string {
   return 'dst_' + randomBytes(32).toString('base64url');
 }
 
+/** Resolves a bearer token to the participant it belongs to. */
+export abstract class PrincipalResolver {
+  abstract byToken(token: string): Promise<Principal | null>;
+}
+
+/**
+ * For an app deployed apart from the broker (a provider connector with its own database): asks the broker
+ * who a token belongs to (GET /participants/me), caching answers for a short while by the token's hash.
+ */
+export class RemotePrincipalResolver extends PrincipalResolver {
+  private readonly cache = new Map<string, { p: Principal | null; until: number }>();
+  constructor(private readonly brokerUrl: string, private readonly ttlMs = 30_000) {
+    super();
+  }
+
+  async byToken(token: string): Promise<Principal | null> {
+    const key = hashToken(token);
+    const hit = this.cache.get(key);
+    if (hit && hit.until > Date.now()) return hit.p;
+    let res: Response;
+    try {
+      res = await fetch(new URL('participants/me', this.brokerUrl.endsWith('/') ? this.brokerUrl : this.brokerUrl + '/'), { headers: { authorization: `Bearer ${token}` } });
+    } catch {
+      throw new AppError('NOT_READY', 'the broker cannot be reached to check this token');
+    }
+    const p = res.ok ? ((await res.json()) as Principal) : null;
+    if (res.status !== 401 && !res.ok) throw new AppError('NOT_READY', 'the broker could not check this token');
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(key, { p, until: Date.now() + this.ttlMs });
+    return p;
+  }
+}
+
 /** Participants and their bearer tokens; tokens are stored only as SHA-256 hashes. */
-export class ParticipantsStore {
-  constructor(private readonly ds: DataSource) {}
+export class ParticipantsStore extends PrincipalResolver {
+  constructor(private readonly ds: DataSource) {
+    super();
+  }
 
   async add(role: Role, name: string): Promise<Principal & { token: string }> {
     const token = newToken();
@@ -66,7 +101,7 @@ interface AuthedRequest { headers: Record<string, string | string[] | undefined>
 /** Every route is guarded: a bearer token is required, and the route's roles must include the caller's. */
 @Injectable()
 export class AuthGuard implements CanActivate {
-  constructor(private readonly reflector: Reflector, private readonly participants: ParticipantsStore) {}
+  constructor(private readonly reflector: Reflector, private readonly participants: PrincipalResolver) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const targets = [ctx.getHandler(), ctx.getClass()];

@@ -17,7 +17,9 @@ const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
   /** Id of this provider connector; encryption tasks for its datasets arrive on `encrypt.<id>`. */
   CONNECTOR_ID: z.string().regex(/^[a-z0-9-]{1,40}$/).default('local'),
+  /** Where a provider connector deployed apart finds the broker, and its `connector` credential there. */
   BROKER_URL: z.string().url().optional(),
+  CONNECTOR_TOKEN: z.string().min(8).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest keyset upload accepted (bytes). */
   MAX_KEYSET_BYTES: z.coerce.number().int().positive().default(256 * 1024 * 1024),
@@ -34,7 +36,7 @@ const schema = z.object({
 });
 
 export type AppConfig = z.infer<typeof schema> & { dataDir: string };
-const SENSITIVE = new Set<keyof AppConfig>(['DATABASE_URL', 'REDIS_URL']);
+const SENSITIVE = new Set<keyof AppConfig>(['DATABASE_URL', 'REDIS_URL', 'CONNECTOR_TOKEN']);
 
 export class ConfigError extends Error {}
 
@@ -54,7 +56,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 export function maskedConfig(cfg: AppConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(cfg)) {
-    out[k] = SENSITIVE.has(k as keyof AppConfig) && typeof v === 'string' ? maskUrl(v) : v;
+    out[k] = k === 'CONNECTOR_TOKEN' && v ? '***' : SENSITIVE.has(k as keyof AppConfig) && typeof v === 'string' ? maskUrl(v) : v;
   }
   return out;
 }

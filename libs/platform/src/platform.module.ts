@@ -2,7 +2,7 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import { AuthGuard, ParticipantsStore } from './auth.js';
+import { AuthGuard, ParticipantsStore, PrincipalResolver } from './auth.js';
 import type { AppConfig } from './config.js';
 import { ErrorsFilter } from './errors.filter.js';
 import { HealthController } from './health.controller.js';
@@ -10,7 +10,11 @@ import { LedgerRecorder } from './ledger-recorder.js';
 import { QueueService } from './queues.js';
 import { CONFIG, LOGGER } from './tokens.js';
 
-export interface PlatformDeps { config: AppConfig; dataSource: DataSource; queues: QueueService; logger: Logger }
+export interface PlatformDeps {
+  config: AppConfig; dataSource: DataSource; queues: QueueService; logger: Logger;
+  /** Who a bearer token belongs to: this database (default) or the broker (an app deployed apart). */
+  principals?: PrincipalResolver;
+}
 
 /**
  * Infrastructure every app shares: configuration, database, queues, ledger recorder, auth guard and the
@@ -29,11 +33,12 @@ export class PlatformModule {
         { provide: DataSource, useValue: deps.dataSource },
         { provide: QueueService, useValue: deps.queues },
         { provide: ParticipantsStore, useFactory: () => new ParticipantsStore(deps.dataSource) },
+        { provide: PrincipalResolver, useFactory: (local: ParticipantsStore) => deps.principals ?? local, inject: [ParticipantsStore] },
         { provide: LedgerRecorder, useFactory: () => new LedgerRecorder(deps.queues) },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorsFilter },
       ],
-      exports: [CONFIG, LOGGER, DataSource, QueueService, ParticipantsStore, LedgerRecorder],
+      exports: [CONFIG, LOGGER, DataSource, QueueService, ParticipantsStore, PrincipalResolver, LedgerRecorder],
     };
   }
 }

@@ -1,11 +1,11 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { type Principal } from '#contracts';
 import { CurrentPrincipal, LedgerRecorder, ParticipantsStore, Roles, parseInput } from '#platform';
 
 const addParticipant = z.object({
-  role: z.enum(['provider', 'consumer', 'auditor']),
+  role: z.enum(['provider', 'consumer', 'auditor', 'connector']),
   name: z.string().trim().min(1).max(200),
 }).strict();
 
@@ -24,5 +24,12 @@ export class ParticipantsController {
     const p = await this.participants.add(input.role, input.name);
     await this.ledger.record({ type: 'participant.added', actor: { id: admin.id, role: admin.role }, data: { participant: p.id, role: p.role } });
     return p;
+  }
+
+  @Get('me')
+  @Roles('provider', 'consumer', 'auditor', 'connector')
+  @ApiOperation({ summary: 'Who this token belongs to (connectors deployed apart check tokens here)' })
+  me(@CurrentPrincipal() who: Principal): Principal {
+    return who;
   }
 }
