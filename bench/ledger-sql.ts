@@ -42,13 +42,18 @@ export interface LedgerSqlBenchPoint {
   readonly appended: number;
   readonly appendSeconds: number;
   readonly appendsPerSecond: number;
+  /** CPU seconds (user + system) of the appends: comparable across runs on a shared machine. */
+  readonly appendCpuSeconds: number;
   /** SQLite file size (with WAL) after the appends. */
   readonly databaseMB: number;
   readonly checkpointMs: number;
   /** Mean over 50 random leaves of GET-equivalent `LedgerService.inclusion` (SQL reads + proof). */
   readonly inclusionProofMs: number;
   readonly verifyDirectSeconds: number;
+  readonly verifyDirectCpuSeconds: number;
   readonly verifyHttpSeconds?: number;
+  /** CPU of the verifying child process plus the server's (this process) during the HTTP verification. */
+  readonly verifyHttpCpuSeconds?: number;
 }
 
 export interface LedgerSqlBenchResult {
@@ -104,25 +109,28 @@ const { verifyLedger, httpLedgerSource } = await import(ledgerUrl);
 const { DataspaceClient } = await import(sdkUrl);
 const t = performance.now();
 const r = await verifyLedger(httpLedgerSource(new DataspaceClient({ url, token })), { publicKeyPem: pem });
-process.stdout.write(JSON.stringify({ ok: r.ok, code: r.code, size: r.size, ms: performance.now() - t }));
+const c = process.cpuUsage();
+process.stdout.write(JSON.stringify({ ok: r.ok, code: r.code, size: r.size, ms: performance.now() - t, cpu: (c.user + c.system) / 1e6 }));
 `;
 
-/** `verifyLedger` over HTTP in a child process (the CLI's path); returns wall seconds including process start. */
-async function verifyOverHttp(config: AppConfig, pem: string, expected: number): Promise<number> {
+/** `verifyLedger` over HTTP in a child process (the CLI's path); wall seconds including process start, and CPU seconds. */
+async function verifyOverHttp(config: AppConfig, pem: string, expected: number): Promise<{ seconds: number; cpu: number }> {
   const server = await startServer({ config, apps: ['ledger'], port: 0, say: () => undefined });
   try {
     const token = (await new ParticipantsStore(server.dataSource).add('auditor', `bench ${randomBytes(3).toString('hex')}`)).token;
     const ledgerUrl = new URL('../apps/cli/src/commands/ledger.js', import.meta.url).href;
     const sdkUrl = new URL('../libs/sdk/src/index.js', import.meta.url).href;
     const t = performance.now();
+    const c0 = process.cpuUsage();
     const out = await new Promise<string>((resolve, reject) => {
       execFile(process.execPath, ['--input-type=module', '-e', CHILD, ledgerUrl, sdkUrl, server.url, token, pem], { maxBuffer: 1 << 20 }, (err, stdout, stderr) =>
         err ? reject(new Error(`verify child failed: ${stderr || err.message}`)) : resolve(stdout));
     });
     const seconds = (performance.now() - t) / 1000;
-    const r = JSON.parse(out) as { ok: boolean; code?: string; size?: number };
+    const serverCpu = cpuSeconds(process.cpuUsage(c0));
+    const r = JSON.parse(out) as { ok: boolean; code?: string; size?: number; cpu: number };
     if (!r.ok || r.size !== expected) throw new Error(`http verify: ${out}`);
-    return seconds;
+    return { seconds, cpu: serverCpu + r.cpu };
   } finally {
     await server.close();
   }
@@ -151,12 +159,14 @@ export async function runLedgerSqlBench(opts: LedgerSqlBenchOptions): Promise<Le
     let size = 0;
     for (const target of opts.sizes) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       for (let start = size; start < target; start += batch) {
         const events: UsageEvent[] = [];
         for (let i = start; i < Math.min(target, start + batch); i++) events.push(event(i));
         await svc.append(events);
       }
       const appendSeconds = (performance.now() - t0) / 1000;
+      const appendCpuSeconds = cpuSeconds(process.cpuUsage(c0));
       const appended = target - size;
       size = target;
       say(`${target} entries: ${appended} appended in ${appendSeconds.toFixed(1)} s`);
@@ -174,21 +184,24 @@ export async function runLedgerSqlBench(opts: LedgerSqlBenchOptions): Promise<Le
 
       const doc: CheckpointDoc = { origin: LEDGER_ORIGIN, keyName: LEDGER_KEY_NAME, size: cp.size, checkpoint: cp.text, publicKey: pem };
       const t3 = performance.now();
+      const c3 = process.cpuUsage();
       const r = await verifyLedger(directSource(svc, doc), { publicKeyPem: pem });
       const verifyDirectSeconds = (performance.now() - t3) / 1000;
+      const verifyDirectCpuSeconds = cpuSeconds(process.cpuUsage(c3));
       if (!r.ok || r.size !== size) throw new Error(`verify failed at ${size}: ${JSON.stringify(r)}`);
       say(`${target} entries: direct verify ${verifyDirectSeconds.toFixed(1)} s`);
 
-      let verifyHttpSeconds: number | undefined;
+      let http: { seconds: number; cpu: number } | undefined;
       if (opts.http) {
         // The server opens the same SQLite file; this process's connection stays idle meanwhile.
-        verifyHttpSeconds = await verifyOverHttp(config, pem, size);
-        say(`${target} entries: http verify ${verifyHttpSeconds.toFixed(1)} s`);
+        http = await verifyOverHttp(config, pem, size);
+        say(`${target} entries: http verify ${http.seconds.toFixed(1)} s (cpu ${http.cpu.toFixed(1)} s)`);
       }
       points.push({
-        entries: target, appended, appendSeconds: round(appendSeconds), appendsPerSecond: Math.round(appended / appendSeconds),
+        entries: target, appended, appendSeconds: round(appendSeconds), appendsPerSecond: Math.round(appended / appendSeconds), appendCpuSeconds: round(appendCpuSeconds),
         databaseMB: fileMB(join(dir, 'dataspace.sqlite')), checkpointMs: round(checkpointMs), inclusionProofMs: round(inclusionProofMs),
-        verifyDirectSeconds: round(verifyDirectSeconds), ...(verifyHttpSeconds !== undefined ? { verifyHttpSeconds: round(verifyHttpSeconds) } : {}),
+        verifyDirectSeconds: round(verifyDirectSeconds), verifyDirectCpuSeconds: round(verifyDirectCpuSeconds),
+        ...(http ? { verifyHttpSeconds: round(http.seconds), verifyHttpCpuSeconds: round(http.cpu) } : {}),
       });
     }
   } finally {
@@ -197,6 +210,10 @@ export async function runLedgerSqlBench(opts: LedgerSqlBenchOptions): Promise<Le
     rmSync(dir, { recursive: true, force: true });
   }
   return { batch, points };
+}
+
+function cpuSeconds(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1e6;
 }
 
 function round(x: number): number {
