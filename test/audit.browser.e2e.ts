@@ -25,6 +25,7 @@ import { toCsv } from './support/data.js';
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 type Chromium = typeof import('playwright-core').chromium;
 
+const SCENARIO = 'smart-meter-differential-privacy';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -58,7 +59,7 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 3
   }
 }
 
-interface Listed { index: number; event: { id: string; type: string; job?: string; datasets?: string[] } }
+interface Listed { index: number; event: { id: string; type: string; job?: string; datasets?: string[]; data?: Record<string, unknown> } }
 
 describe('auditor console (/audit) in chromium', { skip: 'skip' in prepared ? prepared.skip : false }, () => {
   let s: Server;
@@ -70,6 +71,7 @@ describe('auditor console (/audit) in chromium', { skip: 'skip' in prepared ? pr
   let datasetId: string;
   let otherDatasetId: string;
   let jobId: string;
+  let consumerId: string;
   const requests: string[] = [];
   const pageErrors: string[] = [];
 
@@ -91,28 +93,31 @@ describe('auditor console (/audit) in chromium', { skip: 'skip' in prepared ? pr
     const { chromium } = prepared as { chromium: Chromium };
     s = await startTestServer();
     dir = mkdtempSync(join(tmpdir(), 'ds-audit-'));
-    const token = async (role: string, name: string): Promise<string> => {
+    const add = async (role: string, name: string): Promise<{ id: string; token: string }> => {
       const r = await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role, name } });
       assert.equal(r.status, 201, r.text);
-      return r.body.token;
+      return r.body;
     };
-    auditor = await token('auditor', 'city audit office');
-    const provider = await token('provider', 'water utility');
-    const consumer = await token('consumer', 'planning bureau');
+    auditor = (await add('auditor', 'city audit office')).token;
+    const provider = (await add('provider', 'water utility')).token;
+    const c = await add('consumer', 'planning bureau');
+    const consumer = c.token;
+    consumerId = c.id;
 
-    const scenario = builtinScenario('water-district-consumption');
-    const doc = datasetDocumentFor('water-district-consumption', 'utility');
+    const scenario = builtinScenario(SCENARIO);
+    const doc = datasetDocumentFor(SCENARIO, 'utility');
     const reg = await call(s.url, 'POST', '/datasets', { token: provider, body: doc });
     assert.equal(reg.status, 201, reg.text);
     datasetId = reg.body.id;
     const other = await call(s.url, 'POST', '/datasets', { token: provider, body: { ...doc, name: 'Meters of the harbour district' } });
     assert.equal(other.status, 201, other.text);
     otherDatasetId = other.body.id;
-    const rows = generateRoleRows('water-district-consumption', 'utility', { rows: 120, seed: 11 });
+    const rows = generateRoleRows(SCENARIO, 'utility', { rows: 120, seed: 11 });
     const imp = await call(s.url, 'POST', `/datasets/${datasetId}/rows`, { token: provider, raw: toCsv(Object.keys(doc.columns), rows), headers: { 'content-type': 'text/csv' } });
     assert.equal(imp.status, 200, imp.text);
 
-    // One job through the whole path (real CKKS), and one refused by the dataset's policy.
+    // One job through the whole path (real CKKS, Laplace noise so that it spends privacy budget), and one
+    // refused by the dataset's policy.
     await generateKeyFile(join(dir, 'c.keys'), keyRequirements(scenario));
     const keys = readKeyFile(join(dir, 'c.keys'));
     const client = new DataspaceClient({ url: s.url, token: consumer });
@@ -232,6 +237,16 @@ describe('auditor console (/audit) in chromium', { skip: 'skip' in prepared ? pr
     assert.match(await refusals.locator('svg').getAttribute('aria-label') ?? '', /Refusals by reason/);
     await refusals.getByText('Show the numbers as a table').click();
     assert.match(await refusals.locator('table').innerText(), /PURPOSE_NOT_ALLOWED\s+1/);
+    // ε per dataset and consumer: what the ledger's job.submitted events charged, against the policy's budget.
+    const charged = (await entries({ type: 'job.submitted', dataset: datasetId })).entries
+      .reduce((sum, e) => sum + Number(e.event.data?.epsilon ?? 0), 0);
+    assert.ok(charged > 0, 'the scenario spends privacy budget');
+    const budget = figures.filter({ hasText: 'Privacy budget (ε) spent' });
+    assert.equal(await budget.locator('svg rect.bar').count(), 1);
+    await budget.getByText('Show the numbers as a table').click();
+    const registered = { data: (await entries({ type: 'dataset.registered', dataset: datasetId })).entries[0]!.event.data as { name: string; policy: { epsilonBudget: number } } };
+    const cells = (await budget.locator('table tbody tr').first().innerText()).split('\t').map((c) => c.trim());
+    assert.deepEqual(cells, [`${registered.data.name} · consumer ${consumerId}`, String(charged), String(registered.data.policy.epsilonBudget)]);
     const usage = figures.filter({ hasText: 'Usage per dataset over time' });
     assert.ok(await usage.locator('svg polyline').count() >= 2, 'one line per dataset');
   });

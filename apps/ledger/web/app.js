@@ -249,9 +249,19 @@ async function renderTimeline(seq, params) {
   const status = h('p', { class: 'muted', role: 'status' }, 'Loading events…');
   const body = h('div', {});
   clear(main).append(h('h2', {}, 'Usage timeline'), filterForm('timeline', params), viewTabs('timeline', params), status, body);
+  const newest = params.get('order') !== 'oldest';
   let page;
   try {
-    page = await api.get('/ledger/entries', { ...f, offset, limit });
+    if (newest) {
+      // The API lists in log order; the newest page is the tail of the filtered list, reversed.
+      const { total } = await api.get('/ledger/entries', { ...f, offset: 0, limit: 1 });
+      const end = total - offset;
+      const start = Math.max(0, end - limit);
+      page = end > 0 ? await api.get('/ledger/entries', { ...f, offset: start, limit: end - start }) : { total, entries: [] };
+      page = { total, entries: page.entries.slice().reverse() };
+    } else {
+      page = await api.get('/ledger/entries', { ...f, offset, limit });
+    }
   } catch (e) {
     if (seq === renderSeq) { status.textContent = ''; body.append(errorBox(e)); }
     return;
@@ -259,7 +269,7 @@ async function renderTimeline(seq, params) {
   if (seq !== renderSeq) return;
   const active = Object.entries(f).map(([k, v]) => `${k} ${k === 'dataset' ? datasetName(v) : v}`).join(', ');
   status.textContent = page.total === 0 ? `No events${active ? ` match ${active}` : ''}.`
-    : `Showing ${fmtNumber(offset + 1)}–${fmtNumber(offset + page.entries.length)} of ${fmtNumber(page.total)} events${active ? ` (${active})` : ''}.`;
+    : `Showing ${fmtNumber(offset + 1)}–${fmtNumber(offset + page.entries.length)} of ${fmtNumber(page.total)} events${active ? ` (${active})` : ''}, ${newest ? 'newest' : 'oldest'} first.`;
   if (page.total === 0) return;
   const cells = [];
   const rows = page.entries.map((entry) => {
@@ -286,11 +296,14 @@ async function renderTimeline(seq, params) {
     verifySummary.className = bad ? 'error' : 'ok-text';
   } } }, 'Verify all entries on this page');
   const verifySummary = h('span', { role: 'status' });
+  const orderSelect = h('select', { id: 'order', on: { change: () => {
+    const q = new URLSearchParams(params); q.set('order', orderSelect.value); q.delete('offset'); location.hash = href('timeline', '', q);
+  } } }, h('option', { value: 'newest', selected: newest }, 'Newest first'), h('option', { value: 'oldest', selected: !newest }, 'Oldest first'));
   const pager = pagerNav(params, offset, limit, page.total);
   body.append(
-    h('div', { class: 'toolbar' }, verifyAll, ' ', verifySummary),
+    h('div', { class: 'toolbar' }, h('label', { for: 'order' }, 'Order'), orderSelect, verifyAll, ' ', verifySummary),
     h('div', { class: 'table-wrap' }, h('table', { class: 'events' },
-      h('caption', { class: 'visually-hidden' }, 'Ledger entries, oldest first'),
+      h('caption', { class: 'visually-hidden' }, `Ledger entries, ${newest ? 'newest' : 'oldest'} first`),
       h('thead', {}, h('tr', {}, ['Entry', 'Time', 'Event', 'Datasets', 'Consumer', 'Job', 'Details', 'Proof'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, rows))),
     pager);
@@ -389,6 +402,7 @@ async function renderJob(seq, jobId) {
     const r = await verifier.verifyEntry(entry);
     if (!r.ok) bad += 1;
     clear(vc).append(verificationReport(r, entry));
+    if (!r.ok) vc.closest('section')?.classList.add('step-unverified');
   }
   if (seq !== renderSeq) return;
   clear(summaryLine).append(bad
@@ -509,12 +523,14 @@ async function renderCharts(seq, params) {
   const epsItems = [...eps].map(([key, value]) => {
     const [id, consumer] = key.split('\u0000');
     const budget = directory.policies.get(id)?.epsilonBudget;
-    return { label: `${datasetName(id)} · ${shortId(consumer)}`, value, limit: typeof budget === 'number' ? budget : undefined };
+    const name = datasetName(id);
+    // Keep the consumer visible: shorten the dataset name, not the pair (the full label is in the table).
+    return { label: `${name.length > 26 ? `${name.slice(0, 25)}…` : name} · ${shortId(consumer)}`, title: `${name} · consumer ${consumer}`, value, limit: typeof budget === 'number' ? budget : undefined };
   }).sort((a, b) => b.value - a.value).slice(0, 20);
   grid.append(barChart({
     title: 'Privacy budget (ε) spent per dataset and consumer',
     description: 'ε spent at release (or charged at submission for jobs not released), against the dataset\'s per-consumer budget',
-    items: epsItems, valueLabel: 'ε spent', limitLabel: 'ε budget',
+    items: epsItems, valueLabel: 'ε spent', limitLabel: 'ε budget', emptyText: 'No privacy budget was charged or spent by the jobs matching the filters.',
   }));
 
   // 3. Refusals by reason code (policy refusals at submission and providers' refusals of their inputs).
@@ -529,7 +545,7 @@ async function renderCharts(seq, params) {
     title: 'Refusals by reason',
     description: 'reason codes of job.refused and inputs.refused events',
     items: [...reasons].map(([label, value]) => ({ label, value })).sort((a, b) => b.value - a.value),
-    valueLabel: 'refusals',
+    valueLabel: 'refusals', emptyText: 'No refusals among the events matching the filters.',
   }));
 }
 

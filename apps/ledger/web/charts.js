@@ -31,8 +31,8 @@ function empty(title, message) {
 /**
  * Lines over time buckets. series: [{ name, values: number[] }] aligned with buckets: [{ label }].
  */
-export function lineChart({ title, description, buckets, series, yLabel }) {
-  if (!buckets.length || !series.length) return empty(title, 'No events match the filters.');
+export function lineChart({ title, description, buckets, series, yLabel, emptyText = 'No events match the filters.' }) {
+  if (!buckets.length || !series.length) return empty(title, emptyText);
   const W = 720, H = 280, L = 48, R = 16, T = 12, B = 44;
   const max = Math.max(1, ...series.flatMap((x) => x.values));
   const { max: yMax, step } = niceScale(max);
@@ -70,8 +70,8 @@ export function lineChart({ title, description, buckets, series, yLabel }) {
 /**
  * Horizontal bars. items: [{ label, value, limit? }]; a limit (e.g. a privacy budget) is drawn as a mark.
  */
-export function barChart({ title, description, items, valueLabel = 'value', limitLabel = 'limit' }) {
-  if (!items.length) return empty(title, 'No events match the filters.');
+export function barChart({ title, description, items, valueLabel = 'value', limitLabel = 'limit', emptyText = 'No events match the filters.' }) {
+  if (!items.length) return empty(title, emptyText);
   const W = 720, rowH = 30, L = 260, R = 70, T = 8;
   const H = T + items.length * rowH + 24;
   const max = Math.max(1e-9, ...items.map((i) => Math.max(i.value, i.limit ?? 0)));
@@ -85,7 +85,7 @@ export function barChart({ title, description, items, valueLabel = 'value', limi
   items.forEach((it, i) => {
     const yTop = T + i * rowH + 5;
     const label = it.label.length > 38 ? `${it.label.slice(0, 37)}…` : it.label;
-    svg.append(s('text', { x: L - 8, y: yTop + 15, 'text-anchor': 'end', class: 'label' }, label, s('title', {}, it.label)));
+    svg.append(s('text', { x: L - 8, y: yTop + 15, 'text-anchor': 'end', class: 'label' }, label, s('title', {}, it.title ?? it.label)));
     const over = it.limit !== undefined && it.limit !== null && it.value > it.limit;
     svg.append(s('rect', { x: L, y: yTop, width: Math.max(1, x(it.value) - L), height: rowH - 10, class: over ? 'bar bar-over' : 'bar' },
       s('title', {}, `${it.label}: ${fmtNumber(it.value)}${it.limit !== undefined && it.limit !== null ? ` of ${fmtNumber(it.limit)}` : ''}`)));
@@ -100,7 +100,7 @@ export function barChart({ title, description, items, valueLabel = 'value', limi
     h('figcaption', {}, title, h('span', { class: 'muted' }, ` — ${description}`)),
     svg,
     hasLimit ? h('p', { class: 'legend-note' }, h('span', { class: 'limit-swatch', 'aria-hidden': 'true' }), ` vertical mark: ${limitLabel}`) : null,
-    dataTable(title, head, items.map((i) => [i.label, fmtNumber(i.value), ...(hasLimit ? [i.limit === undefined || i.limit === null ? '—' : fmtNumber(i.limit)] : [])])));
+    dataTable(title, head, items.map((i) => [i.title ?? i.label, fmtNumber(i.value), ...(hasLimit ? [i.limit === undefined || i.limit === null ? '—' : fmtNumber(i.limit)] : [])])));
 }
 
 /** Time buckets (UTC hours or days, whichever gives a readable number of points) for a set of ISO times. */

@@ -90,6 +90,7 @@ export function pemToDer(pem) {
 /** Imports an Ed25519 SPKI PEM key; returns the CryptoKey and its 32-byte RFC 8032 encoding. */
 export async function importEd25519Pem(pem) {
   const der = pemToDer(pem);
+  if (!globalThis.crypto?.subtle) throw new NoteError('NO_WEBCRYPTO', 'WebCrypto is not available: open the console over https or on localhost');
   let key;
   try {
     key = await crypto.subtle.importKey('spki', der, { name: 'Ed25519' }, true, ['verify']);
