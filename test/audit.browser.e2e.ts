@@ -195,6 +195,20 @@ describe('auditor console (/audit) in chromium', { skip: 'skip' in prepared ? pr
     await page.getByText('Checkpoint signature verified').first().waitFor();
     assert.match(await page.locator('#checkpoint').innerText(), /First visit/);
 
+    // Paging and the time range (From/To are read as UTC).
+    const all = (await entries({})).total;
+    await page.getByLabel('Per page').selectOption('25');
+    await page.getByText(new RegExp(`^Showing 1–25 of ${all} events, newest first`)).waitFor();
+    assert.equal(await page.locator('table.events tbody tr').first().getAttribute('data-index'), String(all - 1));
+    await page.getByRole('link', { name: 'Next →' }).click();
+    await page.getByText(new RegExp(`^Showing 26–${all} of ${all} events`)).waitFor();
+    assert.equal(await page.locator('table.events tbody tr').last().getAttribute('data-index'), '0');
+    await page.getByLabel('From (UTC)').fill(new Date(Date.now() + 3_600_000).toISOString().slice(0, 16));
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText(/^No events match from /).waitFor();
+    await page.getByRole('link', { name: 'Clear' }).click();
+    await page.getByText(/^Showing 1–/).waitFor();
+
     await page.getByLabel('Dataset').selectOption(datasetId);
     await page.getByRole('button', { name: 'Apply filters' }).click();
     const expected = (await entries({ dataset: datasetId })).total;
