@@ -3,7 +3,7 @@
  * server (providers import CSV over HTTP, the consumer's keys, the job queue, the broker's
  * evaluation, local decryption), each checked against the plaintext reference with the accuracy
  * table of SCENARIO-FORMAT.md (`compareResult`), and the usage ledger audited after each job.
- * Rows per role: E2E_ROWS (default 250).
+ * Rows per role: E2E_ROWS (default 200).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +13,7 @@ import { CATALOG_IDS } from '#scenario';
 import { DemoRunner } from '../apps/cli/src/demo/runner.js';
 import { startTestServer } from './support/env.js';
 
-const ROWS = Number(process.env.E2E_ROWS ?? 250);
+const ROWS = Number(process.env.E2E_ROWS ?? 200);
 
 describe(`built-in scenarios end to end (${ROWS} rows per role)`, () => {
   let s: Awaited<ReturnType<typeof startTestServer>>;

@@ -55,6 +55,28 @@ export interface ScenarioRun {
   problems: string[];
 }
 
+/** A reset of a reused keep-alive socket: the server closed it before reading the request. */
+function isSocketReset(e: unknown): boolean {
+  if (e instanceof ApiError) return e.status === 0 && /ECONNRESET|EPIPE|socket hang up|other side closed/i.test(e.message);
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  return e instanceof TypeError && /ECONNRESET|EPIPE|UND_ERR_SOCKET/.test(`${cause?.code ?? ''} ${cause?.message ?? ''}`);
+}
+
+/**
+ * Runs `fn` again once when the first attempt hit a reset keep-alive socket (Node's HTTP server
+ * closes idle sockets after 5 s; a client reusing one at that moment gets ECONNRESET before the
+ * server read anything). Every call passed here is safe to repeat in that case.
+ */
+async function retryOnReset<T>(fn: () => Promise<T>, say?: (line: string) => void): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (!isSocketReset(e)) throw e;
+    say?.('  connection reset by the server; sending again');
+    return fn();
+  }
+}
+
 /** Participants and key files shared by the scenarios a runner runs (a consumer keeps its keyset). */
 export class DemoRunner {
   private readonly admin: DataspaceClient;
@@ -72,7 +94,7 @@ export class DemoRunner {
   }
 
   private async participant(role: 'provider' | 'consumer' | 'auditor', name: string): Promise<DataspaceClient> {
-    const p = await this.admin.post<{ token: string }>('participants', { role, name });
+    const p = await retryOnReset(() => this.admin.post<{ token: string }>('participants', { role, name }));
     return new DataspaceClient({ url: this.ctx.url, token: p.token });
   }
 
@@ -142,15 +164,16 @@ export class DemoRunner {
     };
     try {
       // the registered document, as any consumer reads it
-      const scenario = (await this.admin.get<{ document: Scenario }>(`scenarios/${encodeURIComponent(id)}`)).document;
+      const scenario = (await retryOnReset(() => this.admin.get<{ document: Scenario }>(`scenarios/${encodeURIComponent(id)}`), this.ctx.say)).document;
       const rows: Record<string, Row[]> = {};
       const bindings: Record<string, string> = {};
       for (const role of Object.keys(scenario.inputs)) {
         rows[role] = generateRoleRows(id, role, { rows: counts[role], ...(opts.seed !== undefined ? { seed: opts.seed } : {}) });
         const provider = await this.participant('provider', `${id} ${role}`);
         const doc = datasetDocumentFor(id, role);
-        const ds = await provider.post<{ id: string }>('datasets', doc);
-        const n = await this.importRows(provider, ds.id, Object.keys(doc.columns), rows[role]);
+        const ds = await retryOnReset(() => provider.post<{ id: string }>('datasets', doc), this.ctx.say);
+        const roleRows = rows[role];
+        const n = await retryOnReset(() => this.importRows(provider, ds.id, Object.keys(doc.columns), roleRows), this.ctx.say);
         if (n !== rows[role].length) throw new Error(`provider ${role} imported ${n} rows, not ${rows[role].length}`);
         bindings[role] = ds.id;
       }
@@ -160,30 +183,23 @@ export class DemoRunner {
       const keys = readKeyFile(keyFile);
       const params = defaultParams(id, counts);
       const submitted = Date.now();
+      // the keyset upload is idempotent (keyed by fingerprint), the job by its idempotency key
       const request = { scenario: id, bindings, purpose: catalogPurpose(id), params, idempotencyKey: randomUUID() };
-      let job: Record<string, unknown>;
-      try {
-        job = await submitJob(this.consumer, keys, scenario, request);
-      } catch (e) {
-        // A keep-alive socket the server closed while the keys were generated (Node's 5 s idle
-        // timeout) resets the first POST; the keyset upload is idempotent (keyed by fingerprint)
-        // and the job by its idempotency key, so one retry on a fresh connection is safe.
-        if (!(e instanceof ApiError && e.status === 0 && /ECONNRESET|EPIPE|socket/i.test(e.message))) throw e;
-        this.say('  connection reset by the server; submitting again');
-        job = await submitJob(this.consumer, keys, scenario, request);
-      }
+      const consumer = this.consumer;
+      const job = await retryOnReset(() => submitJob(consumer, keys, scenario, request), this.ctx.say);
       out.job = String(job.id);
       let last = '';
-      const final: JobStatus = await waitForJob(this.consumer, out.job, (s) => {
-        if (s.status !== last) this.say(`  job ${out.job}: ${s.status}`);
+      const jobId = out.job;
+      const final: JobStatus = await retryOnReset(() => waitForJob(consumer, jobId, (s) => {
+        if (s.status !== last) this.say(`  job ${jobId}: ${s.status}`);
         last = s.status;
-      });
+      }), this.ctx.say);
       out.jobSeconds = (Date.now() - submitted) / 1000;
       if (final.status !== 'completed') {
         out.problems.push(`job ended ${final.status}${final.error ? `: ${final.error.code}: ${final.error.message}` : ''}`);
         return out;
       }
-      const result = await fetchResult(this.consumer, out.job, keys);
+      const result = await retryOnReset(() => fetchResult(consumer, jobId, keys), this.ctx.say);
       const expected = evaluateReference(withInternalMetrics(scenario), params, rows);
       const compare: CompareOptions = {};
       if (scenario.release?.noise) {
@@ -201,7 +217,7 @@ export class DemoRunner {
       if (!scenario.align) for (const [role, n] of Object.entries(counts)) {
         if (result.meta.rows[role] !== n) out.problems.push(`meta.rows.${role} is ${String(result.meta.rows[role])}, not ${n}`);
       }
-      const ledger = await this.checkLedger(out.job);
+      const ledger = await retryOnReset(() => this.checkLedger(jobId), this.ctx.say);
       out.ledger = ledger.check;
       if (ledger.problem) out.problems.push(ledger.problem);
       if (out.problems.length === 0) out.status = 'pass';
