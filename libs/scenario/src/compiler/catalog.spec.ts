@@ -44,3 +44,16 @@ for (const s of builtinScenarios()) {
     assert.deepEqual(out.result.meta.suppressed, want.meta.suppressed);
   });
 }
+
+test('catalog: CKKS parameters, depth and rotations do not depend on row counts (the SDK sizes keysets without them)', () => {
+  for (const s of builtinScenarios()) {
+    const rowsPer = Object.fromEntries(Object.keys(s.inputs).map((r) => [r, 300]));
+    const all = defaultParams(s.id, rowsPer);
+    const pub: ParamValues = {};
+    for (const [k, v] of Object.entries(all)) if (!s.params?.[k]?.private) pub[k] = v;
+    const a = compilePlan(s, pub, { rowCounts: rowsPer });
+    const b = compilePlan(s, pub, {});
+    assert.ok(a.ok && b.ok, s.id);
+    assert.deepEqual([b.plan.params, b.plan.depth, b.plan.galoisSteps, b.plan.needsRelin], [a.plan.params, a.plan.depth, a.plan.galoisSteps, a.plan.needsRelin], s.id);
+  }
+});

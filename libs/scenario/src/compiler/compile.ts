@@ -733,13 +733,15 @@ class Compiler {
       });
     } else {
       // private weights (|w| <= PRIVATE_PARAM_BOUND): term i is (x_i·g_i) × (w_i·m_i) with g_i·m_i = s for
-      // every term, each product <= s·B_i·Wmax, balanced so x_i·g_i and w_i·m_i have the same worst case
-      // sqrt(s·B_i·Wmax): the product's relative error is the sum of its factors' relative errors.
+      // every term, so each product is <= s·B_i·Wmax and the sum fits VALUE_CAP whatever the split. The
+      // product's error in real units is e·(x/m + w/g), smallest at g = sqrt(s·w/x): g_i = 8·sqrt(s/B_i)
+      // balances weights of order 1 against values ~B/64 (values sit well below their bounds; sizing
+      // for |w| = Wmax and x = B would leave typical factors' ciphertexts tiny next to their noise).
       const pname = paramName(m.weights as string);
       const wmax = PRIVATE_PARAM_BOUND;
       s = pow2floor(VALUE_CAP / (refs.reduce((a, r) => a + r.bound * wmax, 0) + biasBound));
       parts = refs.map((r, i) => {
-        const g = Math.sqrt((s * wmax) / r.bound);
+        const g = 8 * Math.sqrt(s / r.bound);
         const fid = this.feature(r.role, { layout: 'aligned', value: { kind: 'columns', factors: [{ column: r.column, power: 1 }], scale: g }, grouping: { columns: [] }, width: this.slots, rowLevel: true });
         const name = this.privateInput({ name: `${pname}[${i}]`, param: pname, index: i, multiplier: s / g, layout: 'replicated', maxAbs: wmax }, m.name);
         return this.mul(this.node({ op: 'input', role: r.role, feature: fid }), this.node({ op: 'private', name }));

@@ -11,7 +11,9 @@ import { creditScore, drainage, elderly, evCharging, tariff, waterExample } from
 import { evaluateReference } from '../reference/index.js';
 import { compilePlan } from './compile.js';
 import type { PlanHeParams } from './plan-types.js';
-import { compareMetrics, prng, randomRows, runPlan, type TestEngine } from './testkit.js';
+import { compareMetrics, privateScoreWithinLimit, prng, randomRows, runPlan, scaledRows, worstError, type TestEngine } from './testkit.js';
+import { alignedWide, stackedWide } from './realistic.fixture.js';
+import type { Row } from '../types.js';
 
 interface HeEngineLike extends TestEngine<unknown, unknown, unknown> {
   generateKeyset(o: { galoisSteps: number[]; relin: boolean }): { secretKey: unknown; publicKeyset: unknown };
@@ -77,4 +79,43 @@ test('HE: where/by across roles aligned by intersection; joined sumProduct', { s
 
 test('HE: row-level weightedSum, private weights, consumer keys with a missing key', { skip }, async () => {
   await heCheck(creditScore, { firms: ['k0', 'k3', 'k5', 'k7', 'k11', 'k20', 'none'], b: 2.5 }, { bank: 40, tax: 40 }, 36, { privateValues: { w: [0.3, -1.7] } });
+});
+
+/**
+ * Realistic magnitudes on real CKKS (README, "Magnitudes and gains"): every agg over columns whose
+ * values are ~1% of their bounds, 10^4+ rows; then rows all at the bounds in one group (the worst case
+ * the gains are sized for: nothing may wrap). Logs the largest normalised error.
+ */
+async function heScaled(doc: unknown, params: ParamValues, privateValues: Record<string, number | number[]>, rowsPer: Record<string, number>, o: { atBound?: boolean; keys?: (r: Record<string, Row[]>) => string[] } = {}) {
+  const s = valid(doc);
+  const rows = scaledRows(s, rowsPer, prng(41), o.atBound ? { atBound: true } : { frac: 0.01 });
+  const p: ParamValues = { ...params, ...(o.keys ? { keys: o.keys(rows) } : {}) };
+  const want = evaluateReference(s, { ...p, ...privateValues }, rows);
+  const compiled = compilePlan(s, p, { rowCounts: rowsPer });
+  assert.ok(compiled.ok, JSON.stringify(!compiled.ok && compiled.errors));
+  const engine = await (heCore as HeCoreLike).HeEngine.create(compiled.plan.params);
+  const ks = engine.generateKeyset({ galoisSteps: compiled.plan.galoisSteps, relin: compiled.plan.needsRelin });
+  const out = runPlan(engine, s, p, rows, { pk: engine.usePublicKeyset(ks.publicKeyset), sk: engine.useSecretKeyset(ks), ctx: { rowCounts: rowsPer }, privateValues });
+  const w = worstError(out.result.metrics, want.metrics);
+  console.log(`${s.id}${o.atBound ? ' at the bounds' : ''}: worst |err|/max(1,|want|) ${w.error.toExponential(2)} at ${w.path}`);
+  let bad = compareMetrics(s, out.result.metrics, want.metrics);
+  // at the bounds, empty groups and constant series have reference 0 (README: near-zero resolution)
+  if (o.atBound) bad = bad.filter((l) => !/want (0|null)$/.test(l));
+  assert.deepEqual(bad.filter((l) => !l.startsWith('score.')), []);
+  privateScoreWithinLimit(out.result.metrics, want.metrics, o.atBound ? 1e-4 : 1e-6);
+}
+
+const wideKeys = (rows: Record<string, Row[]>): string[] => [...rows.a.slice(0, 9000).map((r) => String(r.id)), 'missing-key'];
+
+test('HE: realistic magnitudes (1% of the bounds, 10^4 rows), every stacked agg', { skip }, async () => {
+  await heScaled(stackedWide, { prices: [1.5, 2, 0.25, 3] }, { tariff: [0.5, 0.8, 1.2, 0.3] }, { a: 12000, b: 10000 });
+});
+
+test('HE: realistic magnitudes, cross-role aggs and row-level weightedSum (public and private weights)', { skip }, async () => {
+  await heScaled(alignedWide, {}, { w: [0.8, -0.03], b: 12.5 }, { a: 10000, c: 10000 }, { keys: wideKeys });
+});
+
+test('HE: rows at the column bounds in one group do not wrap', { skip: skip || (process.env.SLOW === '1' ? false : 'SLOW=1') }, async () => {
+  await heScaled(stackedWide, { prices: [1.5, 2, 0.25, 3] }, { tariff: [256, 256, 256, 256] }, { a: 3000, b: 2000 }, { atBound: true });
+  await heScaled(alignedWide, {}, { w: [256, -256], b: -256 }, { a: 3000, c: 3000 }, { atBound: true, keys: wideKeys });
 });

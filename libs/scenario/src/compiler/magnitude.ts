@@ -26,7 +26,7 @@ export const LAPLACE_TAIL = 40;
  * private values, so it sizes their multipliers for |v| <= this (`PrivateInput.maxAbs`); the consumer
  * must refuse larger values (they could wrap modulo the bottom-level modulus).
  */
-export const PRIVATE_PARAM_BOUND = 2 ** 10;
+export const PRIVATE_PARAM_BOUND = 2 ** 8;
 
 /** Largest power of two <= x (x > 0, finite): gains stay exact binary fractions, so decoding is exact. */
 export function pow2floor(x: number): number {

@@ -4,15 +4,25 @@
  * operation, so layout and level bugs show up in fast tests without node-seal.
  */
 import type { TestEngine } from './testkit.js';
+import { SLOT_CAP } from './magnitude.js';
 
 export interface SlotCt { v: Float64Array; level: number; freed: boolean }
 
 export class SlotEngine implements TestEngine<SlotCt, null, null> {
   live = 0;
-  constructor(readonly slots: number, private readonly maxLevel: number, private readonly err = 1e-9, private readonly rng: () => number = Math.random) {}
-  private make(v: Float64Array, level: number): SlotCt {
+  /** largest |slot value| any ciphertext held (the plan must keep it <= SLOT_CAP: CKKS would wrap above 2^25) */
+  peak = 0;
+  /**
+   * `err`: width of the uniform error every operation adds to every slot; `errSum`: the same for a
+   * rotate-and-sum (on `#he-core` a fresh encryption or product leaves ~1e-8 at most, a rotate-and-sum
+   * over 1024 slots ~2e-7: key switching per rotation).
+   */
+  constructor(readonly slots: number, private readonly maxLevel: number, private readonly err = 1e-9, private readonly rng: () => number = Math.random, private readonly errSum = err) {}
+  private make(v: Float64Array, level: number, err = this.err): SlotCt {
     if (level > this.maxLevel) throw new Error(`level ${level} exceeds the modulus chain (${this.maxLevel})`);
-    for (let i = 0; i < v.length; i++) v[i] += (this.rng() - 0.5) * this.err;
+    for (const x of v) if (Math.abs(x) > this.peak) this.peak = Math.abs(x);
+    if (this.peak > SLOT_CAP * (1 + 1e-9)) throw new Error(`a slot holds ${this.peak.toExponential(3)}, above the plan's headroom ${SLOT_CAP}`);
+    for (let i = 0; i < v.length; i++) v[i] += (this.rng() - 0.5) * err;
     this.live++;
     return { v, level, freed: false };
   }
@@ -42,7 +52,7 @@ export class SlotEngine implements TestEngine<SlotCt, null, null> {
       const r = v.map((_, i) => v[(i + s) % this.slots]);
       v = v.map((x, i) => x + r[i]);
     }
-    return this.make(v, a.level);
+    return this.make(v, a.level, this.errSum);
   }
   free(ct: SlotCt): void {
     if (ct.freed) throw new Error('double free');

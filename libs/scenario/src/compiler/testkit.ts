@@ -57,6 +57,54 @@ export function randomRows(s: Scenario, rowsPerRole: Record<string, number>, rng
   return out;
 }
 
+/**
+ * Rows with realistic magnitudes: each number is `frac` of its column bound B = max(|min|, |max|)
+ * times a factor in [0.5, 1.5) (values far below their bounds, where a normalised encoding loses
+ * precision); with `atBound`, every number sits at its max and every category at its first value
+ * (one group holds every row: the worst case the plan's gains must fit). Ids as in `randomRows`.
+ */
+export function scaledRows(s: Scenario, rowsPerRole: Record<string, number>, rng: () => number, o: { frac?: number; atBound?: boolean } = {}): Record<string, Row[]> {
+  const out: Record<string, Row[]> = {};
+  for (const [role, input] of Object.entries(s.inputs)) {
+    const n = rowsPerRole[role] ?? 50;
+    const pool = Array.from({ length: Math.ceil(n * 1.05) }, (_, i) => `k${i}`);
+    for (let i = pool.length - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      [pool[i], pool[j]] = [pool[j], pool[i]];
+    }
+    out[role] = Array.from({ length: n }, (_, i) => {
+      const row: Row = {};
+      for (const [col, spec] of Object.entries(input.columns)) {
+        if (spec.type === 'id') row[col] = pool[i];
+        // skewed group sizes (shares ~0.5, 0.21, 0.16, 0.13 for four values), as districts differ in size
+        else if (spec.type === 'category') row[col] = o.atBound ? spec.values[0] : spec.values[Math.floor(rng() ** 2 * spec.values.length)];
+        else if (o.atBound) row[col] = spec.max;
+        else {
+          const x = (o.frac ?? 0.01) * Math.max(Math.abs(spec.min), Math.abs(spec.max)) * (0.5 + rng());
+          row[col] = spec.type === 'integer' ? Math.round(x) : x;
+        }
+      }
+      return row;
+    });
+  }
+  return out;
+}
+
+/** Largest normalised error |got − want| / max(1, |want|) over every number of every metric, with its path. */
+export function worstError(got: Record<string, MetricValue>, want: Record<string, MetricValue>): { path: string; error: number } {
+  let worst = { path: '', error: 0 };
+  const walk = (path: string, g: unknown, w: unknown): void => {
+    if (typeof w === 'number' && typeof g === 'number') {
+      const e = Math.abs(g - w) / Math.max(1, Math.abs(w));
+      if (e > worst.error) worst = { path, error: e };
+    } else if (w && g && typeof w === 'object' && typeof g === 'object') {
+      for (const k of Object.keys(w)) walk(`${path}.${k}`, (g as Record<string, unknown>)[k], (w as Record<string, unknown>)[k]);
+    }
+  };
+  for (const k of Object.keys(want)) walk(k, got[k], want[k]);
+  return worst;
+}
+
 export interface RunOptions<Pk, Sk> {
   pk: Pk;
   sk: Sk;
@@ -103,6 +151,10 @@ export function runPlan<Ct, Pk, Sk>(
     for (const p of plan.privateInputs) {
       const v = o.privateValues?.[p.param];
       if (v === undefined) throw new Error(`test needs private value ${p.param}`);
+      // what the consumer's SDK must check: the multiplier is sized for |value| <= maxAbs
+      if (p.maxAbs !== undefined && (Array.isArray(v) ? v : [v]).some((x) => Math.abs(x) > (p.maxAbs as number))) {
+        throw new Error(`private value ${p.param} exceeds the plan's bound ${p.maxAbs}`);
+      }
       const vec = new Float64Array(plan.slots);
       if (p.layout === 'replicated') vec.fill((p.index === null ? (v as number) : (v as number[])[p.index]) * p.multiplier);
       else (p.slots ?? []).forEach((slot, i) => { vec[slot] = (v as number[])[i] * p.multiplier; });
@@ -165,4 +217,22 @@ export function compareMetrics(
     cmp(name, a, got[name], want[name]);
   }
   return bad;
+}
+
+/**
+ * The private-weight score of `alignedWide` (realistic.fixture.ts) is a ct × ct product sized for
+ * |w| <= PRIVATE_PARAM_BOUND over |z| <= 10^6: its absolute error is a documented limit of the
+ * bottom-level headroom (README, "Limits"), ~1e-6 here, so it is held to 1e-5 absolute (or 1e-6
+ * relative; `rel` is 1e-4 with weights at the bound itself) instead of the table's "absolute 1e-6
+ * near zero".
+ */
+export function privateScoreWithinLimit(got: Record<string, MetricValue>, want: Record<string, MetricValue>, rel = 1e-6): void {
+  const g = got.score as Record<string, number> | undefined;
+  const w = want.score as Record<string, number> | undefined;
+  if (!w) return;
+  if (!g) throw new Error('score is missing');
+  for (const [k, v] of Object.entries(w)) {
+    const err = Math.abs(g[k] - v);
+    if (!(err <= Math.max(1e-5, rel * Math.abs(v)))) throw new Error(`score.${k}: got ${g[k]}, want ${v}`);
+  }
 }
