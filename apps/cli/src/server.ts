@@ -69,6 +69,11 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
     const admin = await new ParticipantsStore(dataSource).ensureAdmin(config.dataDir);
     if (admin.created) say(`admin token written to ${admin.path}`);
     await app.listen(opts.port ?? config.PORT, config.HOST);
+    // Clients (fetch) keep connections alive; Node's 5 s default closes them under a client that is about to
+    // reuse one (ECONNRESET after a long local step such as key generation). Outlive common client pools.
+    const http = app.getHttpServer() as { keepAliveTimeout: number; headersTimeout: number };
+    http.keepAliveTimeout = 65_000;
+    http.headersTimeout = 66_000;
     const addr = app.getHttpServer().address() as { port: number };
     const url = `http://${config.HOST}:${addr.port}`;
     const handle: ServerHandle = {

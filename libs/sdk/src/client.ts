@@ -33,11 +33,19 @@ export class DataspaceClient {
       headers['content-type'] = 'application/json';
     }
     this.opts.onRequest?.({ method, path, headers, body: payload });
-    let res: Response;
-    try {
-      res = await fetch(new URL(path, this.opts.url.endsWith('/') ? this.opts.url : this.opts.url + '/'), { method, headers, body: payload as RequestInit['body'] });
-    } catch (e) {
-      throw new ApiError(0, 'UNREACHABLE', `cannot reach ${this.opts.url}: ${(e as Error).cause ? String((e as { cause: { code?: string } }).cause.code ?? e) : (e as Error).message}`);
+    let res: Response | undefined;
+    const url = new URL(path, this.opts.url.endsWith('/') ? this.opts.url : this.opts.url + '/');
+    // A kept-alive socket the server has just closed fails at once with ECONNRESET; retry once on a fresh
+    // one for requests that are safe to repeat (reads, and submissions that carry an Idempotency-Key).
+    const repeatable = method === 'GET' || 'idempotency-key' in headers || path.startsWith('keysets');
+    for (let attempt = 0; !res; attempt++) {
+      try {
+        res = await fetch(url, { method, headers, body: payload as RequestInit['body'] });
+      } catch (e) {
+        const code = (e as { cause?: { code?: string } }).cause?.code;
+        if (repeatable && attempt === 0 && (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET')) continue;
+        throw new ApiError(0, 'UNREACHABLE', `cannot reach ${this.opts.url}: ${code ?? (e as Error).message}`);
+      }
     }
     const text = await res.text();
     let json: unknown;

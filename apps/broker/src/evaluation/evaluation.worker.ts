@@ -73,7 +73,8 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     const inputs: Record<string, Record<string, Uint8Array[]>> = {};
     const privateParams: Record<string, Uint8Array> = {};
     for (const c of all) {
-      if (c.role === '$result') continue;
+      // `$result` holds outputs, `$psi` the intersection's blinded messages: neither is an input.
+      if (c.role.startsWith('$') && c.role !== '$params') continue;
       const bytes = new Uint8Array(c.blob);
       if (c.role === '$params') privateParams[c.feature] = bytes;
       else ((inputs[c.role] ??= {})[c.feature] ??= []).push(bytes);
@@ -114,6 +115,8 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     };
     await inTransaction(this.ds, async (m) => {
       await m.getRepository(JobCiphertextEntity).delete({ jobId: job.id, role: '$result' });
+      // The intersection's blinded messages are not needed once the inputs are encrypted.
+      await m.getRepository(JobCiphertextEntity).delete({ jobId: job.id, role: '$psi' });
       for (const [id, ct] of Object.entries(res.outputs)) {
         await m.getRepository(JobCiphertextEntity).insert({ jobId: job.id, role: '$result', feature: id, chunk: 0, blob: Buffer.from(ct.buffer, ct.byteOffset, ct.byteLength) });
       }
