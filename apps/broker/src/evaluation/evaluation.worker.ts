@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError, WaitingChildrenError, type Job } from 'bullmq';
 import { DataSource } from 'typeorm';
-import { type EvaluatePayload, QueueName } from '#contracts';
+import { type EvaluatePayload, JobName, QueueName, type ReducePayload } from '#contracts';
 import type { HeParams } from '#he-core';
 import { JobCiphertextEntity, JobDatasetEntity, JobEntity, KeysetEntity, inTransaction } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder, QueueService } from '#platform';
@@ -30,7 +30,9 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   onApplicationBootstrap(): void {
-    this.queues.worker<EvaluatePayload>(QueueName.evaluate, (job) => this.process(job), { concurrency: this.threads.size, lockDuration: this.cfg.WORKER_LOCK_MS });
+    this.queues.worker<EvaluatePayload | ReducePayload>(QueueName.evaluate, (job, token) => job.name === JobName.reduce
+      ? this.reduce(job as Job<ReducePayload>)
+      : this.process(job as Job<EvaluatePayload>, token), { concurrency: this.threads.size, lockDuration: this.cfg.WORKER_LOCK_MS });
     this.orchestrator.startReconciler(this.cfg.RECONCILE_MS);
   }
 
@@ -46,14 +48,16 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     });
   }
 
-  async process(bj: Job<EvaluatePayload>): Promise<{ outputs: number }> {
+  async process(bj: Job<EvaluatePayload>, token?: string): Promise<{ outputs: number }> {
     const jobId = bj.data.jobId;
     const job = await this.ds.getRepository(JobEntity).findOneBy({ id: jobId });
     if (!job) throw new UnrecoverableError('unknown job');
     if (job.status === 'cancelled' || job.status === 'completed') return { outputs: 0 };
     try {
+      if (bj.data.step !== 'reduced' && token && (await this.fanOut(job, bj, token))) throw new WaitingChildrenError();
       return await this.evaluate(job, bj);
     } catch (e) {
+      if (e instanceof WaitingChildrenError) throw e;
       const final = e instanceof UnrecoverableError || bj.attemptsMade + 1 >= (bj.opts.attempts ?? 1);
       if (final) await this.fail(job, e);
       throw e;
@@ -79,10 +83,23 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
       if (c.role === '$params') privateParams[c.feature] = bytes;
       else ((inputs[c.role] ??= {})[c.feature] ??= []).push(bytes);
     }
-    // Partial sums: a reducible feature's chunks are split over the HE threads, then each part's sum is
-    // handed to the circuit (any split gives the same total).
+    // Partial sums: slices summed by `reduce` children (on any worker process) replace their chunks; what is
+    // left is split over this process's HE threads. Any split gives the same total.
     const params = plan.params as unknown as HeParams;
     const reducible = reducibleFeatures(plan);
+    const partials = await this.ds.getRepository(JobCiphertextEntity).find({ where: { jobId: job.id, role: '$partial' }, order: { feature: 'ASC', chunk: 'ASC' } });
+    if (bj.data.step === 'reduced') {
+      const byFeature = new Map<string, Uint8Array[]>();
+      for (const p of partials) {
+        const list = byFeature.get(p.feature) ?? [];
+        list.push(new Uint8Array(p.blob));
+        byFeature.set(p.feature, list);
+      }
+      for (const [key, sums] of byFeature) {
+        const [role, feature] = JSON.parse(key) as [string, string];
+        if (inputs[role]?.[feature]) inputs[role]![feature] = sums;
+      }
+    }
     const parts = this.threads.size;
     await Promise.all(reducible.map(async ({ role, feature }) => {
       const chunks = inputs[role]?.[feature];
@@ -117,6 +134,7 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
       await m.getRepository(JobCiphertextEntity).delete({ jobId: job.id, role: '$result' });
       // The intersection's blinded messages are not needed once the inputs are encrypted.
       await m.getRepository(JobCiphertextEntity).delete({ jobId: job.id, role: '$psi' });
+      await m.getRepository(JobCiphertextEntity).delete({ jobId: job.id, role: '$partial' });
       for (const [id, ct] of Object.entries(res.outputs)) {
         await m.getRepository(JobCiphertextEntity).insert({ jobId: job.id, role: '$result', feature: id, chunk: 0, blob: Buffer.from(ct.buffer, ct.byteOffset, ct.byteLength) });
       }
@@ -127,6 +145,58 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     });
     this.log.log(`job ${job.id} evaluated in ${evaluationMs} ms`);
     return { outputs: Object.keys(res.outputs).length };
+  }
+
+  /**
+   * Large inputs: when a reducible feature has many ciphertexts, its slices are summed by `reduce` child jobs
+   * that any worker process can take (BullMQ dynamic children); this job then waits for them and resumes with
+   * step `reduced`. Returns true when children were added and are pending.
+   */
+  private async fanOut(job: JobEntity, bj: Job<EvaluatePayload>, token: string): Promise<boolean> {
+    const plan = job.plan as unknown as Plan;
+    const counts: { role: string; feature: string; n: number }[] = await this.ds.getRepository(JobCiphertextEntity).createQueryBuilder('c')
+      .select('c.role', 'role').addSelect('c.feature', 'feature').addSelect('COUNT(*)', 'n')
+      .where('c.job_id = :id', { id: job.id }).groupBy('c.role').addGroupBy('c.feature').getRawMany();
+    const reducible = new Set(reducibleFeatures(plan).map((f) => JSON.stringify([f.role, f.feature])));
+    const children: ReducePayload[] = [];
+    for (const c of counts) {
+      const key = JSON.stringify([c.role, c.feature]);
+      const n = Number(c.n);
+      if (!reducible.has(key) || n < 2 * this.cfg.REDUCE_SLICE) continue;
+      for (let from = 0, slice = 0; from < n; from += this.cfg.REDUCE_SLICE, slice++) {
+        children.push({ jobId: job.id, role: c.role, feature: c.feature, from, to: Math.min(n, from + this.cfg.REDUCE_SLICE), slice });
+      }
+    }
+    if (children.length === 0) return false;
+    await bj.updateData({ ...bj.data, step: 'reduced' });
+    const q = this.queues.queue(QueueName.evaluate);
+    for (const c of children) {
+      await q.add(JobName.reduce, c, {
+        jobId: `red-${job.id}-${c.slice}-${Buffer.from(JSON.stringify([c.role, c.feature])).toString('base64url').slice(0, 80)}`,
+        parent: { id: bj.id!, queue: bj.queueQualifiedName }, attempts: 4, backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: { age: 3600 },
+      });
+    }
+    await this.setJob(job.id, {}, { evaluation: { status: 'reducing', slices: children.length } });
+    return bj.moveToWaitingChildren(token);
+  }
+
+  /** One slice of partial sums, stored as `$partial` (idempotent: a retry overwrites the same row). */
+  async reduce(bj: Job<ReducePayload>): Promise<void> {
+    const { jobId, role, feature, from, to, slice } = bj.data;
+    const job = await this.ds.getRepository(JobEntity).findOneBy({ id: jobId });
+    if (!job) throw new UnrecoverableError('unknown job');
+    const rows = await this.ds.getRepository(JobCiphertextEntity).createQueryBuilder('c')
+      .where('c.job_id = :jobId AND c.role = :role AND c.feature = :feature AND c.chunk >= :from AND c.chunk < :to', { jobId, role, feature, from, to })
+      .orderBy('c.chunk', 'ASC').getMany();
+    const params = (job.plan as unknown as Plan).params as unknown as HeParams;
+    const r = await this.threads.run({ kind: 'reduce', params, chunks: rows.map((x) => new Uint8Array(x.blob)) });
+    if (r.kind !== 'reduce') throw new Error('unexpected HE task result');
+    const key = JSON.stringify([role, feature]);
+    await inTransaction(this.ds, async (m) => {
+      await m.getRepository(JobCiphertextEntity).delete({ jobId, role: '$partial', feature: key, chunk: slice });
+      await m.getRepository(JobCiphertextEntity).insert({ jobId, role: '$partial', feature: key, chunk: slice, blob: Buffer.from(r.ct.buffer, r.ct.byteOffset, r.ct.byteLength) });
+    });
   }
 
   private async fail(job: JobEntity, e: unknown): Promise<void> {
