@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger'
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { type Principal } from '#contracts';
-import { DatasetEntity } from '#persistence';
+import { OfferEntity } from '#persistence';
 import { CurrentPrincipal, Public, Roles, parseInput } from '#platform';
 import { LEDGER_KEY_NAME, LEDGER_ORIGIN, LedgerService, MAX_NODE_KEYS } from './ledger.service.js';
 
@@ -32,8 +32,9 @@ export class LedgerController {
     const filter = { ...f } as Parameters<LedgerService['entries']>[0];
     if (who.role === 'consumer') filter.consumer = who.id;
     if (who.role === 'provider') {
-      const own = await this.ds.getRepository(DatasetEntity).find({ select: { id: true }, where: { ownerId: who.id } });
-      filter.datasetsIn = own.map((d) => d.id);
+      // The broker's catalog knows every dataset's provider, also for connectors deployed apart.
+      const own = await this.ds.getRepository(OfferEntity).find({ select: { datasetId: true }, where: { providerId: who.id } });
+      filter.datasetsIn = own.map((d) => d.datasetId);
     }
     return this.ledger.entries(filter);
   }
