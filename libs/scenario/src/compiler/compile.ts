@@ -86,6 +86,8 @@ class Compiler {
   private readonly widths = new Set<number>();
   private epsilon = 0;
   private alignKeys: string[] | null = null;
+  /** metrics a correlation squares (see `stackedMetric`'s gain) */
+  private readonly squared = new Set<string>();
 
   constructor(
     private readonly s: Scenario,
@@ -110,6 +112,7 @@ class Compiler {
         this.alignKeys = v as string[];
       }
     }
+    for (const m of s.metrics) if (m.agg === 'correlation') for (const o of m.of) this.squared.add(o);
     for (const [i, m] of s.metrics.entries()) {
       const cm = this.metric(m.name, `/metrics/${i}`);
       if (m.release !== false) {
@@ -500,14 +503,20 @@ class Compiler {
     const gv = (value: (p: (typeof perRole)[number], gain: number) => FeatureValue, opts: { maxRow: number; perGroupMean?: boolean; round: boolean; eps: number | null; conditions?: string[] }): GVal => {
       const worst = opts.perGroupMean ? 2 * opts.maxRow : totalRows * opts.maxRow;
       const tail = opts.eps === null ? 0 : (LAPLACE_TAIL * opts.maxRow) / opts.eps;
-      const gain = pow2floor(VALUE_CAP / (worst + tail));
+      const l1Unit = opts.perGroupMean ? G * opts.maxRow : totalRows * opts.maxRow;
+      // A correlation squares its operands after masking. Shrinking a large unclean value in that mask
+      // is costly: the mask's encoding error (~2.4e-11 per slot, relative to the slot it multiplies)
+      // leaves every partial sum's share in the masked-off slots, and the full-slot sum adds them up,
+      // which n·Σa² − (Σa)² amplifies. So a squared operand gets a gain whose squares already fit.
+      const cap = this.squared.has(m.name) ? Math.min(VALUE_CAP / (worst + tail), Math.sqrt(VALUE_CAP / (worst * l1Unit))) : VALUE_CAP / (worst + tail);
+      const gain = pow2floor(cap);
       const sums = perRole.map((p) => {
         const f: Omit<FeatureSpec, 'id'> = { layout: 'blocked', value: value(p, gain), grouping: p.grouping, width: W, ...(p.where ? { where: p.where } : {}), ...(opts.perGroupMean ? { perGroupMean: true } : {}) };
         const fid = this.feature(p.role, f);
         const input = this.node({ op: 'input', role: p.role, feature: fid });
         return this.node({ op: 'sumSlots', a: this.node({ op: 'reduce', a: input }), width: W });
       });
-      const l1 = (opts.perGroupMean ? G * opts.maxRow : totalRows * opts.maxRow) * gain;
+      const l1 = l1Unit * gain;
       return { node: this.add(sums), groups: keys, leaders, clean: false, factor: 1 / gain, round: opts.round, conditions: opts.conditions ?? minConds, bound: worst * gain, l1, sens: opts.maxRow };
     };
     const one = (_p: unknown, gain: number): FeatureValue => ({ kind: 'one', scale: gain });

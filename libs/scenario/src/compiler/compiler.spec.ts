@@ -195,7 +195,14 @@ function checkScaled(doc: unknown, params: ParamValues, privateValues: Record<st
   const engine = new SlotEngine(compiled.plan.slots, compiled.plan.params.coeffModulusBits.length - 2, 2e-8, rng, 4e-7);
   const out = runPlan(engine, s, p, rows, { pk: null, sk: null, ctx: { rowCounts: rowsPer }, privateValues });
   assert.equal(engine.live, 0);
-  let bad = compareMetrics(s, out.result.metrics, want.metrics);
+  // "difference within 1e-6 of the larger operand" (SCENARIO-FORMAT.md): the operands' largest |value|
+  const opScale: Record<string, number> = {};
+  for (const m of s.metrics) {
+    if (m.agg !== 'difference') continue;
+    const mags = m.of.flatMap((o) => Object.values((want.metrics[o] ?? {}) as Record<string, number>)).filter((v) => typeof v === 'number').map(Math.abs);
+    opScale[m.name] = Math.max(0, ...mags);
+  }
+  let bad = compareMetrics(s, out.result.metrics, want.metrics, opScale);
   // At the bounds, empty groups and constant series have reference 0 (or a null 0/0 ratio): the slot
   // error times the gain's inverse (~1e-13 of the worst case) is above "absolute 1e-6" there (README).
   if (o.skipNearZero) bad = bad.filter((l) => !/want (0|null)$/.test(l));

@@ -98,7 +98,14 @@ async function heScaled(doc: unknown, params: ParamValues, privateValues: Record
   const out = runPlan(engine, s, p, rows, { pk: engine.usePublicKeyset(ks.publicKeyset), sk: engine.useSecretKeyset(ks), ctx: { rowCounts: rowsPer }, privateValues });
   const w = worstError(out.result.metrics, want.metrics);
   console.log(`${s.id}${o.atBound ? ' at the bounds' : ''}: worst |err|/max(1,|want|) ${w.error.toExponential(2)} at ${w.path}`);
-  let bad = compareMetrics(s, out.result.metrics, want.metrics);
+  // "difference within 1e-6 of the larger operand" (SCENARIO-FORMAT.md): the operands' largest |value|
+  const opScale: Record<string, number> = {};
+  for (const m of s.metrics) {
+    if (m.agg !== 'difference') continue;
+    const mags = m.of.flatMap((o) => Object.values((want.metrics[o] ?? {}) as Record<string, number>)).filter((v) => typeof v === 'number').map(Math.abs);
+    opScale[m.name] = Math.max(0, ...mags);
+  }
+  let bad = compareMetrics(s, out.result.metrics, want.metrics, opScale);
   // at the bounds, empty groups and constant series have reference 0 (README: near-zero resolution)
   if (o.atBound) bad = bad.filter((l) => !/want (0|null)$/.test(l));
   assert.deepEqual(bad.filter((l) => !l.startsWith('score.')), []);
