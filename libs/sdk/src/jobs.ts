@@ -47,12 +47,19 @@ export async function encryptPrivateInputs(plan: Plan, keys: SecretKeyset, secre
       const raw = secret[p.param];
       if (raw === undefined) throw new Error(`private parameter ${p.param} has no value`);
       const vec = new Float64Array(engine.slots);
+      // The plan sized its headroom for |value| <= maxAbs: a larger value could wrap around on ciphertexts.
+      const limit = (p as { maxAbs?: number }).maxAbs ?? Infinity;
+      const check = (v: number): number => {
+        if (!Number.isFinite(v)) throw new Error(`private parameter ${p.param}: not a finite number`);
+        if (Math.abs(v) > limit) throw new Error(`private parameter ${p.param}: values must be within ±${limit} for this plan`);
+        return v;
+      };
       if (p.layout === 'replicated') {
-        const v = p.index === null ? Number(raw) : Number((raw as number[])[p.index]);
+        const v = check(p.index === null ? Number(raw) : Number((raw as number[])[p.index]));
         vec.fill(v * p.multiplier);
       } else {
         const list = raw as number[];
-        (p.slots ?? []).forEach((slot, i) => { vec[slot] = Number(list[i]) * p.multiplier; });
+        (p.slots ?? []).forEach((slot, i) => { vec[slot] = check(Number(list[i])) * p.multiplier; });
       }
       out[p.name] = Buffer.from(engine.scope(() => engine.save(engine.encrypt(pk, vec)))).toString('base64');
     }
