@@ -389,16 +389,19 @@ export class HeEngine {
     }
     const h = new SkHandle(pkh.fingerprint, secretKey, decryptor);
     const probe = Float64Array.from({ length: 8 }, (_, i) => i + 1);
-    let ok: boolean;
-    const ct = this.encrypt(pkh, probe) as CtImpl;
+    let ok = false;
     try {
-      const back = this.decrypt(h, ct);
-      ok = probe.every((v, i) => Math.abs(back[i]! - v) < 1e-3);
+      const ct = this.encrypt(pkh, probe);
+      try {
+        const back = this.decrypt(h, ct);
+        ok = probe.every((v, i) => Math.abs(back[i]! - v) < 1e-3);
+      } finally {
+        this.free(ct);
+      }
     } finally {
-      this.free(ct);
+      if (!ok) del(decryptor, secretKey);
     }
     if (!ok) {
-      del(decryptor, secretKey);
       throw new HeError('KEYSET_MISMATCH', 'secret key does not belong to the public keyset');
     }
     this.skByKey.set(cacheKey, h);
