@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.data/**', 'apps/ledger/web/dist/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.data/**', '.tmp/**', 'test-artifacts/**', 'apps/ledger/web/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
