@@ -27,3 +27,4 @@ export {
 export { rotationStepsForWidth, planRotation } from './rotation.js';
 export { HeEngine, type Ct, type PublicKeyHandle, type SecretKeyHandle } from './engine.js';
 export { HePool } from './pool.js';
+export { runHeBench } from './bench.js';
