@@ -24,19 +24,9 @@ import { type LedgerSource, httpLedgerSource, verifyLedger } from '../apps/cli/s
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 const APPS = ['broker', 'ledger'] as const;
 
-/** `dataspace` as a subprocess. DATASPACE_CLI_SCRIPT runs another entry script of the same build instead. */
+/** `dataspace` as a subprocess. */
 function cli(args: string[]): Promise<CliRun> {
-  const script = process.env.DATASPACE_CLI_SCRIPT;
-  if (!script) return runCli(args);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli(args);
 }
 
 /** Waits until the ledger queue has nothing waiting, delayed or in flight. */
