@@ -270,6 +270,11 @@ export class HeEngine {
     this.broken = true;
   }
 
+  /** False once SEAL aborted inside this engine (its WebAssembly instance is then unusable) or after dispose. */
+  get usable(): boolean {
+    return !this.broken && !this.disposed;
+  }
+
   /** Number of Cts created by this engine and not yet freed (for leak tests and diagnostics). */
   get liveCiphertexts(): number {
     return this.live.size;

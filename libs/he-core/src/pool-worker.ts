@@ -86,6 +86,11 @@ if (parentPort) {
           error: err instanceof HeError ? { code: err.code, message: err.message } : { code: null, message: err instanceof Error ? err.message : String(err) },
         };
         port.postMessage(msg);
+        // A SEAL abort leaves this thread's WebAssembly instance unusable: end the thread so the pool
+        // replaces it with a fresh one.
+        void Promise.all(engines.values()).then((all) => {
+          if (all.some((e) => !e.usable)) process.exit(1);
+        });
       },
     );
   });
