@@ -20,6 +20,7 @@ function engineFor(k: { params: PublicKeyset['params'] }): Promise<HeEngine> {
   if (!e) {
     e = HeEngine.create(k.params);
     engines.set(id, e);
+    e.catch(() => engines.delete(id)); // do not cache a failed creation
   }
   return e;
 }
@@ -88,8 +89,8 @@ if (parentPort) {
         port.postMessage(msg);
         // A SEAL abort leaves this thread's WebAssembly instance unusable: end the thread so the pool
         // replaces it with a fresh one.
-        void Promise.all(engines.values()).then((all) => {
-          if (all.some((e) => !e.usable)) process.exit(1);
+        void Promise.allSettled(engines.values()).then((all) => {
+          if (all.some((r) => r.status === 'fulfilled' && !r.value.usable)) process.exit(1);
         });
       },
     );
