@@ -32,9 +32,11 @@ for (const s of builtinScenarios()) {
       keys = [...sets[0]].filter((k) => sets.every((x) => x.has(k))).sort();
     }
     const rng = prng(99);
-    const engine = new SlotEngine(compiled.plan.slots, compiled.plan.params.coeffModulusBits.length - 2, 1e-12, rng);
+    const engine = SlotEngine.forPlan(compiled.plan, 1e-12, rng);
     const out = runPlan(engine, s, pub, rows, { pk: null, sk: null, ctx: { rowCounts: rowsPer }, privateValues: priv, noiseRng: rng, ...(keys ? { keys } : {}) });
     assert.equal(engine.live, 0);
+    // the plan's depth budgets every level the engine's scale alignment spends (SlotEngine models HeEngine's rules)
+    assert.ok(engine.deepest <= Math.max(1, compiled.plan.depth), `depth ${engine.deepest} > plan depth ${compiled.plan.depth}`);
     if (s.release?.noise) {
       assert.equal(out.result.meta.epsilonSpent, compiled.plan.epsilon);
       assert.ok(compiled.plan.epsilon > 0);

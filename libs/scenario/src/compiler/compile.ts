@@ -69,6 +69,37 @@ interface CMetric {
 const isParam = (v: unknown): v is string => typeof v === 'string' && v.startsWith('$params.');
 const paramName = (v: string): string => v.slice('$params.'.length);
 
+/**
+ * The CKKS scale of a ciphertext, symbolically (compiler/README.md, "Levels and scales"): `#he-core`
+ * encrypts at s = 2^scaleBits, multiplyPlain keeps the scale exactly, and a ct × ct product at level L
+ * has scale s_a·s_b/q_L, where q_L (the prime its rescale drops) is close to but not 2^40. So a scale is
+ * s^k / Π q_L over the levels of the products that formed it: written "k/L1,L2,…" (levels sorted).
+ */
+type Scale = string;
+const FRESH_SCALE: Scale = '1/';
+
+function productScale(a: Scale, b: Scale, level: number): Scale {
+  const parse = (x: Scale): [number, number[]] => {
+    const [k, ls] = x.split('/');
+    return [Number(k), ls ? ls.split(',').map(Number) : []];
+  };
+  const [ka, la] = parse(a);
+  const [kb, lb] = parse(b);
+  return `${ka + kb}/${[...la, ...lb, level].sort((x, y) => x - y).join(',')}`;
+}
+
+/**
+ * Level and scale of a + b as `#he-core`'s HeEngine aligns them: equal scales are mod-switched to the
+ * deeper level (free); unequal scales at different levels rescale the shallower operand onto the
+ * deeper one's scale (free); unequal scales at the same level cost one more level (b's scale).
+ */
+function alignedLevel(a: { level: number; scale: Scale }, b: { level: number; scale: Scale }): { level: number; scale: Scale } {
+  const L = Math.max(a.level, b.level);
+  if (a.scale === b.scale) return { level: L, scale: a.scale };
+  if (a.level !== b.level) return { level: L, scale: (a.level > b.level ? a : b).scale };
+  return { level: L + 1, scale: b.scale };
+}
+
 class Compiler {
   private readonly roles = new Map<string, ProviderWork>();
   private readonly featureKeys = new Map<string, string>();
@@ -88,6 +119,8 @@ class Compiler {
   private alignKeys: string[] | null = null;
   /** metrics a correlation squares (see `stackedMetric`'s gain) */
   private readonly squared = new Set<string>();
+  /** CKKS scale of every node, as the engine will track it (see `Scale`) */
+  private readonly scales = new Map<NodeId, Scale>();
 
   constructor(
     private readonly s: Scenario,
@@ -261,21 +294,40 @@ class Compiler {
       return n;
     };
     let level = 0;
+    let scale = FRESH_SCALE;
     let chunked = false;
     switch (op.op) {
       case 'input': chunked = true; break;
       case 'private': break;
-      case 'reduce': level = get(op.a).level; break;
-      case 'add': level = get(op.args[0]).level; chunked = op.args.some((a) => get(a).chunked); break;
-      case 'sub': level = get(op.a).level; chunked = get(op.a).chunked || get(op.b).chunked; break;
-      case 'mul': level = get(op.a).level + 1; chunked = get(op.a).chunked || get(op.b).chunked; break;
-      case 'mulPlain': case 'mask': level = get(op.a).level + 1; chunked = get(op.a).chunked; break;
-      case 'addPlain': case 'noise': case 'sumSlots': level = get(op.a).level; chunked = get(op.a).chunked; break;
+      case 'reduce': level = get(op.a).level; scale = this.scaleOf(op.a); break;
+      case 'add': {
+        // the engine folds left, aligning each pair (alignedLevel)
+        let acc = { level: get(op.args[0]).level, scale: this.scaleOf(op.args[0]) };
+        for (const a of op.args.slice(1)) acc = alignedLevel(acc, { level: get(a).level, scale: this.scaleOf(a) });
+        ({ level, scale } = acc);
+        chunked = op.args.some((a) => get(a).chunked);
+        break;
+      }
+      case 'sub': {
+        ({ level, scale } = alignedLevel({ level: get(op.a).level, scale: this.scaleOf(op.a) }, { level: get(op.b).level, scale: this.scaleOf(op.b) }));
+        chunked = get(op.a).chunked || get(op.b).chunked;
+        break;
+      }
+      case 'mul': {
+        const L = Math.max(get(op.a).level, get(op.b).level);
+        level = L + 1;
+        scale = productScale(this.scaleOf(op.a), this.scaleOf(op.b), L);
+        chunked = get(op.a).chunked || get(op.b).chunked;
+        break;
+      }
+      case 'mulPlain': case 'mask': level = get(op.a).level + 1; scale = this.scaleOf(op.a); chunked = get(op.a).chunked; break;
+      case 'addPlain': case 'noise': case 'sumSlots': level = get(op.a).level; scale = this.scaleOf(op.a); chunked = get(op.a).chunked; break;
     }
     if (op.op === 'sumSlots') this.widths.add(op.width);
     const id = `v${this.nodes.length}`;
     this.nodes.push({ ...op, id, level, chunked } as CircuitNode);
     this.nodeKeys.set(key, id);
+    this.scales.set(id, scale);
     return id;
   }
 
@@ -285,18 +337,33 @@ class Compiler {
     return n.level;
   }
 
-  /** Brings nodes to one level by multiplying the shallower ones by 1 (CKKS adds and multiplies need equal levels). */
-  private levelled(ids: NodeId[]): NodeId[] {
+  private scaleOf(id: NodeId): Scale {
+    const sc = this.scales.get(id);
+    if (sc === undefined) throw new Error(`internal: unknown node ${id}`);
+    return sc;
+  }
+
+  /**
+   * Brings nodes to one level by multiplying the shallower ones by 1 (mulPlain keeps the scale), for a
+   * ct × ct product. For an add/sub (`sum`), an operand whose CKKS scale differs from the deepest
+   * operand's is brought only to one level below it: the engine then rescales it onto that scale for
+   * free, whereas two operands at the same level with different scales would cost an extra level
+   * (HeEngine.align; a difference of a dot of two metrics, scale s²/q, and a dot with a public list,
+   * scale s, ran out of levels that way).
+   */
+  private levelled(ids: NodeId[], sum = false): NodeId[] {
     const top = Math.max(...ids.map((i) => this.level(i)));
+    const target = this.scaleOf(ids.find((i) => this.level(i) === top) as NodeId);
     return ids.map((id) => {
+      const to = sum && this.scaleOf(id) !== target ? top - 1 : top;
       let cur = id;
-      while (this.level(cur) < top) cur = this.node({ op: 'mulPlain', a: cur, plain: { kind: 'const', value: 1 } });
+      while (this.level(cur) < to) cur = this.node({ op: 'mulPlain', a: cur, plain: { kind: 'const', value: 1 } });
       return cur;
     });
   }
 
   private add(ids: NodeId[]): NodeId {
-    return ids.length === 1 ? ids[0] : this.node({ op: 'add', args: this.levelled(ids) });
+    return ids.length === 1 ? ids[0] : this.node({ op: 'add', args: this.levelled(ids, true) });
   }
 
   private mul(a: NodeId, b: NodeId): NodeId {
@@ -795,7 +862,7 @@ class Compiler {
     const sens = a.sens + b.sens;
     if (!a.clean && !b.clean && a.factor === b.factor && JSON.stringify(a.leaders) === JSON.stringify(b.leaders) && a.bound + b.bound <= SLOT_CAP) {
       // two values of at most VALUE_CAP each: their difference fits SLOT_CAP (release() rescales for noise)
-      const [x, y] = this.levelled([a.node, b.node]);
+      const [x, y] = this.levelled([a.node, b.node], true);
       g = { ...a, node: this.node({ op: 'sub', a: x, b: y }), round: a.round && b.round, conditions, bound: a.bound + b.bound, l1: a.l1 + b.l1, sens };
     } else {
       // bring both to the larger factor (the smaller gain) in their masks, shrunk by t when the two
@@ -805,7 +872,7 @@ class Compiler {
       const t = Math.min(1, VALUE_CAP / ((a.bound * a.factor) / f + (b.bound * b.factor) / f + tail));
       const ma = this.maskVal(a, (a.factor / f) * t, conditions);
       const mb = this.maskVal(b, (b.factor / f) * t, conditions);
-      const [x, y] = this.levelled([ma.node, mb.node]);
+      const [x, y] = this.levelled([ma.node, mb.node], true);
       g = { ...ma, node: this.node({ op: 'sub', a: x, b: y }), factor: f / t, round: a.round && b.round, conditions, bound: ma.bound + mb.bound, l1: ma.l1 + mb.l1, sens };
     }
     if (a.anyGroup || b.anyGroup) g.anyGroup = true;

@@ -11,7 +11,8 @@ import { creditScore, drainage, elderly, evCharging, tariff, waterExample } from
 import { evaluateReference } from '../reference/index.js';
 import { compilePlan } from './compile.js';
 import type { PlanHeParams } from './plan-types.js';
-import { compareMetrics, privateScoreWithinLimit, prng, randomRows, runPlan, scaledRows, worstError, type TestEngine } from './testkit.js';
+import { catalogCase, compareMetrics, judgeCatalog, privateScoreWithinLimit, prng, randomRows, runPlan, scaledRows, worstError, type CatalogJudgement, type TestEngine } from './testkit.js';
+import { CATALOG_IDS } from '../catalog/index.js';
 import { alignedWide, stackedWide } from './realistic.fixture.js';
 import type { Row } from '../types.js';
 
@@ -125,4 +126,47 @@ test('HE: realistic magnitudes, cross-role aggs and row-level weightedSum (publi
 test('HE: rows at the column bounds in one group do not wrap', { skip: skip || (process.env.SLOW === '1' ? false : 'SLOW=1') }, async () => {
   await heScaled(stackedWide, { prices: [1.5, 2, 0.25, 3] }, { tariff: [256, 256, 256, 256] }, { a: 3000, b: 2000 }, { atBound: true });
   await heScaled(alignedWide, {}, { w: [256, -256], b: -256 }, { a: 3000, c: 3000 }, { atBound: true, keys: wideKeys });
+});
+
+/** A built-in scenario on real CKKS at `rowsPerRole` rows per role (seeded catalog rows), judged by accuracy.ts. */
+async function heCatalog(id: string, rowsPerRole: number, seed = 7): Promise<{ j: CatalogJudgement; ms: number; depth: number; n: number }> {
+  const c = catalogCase(id, rowsPerRole, seed);
+  const compiled = compilePlan(c.s, c.pub, { rowCounts: c.rowsPer });
+  assert.ok(compiled.ok, JSON.stringify(!compiled.ok && compiled.errors));
+  const engine = await (heCore as HeCoreLike).HeEngine.create(compiled.plan.params);
+  const ks = engine.generateKeyset({ galoisSteps: compiled.plan.galoisSteps, relin: compiled.plan.needsRelin });
+  const rng = prng(seed);
+  const t0 = performance.now();
+  const out = runPlan(engine, c.s, c.pub, c.rows, {
+    pk: engine.usePublicKeyset(ks.publicKeyset), sk: engine.useSecretKeyset(ks), ctx: { rowCounts: c.rowsPer }, privateValues: c.priv, noiseRng: rng, ...(c.keys ? { keys: c.keys } : {}),
+  });
+  return { j: judgeCatalog(c, out.plan, out.result), ms: performance.now() - t0, depth: compiled.plan.depth, n: compiled.plan.params.polyModulusDegree };
+}
+
+test('HE: household-tariff-audit (difference of a dot of two metrics and a dot with a public list: scales differ) equals the reference', { skip }, async () => {
+  const { j, depth, n } = await heCatalog('household-tariff-audit', 300);
+  // the dot of two metrics has scale s²/q, the dot with a list s: aligning them must not cost a level beyond the plan's depth
+  assert.deepEqual([depth, n], [3, 16384]);
+  assert.deepEqual(j.report.problems, []);
+  assert.deepEqual(j.suppressed.got, j.suppressed.want);
+});
+
+test('HE: every catalog scenario at 300 rows per role equals the reference (SLOW=1)', { skip: skip || (process.env.SLOW === '1' ? false : 'SLOW=1'), timeout: 3_600_000 }, async () => {
+  const worst: Record<string, { error: number; at: string }> = {};
+  const failed: string[] = [];
+  for (const id of CATALOG_IDS) {
+    try {
+      const { j, ms, depth, n } = await heCatalog(id, 300);
+      const bad = j.report.problems.map((p) => `${p.metric}${p.group ? `.${p.group}` : ''}: ${p.message}`);
+      if (JSON.stringify(j.suppressed.got) !== JSON.stringify(j.suppressed.want)) bad.push(`suppressed ${JSON.stringify(j.suppressed.got)} vs ${JSON.stringify(j.suppressed.want)}`);
+      for (const [agg, w] of Object.entries(j.worstByAgg)) if (!worst[agg] || w.error > worst[agg].error) worst[agg] = w;
+      console.log(`${id}: N=${n} depth ${depth}, ${ms.toFixed(0)} ms, largest error ${j.report.largestError.toExponential(2)}${bad.length ? `, FAILS: ${bad.slice(0, 5).join('; ')}` : ''}`);
+      if (bad.length) failed.push(id);
+    } catch (e) {
+      console.log(`${id}: ERROR ${(e as Error).message}`);
+      failed.push(id);
+    }
+  }
+  for (const [agg, w] of Object.entries(worst).sort()) console.log(`worst ${agg}: ${w.error.toExponential(2)} at ${w.at}`);
+  assert.deepEqual(failed, []);
 });

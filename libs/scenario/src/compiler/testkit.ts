@@ -10,6 +10,9 @@ import { compilePlan } from './compile.js';
 import { decodeResult } from './decode.js';
 import { encodeRole } from './encode.js';
 import type { CompileContext, Plan } from './plan-types.js';
+import { builtinScenario, defaultParams, generateRoleRows } from '../catalog/index.js';
+import { evaluateReference } from '../reference/index.js';
+import { compareResult, laplaceScales, withInternalMetrics, type AccuracyReport } from '../accuracy.js';
 
 export interface TestEngine<Ct, Pk, Sk> extends CircuitEngine<Ct, Pk> {
   encrypt(pk: Pk, values: Float64Array): Ct;
@@ -222,17 +225,78 @@ export function compareMetrics(
 /**
  * The private-weight score of `alignedWide` (realistic.fixture.ts) is a ct × ct product sized for
  * |w| <= PRIVATE_PARAM_BOUND over |z| <= 10^6: its absolute error is a documented limit of the
- * bottom-level headroom (README, "Limits"), ~1e-6 here, so it is held to 1e-5 absolute (or 1e-6
- * relative; `rel` is 1e-4 with weights at the bound itself) instead of the table's "absolute 1e-6
- * near zero".
+ * bottom-level headroom (README, "Limits"), ~2e-6 on real CKKS, so it is held to `abs` = 1e-5 absolute
+ * (or 1e-6 relative; `rel` is 1e-4 with weights at the bound itself) instead of the table's "absolute
+ * 1e-6 near zero". The slot model injects twice the measured CKKS error uniformly on every operation:
+ * its factors' errors (±1e-8 each, times the other factor, ÷ the score's gain 2^-6) reach ~1.5e-5, so
+ * it passes `abs` = 2e-5.
  */
-export function privateScoreWithinLimit(got: Record<string, MetricValue>, want: Record<string, MetricValue>, rel = 1e-6): void {
+export function privateScoreWithinLimit(got: Record<string, MetricValue>, want: Record<string, MetricValue>, rel = 1e-6, abs = 1e-5): void {
   const g = got.score as Record<string, number> | undefined;
   const w = want.score as Record<string, number> | undefined;
   if (!w) return;
   if (!g) throw new Error('score is missing');
   for (const [k, v] of Object.entries(w)) {
     const err = Math.abs(g[k] - v);
-    if (!(err <= Math.max(1e-5, rel * Math.abs(v)))) throw new Error(`score.${k}: got ${g[k]}, want ${v}`);
+    if (!(err <= Math.max(abs, rel * Math.abs(v)))) throw new Error(`score.${k}: got ${g[k]}, want ${v}`);
   }
+}
+
+/** A built-in scenario with its seeded rows and default parameters, split into public and private. */
+export interface CatalogCase {
+  s: Scenario;
+  rowsPer: Record<string, number>;
+  rows: Record<string, Row[]>;
+  /** public parameter values (compiled into the plan) */
+  pub: ParamValues;
+  /** private values (the consumer encrypts them) */
+  priv: Record<string, number | number[]>;
+  /** the PSI intersection order, when the scenario aligns without consumer keys */
+  keys?: string[];
+}
+
+export function catalogCase(id: string, rowsPerRole: number, seed: number): CatalogCase {
+  const s = builtinScenario(id);
+  const rowsPer = Object.fromEntries(Object.keys(s.inputs).map((r) => [r, rowsPerRole]));
+  const all = defaultParams(s.id, rowsPer);
+  const pub: ParamValues = {};
+  const priv: Record<string, number | number[]> = {};
+  for (const [k, v] of Object.entries(all)) {
+    if (s.params?.[k]?.private) priv[k] = v as number | number[];
+    else pub[k] = v;
+  }
+  const rows: Record<string, Row[]> = {};
+  for (const r of Object.keys(s.inputs)) rows[r] = generateRoleRows(s.id, r, { rows: rowsPer[r], seed });
+  let keys: string[] | undefined;
+  if (s.align && !s.align.keys) {
+    const sets = Object.entries(s.align.on).map(([role, col]) => new Set(rows[role].map((r) => String(r[col]))));
+    keys = [...sets[0]].filter((k) => sets.every((x) => x.has(k))).sort();
+  }
+  return { s, rowsPer, rows, pub, priv, ...(keys ? { keys } : {}) };
+}
+
+export interface CatalogJudgement {
+  /** accuracy.ts `compareResult` against the reference (internal metrics included as operands) */
+  report: AccuracyReport;
+  suppressed: { got: Record<string, string[]>; want: Record<string, string[]> };
+  /** per agg, the largest |got − want| / max(1, |want|) over its released numbers (noisy metrics excluded) */
+  worstByAgg: Record<string, { error: number; at: string }>;
+}
+
+/** Judges a decoded result of a catalog case against the plaintext reference (SCENARIO-FORMAT.md accuracy table). */
+export function judgeCatalog(c: CatalogCase, plan: Plan, result: ResultDocument): CatalogJudgement {
+  const all = { ...c.pub, ...c.priv };
+  const want = evaluateReference(c.s, all, c.rows);
+  const wantAll = evaluateReference(withInternalMetrics(c.s), all, c.rows);
+  const report = compareResult(c.s, result.metrics, wantAll.metrics, c.s.release?.noise ? { noise: laplaceScales(plan) } : {});
+  const worstByAgg: Record<string, { error: number; at: string }> = {};
+  if (!c.s.release?.noise) {
+    for (const m of c.s.metrics) {
+      if (m.release === false) continue;
+      const w = worstError({ [m.name]: result.metrics[m.name] }, { [m.name]: want.metrics[m.name] });
+      const cur = worstByAgg[m.agg];
+      if (!cur || w.error > cur.error) worstByAgg[m.agg] = { error: w.error, at: `${c.s.id}:${w.path || m.name}` };
+    }
+  }
+  return { report, suppressed: { got: result.meta.suppressed, want: want.meta.suppressed }, worstByAgg };
 }
