@@ -51,6 +51,22 @@ function record(out: Record<string, number>, key: string, wallUs: number): void 
   out[`${key}_cpu_us`] = lastCpuUs;
 }
 
+/**
+ * Native SEAL 4.1.2 `sealbench` figures (µs, one thread, g++ 12 -O3) measured on this machine kind,
+ * from shared/STACK.md ("The floor"). The bench reports `<op>_cpu_vs_native` = our CPU µs / these.
+ */
+export const NATIVE_SEAL_US: Readonly<Record<'n8192' | 'n16384', Readonly<Record<string, number>>>> = {
+  n8192: { encrypt: 2667, multiply_no_relin: 317, relinearize: 2282, rescale: 546, rotate_one_step: 2309, decrypt: 109 },
+  n16384: { encrypt: 9330, multiply_no_relin: 1300, relinearize: 15151, rescale: 2302, rotate_one_step: 15658, decrypt: 449 },
+};
+
+function addNativeRatios(prefix: 'n8192' | 'n16384', out: Record<string, number>): void {
+  for (const [op, native] of Object.entries(NATIVE_SEAL_US[prefix])) {
+    const cpu = out[`${prefix}.${op}_cpu_us`];
+    if (cpu !== undefined) out[`${prefix}.${op}_cpu_vs_native`] = cpu / native;
+  }
+}
+
 async function rawSealOps(params: HeParams, n: number, prefix: string, out: Record<string, number>): Promise<void> {
   const seal = await loadSeal();
   const parms = seal.EncryptionParameters(seal.SchemeType.ckks);
@@ -158,10 +174,12 @@ export async function runHeBench(opts: { quick: boolean }): Promise<Record<strin
   const out: Record<string, number> = { 'host.cpus': availableParallelism(), 'host.loadavg1_at_start': loadavg()[0]! };
   const p8 = ckksParamsForDepth(2);
   await rawSealOps(p8, n, 'n8192', out);
+  addNativeRatios('n8192', out);
   const pub = await engineOps(p8, n, 'n8192', out);
   if (!opts.quick) {
     const p16 = ckksParamsForDepth(3);
     await rawSealOps(p16, Math.max(5, n >> 2), 'n16384', out);
+    addNativeRatios('n16384', out);
     await engineOps(p16, Math.max(5, n >> 2), 'n16384', out);
   }
   const vectors = Array.from({ length: 200 }, (_, k) => Float64Array.from({ length: 4096 }, (_, i) => ((i * 7 + k) % 1000) / 1000));
