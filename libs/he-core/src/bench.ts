@@ -54,6 +54,8 @@ function record(out: Record<string, number>, key: string, wallUs: number): void 
 /**
  * Native SEAL 4.1.2 `sealbench` figures (µs, one thread, g++ 12 -O3) measured on this machine kind,
  * from shared/STACK.md ("The floor"). The bench reports `<op>_cpu_vs_native` = our CPU µs / these.
+ * sealbench uses CoeffModulus::BFVDefault(N): 5 primes at N=8192 (like our depth-2 preset) but 9 at
+ * N=16384 (our depth-3 preset has 6), so the N=16384 ratios flatter node-seal.
  */
 export const NATIVE_SEAL_US: Readonly<Record<'n8192' | 'n16384', Readonly<Record<string, number>>>> = {
   n8192: { encrypt: 2667, multiply_no_relin: 317, relinearize: 2282, rescale: 546, rotate_one_step: 2309, decrypt: 109 },
