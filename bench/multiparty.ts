@@ -48,6 +48,7 @@ async function runScenario(ctx: BenchContext, id: string, n: number, params: (ro
     const cts = Object.values(providers).reduce((a, p) => a + (p.ciphertexts ?? 0), 0);
     report.add({ section: S3, name: `${label}: ciphertexts uploaded (all providers)`, value: cts });
     report.add({ section: S3, name: `${label}: peak RSS during the job`, value: ctx.rss.peak() / MiB, unit: 'MiB' });
+    report.add({ section: S3, name: `${label}: CPU time of the process during the job (all threads)`, value: run.cpuMs / 1000, unit: 's' });
     report.add({ section: S3, name: `${label}: end to end`, value: run.totalMs / 1000, unit: 's', target: `≤ ${targetS} s`, met: run.totalMs / 1000 <= targetS });
     if (rows) {
       const ref = evaluateReference(scenario, values, rows);

@@ -94,12 +94,14 @@ export async function benchWater(ctx: BenchContext, sizes: number[]): Promise<vo
         section: S1, name: `n=${n}: end to end (submit → decrypted result)`, value: run.totalMs / 1000, unit: 's',
         ...(targetS ? { target: `≤ ${targetS} s`, met: run.totalMs / 1000 <= targetS } : {}),
       });
+      report.add({ section: S1, name: `n=${n}: CPU time of the process during the job (all threads: server apps, HE threads, consumer)`, value: run.cpuMs / 1000, unit: 's' });
       report.add({ section: S1, name: `n=${n}: peak RSS of the process during the job`, value: rssPeak / MiB, unit: 'MiB', note: `${(rssBefore / MiB).toFixed(0)} MiB before` });
       totals.set(n, run.totalMs);
       if (n === 100_000 || (ctx.shared.waterHeStageRows === undefined && n === sizes[sizes.length - 1])) {
         ctx.shared.waterHeStageMs = heStageMs(run);
         ctx.shared.waterHeStageRows = n;
         ctx.shared.waterTotalMs = run.totalMs;
+        ctx.shared.waterCpuMs = run.cpuMs;
       }
       if (n <= 100_000) {
         // Correctness: the decrypted result against the plaintext reference (SCENARIO-FORMAT.md accuracy table).

@@ -6,12 +6,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { isPostgresUrl } from '#persistence';
 import { builtinScenario, catalogPurpose, datasetDocumentFor } from '#scenario';
 import { type DataspaceClient, publishKeyset } from '#sdk';
 import type { BenchContext } from './lib/context.js';
-import { submit } from './lib/jobs.js';
+
 import { catalogRows, consumerKeys, importRows, localPlan, participant, registerCatalogDataset, startSystem, type System } from './lib/system.js';
+import { getRetrying, submit } from './lib/jobs.js';
 
 const S4 = '4 worker scaling: concurrent jobs, one vs two broker worker processes';
 const ID = 'water-district-consumption';
@@ -54,7 +54,7 @@ async function runBatch(consumer: DataspaceClient, keyset: string, bindings: Rec
   const ids = await Promise.all(Array.from({ length: count }, () => submit(consumer, keyset, { scenario: ID, bindings, purpose: catalogPurpose(ID) })));
   const want = new Set(ids);
   for (;;) {
-    const list = await consumer.get<{ id: string; status: string; meta: { evaluationMs?: number } | null }[]>('jobs');
+    const list = await getRetrying<{ id: string; status: string; meta: { evaluationMs?: number } | null }[]>(consumer, 'jobs');
     const mine = list.filter((j) => want.has(j.id));
     const done = mine.filter((j) => ['completed', 'failed', 'cancelled', 'refused'].includes(j.status));
     if (done.length === count) {
@@ -70,18 +70,10 @@ async function runBatch(consumer: DataspaceClient, keyset: string, bindings: Rec
 export async function benchWorkers(ctx: BenchContext, jobs: number, rows: number): Promise<void> {
   const { report } = ctx;
   report.heading(S4);
-  const pg = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const env: Record<string, string> = { HE_THREADS: '1' };
-  if (isPostgresUrl(pg) && process.env.BENCH_SQLITE !== '1') env.DATABASE_URL = pg;
-  let sys: System;
-  try {
-    sys = await startSystem({ apps: ['provider', 'broker', 'ledger'], env });
-  } catch (e) {
-    report.note(S4, `PostgreSQL at ${pg.replace(/\/\/[^@]*@/, '//…@')} unavailable (${(e as Error).message}); using the embedded SQLite (WAL) shared by the processes`);
-    delete env.DATABASE_URL;
-    sys = await startSystem({ apps: ['provider', 'broker', 'ledger'], env });
-  }
-  report.note(S4, `database: ${env.DATABASE_URL ? 'PostgreSQL (own schema)' : 'SQLite (WAL) in DATA_DIR'}; ${jobs} jobs of ${ID} at ${rows.toLocaleString('en-US')} rows; provider encryption in the main process`);
+  // The embedded SQLite (WAL) in DATA_DIR, shared by the processes. (PostgreSQL cannot be chosen per
+  // deployment inside this process: the persistence layer fixes its column types from DATABASE_URL at load.)
+  const sys = await startSystem({ apps: ['provider', 'broker', 'ledger'], env: { HE_THREADS: '1' } });
+  report.note(S4, `database: SQLite (WAL) in DATA_DIR shared by the processes; ${jobs} jobs of ${ID} at ${rows.toLocaleString('en-US')} rows; provider encryption in the main (bench) process; evaluation only in the worker processes, HE_THREADS=1 each`);
   const workers: WorkerProc[] = [];
   try {
     const provider = await participant(sys, 'provider', 'utility');

@@ -13,5 +13,7 @@ export interface BenchContext {
     waterHeStageMs?: number;
     waterHeStageRows?: number;
     waterTotalMs?: number;
+    /** CPU time (all threads) of the same job, submission to decrypted result */
+    waterCpuMs?: number;
   };
 }

@@ -6,7 +6,7 @@
  */
 import { HeEngine, type HeParams, type SecretKeyset } from '#he-core';
 import { type EvaluationMeta, type Plan, type ResultDocument, decodeResult } from '#scenario';
-import { type DataspaceClient, type JobStatus, TERMINAL, publishKeyset } from '#sdk';
+import { ApiError, type DataspaceClient, type JobStatus, TERMINAL, publishKeyset } from '#sdk';
 import { QueueName } from '#contracts';
 import type { QueueService } from '#platform';
 
@@ -32,9 +32,26 @@ export interface JobRun {
   /** the evaluation worker's own figure (meta.evaluationMs) */
   serverEvaluationMs: number | null;
   totalMs: number;
+  /** CPU time (user + system, every thread of this process: server apps, HE threads, consumer) from submission to the decrypted result */
+  cpuMs: number;
   progress: Record<string, unknown>;
   result: ResultDocument | null;
   plan: Plan | null;
+}
+
+/**
+ * GET with retries on a reset connection: a server whose event loop is blocked for seconds (the
+ * provider encrypts or blinds on it) may close an idle keep-alive socket just as the client reuses it.
+ */
+export async function getRetrying<T>(client: DataspaceClient, path: string, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await client.get<T>(path);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 0 || i >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, 100 * i));
+    }
+  }
 }
 
 /** Publishes the keyset (idempotent) and submits the job without re-uploading the keyset. */
@@ -78,7 +95,7 @@ async function ledgerMarks(client: DataspaceClient, id: string, t0: number, role
   const out: Record<string, number> = {};
   const deadline = Date.now() + 5000;
   for (;;) {
-    const r = await client.get<{ entries: { event: LedgerEvent }[] }>(`ledger/entries?job=${encodeURIComponent(id)}&limit=200`);
+    const r = await getRetrying<{ entries: { event: LedgerEvent }[] }>(client, `ledger/entries?job=${encodeURIComponent(id)}&limit=200`);
     for (const { event } of r.entries) {
       const name = event.type === 'inputs.encrypted' ? `ledger:inputs.encrypted.${event.data?.role ?? '?'}` : `ledger:${event.type}`;
       out[name] = Date.parse(event.at) - t0;
@@ -118,6 +135,7 @@ export async function runTimedJob(client: DataspaceClient, keys: SecretKeyset, r
   const pollMs = opts.pollMs ?? 25;
   const deadline = Date.now() + (opts.timeoutMs ?? 1_800_000);
   const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
   const since = (): number => Date.now() - t0;
   const marks: Record<string, number> = {};
   const keyset = opts.publish === false ? keys.publicKeyset.fingerprint : await publishKeyset(client, keys);
@@ -127,7 +145,7 @@ export async function runTimedJob(client: DataspaceClient, keys: SecretKeyset, r
   const roles: Record<string, Record<string, number>> = {};
   let st: JobStatus;
   for (;;) {
-    st = await client.get<JobStatus>(`jobs/${encodeURIComponent(id)}`);
+    st = await getRetrying<JobStatus>(client, `jobs/${encodeURIComponent(id)}`);
     const now = since();
     if (marks[`job:${st.status}`] === undefined) marks[`job:${st.status}`] = now;
     const providers = (st.progress?.providers ?? {}) as Record<string, { status?: string }>;
@@ -143,11 +161,15 @@ export async function runTimedJob(client: DataspaceClient, keys: SecretKeyset, r
   let result: ResultDocument | null = null;
   let plan: Plan | null = null;
   if (st.status === 'completed') {
-    const r = await client.get<EncryptedResult>(`jobs/${encodeURIComponent(id)}/result`);
+    const r = await getRetrying<EncryptedResult>(client, `jobs/${encodeURIComponent(id)}/result`);
     marks.fetched = since();
     plan = r.plan;
     result = await decryptResult(r, keys);
     marks.decrypted = since();
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  if (st.status === 'completed') {
     Object.assign(marks, await ledgerMarks(client, id, t0, Object.keys(roles).length));
     if (opts.probe) Object.assign(marks, await queueMarks(opts.probe, id, Object.keys(roles), t0));
   }
@@ -155,7 +177,7 @@ export async function runTimedJob(client: DataspaceClient, keys: SecretKeyset, r
   return {
     id, status: st.status, error: st.error, marks, roles, stages: stagesOf(marks, roles),
     serverEvaluationMs: typeof st.meta?.evaluationMs === 'number' ? st.meta.evaluationMs : null,
-    totalMs: marks.decrypted ?? marks.terminal, progress: st.progress, result, plan,
+    totalMs: marks.decrypted ?? marks.terminal, cpuMs, progress: st.progress, result, plan,
   };
 }
 
