@@ -84,7 +84,9 @@ export function suppressedGroups(c: Condition, counts: Record<string, Record<str
       if (!Number.isInteger(v) || v < 0) throw new Error(`group counts of role ${p.role} (${p.count}) are malformed`);
       return v;
     });
-    const combined = c.combine === 'sum' ? per.reduce((a, b) => a + b, 0) : Math.min(...per);
+    // aligned rows: the joint count is at most the min over each product's factors (README, release controls)
+    const terms = c.terms ?? [per.map((_, i) => i)];
+    const combined = c.combine === 'sum' ? per.reduce((a, b) => a + b, 0) : terms.reduce((n, t) => n + Math.min(...t.map((i) => per[i])), 0);
     if (combined < c.minGroupSize) out.push(g);
   }
   return out;

@@ -64,6 +64,12 @@ interface CMetric {
   groups: string[] | null;
   gval?: GVal;
   decode: () => MetricDecoding;
+  /**
+   * A condition (kind `empty`) whose groups have no contributing rows, for a ratio's denominator
+   * whose empty groups would otherwise decode as CKKS noise instead of 0 (sum, sumProduct); created
+   * on first use.
+   */
+  empty?: () => string;
 }
 
 const isParam = (v: unknown): v is string => typeof v === 'string' && v.startsWith('$params.');
@@ -121,6 +127,8 @@ class Compiler {
   private readonly squared = new Set<string>();
   /** CKKS scale of every node, as the engine will track it (see `Scale`) */
   private readonly scales = new Map<NodeId, Scale>();
+  /** run once when an output first carries the condition: releases its joint count (aligned rows) */
+  private readonly conditionHooks = new Map<string, () => void>();
 
   constructor(
     private readonly s: Scenario,
@@ -410,6 +418,14 @@ class Compiler {
     if (known) return known.id;
     const id = `o${this.outputs.length}`;
     this.outputs.push({ id, node, conditions, ...(anyGroup ? { anyGroup: true } : {}) });
+    // a condition on joint counts of aligned rows needs its count output once something it guards is released
+    for (const c of conditions) {
+      const hook = this.conditionHooks.get(c);
+      if (hook) {
+        this.conditionHooks.delete(c);
+        hook();
+      }
+    }
     return id;
   }
 
@@ -592,9 +608,11 @@ class Compiler {
       return { kind: 'columns', factors: [{ column: splitRef(p.of).column, power: k }], scale: gain };
     };
     const countVal = (e: number | null): GVal => gv(one, { maxRow: 1, round: true, eps: e });
-    const out = (read: () => MetricDecoding, gval?: GVal): CMetric => {
+    let emptyId: string | undefined;
+    const empty = (): string => (emptyId ??= countCond('empty', 1));
+    const out = (read: () => MetricDecoding, gval?: GVal, withEmpty = false): CMetric => {
       let memo: MetricDecoding | undefined;
-      return { groups: keys, ...(gval ? { gval } : {}), decode: () => (memo ??= read()) };
+      return { groups: keys, ...(gval ? { gval } : {}), decode: () => (memo ??= read()), ...(withEmpty ? { empty } : {}) };
     };
 
     switch (m.agg) {
@@ -604,13 +622,13 @@ class Compiler {
       }
       case 'sum': {
         const v = gv(pow(1), { maxRow: B, round: false, eps });
-        return out(() => ({ kind: 'value', read: this.release(v, eps), round: false }), v);
+        return out(() => ({ kind: 'value', read: this.release(v, eps), round: false }), v, true);
       }
       case 'sumProduct': {
         const [a, b] = m.of.map((r, i) => this.numeric(r, `${path}/of/${i}`));
         const v = gv((_p, gain) => ({ kind: 'columns', factors: [{ column: a.column, power: 1 }, { column: b.column, power: 1 }], scale: gain }),
           { maxRow: a.bound * b.bound, round: false, eps });
-        return out(() => ({ kind: 'value', read: this.release(v, eps), round: false }), v);
+        return out(() => ({ kind: 'value', read: this.release(v, eps), round: false }), v, true);
       }
       case 'histogram': {
         const edges = m.bins;
@@ -685,12 +703,35 @@ class Compiler {
         return l.positions.reduce((idx, pos, j) => idx * l.grouping.columns[j].values.length + l.grouping.columns[j].values.indexOf(comp[pos]), 0);
       });
     };
+    const ofInfo = ofRefs.map((r, i) => this.numeric(r, `${path}/of/${i}`));
+    /*
+     * The joint count of contributing rows of a group (the plaintext reference's, SCENARIO-FORMAT.md):
+     * the aligned keys whose row of every role is present and passes the role's where part and group
+     * part, i.e. a sum over keys of the product of the roles' indicators. A sumProduct over two roles
+     * counts the rows present of each of them instead (reference: "both roles counted"): one product per
+     * of-role, over it and the roles the where/by name.
+     */
+    const ofRoles = [...new Set(ofInfo.map((x) => x.role))];
+    const named = roles.filter((r) => whereParts.has(r) || (local.get(r)?.positions.length ?? 0) > 0);
+    const termRoles: string[][] = m.agg === 'sumProduct' && ofRoles.length > 1
+      ? ofRoles.map((r) => roles.filter((q) => q === r || named.includes(q)))
+      : [roles];
+    const terms = termRoles.map((t) => t.map((r) => roles.indexOf(r)));
+    const countCondition = (kind: 'minGroupSize' | 'empty', min: number): Condition => {
+      const parts = roles.map((r) => ({ role: r, count: this.count(r, whereParts.get(r), local.get(r)?.grouping ?? { columns: [] }), groupMap: groupMapOf(r) }));
+      const c: Condition = { id: `c${this.conditions.length}`, minGroupSize: min, groups: G, parts, combine: 'min', ...(termRoles.length > 1 ? { terms } : {}), kind };
+      this.conditions.push(c);
+      return c;
+    };
+    // The broker can only bound the joint count from above (min of the local counts: an early cut);
+    // the consumer's decoding applies the exact rule from the encrypted joint count (jointCount). Not
+    // under Laplace noise: an exact count would be released beside noisy values (README, threat model).
+    const exactCounts = !this.s.release?.noise;
     const minConds: string[] = [];
     if (minGroup > 0) {
-      const parts = roles.map((r) => ({ role: r, count: this.count(r, whereParts.get(r), local.get(r)?.grouping ?? { columns: [] }), groupMap: groupMapOf(r) }));
-      const id = `c${this.conditions.length}`;
-      this.conditions.push({ id, minGroupSize: minGroup, groups: G, parts, combine: 'min', kind: 'minGroupSize' });
-      minConds.push(id);
+      const c = countCondition('minGroupSize', minGroup);
+      minConds.push(c.id);
+      if (exactCounts) this.conditionHooks.set(c.id, () => { c.jointCount = jointRead(); });
     }
     /**
      * Per role, its factor of the row value (|factor| <= maxRowOf(role), real units) at a power-of-two
@@ -699,16 +740,18 @@ class Compiler {
      * every factor has about the same magnitude (splitGain). Partial products of the tree stay below
      * the full product's bound when each factor's magnitude is >= 1, and below 1 otherwise.
      */
-    const gv = (value: (role: string, gain: number) => FeatureValue, opts: { maxRowOf: (role: string) => number; round: boolean; eps: number | null }): GVal => {
-      const maxRows = roles.map(opts.maxRowOf);
+    const gv = (value: (role: string, gain: number) => FeatureValue, opts: { maxRowOf: (role: string) => number; round: boolean; eps: number | null; over?: string[]; gain?: number }): GVal => {
+      // `over`: a product over these roles only (a term of a joint count); `gain`: a smaller total gain to use
+      const over = opts.over ?? roles;
+      const maxRows = over.map(opts.maxRowOf);
       const prodMax = maxRows.reduce((a, b) => a * b, 1);
-      const worst = K * prodMax;
+      const worst = (opts.over ? this.alignedCount(over) : K) * prodMax;
       const tail = opts.eps === null ? 0 : (LAPLACE_TAIL * prodMax) / opts.eps;
-      const total = pow2floor(VALUE_CAP / (worst + tail));
+      const total = Math.min(opts.gain ?? Infinity, pow2floor(VALUE_CAP / (worst + tail)));
       const gains = splitGain(total, maxRows);
       const perGroup = leaders.map((slot, g) => {
         const comp = groupComponents(global, g);
-        const factors = roles.map((r, ri) => {
+        const factors = over.map((r, ri) => {
           const l = local.get(r) ?? { grouping: { columns: [] }, positions: [] };
           const where = whereParts.get(r);
           const f: Omit<FeatureSpec, 'id'> = {
@@ -726,7 +769,6 @@ class Compiler {
       return { node: this.add(masked), groups: keys, leaders, clean: true, factor: 1 / total, round: opts.round, conditions: minConds, bound: worst * total, l1: worst * total, sens: prodMax };
     };
     const one = (gain: number): FeatureValue => ({ kind: 'one', scale: gain });
-    const ofInfo = ofRefs.map((r, i) => this.numeric(r, `${path}/of/${i}`));
     const valueOf = (power: number) => (role: string, gain: number): FeatureValue => {
       const mine = ofInfo.filter((x) => x.role === role);
       if (!mine.length) return one(gain);
@@ -740,6 +782,30 @@ class Compiler {
       return { groups: keys, ...(gval ? { gval } : {}), decode: () => (memo ??= read()) };
     };
     const countVal = (e: number | null): GVal => gv((_r, gain) => one(gain), { maxRowOf: ones, round: true, eps: e });
+    let joint: Read | undefined;
+    /** the joint counts as an output, masked like the metric (the same output as a count's or a mean's denominator) */
+    const jointRead = (): Read => {
+      if (joint) return joint;
+      let v: GVal;
+      if (termRoles.length === 1) v = countVal(null);
+      else {
+        // one gain for every term, so their sum fits VALUE_CAP
+        const gain = pow2floor(VALUE_CAP / (termRoles.length * Math.max(...termRoles.map((t) => this.alignedCount(t)))));
+        const vs = termRoles.map((t) => gv((_r, g) => one(g), { maxRowOf: ones, round: true, eps: null, over: t, gain }));
+        if (vs.some((x) => x.factor !== vs[0].factor)) throw new Error('internal: joint count terms at different gains');
+        v = { ...vs[0], node: this.add(vs.map((x) => x.node)), bound: vs.reduce((a, x) => a + x.bound, 0), l1: vs.reduce((a, x) => a + x.l1, 0), sens: vs.length };
+      }
+      joint = this.release(v, null);
+      return joint;
+    };
+    let emptyId: string | undefined;
+    const empty = (): string => {
+      if (emptyId) return emptyId;
+      const c = countCondition('empty', 1);
+      emptyId = c.id;
+      if (exactCounts) c.jointCount = jointRead();
+      return emptyId;
+    };
     switch (m.agg) {
       case 'count': {
         const v = countVal(eps);
@@ -747,7 +813,7 @@ class Compiler {
       }
       case 'sum': case 'sumProduct': {
         const v = gv(valueOf(1), { maxRowOf: maxRowOf(1), round: false, eps });
-        return out(() => ({ kind: 'value', read: this.release(v, eps), round: false }), v);
+        return { ...out(() => ({ kind: 'value', read: this.release(v, eps), round: false }), v), empty };
       }
       case 'histogram': {
         const edges = m.bins;
@@ -892,7 +958,10 @@ class Compiler {
         this.decodingGroups[a] ??= A.groups;
         this.decodings[b] ??= B.decode();
         this.decodingGroups[b] ??= B.groups;
-        return { kind: 'ratio', a, b };
+        // 0/0 reads as null (reference): a sum's empty group decodes as CKKS noise, not 0, so its emptiness
+        // comes from counts (broker-side for stacked rows, the decrypted joint count for aligned ones)
+        const emptyDen = B.empty ? [B.empty()] : [];
+        return { kind: 'ratio', a, b, ...(emptyDen.length ? { emptyDen } : {}) };
       },
     };
   }

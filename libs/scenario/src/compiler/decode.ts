@@ -3,7 +3,7 @@
  * "Result"), with the post-processing the plan prescribes (division, square root, Pearson r).
  */
 import type { MetricValue, ResultDocument } from '../types.js';
-import type { MetricDecoding, Plan, Read } from './plan-types.js';
+import type { Condition, MetricDecoding, Plan, Read } from './plan-types.js';
 import type { EvaluationMeta } from './circuit.js';
 
 export interface DecodeInfo {
@@ -25,11 +25,32 @@ export function decodeResult(plan: Plan, decrypted: Record<string, Float64Array>
   const memo = new Map<string, Decoded>();
   const suppressedOf = new Map<string, Set<number>>();
 
+  /**
+   * Groups a condition suppresses: the broker's (from the providers' counts) and, for aligned rows,
+   * those whose decrypted joint count is below the threshold (`Condition.jointCount`: nobody knows
+   * the joint count in plaintext, the broker's rule is only an upper-bound cut).
+   */
+  const offMemo = new Map<string, number[]>();
+  const offGroups = (cid: string): number[] => {
+    const known = offMemo.get(cid);
+    if (known) return known;
+    const c: Condition | undefined = conds.get(cid);
+    const off = new Set(meta.suppressedGroups[cid] ?? []);
+    const jc = c?.jointCount;
+    if (c && jc) {
+      const vec = decrypted[jc.output];
+      if (!vec) throw new Error(`decrypted output ${jc.output} (joint counts) is missing`);
+      jc.slots.forEach((slot, g) => { if (Math.round(vec[slot] * jc.factor) < c.minGroupSize) off.add(g); });
+    }
+    const list = [...off].sort((a, b) => a - b);
+    offMemo.set(cid, list);
+    return list;
+  };
   const nulled = (output: string, metric: string): Set<number> => {
     const out = new Set<number>();
     for (const cid of outConds.get(output) ?? []) {
       const c = conds.get(cid);
-      for (const g of meta.suppressedGroups[cid] ?? []) {
+      for (const g of offGroups(cid)) {
         out.add(g);
         if (c?.kind === 'minGroupSize') {
           const s = suppressedOf.get(metric) ?? new Set<number>();
@@ -103,12 +124,14 @@ export function decodeResult(plan: Plan, decrypted: Record<string, Float64Array>
         const b = series(d.b);
         const G = Math.max(a.length, b.length);
         const at = (s: Series, g: number): number | null => (s.length === 1 ? s[0] : s[g]);
+        // denominator groups with no contributing rows: 0/0 is null (their decoded value is CKKS noise, not 0)
+        const empty = new Set((d.emptyDen ?? []).flatMap(offGroups));
         out = {
           kind: 'series',
           v: Array.from({ length: G }, (_, g) => {
             const x = at(a, g);
             const y = at(b, g);
-            return x === null || y === null || y === 0 ? null : x / y;
+            return x === null || y === null || y === 0 || empty.has(b.length === 1 ? 0 : g) ? null : x / y;
           }),
         };
         for (const src of [d.a, d.b]) for (const g of suppressedOf.get(src) ?? []) {

@@ -132,8 +132,25 @@ export interface Condition {
   parts: { role: string; count: string; groupMap: number[] }[];
   /** combined count of a group: sum over roles (stacked rows) or min (an upper bound for aligned rows) */
   combine: 'sum' | 'min';
-  /** `minGroupSize`: release control, listed in the result's `meta.suppressed`; `empty`: a mean of no rows reads as null */
+  /**
+   * `combine: 'min'` only: the joint count is a sum of products over subsets of the parts (a sumProduct
+   * over two aligned roles counts each role's present rows); its upper bound is the sum over these
+   * subsets (indices into `parts`) of the min of their counts. Absent: one subset of every part.
+   */
+  terms?: number[][];
+  /**
+   * `minGroupSize`: release control, listed in the result's `meta.suppressed`; `empty`: a group of no
+   * rows reads as null (a mean, or the denominator of a ratio), not listed
+   */
   kind: 'minGroupSize' | 'empty';
+  /**
+   * Aligned rows: the exact joint count of contributing rows per group is known to nobody in
+   * plaintext, so the plan also releases it as an encrypted output (a product of the providers'
+   * indicator factors, summed and masked like the metric), and the consumer's `decodeResult` nulls the
+   * groups whose decrypted joint count is below `minGroupSize` (README, threat model). The broker's
+   * `combine` bound above is only an early cut.
+   */
+  jointCount?: Read;
 }
 
 export interface OutputSpec {
@@ -162,7 +179,8 @@ export type MetricDecoding =
   | { kind: 'quotient'; num: Read; den: Read }
   | { kind: 'moments'; m1: Read; m2: Read; count?: Read; factor2: number; sqrt: boolean }
   | { kind: 'histogram'; bins: Read[] }
-  | { kind: 'ratio'; a: string; b: string }
+  /** `emptyDen`: conditions whose groups (broker-suppressed or decoded) have an empty denominator: 0/0 reads as null */
+  | { kind: 'ratio'; a: string; b: string; emptyDen?: string[] }
   | { kind: 'correlation'; sa: Read; sb: Read; saa: Read; sbb: Read; sab: Read; n: number }
   | { kind: 'rows'; outputs: string[]; factor: number };
 
