@@ -3,8 +3,8 @@
  * (issue 10). Every figure is printed as it is measured; the end lists each target met or missed.
  * `--out FILE` also writes the run as markdown (machine, date, command, tables) for BENCHMARKS.md.
  *
- * Sections: ledger (5), he (HE core per-op), water (1, 6, 10^6 import memory), paillier (2),
- * sme and energy and psi (3), workers (4).
+ * Sections, in this order: water (1, 6, 10^6 import memory), paillier (2), he (HE core per-op
+ * and pool), sme, energy and psi (3), workers (4), ledger (5).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { benchPaillierSection } from './paillier.js';
 import { benchWater } from './water.js';
 import { benchWorkers } from './workers.js';
 
-const SECTIONS = ['ledger', 'he', 'water', 'paillier', 'sme', 'energy', 'psi', 'workers'] as const;
+const SECTIONS = ['water', 'paillier', 'he', 'sme', 'energy', 'psi', 'workers', 'ledger'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Args { quick: boolean; only: Set<Section>; out: string | null }
@@ -88,14 +88,16 @@ async function main(): Promise<number> {
     }
   };
   try {
-    await run('ledger', () => benchLedger(ctx, z.ledger));
-    await run('he', () => benchHe(ctx));
+    // Water first: its peak-RSS figures should not carry the heap other sections leave behind
+    // (the ledger benches hold 10^6-entry trees).
     await run('water', () => benchWater(ctx, z.water));
     await run('paillier', () => benchPaillierSection(ctx, z.paillier));
+    await run('he', () => benchHe(ctx));
     await run('sme', () => benchSme(ctx, z.sme));
     await run('energy', () => benchEnergy(ctx, z.energy));
     await run('psi', () => benchPsiDirect(ctx, z.psi, [...z.psiSuites]));
     await run('workers', () => benchWorkers(ctx, z.jobs, z.jobRows));
+    await run('ledger', () => benchLedger(ctx, z.ledger));
   } finally {
     await rss.stop();
     rmSync(dir, { recursive: true, force: true });
