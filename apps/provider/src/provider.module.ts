@@ -13,17 +13,19 @@ import { BrokerLink } from './ports.js';
 @Module({})
 export class ProviderModule {
   /**
-   * `brokerInProcess`: the broker runs in this process (embedded default) and is called directly; otherwise
-   * the connector talks to BROKER_URL over HTTP with its CONNECTOR_TOKEN.
+   * How the connector reaches the broker: over HTTP (BROKER_URL with its CONNECTOR_TOKEN) when it runs apart
+   * with its own database; otherwise directly, through the database it shares with the broker (the embedded
+   * default, or several processes on one database).
    */
   static forRoot(deps: PlatformDeps, opts: { brokerInProcess: boolean }): DynamicModule {
     const { BROKER_URL: url, CONNECTOR_TOKEN: token } = deps.config;
-    if (!opts.brokerInProcess && !(url && token)) {
-      throw new Error('a provider connector running apart from the broker needs BROKER_URL and CONNECTOR_TOKEN (dataspace participants add --role connector)');
+    const http = !opts.brokerInProcess && !!url && !!token;
+    if (!opts.brokerInProcess && !!url !== !!token) {
+      throw new Error('a provider connector that reaches the broker over HTTP needs both BROKER_URL and CONNECTOR_TOKEN (dataspace participants add --role connector)');
     }
-    const link = opts.brokerInProcess
-      ? { provide: BrokerLink, useFactory: (ds: DataSource) => new DirectBrokerLink(new ConnectorGateway(ds)), inject: [DataSource] }
-      : { provide: BrokerLink, useValue: new HttpBrokerLink(url!, token!) };
+    const link = http
+      ? { provide: BrokerLink, useValue: new HttpBrokerLink(url!, token!) }
+      : { provide: BrokerLink, useFactory: (ds: DataSource) => new DirectBrokerLink(new ConnectorGateway(ds)), inject: [DataSource] };
     return {
       module: ProviderModule,
       controllers: [DatasetsController],

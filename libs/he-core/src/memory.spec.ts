@@ -18,8 +18,13 @@ const CYCLES = SLOW ? 2000 : 250;
  */
 const WARMUP = 250;
 const SAMPLE_EVERY = 25;
-/** Allowed RSS growth per 1,000 cycles after warm-up (least-squares slope): 16 MiB. */
-const GROWTH_BOUND = 16 * 1024 * 1024;
+/**
+ * Allowed RSS growth per 1,000 cycles after warm-up (least-squares slope): 16 MiB over the 2,000 cycles of
+ * SLOW=1. The short default run fits its slope to 10 samples, where one step of the JS heap (a few MiB, no
+ * forced GC) weighs ~4x more, so it allows 64 MiB: still 5x below the ~320 MiB a one-ciphertext-per-cycle
+ * leak shows (the next test checks the measure sees that).
+ */
+const GROWTH_BOUND = (SLOW ? 16 : 64) * 1024 * 1024;
 
 let f: Fixture;
 before(async () => {

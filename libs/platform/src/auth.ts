@@ -60,9 +60,9 @@ export class ParticipantsStore extends PrincipalResolver {
     super();
   }
 
-  async add(role: Role, name: string): Promise<Principal & { token: string }> {
+  async add(role: Role, name: string, id: string = randomUUID()): Promise<Principal & { token: string }> {
     const token = newToken();
-    const p = this.ds.getRepository(ParticipantEntity).create({ id: randomUUID(), name, role, tokenHash: hashToken(token) });
+    const p = this.ds.getRepository(ParticipantEntity).create({ id, name, role, tokenHash: hashToken(token) });
     await this.ds.getRepository(ParticipantEntity).insert(p);
     return { id: p.id, name, role, token };
   }

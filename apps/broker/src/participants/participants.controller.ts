@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
@@ -21,9 +22,10 @@ export class ParticipantsController {
   @ApiOperation({ summary: 'Add a participant (admin); returns its bearer token once (only its hash is stored)' })
   async add(@Body() body: unknown, @CurrentPrincipal() admin: Principal): Promise<{ id: string; name: string; role: string; token: string }> {
     const input = parseInput(addParticipant, body, 'participant');
-    const p = await this.participants.add(input.role, input.name);
-    await this.ledger.record({ type: 'participant.added', actor: { id: admin.id, role: admin.role }, data: { participant: p.id, role: p.role } });
-    return p;
+    // Recorded first: if the ledger cannot take the event, nobody is added.
+    const id = randomUUID();
+    await this.ledger.record({ type: 'participant.added', actor: { id: admin.id, role: admin.role }, data: { participant: id, role: input.role } });
+    return this.participants.add(input.role, input.name, id);
   }
 
   @Get('me')
