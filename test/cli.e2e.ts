@@ -123,7 +123,11 @@ function ok(r: CliRun, what: string): CliRun {
 describe('dataspace CLI end to end (subprocesses)', { timeout: 240_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'dataspace-cli-e2e-'));
   const prefix = `dstest-cli-${randomBytes(4).toString('hex')}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: join(dir, 'data'), QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' };
+  // On PostgreSQL (the second pass of npm test), its own schema so runs cannot collide.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, DATA_DIR: join(dir, 'data'), QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent',
+    ...(process.env.DATABASE_URL ? { DATABASE_SCHEMA: `cli_${prefix.replace(/[^a-z0-9]/g, '_')}` } : {}),
+  };
   delete env.DATASPACE_URL;
   delete env.DATASPACE_TOKEN;
   let server: Awaited<ReturnType<typeof startCli>> | undefined;

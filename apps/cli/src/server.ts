@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { mkdirSync } from 'node:fs';
 import { type DynamicModule, type INestApplication, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -38,6 +39,7 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
   const say = opts.say ?? ((l: string) => process.stderr.write(l + '\n'));
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   logger.debug({ config: maskedConfig(config) }, 'configuration');
+  mkdirSync(config.dataDir, { recursive: true });
   const redis = await ensureRedis(config.REDIS_URL, config.dataDir, config.REDIS_AUTOSTART, say);
   const warning = await evictionPolicyWarning(config.REDIS_URL);
   if (warning) logger.warn(warning);
