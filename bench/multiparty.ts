@@ -39,6 +39,7 @@ async function runScenario(ctx: BenchContext, id: string, n: number, params: (ro
     const run = await runTimedJob(consumer, k.keys, { scenario: id, bindings, purpose: catalogPurpose(id), params: values }, { publish: false, probe: { queues: sys.server.queues, connectorId: sys.config.CONNECTOR_ID } });
     if (run.status !== 'completed') throw new Error(`${id} job ${run.status}: ${JSON.stringify(run.error)}`);
     for (const [stage, ms] of Object.entries(run.stages)) report.add({ section: S3, name: `${label}: ${stage}`, value: ms / 1000, unit: 's' });
+    for (const [role, k] of Object.entries(run.taskRuns)) if (k > 1) report.note(S3, `${label}: the ${role} provider task ran ${k} times (retry, or its BullMQ lock lapsed while the event loop was blocked): queue boundaries are its last run's, so stage splits are unreliable; the end-to-end time is not affected`);
     for (const [role, seen] of Object.entries(run.roles)) {
       if (seen.intersecting !== undefined && seen.encrypting !== undefined) {
         report.add({ section: S3, name: `${label}: PSI at ${role} ('intersecting' → 'encrypting', includes encoding)`, value: (seen.encrypting - seen.intersecting) / 1000, unit: 's' });

@@ -87,6 +87,7 @@ export async function benchWater(ctx: BenchContext, sizes: number[]): Promise<vo
       const prov = (run.progress.providers as Record<string, { ciphertexts?: number; bytes?: number }>)[ROLE] ?? {};
       report.add({ section: S1, name: `n=${n}: keyset upload (once per keyset, not in the job time)`, value: publishMs / 1000, unit: 's' });
       for (const [stage, ms] of Object.entries(run.stages)) report.add({ section: S1, name: `n=${n}: ${stage}`, value: ms / 1000, unit: 's' });
+      for (const [role, k] of Object.entries(run.taskRuns)) if (k > 1) report.note(S1, `n=${n}: the ${role} provider task ran ${k} times (retry or lapsed lock): queue boundaries are its last run's`);
       report.add({ section: S1, name: `n=${n}: broker evaluation (worker's own meta.evaluationMs)`, value: (run.serverEvaluationMs ?? NaN) / 1000, unit: 's' });
       report.add({ section: S1, name: `n=${n}: ciphertexts uploaded`, value: prov.ciphertexts ?? NaN, note: `${((prov.bytes ?? 0) / MiB).toFixed(1)} MiB; ${paramsLabel(plan.params as never)}` });
       const targetS = n === 100_000 ? 10 : n === 1_000_000 ? 60 : undefined;

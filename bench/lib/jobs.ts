@@ -34,6 +34,8 @@ export interface JobRun {
   totalMs: number;
   /** CPU time (user + system, every thread of this process: server apps, HE threads, consumer) from submission to the decrypted result */
   cpuMs: number;
+  /** per role, how many times BullMQ ran the provider's task (attempts + stalled re-runs); > 1: the queue boundaries are the last run's */
+  taskRuns: Record<string, number>;
   progress: Record<string, unknown>;
   result: ResultDocument | null;
   plan: Plan | null;
@@ -111,7 +113,7 @@ async function ledgerMarks(client: DataspaceClient, id: string, t0: number, role
  * added / picked up (`processedOn`) / finished time, and the evaluation's. Ids as the orchestrator
  * makes them (apps/broker jobs/job-orchestrator.service.ts `flowIds`).
  */
-async function queueMarks(probe: QueueProbe, id: string, roles: string[], t0: number): Promise<Record<string, number>> {
+async function queueMarks(probe: QueueProbe, id: string, roles: string[], t0: number, runs?: Record<string, number>): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   const put = (name: string, v: number | undefined): void => { if (typeof v === 'number') out[name] = v - t0; };
   for (const role of roles) {
@@ -119,6 +121,8 @@ async function queueMarks(probe: QueueProbe, id: string, roles: string[], t0: nu
     put(`queue:encrypt.${role}.added`, j?.timestamp);
     put(`queue:encrypt.${role}.processed`, j?.processedOn);
     put(`queue:encrypt.${role}.finished`, j?.finishedOn);
+    // a task run more than once (retried, or re-run after its lock lapsed while the event loop was blocked)
+    if (j && runs) runs[role] = Math.max(1, j.attemptsMade) + ((j as unknown as { stalledCounter?: number }).stalledCounter ?? 0);
   }
   const e = await probe.queues.queue(QueueName.evaluate).getJob(`eval-${id}`);
   put('queue:evaluate.processed', e?.processedOn);
@@ -143,6 +147,7 @@ export async function runTimedJob(client: DataspaceClient, keys: SecretKeyset, r
   const id = await submit(client, keyset, req);
   marks.submitted = since();
   const roles: Record<string, Record<string, number>> = {};
+  const taskRuns: Record<string, number> = {};
   let st: JobStatus;
   for (;;) {
     st = await getRetrying<JobStatus>(client, `jobs/${encodeURIComponent(id)}`);
@@ -171,13 +176,13 @@ export async function runTimedJob(client: DataspaceClient, keys: SecretKeyset, r
   const cpuMs = (cpu.user + cpu.system) / 1000;
   if (st.status === 'completed') {
     Object.assign(marks, await ledgerMarks(client, id, t0, Object.keys(roles).length));
-    if (opts.probe) Object.assign(marks, await queueMarks(opts.probe, id, Object.keys(roles), t0));
+    if (opts.probe) Object.assign(marks, await queueMarks(opts.probe, id, Object.keys(roles), t0, taskRuns));
   }
   if (process.env.BENCH_DEBUG) process.stderr.write(`job ${id}: ${JSON.stringify({ marks, roles })}\n`);
   return {
     id, status: st.status, error: st.error, marks, roles, stages: stagesOf(marks, roles),
     serverEvaluationMs: typeof st.meta?.evaluationMs === 'number' ? st.meta.evaluationMs : null,
-    totalMs: marks.decrypted ?? marks.terminal, cpuMs, progress: st.progress, result, plan,
+    totalMs: marks.decrypted ?? marks.terminal, cpuMs, taskRuns, progress: st.progress, result, plan,
   };
 }
 
@@ -204,7 +209,7 @@ export function stagesOf(marks: Record<string, number>, roles: Record<string, Re
   const evalStart = marks['queue:evaluate.processed'];
   const evaluated = marks['ledger:job.evaluated'];
   const evalEnd = marks['queue:evaluate.finished'];
-  if (added !== undefined && picked !== undefined) out['queue: wait for the provider worker'] = picked - added;
+  if (added !== undefined && picked !== undefined) out['queue: wait for the provider worker (last run)'] = picked - added;
   if (picked !== undefined && encrypted !== undefined) out['provider: check + read rows + encode + encrypt (+ PSI)'] = encrypted - picked;
   const psi = names.map((r) => {
     const s = roles[r]!;
