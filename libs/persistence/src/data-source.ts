@@ -48,7 +48,7 @@ export function dataSourceOptions(cfg: DatabaseConfig): DataSourceOptions {
     prepareDatabase: (db: { pragma(s: string): unknown }) => {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
-      db.pragma('busy_timeout = 10000');
+      db.pragma('busy_timeout = 30000');
     },
   } as DataSourceOptions;
 }
