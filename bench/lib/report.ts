@@ -60,14 +60,14 @@ export class Report {
   toMarkdown(): string {
     const esc = (s: string): string => s.replace(/\|/g, '\\|');
     const lines: string[] = [];
-    let section = '';
-    for (const f of this.figures) {
-      if (f.section !== section) {
-        section = f.section;
-        lines.push('', `### ${section}`, '', '| figure | value | target | status | note |', '| --- | --- | --- | --- | --- |');
+    // one table per section, sections in the order they were first measured
+    const order = [...new Set(this.figures.map((f) => f.section))];
+    for (const section of order) {
+      lines.push('', `### ${section}`, '', '| figure | value | target | status | note |', '| --- | --- | --- | --- | --- |');
+      for (const f of this.figures.filter((x) => x.section === section)) {
+        const status = f.met === undefined ? '' : f.met ? 'met' : '**missed**';
+        lines.push(`| ${esc(f.name)} | ${esc(fmt(f.value, f.unit))} | ${esc(f.target ?? '')} | ${status} | ${esc(f.note ?? '')} |`);
       }
-      const status = f.met === undefined ? '' : f.met ? 'met' : '**missed**';
-      lines.push(`| ${esc(f.name)} | ${esc(fmt(f.value, f.unit))} | ${esc(f.target ?? '')} | ${status} | ${esc(f.note ?? '')} |`);
     }
     if (this.notes.length) {
       lines.push('', '### Notes', '');
