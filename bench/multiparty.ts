@@ -50,7 +50,9 @@ async function runScenario(ctx: BenchContext, id: string, n: number, params: (ro
     report.add({ section: S3, name: `${label}: ciphertexts uploaded (all providers)`, value: cts });
     report.add({ section: S3, name: `${label}: peak RSS during the job`, value: ctx.rss.peak() / MiB, unit: 'MiB' });
     report.add({ section: S3, name: `${label}: CPU time of the process during the job (all threads)`, value: run.cpuMs / 1000, unit: 's' });
-    report.add({ section: S3, name: `${label}: end to end`, value: run.totalMs / 1000, unit: 's', target: `≤ ${targetS} s`, met: run.totalMs / 1000 <= targetS });
+    // the targets are for 10^5 rows; a quick run's smaller size says so instead of claiming them
+    const target = n >= 100_000 ? { target: `≤ ${targetS} s`, met: run.totalMs / 1000 <= targetS } : { note: `quick run: the ≤ ${targetS} s target is for 100,000` };
+    report.add({ section: S3, name: `${label}: end to end`, value: run.totalMs / 1000, unit: 's', ...target });
     if (rows) {
       const ref = evaluateReference(scenario, values, rows);
       const acc = compareResult(scenario, run.result!.metrics, ref.metrics);
