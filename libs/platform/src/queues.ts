@@ -53,6 +53,9 @@ export class QueueService {
       lockDuration: opts.lockDuration ?? 60_000, autorun: true,
       // A crashed worker's job is taken over once its lock expires; allow a few crashes before giving up.
       stalledInterval: Math.min(30_000, opts.lockDuration ?? 60_000), maxStalledCount: 3,
+      // How long an idle worker blocks waiting for a job (seconds): short, so a flow parent released by its
+      // last child is picked up promptly.
+      drainDelay: 1,
     });
     w.on('error', () => undefined);
     this.workers.push(w as Worker);

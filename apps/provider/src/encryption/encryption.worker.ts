@@ -97,7 +97,7 @@ export class EncryptionWorker implements OnApplicationBootstrap {
     await job.updateProgress({ stage: 'encrypting' });
     await this.broker.reportProgress(task.jobId, task.role, { status: 'encrypting', rows: encoded.rows });
     const pk = await this.broker.publicKeyset(keysetId);
-    const features = await this.he.encryptFeatures(plan, pk, encoded.features);
+    const features = await this.he.encryptFeatures(pk, encoded.features);
     const bytes = features.reduce((a, f) => a + f.chunks.reduce((b, c) => b + c.length, 0), 0);
     const ciphertexts = features.reduce((a, f) => a + f.chunks.length, 0);
     await this.ledger.record({

@@ -1,70 +1,43 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { HeEngine, decodePublicKeyset, paramsId, type HeParams, type PublicKeyHandle } from '#he-core';
-import type { Plan } from '#scenario';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { HePool } from '#he-core';
+import { type AppConfig, CONFIG } from '#platform';
 
-interface KeyUse { engine: HeEngine; handle: PublicKeyHandle; users: number; lastUsed: number }
-
-/** Public keysets kept loaded (a keyset with Galois keys is tens of MB of WASM memory). */
-const KEEP_KEYSETS = 4;
+/** Chunks handed to the pool at once: bounds the plaintext copies in flight (~32 KiB each at N=8192). */
+const BATCH = 256;
 
 /**
- * Encrypts the provider's encoded features under the job's public key. One engine per parameter set lives
- * as long as the process (creating a SEAL context costs more than an encryption); loaded public keysets are
- * reference-counted and the least recently used idle ones are released, so a long-running connector does not
- * grow without bound.
+ * Encrypts the provider's encoded features under the job's public key on a pool of worker threads (one SEAL
+ * instance per thread, so every core works and the event loop stays free for queue locks and HTTP).
  */
 @Injectable()
 export class HeEncryption implements OnModuleDestroy {
-  private readonly engines = new Map<string, Promise<HeEngine>>();
-  private readonly keys = new Map<string, KeyUse>();
+  private pool?: Promise<HePool>;
 
-  engine(params: HeParams): Promise<HeEngine> {
-    const id = paramsId(params);
-    const known = this.engines.get(id);
-    if (known) return known;
-    const e = HeEngine.create(params);
-    this.engines.set(id, e);
-    return e;
+  constructor(@Inject(CONFIG) private readonly cfg: AppConfig) {}
+
+  private getPool(): Promise<HePool> {
+    this.pool ??= HePool.create(this.cfg.HE_THREADS ? { threads: this.cfg.HE_THREADS } : {});
+    return this.pool;
   }
 
-  private acquire(engine: HeEngine, bytes: Uint8Array): KeyUse {
-    const ks = decodePublicKeyset(bytes);
-    let use = this.keys.get(ks.fingerprint);
-    if (!use) {
-      use = { engine, handle: engine.usePublicKeyset(ks), users: 0, lastUsed: 0 };
-      this.keys.set(ks.fingerprint, use);
+  async encryptFeatures(publicKeyset: Uint8Array, features: { id: string; chunks: Float64Array[] }[], onProgress?: (done: number, total: number) => void): Promise<{ id: string; chunks: Uint8Array[] }[]> {
+    const pool = await this.getPool();
+    const total = features.reduce((a, f) => a + f.chunks.length, 0);
+    let done = 0;
+    const out: { id: string; chunks: Uint8Array[] }[] = [];
+    for (const f of features) {
+      const chunks: Uint8Array[] = [];
+      for (let i = 0; i < f.chunks.length; i += BATCH) {
+        chunks.push(...(await pool.encryptMany(publicKeyset, f.chunks.slice(i, i + BATCH))));
+        done += Math.min(BATCH, f.chunks.length - i);
+        onProgress?.(done, total);
+      }
+      out.push({ id: f.id, chunks });
     }
-    use.users++;
-    use.lastUsed = Date.now();
-    return use;
-  }
-
-  private release(use: KeyUse): void {
-    use.users--;
-    const idle = [...this.keys.entries()].filter(([, u]) => u.users === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
-    while (this.keys.size > KEEP_KEYSETS && idle.length) {
-      const [fp, u] = idle.shift()!;
-      u.engine.releaseKeys(u.handle);
-      this.keys.delete(fp);
-    }
-  }
-
-  async encryptFeatures(plan: Plan, publicKeyset: Uint8Array, features: { id: string; chunks: Float64Array[] }[]): Promise<{ id: string; chunks: Uint8Array[] }[]> {
-    const engine = await this.engine(plan.params as unknown as HeParams);
-    const use = this.acquire(engine, publicKeyset);
-    try {
-      return features.map((f) => ({
-        id: f.id,
-        chunks: f.chunks.map((c) => engine.scope(() => engine.save(engine.encrypt(use.handle, c)))),
-      }));
-    } finally {
-      this.release(use);
-    }
+    return out;
   }
 
   async onModuleDestroy(): Promise<void> {
-    for (const e of this.engines.values()) (await e).dispose();
-    this.engines.clear();
-    this.keys.clear();
+    if (this.pool) await (await this.pool).close();
   }
 }

@@ -1,4 +1,5 @@
-import { PsiParty, intersect } from '#psi';
+import { Worker } from 'node:worker_threads';
+import { intersect } from '#psi';
 import type { BrokerLink } from '../ports.js';
 
 /**
@@ -23,18 +24,63 @@ export async function psiAlign(broker: BrokerLink, jobId: string, roles: string[
       await new Promise((r) => setTimeout(r, delay));
     }
   };
-  const party = new PsiParty(`dataspace-job:${jobId}`);
+  const party = new ThreadParty(`dataspace-job:${jobId}`);
   try {
-    await broker.psiPut(jobId, key(me, 1), party.blind(ids));
+    await broker.psiPut(jobId, key(me, 1), await party.blind(ids));
     for (let r = 1; r < k; r++) {
       const set = (me - r + k) % k;
       const points = await wait(key(set, r));
-      await broker.psiPut(jobId, key(set, r + 1), party.reblind(points));
+      await broker.psiPut(jobId, key(set, r + 1), await party.reblind(points));
     }
     const full = await Promise.all(roles.map((_, s) => wait(key(s, k))));
     const result = intersect(full);
-    return party.resolve(result.positions[me]!);
+    return await party.resolve(result.positions[me]!);
   } finally {
-    party.destroy();
+    await party.destroy();
+  }
+}
+
+/** A PsiParty running in a worker thread (psi-thread.ts); its key never leaves that thread. */
+class ThreadParty {
+  private readonly worker: Worker;
+  private next = 1;
+  private readonly pending = new Map<number, { resolve: (v: { points?: Uint8Array; ids?: string[] }) => void; reject: (e: Error) => void }>();
+
+  constructor(sessionId: string) {
+    this.worker = new Worker(new URL('./psi-thread.js', import.meta.url), { workerData: { sessionId } });
+    this.worker.on('message', (m: { id: number; points?: Uint8Array; ids?: string[]; error?: string }) => {
+      const p = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (m.error) p?.reject(new Error(m.error));
+      else p?.resolve(m);
+    });
+    this.worker.on('error', (e) => {
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    });
+  }
+
+  private call(msg: Record<string, unknown>): Promise<{ points?: Uint8Array; ids?: string[] }> {
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, ...msg });
+    });
+  }
+
+  async blind(ids: string[]): Promise<Uint8Array> {
+    return (await this.call({ op: 'blind', ids })).points!;
+  }
+
+  async reblind(points: Uint8Array): Promise<Uint8Array> {
+    return (await this.call({ op: 'reblind', points })).points!;
+  }
+
+  async resolve(positions: number[]): Promise<string[]> {
+    return (await this.call({ op: 'resolve', positions })).ids!;
+  }
+
+  async destroy(): Promise<void> {
+    await this.worker.terminate();
   }
 }
