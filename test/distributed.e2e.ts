@@ -1,43 +1,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataspaceClient, fetchResult, generateKeyFile, keyRequirements, readKeyFile, submitJob, waitForJob } from '#sdk';
 import { openDatabase } from '#persistence';
 import { builtinScenario, datasetDocumentFor, evaluateReference, generateRoleRows } from '#scenario';
-import { CLI } from './support/cli.js';
+import { freePort, serveProcess as serve } from './support/cli.js';
 import { call } from './support/env.js';
 import { toCsv } from './support/data.js';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
-function serve(apps: string, port: number, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; stop: () => Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--apps', apps, '--port', String(port)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    const t = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`serve ${apps} not ready: ${err}`)); }, 60_000);
-    child.stderr!.on('data', (d) => {
-      err += d;
-      if (/dataspace serving/.test(err)) {
-        clearTimeout(t);
-        resolve({ child, stop: () => new Promise((r) => { if (child.exitCode !== null) return r(); child.once('exit', () => r()); child.kill('SIGTERM'); }) });
-      }
-    });
-    child.once('exit', (code) => { clearTimeout(t); if (!/dataspace serving/.test(err)) reject(new Error(`serve ${apps} exited ${code}: ${err}`)); });
-  });
-}
 
 describe('a provider connector deployed apart: its own database, HTTP and queues only', { timeout: 300_000 }, () => {
   let dir: string;
@@ -63,8 +37,8 @@ describe('a provider connector deployed apart: its own database, HTTP and queues
     connectorUrl = `http://127.0.0.1:${cp}`;
   });
   after(async () => {
-    await connector?.stop();
-    await broker?.stop();
+    await connector?.kill();
+    await broker?.kill();
     rmSync(dir, { recursive: true, force: true });
   });
 

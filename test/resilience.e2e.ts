@@ -2,46 +2,17 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DataspaceClient, fetchResult, generateKeyFile, keyRequirements, readKeyFile, submitJob, waitForJob } from '#sdk';
 import { builtinScenario, datasetDocumentFor, evaluateReference, generateRoleRows, type Row } from '#scenario';
-import { CLI } from './support/cli.js';
+import { type ServeProcess as Proc, freePort, serveProcess as serve } from './support/cli.js';
 import { call } from './support/env.js';
 import { toCsv } from './support/data.js';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
-interface Proc { child: ChildProcess; stderr: () => string; kill: (sig?: NodeJS.Signals) => Promise<void> }
 
-function serve(apps: string, port: number, env: NodeJS.ProcessEnv): Promise<Proc> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--apps', apps, '--port', String(port)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    const t = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`serve ${apps} not ready: ${err}`)); }, 60_000);
-    child.stderr!.on('data', (d) => {
-      err += d;
-      if (/dataspace serving/.test(err)) {
-        clearTimeout(t);
-        resolve({
-          child, stderr: () => err,
-          kill: (sig = 'SIGTERM') => new Promise((r) => { if (child.exitCode !== null || child.signalCode !== null) return r(); child.once('exit', () => r()); child.kill(sig); }),
-        });
-      }
-    });
-    child.once('exit', (code) => { clearTimeout(t); if (!/dataspace serving/.test(err)) reject(new Error(`serve ${apps} exited ${code}: ${err}`)); });
-  });
-}
 
 function redis(port: number, dir: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
