@@ -1,16 +1,15 @@
 /**
  * Leak test: encrypt -> add -> save -> load -> decrypt cycles must not grow the process memory.
  * SEAL objects live in the WebAssembly heap, which only grows; a leaked ciphertext (~400 KiB at N=8192,
- * depth 1) per cycle shows up as a steady RSS climb. Default 250 cycles (after 250 warm-up cycles); SLOW=1 runs the 2,000 cycles of
- * issue 3. The bound is stated in GROWTH_BOUND; a deliberately leaking run checks the measure detects it.
+ * depth 1) per cycle shows up as a steady RSS climb. 2,000 cycles (issue 3) after 250 warm-up cycles. The
+ * bound is stated in GROWTH_BOUND; a deliberately leaking run checks the measure detects it.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Ct } from './engine.js';
 import { fixture, type Fixture } from './test-fixtures.js';
 
-const SLOW = process.env.SLOW === '1';
-const CYCLES = SLOW ? 2000 : 250;
+const CYCLES = 2000;
 /**
  * SEAL's memory pool and the WebAssembly heap grow to a high-water mark during the first few hundred
  * cycles (measured: ~+37 MiB over 500 cycles, then flat within ~2 MiB over the next 2,500), so the slope
@@ -19,12 +18,10 @@ const CYCLES = SLOW ? 2000 : 250;
 const WARMUP = 250;
 const SAMPLE_EVERY = 25;
 /**
- * Allowed RSS growth per 1,000 cycles after warm-up (least-squares slope): 16 MiB over the 2,000 cycles of
- * SLOW=1. The short default run fits its slope to 10 samples, where one step of the JS heap (a few MiB, no
- * forced GC) weighs ~4x more, so it allows 64 MiB: still 5x below the ~320 MiB a one-ciphertext-per-cycle
- * leak shows (the next test checks the measure sees that).
+ * Allowed RSS growth per 1,000 cycles after warm-up (least-squares slope over 80 samples): 16 MiB, 20x below
+ * the ~320 MiB a one-ciphertext-per-cycle leak shows (the next test checks the measure sees that).
  */
-const GROWTH_BOUND = (SLOW ? 16 : 64) * 1024 * 1024;
+const GROWTH_BOUND = 16 * 1024 * 1024;
 
 let f: Fixture;
 before(async () => {
