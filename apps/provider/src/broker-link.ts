@@ -1,12 +1,14 @@
 import { frameUpload } from '#contracts';
-import { BrokerLink, type JobForProvider, type OfferDocument, type UploadedInputs } from './ports.js';
+import { BrokerLink, type JobForProvider, type OfferDocument, type UploadPart, type UploadedInputs } from './ports.js';
 
 /** The structural shape of the broker's ConnectorGateway (a direct call when both run in one process). */
 export interface Gateway {
   publishOffer(o: OfferDocument): Promise<void>;
   job(jobId: string): Promise<JobForProvider | null>;
   publicKeyset(keysetId: string): Promise<Uint8Array>;
-  uploadInputs(jobId: string, role: string, inputs: UploadedInputs): Promise<void>;
+  beginUpload(jobId: string, role: string): Promise<void>;
+  uploadPart(jobId: string, role: string, part: UploadPart): Promise<void>;
+  commitUpload(jobId: string, role: string, meta: UploadedInputs['meta']): Promise<void>;
   reportProgress(jobId: string, role: string, progress: Record<string, unknown>): Promise<void>;
   reportRefusal(jobId: string, role: string, reasons: { code: string; message: string }[]): Promise<void>;
   reportFailure(jobId: string, role: string, message: string): Promise<void>;
@@ -22,7 +24,9 @@ export class DirectBrokerLink extends BrokerLink {
   publishOffer(o: OfferDocument): Promise<void> { return this.g.publishOffer(o); }
   job(jobId: string): Promise<JobForProvider | null> { return this.g.job(jobId); }
   publicKeyset(keysetId: string): Promise<Uint8Array> { return this.g.publicKeyset(keysetId); }
-  uploadInputs(jobId: string, role: string, inputs: UploadedInputs): Promise<void> { return this.g.uploadInputs(jobId, role, inputs); }
+  beginUpload(jobId: string, role: string): Promise<void> { return this.g.beginUpload(jobId, role); }
+  uploadPart(jobId: string, role: string, part: UploadPart): Promise<void> { return this.g.uploadPart(jobId, role, part); }
+  commitUpload(jobId: string, role: string, meta: UploadedInputs['meta']): Promise<void> { return this.g.commitUpload(jobId, role, meta); }
   reportProgress(jobId: string, role: string, p: Record<string, unknown>): Promise<void> { return this.g.reportProgress(jobId, role, p); }
   reportRefusal(jobId: string, role: string, r: { code: string; message: string }[]): Promise<void> { return this.g.reportRefusal(jobId, role, r); }
   reportFailure(jobId: string, role: string, m: string): Promise<void> { return this.g.reportFailure(jobId, role, m); }
@@ -66,8 +70,17 @@ export class HttpBrokerLink extends BrokerLink {
     if (r.status === 404) throw new Error('keyset not found at the broker');
     return new Uint8Array(await r.arrayBuffer());
   }
-  async uploadInputs(jobId: string, role: string, inputs: UploadedInputs): Promise<void> {
-    await this.req('PUT', `connector/jobs/${encodeURIComponent(jobId)}/inputs/${encodeURIComponent(role)}`, undefined, frameUpload(inputs.meta, inputs.features));
+  private inputs(jobId: string, role: string, what: string): string {
+    return `connector/jobs/${encodeURIComponent(jobId)}/inputs/${encodeURIComponent(role)}/${what}`;
+  }
+  async beginUpload(jobId: string, role: string): Promise<void> {
+    await this.req('POST', this.inputs(jobId, role, 'begin'), {});
+  }
+  async uploadPart(jobId: string, role: string, part: UploadPart): Promise<void> {
+    await this.req('PUT', this.inputs(jobId, role, 'parts'), undefined, frameUpload({ first: part.features.map((f) => f.first) }, part.features));
+  }
+  async commitUpload(jobId: string, role: string, meta: UploadedInputs['meta']): Promise<void> {
+    await this.req('POST', this.inputs(jobId, role, 'commit'), { meta });
   }
   async reportProgress(jobId: string, role: string, progress: Record<string, unknown>): Promise<void> {
     await this.req('POST', `connector/jobs/${encodeURIComponent(jobId)}/roles/${encodeURIComponent(role)}/progress`, { progress });

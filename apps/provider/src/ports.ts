@@ -21,9 +21,12 @@ export interface JobForProvider {
   keysetId: string;
 }
 
+/** A part of a role's upload: for each feature, saved ciphertexts from chunk index `first` on. */
+export interface UploadPart {
+  features: { id: string; first: number; chunks: Uint8Array[] }[];
+}
+
 export interface UploadedInputs {
-  /** feature id → saved ciphertext per chunk, in order */
-  features: { id: string; chunks: Uint8Array[] }[];
   meta: { rows: number; groupCounts: Record<string, number[]>; missingKeys: number; skippedRows: number; ciphertexts: number; bytes: number };
 }
 
@@ -31,8 +34,10 @@ export abstract class BrokerLink {
   abstract publishOffer(o: OfferDocument): Promise<void>;
   abstract job(jobId: string): Promise<JobForProvider | null>;
   abstract publicKeyset(keysetId: string): Promise<Uint8Array>;
-  /** Replaces (never duplicates) the role's ciphertexts for the job, and its metadata. */
-  abstract uploadInputs(jobId: string, role: string, inputs: UploadedInputs): Promise<void>;
+  /** Staged upload: begin (clears an interrupted attempt), parts, then commit (replaces the role's set, never duplicates). */
+  abstract beginUpload(jobId: string, role: string): Promise<void>;
+  abstract uploadPart(jobId: string, role: string, part: UploadPart): Promise<void>;
+  abstract commitUpload(jobId: string, role: string, meta: UploadedInputs['meta']): Promise<void>;
   abstract reportProgress(jobId: string, role: string, progress: Record<string, unknown>): Promise<void>;
   abstract reportRefusal(jobId: string, role: string, reasons: { code: string; message: string }[]): Promise<void>;
   abstract reportFailure(jobId: string, role: string, message: string): Promise<void>;

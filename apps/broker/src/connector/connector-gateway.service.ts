@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { JobCiphertextEntity, JobDatasetEntity, JobEntity, KeysetEntity, OfferEntity, ScenarioEntity, inTransaction } from '#persistence';
-import type { JobForProvider, OfferDocument, UploadedInputs } from '../../../provider/src/ports.js';
+import type { JobForProvider, OfferDocument, UploadPart, UploadedInputs } from '../../../provider/src/ports.js';
+
+const staging = (role: string): string => `$staging:${role}`;
 
 /**
  * What the broker does for provider connectors: catalog offers, job and keyset look-ups, ciphertext uploads,
@@ -29,18 +31,36 @@ export class ConnectorGateway {
     return new Uint8Array(k.blob);
   }
 
-  async uploadInputs(jobId: string, role: string, inputs: UploadedInputs): Promise<void> {
+  /**
+   * Uploads are staged: parts go to `$staging:<role>` as they are encrypted (the connector never holds a
+   * role's whole set of ciphertexts), and `commitUpload` swaps them in for the role's inputs in one
+   * transaction. `beginUpload` clears what an interrupted attempt left, so a retried task ends with exactly
+   * one set of ciphertexts.
+   */
+  async beginUpload(jobId: string, role: string): Promise<void> {
+    await inTransaction(this.ds, (m) => m.getRepository(JobCiphertextEntity).delete({ jobId, role: staging(role) }).then(() => undefined));
+  }
+
+  async uploadPart(jobId: string, role: string, part: UploadPart): Promise<void> {
     await inTransaction(this.ds, async (m) => {
-      await m.getRepository(JobCiphertextEntity).delete({ jobId, role });
-      for (const f of inputs.features) {
+      for (const f of part.features) {
         for (let i = 0; i < f.chunks.length; i++) {
           const c = f.chunks[i]!;
-          await m.getRepository(JobCiphertextEntity).insert({ jobId, role, feature: f.id, chunk: i, blob: Buffer.from(c.buffer, c.byteOffset, c.byteLength) });
+          await m.getRepository(JobCiphertextEntity).insert({ jobId, role: staging(role), feature: f.id, chunk: f.first + i, blob: Buffer.from(c.buffer, c.byteOffset, c.byteLength) });
         }
       }
-      await m.getRepository(JobDatasetEntity).update({ jobId, role }, { status: 'encrypted', meta: inputs.meta as never });
     });
-    await this.reportProgress(jobId, role, { status: 'encrypted', ciphertexts: inputs.meta.ciphertexts, bytes: inputs.meta.bytes });
+  }
+
+  async commitUpload(jobId: string, role: string, meta: UploadedInputs['meta']): Promise<void> {
+    await inTransaction(this.ds, async (m) => {
+      const staged = await m.getRepository(JobCiphertextEntity).count({ where: { jobId, role: staging(role) } });
+      if (staged !== meta.ciphertexts) throw new Error(`upload incomplete: ${staged} of ${meta.ciphertexts} ciphertexts staged`);
+      await m.getRepository(JobCiphertextEntity).delete({ jobId, role });
+      await m.createQueryBuilder().update(JobCiphertextEntity).set({ role }).where('job_id = :jobId AND role = :staged', { jobId, staged: staging(role) }).execute();
+      await m.getRepository(JobDatasetEntity).update({ jobId, role }, { status: 'encrypted', meta: meta as never });
+    });
+    await this.reportProgress(jobId, role, { status: 'encrypted', ciphertexts: meta.ciphertexts, bytes: meta.bytes });
   }
 
   async reportProgress(jobId: string, role: string, progress: Record<string, unknown>): Promise<void> {

@@ -19,6 +19,12 @@ const offer = z.strictObject({
 const progress = z.strictObject({ progress: z.record(z.string(), z.unknown()) });
 const refusal = z.strictObject({ reasons: z.array(z.strictObject({ code: z.string().max(60), message: z.string().max(500) })).max(50) });
 const failure = z.strictObject({ message: z.string().max(2000) });
+const commitBody = z.strictObject({
+  meta: z.strictObject({
+    rows: z.number().int().min(0), groupCounts: z.record(z.string(), z.array(z.number().int().min(0))), missingKeys: z.number().int().min(0),
+    skippedRows: z.number().int().min(0), ciphertexts: z.number().int().min(0), bytes: z.number().int().min(0),
+  }),
+});
 const key = /^[A-Za-z0-9:._-]{1,100}$/;
 
 /** The broker's side of the connector protocol, for connectors deployed apart (role `connector`). */
@@ -51,9 +57,15 @@ export class ConnectorController {
     res.status(200).end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 
-  @Put('jobs/:id/inputs/:role')
+  @Post('jobs/:id/inputs/:role/begin')
   @HttpCode(204)
-  async upload(@Param('id') id: string, @Param('role') role: string, @Req() req: Req): Promise<void> {
+  async begin(@Param('id') id: string, @Param('role') role: string): Promise<void> {
+    await this.gateway.beginUpload(id, role);
+  }
+
+  @Put('jobs/:id/inputs/:role/parts')
+  @HttpCode(204)
+  async part(@Param('id') id: string, @Param('role') role: string, @Req() req: Req): Promise<void> {
     const body = await readBody(req, this.cfg.MAX_IMPORT_BYTES);
     let parsed;
     try {
@@ -61,7 +73,18 @@ export class ConnectorController {
     } catch (e) {
       throw new AppError('BAD_REQUEST', `malformed upload: ${(e as Error).message}`);
     }
-    await this.gateway.uploadInputs(id, role, parsed as never);
+    const first = (parsed.meta as { first?: unknown }).first;
+    if (!Array.isArray(first) || first.length !== parsed.features.length || !first.every((n) => Number.isInteger(n) && n >= 0)) {
+      throw new AppError('BAD_REQUEST', 'malformed upload: meta.first must give each feature\'s first chunk index');
+    }
+    await this.gateway.uploadPart(id, role, { features: parsed.features.map((f, i) => ({ ...f, first: first[i] as number })) });
+  }
+
+  @Post('jobs/:id/inputs/:role/commit')
+  @HttpCode(204)
+  async commit(@Param('id') id: string, @Param('role') role: string, @Body() body: unknown): Promise<void> {
+    const { meta } = parseInput(commitBody, body, 'commit');
+    await this.gateway.commitUpload(id, role, meta as never);
   }
 
   @Post('jobs/:id/roles/:role/progress')

@@ -13,6 +13,10 @@ import { psiAlign } from './psi-alignment.js';
 
 export interface TaskRefusal { code: string; message: string }
 
+/** Ciphertexts encrypted and uploaded at a time (~0.5 MiB each at N=8192). */
+const UPLOAD_BATCH = 64;
+const EMPTY = new Float64Array(0);
+
 /**
  * The connector's encryption worker. It does not trust the broker: a task is checked against the job the
  * broker holds and against this connector's own copy of the dataset's policy; a forged or widened task is
@@ -97,16 +101,26 @@ export class EncryptionWorker implements OnApplicationBootstrap {
     await job.updateProgress({ stage: 'encrypting' });
     await this.broker.reportProgress(task.jobId, task.role, { status: 'encrypting', rows: encoded.rows });
     const pk = await this.broker.publicKeyset(keysetId);
-    const features = await this.he.encryptFeatures(pk, encoded.features);
-    const bytes = features.reduce((a, f) => a + f.chunks.reduce((b, c) => b + c.length, 0), 0);
-    const ciphertexts = features.reduce((a, f) => a + f.chunks.length, 0);
+    // Encrypt and upload batch by batch: the connector never holds a role's whole set of ciphertexts.
+    await this.broker.beginUpload(task.jobId, task.role);
+    let bytes = 0;
+    let ciphertexts = 0;
+    for (const f of encoded.features) {
+      for (let i = 0; i < f.chunks.length; i += UPLOAD_BATCH) {
+        const saved = await this.he.encryptBatch(pk, f.chunks.slice(i, i + UPLOAD_BATCH));
+        for (let k = i; k < Math.min(f.chunks.length, i + UPLOAD_BATCH); k++) f.chunks[k] = EMPTY;
+        await this.broker.uploadPart(task.jobId, task.role, { features: [{ id: f.id, first: i, chunks: saved }] });
+        ciphertexts += saved.length;
+        bytes += saved.reduce((a, c) => a + c.length, 0);
+      }
+    }
     await this.ledger.record({
       id: `${task.jobId}.inputs-encrypted.${task.role}`, type: 'inputs.encrypted', actor: { id: this.cfg.CONNECTOR_ID, role: 'provider' },
       job: task.jobId, consumer: task.consumerId, purpose: task.purpose, datasets: [task.datasetId],
       data: { role: task.role, rows: encoded.rows, ciphertexts, bytes, missingKeys: encoded.missingKeys },
     });
-    await this.broker.uploadInputs(task.jobId, task.role, {
-      features, meta: { rows: encoded.rows, groupCounts: encoded.groupCounts, missingKeys: encoded.missingKeys, skippedRows: encoded.skippedRows, ciphertexts, bytes },
+    await this.broker.commitUpload(task.jobId, task.role, {
+      rows: encoded.rows, groupCounts: encoded.groupCounts, missingKeys: encoded.missingKeys, skippedRows: encoded.skippedRows, ciphertexts, bytes,
     });
     this.log.log(`job ${task.jobId} role ${task.role}: ${ciphertexts} ciphertexts uploaded`);
     return { ciphertexts };

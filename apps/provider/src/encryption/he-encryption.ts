@@ -2,9 +2,6 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { HePool } from '#he-core';
 import { type AppConfig, CONFIG } from '#platform';
 
-/** Chunks handed to the pool at once: bounds the plaintext copies in flight (~32 KiB each at N=8192). */
-const BATCH = 256;
-
 /**
  * Encrypts the provider's encoded features under the job's public key on a pool of worker threads (one SEAL
  * instance per thread, so every core works and the event loop stays free for queue locks and HTTP).
@@ -20,21 +17,9 @@ export class HeEncryption implements OnModuleDestroy {
     return this.pool;
   }
 
-  async encryptFeatures(publicKeyset: Uint8Array, features: { id: string; chunks: Float64Array[] }[], onProgress?: (done: number, total: number) => void): Promise<{ id: string; chunks: Uint8Array[] }[]> {
-    const pool = await this.getPool();
-    const total = features.reduce((a, f) => a + f.chunks.length, 0);
-    let done = 0;
-    const out: { id: string; chunks: Uint8Array[] }[] = [];
-    for (const f of features) {
-      const chunks: Uint8Array[] = [];
-      for (let i = 0; i < f.chunks.length; i += BATCH) {
-        chunks.push(...(await pool.encryptMany(publicKeyset, f.chunks.slice(i, i + BATCH))));
-        done += Math.min(BATCH, f.chunks.length - i);
-        onProgress?.(done, total);
-      }
-      out.push({ id: f.id, chunks });
-    }
-    return out;
+  /** Encrypts a batch of plaintext chunks in parallel across the pool's threads, order kept. */
+  async encryptBatch(publicKeyset: Uint8Array, chunks: Float64Array[]): Promise<Uint8Array[]> {
+    return (await this.getPool()).encryptMany(publicKeyset, chunks);
   }
 
   async onModuleDestroy(): Promise<void> {
