@@ -73,31 +73,35 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     await this.setJob(job.id, { status: 'evaluating' }, { stage: 'evaluating', evaluation: { status: 'running' } });
 
     const keyset = await this.ds.getRepository(KeysetEntity).findOneByOrFail({ id: job.keysetId });
-    const all = await this.ds.getRepository(JobCiphertextEntity).find({ where: { jobId: job.id }, order: { role: 'ASC', feature: 'ASC', chunk: 'ASC' } });
-    const inputs: Record<string, Record<string, Uint8Array[]>> = {};
-    const privateParams: Record<string, Uint8Array> = {};
-    for (const c of all) {
-      // `$result` holds outputs, `$psi` the intersection's blinded messages: neither is an input.
-      if (c.role.startsWith('$') && c.role !== '$params') continue;
-      const bytes = new Uint8Array(c.blob);
-      if (c.role === '$params') privateParams[c.feature] = bytes;
-      else ((inputs[c.role] ??= {})[c.feature] ??= []).push(bytes);
-    }
-    // Partial sums: slices summed by `reduce` children (on any worker process) replace their chunks; what is
+    // Partial sums: slices summed by `reduce` children (on any worker process) stand in for their chunks,
+    // which are then never read here (a large job's ciphertexts do not all come into memory at once); what is
     // left is split over this process's HE threads. Any split gives the same total.
     const params = plan.params as unknown as HeParams;
     const reducible = reducibleFeatures(plan);
-    const partials = await this.ds.getRepository(JobCiphertextEntity).find({ where: { jobId: job.id, role: '$partial' }, order: { feature: 'ASC', chunk: 'ASC' } });
+    const inputs: Record<string, Record<string, Uint8Array[]>> = {};
+    const privateParams: Record<string, Uint8Array> = {};
+    const reduced = new Set<string>();
     if (bj.data.step === 'reduced') {
-      const byFeature = new Map<string, Uint8Array[]>();
+      const partials = await this.ds.getRepository(JobCiphertextEntity).find({ where: { jobId: job.id, role: '$partial' }, order: { feature: 'ASC', chunk: 'ASC' } });
       for (const p of partials) {
-        const list = byFeature.get(p.feature) ?? [];
-        list.push(new Uint8Array(p.blob));
-        byFeature.set(p.feature, list);
+        const [role, feature] = JSON.parse(p.feature) as [string, string];
+        ((inputs[role] ??= {})[feature] ??= []).push(new Uint8Array(p.blob));
+        reduced.add(p.feature);
       }
-      for (const [key, sums] of byFeature) {
-        const [role, feature] = JSON.parse(key) as [string, string];
-        if (inputs[role]?.[feature]) inputs[role]![feature] = sums;
+    }
+    // Which (role, feature) sets exist, without their bytes; then the bytes of those not reduced.
+    const sets: { role: string; feature: string }[] = await this.ds.getRepository(JobCiphertextEntity).createQueryBuilder('c')
+      .select('c.role', 'role').addSelect('c.feature', 'feature').where('c.job_id = :id', { id: job.id })
+      .groupBy('c.role').addGroupBy('c.feature').getRawMany();
+    for (const { role, feature } of sets) {
+      // `$result` holds outputs, `$psi` the intersection's messages, `$partial`/`$staging:*` work in progress.
+      if (role.startsWith('$') && role !== '$params') continue;
+      if (reduced.has(JSON.stringify([role, feature]))) continue;
+      const rows = await this.ds.getRepository(JobCiphertextEntity).find({ where: { jobId: job.id, role, feature }, order: { chunk: 'ASC' } });
+      for (const c of rows) {
+        const bytes = new Uint8Array(c.blob);
+        if (role === '$params') privateParams[feature] = bytes;
+        else ((inputs[role] ??= {})[feature] ??= []).push(bytes);
       }
     }
     const parts = this.threads.size;
