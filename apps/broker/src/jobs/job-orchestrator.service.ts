@@ -59,11 +59,8 @@ export class JobOrchestrator implements OnModuleDestroy {
     const q = this.queues.queue(QueueName.evaluate);
     for (const job of open) {
       const existing = await q.getJob(flowIds.evaluate(job.id));
-      if (existing) {
-        const state = await existing.getState();
-        if (state !== 'failed' && state !== 'unknown') continue;
-        if (state === 'failed') continue; // the worker records failures itself
-      }
+      // A flow that exists (even failed: the worker records failures itself) is left alone.
+      if (existing && (await existing.getState()) !== 'unknown') continue;
       await this.enqueue(job.id);
       requeued++;
     }
