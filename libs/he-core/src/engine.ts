@@ -31,27 +31,14 @@
  * Each temporary is deleted in a `finally`; Cts are freed by {@link HeEngine.free} or {@link HeEngine.scope}.
  * @module
  */
-import { ByteReader, ByteWriter, bytesEqual, checkSealHeader, fromHex, sealComprMode, sha256, toHex, verifyChecksum } from './bytes.js';
+import { ByteReader, ByteWriter, bytesEqual, checkSealHeader, fromHex, sealComprMode, toHex, verifyChecksum } from './bytes.js';
+import { Chunk, PkHandle, SealCt, SealEngine, SkHandle, del, isTransparentError, sealCall, type PublicKeyHandle, type SecretKeyHandle } from './engine-base.js';
 import { HeError, describeThrown } from './errors.js';
-import { keysetFingerprint, normaliseSteps, type PublicKeyset, type SecretKeyset } from './keyset.js';
-import { modulusLayout, paramsId, validateParams, type HeParams } from './params.js';
+import { modulusLayout, validateParams, type HeParams } from './params.js';
 import { checkWidth, planRotation, rotationStepsForWidth } from './rotation.js';
-import {
-  loadSeal,
-  type SealCipherText,
-  type SealContext,
-  type SealDecryptor,
-  type SealEncoder,
-  type SealEncryptor,
-  type SealEvaluator,
-  type SealGaloisKeys,
-  type SealLib,
-  type SealParmsId,
-  type SealPlainText,
-  type SealPublicKey,
-  type SealRelinKeys,
-  type SealSecretKey,
-} from './seal.js';
+import { loadSeal, type SealCipherText, type SealEncoder, type SealEvaluator, type SealLib, type SealParmsId, type SealPlainText, type SealRelinKeys } from './seal.js';
+
+export type { PublicKeyHandle, SecretKeyHandle } from './engine-base.js';
 
 /** An encrypted vector of numbers, packed across ceil(length/slots) ciphertexts. Opaque handle owning SEAL objects. */
 export interface Ct {
@@ -67,92 +54,21 @@ export interface Ct {
   readonly keyset: string;
 }
 
-/** A public keyset loaded into an engine (public key, encryptor, relinearisation and Galois keys). */
-export interface PublicKeyHandle {
-  readonly fingerprint: string;
-  readonly galoisSteps: readonly number[];
-  readonly hasRelinKeys: boolean;
-}
-
-/** A secret key loaded into an engine; `fingerprint` is that of its public keyset. */
-export interface SecretKeyHandle {
-  readonly fingerprint: string;
-}
-
-type Chunk = SealCipherText | null;
-
-class CtImpl implements Ct {
-  freed = false;
+class CtImpl extends SealCt implements Ct {
   constructor(
-    readonly owner: HeEngine,
-    readonly parts: Chunk[],
+    owner: HeEngine,
+    parts: Chunk[],
     readonly level: number,
     readonly scale: number,
-    readonly length: number,
-    readonly keyset: string,
-  ) {}
-  get chunks(): number {
-    return this.parts.length;
+    length: number,
+    keyset: string,
+  ) {
+    super(owner as unknown as SealEngine<HeParams, SealCt, unknown>, parts, length, keyset);
   }
-}
-
-class PkHandle implements PublicKeyHandle {
-  released = false;
-  constructor(
-    readonly fingerprint: string,
-    readonly galoisSteps: readonly number[],
-    readonly stepSet: ReadonlySet<number>,
-    readonly publicKey: SealPublicKey,
-    readonly encryptor: SealEncryptor,
-    readonly relinKeys: SealRelinKeys | null,
-    readonly galoisKeys: SealGaloisKeys | null,
-  ) {}
-  get hasRelinKeys(): boolean {
-    return this.relinKeys !== null;
-  }
-}
-
-class SkHandle implements SecretKeyHandle {
-  released = false;
-  constructor(
-    readonly fingerprint: string,
-    readonly secretKey: SealSecretKey,
-    readonly decryptor: SealDecryptor,
-  ) {}
 }
 
 const CT_MAGIC = new Uint8Array([0x48, 0x45, 0x43, 0x54]); // "HECT"
 const CT_VERSION = 1;
-
-/** Deletes SEAL objects, ignoring ones already gone. */
-function del(...objs: ({ delete(): void } | null | undefined)[]): void {
-  for (const o of objs) {
-    if (o) o.delete();
-  }
-}
-
-/** SEAL aborts surface as WebAssembly.RuntimeError("Aborted(...)"): the instance is then unusable. */
-function isAbort(e: unknown): boolean {
-  return e instanceof Error && (e.name === 'RuntimeError' || e.message.startsWith('Aborted('));
-}
-
-function isTransparentError(e: unknown): boolean {
-  return e instanceof Error && /transparent/.test(e.message);
-}
-
-/**
- * Runs a SEAL call; its exceptions become typed errors. A WebAssembly RuntimeError means SEAL aborted and
- * the instance is unusable: the engine marks itself broken.
- */
-function sealCall<T>(engine: HeEngine, what: string, code: 'BAD_ARGUMENT' | 'CORRUPT', fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof HeError) throw e;
-    if (isAbort(e)) engine.markBroken();
-    throw new HeError(code, `SEAL rejected ${what}: ${describeThrown(e)}`, { cause: e });
-  }
-}
 
 /** Scales computed by two routes (ours, SEAL's) may differ in the last bits; anything further is a bug. */
 function sameScale(a: number, b: number): boolean {
@@ -160,9 +76,7 @@ function sameScale(a: number, b: number): boolean {
 }
 
 /** One engine per parameter set per thread; owns the SEAL context, encoder and evaluator. */
-export class HeEngine {
-  readonly params: HeParams;
-  readonly id: string;
+export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
   readonly slots: number;
   /** Number of rescales the parameters allow. */
   readonly maxLevel: number;
@@ -173,8 +87,6 @@ export class HeEngine {
    */
   readonly maxMagnitude: number;
 
-  private readonly seal: SealLib;
-  private readonly context: SealContext;
   private readonly encoder: SealEncoder;
   private readonly evaluator: SealEvaluator;
   /** Primes of the bottom-level modulus. */
@@ -185,45 +97,15 @@ export class HeEngine {
   private readonly levelParms: SealParmsId[];
   /** Byte length of an uncompressed 2-component ciphertext at level l (from SEAL itself). */
   private readonly ctBytes: number[];
-  private readonly live = new Set<CtImpl>();
-  private readonly scopes: Set<CtImpl>[] = [];
-  private readonly pkByFingerprint = new Map<string, PkHandle>();
-  private readonly pkByObject = new WeakMap<PublicKeyset, PkHandle>();
-  private readonly skByKey = new Map<string, SkHandle>();
-  private broken = false;
-  private disposed = false;
 
   private constructor(seal: SealLib, params: HeParams) {
-    this.seal = seal;
-    this.params = { ...params, coeffModulusBits: [...params.coeffModulusBits] };
-    this.id = paramsId(params);
+    super(seal, params);
     this.slots = params.polyModulusDegree / 2;
     const layout = modulusLayout(params);
     this.maxLevel = layout.rescalePrimes;
     this.basePrimes = layout.basePrimes;
     this.maxMagnitude = 2 ** (layout.baseBits - params.scaleBits - 1);
-
-    const parms = seal.EncryptionParameters(seal.SchemeType.ckks);
-    let context: SealContext | undefined;
-    try {
-      parms.setPolyModulusDegree(params.polyModulusDegree);
-      const cm = sealCall(this, 'coefficient modulus', 'BAD_ARGUMENT', () =>
-        seal.CoeffModulus.Create(params.polyModulusDegree, Int32Array.from(params.coeffModulusBits)),
-      );
-      try {
-        parms.setCoeffModulus(cm);
-      } finally {
-        cm.delete();
-      }
-      context = seal.Context(parms, true, seal.SecurityLevel.tc128);
-      if (!context.parametersSet()) throw new HeError('BAD_PARAMS', `SEAL rejects ${this.id}`);
-    } catch (e) {
-      del(context);
-      throw e instanceof HeError ? new HeError('BAD_PARAMS', e.message, { cause: e }) : new HeError('BAD_PARAMS', describeThrown(e), { cause: e });
-    } finally {
-      parms.delete();
-    }
-    this.context = context;
+    const context = this.context;
 
     const keyData = context.keyContextData;
     const keyParms = keyData.parms;
@@ -261,270 +143,28 @@ export class HeEngine {
   /** Validates `params` and builds an engine (loads this thread's SEAL instance on first use). */
   static async create(params: HeParams): Promise<HeEngine> {
     validateParams(params);
+    if (params.scheme !== 'ckks') throw new HeError('BAD_PARAMS', `HeEngine is the CKKS engine; use BfvEngine for ${String(params.scheme)}`);
     const seal = await loadSeal();
     return new HeEngine(seal, params);
   }
 
-  /** @internal Called when SEAL aborted: the WebAssembly instance can no longer be trusted. */
-  markBroken(): void {
-    this.broken = true;
-  }
-
-  /** False once SEAL aborted inside this engine (its WebAssembly instance is then unusable) or after dispose. */
-  get usable(): boolean {
-    return !this.broken && !this.disposed;
-  }
-
-  /** Number of Cts created by this engine and not yet freed (for leak tests and diagnostics). */
-  get liveCiphertexts(): number {
-    return this.live.size;
-  }
-
-  private ensureUsable(): void {
-    if (this.disposed) throw new HeError('BAD_ARGUMENT', 'engine was disposed');
-    if (this.broken) throw new HeError('BAD_ARGUMENT', 'engine is unusable after a SEAL abort; create a new worker');
-  }
-
-  // ---------------------------------------------------------------- keys
-
-  /**
-   * Generates a fresh keyset (SEAL KeyGenerator, uniform ternary secret). Public parts use SEAL's seeded
-   * serialisable forms (half the size: the uniform `a` polynomials are replaced by their PRNG seed) and
-   * zstd; the secret key is serialised uncompressed (random data does not compress).
-   */
-  generateKeyset(opts: { galoisSteps: number[]; relin: boolean }): SecretKeyset {
-    this.ensureUsable();
-    if (typeof opts !== 'object' || opts === null || typeof opts.relin !== 'boolean') {
-      throw new HeError('BAD_ARGUMENT', 'opts must be { galoisSteps: number[]; relin: boolean }');
-    }
-    const steps = normaliseSteps(opts.galoisSteps, this.slots);
-    const seal = this.seal;
-    const keygen = seal.KeyGenerator(this.context);
-    try {
-      const save = (s: { saveArray(c?: unknown): Uint8Array; delete(): void }, compr: boolean): Uint8Array => {
-        try {
-          return s.saveArray(compr ? seal.ComprModeType.zstd : seal.ComprModeType.none);
-        } finally {
-          s.delete();
-        }
-      };
-      const publicKey = save(keygen.createPublicKeySerializable(), true);
-      const relinKeys = opts.relin ? save(keygen.createRelinKeysSerializable(), true) : null;
-      const galoisKeys = steps.length > 0 ? save(keygen.createGaloisKeysSerializable(Int32Array.from(steps)), true) : null;
-      const secretKey = save(keygen.secretKey(), false);
-      const base = { params: this.params, publicKey, relinKeys, galoisKeys, galoisSteps: steps };
-      const publicKeyset: PublicKeyset = { ...base, fingerprint: keysetFingerprint(base) };
-      return { params: this.params, secretKey, publicKeyset };
-    } finally {
-      keygen.delete();
-    }
-  }
-
-  /** Loads a public keyset once; later calls with the same keyset return the same handle. */
-  usePublicKeyset(k: PublicKeyset): PublicKeyHandle {
-    this.ensureUsable();
-    const cached = this.pkByObject.get(k);
-    if (cached && !cached.released) return cached;
-    if (typeof k !== 'object' || k === null || typeof k.params !== 'object') throw new HeError('BAD_ARGUMENT', 'expected a PublicKeyset');
-    if (paramsId(k.params) !== this.id) {
-      throw new HeError('PARAMS_MISMATCH', `keyset is for ${paramsId(k.params)}, engine is ${this.id}`);
-    }
-    const steps = normaliseSteps(k.galoisSteps, this.slots);
-    const fp = keysetFingerprint({ ...k, galoisSteps: steps });
-    if (fp !== k.fingerprint) throw new HeError('CORRUPT', 'keyset fingerprint does not match its contents');
-    const known = this.pkByFingerprint.get(fp);
-    if (known && !known.released) {
-      this.pkByObject.set(k, known);
-      return known;
-    }
-    const seal = this.seal;
-    let publicKey: SealPublicKey | undefined;
-    let relinKeys: SealRelinKeys | null = null;
-    let galoisKeys: SealGaloisKeys | null = null;
-    let encryptor: SealEncryptor | undefined;
-    try {
-      checkSealHeader(k.publicKey, 'public key');
-      publicKey = seal.PublicKey();
-      const pk = publicKey;
-      sealCall(this, 'public key', 'CORRUPT', () => pk.loadArray(this.context, k.publicKey));
-      if (k.relinKeys) {
-        checkSealHeader(k.relinKeys, 'relinearisation keys');
-        const rk = (relinKeys = seal.RelinKeys());
-        const bytes = k.relinKeys;
-        sealCall(this, 'relinearisation keys', 'CORRUPT', () => rk.loadArray(this.context, bytes));
-      }
-      if (k.galoisKeys) {
-        checkSealHeader(k.galoisKeys, 'galois keys');
-        const gk = (galoisKeys = seal.GaloisKeys());
-        const bytes = k.galoisKeys;
-        sealCall(this, 'galois keys', 'CORRUPT', () => gk.loadArray(this.context, bytes));
-      }
-      encryptor = seal.Encryptor(this.context, pk);
-    } catch (e) {
-      del(publicKey, relinKeys, galoisKeys, encryptor);
-      throw e;
-    }
-    const h = new PkHandle(fp, steps, new Set(steps), publicKey, encryptor, relinKeys, galoisKeys);
-    this.pkByFingerprint.set(fp, h);
-    this.pkByObject.set(k, h);
-    return h;
-  }
-
-  /**
-   * Loads a secret key and checks it belongs to its public keyset (encrypts a probe under the public key
-   * and decrypts it): a secret key paired with someone else's public keyset is `KEYSET_MISMATCH`.
-   */
-  useSecretKeyset(k: SecretKeyset): SecretKeyHandle {
-    this.ensureUsable();
-    if (typeof k !== 'object' || k === null || !(k.secretKey instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'expected a SecretKeyset');
-    if (paramsId(k.params) !== this.id) throw new HeError('PARAMS_MISMATCH', `keyset is for ${paramsId(k.params)}, engine is ${this.id}`);
-    const pkh = this.pkImpl(this.usePublicKeyset(k.publicKeyset));
-    const cacheKey = `${pkh.fingerprint}:${toHex(sha256(k.secretKey))}`;
-    const cached = this.skByKey.get(cacheKey);
-    if (cached && !cached.released) return cached;
-    checkSealHeader(k.secretKey, 'secret key');
-    const secretKey = this.seal.SecretKey();
-    let decryptor: SealDecryptor | undefined;
-    try {
-      sealCall(this, 'secret key', 'CORRUPT', () => secretKey.loadArray(this.context, k.secretKey));
-      decryptor = this.seal.Decryptor(this.context, secretKey);
-    } catch (e) {
-      del(secretKey, decryptor);
-      throw e;
-    }
-    const h = new SkHandle(pkh.fingerprint, secretKey, decryptor);
+  protected probeKeyPair(pk: PkHandle, sk: SkHandle): boolean {
     const probe = Float64Array.from({ length: 8 }, (_, i) => i + 1);
-    let ok = false;
+    const ct = this.encrypt(pk, probe);
     try {
-      const ct = this.encrypt(pkh, probe);
-      try {
-        const back = this.decrypt(h, ct);
-        ok = probe.every((v, i) => Math.abs(back[i]! - v) < 1e-3);
-      } finally {
-        this.free(ct);
-      }
+      const back = this.decrypt(sk, ct);
+      return probe.every((v, i) => Math.abs(back[i]! - v) < 1e-3);
     } finally {
-      if (!ok) del(decryptor, secretKey);
+      this.free(ct);
     }
-    if (!ok) {
-      throw new HeError('KEYSET_MISMATCH', 'secret key does not belong to the public keyset');
-    }
-    this.skByKey.set(cacheKey, h);
-    return h;
-  }
-
-  /** Frees the SEAL objects behind a key handle; the handle cannot be used afterwards. */
-  releaseKeys(h: PublicKeyHandle | SecretKeyHandle): void {
-    if (h instanceof PkHandle) {
-      if (h.released) return;
-      h.released = true;
-      this.pkByFingerprint.delete(h.fingerprint);
-      del(h.encryptor, h.publicKey, h.relinKeys, h.galoisKeys);
-    } else if (h instanceof SkHandle) {
-      if (h.released) return;
-      h.released = true;
-      for (const [key, v] of this.skByKey) if (v === h) this.skByKey.delete(key);
-      del(h.decryptor, h.secretKey);
-    } else {
-      throw new HeError('BAD_ARGUMENT', 'not a key handle of this library');
-    }
-  }
-
-  /** A loaded public keyset by fingerprint, if this engine has it (used for cts loaded from bytes). */
-  publicKeysetFor(fingerprint: string): PublicKeyHandle | undefined {
-    const h = this.pkByFingerprint.get(fingerprint);
-    return h && !h.released ? h : undefined;
-  }
-
-  private pkImpl(h: PublicKeyHandle): PkHandle {
-    if (!(h instanceof PkHandle) || this.pkByFingerprint.get(h.fingerprint) !== h) {
-      throw new HeError('BAD_ARGUMENT', 'public key handle does not belong to this engine (or was released)');
-    }
-    return h;
-  }
-
-  private skImpl(h: SecretKeyHandle): SkHandle {
-    if (!(h instanceof SkHandle) || h.released) throw new HeError('BAD_ARGUMENT', 'secret key handle is not usable (released or foreign)');
-    return h;
   }
 
   // ---------------------------------------------------------------- ciphertext bookkeeping
 
-  private ct(x: Ct, what = 'ciphertext'): CtImpl {
-    this.ensureUsable();
-    if (!(x instanceof CtImpl)) throw new HeError('BAD_ARGUMENT', `${what} is not a Ct of this library`);
-    if (x.owner !== this) {
-      // Cts cross engines (and threads) only as bytes: save() here, load() there.
-      const code = x.owner.id === this.id ? 'BAD_ARGUMENT' : 'PARAMS_MISMATCH';
-      throw new HeError(code, `${what} belongs to another engine (${x.owner.id}); move it with save/load`);
-    }
-    if (x.freed) throw new HeError('BAD_ARGUMENT', `${what} was freed`);
-    return x;
-  }
-
   private wrap(parts: Chunk[], level: number, scale: number, length: number, keyset: string): CtImpl {
-    const c = new CtImpl(this, parts, level, scale, length, keyset);
-    this.live.add(c);
-    this.scopes.at(-1)?.add(c);
-    return c;
+    return this.track(new CtImpl(this, parts, level, scale, length, keyset));
   }
 
-  private sameKeyset(a: CtImpl, b: CtImpl): void {
-    if (a.keyset !== b.keyset) throw new HeError('KEYSET_MISMATCH', 'operands are encrypted under different keysets');
-  }
-
-  private checkKeysetOf(a: CtImpl, fingerprint: string): void {
-    if (a.keyset !== fingerprint) throw new HeError('KEYSET_MISMATCH', 'ciphertext was not encrypted under this keyset');
-  }
-
-  /** Deletes the SEAL objects of `ct`; idempotent. */
-  free(ct: Ct): void {
-    if (!(ct instanceof CtImpl) || ct.owner !== this) throw new HeError('BAD_ARGUMENT', 'not a Ct of this engine');
-    if (ct.freed) return;
-    ct.freed = true;
-    for (const p of ct.parts) del(p);
-    ct.parts.fill(null);
-    this.live.delete(ct);
-    for (const s of this.scopes) s.delete(ct);
-  }
-
-  /**
-   * Runs `fn`; every Ct created inside it and neither returned (directly, or inside a returned array or
-   * plain object, two levels deep) nor listed in `keep` is freed, also when `fn` throws. Survivors move
-   * to the enclosing scope, so scopes nest.
-   */
-  scope<T>(fn: () => T, keep: readonly Ct[] = []): T {
-    this.ensureUsable();
-    const mine = new Set<CtImpl>();
-    this.scopes.push(mine);
-    let result: T;
-    try {
-      result = fn();
-    } catch (e) {
-      this.scopes.pop();
-      const kept = new Set<unknown>(keep);
-      for (const c of mine) if (!kept.has(c)) this.free(c);
-      this.adopt(mine);
-      throw e;
-    }
-    this.scopes.pop();
-    if (result instanceof Promise) {
-      for (const c of mine) this.free(c);
-      throw new HeError('BAD_ARGUMENT', 'scope() takes a synchronous function (engine operations are synchronous)');
-    }
-    const kept = new Set<unknown>(keep);
-    collectCts(result, kept, 2);
-    for (const c of mine) if (!kept.has(c)) this.free(c);
-    this.adopt(mine);
-    return result;
-  }
-
-  /** Moves the surviving members of a closed scope into the enclosing one. */
-  private adopt(closed: Set<CtImpl>): void {
-    const outer = this.scopes.at(-1);
-    if (!outer) return;
-    for (const c of closed) if (!c.freed) outer.add(c);
-  }
 
   // ---------------------------------------------------------------- encoding helpers
 
@@ -1146,24 +786,8 @@ export class HeEngine {
 
   // ---------------------------------------------------------------- teardown
 
-  /** Frees every Ct, key handle and SEAL object of this engine. */
-  dispose(): void {
-    if (this.disposed) return;
-    for (const c of [...this.live]) this.free(c);
-    for (const h of [...this.pkByFingerprint.values()]) this.releaseKeys(h);
-    for (const h of [...this.skByKey.values()]) this.releaseKeys(h);
+  protected disposeOwn(): void {
     for (const p of this.levelParms) p.delete();
-    del(this.evaluator, this.encoder, this.context);
-    this.disposed = true;
+    del(this.evaluator, this.encoder);
   }
-}
-
-function collectCts(v: unknown, into: Set<unknown>, depth: number): void {
-  if (v instanceof CtImpl) {
-    into.add(v);
-    return;
-  }
-  if (depth <= 0 || v === null || typeof v !== 'object') return;
-  const items = Array.isArray(v) ? v : v instanceof Map ? [...v.values()] : Object.getPrototypeOf(v) === Object.prototype ? Object.values(v) : [];
-  for (const item of items) collectCts(item, into, depth - 1);
 }

@@ -1,6 +1,7 @@
 /**
  * Typed errors of the HE core. Every failure a caller can provoke (bad arguments, foreign or damaged
- * bytes, missing keys, exhausted modulus chain) surfaces as an {@link HeError} with a stable code, never
+ * bytes, missing keys, exhausted modulus chain or noise budget, a BFV result
+ * that could exceed the plain modulus) surfaces as an {@link HeError} with a stable code, never
  * as a raw SEAL exception or a WebAssembly abort.
  * @module
  */
@@ -14,7 +15,9 @@ export type HeErrorCode =
   | 'MISSING_GALOIS_STEP'
   | 'MISSING_RELIN_KEYS'
   | 'DEPTH_EXCEEDED'
-  | 'LEVEL_EXHAUSTED';
+  | 'LEVEL_EXHAUSTED'
+  | 'MAGNITUDE_EXCEEDED'
+  | 'NOISE_EXHAUSTED';
 
 const CODES: ReadonlySet<string> = new Set<HeErrorCode>([
   'BAD_ARGUMENT',
@@ -26,6 +29,8 @@ const CODES: ReadonlySet<string> = new Set<HeErrorCode>([
   'MISSING_RELIN_KEYS',
   'DEPTH_EXCEEDED',
   'LEVEL_EXHAUSTED',
+  'MAGNITUDE_EXCEEDED',
+  'NOISE_EXHAUSTED',
 ]);
 
 /** True when `code` is one of the {@link HeErrorCode} values (used when errors cross a worker boundary). */

@@ -14,25 +14,25 @@
  */
 import { ByteReader, ByteWriter, bytesEqual, checkSealHeader, sha256, toHex, verifyChecksum } from './bytes.js';
 import { HeError } from './errors.js';
-import { paramsId, parseParamsId, slotCount, type HeParams } from './params.js';
+import { paramsId, parseParamsId, rotationSlots, type AnyHeParams, type BfvParams, type HeParams } from './params.js';
 
-/** Public part of a consumer keyset: what the broker and providers may hold. */
-export interface PublicKeyset {
-  params: HeParams;
+/** Public part of a consumer keyset: what the broker and providers may hold. CKKS unless `P` says otherwise. */
+export interface PublicKeyset<P extends AnyHeParams = HeParams> {
+  params: P;
   /** SEAL PublicKey, seeded serialisation (`KeyGenerator.createPublicKeySerializable`). */
   publicKey: Uint8Array;
   relinKeys: Uint8Array | null;
   galoisKeys: Uint8Array | null;
-  /** Rotation steps the Galois keys cover (sorted, distinct). */
+  /** Rotation steps the Galois keys cover (sorted, distinct; for BFV, 0 is the swap of the two batching rows). */
   galoisSteps: number[];
   /** Hex SHA-256 over the params id, the steps and all public bytes (see {@link keysetFingerprint}). */
   fingerprint: string;
 }
 
-export interface SecretKeyset {
-  params: HeParams;
+export interface SecretKeyset<P extends AnyHeParams = HeParams> {
+  params: P;
   secretKey: Uint8Array;
-  publicKeyset: PublicKeyset;
+  publicKeyset: PublicKeyset<P>;
 }
 
 const PK_MAGIC = new Uint8Array([0x48, 0x45, 0x50, 0x4b]); // "HEPK"
@@ -40,13 +40,17 @@ const SK_MAGIC = new Uint8Array([0x48, 0x45, 0x53, 0x4b]); // "HESK"
 const VERSION = 1;
 const DOMAIN = new TextEncoder().encode('he-core/public-keyset/v1');
 
-/** Checks rotation steps: distinct non-zero integers with |step| < slots; returns them sorted. */
-export function normaliseSteps(steps: readonly number[], slots: number): number[] {
+/**
+ * Checks rotation steps: distinct integers with |step| < slots, non-zero unless `allowZero` (BFV, where
+ * SEAL reads step 0 as the row swap); returns them sorted.
+ */
+export function normaliseSteps(steps: readonly number[], slots: number, allowZero = false): number[] {
   if (!Array.isArray(steps)) throw new HeError('BAD_ARGUMENT', 'galoisSteps must be an array');
   const seen = new Set<number>();
   for (const s of steps) {
-    if (!Number.isInteger(s) || s === 0 || Math.abs(s) >= slots) {
-      throw new HeError('BAD_ARGUMENT', `galois step must be a non-zero integer with |step| < ${slots}, got ${String(s)}`);
+    if (!Number.isInteger(s) || (s === 0 && !allowZero) || Math.abs(s) >= slots) {
+      const which = allowZero ? 'an integer' : 'a non-zero integer';
+      throw new HeError('BAD_ARGUMENT', `galois step must be ${which} with |step| < ${slots}, got ${String(s)}`);
     }
     seen.add(s);
   }
@@ -57,7 +61,7 @@ export function normaliseSteps(steps: readonly number[], slots: number): number[
  * SHA-256 over a domain tag, the params id, the steps and each public part, every field length-prefixed
  * so that no two different keysets hash the same byte string.
  */
-export function keysetFingerprint(k: Omit<PublicKeyset, 'fingerprint'>): string {
+export function keysetFingerprint(k: Omit<PublicKeyset<AnyHeParams>, 'fingerprint'>): string {
   const w = new ByteWriter().raw(DOMAIN).str(paramsId(k.params)).u16(k.galoisSteps.length);
   for (const s of k.galoisSteps) w.i32(s);
   w.bytes(k.publicKey);
@@ -68,7 +72,12 @@ export function keysetFingerprint(k: Omit<PublicKeyset, 'fingerprint'>): string 
   return toHex(sha256(w.finish()));
 }
 
-function checkPublicShape(k: PublicKeyset): void {
+/** Steps of a keyset for `params`, checked and sorted. */
+function stepsFor(params: AnyHeParams, steps: readonly number[]): number[] {
+  return normaliseSteps(steps, rotationSlots(params), params.scheme === 'bfv');
+}
+
+function checkPublicShape(k: PublicKeyset<AnyHeParams>): void {
   if (typeof k !== 'object' || k === null) throw new HeError('BAD_ARGUMENT', 'keyset must be an object');
   if (!(k.publicKey instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'publicKey must be a Uint8Array');
   if (k.relinKeys !== null && !(k.relinKeys instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'relinKeys must be a Uint8Array or null');
@@ -78,9 +87,9 @@ function checkPublicShape(k: PublicKeyset): void {
   }
 }
 
-export function encodePublicKeyset(k: PublicKeyset): Uint8Array {
+export function encodePublicKeyset(k: PublicKeyset<AnyHeParams>): Uint8Array {
   checkPublicShape(k);
-  const steps = normaliseSteps(k.galoisSteps, slotCount(k.params));
+  const steps = stepsFor(k.params, k.galoisSteps);
   const fp = keysetFingerprint({ ...k, galoisSteps: steps });
   if (fp !== k.fingerprint) throw new HeError('BAD_ARGUMENT', 'keyset fingerprint does not match its contents');
   const w = new ByteWriter().raw(PK_MAGIC).u8(VERSION).str(paramsId(k.params));
@@ -99,8 +108,24 @@ function expectMagic(r: ByteReader, magic: Uint8Array, what: string): void {
   if (v !== VERSION) throw new HeError('CORRUPT', `${what}: unsupported version ${v}`);
 }
 
-/** Parses and verifies a public keyset blob. Any malformed input is `CORRUPT`; never reaches SEAL. */
+/** `k` if its parameters are of `scheme`, else `PARAMS_MISMATCH`. */
+function ofScheme<P extends AnyHeParams, K extends { params: AnyHeParams }>(k: K, scheme: P['scheme'], what: string): K & { params: P } {
+  if (k.params.scheme !== scheme) throw new HeError('PARAMS_MISMATCH', `${what} is for ${k.params.scheme.toUpperCase()}, expected ${scheme.toUpperCase()}`);
+  return k as K & { params: P };
+}
+
+/** {@link decodeAnyPublicKeyset} for a CKKS keyset (the job path's scheme); a BFV one is `PARAMS_MISMATCH`. */
 export function decodePublicKeyset(b: Uint8Array): PublicKeyset {
+  return ofScheme<HeParams, PublicKeyset<AnyHeParams>>(decodeAnyPublicKeyset(b), 'ckks', 'public keyset');
+}
+
+/** {@link decodeAnyPublicKeyset} for a BFV keyset; a CKKS one is `PARAMS_MISMATCH`. */
+export function decodeBfvPublicKeyset(b: Uint8Array): PublicKeyset<BfvParams> {
+  return ofScheme<BfvParams, PublicKeyset<AnyHeParams>>(decodeAnyPublicKeyset(b), 'bfv', 'public keyset');
+}
+
+/** Parses and verifies a public keyset blob of either scheme. Any malformed input is `CORRUPT`; never reaches SEAL. */
+export function decodeAnyPublicKeyset(b: Uint8Array): PublicKeyset<AnyHeParams> {
   if (!(b instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'public keyset must be a Uint8Array');
   const what = 'public keyset';
   const r = new ByteReader(b, what);
@@ -113,7 +138,7 @@ export function decodePublicKeyset(b: Uint8Array): PublicKeyset {
   for (let i = 0; i < n; i++) rawSteps.push(r.i32());
   let steps: number[];
   try {
-    steps = normaliseSteps(rawSteps, slotCount(params));
+    steps = stepsFor(params, rawSteps);
   } catch {
     throw new HeError('CORRUPT', `${what}: invalid rotation steps`);
   }
@@ -124,7 +149,7 @@ export function decodePublicKeyset(b: Uint8Array): PublicKeyset {
   const galoisKeys = flags & 2 ? r.bytes() : null;
   const fp = toHex(r.raw(32));
   r.expectEnd();
-  const k: PublicKeyset = { params, publicKey, relinKeys, galoisKeys, galoisSteps: steps, fingerprint: fp };
+  const k: PublicKeyset<AnyHeParams> = { params, publicKey, relinKeys, galoisKeys, galoisSteps: steps, fingerprint: fp };
   if (keysetFingerprint(k) !== fp) throw new HeError('CORRUPT', `${what}: fingerprint mismatch (damaged bytes)`);
   checkSealHeader(publicKey, 'public key');
   if (relinKeys) checkSealHeader(relinKeys, 'relinearisation keys');
@@ -132,7 +157,7 @@ export function decodePublicKeyset(b: Uint8Array): PublicKeyset {
   return k;
 }
 
-export function encodeSecretKeyset(k: SecretKeyset): Uint8Array {
+export function encodeSecretKeyset(k: SecretKeyset<AnyHeParams>): Uint8Array {
   if (typeof k !== 'object' || k === null || !(k.secretKey instanceof Uint8Array)) {
     throw new HeError('BAD_ARGUMENT', 'secret keyset must have a Uint8Array secretKey');
   }
@@ -149,7 +174,18 @@ export function encodeSecretKeyset(k: SecretKeyset): Uint8Array {
     .finish();
 }
 
+/** {@link decodeAnySecretKeyset} for a CKKS keyset; a BFV one is `PARAMS_MISMATCH`. */
 export function decodeSecretKeyset(b: Uint8Array): SecretKeyset {
+  return ofScheme<HeParams, SecretKeyset<AnyHeParams>>(decodeAnySecretKeyset(b), 'ckks', 'secret keyset') as SecretKeyset;
+}
+
+/** {@link decodeAnySecretKeyset} for a BFV keyset; a CKKS one is `PARAMS_MISMATCH`. */
+export function decodeBfvSecretKeyset(b: Uint8Array): SecretKeyset<BfvParams> {
+  return ofScheme<BfvParams, SecretKeyset<AnyHeParams>>(decodeAnySecretKeyset(b), 'bfv', 'secret keyset') as SecretKeyset<BfvParams>;
+}
+
+/** Parses and verifies a secret keyset blob of either scheme (checksum first; malformed = `CORRUPT`). */
+export function decodeAnySecretKeyset(b: Uint8Array): SecretKeyset<AnyHeParams> {
   if (!(b instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'secret keyset must be a Uint8Array');
   const what = 'secret keyset';
   const body = verifyChecksum(b, what);
@@ -157,7 +193,7 @@ export function decodeSecretKeyset(b: Uint8Array): SecretKeyset {
   expectMagic(r, SK_MAGIC, what);
   const params = parseParamsId(r.str());
   const secretKey = r.bytes();
-  const publicKeyset = decodePublicKeyset(r.bytes());
+  const publicKeyset = decodeAnyPublicKeyset(r.bytes());
   r.expectEnd();
   if (paramsId(publicKeyset.params) !== paramsId(params)) throw new HeError('CORRUPT', `${what}: parts have different parameters`);
   checkSealHeader(secretKey, 'secret key');

@@ -1,5 +1,5 @@
 /**
- * CKKS parameter presets and their canonical identifiers.
+ * CKKS and BFV parameter presets and their canonical identifiers.
  *
  * Security: the total coefficient-modulus bit count must not exceed the bound of the Homomorphic
  * Encryption Security Standard (Albrecht et al., 2018, Table 1, ternary secret, 128-bit classical),
@@ -17,6 +17,24 @@ export interface HeParams {
   /** log2 of the encoding scale. */
   scaleBits: number;
 }
+
+/**
+ * BFV parameters (Brakerski 2012, Fan-Vercauteren 2012): exact integer arithmetic modulo the plain
+ * modulus t, a prime with t = 1 mod 2N so that N integers are batched per ciphertext (SEAL
+ * `PlainModulus::Batching`, "bfv_basics"/"batch_encoder" examples). Results are exact as long as every
+ * intermediate value stays in (-t/2, t/2); the BFV engine tracks a worst-case bound to guarantee it.
+ */
+export interface BfvParams {
+  scheme: 'bfv';
+  polyModulusDegree: 8192 | 16384;
+  /** Bit sizes of the coefficient-modulus primes, the last being the special (key-switching) prime. */
+  coeffModulusBits: number[];
+  /** Bit size b of the batching prime t: 2^(b-1) < t < 2^b. */
+  plainModulusBits: number;
+}
+
+/** Parameters of either scheme. */
+export type AnyHeParams = HeParams | BfvParams;
 
 /** SEAL's `CoeffModulus.MaxBitCount(N, tc128)` (HE standard, 128-bit security). */
 export const MAX_COEFF_BITS_128: Readonly<Record<8192 | 16384, number>> = { 8192: 218, 16384: 438 };
@@ -74,15 +92,76 @@ export function ckksParamsForDepth(depth: number): HeParams {
   };
 }
 
-/** Stable textual identifier, e.g. `ckks-8192-60.35.35.60-s35`. Validates `p`. */
-export function paramsId(p: HeParams): string {
-  validateParams(p);
-  return `ckks-${p.polyModulusDegree}-${p.coeffModulusBits.join('.')}-s${p.scaleBits}`;
+/**
+ * SEAL's `CoeffModulus::BFVDefault(N, tc128)` bit sizes (native/src/seal/util/globals.cpp): the largest
+ * modulus the HE standard allows at 128-bit security, split into primes of at most 60 bits.
+ * `params.spec.ts` checks them against SEAL.
+ */
+export const BFV_DEFAULT_COEFF_BITS: Readonly<Record<8192 | 16384, readonly number[]>> = {
+  8192: [43, 43, 44, 44, 44],
+  16384: [48, 48, 48, 49, 49, 49, 49, 49, 49],
+};
+
+/** Smallest plain modulus a BFV preset uses: 2^20 (SEAL's "bfv_basics" example size) or more. */
+export const MIN_PLAIN_BITS = 20;
+/** Largest: SEAL plain moduli have at most 60 bits (`SEAL_PLAIN_MOD_BIT_COUNT_MAX`). */
+export const MAX_PLAIN_BITS = 60;
+
+/**
+ * Largest magnitude a BFV preset with a `bits`-bit plain modulus can hold exactly: t > 2^(bits-1), and a
+ * signed value v is represented exactly when |v| <= (t-1)/2, so 2^(bits-2) always fits.
+ */
+export function bfvCapacity(bits: number): number {
+  return 2 ** (bits - 2);
 }
 
-/** Number of CKKS slots: N/2. */
-export function slotCount(p: HeParams): number {
+/**
+ * BFV preset for exact integer results of magnitude at most `maxAbs` (the plan's worst case, e.g. a count
+ * over 10^6 rows or a sum of 10^6 values bounded by 50 = 5·10^7): N=8192 (16384 with `deep`) with SEAL's
+ * default 128-bit coefficient modulus and the smallest batching plain modulus of at least
+ * {@link MIN_PLAIN_BITS} bits whose capacity ({@link bfvCapacity}) covers `maxAbs`. A magnitude no plain
+ * modulus can hold is `MAGNITUDE_EXCEEDED`, never a silent wrap-around.
+ *
+ * Noise: at N=8192 the data modulus has 174 bits; a fresh ciphertext with a b-bit t keeps roughly
+ * 174 - b - 20 bits of noise budget, ample for the additions, rotations and plaintext products of
+ * counting circuits even at b = 60 (measured in `bfv.spec.ts`; decryption refuses an exhausted budget).
+ */
+export function bfvParamsForMagnitude(maxAbs: number, opts: { deep?: boolean } = {}): BfvParams {
+  if (typeof maxAbs !== 'number' || !Number.isFinite(maxAbs) || maxAbs < 0) {
+    throw new HeError('BAD_ARGUMENT', `maxAbs must be a finite non-negative number, got ${String(maxAbs)}`);
+  }
+  let bits = MIN_PLAIN_BITS;
+  while (bfvCapacity(bits) < maxAbs) {
+    bits++;
+    if (bits > MAX_PLAIN_BITS) {
+      throw new HeError('MAGNITUDE_EXCEEDED', `magnitude ${maxAbs} exceeds what a ${MAX_PLAIN_BITS}-bit BFV plain modulus holds exactly (2^${MAX_PLAIN_BITS - 2})`);
+    }
+  }
+  const n: 8192 | 16384 = opts.deep ? 16384 : 8192;
+  return { scheme: 'bfv', polyModulusDegree: n, coeffModulusBits: [...BFV_DEFAULT_COEFF_BITS[n]], plainModulusBits: bits };
+}
+
+/**
+ * Stable textual identifier, e.g. `ckks-8192-33.33.40.40.60-s40` or `bfv-8192-43.43.44.44.44-t28`.
+ * Validates `p`.
+ */
+export function paramsId(p: AnyHeParams): string {
   validateParams(p);
+  const head = `${p.scheme}-${p.polyModulusDegree}-${p.coeffModulusBits.join('.')}`;
+  return p.scheme === 'ckks' ? `${head}-s${p.scaleBits}` : `${head}-t${p.plainModulusBits}`;
+}
+
+/** Values per ciphertext: N/2 for CKKS, N for BFV (two batching rows of N/2). */
+export function slotCount(p: AnyHeParams): number {
+  validateParams(p);
+  return p.scheme === 'ckks' ? p.polyModulusDegree / 2 : p.polyModulusDegree;
+}
+
+/**
+ * Slots a rotation step ranges over: N/2 in both schemes (the CKKS vector; one BFV batching row, where a
+ * rotation moves both rows alike and step 0 names the swap of the two rows).
+ */
+export function rotationSlots(p: AnyHeParams): number {
   return p.polyModulusDegree / 2;
 }
 
@@ -104,18 +183,18 @@ export function maxLevel(p: HeParams): number {
   return modulusLayout(p).rescalePrimes;
 }
 
-const ID_RE = /^ckks-(8192|16384)-(\d{1,2}(?:\.\d{1,2}){1,15})-s(\d{1,2})$/;
+const ID_RE = /^(ckks|bfv)-(8192|16384)-(\d{1,2}(?:\.\d{1,2}){1,15})-([st])(\d{1,2})$/;
 
 /** Inverse of {@link paramsId}; throws `CORRUPT` on anything that is not a valid identifier. */
-export function parseParamsId(id: string): HeParams {
+export function parseParamsId(id: string): AnyHeParams {
   const m = ID_RE.exec(id);
-  if (m === null) throw new HeError('CORRUPT', 'unrecognised parameters identifier');
-  const p: HeParams = {
-    scheme: 'ckks',
-    polyModulusDegree: Number(m[1]) as 8192 | 16384,
-    coeffModulusBits: m[2]!.split('.').map(Number),
-    scaleBits: Number(m[3]),
-  };
+  if (m === null || (m[1] === 'ckks') !== (m[4] === 's')) throw new HeError('CORRUPT', 'unrecognised parameters identifier');
+  const polyModulusDegree = Number(m[2]) as 8192 | 16384;
+  const coeffModulusBits = m[3]!.split('.').map(Number);
+  const p: AnyHeParams =
+    m[1] === 'ckks'
+      ? { scheme: 'ckks', polyModulusDegree, coeffModulusBits, scaleBits: Number(m[5]) }
+      : { scheme: 'bfv', polyModulusDegree, coeffModulusBits, plainModulusBits: Number(m[5]) };
   try {
     validateParams(p);
   } catch (e) {
@@ -125,7 +204,7 @@ export function parseParamsId(id: string): HeParams {
 }
 
 /** True when both parameter sets are the same (same identifier). */
-export function sameParams(a: HeParams, b: HeParams): boolean {
+export function sameParams(a: AnyHeParams, b: AnyHeParams): boolean {
   return paramsId(a) === paramsId(b);
 }
 
@@ -133,9 +212,10 @@ export function sameParams(a: HeParams, b: HeParams): boolean {
  * Checks a parameter set before SEAL sees it (SEAL would otherwise throw untyped errors or, for some
  * inputs, abort). Throws `BAD_PARAMS` with the first problem found.
  */
-export function validateParams(p: HeParams): void {
+export function validateParams(p: AnyHeParams): void {
   if (typeof p !== 'object' || p === null) throw new HeError('BAD_PARAMS', 'params must be an object');
-  if (p.scheme !== 'ckks') throw new HeError('BAD_PARAMS', `scheme must be 'ckks', got ${String(p.scheme)}`);
+  const scheme: unknown = (p as { scheme?: unknown }).scheme;
+  if (scheme !== 'ckks' && scheme !== 'bfv') throw new HeError('BAD_PARAMS', `scheme must be 'ckks' or 'bfv', got ${String(scheme)}`);
   if (p.polyModulusDegree !== 8192 && p.polyModulusDegree !== 16384) {
     throw new HeError('BAD_PARAMS', `polyModulusDegree must be 8192 or 16384, got ${String(p.polyModulusDegree)}`);
   }
@@ -155,12 +235,19 @@ export function validateParams(p: HeParams): void {
   if (total > max) {
     throw new HeError('BAD_PARAMS', `coefficient modulus of ${total} bits exceeds ${max} bits (128-bit security at N=${p.polyModulusDegree})`);
   }
-  if (!Number.isInteger(p.scaleBits) || p.scaleBits < 20 || p.scaleBits > 60) {
-    throw new HeError('BAD_PARAMS', `scaleBits must be an integer in 20..60, got ${String(p.scaleBits)}`);
-  }
   const special = bits[bits.length - 1]!;
   if (bits.slice(0, -1).some((b) => b > special)) {
     throw new HeError('BAD_PARAMS', 'the last (special) prime must be at least as large as every other prime');
+  }
+  if (p.scheme === 'bfv') {
+    const t = p.plainModulusBits;
+    if (!Number.isInteger(t) || t < MIN_PLAIN_BITS || t > MAX_PLAIN_BITS) {
+      throw new HeError('BAD_PARAMS', `plainModulusBits must be an integer in ${MIN_PLAIN_BITS}..${MAX_PLAIN_BITS}, got ${String(t)}`);
+    }
+    return;
+  }
+  if (!Number.isInteger(p.scaleBits) || p.scaleBits < 20 || p.scaleBits > 60) {
+    throw new HeError('BAD_PARAMS', `scaleBits must be an integer in 20..60, got ${String(p.scaleBits)}`);
   }
   const { baseBits } = modulusLayout(p);
   if (baseBits <= p.scaleBits) {
