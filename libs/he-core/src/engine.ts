@@ -69,6 +69,7 @@ class CtImpl extends SealCt implements Ct {
 
 const CT_MAGIC = new Uint8Array([0x48, 0x45, 0x43, 0x54]); // "HECT"
 const CT_VERSION = 1;
+const BFV_MAGIC = new Uint8Array([0x48, 0x45, 0x42, 0x54]); // "HEBT", see bfv.ts
 
 /** Scales computed by two routes (ours, SEAL's) may differ in the last bits; anything further is a bug. */
 function sameScale(a: number, b: number): boolean {
@@ -732,6 +733,7 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
     this.ensureUsable();
     if (!(bytes instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'ciphertext bytes must be a Uint8Array');
     const what = 'ciphertext';
+    if (bytes.length >= 4 && bytesEqual(bytes.subarray(0, 4), BFV_MAGIC)) throw new HeError('PARAMS_MISMATCH', 'a BFV ciphertext cannot be loaded into a CKKS engine');
     if (bytes.length < 5 || !bytesEqual(bytes.subarray(0, 4), CT_MAGIC)) throw new HeError('CORRUPT', `${what}: bad magic`);
     if (bytes[4] !== CT_VERSION) throw new HeError('CORRUPT', `${what}: unsupported version ${bytes[4]}`);
     const body = verifyChecksum(bytes, what);

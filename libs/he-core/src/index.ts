@@ -1,9 +1,16 @@
 /**
- * @module he-core — CKKS homomorphic encryption for the data space, the only code that imports node-seal.
+ * @module he-core — homomorphic encryption for the data space (CKKS for real-valued circuits, BFV for
+ * exact integer counts), the only code that imports node-seal.
  */
 export { HeError, isHeErrorCode, type HeErrorCode } from './errors.js';
 export {
   ckksParamsForDepth,
+  bfvParamsForMagnitude,
+  bfvCapacity,
+  rotationSlots,
+  BFV_DEFAULT_COEFF_BITS,
+  MIN_PLAIN_BITS,
+  MAX_PLAIN_BITS,
   paramsId,
   parseParamsId,
   slotCount,
@@ -14,17 +21,24 @@ export {
   MAX_DEPTH,
   MAX_COEFF_BITS_128,
   type HeParams,
+  type BfvParams,
+  type AnyHeParams,
 } from './params.js';
 export {
   encodePublicKeyset,
   decodePublicKeyset,
   encodeSecretKeyset,
   decodeSecretKeyset,
+  decodeAnyPublicKeyset,
+  decodeAnySecretKeyset,
+  decodeBfvPublicKeyset,
+  decodeBfvSecretKeyset,
   keysetFingerprint,
   type PublicKeyset,
   type SecretKeyset,
 } from './keyset.js';
 export { rotationStepsForWidth, planRotation } from './rotation.js';
 export { HeEngine, type Ct, type PublicKeyHandle, type SecretKeyHandle } from './engine.js';
+export { BfvEngine, bfvStepsForWidth, type BfvCt } from './bfv.js';
 export { HePool } from './pool.js';
 export { runHeBench } from './bench.js';

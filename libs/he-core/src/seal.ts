@@ -27,6 +27,7 @@ export type SealEncryptor = ReturnType<SealLib['Encryptor']>;
 export type SealDecryptor = ReturnType<SealLib['Decryptor']>;
 export type SealEvaluator = ReturnType<SealLib['Evaluator']>;
 export type SealEncoder = ReturnType<SealLib['CKKSEncoder']>;
+export type SealBatchEncoder = ReturnType<SealLib['BatchEncoder']>;
 export type SealParmsId = ReturnType<SealLib['ParmsIdType']>;
 
 let loading: Promise<SealLib> | undefined;

@@ -1,0 +1,298 @@
+/**
+ * BFV engine: exact integer results (compared with BigInt plaintext computations on seeded random data),
+ * magnitude bounds that refuse instead of wrapping, noise exhaustion detected, and typed errors for every
+ * bad input.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { BfvEngine, bfvStepsForWidth, type BfvCt } from './bfv.js';
+import { HeEngine } from './engine.js';
+import { HeError, type HeErrorCode } from './errors.js';
+import { decodeBfvPublicKeyset, decodeBfvSecretKeyset, decodePublicKeyset, decodeSecretKeyset, encodePublicKeyset, encodeSecretKeyset, type SecretKeyset } from './keyset.js';
+import { BFV_DEFAULT_COEFF_BITS, bfvCapacity, bfvParamsForMagnitude, ckksParamsForDepth, paramsId, parseParamsId, slotCount, type BfvParams } from './params.js';
+import { loadSeal } from './seal.js';
+import { rng } from './test-fixtures.js';
+import type { PublicKeyHandle, SecretKeyHandle } from './engine-base.js';
+
+const code = (c: HeErrorCode) => (e: unknown) => e instanceof HeError && e.code === c;
+
+interface BfvFixture {
+  engine: BfvEngine;
+  keys: SecretKeyset<BfvParams>;
+  pk: PublicKeyHandle;
+  sk: SecretKeyHandle;
+}
+
+async function bfvFixture(params: BfvParams, opts: { steps?: number[]; relin?: boolean } = {}): Promise<BfvFixture> {
+  const engine = await BfvEngine.create(params);
+  const keys = engine.generateKeyset({ galoisSteps: opts.steps ?? bfvStepsForWidth(engine.slots, params), relin: opts.relin ?? true });
+  return { engine, keys, pk: engine.usePublicKeyset(keys.publicKeyset), sk: engine.useSecretKeyset(keys) };
+}
+
+/** Counts over 10^6 rows of values bounded by 50: worst case 5·10^7 (issue 3). */
+const ROWS = 1_000_000;
+const BOUND = 50;
+let f: BfvFixture; // bfvParamsForMagnitude(ROWS * BOUND), full-sum steps, relin
+let other: BfvFixture; // same parameters, another keyset, no Galois or relinearisation keys
+before(async () => {
+  const params = bfvParamsForMagnitude(ROWS * BOUND);
+  f = await bfvFixture(params);
+  other = await bfvFixture(params, { steps: [], relin: false });
+});
+after(() => {
+  f.engine.dispose();
+  other.engine.dispose();
+});
+
+const big = (xs: ArrayLike<number>): bigint => Array.from(xs).reduce((s, v) => s + BigInt(v), 0n);
+
+test('presets: plain modulus sized from the worst-case magnitude; SEAL defaults; ids round-trip', async () => {
+  assert.equal(bfvParamsForMagnitude(0).plainModulusBits, 20);
+  assert.equal(bfvParamsForMagnitude(2 ** 18).plainModulusBits, 20);
+  assert.equal(bfvParamsForMagnitude(2 ** 18 + 1).plainModulusBits, 21);
+  assert.equal(bfvParamsForMagnitude(ROWS).plainModulusBits, 22); // a count over 10^6 rows needs > 20 bits
+  assert.equal(bfvParamsForMagnitude(ROWS * BOUND).plainModulusBits, 28);
+  assert.ok(bfvCapacity(28) >= ROWS * BOUND);
+  assert.equal(bfvParamsForMagnitude(2 ** 58).plainModulusBits, 60);
+  assert.throws(() => bfvParamsForMagnitude(2 ** 58 + 2 ** 10), code('MAGNITUDE_EXCEEDED'));
+  assert.throws(() => bfvParamsForMagnitude(-1), code('BAD_ARGUMENT'));
+  assert.throws(() => bfvParamsForMagnitude(Number.NaN), code('BAD_ARGUMENT'));
+  assert.equal(bfvParamsForMagnitude(1, { deep: true }).polyModulusDegree, 16384);
+
+  const seal = await loadSeal();
+  for (const n of [8192, 16384] as const) {
+    const v = seal.CoeffModulus.BFVDefault(n, seal.SecurityLevel.tc128);
+    try {
+      const bits = Array.from(v.toArray() as BigUint64Array, (q) => q.toString(2).length);
+      assert.deepEqual(bits, BFV_DEFAULT_COEFF_BITS[n]);
+    } finally {
+      v.delete();
+    }
+  }
+
+  const p = bfvParamsForMagnitude(ROWS * BOUND);
+  assert.equal(paramsId(p), 'bfv-8192-43.43.44.44.44-t28');
+  assert.deepEqual(parseParamsId(paramsId(p)), p);
+  assert.equal(slotCount(p), 8192);
+  for (const bad of ['bfv-8192-43.43.44.44.44-s28', 'ckks-8192-33.33.60-t40', 'bfv-8192-43.43.44.44.44-t19', 'bfv-8192-43.43.44.44.44-t61', 'bfv-4096-36.36.37-t20']) {
+    assert.throws(() => parseParamsId(bad), code('CORRUPT'), bad);
+  }
+  assert.ok(f.engine.plainModulus % 16384n === 1n, 't = 1 mod 2N (batching)');
+  assert.ok(f.engine.plainModulus > 2n ** 27n && f.engine.plainModulus < 2n ** 28n);
+  assert.ok(2n * BigInt(f.engine.maxMagnitude) < f.engine.plainModulus);
+});
+
+test('round-trips and sums of random integer vectors of length 1..100,000 are exact', () => {
+  const { engine, pk, sk } = f;
+  const r = rng(31);
+  for (const len of [1, 2, 3, 4095, 4096, 4097, 8191, 8192, 8193, 30_000, 100_000]) {
+    engine.scope(() => {
+      const vals = Array.from({ length: len }, () => Math.floor(r() * (2 * BOUND + 1)) - BOUND);
+      const ct = engine.encrypt(pk, vals, { bound: BOUND });
+      assert.equal(ct.chunks, Math.max(1, Math.ceil(len / 8192)));
+      const back = engine.decrypt(sk, ct);
+      for (let i = 0; i < len; i++) if (back[i] !== BigInt(vals[i]!)) assert.fail(`length ${len}: slot ${i} is ${back[i]}, want ${vals[i]}`);
+      for (let i = len; i < back.length; i++) if (back[i] !== 0n) assert.fail(`length ${len}: padding slot ${i} is ${back[i]}`);
+      const sum = engine.decrypt(sk, engine.sumAll(ct, pk));
+      assert.equal(sum[0], big(vals), `sum of ${len}`);
+      assert.equal(sum[8191], big(vals), 'every slot holds the total');
+    });
+  }
+  assert.equal(engine.liveCiphertexts, 0);
+});
+
+test('10^6 rows: exact counts, exact sums at the column bound 50 (5·10^7), exact per-group counts', (t) => {
+  const { engine, pk, sk } = f;
+  const r = rng(7);
+  const flags = Array.from({ length: ROWS }, () => (r() < 0.3 ? 1 : 0));
+  const values = Array.from({ length: ROWS }, () => Math.floor(r() * (BOUND + 1)));
+  const groups = Array.from({ length: ROWS }, () => Math.floor(r() * 10));
+  engine.scope(() => {
+    const count = engine.decrypt(sk, engine.sumAll(engine.encrypt(pk, flags, { bound: 1 }), pk))[0];
+    t.diagnostic(`count ${count} of ${ROWS}`);
+    assert.equal(count, big(flags));
+
+    const atBound = engine.encrypt(pk, new Array<number>(ROWS).fill(BOUND), { bound: BOUND });
+    const worst = engine.sumAll(atBound, pk);
+    assert.equal(worst.bound, ROWS * BOUND, 'the bound tracks the worst case exactly');
+    assert.equal(engine.decrypt(sk, worst)[0], BigInt(ROWS * BOUND));
+
+    const enc = engine.encrypt(pk, values, { bound: BOUND });
+    assert.equal(engine.decrypt(sk, engine.sumAll(enc, pk))[0], big(values));
+
+    // Per-group counts and sums: multiply by a 0/1 mask of the group (public layout), then sum.
+    for (const g of [0, 4, 9]) {
+      const mask = groups.map((x) => (x === g ? 1 : 0));
+      const n = engine.decrypt(sk, engine.sumAll(engine.multiplyPlain(engine.encrypt(pk, flags, { bound: 1 }), mask), pk))[0];
+      assert.equal(n, big(flags.map((v, i) => v * mask[i]!)), `count of group ${g}`);
+      const s = engine.decrypt(sk, engine.sumAll(engine.multiplyPlain(enc, mask), pk))[0];
+      assert.equal(s, big(values.map((v, i) => v * mask[i]!)), `sum of group ${g}`);
+    }
+  });
+  assert.equal(engine.liveCiphertexts, 0);
+});
+
+test('inner products, weighted sums, mean and variance numerators, and a polynomial are exact', () => {
+  const { engine, pk, sk } = f;
+  const r = rng(99);
+  const n = 20_000;
+  const x = Array.from({ length: n }, () => Math.floor(r() * (BOUND + 1)));
+  const y = Array.from({ length: n }, () => Math.floor(r() * 21) - 10);
+  const w = Array.from({ length: n }, () => Math.floor(r() * 7) - 3);
+  engine.scope(() => {
+    const cx = engine.encrypt(pk, x, { bound: BOUND });
+    const cy = engine.encrypt(pk, y, { bound: 10 });
+    const dot = engine.decrypt(sk, engine.sumAll(engine.multiply(cx, cy, pk), pk))[0];
+    assert.equal(dot, x.reduce((s, v, i) => s + BigInt(v * y[i]!), 0n), 'ct x ct inner product');
+    const weighted = engine.decrypt(sk, engine.sumAll(engine.multiplyPlain(cx, w), pk))[0];
+    assert.equal(weighted, x.reduce((s, v, i) => s + BigInt(v * w[i]!), 0n), 'weighted sum');
+    // Mean and variance from exact integer moments: n*sum(x^2) - sum(x)^2 is the exact variance numerator.
+    const s1 = engine.decrypt(sk, engine.sumAll(cx, pk))[0]!;
+    const s2 = engine.decrypt(sk, engine.sumAll(engine.multiply(cx, cx, pk), pk))[0]!;
+    const want1 = big(x);
+    const want2 = x.reduce((s, v) => s + BigInt(v * v), 0n);
+    assert.equal(s1, want1);
+    assert.equal(s2, want2);
+    assert.equal(BigInt(n) * s2 - s1 * s1, BigInt(n) * want2 - want1 * want1);
+    // 2x^2 - 3y + 1, slot-wise (a plaintext of up to N values is a per-slot pattern; constants fill it).
+    const poly = engine.addPlain(engine.sub(engine.multiplyConst(engine.multiply(cx, cx, pk), 2), engine.multiplyConst(cy, 3)), new Array<number>(8192).fill(1));
+    const got = engine.decrypt(sk, poly);
+    for (let i = 0; i < n; i++) if (got[i] !== BigInt(2 * x[i]! * x[i]! - 3 * y[i]! + 1)) assert.fail(`poly slot ${i}`);
+    // Rotations and windowed sums.
+    const rot = engine.decrypt(sk, engine.rotateRows(cx, 5, pk));
+    assert.equal(rot[0], BigInt(x[5]!));
+    assert.equal(rot[4096], BigInt(x[4101]!), 'both rows rotate alike');
+    const win = engine.decrypt(sk, engine.sumSlots(cx, 64, pk));
+    assert.equal(win[128], big(x.slice(128, 192)));
+    const swapped = engine.decrypt(sk, engine.swapRows(cx, pk));
+    assert.equal(swapped[0], BigInt(x[4096]!));
+  });
+  assert.equal(engine.liveCiphertexts, 0);
+});
+
+test('results that could exceed the plain modulus are refused (MAGNITUDE_EXCEEDED), never wrapped', async () => {
+  const small = await bfvFixture(bfvParamsForMagnitude(1000), { steps: bfvStepsForWidth(8192, bfvParamsForMagnitude(1000)) });
+  const { engine, pk, sk } = small;
+  try {
+    const cap = engine.maxMagnitude; // 2^18
+    assert.equal(cap, 2 ** 18);
+    engine.scope(() => {
+      const ones = engine.encrypt(pk, new Array<number>(8192).fill(1), { bound: 1 });
+      assert.equal(engine.decrypt(sk, engine.sumAll(ones, pk))[0], 8192n);
+      const big1 = engine.encrypt(pk, new Array<number>(300_000).fill(1), { bound: 1 }); // total 300,000 > 2^18
+      assert.throws(() => engine.sumAll(big1, pk), code('MAGNITUDE_EXCEEDED'));
+      const c = engine.encrypt(pk, [cap], { bound: cap });
+      assert.throws(() => engine.add(c, c), code('MAGNITUDE_EXCEEDED'));
+      assert.throws(() => engine.multiplyPlain(c, [2]), code('MAGNITUDE_EXCEEDED'));
+      assert.throws(() => engine.multiply(c, c, pk), code('MAGNITUDE_EXCEEDED'));
+      assert.throws(() => engine.addPlain(c, [1]), code('MAGNITUDE_EXCEEDED'));
+      assert.throws(() => engine.encrypt(pk, [1], { bound: cap + 1 }), code('MAGNITUDE_EXCEEDED'));
+      assert.throws(() => engine.encrypt(pk, [51], { bound: 50 }), code('BAD_ARGUMENT'), 'values beyond the declared bound');
+      assert.equal(engine.decrypt(sk, engine.negate(c))[0], BigInt(-cap), 'the largest magnitude decodes exactly with its sign');
+    });
+    assert.equal(engine.liveCiphertexts, 0, 'refused operations leave nothing behind');
+  } finally {
+    engine.dispose();
+  }
+});
+
+test('an exhausted noise budget is NOISE_EXHAUSTED at decryption, not a wrong answer', (t) => {
+  const { engine, pk, sk } = f;
+  engine.scope(() => {
+    let c: BfvCt = engine.encrypt(pk, [1, 0, 1, 1], { bound: 1 }); // 0/1 values: bounds stay 1 under squaring
+    const budgets: number[] = [engine.noiseBudget(sk, c)];
+    let squarings = 0;
+    while (engine.noiseBudget(sk, c) > 0 && squarings < 12) {
+      c = engine.multiply(c, c, pk);
+      squarings++;
+      budgets.push(engine.noiseBudget(sk, c));
+    }
+    t.diagnostic(`noise budget (bits) after each squaring: ${budgets.join(', ')}`);
+    assert.ok(squarings < 12, `budget still ${budgets.at(-1)} after 12 squarings`);
+    assert.ok(squarings >= 3, 'a fresh ciphertext survives a few products');
+    assert.throws(() => engine.decrypt(sk, c), code('NOISE_EXHAUSTED'));
+    assert.equal(engine.decrypt(sk, engine.encrypt(pk, [1], { bound: 1 }))[0], 1n, 'the engine still works');
+  });
+});
+
+test('typed errors: wrong parameters, truncated and random bytes, keyset mismatch, missing Galois step', async () => {
+  const { engine, pk, sk, keys } = f;
+  await assert.rejects(BfvEngine.create({ ...keys.params, plainModulusBits: 19 }), code('BAD_PARAMS'));
+  await assert.rejects(BfvEngine.create({ ...keys.params, coeffModulusBits: [60, 60, 60, 60] }), code('BAD_PARAMS'));
+  await assert.rejects(BfvEngine.create(ckksParamsForDepth(1) as unknown as BfvParams), code('BAD_PARAMS'));
+  await assert.rejects(HeEngine.create(keys.params as never), code('BAD_PARAMS'));
+
+  const bytes = engine.scope(() => engine.save(engine.encrypt(pk, [1, 2, 3], { bound: 3 })));
+  for (const cut of [0, 3, 4, 5, 30, 80, bytes.length >> 1, bytes.length - 32, bytes.length - 1]) {
+    assert.throws(() => engine.load(bytes.subarray(0, cut)), code('CORRUPT'), `cut ${cut}`);
+  }
+  const r = rng(5);
+  for (let i = 0; i < 20; i++) {
+    const b = bytes.slice();
+    b[Math.floor(r() * b.length)]! ^= 1 << Math.floor(r() * 8);
+    assert.throws(() => engine.load(b), code('CORRUPT'));
+    const junk = Uint8Array.from({ length: Math.floor(r() * 3000) }, () => Math.floor(r() * 256));
+    assert.throws(() => engine.load(junk), code('CORRUPT'));
+  }
+
+  // Other parameters: another plain modulus, and CKKS.
+  const p22 = bfvParamsForMagnitude(ROWS);
+  const e22 = await BfvEngine.create(p22);
+  const ckks = await HeEngine.create(ckksParamsForDepth(1));
+  try {
+    assert.throws(() => e22.load(bytes), code('PARAMS_MISMATCH'));
+    assert.throws(() => e22.usePublicKeyset(keys.publicKeyset), code('PARAMS_MISMATCH'));
+    assert.throws(() => ckks.load(bytes), code('PARAMS_MISMATCH'));
+    const ck = ckks.generateKeyset({ galoisSteps: [], relin: false });
+    const ckBytes = ckks.scope(() => ckks.save(ckks.encrypt(ckks.usePublicKeyset(ck.publicKeyset), [1, 2])));
+    assert.throws(() => engine.load(ckBytes), code('PARAMS_MISMATCH'));
+    assert.throws(() => decodeBfvPublicKeyset(encodePublicKeyset(ck.publicKeyset)), code('PARAMS_MISMATCH'));
+    assert.throws(() => decodePublicKeyset(encodePublicKeyset(keys.publicKeyset)), code('PARAMS_MISMATCH'));
+    assert.throws(() => decodeSecretKeyset(encodeSecretKeyset(keys)), code('PARAMS_MISMATCH'));
+  } finally {
+    e22.dispose();
+    ckks.dispose();
+  }
+
+  // Keyset / ciphertext mismatch.
+  engine.scope(() => {
+    const mine = engine.encrypt(pk, [1, 2], { bound: 2 });
+    const theirs = other.engine.encrypt(other.pk, [1, 2], { bound: 2 });
+    const moved = engine.load(other.engine.save(theirs));
+    assert.throws(() => engine.add(mine, moved), code('KEYSET_MISMATCH'));
+    assert.throws(() => engine.decrypt(sk, moved), code('KEYSET_MISMATCH'));
+    assert.throws(() => engine.sumAll(moved, pk), code('KEYSET_MISMATCH'));
+    assert.throws(() => engine.useSecretKeyset({ ...keys, secretKey: other.keys.secretKey }), code('KEYSET_MISMATCH'));
+    other.engine.free(theirs);
+  });
+
+  // Missing keys.
+  other.engine.scope(() => {
+    const c = other.engine.encrypt(other.pk, [1, 2, 3], { bound: 3 });
+    assert.throws(() => other.engine.rotateRows(c, 1, other.pk), code('MISSING_GALOIS_STEP'));
+    assert.throws(() => other.engine.sumSlots(c, 8192, other.pk), code('MISSING_GALOIS_STEP'));
+    assert.throws(() => other.engine.swapRows(c, other.pk), code('MISSING_GALOIS_STEP'));
+    assert.throws(() => other.engine.multiply(c, c, other.pk), code('MISSING_RELIN_KEYS'));
+  });
+  assert.throws(() => engine.encrypt(pk, [1.5], { bound: 2 }), code('BAD_ARGUMENT'));
+  assert.throws(() => engine.encrypt(pk, [1], { bound: -1 }), code('BAD_ARGUMENT'));
+  assert.throws(() => engine.scope(() => engine.sumSlots(engine.encrypt(pk, [1], { bound: 1 }), 3, pk)), code('BAD_ARGUMENT'));
+  assert.equal(engine.liveCiphertexts, 0);
+  assert.equal(other.engine.liveCiphertexts, 0);
+});
+
+test('BFV keysets round-trip through their byte formats, step 0 included', () => {
+  const { keys, engine } = f;
+  assert.ok(keys.publicKeyset.galoisSteps.includes(0));
+  const pub = decodeBfvPublicKeyset(encodePublicKeyset(keys.publicKeyset));
+  assert.deepEqual(pub, keys.publicKeyset);
+  const sec = decodeBfvSecretKeyset(encodeSecretKeyset(keys));
+  assert.equal(sec.publicKeyset.fingerprint, keys.publicKeyset.fingerprint);
+  const blob = encodePublicKeyset(keys.publicKeyset);
+  for (const cut of [0, 10, blob.length >> 1, blob.length - 1]) assert.throws(() => decodeBfvPublicKeyset(blob.subarray(0, cut)), code('CORRUPT'));
+  // A decoded keyset loads into a fresh handle that computes correctly.
+  engine.scope(() => {
+    const h = engine.usePublicKeyset(pub);
+    assert.equal(engine.decrypt(f.sk, engine.sumAll(engine.encrypt(h, [3, 4, 5], { bound: 5 }), h))[0], 12n);
+  });
+});
