@@ -12,7 +12,8 @@ export interface KeysetRef {
 }
 
 export type PoolTask =
-  | { kind: 'encrypt'; keyset: KeysetRef; vectors: Float64Array[] }
+  /** `bound`: the public bound of the values, required for BFV keysets (see BfvEngine.encrypt). */
+  | { kind: 'encrypt'; keyset: KeysetRef; vectors: Float64Array[]; bound?: number }
   | { kind: 'sum'; keyset: KeysetRef; saved: Uint8Array[] }
   | { kind: 'decrypt'; secret: KeysetRef; saved: Uint8Array[] };
 
@@ -21,7 +22,8 @@ export type PoolRequest = { id: number; task: PoolTask };
 export type PoolResult =
   | { kind: 'encrypt'; saved: Uint8Array[] }
   | { kind: 'sum'; saved: Uint8Array }
-  | { kind: 'decrypt'; values: Float64Array[] };
+  /** Float64Array for CKKS, exact BigInt64Array for BFV. */
+  | { kind: 'decrypt'; values: (Float64Array | BigInt64Array)[] };
 
 export type PoolResponse =
   | { id: number; ok: true; result: PoolResult }

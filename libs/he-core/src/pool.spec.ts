@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { BfvEngine, bfvStepsForWidth } from './bfv.js';
 import { HeEngine } from './engine.js';
 import { HeError } from './errors.js';
 import { encodePublicKeyset, encodeSecretKeyset } from './keyset.js';
-import { ckksParamsForDepth } from './params.js';
+import { bfvParamsForMagnitude, ckksParamsForDepth } from './params.js';
 import { HePool } from './pool.js';
 import { rng } from './test-fixtures.js';
 
@@ -55,6 +56,30 @@ test('typed errors cross the thread boundary', async () => {
   // The workers are still healthy afterwards.
   const [v] = await pool.decryptMany(sec, await pool.encryptMany(pub, [Float64Array.of(2.5)]));
   assert.ok(Math.abs(v![0]! - 2.5) < 1e-7);
+});
+
+test('BFV keysets: encryptMany with a bound, sumMany and decryptIntegers are exact across threads', async () => {
+  const params = bfvParamsForMagnitude(10_000);
+  const bfv = await BfvEngine.create(params);
+  try {
+    const keys = bfv.generateKeyset({ galoisSteps: bfvStepsForWidth(8192, params), relin: false });
+    const bpub = encodePublicKeyset(keys.publicKeyset);
+    const bsec = encodeSecretKeyset(keys);
+    const r = rng(12);
+    const vectors = Array.from({ length: 7 }, (_, i) => Float64Array.from({ length: 1 + i * 1500 }, () => Math.floor(r() * 101) - 50));
+    await assert.rejects(pool.encryptMany(bpub, vectors), (e: unknown) => e instanceof HeError && e.code === 'BAD_ARGUMENT');
+    await assert.rejects(pool.encryptMany(bpub, [Float64Array.of(0.5)], { bound: 1 }), (e: unknown) => e instanceof HeError && e.code === 'BAD_ARGUMENT');
+    const saved = await pool.encryptMany(bpub, vectors, { bound: 50 });
+    const back = await pool.decryptIntegers(bsec, saved);
+    back.forEach((v, i) => assert.deepEqual(Array.from(v, Number), Array.from(vectors[i]!)));
+    const [sum] = await pool.decryptIntegers(bsec, [await pool.sumMany(bpub, saved)]);
+    for (const j of [0, 1, 1500, 9000]) assert.equal(sum![j], BigInt(vectors.reduce((s, v) => s + (v[j] ?? 0), 0)), `slot ${j}`);
+    await assert.rejects(pool.decryptMany(bsec, saved), (e: unknown) => e instanceof HeError && e.code === 'PARAMS_MISMATCH');
+    await assert.rejects(pool.decryptIntegers(sec, saved), (e: unknown) => e instanceof HeError && e.code === 'PARAMS_MISMATCH');
+    await assert.rejects(pool.sumMany(pub, saved), (e: unknown) => e instanceof HeError && e.code === 'PARAMS_MISMATCH');
+  } finally {
+    bfv.dispose();
+  }
 });
 
 test('create validates the thread count', async () => {

@@ -7,7 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { HeError, isHeErrorCode } from './errors.js';
-import { decodePublicKeyset, decodeSecretKeyset } from './keyset.js';
+import { decodeAnyPublicKeyset, decodeAnySecretKeyset } from './keyset.js';
 import type { KeysetRef, PoolRequest, PoolResponse, PoolResult, PoolTask } from './pool-protocol.js';
 
 interface Pending {
@@ -59,7 +59,7 @@ export class HePool {
   private readonly workers: PoolThread[] = [];
   private nextId = 1;
   private closed = false;
-  private readonly fingerprints = new WeakMap<Uint8Array, string>();
+  private readonly fingerprints = new WeakMap<Uint8Array, { fp: string; scheme: 'ckks' | 'bfv' }>();
 
   private constructor(threads: number) {
     this.threads = threads;
@@ -111,42 +111,50 @@ export class HePool {
     return { fingerprint, bytes };
   }
 
-  private publicFingerprint(bytes: Uint8Array): string {
-    let fp = this.fingerprints.get(bytes);
-    if (!fp) {
-      fp = decodePublicKeyset(bytes).fingerprint;
-      this.fingerprints.set(bytes, fp);
+  private publicFingerprint(bytes: Uint8Array): { fp: string; scheme: 'ckks' | 'bfv' } {
+    let known = this.fingerprints.get(bytes);
+    if (!known) {
+      const k = decodeAnyPublicKeyset(bytes);
+      known = { fp: k.fingerprint, scheme: k.params.scheme };
+      this.fingerprints.set(bytes, known);
     }
-    return fp;
+    return known;
   }
 
-  private secretFingerprint(bytes: Uint8Array): string {
-    let fp = this.fingerprints.get(bytes);
-    if (!fp) {
+  private secretFingerprint(bytes: Uint8Array): { fp: string; scheme: 'ckks' | 'bfv' } {
+    let known = this.fingerprints.get(bytes);
+    if (!known) {
       // Keyed by the public fingerprint plus a digest of the whole blob (two secret keys may share none).
-      const k = decodeSecretKeyset(bytes);
-      fp = `sk:${k.publicKeyset.fingerprint}:${bytes.length}:${Buffer.from(bytes.subarray(bytes.length - 32)).toString('hex')}`;
-      this.fingerprints.set(bytes, fp);
+      const k = decodeAnySecretKeyset(bytes);
+      const fp = `sk:${k.publicKeyset.fingerprint}:${bytes.length}:${Buffer.from(bytes.subarray(bytes.length - 32)).toString('hex')}`;
+      known = { fp, scheme: k.params.scheme };
+      this.fingerprints.set(bytes, known);
     }
-    return fp;
+    return known;
   }
 
-  /** Encrypts each vector into one saved Ct (see HeEngine.save), in parallel across threads, order kept. */
-  async encryptMany(publicKeyset: Uint8Array, vectors: readonly Float64Array[]): Promise<Uint8Array[]> {
-    const fp = this.publicFingerprint(publicKeyset);
+  /**
+   * Encrypts each vector into one saved ciphertext (see HeEngine.save / BfvEngine.save), in parallel across
+   * threads, order kept. Under a BFV keyset the vectors hold integers and `opts.bound` (their public
+   * bound) is required.
+   */
+  async encryptMany(publicKeyset: Uint8Array, vectors: readonly Float64Array[], opts: { bound?: number } = {}): Promise<Uint8Array[]> {
+    const { fp, scheme } = this.publicFingerprint(publicKeyset);
+    if (scheme === 'bfv' && opts.bound === undefined) throw new HeError('BAD_ARGUMENT', 'encrypting under a BFV keyset needs opts.bound');
+    const bound = scheme === 'bfv' ? opts.bound : undefined;
     const parts = await Promise.all(
       slices(vectors.length, this.workers.length).map(([s, e], i) => {
         const t = this.workers[i]!;
-        return this.send(t, { kind: 'encrypt', keyset: this.ref(t, fp, publicKeyset), vectors: vectors.slice(s, e) });
+        return this.send(t, { kind: 'encrypt', keyset: this.ref(t, fp, publicKeyset), vectors: vectors.slice(s, e), bound });
       }),
     );
     return parts.flatMap((r) => (r.kind === 'encrypt' ? r.saved : []));
   }
 
-  /** Sum of saved Cts (tree: one partial sum per thread, then one combining add pass). */
+  /** Sum of saved ciphertexts of either scheme (tree: one partial sum per thread, then one combining add pass). */
   async sumMany(publicKeyset: Uint8Array, saved: readonly Uint8Array[]): Promise<Uint8Array> {
     if (saved.length === 0) throw new HeError('BAD_ARGUMENT', 'sumMany needs at least one ciphertext');
-    const fp = this.publicFingerprint(publicKeyset);
+    const { fp } = this.publicFingerprint(publicKeyset);
     const sum = async (items: readonly Uint8Array[], t: PoolThread): Promise<Uint8Array> => {
       const r = await this.send(t, { kind: 'sum', keyset: this.ref(t, fp, publicKeyset), saved: [...items] });
       if (r.kind !== 'sum') throw new Error('unexpected pool response');
@@ -158,16 +166,26 @@ export class HePool {
     return sum(partials, this.workers[0]!);
   }
 
-  /** Decrypts saved Cts (first `length` values of each), in parallel. */
-  async decryptMany(secretKeyset: Uint8Array, saved: readonly Uint8Array[]): Promise<Float64Array[]> {
-    const fp = this.secretFingerprint(secretKeyset);
+  private async decryptAny(secretKeyset: Uint8Array, saved: readonly Uint8Array[], scheme: 'ckks' | 'bfv'): Promise<(Float64Array | BigInt64Array)[]> {
+    const known = this.secretFingerprint(secretKeyset);
+    if (known.scheme !== scheme) throw new HeError('PARAMS_MISMATCH', `the secret keyset is ${known.scheme.toUpperCase()}; use ${known.scheme === 'bfv' ? 'decryptIntegers' : 'decryptMany'}`);
     const parts = await Promise.all(
       slices(saved.length, this.workers.length).map(([s, e], i) => {
         const t = this.workers[i]!;
-        return this.send(t, { kind: 'decrypt', secret: this.ref(t, fp, secretKeyset), saved: saved.slice(s, e) });
+        return this.send(t, { kind: 'decrypt', secret: this.ref(t, known.fp, secretKeyset), saved: saved.slice(s, e) });
       }),
     );
     return parts.flatMap((r) => (r.kind === 'decrypt' ? r.values : []));
+  }
+
+  /** Decrypts saved CKKS ciphertexts (first `length` values of each), in parallel. */
+  async decryptMany(secretKeyset: Uint8Array, saved: readonly Uint8Array[]): Promise<Float64Array[]> {
+    return (await this.decryptAny(secretKeyset, saved, 'ckks')) as Float64Array[];
+  }
+
+  /** Decrypts saved BFV ciphertexts to exact integers (first `length` values of each), in parallel. */
+  async decryptIntegers(secretKeyset: Uint8Array, saved: readonly Uint8Array[]): Promise<BigInt64Array[]> {
+    return (await this.decryptAny(secretKeyset, saved, 'bfv')) as BigInt64Array[];
   }
 
   /** Terminates the workers; pending calls reject. */
