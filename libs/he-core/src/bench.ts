@@ -1,16 +1,20 @@
 /**
- * Benchmark of the HE core (called by the root bench script). Per-operation medians in microseconds at
- * N=8192 with the depth-2 preset [33, 33, 40, 40, 60] (five primes, like sealbench's BFVDefault(8192)
- * used for the native figures in shared/STACK.md), measured on raw SEAL objects so that each SEAL
- * operation is timed alone, plus library-level operations (encrypt incl. encoding, sumSlots(4096),
- * save, load) and the worker pool encrypting 200 ciphertexts with 1 and 2 threads.
- * Non-quick runs also measure N=16384 (depth-3 preset).
+ * Benchmark of the HE core (`npm run bench:he`, or the `he` section of `npm run bench`). Per-operation
+ * medians in microseconds, measured on raw SEAL objects so that each SEAL operation is timed alone:
+ * CKKS at N=4096 with sealbench's BFVDefault(4096) primes [36, 36, 37] (no preset of ours: 109 bits hold
+ * no useful circuit at scale 2^40, but it compares with the native figures), at N=8192 with the depth-2
+ * preset [33, 33, 40, 40, 60] (five primes, like sealbench's BFVDefault(8192) used for the native figures
+ * in shared/STACK.md) and, in non-quick runs, at N=16384 (depth-3 preset). Then library-level
+ * operations of both engines (CKKS: encrypt incl. encoding, multiply + relinearise + rescale, sum of all
+ * slots, save, load, decrypt; BFV at N=8192 sized for 5·10^7: the same plus rotations), and the worker
+ * pool encrypting 200 ciphertexts with 1 and 2 threads.
  * @module
  */
 import { availableParallelism, loadavg } from 'node:os';
+import { BfvEngine, bfvStepsForWidth } from './bfv.js';
 import { HeEngine } from './engine.js';
 import { encodePublicKeyset } from './keyset.js';
-import { ckksParamsForDepth, type HeParams } from './params.js';
+import { bfvParamsForMagnitude, ckksParamsForDepth, type HeParams } from './params.js';
 import { HePool } from './pool.js';
 import { rotationStepsForWidth } from './rotation.js';
 import { loadSeal } from './seal.js';
@@ -57,19 +61,23 @@ function record(out: Record<string, number>, key: string, wallUs: number): void 
  * sealbench uses CoeffModulus::BFVDefault(N): 5 primes at N=8192 (like our depth-2 preset) but 9 at
  * N=16384 (our depth-3 preset has 6), so the N=16384 ratios flatter node-seal.
  */
-export const NATIVE_SEAL_US: Readonly<Record<'n8192' | 'n16384', Readonly<Record<string, number>>>> = {
+export const NATIVE_SEAL_US: Readonly<Record<'n4096' | 'n8192' | 'n16384', Readonly<Record<string, number>>>> = {
+  n4096: { encrypt: 859, multiply_no_relin: 81, relinearize: 451, rescale: 127, rotate_one_step: 451, decrypt: 28 },
   n8192: { encrypt: 2667, multiply_no_relin: 317, relinearize: 2282, rescale: 546, rotate_one_step: 2309, decrypt: 109 },
   n16384: { encrypt: 9330, multiply_no_relin: 1300, relinearize: 15151, rescale: 2302, rotate_one_step: 15658, decrypt: 449 },
 };
 
-function addNativeRatios(prefix: 'n8192' | 'n16384', out: Record<string, number>): void {
+function addNativeRatios(prefix: 'n4096' | 'n8192' | 'n16384', out: Record<string, number>): void {
   for (const [op, native] of Object.entries(NATIVE_SEAL_US[prefix])) {
     const cpu = out[`${prefix}.${op}_cpu_us`];
     if (cpu !== undefined) out[`${prefix}.${op}_cpu_vs_native`] = cpu / native;
   }
 }
 
-async function rawSealOps(params: HeParams, n: number, prefix: string, out: Record<string, number>): Promise<void> {
+/** CKKS parameters for timing raw SEAL operations (any degree SEAL accepts, not only our presets). */
+type RawParams = Pick<HeParams, 'coeffModulusBits' | 'scaleBits'> & { polyModulusDegree: number };
+
+async function rawSealOps(params: RawParams, n: number, prefix: string, out: Record<string, number>): Promise<void> {
   const seal = await loadSeal();
   const parms = seal.EncryptionParameters(seal.SchemeType.ckks);
   parms.setPolyModulusDegree(params.polyModulusDegree);
@@ -142,6 +150,40 @@ async function engineOps(params: HeParams, n: number, prefix: string, out: Recor
   }
 }
 
+/** Library-level BFV operations at N=8192 with the plain modulus sized for 5·10^7 (10^6 rows bounded by 50). */
+async function bfvOps(n: number, prefix: string, out: Record<string, number>): Promise<void> {
+  const params = bfvParamsForMagnitude(5e7);
+  const engine = await BfvEngine.create(params);
+  try {
+    const t0 = performance.now();
+    const keys = engine.generateKeyset({ galoisSteps: bfvStepsForWidth(engine.slots, params), relin: true });
+    out[`${prefix}.keygen_full_sum_ms`] = performance.now() - t0;
+    out[`${prefix}.public_keyset_bytes`] = encodePublicKeyset(keys.publicKeyset).length;
+    out[`${prefix}.plain_modulus_bits`] = params.plainModulusBits;
+    const pk = engine.usePublicKeyset(keys.publicKeyset);
+    const sk = engine.useSecretKeyset(keys);
+    const values = Array.from({ length: engine.slots }, (_, i) => i % 51);
+    const mask = Array.from({ length: engine.slots }, (_, i) => i % 2);
+    const free = (c: Parameters<BfvEngine['free']>[0]) => engine.free(c);
+    record(out, `${prefix}.bfv_encrypt`, time(n, () => engine.encrypt(pk, values, { bound: 50 }), free));
+    const ct = engine.encrypt(pk, values, { bound: 50 });
+    out[`${prefix}.bfv_fresh_noise_budget_bits`] = engine.noiseBudget(sk, ct);
+    record(out, `${prefix}.bfv_add`, time(n, () => engine.add(ct, ct), free));
+    record(out, `${prefix}.bfv_multiply_plain`, time(n, () => engine.multiplyPlain(ct, mask), free));
+    record(out, `${prefix}.bfv_multiply_relin`, time(n, () => engine.multiply(ct, ct, pk), free));
+    record(out, `${prefix}.bfv_rotate_rows_one_step`, time(n, () => engine.rotateRows(ct, 1, pk), free));
+    record(out, `${prefix}.bfv_sum_all`, time(Math.max(3, n >> 2), () => engine.sumAll(ct, pk), free));
+    record(out, `${prefix}.bfv_save`, time(n, () => engine.save(ct), () => undefined));
+    const bytes = engine.save(ct);
+    out[`${prefix}.bfv_ciphertext_bytes`] = bytes.length;
+    record(out, `${prefix}.bfv_load`, time(n, () => engine.load(bytes), free));
+    record(out, `${prefix}.bfv_decrypt`, time(n, () => engine.decrypt(sk, ct), () => undefined));
+    engine.free(ct);
+  } finally {
+    engine.dispose();
+  }
+}
+
 /**
  * Best wall time (ms) of encrypting `vectors` with a pool of `threads`, and the process CPU time per wall
  * time of that run (about `threads` when the threads really ran in parallel; lower when the machine's
@@ -174,6 +216,8 @@ async function poolEncrypt(threads: number, pub: Uint8Array, vectors: Float64Arr
 export async function runHeBench(opts: { quick: boolean }): Promise<Record<string, number>> {
   const n = opts.quick ? 10 : 40;
   const out: Record<string, number> = { 'host.cpus': availableParallelism(), 'host.loadavg1_at_start': loadavg()[0]! };
+  await rawSealOps({ polyModulusDegree: 4096, coeffModulusBits: [36, 36, 37], scaleBits: 30 }, n, 'n4096', out);
+  addNativeRatios('n4096', out);
   const p8 = ckksParamsForDepth(2);
   await rawSealOps(p8, n, 'n8192', out);
   addNativeRatios('n8192', out);
@@ -184,6 +228,7 @@ export async function runHeBench(opts: { quick: boolean }): Promise<Record<strin
     addNativeRatios('n16384', out);
     await engineOps(p16, Math.max(5, n >> 2), 'n16384', out);
   }
+  await bfvOps(n, 'bfv8192', out);
   const vectors = Array.from({ length: 200 }, (_, k) => Float64Array.from({ length: 4096 }, (_, i) => ((i * 7 + k) % 1000) / 1000));
   const repeats = opts.quick ? 1 : 3;
   const one = await poolEncrypt(1, pub, vectors, repeats);

@@ -9,7 +9,7 @@ import { BfvEngine, bfvStepsForWidth, type BfvCt } from './bfv.js';
 import { HeEngine } from './engine.js';
 import { HeError, type HeErrorCode } from './errors.js';
 import { decodeBfvPublicKeyset, decodeBfvSecretKeyset, decodePublicKeyset, decodeSecretKeyset, encodePublicKeyset, encodeSecretKeyset, type SecretKeyset } from './keyset.js';
-import { BFV_DEFAULT_COEFF_BITS, bfvCapacity, bfvParamsForMagnitude, ckksParamsForDepth, paramsId, parseParamsId, slotCount, type BfvParams } from './params.js';
+import { BFV_DEFAULT_COEFF_BITS, MAX_PLAIN_BITS, MIN_PLAIN_BITS, bfvCapacity, bfvParamsForMagnitude, ckksParamsForDepth, paramsId, parseParamsId, slotCount, type BfvParams } from './params.js';
 import { loadSeal } from './seal.js';
 import { rng } from './test-fixtures.js';
 import type { PublicKeyHandle, SecretKeyHandle } from './engine-base.js';
@@ -53,6 +53,9 @@ test('presets: plain modulus sized from the worst-case magnitude; SEAL defaults;
   assert.equal(bfvParamsForMagnitude(ROWS).plainModulusBits, 22); // a count over 10^6 rows needs > 20 bits
   assert.equal(bfvParamsForMagnitude(ROWS * BOUND).plainModulusBits, 28);
   assert.ok(bfvCapacity(28) >= ROWS * BOUND);
+  assert.equal(bfvParamsForMagnitude(2 ** 38).polyModulusDegree, 8192); // 40-bit t
+  assert.deepEqual([bfvParamsForMagnitude(2 ** 39).plainModulusBits, bfvParamsForMagnitude(2 ** 39).polyModulusDegree], [41, 16384]);
+  assert.equal(bfvParamsForMagnitude(2 ** 46).plainModulusBits, 50, '48 and 49 bits are coefficient prime sizes at N=16384');
   assert.equal(bfvParamsForMagnitude(2 ** 58).plainModulusBits, 60);
   assert.throws(() => bfvParamsForMagnitude(2 ** 58 + 2 ** 10), code('MAGNITUDE_EXCEEDED'));
   assert.throws(() => bfvParamsForMagnitude(-1), code('BAD_ARGUMENT'));
@@ -80,6 +83,48 @@ test('presets: plain modulus sized from the worst-case magnitude; SEAL defaults;
   assert.ok(f.engine.plainModulus % 16384n === 1n, 't = 1 mod 2N (batching)');
   assert.ok(f.engine.plainModulus > 2n ** 27n && f.engine.plainModulus < 2n ** 28n);
   assert.ok(2n * BigInt(f.engine.maxMagnitude) < f.engine.plainModulus);
+});
+
+test('every preset size from 20 to 60 bits is accepted by SEAL and keeps exact results through weights, a mask and a full sum', async (t) => {
+  const sizes = new Set<string>();
+  for (let b = MIN_PLAIN_BITS; b <= MAX_PLAIN_BITS; b++) {
+    const p = bfvParamsForMagnitude(bfvCapacity(b));
+    paramsId(p); // validates, including t not equal to a coefficient prime's size (SEAL would refuse it)
+    assert.ok(p.plainModulusBits >= b && bfvCapacity(p.plainModulusBits) >= bfvCapacity(b));
+    sizes.add(`${p.polyModulusDegree}-${p.plainModulusBits}`);
+  }
+  assert.equal(sizes.size, 39, '41 sizes, 48 and 49 bits folded into 50 at N=16384');
+  // SEAL itself accepts the sizes next to each boundary (contexts at N=16384 take seconds each).
+  for (const b of [21, 39, 42, 47, 50, 59]) {
+    const e = await BfvEngine.create(bfvParamsForMagnitude(bfvCapacity(b)));
+    try {
+      assert.ok(e.maxMagnitude >= bfvCapacity(b), `preset for 2^${b - 2}`);
+    } finally {
+      e.dispose();
+    }
+  }
+  assert.throws(() => paramsId({ scheme: 'bfv', polyModulusDegree: 8192, coeffModulusBits: [43, 43, 44, 44, 44], plainModulusBits: 43 }), code('BAD_PARAMS'));
+  // The deepest counting circuit (weights, then a group mask, then a full sum) at the smallest and largest
+  // plain modulus of each degree.
+  for (const b of [20, 40, 41, 60]) {
+    const p = bfvParamsForMagnitude(bfvCapacity(b));
+    const g = await bfvFixture(p, { relin: false });
+    try {
+      const n = g.engine.slots;
+      const x = Array.from({ length: n }, (_, i) => i % 2);
+      const w = Array.from({ length: n }, (_, i) => (i * 7) % 4);
+      const m = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1 : 0));
+      g.engine.scope(() => {
+        const s = g.engine.sumAll(g.engine.multiplyPlain(g.engine.multiplyPlain(g.engine.encrypt(g.pk, x, { bound: 1 }), w), m), g.pk);
+        const left = g.engine.noiseBudget(g.sk, s);
+        t.diagnostic(`N=${p.polyModulusDegree}, ${p.plainModulusBits}-bit t: ${left} bits of noise budget left`);
+        assert.ok(left > 0);
+        assert.equal(g.engine.decrypt(g.sk, s)[0], BigInt(x.reduce((acc, v, i) => acc + v * w[i]! * m[i]!, 0)));
+      });
+    } finally {
+      g.engine.dispose();
+    }
+  }
 });
 
 test('round-trips and sums of random integer vectors of length 1..100,000 are exact', () => {
@@ -189,11 +234,56 @@ test('results that could exceed the plain modulus are refused (MAGNITUDE_EXCEEDE
       assert.throws(() => engine.encrypt(pk, [1], { bound: cap + 1 }), code('MAGNITUDE_EXCEEDED'));
       assert.throws(() => engine.encrypt(pk, [51], { bound: 50 }), code('BAD_ARGUMENT'), 'values beyond the declared bound');
       assert.equal(engine.decrypt(sk, engine.negate(c))[0], BigInt(-cap), 'the largest magnitude decodes exactly with its sign');
+      const live = engine.liveCiphertexts;
+      const neg = engine.encrypt(pk, [-cap], { bound: cap });
+      assert.throws(() => engine.subPlain(neg, [1]), code('MAGNITUDE_EXCEEDED'), 'negative side');
+      assert.throws(() => engine.sub(neg, c), code('MAGNITUDE_EXCEEDED'));
+      const wide = engine.encrypt(pk, new Array<number>(8192).fill(64), { bound: 64 }); // total 2^19
+      assert.throws(() => engine.sumSlots(wide, 8192, pk), code('MAGNITUDE_EXCEEDED'));
+      assert.equal(engine.decrypt(sk, engine.sumSlots(wide, 4096, pk))[0], 4096n * 64n, 'a window of 2^18 still fits');
+      const chunks = engine.encrypt(pk, new Array<number>(8192 * 5).fill(cap / 4), { bound: cap / 4 });
+      assert.throws(() => engine.sumChunks(chunks), code('MAGNITUDE_EXCEEDED'));
+      assert.equal(engine.liveCiphertexts, live + 4, 'refused operations create nothing');
+      assert.throws(() => engine.encrypt(pk, { length: -1e7 } as unknown as number[], { bound: 1 }), code('BAD_ARGUMENT'));
+      assert.throws(() => engine.encrypt(pk, { length: 3, 0: 1, 1: 1, 2: 1 } as unknown as number[], { bound: 1 }), code('BAD_ARGUMENT'));
+      assert.throws(() => engine.multiplyPlain(c, 'abc' as unknown as number[]), code('BAD_ARGUMENT'));
     });
-    assert.equal(engine.liveCiphertexts, 0, 'refused operations leave nothing behind');
+    assert.equal(engine.liveCiphertexts, 0);
   } finally {
     engine.dispose();
   }
+});
+
+test('exact-zero results (x - x, all-zero products) leave no SEAL ciphertext behind', () => {
+  const { engine, pk } = f;
+  const c = engine.encrypt(pk, Array.from({ length: 8192 }, (_, i) => i % 7), { bound: 6 });
+  try {
+    const run = (k: number) => {
+      for (let i = 0; i < k; i++) {
+        engine.scope(() => {
+          const z = engine.sub(c, c);
+          assert.equal(z.chunks, 1);
+          return undefined;
+        });
+      }
+    };
+    run(20);
+    globalThis.gc?.();
+    const before = process.memoryUsage().external;
+    run(200); // a leaked ciphertext per call would be 200 x ~0.5 MiB
+    globalThis.gc?.();
+    const grown = process.memoryUsage().external - before;
+    assert.ok(grown < 32 * 2 ** 20, `external memory grew ${(grown / 2 ** 20).toFixed(1)} MiB over 200 exact cancellations`);
+  } finally {
+    engine.free(c);
+  }
+});
+
+test('loading caps the bounds a producer declares', () => {
+  const { engine, pk } = f;
+  const bytes = engine.scope(() => engine.save(engine.encrypt(pk, [1, 2, 3], { bound: 1000 })));
+  assert.throws(() => engine.load(bytes, { maxBound: 999 }), code('MAGNITUDE_EXCEEDED'));
+  engine.free(engine.load(bytes, { maxBound: 1000 }));
 });
 
 test('an exhausted noise budget is NOISE_EXHAUSTED at decryption, not a wrong answer', (t) => {
@@ -282,17 +372,28 @@ test('typed errors: wrong parameters, truncated and random bytes, keyset mismatc
 });
 
 test('BFV keysets round-trip through their byte formats, step 0 included', () => {
-  const { keys, engine } = f;
+  const { keys, engine, pk } = f;
   assert.ok(keys.publicKeyset.galoisSteps.includes(0));
   const pub = decodeBfvPublicKeyset(encodePublicKeyset(keys.publicKeyset));
   assert.deepEqual(pub, keys.publicKeyset);
   const sec = decodeBfvSecretKeyset(encodeSecretKeyset(keys));
   assert.equal(sec.publicKeyset.fingerprint, keys.publicKeyset.fingerprint);
+  assert.deepEqual(sec.secretKey, keys.secretKey);
   const blob = encodePublicKeyset(keys.publicKeyset);
   for (const cut of [0, 10, blob.length >> 1, blob.length - 1]) assert.throws(() => decodeBfvPublicKeyset(blob.subarray(0, cut)), code('CORRUPT'));
-  // A decoded keyset loads into a fresh handle that computes correctly.
-  engine.scope(() => {
-    const h = engine.usePublicKeyset(pub);
-    assert.equal(engine.decrypt(f.sk, engine.sumAll(engine.encrypt(h, [3, 4, 5], { bound: 5 }), h))[0], 12n);
-  });
+  // The decoded keys load into another engine of the same parameters (SEAL parses every byte there) and
+  // work with ciphertexts made here.
+  const saved = engine.scope(() => engine.save(engine.encrypt(pk, [3, 4, 5], { bound: 5 })));
+  const e2 = other.engine;
+  const h = e2.usePublicKeyset(pub);
+  const s2 = e2.useSecretKeyset(sec);
+  try {
+    e2.scope(() => assert.equal(e2.decrypt(s2, e2.sumAll(e2.load(saved), h))[0], 12n));
+    assert.throws(() => engine.releaseKeys(h), code('BAD_ARGUMENT'), 'a handle of another engine');
+    engine.scope(() => assert.throws(() => engine.decrypt(s2, engine.encrypt(pk, [1], { bound: 1 })), code('BAD_ARGUMENT'), 'a secret handle of another engine'));
+  } finally {
+    e2.releaseKeys(s2);
+    e2.releaseKeys(h);
+  }
+  assert.equal(engine.liveCiphertexts, 0);
 });

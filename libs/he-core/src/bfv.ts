@@ -15,6 +15,8 @@
  * `total` on the sum of |slot| over every slot. An operation whose result bound could exceed
  * {@link BfvEngine.maxMagnitude} is refused with `MAGNITUDE_EXCEEDED` before it runs, so a decrypted
  * value is always the exact integer. {@link bfvParamsForMagnitude} sizes t from the plan's worst case.
+ * The bounds travel in the saved bytes beside the ciphertexts: the checksum detects damage, not forgery,
+ * so they are as trustworthy as whoever produced the bytes (`load` can cap them with `maxBound`).
  *
  * Noise: BFV noise grows with each operation (little for additions and rotations, about log2(t) + log2(N)
  * bits per plaintext or ciphertext product). Decryption reads SEAL's invariant noise budget and refuses
@@ -22,7 +24,7 @@
  * @module
  */
 import { ByteReader, ByteWriter, bytesEqual, checkSealHeader, fromHex, sealComprMode, toHex, verifyChecksum } from './bytes.js';
-import { Chunk, PkHandle, SealCt, SealEngine, SkHandle, del, isTransparentError, sealCall, type PublicKeyHandle, type SecretKeyHandle } from './engine-base.js';
+import { Chunk, PkHandle, SealCt, SealEngine, SkHandle, del, sealCall, type PublicKeyHandle, type SecretKeyHandle } from './engine-base.js';
 import { HeError, describeThrown } from './errors.js';
 import { bfvCapacity, validateParams, type BfvParams } from './params.js';
 import { checkWidth, planRotation, rotationStepsForWidth } from './rotation.js';
@@ -139,8 +141,13 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
     }
   }
 
+  /** Registers a result; no slot exceeds the sum over all slots, so `bound` is capped by `total`. */
   private wrap(parts: Chunk[], bound: number, total: number, length: number, keyset: string): BfvCtImpl {
-    return this.track(new BfvCtImpl(this, parts, bound, total, length, keyset));
+    if (!(total >= 0 && bound >= 0) || !Number.isFinite(total)) {
+      for (const p of parts) del(p);
+      throw new HeError('BAD_ARGUMENT', 'internal: invalid magnitude bounds');
+    }
+    return this.track(new BfvCtImpl(this, parts, Math.min(bound, total), total, length, keyset));
   }
 
   /** Refuses an operation whose result could leave the exactly representable range. */
@@ -157,8 +164,9 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
 
   /** Checks integer operands: safe integers with |v| <= limit; returns max |v| and sum |v|. */
   private checkInts(values: ArrayLike<number>, what: string, limit: number, limitName: string): { max: number; sum: number } {
-    if (values === null || typeof values !== 'object' || typeof values.length !== 'number') {
-      throw new HeError('BAD_ARGUMENT', `${what} must be an array of integers`);
+    const arrayLike = Array.isArray(values) || (ArrayBuffer.isView(values) && !(values instanceof BigInt64Array) && !(values instanceof BigUint64Array));
+    if (!arrayLike || !Number.isSafeInteger(values.length) || values.length < 0) {
+      throw new HeError('BAD_ARGUMENT', `${what} must be an array or typed array of integers`);
     }
     let max = 0;
     let sum = 0;
@@ -193,7 +201,7 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
   }
 
   private encode(values: BigInt64Array): SealPlainText {
-    return sealCall(this, 'encoding', 'BAD_ARGUMENT', () => this.encoder.encode(values) as SealPlainText);
+    return this.into(this.seal.PlainText(), 'encoding', (d) => this.encoder.encode(values, d));
   }
 
   // ---------------------------------------------------------------- encrypt / decrypt
@@ -232,7 +240,7 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
   private encryptChunk(h: PkHandle, values: BigInt64Array): SealCipherText {
     const pt = this.encode(values);
     try {
-      return sealCall(this, 'encryption', 'BAD_ARGUMENT', () => h.encryptor.encrypt(pt) as SealCipherText);
+      return this.sealOut('encryption', (d) => h.encryptor.encrypt(pt, d));
     } finally {
       pt.delete();
     }
@@ -290,16 +298,6 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
     return out;
   }
 
-  /** A SEAL binary operation whose exactly-zero (transparent) result becomes a zero chunk. */
-  private orZero(what: string, fn: () => SealCipherText): Chunk {
-    try {
-      return sealCall(this, what, 'BAD_ARGUMENT', fn);
-    } catch (e) {
-      if (e instanceof HeError && isTransparentError(e.cause)) return null;
-      throw e;
-    }
-  }
-
   /** a + b, slot-wise; chunk counts may differ (missing chunks are zero). */
   add(a: BfvCt, b: BfvCt): BfvCt {
     return this.addSub(a, b, false);
@@ -320,8 +318,8 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
       const u = a.parts[i] ?? null;
       const v = b.parts[i] ?? null;
       if (v === null) return u ? u.clone() : null;
-      if (u === null) return subtract ? sealCall(this, 'negate', 'BAD_ARGUMENT', () => this.evaluator.negate(v) as SealCipherText) : v.clone();
-      return this.orZero('add/sub', () => (subtract ? this.evaluator.sub(u, v) : this.evaluator.add(u, v)) as SealCipherText);
+      if (u === null) return subtract ? this.sealOut('negate', (d) => this.evaluator.negate(v, d)) : v.clone();
+      return this.sealOutOrZero('add/sub', (d) => (subtract ? this.evaluator.sub(u, v, d) : this.evaluator.add(u, v, d)));
     });
     return this.wrap(parts, bound, a.total + b.total, Math.max(a.length, b.length), a.keyset);
   }
@@ -331,7 +329,7 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
     const a = this.ct(x);
     const parts = this.mapParts(a.parts.length, (i) => {
       const p = a.parts[i]!;
-      return p === null ? null : sealCall(this, 'negate', 'BAD_ARGUMENT', () => this.evaluator.negate(p) as SealCipherText);
+      return p === null ? null : this.sealOut('negate', (d) => this.evaluator.negate(p, d));
     });
     return this.wrap(parts, a.bound, a.total, a.length, a.keyset);
   }
@@ -375,7 +373,7 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
         if (!h) throw new HeError('BAD_ARGUMENT', 'adding a plaintext to a zero chunk needs the ciphertext keyset loaded (usePublicKeyset)');
         return this.encryptChunk(h, vals);
       }
-      return sealCall(this, 'add-plain', 'BAD_ARGUMENT', () => this.evaluator.addPlain(p, pt!) as SealCipherText);
+      return this.sealOut('add-plain', (d) => this.evaluator.addPlain(p, pt!, d));
     });
     const length = Math.max(a.length, broadcast ? 0 : values.length);
     return this.wrap(parts, bound, a.total + (broadcast ? sum * n : sum), length, a.keyset);
@@ -395,7 +393,7 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
     this.checkBound(bound, 'multiplyPlain');
     const parts = this.withPlain(a, values, a.parts.length, (p, pt) => {
       if (p === null || pt === null) return null;
-      return this.orZero('multiply-plain', () => this.evaluator.multiplyPlain(p, pt) as SealCipherText);
+      return this.sealOutOrZero('multiply-plain', (d) => this.evaluator.multiplyPlain(p, pt, d));
     });
     return this.wrap(parts, bound, a.total * max, a.length, a.keyset);
   }
@@ -421,13 +419,11 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
       const u = a.parts[i]!;
       const v = b.parts[i]!;
       if (u === null || v === null) return null;
-      let m: SealCipherText | undefined;
+      const prod = this.sealOut('multiply', (d) => this.evaluator.multiply(u, v, d));
       try {
-        m = sealCall(this, 'multiply', 'BAD_ARGUMENT', () => this.evaluator.multiply(u, v) as SealCipherText);
-        const prod = m;
-        return sealCall(this, 'relinearize', 'BAD_ARGUMENT', () => this.evaluator.relinearize(prod, relin) as SealCipherText);
+        return this.sealOut('relinearize', (d) => this.evaluator.relinearize(prod, relin, d));
       } finally {
-        del(m);
+        prod.delete();
       }
     });
     return this.wrap(parts, bound, Math.min(a.total * b.bound, b.total * a.bound), Math.max(a.length, b.length), a.keyset);
@@ -454,7 +450,7 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
       for (const s of plan) {
         const c = cur;
         try {
-          cur = sealCall(this, 'rotation', 'BAD_ARGUMENT', () => (s === 0 ? this.evaluator.rotateColumns(c, gk!) : this.evaluator.rotateRows(c, s, gk!)) as SealCipherText);
+          cur = this.sealOut('rotation', (d) => (s === 0 ? this.evaluator.rotateColumns(c, gk!, d) : this.evaluator.rotateRows(c, s, gk!, d)));
         } finally {
           c.delete();
         }
@@ -499,7 +495,7 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
       if (!h.stepSet.has(0)) throw new HeError('MISSING_GALOIS_STEP', 'summing both batching rows needs the row-swap key (step 0)');
       plans.push([0]);
     }
-    let acc: Chunk[] = a.parts.map((p) => (p ? p.clone() : null));
+    let acc: Chunk[] = this.mapParts(a.parts.length, (i) => a.parts[i]?.clone() ?? null);
     try {
       for (const plan of plans) {
         const rotated = this.rotateParts(acc, plan, h);
@@ -508,7 +504,7 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
           next = this.mapParts(acc.length, (i) => {
             const u = acc[i]!;
             const v = rotated[i]!;
-            return u === null ? null : this.orZero('add', () => this.evaluator.add(u, v!) as SealCipherText);
+            return u === null ? null : this.sealOutOrZero('add', (d) => this.evaluator.add(u, v!, d));
           });
         } finally {
           for (const p of rotated) del(p);
@@ -537,8 +533,9 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
           continue;
         }
         const prev: SealCipherText = acc;
+        acc = null; // owned by `prev` until the add returns
         try {
-          acc = this.orZero('add', () => this.evaluator.add(prev, p) as SealCipherText);
+          acc = this.sealOutOrZero('add', (d) => this.evaluator.add(prev, p, d));
         } finally {
           prev.delete();
         }
@@ -575,16 +572,20 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
   /**
    * Parses bytes from {@link save}. Integrity (checksum), framing and every SEAL header are verified before
    * SEAL reads anything; other parameters (or a CKKS ciphertext) are `PARAMS_MISMATCH`; anything malformed
-   * is `CORRUPT`.
+   * is `CORRUPT`. `maxBound`: the largest per-slot bound the caller expects from the producer (a declared
+   * bound above it is `MAGNITUDE_EXCEEDED`); by default the engine's capacity.
    */
-  load(bytes: Uint8Array): BfvCt {
+  load(bytes: Uint8Array, opts: { maxBound?: number } = {}): BfvCt {
     this.ensureUsable();
     if (!(bytes instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'ciphertext bytes must be a Uint8Array');
+    const cap = opts.maxBound ?? this.maxMagnitude;
+    if (typeof cap !== 'number' || !(cap >= 0)) throw new HeError('BAD_ARGUMENT', 'maxBound must be a non-negative number');
     const what = 'ciphertext';
-    if (bytes.length >= 4 && bytesEqual(bytes.subarray(0, 4), CKKS_MAGIC)) throw new HeError('PARAMS_MISMATCH', 'a CKKS ciphertext cannot be loaded into a BFV engine');
-    if (bytes.length < 5 || !bytesEqual(bytes.subarray(0, 4), CT_MAGIC)) throw new HeError('CORRUPT', `${what}: bad magic`);
-    if (bytes[4] !== CT_VERSION) throw new HeError('CORRUPT', `${what}: unsupported version ${bytes[4]}`);
-    const r = new ByteReader(verifyChecksum(bytes, what), what);
+    const body = verifyChecksum(bytes, what);
+    if (body.length >= 4 && bytesEqual(body.subarray(0, 4), CKKS_MAGIC)) throw new HeError('PARAMS_MISMATCH', 'a CKKS ciphertext cannot be loaded into a BFV engine');
+    if (body.length < 5 || !bytesEqual(body.subarray(0, 4), CT_MAGIC)) throw new HeError('CORRUPT', `${what}: bad magic`);
+    if (body[4] !== CT_VERSION) throw new HeError('CORRUPT', `${what}: unsupported version ${body[4]}`);
+    const r = new ByteReader(body, what);
     r.raw(5);
     const id = r.str();
     if (id !== this.id) throw new HeError('PARAMS_MISMATCH', `ciphertext is for ${id}, engine is ${this.id}`);
@@ -593,7 +594,8 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
     const total = r.f64();
     const length = r.u32();
     const n = r.u32();
-    if (!(bound >= 0 && bound <= this.maxMagnitude) || !(total >= 0) || !Number.isFinite(total)) throw new HeError('CORRUPT', `${what}: invalid bounds`);
+    if (!(bound >= 0 && bound <= this.maxMagnitude && bound <= total) || !Number.isFinite(total)) throw new HeError('CORRUPT', `${what}: invalid bounds`);
+    if (bound > cap) throw new HeError('MAGNITUDE_EXCEEDED', `ciphertext declares values up to ${bound}, beyond the expected ${cap}`);
     if (n !== Math.max(1, Math.ceil(length / this.slots))) throw new HeError('CORRUPT', `${what}: ${n} chunks cannot hold length ${length}`);
     const raws: (Uint8Array | null)[] = [];
     for (let i = 0; i < n; i++) {

@@ -11,7 +11,7 @@
  */
 import { checkSealHeader, sha256, toHex } from './bytes.js';
 import { HeError, describeThrown } from './errors.js';
-import { keysetFingerprint, normaliseSteps, type PublicKeyset, type SecretKeyset } from './keyset.js';
+import { checkPublicShape, keysetFingerprint, normaliseSteps, type PublicKeyset, type SecretKeyset } from './keyset.js';
 import { paramsId, rotationSlots, type AnyHeParams } from './params.js';
 import type {
   SealCipherText,
@@ -197,6 +197,37 @@ export abstract class SealEngine<P extends AnyHeParams, C extends SealCt & H, H 
     return this.live.size;
   }
 
+  /**
+   * Runs a SEAL call that writes its result into `dest`, a fresh object we own: node-seal otherwise
+   * allocates the output itself and does not delete it when the call throws (SEAL copies the operand in
+   * before refusing, e.g., a transparent result), which would leak a whole ciphertext in the
+   * WebAssembly heap. On failure `dest` is deleted and the error is typed as in {@link sealCall}.
+   */
+  protected into<T extends { delete(): void }>(dest: T, what: string, fn: (dest: T) => unknown): T {
+    try {
+      sealCall(this, what, 'BAD_ARGUMENT', () => fn(dest));
+      return dest;
+    } catch (e) {
+      dest.delete();
+      throw e;
+    }
+  }
+
+  /** {@link into} a new ciphertext. */
+  protected sealOut(what: string, fn: (dest: SealCipherText) => unknown): SealCipherText {
+    return this.into(this.seal.CipherText(), what, fn);
+  }
+
+  /** {@link sealOut}, except that an exactly-zero result (SEAL refuses transparent ciphertexts) is the zero chunk. */
+  protected sealOutOrZero(what: string, fn: (dest: SealCipherText) => unknown): Chunk {
+    try {
+      return this.sealOut(what, fn);
+    } catch (e) {
+      if (e instanceof HeError && isTransparentError(e.cause)) return null;
+      throw e;
+    }
+  }
+
   protected ensureUsable(): void {
     if (this.disposed) throw new HeError('BAD_ARGUMENT', 'engine was disposed');
     if (this.broken) throw new HeError('BAD_ARGUMENT', 'engine is unusable after a SEAL abort; create a new worker');
@@ -242,7 +273,7 @@ export abstract class SealEngine<P extends AnyHeParams, C extends SealCt & H, H 
     this.ensureUsable();
     const cached = this.pkByObject.get(k);
     if (cached && !cached.released) return cached;
-    if (typeof k !== 'object' || k === null || typeof k.params !== 'object') throw new HeError('BAD_ARGUMENT', 'expected a PublicKeyset');
+    checkPublicShape(k);
     if (paramsId(k.params) !== this.id) {
       throw new HeError('PARAMS_MISMATCH', `keyset is for ${paramsId(k.params)}, engine is ${this.id}`);
     }
@@ -316,14 +347,17 @@ export abstract class SealEngine<P extends AnyHeParams, C extends SealCt & H, H 
       throw e;
     }
     const h = new SkHandle(pkh.fingerprint, secretKey, decryptor);
+    this.skByKey.set(cacheKey, h); // registered before the probe, which decrypts with it
     let ok = false;
     try {
       ok = this.probeKeyPair(pkh, h);
     } finally {
-      if (!ok) del(decryptor, secretKey);
+      if (!ok) {
+        this.skByKey.delete(cacheKey);
+        del(decryptor, secretKey);
+      }
     }
     if (!ok) throw new HeError('KEYSET_MISMATCH', 'secret key does not belong to the public keyset');
-    this.skByKey.set(cacheKey, h);
     return h;
   }
 
@@ -331,11 +365,13 @@ export abstract class SealEngine<P extends AnyHeParams, C extends SealCt & H, H 
   releaseKeys(h: PublicKeyHandle | SecretKeyHandle): void {
     if (h instanceof PkHandle) {
       if (h.released) return;
+      if (this.pkByFingerprint.get(h.fingerprint) !== h) throw new HeError('BAD_ARGUMENT', 'key handle belongs to another engine');
       h.released = true;
       this.pkByFingerprint.delete(h.fingerprint);
       del(h.encryptor, h.publicKey, h.relinKeys, h.galoisKeys);
     } else if (h instanceof SkHandle) {
       if (h.released) return;
+      if (!this.ownsSecret(h)) throw new HeError('BAD_ARGUMENT', 'key handle belongs to another engine');
       h.released = true;
       for (const [key, v] of this.skByKey) if (v === h) this.skByKey.delete(key);
       del(h.decryptor, h.secretKey);
@@ -357,8 +393,13 @@ export abstract class SealEngine<P extends AnyHeParams, C extends SealCt & H, H 
     return h;
   }
 
+  private ownsSecret(h: SkHandle): boolean {
+    for (const v of this.skByKey.values()) if (v === h) return true;
+    return false;
+  }
+
   protected skImpl(h: SecretKeyHandle): SkHandle {
-    if (!(h instanceof SkHandle) || h.released) throw new HeError('BAD_ARGUMENT', 'secret key handle is not usable (released or foreign)');
+    if (!(h instanceof SkHandle) || h.released || !this.ownsSecret(h)) throw new HeError('BAD_ARGUMENT', 'secret key handle is not usable (released or foreign)');
     return h;
   }
 
@@ -410,6 +451,7 @@ export abstract class SealEngine<P extends AnyHeParams, C extends SealCt & H, H 
    */
   scope<T>(fn: () => T, keep: readonly H[] = []): T {
     this.ensureUsable();
+    if (typeof fn !== 'function') throw new HeError('BAD_ARGUMENT', 'scope() takes a function');
     const mine = new Set<C>();
     this.scopes.push(mine);
     let result: T;

@@ -32,7 +32,7 @@
  * @module
  */
 import { ByteReader, ByteWriter, bytesEqual, checkSealHeader, fromHex, sealComprMode, toHex, verifyChecksum } from './bytes.js';
-import { Chunk, PkHandle, SealCt, SealEngine, SkHandle, del, isTransparentError, sealCall, type PublicKeyHandle, type SecretKeyHandle } from './engine-base.js';
+import { Chunk, PkHandle, SealCt, SealEngine, SkHandle, del, sealCall, type PublicKeyHandle, type SecretKeyHandle } from './engine-base.js';
 import { HeError, describeThrown } from './errors.js';
 import { modulusLayout, validateParams, type HeParams } from './params.js';
 import { checkWidth, planRotation, rotationStepsForWidth } from './rotation.js';
@@ -208,10 +208,10 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
 
   /** Encodes `values` at `scale` for ciphertexts at `level` (SEAL encodes at the top level; we drop primes). */
   private encodeAt(values: Float64Array, scale: number, level: number): SealPlainText {
-    const pt = sealCall(this, 'encoding', 'BAD_ARGUMENT', () => this.encoder.encode(values, scale) as SealPlainText);
+    const pt = this.into(this.seal.PlainText(), 'encoding', (d) => this.encoder.encode(values, scale, d));
     if (level === 0) return pt;
     try {
-      return sealCall(this, 'plaintext mod-switch', 'BAD_ARGUMENT', () => this.evaluator.plainModSwitchTo(pt, this.levelParms[level]!) as SealPlainText);
+      return this.into(this.seal.PlainText(), 'plaintext mod-switch', (d) => this.evaluator.plainModSwitchTo(pt, this.levelParms[level]!, d));
     } finally {
       pt.delete();
     }
@@ -248,7 +248,7 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
   private encryptChunk(h: PkHandle, values: Float64Array, scale: number, level: number): SealCipherText {
     const pt = this.encodeAt(values, scale, level);
     try {
-      return sealCall(this, 'encryption', 'BAD_ARGUMENT', () => h.encryptor.encrypt(pt) as SealCipherText);
+      return this.sealOut('encryption', (d) => h.encryptor.encrypt(pt, d));
     } finally {
       pt.delete();
     }
@@ -282,7 +282,7 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
       for (const p of a.parts) {
         if (p === null) out.push(null);
         else if (level === a.level) out.push(p.clone());
-        else out.push(sealCall(this, 'mod-switch', 'BAD_ARGUMENT', () => this.evaluator.cipherModSwitchTo(p, this.levelParms[level]!) as SealCipherText));
+        else out.push(this.sealOut('mod-switch', (d) => this.evaluator.cipherModSwitchTo(p, this.levelParms[level]!, d)));
       }
     } catch (e) {
       for (const p of out) del(p);
@@ -325,15 +325,12 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
 
   /** p * pt, rescaled; SEAL's resulting scale is checked against `expected` and pinned to it. */
   private mulPlainRescale(p: SealCipherText, pt: SealPlainText, expected: number): Chunk {
-    let prod: SealCipherText | undefined;
+    let prod: Chunk = null;
     try {
-      try {
-        prod = this.evaluator.multiplyPlain(p, pt) as SealCipherText;
-      } catch (e) {
-        if (isTransparentError(e)) return null;
-        throw e;
-      }
-      const r = sealCall(this, 'rescale', 'BAD_ARGUMENT', () => this.evaluator.rescaleToNext(prod!) as SealCipherText);
+      prod = this.sealOutOrZero('multiply-plain', (d) => this.evaluator.multiplyPlain(p, pt, d));
+      if (prod === null) return null;
+      const product = prod;
+      const r = this.sealOut('rescale', (d) => this.evaluator.rescaleToNext(product, d));
       if (!sameScale(r.scale, expected)) {
         r.delete();
         throw new HeError('BAD_ARGUMENT', `internal scale drift: ${r.scale} vs ${expected}`);
@@ -409,15 +406,9 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
         const u = pa[i] ?? null;
         const v = pb[i] ?? null;
         if (v === null) out.push(u ? u.clone() : null);
-        else if (u === null) out.push(subtract ? (sealCall(this, 'negate', 'BAD_ARGUMENT', () => this.evaluator.negate(v) as SealCipherText)) : v.clone());
-        else {
-          try {
-            out.push((subtract ? this.evaluator.sub(u, v) : this.evaluator.add(u, v)) as SealCipherText);
-          } catch (e) {
-            if (!isTransparentError(e)) throw new HeError('BAD_ARGUMENT', `SEAL rejected add/sub: ${describeThrown(e)}`, { cause: e });
-            out.push(null); // exact cancellation, e.g. x - x
-          }
-        }
+        else if (u === null) out.push(subtract ? (this.sealOut('negate', (d) => this.evaluator.negate(v, d))) : v.clone());
+        // An exact cancellation (e.g. x - x) is the zero chunk.
+        else out.push(this.sealOutOrZero('add/sub', (d) => (subtract ? this.evaluator.sub(u, v, d) : this.evaluator.add(u, v, d))));
       }
     } catch (e) {
       for (const p of out) del(p);
@@ -457,7 +448,7 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
         const broadcast = values.length <= this.slots;
         const pt = broadcast ? (shared ??= this.encodeAt(vals, a.scale, a.level)) : this.encodeAt(vals, a.scale, a.level);
         try {
-          out.push(sealCall(this, 'add-plain', 'BAD_ARGUMENT', () => this.evaluator.addPlain(p, pt) as SealCipherText));
+          out.push(this.sealOut('add-plain', (d) => this.evaluator.addPlain(p, pt, d)));
         } finally {
           if (!broadcast) pt.delete();
         }
@@ -519,7 +510,7 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
     const a = this.ct(x);
     const out: Chunk[] = [];
     try {
-      for (const p of a.parts) out.push(p === null ? null : sealCall(this, 'negate', 'BAD_ARGUMENT', () => this.evaluator.negate(p) as SealCipherText));
+      for (const p of a.parts) out.push(p === null ? null : this.sealOut('negate', (d) => this.evaluator.negate(p, d)));
     } catch (e) {
       for (const p of out) del(p);
       throw e;
@@ -577,9 +568,9 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
     let m: SealCipherText | undefined;
     let r: SealCipherText | undefined;
     try {
-      m = sealCall(this, 'multiply', 'BAD_ARGUMENT', () => this.evaluator.multiply(u, v) as SealCipherText);
-      r = sealCall(this, 'relinearize', 'BAD_ARGUMENT', () => this.evaluator.relinearize(m!, relin) as SealCipherText);
-      const out = sealCall(this, 'rescale', 'BAD_ARGUMENT', () => this.evaluator.rescaleToNext(r!) as SealCipherText);
+      m = this.sealOut('multiply', (d) => this.evaluator.multiply(u, v, d));
+      r = this.sealOut('relinearize', (d) => this.evaluator.relinearize(m!, relin, d));
+      const out = this.sealOut('rescale', (d) => this.evaluator.rescaleToNext(r!, d));
       if (!sameScale(out.scale, expected)) {
         out.delete();
         throw new HeError('BAD_ARGUMENT', `internal scale drift: ${out.scale} vs ${expected}`);
@@ -625,7 +616,7 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
         for (const s of plan) {
           const c = cur;
           try {
-            cur = sealCall(this, 'rotation', 'BAD_ARGUMENT', () => this.evaluator.rotateVector(c, s, h.galoisKeys!) as SealCipherText);
+            cur = this.sealOut('rotation', (d) => this.evaluator.rotateVector(c, s, h.galoisKeys!, d));
           } finally {
             c.delete();
           }
@@ -660,7 +651,7 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
           for (let i = 0; i < acc.length; i++) {
             const u = acc[i]!;
             const v = rotated[i]!;
-            next.push(u === null ? null : (sealCall(this, 'add', 'BAD_ARGUMENT', () => this.evaluator.add(u, v!) as SealCipherText)));
+            next.push(u === null ? null : (this.sealOut('add', (d) => this.evaluator.add(u, v!, d))));
           }
         } catch (e) {
           for (const p of next) del(p);
@@ -691,7 +682,7 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
         }
         const prev: SealCipherText = acc;
         try {
-          acc = sealCall(this, 'add', 'BAD_ARGUMENT', () => this.evaluator.add(prev, p) as SealCipherText);
+          acc = this.sealOut('add', (d) => this.evaluator.add(prev, p, d));
         } finally {
           prev.delete();
         }
@@ -733,10 +724,10 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
     this.ensureUsable();
     if (!(bytes instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'ciphertext bytes must be a Uint8Array');
     const what = 'ciphertext';
-    if (bytes.length >= 4 && bytesEqual(bytes.subarray(0, 4), BFV_MAGIC)) throw new HeError('PARAMS_MISMATCH', 'a BFV ciphertext cannot be loaded into a CKKS engine');
-    if (bytes.length < 5 || !bytesEqual(bytes.subarray(0, 4), CT_MAGIC)) throw new HeError('CORRUPT', `${what}: bad magic`);
-    if (bytes[4] !== CT_VERSION) throw new HeError('CORRUPT', `${what}: unsupported version ${bytes[4]}`);
     const body = verifyChecksum(bytes, what);
+    if (body.length >= 4 && bytesEqual(body.subarray(0, 4), BFV_MAGIC)) throw new HeError('PARAMS_MISMATCH', 'a BFV ciphertext cannot be loaded into a CKKS engine');
+    if (body.length < 5 || !bytesEqual(body.subarray(0, 4), CT_MAGIC)) throw new HeError('CORRUPT', `${what}: bad magic`);
+    if (body[4] !== CT_VERSION) throw new HeError('CORRUPT', `${what}: unsupported version ${body[4]}`);
     const r = new ByteReader(body, what);
     r.raw(5);
     const id = r.str();

@@ -11,6 +11,7 @@ export {
   BFV_DEFAULT_COEFF_BITS,
   MIN_PLAIN_BITS,
   MAX_PLAIN_BITS,
+  MAX_PLAIN_BITS_8192,
   paramsId,
   parseParamsId,
   slotCount,
@@ -41,4 +42,4 @@ export { rotationStepsForWidth, planRotation } from './rotation.js';
 export { HeEngine, type Ct, type PublicKeyHandle, type SecretKeyHandle } from './engine.js';
 export { BfvEngine, bfvStepsForWidth, type BfvCt } from './bfv.js';
 export { HePool } from './pool.js';
-export { runHeBench } from './bench.js';
+export { runHeBench, NATIVE_SEAL_US } from './bench.js';

@@ -77,8 +77,12 @@ function stepsFor(params: AnyHeParams, steps: readonly number[]): number[] {
   return normaliseSteps(steps, rotationSlots(params), params.scheme === 'bfv');
 }
 
-function checkPublicShape(k: PublicKeyset<AnyHeParams>): void {
+/** Checks the field types of a public keyset (before anything reads them). */
+export function checkPublicShape(k: PublicKeyset<AnyHeParams>): void {
   if (typeof k !== 'object' || k === null) throw new HeError('BAD_ARGUMENT', 'keyset must be an object');
+  if (typeof k.params !== 'object' || k.params === null) throw new HeError('BAD_ARGUMENT', 'keyset params must be an object');
+  if (!Array.isArray(k.galoisSteps)) throw new HeError('BAD_ARGUMENT', 'galoisSteps must be an array');
+  if (typeof k.fingerprint !== 'string') throw new HeError('BAD_ARGUMENT', 'fingerprint must be a string');
   if (!(k.publicKey instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'publicKey must be a Uint8Array');
   if (k.relinKeys !== null && !(k.relinKeys instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'relinKeys must be a Uint8Array or null');
   if (k.galoisKeys !== null && !(k.galoisKeys instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'galoisKeys must be a Uint8Array or null');

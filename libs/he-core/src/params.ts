@@ -106,6 +106,8 @@ export const BFV_DEFAULT_COEFF_BITS: Readonly<Record<8192 | 16384, readonly numb
 export const MIN_PLAIN_BITS = 20;
 /** Largest: SEAL plain moduli have at most 60 bits (`SEAL_PLAIN_MOD_BIT_COUNT_MAX`). */
 export const MAX_PLAIN_BITS = 60;
+/** Largest plain modulus the presets use at N=8192; larger ones move to N=16384 for noise budget. */
+export const MAX_PLAIN_BITS_8192 = 40;
 
 /**
  * Largest magnitude a BFV preset with a `bits`-bit plain modulus can hold exactly: t > 2^(bits-1), and a
@@ -117,28 +119,38 @@ export function bfvCapacity(bits: number): number {
 
 /**
  * BFV preset for exact integer results of magnitude at most `maxAbs` (the plan's worst case, e.g. a count
- * over 10^6 rows or a sum of 10^6 values bounded by 50 = 5·10^7): N=8192 (16384 with `deep`) with SEAL's
- * default 128-bit coefficient modulus and the smallest batching plain modulus of at least
- * {@link MIN_PLAIN_BITS} bits whose capacity ({@link bfvCapacity}) covers `maxAbs`. A magnitude no plain
- * modulus can hold is `MAGNITUDE_EXCEEDED`, never a silent wrap-around.
+ * over 10^6 rows or a sum of 10^6 values bounded by 50 = 5·10^7): SEAL's default 128-bit coefficient
+ * modulus and the smallest batching plain modulus of at least {@link MIN_PLAIN_BITS} bits whose capacity
+ * ({@link bfvCapacity}) covers `maxAbs`, at N=8192 up to {@link MAX_PLAIN_BITS_8192} bits and at N=16384
+ * beyond (or with `deep`). A magnitude no plain modulus can hold is `MAGNITUDE_EXCEEDED`, never a silent
+ * wrap-around.
  *
- * Noise: at N=8192 the data modulus has 174 bits; a fresh ciphertext with a b-bit t keeps roughly
- * 174 - b - 20 bits of noise budget, ample for the additions, rotations and plaintext products of
- * counting circuits even at b = 60 (measured in `bfv.spec.ts`; decryption refuses an exhausted budget).
+ * Noise (SEAL invariant noise budget, bits; measured with node-seal 6.0.3 for b = 20..58): a fresh
+ * ciphertext keeps about 166 - b at N=8192 (174-bit data modulus) and 380 - b at N=16384; a plaintext
+ * product costs about b to b + 5, a ciphertext product about b + 12, a full slot sum (13 or 14
+ * rotations) about 10. So every preset runs "weights, then a group mask, then a full sum" with budget to
+ * spare (31 bits left at b = 40, N=8192; 196 at b = 58, N=16384), which `bfv.spec.ts` checks for each
+ * preset size; decryption refuses an exhausted budget (`NOISE_EXHAUSTED`).
+ *
+ * A plain modulus size equal to one of the coefficient primes' sizes is skipped: SEAL picks the largest
+ * b-bit prime = 1 mod 2N for both, and the two moduli must differ.
  */
 export function bfvParamsForMagnitude(maxAbs: number, opts: { deep?: boolean } = {}): BfvParams {
   if (typeof maxAbs !== 'number' || !Number.isFinite(maxAbs) || maxAbs < 0) {
     throw new HeError('BAD_ARGUMENT', `maxAbs must be a finite non-negative number, got ${String(maxAbs)}`);
   }
+  const exceeded = () =>
+    new HeError('MAGNITUDE_EXCEEDED', `magnitude ${maxAbs} exceeds what a ${MAX_PLAIN_BITS}-bit BFV plain modulus holds exactly (2^${MAX_PLAIN_BITS - 2})`);
   let bits = MIN_PLAIN_BITS;
   while (bfvCapacity(bits) < maxAbs) {
-    bits++;
-    if (bits > MAX_PLAIN_BITS) {
-      throw new HeError('MAGNITUDE_EXCEEDED', `magnitude ${maxAbs} exceeds what a ${MAX_PLAIN_BITS}-bit BFV plain modulus holds exactly (2^${MAX_PLAIN_BITS - 2})`);
-    }
+    if (++bits > MAX_PLAIN_BITS) throw exceeded();
   }
-  const n: 8192 | 16384 = opts.deep ? 16384 : 8192;
-  return { scheme: 'bfv', polyModulusDegree: n, coeffModulusBits: [...BFV_DEFAULT_COEFF_BITS[n]], plainModulusBits: bits };
+  const n: 8192 | 16384 = opts.deep || bits > MAX_PLAIN_BITS_8192 ? 16384 : 8192;
+  const coeff = BFV_DEFAULT_COEFF_BITS[n];
+  while (coeff.includes(bits)) {
+    if (++bits > MAX_PLAIN_BITS) throw exceeded();
+  }
+  return { scheme: 'bfv', polyModulusDegree: n, coeffModulusBits: [...coeff], plainModulusBits: bits };
 }
 
 /**
@@ -243,6 +255,9 @@ export function validateParams(p: AnyHeParams): void {
     const t = p.plainModulusBits;
     if (!Number.isInteger(t) || t < MIN_PLAIN_BITS || t > MAX_PLAIN_BITS) {
       throw new HeError('BAD_PARAMS', `plainModulusBits must be an integer in ${MIN_PLAIN_BITS}..${MAX_PLAIN_BITS}, got ${String(t)}`);
+    }
+    if (bits.includes(t)) {
+      throw new HeError('BAD_PARAMS', `plainModulusBits ${t} equals a coefficient prime size: SEAL would pick the same prime for both`);
     }
     return;
   }

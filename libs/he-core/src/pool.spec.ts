@@ -53,6 +53,12 @@ test('typed errors cross the thread boundary', async () => {
   await assert.rejects(pool.encryptMany(pub.subarray(1), [Float64Array.of(1)]), (e: unknown) => e instanceof HeError && e.code === 'CORRUPT');
   await assert.rejects(pool.encryptMany(pub, [Float64Array.of(Number.NaN)]), (e: unknown) => e instanceof HeError && e.code === 'BAD_ARGUMENT');
   await assert.rejects(pool.sumMany(pub, []), (e: unknown) => e instanceof HeError && e.code === 'BAD_ARGUMENT');
+  // A task that cannot be sent to a thread (not cloneable) is refused, and the thread still gets the
+  // keyset with the next task.
+  const fresh = encodePublicKeyset(engine.generateKeyset({ galoisSteps: [], relin: false }).publicKeyset); // not yet sent to any thread
+  const bad = [Float64Array.of(1), { notAVector: () => 1 } as unknown as Float64Array]; // thread 2's slice cannot be cloned
+  await assert.rejects(pool.encryptMany(fresh, bad), (e: unknown) => e instanceof HeError && e.code === 'BAD_ARGUMENT');
+  assert.equal((await pool.encryptMany(fresh, [Float64Array.of(1), Float64Array.of(2)])).length, 2);
   // The workers are still healthy afterwards.
   const [v] = await pool.decryptMany(sec, await pool.encryptMany(pub, [Float64Array.of(2.5)]));
   assert.ok(Math.abs(v![0]! - 2.5) < 1e-7);

@@ -73,10 +73,15 @@ export class HePool {
       throw new HeError('BAD_ARGUMENT', `threads must be an integer in 1..256, got ${String(threads)}`);
     }
     const pool = new HePool(threads);
-    await Promise.all(pool.workers.map((w) => new Promise<void>((resolve, reject) => {
-      w.worker.once('online', () => resolve());
-      w.worker.once('error', reject);
-    })));
+    try {
+      await Promise.all(pool.workers.map((w) => new Promise<void>((resolve, reject) => {
+        w.worker.once('online', () => resolve());
+        w.worker.once('error', reject);
+      })));
+    } catch (e) {
+      await pool.close(); // the threads that did start
+      throw e;
+    }
     return pool;
   }
 
@@ -100,15 +105,22 @@ export class HePool {
     return new Promise<PoolResult>((resolve, reject) => {
       t.pending.set(id, { resolve, reject });
       const req: PoolRequest = { id, task };
-      t.worker.postMessage(req);
+      try {
+        t.worker.postMessage(req);
+      } catch (e) {
+        // Not sent (e.g. a value that cannot be cloned): the thread never saw the keyset bytes either.
+        t.pending.delete(id);
+        reject(new HeError('BAD_ARGUMENT', `pool task could not be sent: ${e instanceof Error ? e.message : String(e)}`));
+        return;
+      }
+      const ref = task.kind === 'decrypt' ? task.secret : task.keyset;
+      if (ref.bytes) t.known.add(ref.fingerprint);
     });
   }
 
-  /** Keyset reference for thread `t`: bytes only if `t` has not seen this fingerprint. */
+  /** Keyset reference for thread `t`: bytes unless `t` has received this fingerprint (see {@link send}). */
   private ref(t: PoolThread, fingerprint: string, bytes: Uint8Array): KeysetRef {
-    if (t.known.has(fingerprint)) return { fingerprint };
-    t.known.add(fingerprint);
-    return { fingerprint, bytes };
+    return t.known.has(fingerprint) ? { fingerprint } : { fingerprint, bytes };
   }
 
   private publicFingerprint(bytes: Uint8Array): { fp: string; scheme: 'ckks' | 'bfv' } {
