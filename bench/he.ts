@@ -1,86 +1,91 @@
 /**
- * HE core per-operation costs against native SEAL (../shared/STACK.md, "The floor"), and the
- * 2-thread pool speed-up, from `runHeBench` (libs/he-core/src/bench.ts).
+ * HE core per-operation costs against native SEAL (../shared/STACK.md, "The floor"), the BFV engine's
+ * operations, and the 2-thread pool speed-up, from `runHeBench` (libs/he-core/src/bench.ts).
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { NATIVE_SEAL_US, runHeBench } from '#he-core';
 import type { BenchContext } from './lib/context.js';
 
 const SH = 'HE core: per-operation cost vs native SEAL';
 
-/** STACK.md, native SEAL 4.1.2 µs per op, one thread (multiply = multiply + relinearize + rescale). */
-const NATIVE: Record<number, { mul: number }> = {
-  8192: { mul: 317 + 2282 + 546 },
-  16384: { mul: 1300 + 15151 + 2302 },
-};
+type Prefix = keyof typeof NATIVE_SEAL_US;
 
-type HeBenchFn = (o: { quick: boolean }) => Promise<Record<string, number>>;
-
-async function findRunHeBench(): Promise<HeBenchFn | null> {
-  const core = (await import('#he-core')) as Record<string, unknown>;
-  if (typeof core.runHeBench === 'function') return core.runHeBench as HeBenchFn;
-  // Not (yet) on the library's public API: its module, as built next to this one.
-  const url = new URL('../libs/he-core/src/bench.js', import.meta.url);
-  if (!existsSync(fileURLToPath(url))) return null;
-  const mod = (await import(url.href)) as Record<string, unknown>;
-  return typeof mod.runHeBench === 'function' ? (mod.runHeBench as HeBenchFn) : null;
+/** Native SEAL µs for a runHeBench key at degree `prefix` (STACK.md), where STACK.md has one. */
+function native(prefix: Prefix, key: string): number | undefined {
+  const t = NATIVE_SEAL_US[prefix];
+  if (key === 'engine_multiply_relin_rescale') return t.multiply_no_relin! + t.relinearize! + t.rescale!;
+  return t[key];
 }
 
-/** runHeBench keys (`n<N>.<op>_us`) → the native SEAL figure of STACK.md for that operation. */
-const RAW: { key: string; label: string; native: (n: number) => number | undefined }[] = [
-  { key: 'encode', label: 'encode (raw SEAL)', native: () => undefined },
-  { key: 'encrypt', label: 'encrypt, public key (raw SEAL)', native: (n) => NATIVE_RAW[n]?.encrypt },
-  { key: 'add', label: 'add (raw SEAL)', native: () => undefined },
-  { key: 'multiply_no_relin', label: 'multiply, no relinearisation (raw SEAL)', native: (n) => NATIVE_RAW[n]?.multiply },
-  { key: 'relinearize', label: 'relinearize (raw SEAL)', native: (n) => NATIVE_RAW[n]?.relinearize },
-  { key: 'rescale', label: 'rescale (raw SEAL)', native: (n) => NATIVE_RAW[n]?.rescale },
-  { key: 'rotate_one_step', label: 'rotate one step (raw SEAL)', native: (n) => NATIVE_RAW[n]?.rotate },
-  { key: 'decrypt', label: 'decrypt (raw SEAL)', native: (n) => NATIVE_RAW[n]?.decrypt },
-  { key: 'save_raw', label: 'save, uncompressed (raw SEAL)', native: () => undefined },
-  { key: 'engine_encrypt', label: 'library: encode + encrypt', native: () => undefined },
-  { key: 'engine_multiply_relin_rescale', label: 'library: multiply + relinearize + rescale', native: (n) => NATIVE[n]?.mul },
-  { key: 'engine_multiply_plain', label: 'library: multiply by plaintext (encode + rescale)', native: () => undefined },
-  { key: 'sum_slots_all', label: 'library: sum of all slots (log2 rotations + adds)', native: () => undefined },
-  { key: 'engine_save', label: 'library: save (with header + SHA-256)', native: () => undefined },
-  { key: 'engine_load', label: 'library: load (checks + SHA-256)', native: () => undefined },
-  { key: 'engine_decrypt', label: 'library: decrypt + decode', native: () => undefined },
+/** runHeBench keys (`n<N>.<op>_us`) and their labels. */
+const CKKS_OPS: { key: string; label: string }[] = [
+  { key: 'encode', label: 'encode (raw SEAL)' },
+  { key: 'encrypt', label: 'encrypt, public key (raw SEAL)' },
+  { key: 'add', label: 'add (raw SEAL)' },
+  { key: 'multiply_no_relin', label: 'multiply, no relinearisation (raw SEAL)' },
+  { key: 'relinearize', label: 'relinearize (raw SEAL)' },
+  { key: 'rescale', label: 'rescale (raw SEAL)' },
+  { key: 'rotate_one_step', label: 'rotate one step (raw SEAL)' },
+  { key: 'decrypt', label: 'decrypt (raw SEAL)' },
+  { key: 'save_raw', label: 'save, uncompressed (raw SEAL)' },
+  { key: 'engine_encrypt', label: 'library: encode + encrypt' },
+  { key: 'engine_multiply_relin_rescale', label: 'library: multiply + relinearize + rescale' },
+  { key: 'engine_multiply_plain', label: 'library: multiply by plaintext (encode + rescale)' },
+  { key: 'sum_slots_all', label: 'library: sum of all slots (log2 rotations + adds)' },
+  { key: 'engine_save', label: 'library: save (with header + SHA-256)' },
+  { key: 'engine_load', label: 'library: load (checks + SHA-256)' },
+  { key: 'engine_decrypt', label: 'library: decrypt + decode' },
 ];
 
-/** STACK.md, "The floor": native SEAL 4.1.2, µs, one thread. */
-const NATIVE_RAW: Record<number, Record<string, number>> = {
-  8192: { encrypt: 2667, multiply: 317, relinearize: 2282, rescale: 546, rotate: 2309, decrypt: 109 },
-  16384: { encrypt: 9330, multiply: 1300, relinearize: 15151, rescale: 2302, rotate: 15658, decrypt: 449 },
-};
+const BFV_OPS: { key: string; label: string }[] = [
+  { key: 'bfv_encrypt', label: 'encode + encrypt (8,192 integers)' },
+  { key: 'bfv_add', label: 'add' },
+  { key: 'bfv_multiply_plain', label: 'multiply by plaintext (0/1 mask)' },
+  { key: 'bfv_multiply_relin', label: 'multiply + relinearize' },
+  { key: 'bfv_rotate_rows_one_step', label: 'rotate rows one step' },
+  { key: 'bfv_sum_all', label: 'sum of all 8,192 slots (12 row rotations + row swap)' },
+  { key: 'bfv_save', label: 'save (with header + SHA-256)' },
+  { key: 'bfv_load', label: 'load (checks + SHA-256)' },
+  { key: 'bfv_decrypt', label: 'decrypt + decode (noise budget checked)' },
+];
 
 export async function benchHe(ctx: BenchContext): Promise<void> {
   const { report } = ctx;
   report.heading(SH);
-  const run = await findRunHeBench();
-  if (!run) throw new Error('libs/he-core has no runHeBench (libs/he-core/src/bench.ts)');
-  const r = await run({ quick: ctx.quick });
-  for (const n of [8192, 16384]) {
-    const prefix = `n${n}`;
+  const r = await runHeBench({ quick: ctx.quick });
+  for (const n of [4096, 8192, 16384] as const) {
+    const prefix: Prefix = `n${n}`;
     if (r[`${prefix}.encrypt_us`] === undefined) continue;
-    for (const op of RAW) {
+    for (const op of CKKS_OPS) {
       const wall = r[`${prefix}.${op.key}_us`];
       const cpu = r[`${prefix}.${op.key}_cpu_us`];
       if (wall === undefined) continue;
-      const native = op.native(n);
+      const nat = native(prefix, op.key);
       const notes = [`CPU ${cpu?.toFixed(0) ?? '?'} µs`];
-      if (native) notes.push(`native SEAL ${native} µs: wall ${(wall / native).toFixed(2)}×, CPU ${cpu ? (cpu / native).toFixed(2) : '?'}×`);
-      report.add({ section: SH, name: `N=${n}: ${op.label}`, value: wall, unit: 'µs', note: notes.join('; ') });
+      if (nat) notes.push(`native SEAL ${nat} µs: wall ${(wall / nat).toFixed(2)}×, CPU ${cpu ? (cpu / nat).toFixed(2) : '?'}×`);
+      report.add({ section: SH, name: `CKKS N=${n}: ${op.label}`, value: wall, unit: 'µs', note: notes.join('; ') });
     }
     const bytes = r[`${prefix}.ciphertext_bytes`];
-    if (bytes) report.add({ section: SH, name: `N=${n}: ciphertext size (uncompressed)`, value: bytes / 1024, unit: 'KiB' });
+    if (bytes) report.add({ section: SH, name: `CKKS N=${n}: ciphertext size (uncompressed)`, value: bytes / 1024, unit: 'KiB' });
     const keyset = r[`${prefix}.public_keyset_bytes`];
-    if (keyset) report.add({ section: SH, name: `N=${n}: public keyset (all power-of-2 rotations, seeded + zstd)`, value: keyset / 2 ** 20, unit: 'MiB', note: `key generation ${(r[`${prefix}.keygen_full_sum_ms`] ?? NaN).toFixed(0)} ms` });
+    if (keyset) report.add({ section: SH, name: `CKKS N=${n}: public keyset (all power-of-2 rotations, seeded + zstd)`, value: keyset / 2 ** 20, unit: 'MiB', note: `key generation ${(r[`${prefix}.keygen_full_sum_ms`] ?? NaN).toFixed(0)} ms` });
+  }
+  const bits = r['bfv8192.plain_modulus_bits'];
+  for (const op of BFV_OPS) {
+    const wall = r[`bfv8192.${op.key}_us`];
+    if (wall === undefined) continue;
+    report.add({ section: SH, name: `BFV N=8192, ${bits}-bit t: ${op.label}`, value: wall, unit: 'µs', note: `CPU ${r[`bfv8192.${op.key}_cpu_us`]?.toFixed(0) ?? '?'} µs` });
+  }
+  if (bits !== undefined) {
+    report.add({ section: SH, name: 'BFV N=8192: ciphertext size (uncompressed, with header)', value: (r['bfv8192.bfv_ciphertext_bytes'] ?? NaN) / 1024, unit: 'KiB' });
+    report.add({ section: SH, name: 'BFV N=8192: fresh noise budget', value: r['bfv8192.bfv_fresh_noise_budget_bits'] ?? NaN, unit: 'bits' });
+    report.add({ section: SH, name: 'BFV N=8192: public keyset (full-sum rotations + relinearisation, seeded + zstd)', value: (r['bfv8192.public_keyset_bytes'] ?? NaN) / 2 ** 20, unit: 'MiB', note: `key generation ${(r['bfv8192.keygen_full_sum_ms'] ?? NaN).toFixed(0)} ms` });
   }
   const one = r['pool.encrypt200.threads1_ms'];
   const two = r['pool.encrypt200.threads2_ms'];
   const speedup = r['pool.encrypt200.speedup'];
   if (one !== undefined && two !== undefined && speedup !== undefined) {
-    report.add({ section: SH, name: 'pool: encrypt 200 ciphertexts, 1 thread', value: one, unit: 'ms' });
-    report.add({ section: SH, name: 'pool: encrypt 200 ciphertexts, 2 threads', value: two, unit: 'ms' });
+    report.add({ section: SH, name: 'pool: encrypt 200 ciphertexts, 1 thread', value: one, unit: 'ms', note: `CPU/wall ${r['pool.encrypt200.threads1_cpu_per_wall']?.toFixed(2)}` });
+    report.add({ section: SH, name: 'pool: encrypt 200 ciphertexts, 2 threads', value: two, unit: 'ms', note: `CPU/wall ${r['pool.encrypt200.threads2_cpu_per_wall']?.toFixed(2)}` });
     report.add({ section: SH, name: 'pool speed-up, 2 threads / 1', value: speedup, unit: '×', target: '≥ 1.6× (issue 3)', met: speedup >= 1.6 });
   }
   report.note(SH, `host load average during the HE bench: ${r['host.loadavg1_at_start']?.toFixed(2)} → ${r['host.loadavg1_at_end']?.toFixed(2)} (a loaded host inflates wall times; CPU times are less affected)`);
