@@ -54,10 +54,15 @@ class ThreadParty {
       if (m.error) p?.reject(new Error(m.error));
       else p?.resolve(m);
     });
-    this.worker.on('error', (e) => {
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
-    });
+    this.worker.on('error', (e) => this.failAll(e));
+    // An exit without an error (terminated, or process.exit in the thread) must still settle every call,
+    // or the encryption task awaiting it would stay active forever.
+    this.worker.on('exit', (code) => this.failAll(new Error(`PSI thread exited (code ${code})`)));
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
   }
 
   private call(msg: Record<string, unknown>): Promise<{ points?: Uint8Array; ids?: string[] }> {
