@@ -23,12 +23,11 @@
  * an exhausted one with `NOISE_EXHAUSTED` instead of returning garbage.
  * @module
  */
-import { ByteReader, ByteWriter, bytesEqual, checkSealHeader, fromHex, sealComprMode, toHex, verifyChecksum } from './bytes.js';
 import { Chunk, PkHandle, SealCt, SealEngine, SkHandle, del, sealCall, type PublicKeyHandle, type SecretKeyHandle } from './engine-base.js';
-import { HeError, describeThrown } from './errors.js';
+import { HeError } from './errors.js';
 import { bfvCapacity, validateParams, type BfvParams } from './params.js';
 import { checkWidth, planRotation, rotationStepsForWidth } from './rotation.js';
-import { loadSeal, type SealBatchEncoder, type SealCipherText, type SealEvaluator, type SealLib, type SealPlainText } from './seal.js';
+import { loadSeal, type SealBatchEncoder, type SealCipherText, type SealLib, type SealPlainText } from './seal.js';
 
 /** An encrypted vector of integers, packed across ceil(length/N) ciphertexts. Opaque handle owning SEAL objects. */
 export interface BfvCt {
@@ -57,9 +56,6 @@ class BfvCtImpl extends SealCt implements BfvCt {
   }
 }
 
-const CT_MAGIC = new Uint8Array([0x48, 0x45, 0x42, 0x54]); // "HEBT"
-const CKKS_MAGIC = new Uint8Array([0x48, 0x45, 0x43, 0x54]); // "HECT"
-const CT_VERSION = 1;
 
 /**
  * Galois steps {@link BfvEngine.sumSlots} needs for `width` (a power of two up to N): the row rotations
@@ -85,7 +81,6 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
   readonly maxMagnitude: number;
 
   private readonly encoder: SealBatchEncoder;
-  private readonly evaluator: SealEvaluator;
   /** Data primes (all but the special prime): the RNS size of every ciphertext. */
   private readonly dataPrimes: number;
   /** Byte length of an uncompressed 2-component ciphertext (from SEAL itself). */
@@ -108,7 +103,6 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
     }
     if (this.plainModulus <= 2n * BigInt(this.maxMagnitude)) throw new HeError('BAD_PARAMS', 'plain modulus below its declared capacity');
     this.encoder = seal.BatchEncoder(context);
-    this.evaluator = seal.Evaluator(context);
     if (this.encoder.slotCount !== this.slots) throw new HeError('BAD_PARAMS', 'unexpected slot count');
     const probe = seal.CipherText({ context });
     try {
@@ -254,20 +248,15 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
     const h = this.skImpl(sk);
     const a = this.ct(ct);
     this.checkKeysetOf(a, h.fingerprint);
-    const out = new BigInt64Array(a.parts.length * this.slots);
     a.parts.forEach((p, i) => {
-      if (p === null) return;
-      if (sealCall(this, 'noise budget', 'BAD_ARGUMENT', () => h.decryptor.invariantNoiseBudget(p)) <= 0) {
+      if (p !== null && sealCall(this, 'noise budget', 'BAD_ARGUMENT', () => h.decryptor.invariantNoiseBudget(p)) <= 0) {
         throw new HeError('NOISE_EXHAUSTED', `chunk ${i} has no noise budget left; its plaintext cannot be recovered`);
       }
-      const pt = this.seal.PlainText();
-      try {
-        sealCall(this, 'decryption', 'BAD_ARGUMENT', () => h.decryptor.decrypt(p, pt));
-        const vals = sealCall(this, 'decoding', 'BAD_ARGUMENT', () => this.encoder.decodeBigInt(pt, true) as BigInt64Array);
-        out.set(vals.subarray(0, this.slots), i * this.slots);
-      } finally {
-        pt.delete();
-      }
+    });
+    const out = new BigInt64Array(a.parts.length * this.slots);
+    this.decryptParts(h, a.parts, (pt, i) => {
+      const vals = sealCall(this, 'decoding', 'BAD_ARGUMENT', () => this.encoder.decodeBigInt(pt, true) as BigInt64Array);
+      out.set(vals.subarray(0, this.slots), i * this.slots);
     });
     return out;
   }
@@ -285,18 +274,6 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
   }
 
   // ---------------------------------------------------------------- arithmetic
-
-  /** Applies `op` chunk by chunk to owned outputs; on any error frees what was made. */
-  private mapParts(n: number, op: (i: number) => Chunk): Chunk[] {
-    const out: Chunk[] = [];
-    try {
-      for (let i = 0; i < n; i++) out.push(op(i));
-    } catch (e) {
-      for (const p of out) del(p);
-      throw e;
-    }
-    return out;
-  }
 
   /** a + b, slot-wise; chunk counts may differ (missing chunks are zero). */
   add(a: BfvCt, b: BfvCt): BfvCt {
@@ -440,23 +417,10 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
     return plan;
   }
 
-  /** Owned copies of `parts`, each rotated through `plan` (row steps; 0 = row swap). */
-  private rotateParts(parts: readonly Chunk[], plan: readonly number[], h: PkHandle): Chunk[] {
-    const gk = h.galoisKeys;
-    return this.mapParts(parts.length, (i) => {
-      const p = parts[i]!;
-      if (p === null) return null;
-      let cur = p.clone();
-      for (const s of plan) {
-        const c = cur;
-        try {
-          cur = this.sealOut('rotation', (d) => (s === 0 ? this.evaluator.rotateColumns(c, gk!, d) : this.evaluator.rotateRows(c, s, gk!, d)));
-        } finally {
-          c.delete();
-        }
-      }
-      return cur;
-    });
+  /** BFV row rotation by one available step (0 = the row swap) with `h`'s Galois keys, into `dest`. */
+  private rotateOne(h: PkHandle): (c: SealCipherText, step: number, dest: SealCipherText) => unknown {
+    const gk = h.galoisKeys!;
+    return (c, step, dest) => (step === 0 ? this.evaluator.rotateColumns(c, gk, dest) : this.evaluator.rotateRows(c, step, gk, dest));
   }
 
   /** Left rotation of both batching rows of every chunk by `steps` (slot i of a row receives slot i+steps). */
@@ -465,7 +429,7 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
     const h = this.pkImpl(pk);
     this.checkKeysetOf(a, h.fingerprint);
     if (!Number.isSafeInteger(steps)) throw new HeError('BAD_ARGUMENT', `steps must be an integer, got ${String(steps)}`);
-    return this.wrap(this.rotateParts(a.parts, this.rowPlan(steps, h), h), a.bound, a.total, a.length, a.keyset);
+    return this.wrap(this.rotateParts(a.parts, this.rowPlan(steps, h), this.rotateOne(h)), a.bound, a.total, a.length, a.keyset);
   }
 
   /** Swaps the two batching rows of every chunk (needs the step-0 Galois key). */
@@ -474,7 +438,7 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
     const h = this.pkImpl(pk);
     this.checkKeysetOf(a, h.fingerprint);
     if (!h.stepSet.has(0)) throw new HeError('MISSING_GALOIS_STEP', 'no Galois key for the row swap (step 0)');
-    return this.wrap(this.rotateParts(a.parts, [0], h), a.bound, a.total, a.length, a.keyset);
+    return this.wrap(this.rotateParts(a.parts, [0], this.rotateOne(h)), a.bound, a.total, a.length, a.keyset);
   }
 
   /**
@@ -495,28 +459,7 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
       if (!h.stepSet.has(0)) throw new HeError('MISSING_GALOIS_STEP', 'summing both batching rows needs the row-swap key (step 0)');
       plans.push([0]);
     }
-    let acc: Chunk[] = this.mapParts(a.parts.length, (i) => a.parts[i]?.clone() ?? null);
-    try {
-      for (const plan of plans) {
-        const rotated = this.rotateParts(acc, plan, h);
-        let next: Chunk[];
-        try {
-          next = this.mapParts(acc.length, (i) => {
-            const u = acc[i]!;
-            const v = rotated[i]!;
-            return u === null ? null : this.sealOutOrZero('add', (d) => this.evaluator.add(u, v!, d));
-          });
-        } finally {
-          for (const p of rotated) del(p);
-        }
-        for (const p of acc) del(p);
-        acc = next;
-      }
-    } catch (e) {
-      for (const p of acc) del(p);
-      throw e;
-    }
-    return this.wrap(acc, bound, a.total * width, a.length, a.keyset);
+    return this.wrap(this.rotateAndAdd(a.parts, plans, this.rotateOne(h)), bound, a.total * width, a.length, a.keyset);
   }
 
   /** Adds all chunks into one ciphertext (slot j = sum over chunks of slot j); length min(length, N). */
@@ -525,26 +468,7 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
     const present = a.parts.filter((p): p is SealCipherText => p !== null);
     const bound = Math.min(a.bound * present.length, a.total);
     this.checkBound(bound, 'sumChunks');
-    let acc: Chunk = null;
-    try {
-      for (const p of present) {
-        if (acc === null) {
-          acc = p.clone();
-          continue;
-        }
-        const prev: SealCipherText = acc;
-        acc = null; // owned by `prev` until the add returns
-        try {
-          acc = this.sealOutOrZero('add', (d) => this.evaluator.add(prev, p, d));
-        } finally {
-          prev.delete();
-        }
-      }
-    } catch (e) {
-      del(acc);
-      throw e;
-    }
-    return this.wrap([acc], bound, a.total, Math.min(a.length, this.slots), a.keyset);
+    return this.wrap([this.addParts(present)], bound, a.total, Math.min(a.length, this.slots), a.keyset);
   }
 
   /** Sum of all values into every slot of a one-chunk ciphertext: sumChunks then sumSlots(N). */
@@ -561,12 +485,7 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
    */
   save(x: BfvCt): Uint8Array {
     const a = this.ct(x);
-    const w = new ByteWriter().raw(CT_MAGIC).u8(CT_VERSION).str(this.id).raw(fromHex(a.keyset)).f64(a.bound).f64(a.total).u32(a.length).u32(a.parts.length);
-    for (const p of a.parts) {
-      if (p === null) w.u8(0);
-      else w.u8(1).bytes(sealCall(this, 'save', 'BAD_ARGUMENT', () => p.saveArray(this.seal.ComprModeType.none)));
-    }
-    return w.checksum().finish();
+    return this.finishSave(this.beginSave(a).f64(a.bound).f64(a.total), a);
   }
 
   /**
@@ -576,65 +495,20 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
    * bound above it is `MAGNITUDE_EXCEEDED`); by default the engine's capacity.
    */
   load(bytes: Uint8Array, opts: { maxBound?: number } = {}): BfvCt {
-    this.ensureUsable();
-    if (!(bytes instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'ciphertext bytes must be a Uint8Array');
     const cap = opts.maxBound ?? this.maxMagnitude;
     if (typeof cap !== 'number' || !(cap >= 0)) throw new HeError('BAD_ARGUMENT', 'maxBound must be a non-negative number');
-    const what = 'ciphertext';
-    const body = verifyChecksum(bytes, what);
-    if (body.length >= 4 && bytesEqual(body.subarray(0, 4), CKKS_MAGIC)) throw new HeError('PARAMS_MISMATCH', 'a CKKS ciphertext cannot be loaded into a BFV engine');
-    if (body.length < 5 || !bytesEqual(body.subarray(0, 4), CT_MAGIC)) throw new HeError('CORRUPT', `${what}: bad magic`);
-    if (body[4] !== CT_VERSION) throw new HeError('CORRUPT', `${what}: unsupported version ${body[4]}`);
-    const r = new ByteReader(body, what);
-    r.raw(5);
-    const id = r.str();
-    if (id !== this.id) throw new HeError('PARAMS_MISMATCH', `ciphertext is for ${id}, engine is ${this.id}`);
-    const keyset = toHex(r.raw(32));
+    const { r, keyset } = this.openLoad(bytes);
     const bound = r.f64();
     const total = r.f64();
-    const length = r.u32();
-    const n = r.u32();
-    if (!(bound >= 0 && bound <= this.maxMagnitude && bound <= total) || !Number.isFinite(total)) throw new HeError('CORRUPT', `${what}: invalid bounds`);
+    if (!(bound >= 0 && bound <= this.maxMagnitude && bound <= total) || !Number.isFinite(total)) throw new HeError('CORRUPT', 'ciphertext: invalid bounds');
     if (bound > cap) throw new HeError('MAGNITUDE_EXCEEDED', `ciphertext declares values up to ${bound}, beyond the expected ${cap}`);
-    if (n !== Math.max(1, Math.ceil(length / this.slots))) throw new HeError('CORRUPT', `${what}: ${n} chunks cannot hold length ${length}`);
-    const raws: (Uint8Array | null)[] = [];
-    for (let i = 0; i < n; i++) {
-      const present = r.u8();
-      if (present > 1) throw new HeError('CORRUPT', `${what}: bad chunk flag`);
-      if (present === 0) {
-        raws.push(null);
-        continue;
-      }
-      const b = r.bytes();
-      checkSealHeader(b, `${what} chunk ${i}`);
-      if (sealComprMode(b) !== 0 || b.length !== this.ctBytes) throw new HeError('CORRUPT', `${what} chunk ${i}: unexpected size`);
-      raws.push(b);
-    }
-    r.expectEnd();
-    const parts: Chunk[] = [];
-    try {
-      for (const b of raws) {
-        if (b === null) {
-          parts.push(null);
-          continue;
-        }
-        const c = this.seal.CipherText();
-        parts.push(c);
-        sealCall(this, 'ciphertext bytes', 'CORRUPT', () => c.loadArray(this.context, b));
-        if (c.size !== 2 || c.isNttForm || c.coeffModulusSize !== this.dataPrimes) {
-          throw new HeError('CORRUPT', `${what}: SEAL object disagrees with its header`);
-        }
-      }
-    } catch (e) {
-      for (const p of parts) del(p);
-      throw e instanceof HeError ? e : new HeError('CORRUPT', `${what}: ${describeThrown(e)}`, { cause: e });
-    }
+    const { length, parts } = this.finishLoad(r, this.ctBytes, (c) => c.size === 2 && !c.isNttForm && c.coeffModulusSize === this.dataPrimes);
     return this.wrap(parts, bound, total, length, keyset);
   }
 
   // ---------------------------------------------------------------- teardown
 
   protected disposeOwn(): void {
-    del(this.evaluator, this.encoder);
+    del(this.encoder);
   }
 }

@@ -9,7 +9,7 @@
  * `releaseKeys` or `dispose`.
  * @module
  */
-import { checkSealHeader, sha256, toHex } from './bytes.js';
+import { ByteReader, ByteWriter, bytesEqual, checkSealHeader, fromHex, sealComprMode, sha256, toHex, verifyChecksum } from './bytes.js';
 import { HeError, describeThrown } from './errors.js';
 import { checkPublicShape, keysetFingerprint, normaliseSteps, type PublicKeyset, type SecretKeyset } from './keyset.js';
 import { paramsId, rotationSlots, type AnyHeParams } from './params.js';
@@ -18,8 +18,10 @@ import type {
   SealContext,
   SealDecryptor,
   SealEncryptor,
+  SealEvaluator,
   SealGaloisKeys,
   SealLib,
+  SealPlainText,
   SealPublicKey,
   SealRelinKeys,
   SealSecretKey,
@@ -78,6 +80,17 @@ export class SkHandle implements SecretKeyHandle {
     readonly decryptor: SealDecryptor,
   ) {}
 }
+
+/**
+ * Ciphertext blob magics by scheme ("HECT", "HEBT"). Both formats are: magic | u8 version | str paramsId
+ * | 32-byte keyset fingerprint | scheme header | u32 length | u32 chunks | per chunk: u8 present,
+ * [u32 len + SEAL ciphertext, uncompressed] | SHA-256 of all preceding bytes.
+ */
+const CT_MAGIC: Readonly<Record<AnyHeParams['scheme'], Uint8Array>> = {
+  ckks: new Uint8Array([0x48, 0x45, 0x43, 0x54]),
+  bfv: new Uint8Array([0x48, 0x45, 0x42, 0x54]),
+};
+const CT_VERSION = 1;
 
 /** Deletes SEAL objects, ignoring ones already gone. */
 export function del(...objs: ({ delete(): void } | null | undefined)[]): void {
@@ -161,6 +174,7 @@ export abstract class SealEngine<P extends AnyHeParams, C extends SealCt & H, H 
 
   protected readonly seal: SealLib;
   protected readonly context: SealContext;
+  protected readonly evaluator: SealEvaluator;
   /** Slots a rotation step ranges over (N/2 for both schemes: a CKKS vector, a BFV batching row). */
   protected readonly rotationSlots: number;
   /** Whether Galois step 0 (SEAL: the BFV column swap) is a valid key. */
@@ -180,6 +194,7 @@ export abstract class SealEngine<P extends AnyHeParams, C extends SealCt & H, H 
     this.rotationSlots = rotationSlots(params);
     this.allowStepZero = params.scheme === 'bfv';
     this.context = createContext(seal, params, this.id);
+    this.evaluator = seal.Evaluator(this.context);
   }
 
   /** @internal Called when SEAL aborted: the WebAssembly instance can no longer be trusted. */
@@ -226,6 +241,195 @@ export abstract class SealEngine<P extends AnyHeParams, C extends SealCt & H, H 
       if (e instanceof HeError && isTransparentError(e.cause)) return null;
       throw e;
     }
+  }
+
+  // ---------------------------------------------------------------- chunk machinery
+
+  /** Applies `op` chunk by chunk to owned outputs; on any error frees what was made. */
+  protected mapParts(n: number, op: (i: number) => Chunk): Chunk[] {
+    const out: Chunk[] = [];
+    try {
+      for (let i = 0; i < n; i++) out.push(op(i));
+    } catch (e) {
+      for (const p of out) del(p);
+      throw e;
+    }
+    return out;
+  }
+
+  /**
+   * Owned copies of `parts`, each put through the rotations of `plan` in turn by `rotateOne` (the
+   * scheme's rotation written into `dest`).
+   */
+  protected rotateParts(parts: readonly Chunk[], plan: readonly number[], rotateOne: (c: SealCipherText, step: number, dest: SealCipherText) => unknown): Chunk[] {
+    return this.mapParts(parts.length, (i) => {
+      const p = parts[i]!;
+      if (p === null) return null;
+      let cur = p.clone();
+      for (const s of plan) {
+        const c = cur;
+        try {
+          cur = this.sealOut('rotation', (d) => rotateOne(c, s, d));
+        } finally {
+          c.delete();
+        }
+      }
+      return cur;
+    });
+  }
+
+  /**
+   * Rotate-and-sum (Halevi-Shoup "total sums"): for each plan in turn, x += rotate(x, plan). Returns owned
+   * chunks; `parts` is left as it was.
+   */
+  protected rotateAndAdd(parts: readonly Chunk[], plans: readonly (readonly number[])[], rotateOne: (c: SealCipherText, step: number, dest: SealCipherText) => unknown): Chunk[] {
+    let acc: Chunk[] = this.mapParts(parts.length, (i) => parts[i]?.clone() ?? null);
+    try {
+      for (const plan of plans) {
+        const rotated = this.rotateParts(acc, plan, rotateOne);
+        let next: Chunk[];
+        try {
+          const cur = acc;
+          next = this.mapParts(cur.length, (i) => {
+            const u = cur[i]!;
+            const v = rotated[i]!;
+            return u === null ? null : this.sealOutOrZero('add', (d) => this.evaluator.add(u, v!, d));
+          });
+        } finally {
+          for (const p of rotated) del(p);
+        }
+        for (const p of acc) del(p);
+        acc = next;
+      }
+    } catch (e) {
+      for (const p of acc) del(p);
+      throw e;
+    }
+    return acc;
+  }
+
+  /** One owned chunk holding the sum of all present `parts` (null when there are none or they cancel). */
+  protected addParts(parts: readonly Chunk[]): Chunk {
+    let acc: Chunk = null;
+    try {
+      for (const p of parts) {
+        if (p === null) continue;
+        if (acc === null) {
+          acc = p.clone();
+          continue;
+        }
+        const prev: SealCipherText = acc;
+        acc = null; // owned by `prev` until the add returns
+        try {
+          acc = this.sealOutOrZero('add', (d) => this.evaluator.add(prev, p, d));
+        } finally {
+          prev.delete();
+        }
+      }
+    } catch (e) {
+      del(acc);
+      throw e;
+    }
+    return acc;
+  }
+
+  /** Decrypts each present chunk with `h` and hands its plaintext to `decode` (deleted afterwards). */
+  protected decryptParts(h: SkHandle, parts: readonly Chunk[], decode: (pt: SealPlainText, i: number) => void): void {
+    parts.forEach((p, i) => {
+      if (p === null) return;
+      const pt = this.seal.PlainText();
+      try {
+        sealCall(this, 'decryption', 'BAD_ARGUMENT', () => h.decryptor.decrypt(p, pt));
+        decode(pt, i);
+      } finally {
+        pt.delete();
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- ciphertext bytes
+
+  /** Starts a ciphertext blob: magic, version, parameters id, keyset fingerprint (see {@link CT_MAGIC}). */
+  protected beginSave(a: C): ByteWriter {
+    return new ByteWriter().raw(CT_MAGIC[this.params.scheme]).u8(CT_VERSION).str(this.id).raw(fromHex(a.keyset));
+  }
+
+  /** Ends a ciphertext blob after the scheme header: length, chunks, checksum. */
+  protected finishSave(w: ByteWriter, a: C): Uint8Array {
+    w.u32(a.length).u32(a.parts.length);
+    for (const p of a.parts) {
+      if (p === null) w.u8(0);
+      else w.u8(1).bytes(sealCall(this, 'save', 'BAD_ARGUMENT', () => p.saveArray(this.seal.ComprModeType.none)));
+    }
+    return w.checksum().finish();
+  }
+
+  /**
+   * Opens a ciphertext blob: checksum first (damaged bytes never reach SEAL, and a flipped magic is
+   * `CORRUPT`), then the other scheme's magic (`PARAMS_MISMATCH`), magic, version and parameters id.
+   * Returns the reader at the scheme header, and the keyset fingerprint.
+   */
+  protected openLoad(bytes: Uint8Array): { r: ByteReader; keyset: string } {
+    this.ensureUsable();
+    if (!(bytes instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'ciphertext bytes must be a Uint8Array');
+    const what = 'ciphertext';
+    const body = verifyChecksum(bytes, what);
+    const own = this.params.scheme;
+    const other = own === 'ckks' ? 'bfv' : 'ckks';
+    const magic = body.subarray(0, 4);
+    if (body.length >= 4 && bytesEqual(magic, CT_MAGIC[other])) {
+      throw new HeError('PARAMS_MISMATCH', `a ${other.toUpperCase()} ciphertext cannot be loaded into a ${own.toUpperCase()} engine`);
+    }
+    if (body.length < 5 || !bytesEqual(magic, CT_MAGIC[own])) throw new HeError('CORRUPT', `${what}: bad magic`);
+    if (body[4] !== CT_VERSION) throw new HeError('CORRUPT', `${what}: unsupported version ${body[4]}`);
+    const r = new ByteReader(body, what);
+    r.raw(5);
+    const id = r.str();
+    if (id !== this.id) throw new HeError('PARAMS_MISMATCH', `ciphertext is for ${id}, engine is ${this.id}`);
+    return { r, keyset: toHex(r.raw(32)) };
+  }
+
+  /**
+   * Reads the end of a ciphertext blob (length, chunk count, chunks) and loads the chunks into SEAL.
+   * Framing, every SEAL header and each chunk's size (`chunkBytes`, from SEAL itself) are checked before
+   * SEAL reads anything; `matches` then checks each loaded SEAL object against the blob's header.
+   */
+  protected finishLoad(r: ByteReader, chunkBytes: number, matches: (c: SealCipherText) => boolean): { length: number; parts: Chunk[] } {
+    const what = 'ciphertext';
+    const length = r.u32();
+    const n = r.u32();
+    if (n !== Math.max(1, Math.ceil(length / this.slots))) throw new HeError('CORRUPT', `${what}: ${n} chunks cannot hold length ${length}`);
+    const raws: (Uint8Array | null)[] = [];
+    for (let i = 0; i < n; i++) {
+      const present = r.u8();
+      if (present > 1) throw new HeError('CORRUPT', `${what}: bad chunk flag`);
+      if (present === 0) {
+        raws.push(null);
+        continue;
+      }
+      const b = r.bytes();
+      checkSealHeader(b, `${what} chunk ${i}`);
+      if (sealComprMode(b) !== 0 || b.length !== chunkBytes) throw new HeError('CORRUPT', `${what} chunk ${i}: unexpected size`);
+      raws.push(b);
+    }
+    r.expectEnd();
+    const parts: Chunk[] = [];
+    try {
+      for (const b of raws) {
+        if (b === null) {
+          parts.push(null);
+          continue;
+        }
+        const c = this.seal.CipherText();
+        parts.push(c);
+        sealCall(this, 'ciphertext bytes', 'CORRUPT', () => c.loadArray(this.context, b));
+        if (!matches(c)) throw new HeError('CORRUPT', `${what}: SEAL object disagrees with its header`);
+      }
+    } catch (e) {
+      for (const p of parts) del(p);
+      throw e instanceof HeError ? e : new HeError('CORRUPT', `${what}: ${describeThrown(e)}`, { cause: e });
+    }
+    return { length, parts };
   }
 
   protected ensureUsable(): void {
@@ -485,7 +689,7 @@ export abstract class SealEngine<P extends AnyHeParams, C extends SealCt & H, H 
 
   // ---------------------------------------------------------------- teardown
 
-  /** Scheme-specific SEAL objects to free at dispose (encoder, evaluator, parms ids). */
+  /** Scheme-specific SEAL objects to free at dispose (encoder, parms ids). */
   protected abstract disposeOwn(): void;
 
   /** Frees every ciphertext, key handle and SEAL object of this engine. */
@@ -495,7 +699,7 @@ export abstract class SealEngine<P extends AnyHeParams, C extends SealCt & H, H 
     for (const h of [...this.pkByFingerprint.values()]) this.releaseKeys(h);
     for (const h of [...this.skByKey.values()]) this.releaseKeys(h);
     this.disposeOwn();
-    del(this.context);
+    del(this.evaluator, this.context);
     this.disposed = true;
   }
 }

@@ -31,12 +31,11 @@
  * Each temporary is deleted in a `finally`; Cts are freed by {@link HeEngine.free} or {@link HeEngine.scope}.
  * @module
  */
-import { ByteReader, ByteWriter, bytesEqual, checkSealHeader, fromHex, sealComprMode, toHex, verifyChecksum } from './bytes.js';
 import { Chunk, PkHandle, SealCt, SealEngine, SkHandle, del, sealCall, type PublicKeyHandle, type SecretKeyHandle } from './engine-base.js';
 import { HeError, describeThrown } from './errors.js';
 import { modulusLayout, validateParams, type HeParams } from './params.js';
 import { checkWidth, planRotation, rotationStepsForWidth } from './rotation.js';
-import { loadSeal, type SealCipherText, type SealEncoder, type SealEvaluator, type SealLib, type SealParmsId, type SealPlainText, type SealRelinKeys } from './seal.js';
+import { loadSeal, type SealCipherText, type SealEncoder, type SealLib, type SealParmsId, type SealPlainText, type SealRelinKeys } from './seal.js';
 
 export type { PublicKeyHandle, SecretKeyHandle } from './engine-base.js';
 
@@ -67,9 +66,6 @@ class CtImpl extends SealCt implements Ct {
   }
 }
 
-const CT_MAGIC = new Uint8Array([0x48, 0x45, 0x43, 0x54]); // "HECT"
-const CT_VERSION = 1;
-const BFV_MAGIC = new Uint8Array([0x48, 0x45, 0x42, 0x54]); // "HEBT", see bfv.ts
 
 /** Scales computed by two routes (ours, SEAL's) may differ in the last bits; anything further is a bug. */
 function sameScale(a: number, b: number): boolean {
@@ -89,7 +85,6 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
   readonly maxMagnitude: number;
 
   private readonly encoder: SealEncoder;
-  private readonly evaluator: SealEvaluator;
   /** Primes of the bottom-level modulus. */
   private readonly basePrimes: number;
   /** All primes as doubles, index 0 first, last = special prime. */
@@ -127,7 +122,6 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
     data.delete();
 
     this.encoder = seal.CKKSEncoder(context);
-    this.evaluator = seal.Evaluator(context);
     if (this.encoder.slotCount !== this.slots) throw new HeError('BAD_PARAMS', 'unexpected slot count');
 
     this.ctBytes = this.levelParms.map((pid) => {
@@ -260,15 +254,8 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
     const a = this.ct(ct);
     this.checkKeysetOf(a, h.fingerprint);
     const out = new Float64Array(a.parts.length * this.slots);
-    a.parts.forEach((p, i) => {
-      if (p === null) return;
-      const pt = this.seal.PlainText();
-      try {
-        sealCall(this, 'decryption', 'BAD_ARGUMENT', () => h.decryptor.decrypt(p, pt));
-        out.set(sealCall(this, 'decoding', 'BAD_ARGUMENT', () => this.encoder.decode(pt)).subarray(0, this.slots), i * this.slots);
-      } finally {
-        pt.delete();
-      }
+    this.decryptParts(h, a.parts, (pt, i) => {
+      out.set(sealCall(this, 'decoding', 'BAD_ARGUMENT', () => this.encoder.decode(pt)).subarray(0, this.slots), i * this.slots);
     });
     return out;
   }
@@ -593,7 +580,7 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
     this.checkKeysetOf(a, h.fingerprint);
     if (!Number.isSafeInteger(steps)) throw new HeError('BAD_ARGUMENT', `steps must be an integer, got ${String(steps)}`);
     const plan = this.rotationPlan(steps, h);
-    return this.wrap(this.rotateParts(a.parts, plan, h), a.level, a.scale, a.length, a.keyset);
+    return this.wrap(this.rotateParts(a.parts, plan, this.rotateOne(h)), a.level, a.scale, a.length, a.keyset);
   }
 
   private rotationPlan(steps: number, h: PkHandle): number[] {
@@ -604,30 +591,9 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
     return plan;
   }
 
-  private rotateParts(parts: readonly Chunk[], plan: number[], h: PkHandle): Chunk[] {
-    const out: Chunk[] = [];
-    try {
-      for (const p of parts) {
-        if (p === null) {
-          out.push(null);
-          continue;
-        }
-        let cur = p.clone();
-        for (const s of plan) {
-          const c = cur;
-          try {
-            cur = this.sealOut('rotation', (d) => this.evaluator.rotateVector(c, s, h.galoisKeys!, d));
-          } finally {
-            c.delete();
-          }
-        }
-        out.push(cur);
-      }
-    } catch (e) {
-      for (const p of out) del(p);
-      throw e;
-    }
-    return out;
+  /** CKKS slot rotation by one available step with `h`'s Galois keys, into `dest`. */
+  private rotateOne(h: PkHandle): (c: SealCipherText, step: number, dest: SealCipherText) => unknown {
+    return (c, step, dest) => this.evaluator.rotateVector(c, step, h.galoisKeys!, dest);
   }
 
   /**
@@ -642,56 +608,13 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
     this.checkKeysetOf(a, h.fingerprint);
     checkWidth(width, this.slots);
     const plans = rotationStepsForWidth(width).map((s) => this.rotationPlan(s, h));
-    let acc: Chunk[] = a.parts.map((p) => (p ? p.clone() : null));
-    try {
-      for (const plan of plans) {
-        const rotated = this.rotateParts(acc, plan, h);
-        const next: Chunk[] = [];
-        try {
-          for (let i = 0; i < acc.length; i++) {
-            const u = acc[i]!;
-            const v = rotated[i]!;
-            next.push(u === null ? null : (this.sealOut('add', (d) => this.evaluator.add(u, v!, d))));
-          }
-        } catch (e) {
-          for (const p of next) del(p);
-          throw e;
-        } finally {
-          for (const p of rotated) del(p);
-        }
-        for (const p of acc) del(p);
-        acc = next;
-      }
-    } catch (e) {
-      for (const p of acc) del(p);
-      throw e;
-    }
-    return this.wrap(acc, a.level, a.scale, a.length, a.keyset);
+    return this.wrap(this.rotateAndAdd(a.parts, plans, this.rotateOne(h)), a.level, a.scale, a.length, a.keyset);
   }
 
   /** Adds all chunks of `a` into one ciphertext (slot j = sum over chunks of slot j); length min(length, slots). */
   sumChunks(x: Ct): Ct {
     const a = this.ct(x);
-    let acc: SealCipherText | null = null;
-    try {
-      for (const p of a.parts) {
-        if (p === null) continue;
-        if (acc === null) {
-          acc = p.clone();
-          continue;
-        }
-        const prev: SealCipherText = acc;
-        try {
-          acc = this.sealOut('add', (d) => this.evaluator.add(prev, p, d));
-        } finally {
-          prev.delete();
-        }
-      }
-    } catch (e) {
-      del(acc);
-      throw e;
-    }
-    return this.wrap([acc], a.level, a.scale, Math.min(a.length, this.slots), a.keyset);
+    return this.wrap([this.addParts(a.parts)], a.level, a.scale, Math.min(a.length, this.slots), a.keyset);
   }
 
   /**
@@ -716,72 +639,22 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
    */
   save(x: Ct): Uint8Array {
     const a = this.ct(x);
-    const w = new ByteWriter().raw(CT_MAGIC).u8(CT_VERSION).str(this.id).raw(fromHex(a.keyset)).u8(a.level).f64(a.scale).u32(a.length).u32(a.parts.length);
-    for (const p of a.parts) {
-      if (p === null) w.u8(0);
-      else w.u8(1).bytes(sealCall(this, 'save', 'BAD_ARGUMENT', () => p.saveArray(this.seal.ComprModeType.none)));
-    }
-    return w.checksum().finish();
+    return this.finishSave(this.beginSave(a).u8(a.level).f64(a.scale), a);
   }
 
   /**
    * Parses bytes from {@link save}. Integrity (checksum), framing and every SEAL header are verified
-   * before SEAL reads anything; other parameters are `PARAMS_MISMATCH`; anything malformed is `CORRUPT`.
+   * before SEAL reads anything; other parameters (or a BFV ciphertext) are `PARAMS_MISMATCH`; anything
+   * malformed is `CORRUPT`.
    */
   load(bytes: Uint8Array): Ct {
-    this.ensureUsable();
-    if (!(bytes instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'ciphertext bytes must be a Uint8Array');
-    const what = 'ciphertext';
-    const body = verifyChecksum(bytes, what);
-    if (body.length >= 4 && bytesEqual(body.subarray(0, 4), BFV_MAGIC)) throw new HeError('PARAMS_MISMATCH', 'a BFV ciphertext cannot be loaded into a CKKS engine');
-    if (body.length < 5 || !bytesEqual(body.subarray(0, 4), CT_MAGIC)) throw new HeError('CORRUPT', `${what}: bad magic`);
-    if (body[4] !== CT_VERSION) throw new HeError('CORRUPT', `${what}: unsupported version ${body[4]}`);
-    const r = new ByteReader(body, what);
-    r.raw(5);
-    const id = r.str();
-    if (id !== this.id) throw new HeError('PARAMS_MISMATCH', `ciphertext is for ${id}, engine is ${this.id}`);
-    const keyset = toHex(r.raw(32));
+    const { r, keyset } = this.openLoad(bytes);
     const level = r.u8();
     const scale = r.f64();
-    const length = r.u32();
-    const n = r.u32();
-    if (level > this.maxLevel) throw new HeError('CORRUPT', `${what}: level ${level} beyond ${this.maxLevel}`);
-    if (!(scale > 1) || !Number.isFinite(scale)) throw new HeError('CORRUPT', `${what}: invalid scale`);
-    if (n !== Math.max(1, Math.ceil(length / this.slots))) {
-      throw new HeError('CORRUPT', `${what}: ${n} chunks cannot hold length ${length}`);
-    }
-    const raws: (Uint8Array | null)[] = [];
-    for (let i = 0; i < n; i++) {
-      const present = r.u8();
-      if (present > 1) throw new HeError('CORRUPT', `${what}: bad chunk flag`);
-      if (present === 0) {
-        raws.push(null);
-        continue;
-      }
-      const b = r.bytes();
-      checkSealHeader(b, `${what} chunk ${i}`);
-      if (sealComprMode(b) !== 0 || b.length !== this.ctBytes[level]) throw new HeError('CORRUPT', `${what} chunk ${i}: unexpected size for level ${level}`);
-      raws.push(b);
-    }
-    r.expectEnd();
-    const parts: Chunk[] = [];
-    try {
-      for (const b of raws) {
-        if (b === null) {
-          parts.push(null);
-          continue;
-        }
-        const c = this.seal.CipherText();
-        parts.push(c);
-        sealCall(this, 'ciphertext bytes', 'CORRUPT', () => c.loadArray(this.context, b));
-        if (c.size !== 2 || !c.isNttForm || c.coeffModulusSize !== this.basePrimes + this.maxLevel - level || c.scale !== scale) {
-          throw new HeError('CORRUPT', `${what}: SEAL object disagrees with its header`);
-        }
-      }
-    } catch (e) {
-      for (const p of parts) del(p);
-      throw e;
-    }
+    if (level > this.maxLevel) throw new HeError('CORRUPT', `ciphertext: level ${level} beyond ${this.maxLevel}`);
+    if (!(scale > 1) || !Number.isFinite(scale)) throw new HeError('CORRUPT', 'ciphertext: invalid scale');
+    const primes = this.basePrimes + this.maxLevel - level;
+    const { length, parts } = this.finishLoad(r, this.ctBytes[level]!, (c) => c.size === 2 && c.isNttForm && c.coeffModulusSize === primes && c.scale === scale);
     return this.wrap(parts, level, scale, length, keyset);
   }
 
@@ -789,6 +662,6 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
 
   protected disposeOwn(): void {
     for (const p of this.levelParms) p.delete();
-    del(this.evaluator, this.encoder);
+    del(this.encoder);
   }
 }
