@@ -115,9 +115,13 @@ test('every preset size from 20 to 60 bits is accepted by SEAL and keeps exact r
       const w = Array.from({ length: n }, (_, i) => (i * 7) % 4);
       const m = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1 : 0));
       g.engine.scope(() => {
-        const s = g.engine.sumAll(g.engine.multiplyPlain(g.engine.multiplyPlain(g.engine.encrypt(g.pk, x, { bound: 1 }), w), m), g.pk);
+        const fresh = g.engine.encrypt(g.pk, x, { bound: 1 });
+        const weighted = g.engine.multiplyPlain(fresh, w);
+        const masked = g.engine.multiplyPlain(weighted, m);
+        const s = g.engine.sumAll(masked, g.pk);
         const left = g.engine.noiseBudget(g.sk, s);
-        t.diagnostic(`N=${p.polyModulusDegree}, ${p.plainModulusBits}-bit t: ${left} bits of noise budget left`);
+        const steps = [fresh, weighted, masked].map((c) => g.engine.noiseBudget(g.sk, c)).join(' -> ');
+        t.diagnostic(`N=${p.polyModulusDegree}, ${p.plainModulusBits}-bit t: noise budget fresh -> weights -> mask -> full sum: ${steps} -> ${left} bits`);
         assert.ok(left > 0);
         assert.equal(g.engine.decrypt(g.sk, s)[0], BigInt(x.reduce((acc, v, i) => acc + v * w[i]! * m[i]!, 0)));
       });

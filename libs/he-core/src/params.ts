@@ -125,12 +125,13 @@ export function bfvCapacity(bits: number): number {
  * beyond (or with `deep`). A magnitude no plain modulus can hold is `MAGNITUDE_EXCEEDED`, never a silent
  * wrap-around.
  *
- * Noise (SEAL invariant noise budget, bits; measured with node-seal 6.0.3 for b = 20..58): a fresh
- * ciphertext keeps about 166 - b at N=8192 (174-bit data modulus) and 380 - b at N=16384; a plaintext
- * product costs about b to b + 5, a ciphertext product about b + 12, a full slot sum (13 or 14
- * rotations) about 10. So every preset runs "weights, then a group mask, then a full sum" with budget to
- * spare (31 bits left at b = 40, N=8192; 196 at b = 58, N=16384), which `bfv.spec.ts` checks for each
- * preset size; decryption refuses an exhausted budget (`NOISE_EXHAUSTED`).
+ * Noise (SEAL invariant noise budget, bits, node-seal 6.0.3; `bfv.spec.ts` prints it step by step for
+ * b = 20, 40, 41 and 60, and checks ct x ct products in its exhaustion test): a fresh ciphertext keeps
+ * about 166 - b at N=8192 (174-bit data modulus) and 380 - b at N=16384; a plaintext product costs about
+ * b to b + 5, a ciphertext product about b + 12, a full slot sum (13 or 14 rotations) about 10. So every
+ * preset runs "weights, then a group mask, then a full sum" with budget to spare (about 30 bits left at
+ * b = 40, N=8192; about 180 at b = 60, N=16384); decryption refuses an exhausted budget
+ * (`NOISE_EXHAUSTED`).
  *
  * A plain modulus size equal to one of the coefficient primes' sizes is skipped: SEAL picks the largest
  * b-bit prime = 1 mod 2N for both, and the two moduli must differ.
