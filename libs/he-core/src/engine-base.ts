@@ -177,7 +177,7 @@ export abstract class SealEngine<P extends AnyHeParams, C extends SealCt & H, H 
   protected readonly evaluator: SealEvaluator;
   /** Slots a rotation step ranges over (N/2 for both schemes: a CKKS vector, a BFV batching row). */
   protected readonly rotationSlots: number;
-  /** Whether Galois step 0 (SEAL: the BFV column swap) is a valid key. */
+  /** Whether Galois step 0 is a valid key (SEAL: the BFV column swap; CKKS complex conjugation). */
   private readonly allowStepZero: boolean;
   protected readonly live = new Set<C>();
   private readonly scopes: Set<C>[] = [];
@@ -192,7 +192,7 @@ export abstract class SealEngine<P extends AnyHeParams, C extends SealCt & H, H 
     this.params = { ...params, coeffModulusBits: [...params.coeffModulusBits] };
     this.id = paramsId(params);
     this.rotationSlots = rotationSlots(params);
-    this.allowStepZero = params.scheme === 'bfv';
+    this.allowStepZero = true;
     this.context = createContext(seal, params, this.id);
     this.evaluator = seal.Evaluator(this.context);
   }

@@ -611,6 +611,50 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
     return this.wrap(this.rotateAndAdd(a.parts, plans, this.rotateOne(h)), a.level, a.scale, a.length, a.keyset);
   }
 
+  /**
+   * Release hygiene for a ciphertext the consumer will decrypt (compiler README, "Release hygiene"): per
+   * chunk i, x + conj(x) + Enc(fill(i)) at x's level and scale. The conjugation (SEAL's Galois element 2N-1,
+   * keyset step 0) cancels every slot's imaginary part exactly, the data-dependent part of the approximate
+   * arithmetic that a real-valued fill cannot reach, and doubles the real part; the fresh public-key
+   * encryption of `fill` (uniform values chosen by the caller at slots the consumer must not read, small
+   * flooding noise at the ones it reads) re-randomises the ciphertext and its noise (Li-Micciancio 2021,
+   * noise flooding). An absent (exact zero) chunk becomes Enc(fill(i)).
+   */
+  releaseFill(x: Ct, pk: PublicKeyHandle, fill: (chunk: number) => Float64Array): Ct {
+    const a = this.ct(x);
+    const h = this.pkImpl(pk);
+    this.checkKeysetOf(a, h.fingerprint);
+    if (!h.stepSet.has(0) || !h.galoisKeys) throw new HeError('MISSING_GALOIS_STEP', 'release hygiene needs the conjugation key (Galois step 0) in the keyset');
+    const out: Chunk[] = [];
+    try {
+      a.parts.forEach((p, i) => {
+        const vals = fill(i);
+        if (!(vals instanceof Float64Array) || vals.length !== this.slots) throw new HeError('BAD_ARGUMENT', `fill(${i}) must be a Float64Array of ${this.slots} values`);
+        this.checkValues(vals, 'fill');
+        const fresh = this.encryptChunk(h, vals, a.scale, a.level);
+        if (p === null) {
+          out.push(fresh);
+          return;
+        }
+        let conj: SealCipherText | null = null;
+        let real: SealCipherText | null = null;
+        try {
+          conj = this.sealOut('conjugation', (d) => this.evaluator.complexConjugate(p, h.galoisKeys!, d));
+          const c = conj;
+          real = this.sealOut('add', (d) => this.evaluator.add(p, c, d));
+          const r = real;
+          out.push(this.sealOut('add', (d) => this.evaluator.add(r, fresh, d)));
+        } finally {
+          del(conj, real, fresh);
+        }
+      });
+    } catch (e) {
+      for (const p of out) del(p);
+      throw e;
+    }
+    return this.wrap(out, a.level, a.scale, a.length, a.keyset);
+  }
+
   /** Adds all chunks of `a` into one ciphertext (slot j = sum over chunks of slot j); length min(length, slots). */
   sumChunks(x: Ct): Ct {
     const a = this.ct(x);

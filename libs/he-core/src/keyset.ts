@@ -41,8 +41,8 @@ const VERSION = 1;
 const DOMAIN = new TextEncoder().encode('he-core/public-keyset/v1');
 
 /**
- * Checks rotation steps: distinct integers with |step| < slots, non-zero unless `allowZero` (BFV, where
- * SEAL reads step 0 as the row swap); returns them sorted.
+ * Checks rotation steps: distinct integers with |step| < slots, non-zero unless `allowZero` (SEAL reads
+ * step 0 as the Galois element 2N-1: the BFV row swap, the CKKS complex conjugation); returns them sorted.
  */
 export function normaliseSteps(steps: readonly number[], slots: number, allowZero = false): number[] {
   if (!Array.isArray(steps)) throw new HeError('BAD_ARGUMENT', 'galoisSteps must be an array');
@@ -74,7 +74,8 @@ export function keysetFingerprint(k: Omit<PublicKeyset<AnyHeParams>, 'fingerprin
 
 /** Steps of a keyset for `params`, checked and sorted. */
 function stepsFor(params: AnyHeParams, steps: readonly number[]): number[] {
-  return normaliseSteps(steps, rotationSlots(params), params.scheme === 'bfv');
+  // step 0: SEAL's Galois element 2N-1 (BFV: the row swap; CKKS: complex conjugation)
+  return normaliseSteps(steps, rotationSlots(params), true);
 }
 
 /** Checks the field types of a public keyset (before anything reads them). */

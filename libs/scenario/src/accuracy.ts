@@ -261,7 +261,8 @@ export function laplaceScales(plan: Plan): Record<string, number | QuotientNoise
     const o = outputs.get(r.output);
     if (!o) throw new RangeError(`laplaceScales: read of unknown output ${r.output}`);
     const n = nodes.get(o.node);
-    return n && n.op === 'noise' ? n.scale * Math.abs(r.factor) : null;
+    // the consumer receives the output doubled (release hygiene, circuit.ts): the read's factor halves it back
+    return n && n.op === 'noise' ? 2 * n.scale * Math.abs(r.factor) : null;
   };
   const out: Record<string, number | QuotientNoise> = {};
   for (const name of plan.decoding.released) {

@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { HeEngine, decodePublicKeyset, paramsId, type Ct, type HeParams } from '#he-core';
 import { type Plan, evaluateCircuit, reduceChunks } from '#scenario';
 
@@ -26,11 +25,6 @@ function engineFor(params: HeParams): Promise<HeEngine> {
   return e;
 }
 
-/** Uniform in [0, 1) from the CSPRNG (Laplace noise must not come from Math.random). */
-function secureUniform(): number {
-  return randomInt(0, 2 ** 48 - 1) / 2 ** 48;
-}
-
 export async function runHeTask(task: HeTask): Promise<HeTaskResult> {
   if (task.kind === 'reduce') {
     const engine = await engineFor(task.params);
@@ -51,7 +45,8 @@ export async function runHeTask(task: HeTask): Promise<HeTaskResult> {
       const privateParams: Record<string, Ct> = {};
       for (const [n, b] of Object.entries(task.privateParams)) privateParams[n] = engine.load(b);
       const r = evaluateCircuit(engine as never, pk as never, task.plan, inputs as never, {
-        privateParams: privateParams as never, groupCounts: task.groupCounts, noise: { rng: secureUniform },
+        // Laplace noise, fill and flooding from the CSPRNG (circuit.ts: `random` defaults to node:crypto)
+        privateParams: privateParams as never, groupCounts: task.groupCounts,
       });
       const outputs: Record<string, Uint8Array> = {};
       for (const [id, ct] of Object.entries(r.outputs)) outputs[id] = engine.save(ct as Ct);

@@ -2,8 +2,9 @@
  * The broker's side: evaluates a plan's circuit on ciphertexts and applies the release controls
  * (small-group suppression in the masks, Laplace noise). Never sees a plaintext row or a secret key.
  */
-import type { CircuitNode, Condition, Plan, PlainVec } from './plan-types.js';
+import type { CircuitNode, Condition, Plan, PlainVec, Read } from './plan-types.js';
 import { LAPLACE_TAIL } from './magnitude.js';
+import { type RandomSource, cryptoRandom, gridLaplace } from './sampler.js';
 
 /**
  * The operations the circuit needs; `#he-core`'s `HeEngine` provides them (structural typing keeps
@@ -17,6 +18,8 @@ export interface CircuitEngine<Ct, Pk> {
   multiplyPlain(ct: Ct, values: Float64Array): Ct;
   multiply(a: Ct, b: Ct, pk: Pk): Ct;
   sumSlots(ct: Ct, width: number, pk: Pk): Ct;
+  /** x + conj(x) + Enc(fill(chunk)) per chunk, at x's level and scale (`#he-core` `HeEngine.releaseFill`) */
+  releaseFill(ct: Ct, pk: Pk, fill: (chunk: number) => Float64Array): Ct;
   free(ct: Ct): void;
 }
 
@@ -25,8 +28,11 @@ export interface EvaluationExtra<Ct> {
   privateParams?: Record<string, Ct>;
   /** each role's `groupCounts` from `encodeRole` (needed when the plan has conditions) */
   groupCounts?: Record<string, Record<string, number[]>>;
-  /** randomness for Laplace noise: uniform in [0, 1) (use a CSPRNG in production) */
-  noise?: { rng: () => number };
+  /**
+   * randomness for Laplace noise and the release hygiene's fill (default: the operating system's CSPRNG;
+   * `seededRandom` only in tests)
+   */
+  random?: RandomSource;
 }
 
 export interface EvaluationMeta {
@@ -93,16 +99,82 @@ export function suppressedGroups(c: Condition, counts: Record<string, Record<str
 }
 
 /**
- * Laplace(0, b) by inversion of a uniform sample in [0, 1), capped at LAPLACE_TAIL·b: u = 0 would give
- * an infinite sample, and the plan sizes its slot headroom for |noise| <= LAPLACE_TAIL·b (magnitude.ts).
- * The cap moves probability e^-40 ~ 4e-18 to the two end points ((ε, 4e-18)-DP instead of pure ε-DP).
+ * Release hygiene (compiler README, "Release hygiene"). Every output the consumer can fetch becomes
+ * x + conj(x) + Enc(fill): the conjugation cancels the imaginary parts, and `fill` is
+ * - at every slot the consumer does not read (partial sums, masked-off slots, suppressed groups, empty
+ *   chunks): uniform in [-FILL_RANGE, FILL_RANGE]. What the circuit leaves there is at most
+ *   2·SLOT_CAP·2^-35 (the mask's encoding error, ~2.4e-11 per slot, times a partial sum) plus its own
+ *   noise, so a slot's statistical distance from data-independent is below 2^-FILL_MARGIN_BITS;
+ * - at every slot it reads: flooding noise, uniform in [-w, w] — a quarter of a count for a rounded value
+ *   (rounding removes it), half a noise grid step for a noisy value (which makes the discrete noise
+ *   continuous: ε grows by at most 2^-GRID_BITS), and FLOOD_OF_TOLERANCE of the format's absolute
+ *   accuracy (1e-6) for any other real value.
  */
-function laplace(b: number, rng: () => number): number {
-  let u = rng();
-  if (!(u >= 0 && u < 1)) throw new Error('noise rng must return a number in [0, 1)');
-  u -= 0.5;
-  const tail = Math.min(LAPLACE_TAIL, -Math.log(1 - 2 * Math.abs(u)));
-  return b * Math.sign(u) * tail;
+export const FILL_RANGE = 2 ** 22;
+/** log2(FILL_RANGE / (2·2^24·2^-35)): the statistical margin of the fill at one unread slot. */
+export const FILL_MARGIN_BITS = 32;
+/** Flooding at a read real value, as a share of the accuracy table's absolute tolerance 1e-6. */
+export const FLOOD_OF_TOLERANCE = 1 / 16;
+
+/** Per output id: the slots the consumer reads, with the half-width of the flooding noise there (slot units). */
+export function releasedSlots(plan: Plan): Map<string, Map<number, number>> {
+  const out = new Map<string, Map<number, number>>();
+  const byNode = new Map(plan.circuit.nodes.map((n) => [n.id, n]));
+  const nodeOf = new Map(plan.outputs.map((o) => [o.id, byNode.get(o.node)]));
+  const add = (r: Read, round: boolean): void => {
+    const n = nodeOf.get(r.output);
+    const f = Math.abs(r.factor);
+    // under noise: half a grid step (doubled, like every output value); rounded: a quarter count
+    const w = n?.op === 'noise' && n.grid !== undefined ? n.grid : round ? 0.25 / f : (FLOOD_OF_TOLERANCE * 1e-6) / f;
+    const m = out.get(r.output) ?? new Map<number, number>();
+    for (const s of r.slots) m.set(s, Math.min(m.get(s) ?? Infinity, w));
+    out.set(r.output, m);
+  };
+  for (const d of Object.values(plan.decoding.metrics)) {
+    switch (d.kind) {
+      case 'value': add(d.read, d.round); break;
+      case 'quotient': add(d.num, false); add(d.den, false); break;
+      case 'moments': add(d.m1, false); add(d.m2, false); if (d.count) add(d.count, false); break;
+      case 'histogram': d.bins.forEach((b) => add(b, true)); break;
+      case 'correlation': [d.sa, d.sb, d.saa, d.sbb, d.sab].forEach((r) => add(r, false)); break;
+      case 'rows': {
+        const keys = plan.align?.keys?.length ?? 0;
+        const w = (FLOOD_OF_TOLERANCE * 1e-6) / Math.abs(d.factor);
+        for (let c = 0; c * plan.slots < keys; c++) {
+          const m = new Map<number, number>();
+          for (let s = 0; s < plan.slots && c * plan.slots + s < keys; s++) m.set(s, w);
+          out.set(`${d.outputs[0]}#${c}`, m);
+        }
+        break;
+      }
+      case 'ratio': break;
+    }
+  }
+  for (const c of plan.conditions) if (c.jointCount) add(c.jointCount, true);
+  return out;
+}
+
+/** Uniform in [-w, w]. */
+function uniformIn(r: RandomSource, w: number): number {
+  return (2 * r.uniform() - 1) * w;
+}
+
+/** The reads of one output (rows outputs have no per-group reads). */
+function readsOf(plan: Plan, output: string): Read[] {
+  const out: Read[] = [];
+  const take = (r: Read): void => { if (r.output === output) out.push(r); };
+  for (const d of Object.values(plan.decoding.metrics)) {
+    switch (d.kind) {
+      case 'value': take(d.read); break;
+      case 'quotient': take(d.num); take(d.den); break;
+      case 'moments': take(d.m1); take(d.m2); if (d.count) take(d.count); break;
+      case 'histogram': d.bins.forEach(take); break;
+      case 'correlation': [d.sa, d.sb, d.saa, d.sbb, d.sab].forEach(take); break;
+      default: break;
+    }
+  }
+  for (const c of plan.conditions) if (c.jointCount) take(c.jointCount);
+  return out;
 }
 
 type Val<Ct> = Ct | Ct[];
@@ -124,6 +196,7 @@ export function evaluateCircuit<Ct, Pk>(
   const suppressed: Record<string, number[]> = {};
   for (const c of plan.conditions) suppressed[c.id] = suppressedGroups(c, extra.groupCounts ?? {});
   const keyCount = plan.align?.keys?.length ?? 0;
+  const random = extra.random ?? cryptoRandom();
 
   const nodes = plan.circuit.nodes;
   const lastUse = new Map<string, number>();
@@ -202,10 +275,9 @@ export function evaluateCircuit<Ct, Pk>(
           break;
         }
         case 'noise': {
-          const rng = extra.noise?.rng;
-          if (!rng) throw new Error('the plan adds Laplace noise: extra.noise.rng is required');
           const vec = new Float64Array(slots);
-          for (const s of n.slots) vec[s] = laplace(n.scale, rng);
+          const grid = n.grid ?? n.scale * 2 ** -20;
+          for (const s of n.slots) vec[s] = gridLaplace(random, n.scale, grid, LAPLACE_TAIL);
           v = make(engine.addPlain(one(get(n.a), n.id), vec));
           break;
         }
@@ -227,14 +299,37 @@ export function evaluateCircuit<Ct, Pk>(
   }
   const outputs: Record<string, Ct> = {};
   const kept = new Set<Ct>();
-  for (const o of plan.outputs) {
-    // a total over groups with a suppressed group is withheld whole (decodes as null)
-    if (o.anyGroup && o.conditions.some((c) => (suppressed[c] ?? []).length > 0)) continue;
-    const v = get(o.node);
-    // an output that is a caller's own input is copied, so the caller owns every output it frees
-    const own = (ct: Ct): Ct => (owned.has(ct) ? ct : make(engine.addPlain(ct, new Float64Array(slots))));
-    if (Array.isArray(v)) v.forEach((ct, c) => { const x = own(ct); outputs[`${o.id}#${c}`] = x; kept.add(x); });
-    else { const x = own(v); outputs[o.id] = x; kept.add(x); }
+  const reads = releasedSlots(plan);
+  try {
+    for (const o of plan.outputs) {
+      // a total over groups with a suppressed group is withheld whole (decodes as null)
+      if (o.anyGroup && o.conditions.some((c) => (suppressed[c] ?? []).length > 0)) continue;
+      const v = get(o.node);
+      // groups the consumer's decoding nulls (suppressed) are filled like unread slots
+      const off = new Set(o.conditions.flatMap((c) => suppressed[c] ?? []));
+      const hygienic = (ct: Ct, id: string): Ct => {
+        const read = reads.get(id);
+        const groupOf = new Map<number, number>();
+        for (const d of readsOf(plan, id)) d.slots.forEach((s, g) => groupOf.set(s, g));
+        const fill = (): Float64Array => {
+          const vec = new Float64Array(slots);
+          for (let s = 0; s < slots; s++) {
+            const w = read?.get(s);
+            const g = groupOf.get(s);
+            vec[s] = w === undefined || (g !== undefined && off.has(g)) ? uniformIn(random, FILL_RANGE) : uniformIn(random, w);
+          }
+          return vec;
+        };
+        const x = make(engine.releaseFill(ct, pk, fill));
+        kept.add(x);
+        return x;
+      };
+      if (Array.isArray(v)) v.forEach((ct, c) => { outputs[`${o.id}#${c}`] = hygienic(ct, `${o.id}#${c}`); });
+      else outputs[o.id] = hygienic(v, o.id);
+    }
+  } catch (e) {
+    for (const ct of owned) engine.free(ct);
+    throw e;
   }
   for (const ct of owned) if (!kept.has(ct)) engine.free(ct);
   if (plan.circuit.nodes.some((n) => n.op === 'noise')) epsilonSpent = plan.epsilon;

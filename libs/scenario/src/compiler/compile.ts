@@ -2,6 +2,7 @@
  * The plan compiler: scenario document + public parameter values + public row counts → a plan
  * (compiler/README.md describes layouts, the circuit and what each party learns).
  */
+import { noiseGrid } from './sampler.js';
 import type {
   CategoryColumn, ColumnSpec, CombineMetric, Metric, NumberColumn, ParamValues, Ref, Scenario,
   WeightedSumMetric, WhereExpr,
@@ -106,6 +107,27 @@ function alignedLevel(a: { level: number; scale: Scale }, b: { level: number; sc
   return { level: L + 1, scale: b.scale };
 }
 
+/**
+ * Every output reaches the consumer as x + conj(x) + fill (circuit.ts, release hygiene): twice the value
+ * the circuit computed, so every read's factor is halved. Reads shared between decodings are halved once.
+ */
+function halveReads(decodings: Record<string, MetricDecoding>, conditions: Condition[]): void {
+  const seen = new Set<Read>();
+  const half = (r: Read): void => { if (!seen.has(r)) { seen.add(r); r.factor /= 2; } };
+  for (const d of new Set(Object.values(decodings))) {
+    switch (d.kind) {
+      case 'value': half(d.read); break;
+      case 'quotient': half(d.num); half(d.den); break;
+      case 'moments': half(d.m1); half(d.m2); if (d.count) half(d.count); break;
+      case 'histogram': d.bins.forEach(half); break;
+      case 'correlation': [d.sa, d.sb, d.saa, d.sbb, d.sab].forEach(half); break;
+      case 'rows': d.factor /= 2; break;
+      case 'ratio': break;
+    }
+  }
+  for (const c of conditions) if (c.jointCount) half(c.jointCount);
+}
+
 class Compiler {
   private readonly roles = new Map<string, ProviderWork>();
   private readonly featureKeys = new Map<string, string>();
@@ -166,6 +188,9 @@ class Compiler {
     const depth = Math.max(0, ...this.outputs.map((o) => byId.get(o.node)?.level ?? 0));
     const galois = new Set<number>();
     for (const w of this.widths) for (const st of stepsForWidth(w)) galois.add(st);
+    // release hygiene conjugates every output (step 0, circuit.ts `releaseOutputs`), doubling its real part
+    galois.add(0);
+    halveReads(this.decodings, this.conditions);
     const roles: Record<string, ProviderWork> = {};
     for (const [r, w] of this.roles) roles[r] = w;
     const decoding: Decoding = { metrics: this.decodings, groups: this.decodingGroups, released: this.released };
@@ -438,7 +463,9 @@ class Compiler {
     const masked = g.clean && fit === 1 ? g : this.maskVal(g, fit, g.conditions);
     let node = masked.node;
     if (epsilon !== null) {
-      node = this.node({ op: 'noise', a: node, slots: masked.leaders, scale: masked.sens / epsilon / masked.factor });
+      const scale = masked.sens / epsilon / masked.factor;
+      // a rounded value's noise is a whole number of counts; a real value's lives on a power-of-two grid
+      node = this.node({ op: 'noise', a: node, slots: masked.leaders, scale, grid: g.round ? 1 / masked.factor : noiseGrid(scale) });
     }
     return { output: this.output(node, masked.conditions, g.anyGroup === true), slots: masked.leaders, factor: masked.factor };
   }

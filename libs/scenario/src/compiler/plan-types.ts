@@ -107,8 +107,12 @@ export type CircuitOp =
    * group is suppressed by one of `conditions` gets 0 (release control, applied by the broker).
    */
   | { op: 'mask'; a: NodeId; entries: { group: number; slot: number; scale: number }[]; conditions: string[] }
-  /** add Laplace noise of the given scale at the listed slots (release control) */
-  | { op: 'noise'; a: NodeId; slots: number[]; scale: number };
+  /**
+   * add Laplace noise of the given scale at the listed slots (release control): an integer multiple of
+   * `grid` (slot units; one count for a rounded value, else a power of two 2^-GRID_BITS below the scale),
+   * discrete Laplace, truncated symmetrically at LAPLACE_TAIL scales (sampler.ts)
+   */
+  | { op: 'noise'; a: NodeId; slots: number[]; scale: number; grid?: number };
 
 export type CircuitNode = CircuitOp & {
   id: NodeId;

@@ -87,6 +87,14 @@ export class SlotEngine implements TestEngine<SlotCt, null, null> {
     }
     return this.make(v, a.level, a.scale, this.errSum);
   }
+  /** HeEngine.releaseFill: x + conj(x) (real slots: 2x) + fill, at x's level and scale; no headroom check (the fill is not data). */
+  releaseFill(a: SlotCt, _pk: null, fill: (chunk: number) => Float64Array): SlotCt {
+    this.check(a);
+    const f = fill(0);
+    const v = a.v.map((x, i) => 2 * x + f[i]! + (this.rng() - 0.5) * this.err);
+    this.live++;
+    return { v, level: a.level, scale: a.scale, freed: false };
+  }
   free(ct: SlotCt): void {
     if (ct.freed) throw new Error('double free');
     ct.freed = true;

@@ -6,6 +6,7 @@
 import type { Agg, MetricValue, ParamValues, ResultDocument, Row, Scenario } from '../types.js';
 import type { CircuitEngine } from './circuit.js';
 import { evaluateCircuit } from './circuit.js';
+import { seededRandom } from './sampler.js';
 import { compilePlan } from './compile.js';
 import { decodeResult } from './decode.js';
 import { encodeRole } from './encode.js';
@@ -164,7 +165,7 @@ export function runPlan<Ct, Pk, Sk>(
       privateParams[p.name] = engine.encrypt(o.pk, vec);
       toFree.push(privateParams[p.name]);
     }
-    const ev = evaluateCircuit(engine, o.pk, plan, inputs, { privateParams, groupCounts, ...(o.noiseRng ? { noise: { rng: o.noiseRng } } : {}) });
+    const ev = evaluateCircuit(engine, o.pk, plan, inputs, { privateParams, groupCounts, random: seededRandom(o.noiseRng ? o.noiseRng() : 'testkit') });
     const decrypted: Record<string, Float64Array> = {};
     for (const [id, ct] of Object.entries(ev.outputs)) {
       decrypted[id] = engine.decrypt(o.sk, ct);
