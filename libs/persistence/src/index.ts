@@ -1,4 +1,4 @@
 export * from './entities.js';
 export * from './data-source.js';
 export { isPostgresUrl } from './column-types.js';
-export { inTransaction } from './transaction.js';
+export { inTransaction, purgeJobCiphertexts } from './transaction.js';

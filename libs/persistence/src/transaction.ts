@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { JobCiphertextEntity } from './entities.js';
 
 /**
  * Runs `fn` in a transaction.
@@ -33,4 +34,15 @@ async function immediate<T>(ds: DataSource, fn: (m: EntityManager) => Promise<T>
   } finally {
     await qr.release();
   }
+}
+
+/**
+ * Deletes a job's ciphertexts when it ends (issue: the release and nothing else): every provider input,
+ * the consumer's `$params`, partial sums, staging areas and PSI messages; with `keepResult`, the `$result`
+ * outputs the consumer still has to fetch stay. Run inside the transaction that ends the job.
+ */
+export async function purgeJobCiphertexts(m: EntityManager, jobId: string, opts: { keepResult: boolean }): Promise<void> {
+  const q = m.createQueryBuilder().delete().from(JobCiphertextEntity).where('job_id = :jobId', { jobId });
+  if (opts.keepResult) q.andWhere('role <> :result', { result: '$result' });
+  await q.execute();
 }

@@ -3,7 +3,7 @@ import { UnrecoverableError, WaitingChildrenError, type Job } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { type EvaluatePayload, JobName, QueueName, type ReducePayload } from '#contracts';
 import type { HeParams } from '#he-core';
-import { JobCiphertextEntity, JobDatasetEntity, JobEntity, KeysetEntity, inTransaction } from '#persistence';
+import { JobCiphertextEntity, JobDatasetEntity, JobEntity, KeysetEntity, inTransaction, purgeJobCiphertexts } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder, QueueService } from '#platform';
 import { type Plan, reducibleFeatures } from '#scenario';
 import { HeThreads } from './he-threads.js';
@@ -136,9 +136,9 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     };
     await inTransaction(this.ds, async (m) => {
       await m.getRepository(JobCiphertextEntity).delete({ jobId: job.id, role: '$result' });
-      // The intersection's blinded messages are not needed once the inputs are encrypted.
-      await m.getRepository(JobCiphertextEntity).delete({ jobId: job.id, role: '$psi' });
-      await m.getRepository(JobCiphertextEntity).delete({ jobId: job.id, role: '$partial' });
+      // Inputs, private parameters, partial sums and the intersection's messages go with the job: only
+      // the released outputs stay (README, threat model).
+      await purgeJobCiphertexts(m, job.id, { keepResult: false });
       for (const [id, ct] of Object.entries(res.outputs)) {
         await m.getRepository(JobCiphertextEntity).insert({ jobId: job.id, role: '$result', feature: id, chunk: 0, blob: Buffer.from(ct.buffer, ct.byteOffset, ct.byteLength) });
       }
@@ -208,5 +208,6 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     const code = (e as { code?: string })?.code ?? 'EVALUATION_FAILED';
     await this.ledger.record({ id: `${job.id}.failed`, type: 'job.failed', actor: { id: 'broker', role: 'broker' }, job: job.id, scenario: job.scenarioId, consumer: job.consumerId, datasets: Object.values(job.bindings), data: { code } }).catch(() => undefined);
     await this.setJob(job.id, { status: 'failed', error: { code, message } }, { stage: 'failed' });
+    await inTransaction(this.ds, (m) => purgeJobCiphertexts(m, job.id, { keepResult: false }));
   }
 }

@@ -4,7 +4,7 @@ import { DataSource, In } from 'typeorm';
 import { AppError, type ErrorDetail, type Principal } from '#contracts';
 import { paramsId as heParamsId } from '#he-core';
 import {
-  BudgetEntity, JobCiphertextEntity, JobDatasetEntity, JobEntity, type JobStatus, OfferEntity, inTransaction,
+  BudgetEntity, JobCiphertextEntity, JobDatasetEntity, JobEntity, type JobStatus, OfferEntity, inTransaction, purgeJobCiphertexts,
 } from '#persistence';
 import { LedgerRecorder, parseInput } from '#platform';
 import { type PolicyDecision, type UsagePolicy, decide } from '#policy';
@@ -215,6 +215,8 @@ export class JobsService {
     await this.ledger.record({ id: `${id}.cancelled`, type: 'job.cancelled', actor: { id: who.id, role: who.role }, job: id, scenario: j.scenarioId, consumer: j.consumerId, datasets: Object.values(j.bindings) });
     await this.ds.getRepository(JobEntity).update({ id }, { status: 'cancelled' });
     await this.orchestrator.remove(id).catch(() => undefined);
+    // whatever was uploaded for the job goes with it (an upload racing the cancel is refused: JOB_NOT_RUNNING)
+    await inTransaction(this.ds, (m) => purgeJobCiphertexts(m, id, { keepResult: false }));
     return this.get(id, who);
   }
 

@@ -1,0 +1,347 @@
+/**
+ * The consumer as an adversary (issue: the release and nothing else). It holds its own secret key, knows the
+ * plan, and decrypts every slot of every ciphertext it can fetch through the public API. For each layout it
+ * tries the attacks that worked before release hygiene:
+ * - dividing a masked-off slot by the mask's public encoding error (which it recomputes with its own keys:
+ *   encrypt a large constant, apply the same mask at the same level, decrypt) to read a partial sum;
+ * - differencing neighbouring partial sums to read single rows;
+ * - reading the leader slot of a suppressed group the same way;
+ * - under Laplace noise, reading the noise-free partial sums next to the noisy leaders;
+ * - aligned metrics: least squares over the masked-off slots of the per-group masks, for every group total.
+ * Each attack's error is compared with the value range: the suite asserts the attack does no better than a
+ * guess from the range. The true partial sums come from the plaintext slot model of the same plan and rows.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HeEngine, type Ct, type HeParams, type SecretKeyset } from '#he-core';
+import { JobCiphertextEntity } from '#persistence';
+import { DataspaceClient, generateKeyFile, keyRequirements, readKeyFile, submitJob, waitForJob } from '#sdk';
+import { type Plan, type Row, type Scenario, encodeRole, evaluateCircuit, validateScenario } from '#scenario';
+import { SlotEngine } from '../libs/scenario/src/compiler/slot-engine.testkit.js';
+import { call, startTestServer } from './support/env.js';
+import { toCsv } from './support/data.js';
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+
+const text = { description: 'attack suite' };
+const col = {
+  rid: { type: 'id', ...text },
+  cat: { type: 'category', values: ['a', 'b', 'c'], ...text },
+  x: { type: 'number', min: 0, max: 1000, ...text },
+};
+
+function blockedScenario(id: string, release: Record<string, unknown>): Scenario {
+  return {
+    id, title: id, sector: 'test', description: 'release attack suite',
+    inputs: { p: { description: 'rows', columns: col } },
+    params: {},
+    metrics: [
+      { name: 'n', agg: 'count', role: 'p', by: ['p.cat'], description: 'rows per category' },
+      { name: 'total', agg: 'sum', of: 'p.x', by: ['p.cat'], description: 'x per category' },
+    ],
+    release,
+  } as unknown as Scenario;
+}
+
+function alignedScenario(id: string): Scenario {
+  return {
+    id, title: id, sector: 'test', description: 'release attack suite, aligned rows',
+    inputs: {
+      reg: { description: 'registry', columns: { rid: col.rid, cat: col.cat } },
+      pay: { description: 'payments', columns: { rid: col.rid, x: col.x } },
+    },
+    params: { keys: { type: 'id-list', description: 'the ids to align' } },
+    align: { on: { reg: 'rid', pay: 'rid' }, keys: '$params.keys' },
+    metrics: [{ name: 'paid', agg: 'sum', of: 'pay.x', by: ['reg.cat'], description: 'payments per registry category' }],
+    release: { minGroupSize: 5, noise: { mechanism: 'laplace', epsilon: 0.5 } },
+  } as unknown as Scenario;
+}
+
+/** Rows: 400 in a, 2 in b (below minGroupSize 5), 300 in c; x deterministic in [0, 1000]. */
+function rows(): Row[] {
+  const out: Row[] = [];
+  const sizes: [string, number][] = [['a', 400], ['b', 2], ['c', 300]];
+  let i = 0;
+  for (const [cat, n] of sizes) for (let k = 0; k < n; k++, i++) out.push({ rid: `r${i}`, cat, x: Math.round(((i * 7919) % 1000) * 100) / 100 });
+  return out;
+}
+
+interface Fetched { plan: Plan; outputs: Record<string, Float64Array>; meta: { suppressedGroups?: Record<string, number[]> } | null }
+
+/** Everything the consumer can fetch, every slot decrypted with its own secret key. */
+async function fetchAll(url: string, token: string, jobId: string, keys: SecretKeyset): Promise<Fetched> {
+  const r = await call(url, 'GET', `/jobs/${jobId}/result`, { token });
+  assert.equal(r.status, 200, r.text);
+  const plan = r.body.plan as Plan;
+  const engine = await HeEngine.create(plan.params as unknown as HeParams);
+  const sk = engine.useSecretKeyset(keys);
+  try {
+    const outputs: Record<string, Float64Array> = {};
+    for (const [id, b64] of Object.entries(r.body.outputs as Record<string, string>)) {
+      outputs[id] = engine.scope(() => engine.decrypt(sk, engine.load(new Uint8Array(Buffer.from(b64, 'base64')))));
+    }
+    return { plan, outputs, meta: r.body.meta };
+  } finally {
+    engine.releaseKeys(sk);
+    engine.dispose();
+  }
+}
+
+/**
+ * The mask's per-slot encoding error ε_j at a level, as the consumer can recompute it: encrypt 2^20 in every
+ * slot, bring it to the level with exact multiplications by the constant 1, apply the mask, decrypt.
+ */
+async function maskError(plan: Plan, keys: SecretKeyset, mask: Float64Array, level: number): Promise<Float64Array> {
+  const engine = await HeEngine.create(plan.params as unknown as HeParams);
+  const pk = engine.usePublicKeyset(keys.publicKeyset);
+  const sk = engine.useSecretKeyset(keys);
+  try {
+    return engine.scope(() => {
+      const big = 2 ** 20;
+      let ct: Ct = engine.encrypt(pk, new Float64Array(engine.slots).fill(big));
+      for (let l = 0; l < level; l++) ct = engine.multiplyConst(ct, 1);
+      const d = engine.decrypt(sk, engine.multiplyPlain(ct, mask));
+      return d.map((v, j) => v / big - mask[j]!);
+    });
+  } finally {
+    engine.releaseKeys(pk);
+    engine.releaseKeys(sk);
+    engine.dispose();
+  }
+}
+
+/**
+ * The truth the attacker is after: each output's values just before its mask (partial sums, suppressed
+ * groups, noise-free totals), from the plaintext slot model of the same plan and rows (no error, no fill).
+ */
+function preMaskTruth(plan: Plan, data: Record<string, Row[]>, keys?: string[]): Record<string, Float64Array> {
+  const byId = new Map(plan.circuit.nodes.map((n) => [n.id, n]));
+  const unmasked = (id: string): string => {
+    let n = byId.get(id)!;
+    while (n.op === 'noise' || n.op === 'mask') n = byId.get(n.a)!;
+    return n.id;
+  };
+  const probe: Plan = JSON.parse(JSON.stringify({ ...plan, outputs: plan.outputs.map((o) => ({ ...o, node: unmasked(o.node), anyGroup: false })), conditions: [] }));
+  class Exact extends SlotEngine {
+    override releaseFill(a: { v: Float64Array; level: number; scale: number; freed: boolean }): { v: Float64Array; level: number; scale: number; freed: boolean } {
+      return { ...a, v: Float64Array.from(a.v), freed: false };
+    }
+  }
+  const engine = new Exact(plan.slots, 20, 0, () => 0.5, 0);
+  const inputs: Record<string, Record<string, ReturnType<SlotEngine['encrypt']>[]>> = {};
+  for (const role of Object.keys(plan.roles)) {
+    const enc = encodeRole(plan, role, data[role]!, keys ? { keys } : {});
+    inputs[role] = {};
+    for (const f of enc.features) inputs[role]![f.id] = f.chunks.map((c) => engine.encrypt(null, c));
+  }
+  const r = evaluateCircuit(engine, null, probe, inputs, {});
+  const out: Record<string, Float64Array> = {};
+  for (const [id, ct] of Object.entries(r.outputs)) out[id] = ct.v;
+  return out;
+}
+
+/** Median of |a_i - b_i| over the listed indices. */
+function medianError(a: ArrayLike<number>, b: ArrayLike<number>, idx: number[]): number {
+  const e = idx.map((i) => Math.abs(a[i]! - b[i]!)).sort((x, y) => x - y);
+  return e[Math.floor(e.length / 2)]!;
+}
+
+describe('release attack suite: a consumer that decrypts every slot learns the release and nothing else', () => {
+  let s: Server;
+  let dir: string;
+  let provider: string;
+  let consumer: string;
+  const data = rows();
+
+  before(async () => {
+    s = await startTestServer();
+    dir = mkdtempSync(join(tmpdir(), 'ds-attack-'));
+    provider = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: 'holder' } })).body.token;
+    consumer = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'attacker' } })).body.token;
+  });
+  after(async () => {
+    await s.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function dataset(columns: Record<string, unknown>, rowsOf: Row[]): Promise<string> {
+    const doc = {
+      name: 'attack data', description: 'rows the attacker wants', columns,
+      policy: { consumers: ['*'], purposes: ['research'], aggregations: ['sum', 'count', 'mean'], rowLevel: false, minGroupSize: 5, epsilonBudget: null, expiresAt: null },
+    };
+    const reg = await call(s.url, 'POST', '/datasets', { token: provider, body: doc });
+    assert.equal(reg.status, 201, reg.text);
+    const imp = await call(s.url, 'POST', `/datasets/${reg.body.id}/rows`, { token: provider, raw: toCsv(Object.keys(columns), rowsOf), headers: { 'content-type': 'text/csv' } });
+    assert.equal(imp.status, 200, imp.text);
+    return reg.body.id as string;
+  }
+
+  async function run(sc: Scenario, bindings: Record<string, string>, params: Record<string, unknown> = {}): Promise<{ keys: SecretKeyset; got: Fetched; jobId: string }> {
+    const v = validateScenario(sc);
+    assert.ok(v.ok, JSON.stringify(!v.ok && v.errors));
+    const reg = await call(s.url, 'POST', '/scenarios', { token: consumer, body: sc });
+    assert.equal(reg.status, 201, reg.text);
+    const file = join(dir, `${sc.id}.keys`);
+    await generateKeyFile(file, keyRequirements(sc, params as never));
+    const keys = readKeyFile(file);
+    const client = new DataspaceClient({ url: s.url, token: consumer });
+    const sub = await submitJob(client, keys, sc, { scenario: sc.id, bindings, purpose: 'research', params: params as never });
+    const st = await waitForJob(client, String(sub.id), undefined, 200, 180_000);
+    assert.equal(st.status, 'completed', JSON.stringify(st.error));
+    return { keys, got: await fetchAll(s.url, consumer, String(sub.id), keys), jobId: String(sub.id) };
+  }
+
+  /** The masks of an output: its mask nodes (through noise and adds), with their levels. */
+  function masksOf(got: Fetched, output: string): { vec: Float64Array; level: number; groups: number[] }[] {
+    const plan = got.plan;
+    const byId = new Map(plan.circuit.nodes.map((n) => [n.id, n]));
+    const o = plan.outputs.find((x) => x.id === output)!;
+    const out: { vec: Float64Array; level: number; groups: number[] }[] = [];
+    const walk = (id: string): void => {
+      const n = byId.get(id)!;
+      if (n.op === 'noise') walk(n.a);
+      else if (n.op === 'add') n.args.forEach(walk);
+      else if (n.op === 'mask') {
+        // as the broker applied it: groups the result says were suppressed are 0 in the mask
+        const off = new Set(n.conditions.flatMap((c) => got.meta?.suppressedGroups?.[c] ?? []));
+        const vec = new Float64Array(plan.slots);
+        for (const e of n.entries) if (!off.has(e.group)) vec[e.slot] = e.scale;
+        out.push({ vec, level: byId.get(n.a)!.level, groups: n.entries.map((e) => e.group) });
+      }
+    };
+    walk(o.node);
+    return out;
+  }
+
+  const gain = (plan: Plan): number => (plan.galoisSteps.includes(0) ? 2 : 1); // outputs doubled by the conjugation
+
+  /**
+   * Divides every masked-off slot by the recomputed mask error; returns the attacker's estimates and the
+   * slots it attacked (non-leader slots inside the occupied blocks, where the truth is a partial sum).
+   */
+  async function divideByMask(got: Fetched, keys: SecretKeyset, output: string, truth: Float64Array): Promise<{ est: Float64Array; slots: number[] }> {
+    const plan = got.plan;
+    const dec = got.outputs[output]!;
+    const [m] = masksOf(got, output);
+    assert.ok(m, `output ${output} has a mask`);
+    const eps = await maskError(plan, keys, m.vec, m.level);
+    const k = gain(plan);
+    const est = dec.map((d, j) => d / (k * (m.vec[j]! + eps[j]!)));
+    const slots: number[] = [];
+    for (let j = 0; j < plan.slots; j++) if (m.vec[j] === 0 && Math.abs(truth[j]!) > 0) slots.push(j);
+    return { est, slots };
+  }
+
+  it('blocked count and sum with minGroupSize: no partial sum, no single row, no suppressed group', async () => {
+    const sc = blockedScenario('attack-blocked', { minGroupSize: 5 });
+    const ds = await dataset(col, data);
+    const { keys, got, jobId } = await run(sc, { p: ds });
+    // the job's inputs and intermediates went with it: only the released outputs remain
+    const left = await s.dataSource.getRepository(JobCiphertextEntity).find({ select: { role: true }, where: { jobId } });
+    assert.deepEqual([...new Set(left.map((r) => r.role))], ['$result']);
+    const truth = preMaskTruth(got.plan, { p: data });
+    const dn = got.plan.decoding.metrics.n!;
+    const dt = got.plan.decoding.metrics.total!;
+    assert.equal(dn.kind, 'value');
+    assert.equal(dt.kind, 'value');
+    if (dn.kind !== 'value' || dt.kind !== 'value') return;
+    for (const d of [dn, dt]) {
+      const o = d.read.output;
+      const { est, slots } = await divideByMask(got, keys, o, truth[o]!);
+      assert.ok(slots.length > 100, 'there are partial sums to attack');
+      // the value range of a partial sum: [0, rows·rowMax] in slot units
+      const range = Math.max(...slots.map((j) => Math.abs(truth[o]![j]!)));
+      const err = medianError(est, truth[o]!, slots);
+      assert.ok(err > range / 4, `partial sums of ${o}: the attack's median error ${err.toExponential(3)} must exceed a range guess (${(range / 4).toExponential(3)})`);
+      // single rows: differences of neighbouring partial sums (slot j and j+1 of the same window)
+      const pairs = slots.filter((j) => slots.includes(j + 1));
+      const diffEst = pairs.map((j) => est[j]! - est[j + 1]!);
+      const diffTrue = pairs.map((j) => truth[o]![j]! - truth[o]![j + 1]!);
+      const rowRange = Math.max(...diffTrue.map(Math.abs));
+      const rowErr = medianError(diffEst, diffTrue, pairs.map((_, i) => i));
+      assert.ok(rowErr > rowRange / 4, `single rows of ${o}: median error ${rowErr.toExponential(3)} vs range/4 ${(rowRange / 4).toExponential(3)}`);
+      // the suppressed group b (2 rows): its leader slot divided by its (zeroed) mask's error
+      const leaderB = d.read.slots[1]!;
+      const [m] = masksOf(got, o);
+      const eps = await maskError(got.plan, keys, m!.vec, m!.level);
+      const bEst = got.outputs[o]![leaderB]! / (gain(got.plan) * eps[leaderB]!);
+      const bTrue = truth[o]![leaderB]!;
+      assert.ok(bTrue > 0, 'group b has a value before its mask');
+      assert.ok(Math.abs(bEst - bTrue) > bTrue, `suppressed group of ${o}: estimate ${bEst.toExponential(3)} vs truth ${bTrue}`);
+    }
+  });
+
+  it('Laplace noise: the masked-off slots carry no noise-free partial sum', async () => {
+    const sc = blockedScenario('attack-noisy', { minGroupSize: 5, noise: { mechanism: 'laplace', epsilon: 0.5 } });
+    const ds = await dataset(col, data);
+    const { keys, got } = await run(sc, { p: ds });
+    const truth = preMaskTruth(got.plan, { p: data });
+    const dt = got.plan.decoding.metrics.total!;
+    if (dt.kind !== 'value') assert.fail('total decodes as a value');
+    const o = dt.read.output;
+    const { est, slots } = await divideByMask(got, keys, o, truth[o]!);
+    const range = Math.max(...slots.map((j) => Math.abs(truth[o]![j]!)));
+    const err = medianError(est, truth[o]!, slots);
+    assert.ok(err > range / 4, `noise-free partial sums: median error ${err.toExponential(3)} vs range/4 ${(range / 4).toExponential(3)}`);
+  });
+
+  it('aligned rows under Laplace noise: least squares across the per-group masks recovers no noise-free group total', async () => {
+    const sc = alignedScenario('attack-aligned');
+    const regRows = data.map((r) => ({ rid: r.rid, cat: r.cat }));
+    const payRows = data.map((r) => ({ rid: r.rid, x: r.x }));
+    const regDs = await dataset({ rid: col.rid, cat: col.cat }, regRows);
+    const payDs = await dataset({ rid: col.rid, x: col.x }, payRows);
+    const keysList = data.map((r) => String(r.rid));
+    const { keys, got } = await run(sc, { reg: regDs, pay: payDs }, { keys: keysList });
+    const d = got.plan.decoding.metrics.paid!;
+    if (d.kind !== 'value') assert.fail('paid decodes as a value');
+    const o = d.read.output;
+    // a suppressed group's mask is all zeros (an exact zero ciphertext): nothing of it to solve for
+    const masks = masksOf(got, o).filter((m) => m.vec.some((v) => v !== 0));
+    assert.ok(masks.length >= 2, 'one mask per released group');
+    const eps = await Promise.all(masks.map((m) => maskError(got.plan, keys, m.vec, m.level)));
+    const leaders = new Set(d.read.slots);
+    const rowsJ = [...Array(got.plan.slots).keys()].filter((j) => !leaders.has(j));
+    // least squares: dec_j = k · Σ_g T_g · ε_g,j over the masked-off slots
+    const G = masks.length;
+    const A = Array.from({ length: G }, () => new Float64Array(G));
+    const bvec = new Float64Array(G);
+    const k = gain(got.plan);
+    for (const j of rowsJ) {
+      for (let g = 0; g < G; g++) {
+        bvec[g] += k * eps[g]![j]! * got.outputs[o]![j]!;
+        for (let h = 0; h < G; h++) A[g]![h] += k * k * eps[g]![j]! * eps[h]![j]!;
+      }
+    }
+    // Gaussian elimination
+    const T = Array.from(bvec);
+    const M = A.map((r) => Array.from(r));
+    for (let c = 0; c < G; c++) {
+      let p = c;
+      for (let r = c + 1; r < G; r++) if (Math.abs(M[r]![c]!) > Math.abs(M[p]![c]!)) p = r;
+      [M[c], M[p]] = [M[p]!, M[c]!];
+      [T[c], T[p]] = [T[p]!, T[c]!];
+      for (let r = c + 1; r < G; r++) {
+        const f = M[r]![c]! / M[c]![c]!;
+        for (let q = c; q < G; q++) M[r]![q]! -= f * M[c]![q]!;
+        T[r]! -= f * T[c]!;
+      }
+    }
+    for (let c = G - 1; c >= 0; c--) {
+      for (let q = c + 1; q < G; q++) T[c]! -= M[c]![q]! * T[q]!;
+      T[c]! /= M[c]![c]!;
+    }
+    // truth: each group's total in slot units (the factor the plan applies to the leader, undone)
+    const want = ['a', 'b', 'c'].map((cat) => data.filter((r) => r.cat === cat).reduce((acc, r) => acc + Number(r.x), 0));
+    const unit = Math.abs(d.read.factor) * k; // slot value × unit = real value, before the doubling
+    masks.forEach((m, idx) => {
+      const g = m.groups[0]!;
+      const est = T[idx]! * unit;
+      const range = data.filter((r) => r.cat === ['a', 'b', 'c'][g]).length * 1000;
+      assert.ok(Math.abs(est - want[g]!) > range / 4, `group ${g}: least-squares estimate ${est.toExponential(3)} vs truth ${want[g]} (range ${range})`);
+    });
+  });
+});
