@@ -170,7 +170,7 @@ describe('release attack suite: a consumer that decrypts every slot learns the r
   async function dataset(columns: Record<string, unknown>, rowsOf: Row[]): Promise<string> {
     const doc = {
       name: 'attack data', description: 'rows the attacker wants', columns,
-      policy: { consumers: ['*'], purposes: ['research'], aggregations: ['sum', 'count', 'mean'], rowLevel: false, minGroupSize: 5, epsilonBudget: null, expiresAt: null },
+      policy: { consumers: ['*'], purposes: ['research'], aggregations: ['sum', 'count', 'mean', 'ratio'], rowLevel: false, minGroupSize: 5, epsilonBudget: null, expiresAt: null },
     };
     const reg = await call(s.url, 'POST', '/datasets', { token: provider, body: doc });
     assert.equal(reg.status, 201, reg.text);
@@ -286,6 +286,51 @@ describe('release attack suite: a consumer that decrypts every slot learns the r
     const range = Math.max(...slots.map((j) => Math.abs(truth[o]![j]!)));
     const err = medianError(est, truth[o]!, slots);
     assert.ok(err > range / 4, `noise-free partial sums: median error ${err.toExponential(3)} vs range/4 ${(range / 4).toExponential(3)}`);
+  });
+
+  it('quotients release quotients: no operand of a ratio (internal ones included) or of a mean over two roles', async () => {
+    const sc = {
+      id: 'attack-quotients', title: 'attack-quotients', sector: 'test', description: 'release attack suite, quotients',
+      inputs: { p: { description: 'rows', columns: col }, q: { description: 'more rows', columns: col } },
+      params: {},
+      metrics: [
+        { name: 'spend', agg: 'sum', of: 'p.x', by: ['p.cat'], release: false, description: 'internal numerator' },
+        { name: 'rows', agg: 'count', role: 'p', by: ['p.cat'], release: false, description: 'internal denominator' },
+        { name: 'per_row', agg: 'ratio', of: ['spend', 'rows'], description: 'the only release of these two' },
+        { name: 'avg', agg: 'mean', of: ['p.x', 'q.x'], by: ['p.cat'], description: 'mean over both roles' },
+      ],
+      release: { minGroupSize: 5 },
+    } as unknown as Scenario;
+    const big = data.filter((r) => r.cat !== 'b');
+    const pDs = await dataset(col, big);
+    const qDs = await dataset(col, big.map((r, i) => ({ ...r, rid: `q${i}`, x: Number(r.x) / 2 })));
+    const { got } = await run(sc, { p: pDs, q: qDs });
+    const cats = ['a', 'b', 'c'];
+    const truth = {
+      spend: cats.map((c) => big.filter((r) => r.cat === c).reduce((a, r) => a + Number(r.x), 0)),
+      rows: cats.map((c) => big.filter((r) => r.cat === c).length),
+      sum2: cats.map((c) => big.filter((r) => r.cat === c).reduce((a, r) => a + 1.5 * Number(r.x), 0)),
+      n2: cats.map((c) => 2 * big.filter((r) => r.cat === c).length),
+    };
+    const reads: [string, import('#scenario').Read, number[]][] = [];
+    const m = got.plan.decoding.metrics;
+    const ratio = m.per_row!;
+    if (ratio.kind !== 'ratio') assert.fail('per_row decodes as a ratio');
+    for (const [name, want] of [[ratio.a, truth.spend], [ratio.b, truth.rows]] as const) {
+      const d = m[name];
+      assert.ok(d, `the plan decodes ${name}`);
+      if (d.kind === 'value') reads.push([name, d.read, want]);
+    }
+    const avg = m.avg!;
+    if (avg.kind !== 'quotient') assert.fail('avg decodes as a quotient');
+    reads.push(['avg numerator', avg.num, truth.sum2], ['avg denominator', avg.den, truth.n2]);
+    for (const [name, r, want] of reads) {
+      // the attacker reads the operand as the slot value times the plan's factor; a blinding factor in
+      // [1, 2^B) is unknown to it, its best estimate divides by the middle of the range, 2^(B/2)
+      const k = r.blinded ? 2 ** 10 : 1;
+      const errs = [0, 2].map((g) => Math.abs((got.outputs[r.output]![r.slots[g]!]! * r.factor) / k - want[g]!) / want[g]!);
+      assert.ok(Math.max(...errs) > 0.5, `${name}: the operand is read within ${(Math.max(...errs) * 100).toFixed(3)}% (groups a and c)`);
+    }
   });
 
   it('aligned rows under Laplace noise: least squares across the per-group masks recovers no noise-free group total', async () => {

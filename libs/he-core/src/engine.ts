@@ -168,15 +168,22 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
     return this.primes[this.basePrimes + this.maxLevel - 1 - level]!;
   }
 
-  private checkValues(values: ArrayLike<number>, what: string): void {
+  /**
+   * The largest |value| a ciphertext at `level` can take in an addition: {@link maxMagnitude} at the bottom
+   * level, and every rescale prime still in the chain above it adds its size (scaleBits) to the headroom.
+   */
+  private headroomAt(level: number): number {
+    return this.maxMagnitude * 2 ** (this.params.scaleBits * Math.max(0, this.maxLevel - level));
+  }
+
+  private checkValues(values: ArrayLike<number>, what: string, lim = this.maxMagnitude): void {
     if (values === null || typeof values !== 'object' || typeof values.length !== 'number') {
       throw new HeError('BAD_ARGUMENT', `${what} must be an array of numbers`);
     }
-    const lim = this.maxMagnitude;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new HeError('BAD_ARGUMENT', `${what}[${i}] is not a finite number`);
-      if (Math.abs(v) > lim) throw new HeError('BAD_ARGUMENT', `${what}[${i}] exceeds the magnitude bound 2^${Math.log2(lim)} of ${this.id}`);
+      if (Math.abs(v) > lim) throw new HeError('BAD_ARGUMENT', `${what}[${i}] exceeds the magnitude bound 2^${Math.log2(lim)} of ${this.id}${lim === this.maxMagnitude ? '' : ' at this level'}`);
     }
   }
 
@@ -414,7 +421,7 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
    */
   addPlain(x: Ct, values: ArrayLike<number>): Ct {
     const a = this.ct(x);
-    this.checkValues(values, 'values');
+    this.checkValues(values, 'values', this.headroomAt(a.level));
     const n = values.length <= this.slots ? a.parts.length : Math.max(a.parts.length, Math.ceil(values.length / this.slots));
     const out: Chunk[] = [];
     let shared: SealPlainText | null | undefined;
@@ -630,7 +637,7 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
       a.parts.forEach((p, i) => {
         const vals = fill(i);
         if (!(vals instanceof Float64Array) || vals.length !== this.slots) throw new HeError('BAD_ARGUMENT', `fill(${i}) must be a Float64Array of ${this.slots} values`);
-        this.checkValues(vals, 'fill');
+        this.checkValues(vals, 'fill', this.headroomAt(a.level));
         const fresh = this.encryptChunk(h, vals, a.scale, a.level);
         if (p === null) {
           out.push(fresh);

@@ -3,7 +3,7 @@
  * (small-group suppression in the masks, Laplace noise). Never sees a plaintext row or a secret key.
  */
 import type { CircuitNode, Condition, Plan, PlainVec, Read } from './plan-types.js';
-import { LAPLACE_TAIL } from './magnitude.js';
+import { BLIND_BITS, LAPLACE_TAIL } from './magnitude.js';
 import { type RandomSource, cryptoRandom, gridLaplace } from './sampler.js';
 
 /**
@@ -102,7 +102,7 @@ export function suppressedGroups(c: Condition, counts: Record<string, Record<str
  * Release hygiene (compiler README, "Release hygiene"). Every output the consumer can fetch becomes
  * x + conj(x) + Enc(fill): the conjugation cancels the imaginary parts, and `fill` is
  * - at every slot the consumer does not read (partial sums, masked-off slots, suppressed groups, empty
- *   chunks): uniform in [-FILL_RANGE, FILL_RANGE]. What the circuit leaves there is at most
+ *   chunks): uniform in [-FILL_RANGE, FILL_RANGE] (2^BLIND_BITS times that for a blinded output). What the circuit leaves there is at most
  *   2·SLOT_CAP·2^-35 (the mask's encoding error, ~2.4e-11 per slot, times a partial sum) plus its own
  *   noise, so a slot's statistical distance from data-independent is below 2^-FILL_MARGIN_BITS;
  * - at every slot it reads: flooding noise, uniform in [-w, w] — a quarter of a count for a rounded value
@@ -125,7 +125,8 @@ export function releasedSlots(plan: Plan): Map<string, Map<number, number>> {
     const n = nodeOf.get(r.output);
     const f = Math.abs(r.factor);
     // under noise: half a grid step (doubled, like every output value); rounded: a quarter count
-    const w = n?.op === 'noise' && n.grid !== undefined ? n.grid : round ? 0.25 / f : (FLOOD_OF_TOLERANCE * 1e-6) / f;
+    // (a blinded count is never rounded: it gets the small flooding of a real value)
+    const w = n?.op === 'noise' && n.grid !== undefined ? n.grid : round && !r.blinded ? 0.25 / f : (FLOOD_OF_TOLERANCE * 1e-6) / f;
     const m = out.get(r.output) ?? new Map<number, number>();
     for (const s of r.slots) m.set(s, Math.min(m.get(s) ?? Infinity, w));
     out.set(r.output, m);
@@ -238,6 +239,16 @@ export function evaluateCircuit<Ct, Pk>(
     return v;
   };
 
+  // blinding factors of quotient operands, per blinding id and group: drawn here, never stored or returned
+  const blinds = new Map<string, Map<number, number>>();
+  const blindOf = (id: string, group: number): number => {
+    const m = blinds.get(id) ?? new Map<number, number>();
+    blinds.set(id, m);
+    let r = m.get(group);
+    if (r === undefined) m.set(group, (r = 2 ** (BLIND_BITS * random.uniform())));
+    return r;
+  };
+
   let epsilonSpent = 0;
   try {
     nodes.forEach((n, i) => {
@@ -270,14 +281,15 @@ export function evaluateCircuit<Ct, Pk>(
         case 'mask': {
           const vec = new Float64Array(slots);
           const off = new Set(n.conditions.flatMap((c) => suppressed[c] ?? []));
-          for (const e of n.entries) if (!off.has(e.group)) vec[e.slot] = e.scale;
+          for (const e of n.entries) if (!off.has(e.group)) vec[e.slot] = e.scale * (n.blind ? blindOf(n.blind, e.group) : 1);
           v = make(engine.multiplyPlain(one(get(n.a), n.id), vec));
           break;
         }
         case 'noise': {
           const vec = new Float64Array(slots);
           const grid = n.grid ?? n.scale * 2 ** -20;
-          for (const s of n.slots) vec[s] = gridLaplace(random, n.scale, grid, LAPLACE_TAIL);
+          // slot i of the list is group i's leader; a blinded value's noise is blinded with it
+          n.slots.forEach((s, g) => { vec[s] = gridLaplace(random, n.scale, grid, LAPLACE_TAIL) * (n.blind ? blindOf(n.blind, g) : 1); });
           v = make(engine.addPlain(one(get(n.a), n.id), vec));
           break;
         }
@@ -307,6 +319,11 @@ export function evaluateCircuit<Ct, Pk>(
       const v = get(o.node);
       // groups the consumer's decoding nulls (suppressed) are filled like unread slots
       const off = new Set(o.conditions.flatMap((c) => suppressed[c] ?? []));
+      // a blinded output's values (and what its masks leave) are up to 2^BLIND_BITS larger: so is its fill
+      const top = nodes.find((x) => x.id === o.node);
+      const masked = top?.op === 'noise' ? nodes.find((x) => x.id === top.a) : top;
+      const blindId = masked?.op === 'mask' ? masked.blind : undefined;
+      const fillRange = FILL_RANGE * (blindId ? 2 ** BLIND_BITS : 1);
       const hygienic = (ct: Ct, id: string): Ct => {
         const read = reads.get(id);
         const groupOf = new Map<number, number>();
@@ -316,7 +333,9 @@ export function evaluateCircuit<Ct, Pk>(
           for (let s = 0; s < slots; s++) {
             const w = read?.get(s);
             const g = groupOf.get(s);
-            vec[s] = w === undefined || (g !== undefined && off.has(g)) ? uniformIn(random, FILL_RANGE) : uniformIn(random, w);
+            // a blinded value's flooding is blinded with it (it must still cover one step of its noise grid)
+            const r = blindId !== undefined && g !== undefined ? blindOf(blindId, g) : 1;
+            vec[s] = w === undefined || (g !== undefined && off.has(g)) ? uniformIn(random, fillRange) : uniformIn(random, w * r);
           }
           return vec;
         };

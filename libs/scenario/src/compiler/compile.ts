@@ -15,7 +15,7 @@ import type {
 import { blockWidth, groupComponents, groupKeys, stepsForWidth } from './layout.js';
 import { bindWhereParams, renameRole, splitByRole, splitRef, whereRoles } from './where.js';
 import { HeError, ckksParamsForDepth } from '#he-core';
-import { LAPLACE_TAIL, PRIVATE_PARAM_BOUND, SLOT_CAP, VALUE_CAP, pow2floor, splitGain } from './magnitude.js';
+import { BLIND_BITS, LAPLACE_TAIL, PRIVATE_PARAM_BOUND, SLOT_CAP, VALUE_CAP, pow2floor, splitGain } from './magnitude.js';
 
 /** Row count assumed for a role when the context gives none (sizes the scaling before products). */
 export const DEFAULT_ROW_BOUND = 1 << 20;
@@ -64,7 +64,8 @@ interface GVal {
 interface CMetric {
   groups: string[] | null;
   gval?: GVal;
-  decode: () => MetricDecoding;
+  /** `blind`: the id of the quotient whose operands this decoding's reads are blinded for (see `release`) */
+  decode: (blind?: string) => MetricDecoding;
   /**
    * A condition (kind `empty`) whose groups have no contributing rows, for a ratio's denominator
    * whose empty groups would otherwise decode as CKKS noise instead of 0 (sum, sumProduct); created
@@ -128,6 +129,17 @@ function halveReads(decodings: Record<string, MetricDecoding>, conditions: Condi
   for (const c of conditions) if (c.jointCount) half(c.jointCount);
 }
 
+/** A decoding per blinding id (or none), each built once: the same operand blinded for two quotients is two outputs. */
+function memoDecode(read: (blind?: string) => MetricDecoding): (blind?: string) => MetricDecoding {
+  const memo = new Map<string, MetricDecoding>();
+  return (blind) => {
+    const key = blind ?? '';
+    let d = memo.get(key);
+    if (!d) memo.set(key, (d = read(blind)));
+    return d;
+  };
+}
+
 class Compiler {
   private readonly roles = new Map<string, ProviderWork>();
   private readonly featureKeys = new Map<string, string>();
@@ -185,7 +197,14 @@ class Compiler {
       }
     }
     const byId = new Map(this.nodes.map((n) => [n.id, n]));
-    const depth = Math.max(0, ...this.outputs.map((o) => byId.get(o.node)?.level ?? 0));
+    // a blinded output must not sit at the bottom level: its values reach 2^BLIND_BITS·SLOT_CAP (release)
+    const levelOf = (o: OutputSpec): number => {
+      const n = byId.get(o.node);
+      if (!n) return 0;
+      const m = n.op === 'noise' ? byId.get(n.a) : n;
+      return m?.op === 'mask' && m.blind ? m.level + 1 : n.level;
+    };
+    const depth = Math.max(0, ...this.outputs.map(levelOf));
     const galois = new Set<number>();
     for (const w of this.widths) for (const st of stepsForWidth(w)) galois.add(st);
     // release hygiene conjugates every output (step 0, circuit.ts `releaseOutputs`), doubling its real part
@@ -415,10 +434,11 @@ class Compiler {
     return layer[0];
   }
 
-  private maskVal(g: GVal, scale: number, conditions: string[]): GVal {
+  private maskVal(g: GVal, scale: number, conditions: string[], blind?: string): GVal {
     const entries = g.leaders.map((slot, group) => ({ group, slot, scale }));
-    const node = this.node({ op: 'mask', a: g.node, entries, conditions });
-    return { ...g, node, clean: true, factor: g.factor / scale, bound: g.bound * Math.abs(scale), l1: g.l1 * Math.abs(scale), conditions };
+    const node = this.node({ op: 'mask', a: g.node, entries, conditions, ...(blind ? { blind } : {}) });
+    const grow = blind ? 2 ** BLIND_BITS : 1;
+    return { ...g, node, clean: true, factor: g.factor / scale, bound: g.bound * Math.abs(scale) * grow, l1: g.l1 * Math.abs(scale) * grow, conditions };
   }
 
   /**
@@ -455,19 +475,25 @@ class Compiler {
   }
 
   /** Release a grouped value: mask to the leader slots (suppression), then noise; returns the consumer's read. */
-  private release(g: GVal, epsilon: number | null): Read {
+  /**
+   * Release a grouped value: mask to the leader slots (suppression), then noise; returns the consumer's read.
+   * `blind` (the operands of a quotient): the mask also multiplies group g by the quotient's secret factor
+   * r_g in [1, 2^BLIND_BITS), and so does the noise; the output then sits one level above the bottom of the
+   * modulus chain (the plan's depth accounts for it, see `run`), where the headroom is 2^40 times larger.
+   */
+  private release(g: GVal, epsilon: number | null, blind?: string): Read {
     // Laplace samples are capped at LAPLACE_TAIL scales (circuit.ts): value + noise must fit SLOT_CAP.
     // Row metrics size their gains for it; a noisy difference may need its mask to scale down.
     const tail = epsilon === null ? 0 : (LAPLACE_TAIL * g.sens) / epsilon / g.factor;
     const fit = Math.min(1, SLOT_CAP / (g.bound + tail));
-    const masked = g.clean && fit === 1 ? g : this.maskVal(g, fit, g.conditions);
+    const masked = g.clean && fit === 1 && !blind ? g : this.maskVal(g, fit, g.conditions, blind);
     let node = masked.node;
     if (epsilon !== null) {
       const scale = masked.sens / epsilon / masked.factor;
       // a rounded value's noise is a whole number of counts; a real value's lives on a power-of-two grid
-      node = this.node({ op: 'noise', a: node, slots: masked.leaders, scale, grid: g.round ? 1 / masked.factor : noiseGrid(scale) });
+      node = this.node({ op: 'noise', a: node, slots: masked.leaders, scale, grid: g.round ? 1 / masked.factor : noiseGrid(scale), ...(blind ? { blind } : {}) });
     }
-    return { output: this.output(node, masked.conditions, g.anyGroup === true), slots: masked.leaders, factor: masked.factor };
+    return { output: this.output(node, masked.conditions, g.anyGroup === true), slots: masked.leaders, factor: masked.factor, ...(blind ? { blinded: true } : {}) };
   }
 
   // ---------- metrics ----------
@@ -637,25 +663,23 @@ class Compiler {
     const countVal = (e: number | null): GVal => gv(one, { maxRow: 1, round: true, eps: e });
     let emptyId: string | undefined;
     const empty = (): string => (emptyId ??= countCond('empty', 1));
-    const out = (read: () => MetricDecoding, gval?: GVal, withEmpty = false): CMetric => {
-      let memo: MetricDecoding | undefined;
-      return { groups: keys, ...(gval ? { gval } : {}), decode: () => (memo ??= read()), ...(withEmpty ? { empty } : {}) };
-    };
+    const out = (read: (blind?: string) => MetricDecoding, gval?: GVal, withEmpty = false): CMetric =>
+      ({ groups: keys, ...(gval ? { gval } : {}), decode: memoDecode(read), ...(withEmpty ? { empty } : {}) });
 
     switch (m.agg) {
       case 'count': {
         const v = countVal(eps);
-        return out(() => ({ kind: 'value', read: this.release(v, eps), round: true }), v);
+        return out((bl) => ({ kind: 'value', read: this.release(v, eps, bl), round: true }), v);
       }
       case 'sum': {
         const v = gv(pow(1), { maxRow: B, round: false, eps });
-        return out(() => ({ kind: 'value', read: this.release(v, eps), round: false }), v, true);
+        return out((bl) => ({ kind: 'value', read: this.release(v, eps, bl), round: false }), v, true);
       }
       case 'sumProduct': {
         const [a, b] = m.of.map((r, i) => this.numeric(r, `${path}/of/${i}`));
         const v = gv((_p, gain) => ({ kind: 'columns', factors: [{ column: a.column, power: 1 }, { column: b.column, power: 1 }], scale: gain }),
           { maxRow: a.bound * b.bound, round: false, eps });
-        return out(() => ({ kind: 'value', read: this.release(v, eps), round: false }), v, true);
+        return out((bl) => ({ kind: 'value', read: this.release(v, eps, bl), round: false }), v, true);
       }
       case 'histogram': {
         const edges = m.bins;
@@ -670,12 +694,13 @@ class Compiler {
           // the provider knows its group sizes: x / (B · n_g) summed is the mean itself
           const empty = countCond('empty', 1);
           const v = gv(pow(1), { maxRow: B, perGroupMean: true, round: false, eps: null, conditions: [...minConds, empty] });
-          return out(() => ({ kind: 'value', read: this.release(v, null), round: false }), v);
+          return out((bl) => ({ kind: 'value', read: this.release(v, null, bl), round: false }), v);
         }
         const e = eps === null ? null : eps / 2;
         const s = gv(pow(1), { maxRow: B, round: false, eps: e });
         const n = countVal(e);
-        return out(() => ({ kind: 'quotient', num: this.release(s, e), den: this.release(n, e) }));
+        // the consumer gets Σx·r and n·r with a secret r per group: their quotient, not the operands
+        return out((bl) => { const id = bl ?? `mean:${m.name}`; return { kind: 'quotient', num: this.release(s, e, id), den: this.release(n, e, id) }; });
       }
       case 'variance': case 'stddev': {
         const sqrt = m.agg === 'stddev';
@@ -689,7 +714,10 @@ class Compiler {
         const s1 = gv(pow(1), { maxRow: B, round: false, eps: e });
         const s2 = gv(pow(2), { maxRow: B * B, round: false, eps: e });
         const n = countVal(e);
-        return out(() => ({ kind: 'moments', m1: this.release(s1, e), m2: this.release(s2, e), count: this.release(n, e), factor2: 1, sqrt }));
+        return out((bl) => {
+          const id = bl ?? `moments:${m.name}`;
+          return { kind: 'moments', m1: this.release(s1, e, id), m2: this.release(s2, e, id), count: this.release(n, e, id), factor2: 1, sqrt };
+        });
       }
     }
   }
@@ -804,10 +832,8 @@ class Compiler {
     const maxRowOf = (power: number) => (role: string): number =>
       ofInfo.filter((x) => x.role === role).reduce((p, x) => p * x.bound ** power, 1);
     const ones = (): number => 1;
-    const out = (read: () => MetricDecoding, gval?: GVal): CMetric => {
-      let memo: MetricDecoding | undefined;
-      return { groups: keys, ...(gval ? { gval } : {}), decode: () => (memo ??= read()) };
-    };
+    const out = (read: (blind?: string) => MetricDecoding, gval?: GVal): CMetric =>
+      ({ groups: keys, ...(gval ? { gval } : {}), decode: memoDecode(read) });
     const countVal = (e: number | null): GVal => gv((_r, gain) => one(gain), { maxRowOf: ones, round: true, eps: e });
     let joint: Read | undefined;
     /** the joint counts as an output, masked like the metric (the same output as a count's or a mean's denominator) */
@@ -836,11 +862,11 @@ class Compiler {
     switch (m.agg) {
       case 'count': {
         const v = countVal(eps);
-        return out(() => ({ kind: 'value', read: this.release(v, eps), round: true }), v);
+        return out((bl) => ({ kind: 'value', read: this.release(v, eps, bl), round: true }), v);
       }
       case 'sum': case 'sumProduct': {
         const v = gv(valueOf(1), { maxRowOf: maxRowOf(1), round: false, eps });
-        return { ...out(() => ({ kind: 'value', read: this.release(v, eps), round: false }), v), empty };
+        return { ...out((bl) => ({ kind: 'value', read: this.release(v, eps, bl), round: false }), v), empty };
       }
       case 'histogram': {
         const edges = m.bins;
@@ -852,14 +878,18 @@ class Compiler {
         const e = eps === null ? null : eps / 2;
         const s = gv(valueOf(1), { maxRowOf: maxRowOf(1), round: false, eps: e });
         const n = countVal(e);
-        return out(() => ({ kind: 'quotient', num: this.release(s, e), den: this.release(n, e) }));
+        // the consumer gets Σx·r and n·r with a secret r per group: their quotient, not the operands
+        return out((bl) => { const id = bl ?? `mean:${m.name}`; return { kind: 'quotient', num: this.release(s, e, id), den: this.release(n, e, id) }; });
       }
       case 'variance': case 'stddev': {
         const e = eps === null ? null : eps / 3;
         const s1 = gv(valueOf(1), { maxRowOf: maxRowOf(1), round: false, eps: e });
         const s2 = gv(valueOf(2), { maxRowOf: maxRowOf(2), round: false, eps: e });
         const n = countVal(e);
-        return out(() => ({ kind: 'moments', m1: this.release(s1, e), m2: this.release(s2, e), count: this.release(n, e), factor2: 1, sqrt: m.agg === 'stddev' }));
+        return out((bl) => {
+          const id = bl ?? `moments:${m.name}`;
+          return { kind: 'moments', m1: this.release(s1, e, id), m2: this.release(s2, e, id), count: this.release(n, e, id), factor2: 1, sqrt: m.agg === 'stddev' };
+        });
       }
     }
   }
@@ -969,7 +999,7 @@ class Compiler {
       g = { ...ma, node: this.node({ op: 'sub', a: x, b: y }), factor: f / t, round: a.round && b.round, conditions, bound: ma.bound + mb.bound, l1: ma.l1 + mb.l1, sens };
     }
     if (a.anyGroup || b.anyGroup) g.anyGroup = true;
-    return { groups: A.groups, gval: g, decode: () => ({ kind: 'value', read: this.release(g, eps), round: g.round }) };
+    return { groups: A.groups, gval: g, decode: memoDecode((bl) => ({ kind: 'value', read: this.release(g, eps, bl), round: g.round })) };
   }
 
   private ratio(m: CombineMetric, path: string): CMetric {
@@ -980,15 +1010,25 @@ class Compiler {
     return {
       groups: A.groups ?? B.groups,
       decode: () => {
-        // the consumer divides: it decrypts both operands (even internal ones), see README
-        this.decodings[a] ??= A.decode();
-        this.decodingGroups[a] ??= A.groups;
-        this.decodings[b] ??= B.decode();
-        this.decodingGroups[b] ??= B.groups;
         // 0/0 reads as null (reference): a sum's empty group decodes as CKKS noise, not 0, so its emptiness
         // comes from counts (broker-side for stacked rows, the decrypted joint count for aligned ones)
         const emptyDen = B.empty ? [B.empty()] : [];
-        return { kind: 'ratio', a, b, ...(emptyDen.length ? { emptyDen } : {}) };
+        const released = (name: string): boolean => this.s.metrics.find((x) => x.name === name)?.release !== false;
+        if (released(a) && released(b)) {
+          // the consumer reads both operands anyway: divide the released values
+          this.decodings[a] ??= A.decode();
+          this.decodingGroups[a] ??= A.groups;
+          this.decodings[b] ??= B.decode();
+          this.decodingGroups[b] ??= B.groups;
+          return { kind: 'ratio', a, b, ...(emptyDen.length ? { emptyDen } : {}) };
+        }
+        // an internal operand is never decryptable: both operands are released blinded by the same secret
+        // factor per group, so only their quotient means anything (README, threat model)
+        const id = `ratio:${m.name}`;
+        const [na, nb] = [`${m.name}#a`, `${m.name}#b`];
+        this.decodings[na] = A.decode(id);
+        this.decodings[nb] = B.decode(id);
+        return { kind: 'ratio', a: na, b: nb, blinded: true, ...(emptyDen.length ? { emptyDen } : {}) };
       },
     };
   }
@@ -1052,7 +1092,7 @@ class Compiler {
     const conds = [...new Set([...a.conditions, ...(B ? this.linear(B, path).conditions : [])])];
     // the total sits in every slot (full rotate-and-sum): nothing partial to mask away
     const g: GVal = { node: total, groups: null, leaders: [0], clean: true, factor, round: false, conditions: conds, bound: VALUE_CAP, l1: VALUE_CAP, sens: 0, anyGroup: true };
-    return { groups: null, gval: g, decode: () => ({ kind: 'value', read: this.release(g, null), round: false }) };
+    return { groups: null, gval: g, decode: memoDecode((bl) => ({ kind: 'value', read: this.release(g, null, bl), round: false })) };
   }
 
   private correlation(m: CombineMetric, path: string): CMetric {

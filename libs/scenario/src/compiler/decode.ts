@@ -69,7 +69,9 @@ export function decodeResult(plan: Plan, decrypted: Record<string, Float64Array>
     if (!vec) throw new Error(`decrypted output ${r.output} is missing`);
     return r.slots.map((slot, g) => (off.has(g) ? null : vec[slot] * r.factor));
   };
-  const counts = (r: Read, metric: string): Series => read(r, metric).map((x) => (x === null ? null : Math.round(x)));
+  // a blinded read (quotient operand) is n·r with a secret r >= 1: never rounded; below 1/2 it is an empty group
+  const counts = (r: Read, metric: string): Series => read(r, metric).map((x) => (x === null ? null : r.blinded ? x : Math.round(x)));
+  const isZero = (x: number, blinded: boolean | undefined): boolean => (blinded ? Math.abs(x) < 0.5 : x === 0);
 
   const decodeMetric = (name: string): Decoded => {
     const known = memo.get(name);
@@ -86,7 +88,7 @@ export function decodeResult(plan: Plan, decrypted: Record<string, Float64Array>
       case 'quotient': {
         const num = read(d.num, name);
         const den = counts(d.den, name);
-        out = { kind: 'series', v: num.map((x, g) => (x === null || den[g] === null || den[g] === 0 ? null : x / (den[g] as number))) };
+        out = { kind: 'series', v: num.map((x, g) => (x === null || den[g] === null || isZero(den[g] as number, d.den.blinded) ? null : x / (den[g] as number))) };
         break;
       }
       case 'moments': {
@@ -102,7 +104,7 @@ export function decodeResult(plan: Plan, decrypted: Record<string, Float64Array>
             let e2 = b;
             if (n) {
               const k = n[g];
-              if (k === null || k === 0) return null;
+              if (k === null || isZero(k, d.count?.blinded)) return null;
               e1 /= k;
               e2 /= k;
             }
@@ -131,7 +133,7 @@ export function decodeResult(plan: Plan, decrypted: Record<string, Float64Array>
           v: Array.from({ length: G }, (_, g) => {
             const x = at(a, g);
             const y = at(b, g);
-            return x === null || y === null || y === 0 || empty.has(b.length === 1 ? 0 : g) ? null : x / y;
+            return x === null || y === null || isZero(y, d.blinded && countLike(d.b)) || empty.has(b.length === 1 ? 0 : g) ? null : x / y;
           }),
         };
         for (const src of [d.a, d.b]) for (const g of suppressedOf.get(src) ?? []) {
@@ -168,6 +170,11 @@ export function decodeResult(plan: Plan, decrypted: Record<string, Float64Array>
     }
     memo.set(name, out);
     return out;
+  };
+  /** a blinded ratio's denominator that counts rows (n·r >= 1 unless the group is empty) */
+  const countLike = (name: string): boolean => {
+    const d = plan.decoding.metrics[name];
+    return d?.kind === 'value' && d.round;
   };
   const series = (name: string): Series => {
     const d = decodeMetric(name);

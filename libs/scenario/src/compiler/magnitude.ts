@@ -22,6 +22,12 @@ export const VALUE_CAP = 2 ** 23;
 export const LAPLACE_TAIL = 40;
 
 /**
+ * Blinding factors of a quotient's operands lie in [1, 2^BLIND_BITS) (log-uniform): a blinded output sits
+ * one level above the bottom of the modulus chain, where 2^BLIND_BITS·SLOT_CAP still leaves 2^20 of headroom.
+ */
+export const BLIND_BITS = 20;
+
+/**
  * Assumed bound on |value| of a private (consumer-encrypted) parameter: the compiler cannot see
  * private values, so it sizes their multipliers for |v| <= this (`PrivateInput.maxAbs`); the consumer
  * must refuse larger values (they could wrap modulo the bottom-level modulus).

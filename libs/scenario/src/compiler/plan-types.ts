@@ -106,13 +106,21 @@ export type CircuitOp =
    * Multiply by a plaintext that is `scale` at the listed slots and 0 elsewhere; an entry whose
    * group is suppressed by one of `conditions` gets 0 (release control, applied by the broker).
    */
-  | { op: 'mask'; a: NodeId; entries: { group: number; slot: number; scale: number }[]; conditions: string[] }
+  | {
+    op: 'mask'; a: NodeId; entries: { group: number; slot: number; scale: number }[]; conditions: string[];
+    /**
+     * Blinding (the operands of a quotient): every entry of group g is also multiplied by a secret factor
+     * r_g = 2^(BLIND_BITS·u), u uniform in [0, 1), drawn by the broker per job and per blinding id and never
+     * stored; masks with the same id share the factors, so their quotient is unchanged (circuit.ts).
+     */
+    blind?: string;
+  }
   /**
    * add Laplace noise of the given scale at the listed slots (release control): an integer multiple of
    * `grid` (slot units; one count for a rounded value, else a power of two 2^-GRID_BITS below the scale),
    * discrete Laplace, truncated symmetrically at LAPLACE_TAIL scales (sampler.ts)
    */
-  | { op: 'noise'; a: NodeId; slots: number[]; scale: number; grid?: number };
+  | { op: 'noise'; a: NodeId; slots: number[]; scale: number; grid?: number; blind?: string };
 
 export type CircuitNode = CircuitOp & {
   id: NodeId;
@@ -176,6 +184,11 @@ export interface Read {
   slots: number[];
   /** multiply the slot value by this to get the real value */
   factor: number;
+  /**
+   * The value also carries its quotient's secret blinding factor (in [1, 2^BLIND_BITS)): only its quotient
+   * with the read blinded by the same id means anything; never rounded.
+   */
+  blinded?: boolean;
 }
 
 export type MetricDecoding =
@@ -184,7 +197,7 @@ export type MetricDecoding =
   | { kind: 'moments'; m1: Read; m2: Read; count?: Read; factor2: number; sqrt: boolean }
   | { kind: 'histogram'; bins: Read[] }
   /** `emptyDen`: conditions whose groups (broker-suppressed or decoded) have an empty denominator: 0/0 reads as null */
-  | { kind: 'ratio'; a: string; b: string; emptyDen?: string[] }
+  | { kind: 'ratio'; a: string; b: string; emptyDen?: string[]; blinded?: boolean }
   | { kind: 'correlation'; sa: Read; sb: Read; saa: Read; sbb: Read; sab: Read; n: number }
   | { kind: 'rows'; outputs: string[]; factor: number };
 

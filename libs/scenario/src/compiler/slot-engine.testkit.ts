@@ -45,7 +45,11 @@ export class SlotEngine implements TestEngine<SlotCt, null, null> {
     if (level > this.maxLevel) throw new Error(`level ${level} exceeds the modulus chain (${this.maxLevel})`);
     this.deepest = Math.max(this.deepest, level);
     for (const x of v) if (Math.abs(x) > this.peak) this.peak = Math.abs(x);
-    if (this.peak > SLOT_CAP * (1 + 1e-9)) throw new Error(`a slot holds ${this.peak.toExponential(3)}, above the plan's headroom ${SLOT_CAP}`);
+    // SLOT_CAP at the bottom level; each 40-bit prime above it adds 2^40 (blinded quotient operands use one)
+    const cap = SLOT_CAP * 2 ** (40 * Math.max(0, this.maxLevel - level));
+    let top = 0;
+    for (const x of v) if (Math.abs(x) > top) top = Math.abs(x);
+    if (top > cap * (1 + 1e-9)) throw new Error(`a slot holds ${top.toExponential(3)}, above the plan's headroom ${cap} at level ${level}`);
     for (let i = 0; i < v.length; i++) v[i] += (this.rng() - 0.5) * err;
     this.live++;
     return { v, level, scale, freed: false };
