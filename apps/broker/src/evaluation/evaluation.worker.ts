@@ -8,6 +8,7 @@ import { type AppConfig, CONFIG, LedgerRecorder, QueueService } from '#platform'
 import { type Plan, reducibleFeatures } from '#scenario';
 import { HeThreads } from './he-threads.js';
 import { JobOrchestrator } from '../jobs/job-orchestrator.service.js';
+import { clearPsi } from '../connector/connector-gateway.service.js';
 
 /**
  * The broker's HE evaluation worker: runs a job's circuit on the providers' ciphertexts once every provider
@@ -136,8 +137,8 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     };
     await inTransaction(this.ds, async (m) => {
       await m.getRepository(JobCiphertextEntity).delete({ jobId: job.id, role: '$result' });
-      // The intersection's blinded messages are not needed once the inputs are encrypted.
-      await m.getRepository(JobCiphertextEntity).delete({ jobId: job.id, role: '$psi' });
+      // What is left of the intersection (each party's match positions) goes with the job.
+      await clearPsi(m, job.id);
       await m.getRepository(JobCiphertextEntity).delete({ jobId: job.id, role: '$partial' });
       for (const [id, ct] of Object.entries(res.outputs)) {
         await m.getRepository(JobCiphertextEntity).insert({ jobId: job.id, role: '$result', feature: id, chunk: 0, blob: Buffer.from(ct.buffer, ct.byteOffset, ct.byteLength) });
@@ -208,5 +209,6 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     const code = (e as { code?: string })?.code ?? 'EVALUATION_FAILED';
     await this.ledger.record({ id: `${job.id}.failed`, type: 'job.failed', actor: { id: 'broker', role: 'broker' }, job: job.id, scenario: job.scenarioId, consumer: job.consumerId, datasets: Object.values(job.bindings), data: { code } }).catch(() => undefined);
     await this.setJob(job.id, { status: 'failed', error: { code, message } }, { stage: 'failed' });
+    await inTransaction(this.ds, (m) => clearPsi(m, job.id)).catch(() => undefined);
   }
 }
