@@ -239,7 +239,7 @@ describe('connector credentials act only for their own connector\'s datasets and
 
   it('the PSI routes of a job that binds none of its datasets, or of no job: 404, nothing stored', async () => {
     const points = new Uint8Array(randomBytes(POINT_BYTES * 4));
-    for (const job of [doneJob, queuedJob, 'no-such-job', 'x'.repeat(60)]) {
+    for (const job of [doneJob, queuedJob, 'no-such-job', 'x'.repeat(300), 'a%00b']) {
       for (const who of ['intruder', job === queuedJob ? 'local' : 'other']) {
         const put = await call(s.url, 'PUT', `/connector/jobs/${job}/psi/utility/sets/0/1`, { token: tokens[who], raw: points, headers: { 'content-type': 'application/octet-stream' } });
         assert.equal(put.status, 404, `${who} ${job}: ${put.text}`);
@@ -271,7 +271,8 @@ describe('connector credentials act only for their own connector\'s datasets and
     for (const role of roles) {
       cred[role] = await connectorCred(`psi-${role}-${run}`);
       bindings[role] = `psi-${role}-${run}`;
-      const pub = await publishOffer(cred[role], bindings[role], `psi-${role}-${run}`, scenario.id, role, n);
+      // The second party's dataset has more rows than ids (rows without a match key are not in a set).
+      const pub = await publishOffer(cred[role], bindings[role], `psi-${role}-${run}`, scenario.id, role, role === roles[0] ? n : n + 10);
       assert.equal(pub.status, 204, pub.text);
     }
     await generateKeyFile(join(dir, 'psi'), keyRequirements(scenario));
@@ -289,8 +290,9 @@ describe('connector credentials act only for their own connector\'s datasets and
     const [a, b] = roles as [string, string];
     // Refused: a set larger than the dataset's row count (it could probe for ids it does not hold); a role of
     // another connector; another party's index; duplicate points.
-    const probe = new PsiParty(`dataspace-job:${job}`).blind([...ids[a]!, 'probe-1']);
-    assert.equal((await put(a, 'sets/0/1', probe)).status, 422);
+    const probe = new PsiParty(`dataspace-job:${job}`).blind([...ids[a]!, ...Array.from({ length: 20 }, (_, i) => `probe-${i}`)]);
+    assert.equal((await put(a, 'sets/0/1', probe.subarray(0, (n + 1) * POINT_BYTES))).status, 422, 'over its own row count');
+    assert.equal((await put(a, 'sets/0/1', probe)).status, 413, 'over every row count of the job: refused before it is read whole');
     assert.equal((await put(b, 'sets/0/1', probe.subarray(0, POINT_BYTES * 2), cred[a])).status, 403);
     assert.equal((await put(a, 'sets/1/1', probe.subarray(0, POINT_BYTES * 2))).status, 403);
     const dup = new Uint8Array(POINT_BYTES * 2);

@@ -7,6 +7,8 @@ import { LedgerRecorder, ParticipantsStore } from '#platform';
 import type { OfferDocument } from '../../../provider/src/ports.js';
 
 const same = (a: unknown, b: unknown): boolean => canonicalize(a) === canonicalize(b);
+/** A job or keyset id as the broker makes them (no id it stores is longer, none holds a control character). */
+const ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /**
  * What a `connector` credential may touch over HTTP: only for the connector it is bound to (participants.connector_id),
@@ -31,6 +33,7 @@ export class ConnectorAccess {
   /** The roles of job `jobId` bound to datasets of `who`'s connector; 404 when there are none (or no such job). */
   async ownRoles(who: Principal, jobId: string): Promise<string[]> {
     const connectorId = this.connectorOf(who);
+    if (!ID.test(jobId)) throw new AppError('NOT_FOUND', 'no such job');
     const bound = await this.ds.getRepository(JobDatasetEntity).findBy({ jobId });
     const offers = bound.length ? await this.ds.getRepository(OfferEntity).findBy({ datasetId: In(bound.map((b) => b.datasetId)) }) : [];
     const mine = new Set(offers.filter((o) => o.connectorId === connectorId).map((o) => o.datasetId));
@@ -48,6 +51,7 @@ export class ConnectorAccess {
   /** A keyset, for a connector with a job that names it and binds one of its datasets. */
   async ownKeyset(who: Principal, keysetId: string): Promise<void> {
     const connectorId = this.connectorOf(who);
+    if (!ID.test(keysetId)) throw new AppError('NOT_FOUND', 'no such keyset');
     const n = await this.ds.getRepository(JobEntity).createQueryBuilder('j')
       .innerJoin(JobDatasetEntity, 'jd', 'jd.job_id = j.id')
       .innerJoin(OfferEntity, 'o', 'o.dataset_id = jd.dataset_id')

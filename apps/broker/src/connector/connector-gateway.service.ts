@@ -17,7 +17,7 @@ const psiMatches = (role: string): string => `matches:${role}`;
 
 /** A role name as a job binds it: never one of the broker's own `$` entries (`$result`, `$params`, `$psi`, ...). */
 function checkRole(role: string): void {
-  if (typeof role !== 'string' || role.length === 0 || role.length > 80 || role.startsWith('$')) {
+  if (typeof role !== 'string' || role.length === 0 || role.length > 80 || role.startsWith('$') || role.includes('\u0000')) {
     throw new AppError('BAD_REQUEST', 'inputs are uploaded only for a role the job binds; `$` entries are written by the broker alone');
   }
 }
@@ -84,7 +84,7 @@ export class ConnectorGateway {
   async uploadPart(jobId: string, role: string, part: UploadPart): Promise<void> {
     checkRole(role);
     for (const f of part.features) {
-      if (typeof f.id !== 'string' || f.id.length === 0 || f.id.length > 100) throw new AppError('BAD_REQUEST', 'a feature id is 1..100 characters');
+      if (typeof f.id !== 'string' || f.id.length === 0 || f.id.length > 100 || f.id.includes('\u0000')) throw new AppError('BAD_REQUEST', 'a feature id is 1..100 characters, no NUL');
       if (!Number.isSafeInteger(f.first) || f.first < 0 || f.first + f.chunks.length > 2 ** 31 - 1) throw new AppError('BAD_REQUEST', 'chunk index out of range');
     }
     await inTransaction(this.ds, async (m) => {
@@ -222,6 +222,13 @@ export class ConnectorGateway {
     for (const [i, role] of roles.entries()) {
       await repo.insert({ jobId: job.id, role: PSI, feature: psiMatches(role), chunk: 0, blob: Buffer.from(JSON.stringify(result.positions[i]), 'utf8') });
     }
+  }
+
+  /** The largest blinded set a party of the job may post: its largest bound dataset's row count, in bytes. */
+  async psiMaxBytes(jobId: string): Promise<number> {
+    const bound = await this.ds.getRepository(JobDatasetEntity).findBy({ jobId });
+    const offers = bound.length ? await this.ds.getRepository(OfferEntity).findBy({ datasetId: In(bound.map((b) => b.datasetId)) }) : [];
+    return Math.max(0, ...offers.map((o) => o.rowCount)) * POINT_BYTES;
   }
 
   /** The set `set` with `keys` keys, for the one party that must apply the next key to it; null until posted. */

@@ -12,10 +12,12 @@ import { ConnectorGateway } from './connector-gateway.service.js';
 type Req = Readable & { headers: Record<string, string | string[] | undefined> };
 interface Res { status(n: number): Res; send(b: unknown): void; setHeader(k: string, v: string): void; end(b?: unknown): void }
 
+const id = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, '1..64 letters, digits and . _ : -');
+const text = (min: number, max: number) => z.string().min(min).max(max).refine((v) => !v.includes('\u0000'), 'no NUL character');
 const offer = z.strictObject({
-  datasetId: z.string().min(1).max(64), providerId: z.string().min(1).max(64), connectorId: z.string().min(1).max(64),
-  name: z.string().min(1).max(200), description: z.string().max(10_000), columns: z.record(z.string(), z.unknown()),
-  policy: z.record(z.string(), z.unknown()), rowCount: z.number().int().min(0),
+  datasetId: id, providerId: id, connectorId: id,
+  name: text(1, 200), description: text(0, 10_000), columns: z.record(z.string(), z.unknown()),
+  policy: z.record(z.string(), z.unknown()), rowCount: z.number().int().min(0).max(2 ** 31 - 1),
 });
 const progress = z.strictObject({ progress: z.record(z.string(), z.unknown()) });
 const refusal = z.strictObject({ reasons: z.array(z.strictObject({ code: z.string().max(60), message: z.string().max(500) })).max(50) });
@@ -131,7 +133,9 @@ export class ConnectorController {
     await this.access.ownRole(who, id, role);
     const s = step(set, 'set');
     const k = step(keys, 'key count');
-    await this.gateway.psiSubmit(id, role, s, k, await readBody(req, this.cfg.MAX_IMPORT_BYTES));
+    // No set is larger than the job's largest dataset (in points): a larger body is refused before it is read whole.
+    const limit = Math.min(this.cfg.MAX_IMPORT_BYTES, await this.gateway.psiMaxBytes(id));
+    await this.gateway.psiSubmit(id, role, s, k, await readBody(req, limit));
   }
 
   /** A set this party must re-blind next (404 until it was posted); no other set is ever handed out. */
