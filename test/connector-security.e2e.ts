@@ -307,6 +307,7 @@ describe('connector credentials act only for their own connector\'s datasets and
       const r = await put(role, `sets/${i}/1`, own[role]!);
       assert.equal(r.status, 204, r.text);
     }
+    assert.equal((await put(a, 'sets/0/1', own[a]!)).status, 409, 'a party joins once: a second key would misalign its rows');
     // A party never gets its own set back, nor any set it does not re-blind next, nor a fully blinded one.
     assert.equal((await get(a, 'sets/0/1')).status, 403);
     assert.equal((await get(a, 'sets/1/2')).status, 400);

@@ -22,6 +22,7 @@ export class DirectBrokerLink extends BrokerLink {
   constructor(private readonly g: Gateway) {
     super();
   }
+  boundConnectorId(): Promise<string | null> { return Promise.resolve(null); }
   publishOffer(o: OfferDocument): Promise<void> { return this.g.publishOffer(o); }
   job(jobId: string): Promise<JobForProvider | null> { return this.g.job(jobId); }
   publicKeyset(keysetId: string): Promise<Uint8Array> { return this.g.publicKeyset(keysetId); }
@@ -60,6 +61,10 @@ export class HttpBrokerLink extends BrokerLink {
     return res;
   }
 
+  async boundConnectorId(): Promise<string | null> {
+    const r = await this.req('GET', 'participants/me');
+    return r.ok ? ((await r.json()) as { connectorId?: string }).connectorId ?? '' : '';
+  }
   async publishOffer(o: OfferDocument): Promise<void> {
     await this.req('PUT', `connector/offers/${encodeURIComponent(o.datasetId)}`, o);
   }

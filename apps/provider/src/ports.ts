@@ -31,6 +31,8 @@ export interface UploadedInputs {
 }
 
 export abstract class BrokerLink {
+  /** The connector id the broker binds this link's credential to (null in process: no credential is used). */
+  abstract boundConnectorId(): Promise<string | null>;
   abstract publishOffer(o: OfferDocument): Promise<void>;
   abstract job(jobId: string): Promise<JobForProvider | null>;
   abstract publicKeyset(keysetId: string): Promise<Uint8Array>;

@@ -172,6 +172,7 @@ export class ConnectorGateway {
    * Party `role` posts set `set` carrying `keys` keys: its own set blinded once (`set` = its index, `keys` = 1), or
    * another party's set it was given with `keys - 1` keys, now re-blinded with its own. Its own set holds at most
    * as many points as its dataset has rows (a larger set could probe for ids it does not hold), each point once.
+   * Every step is taken once.
    */
   async psiSubmit(jobId: string, role: string, set: number, keys: number, points: Uint8Array): Promise<void> {
     let n: number;
@@ -199,7 +200,10 @@ export class ConnectorGateway {
         if (!prev) throw new AppError('CONFLICT', `set ${set} with ${keys - 1} keys was not posted`);
         if (prev.blob.length !== points.length) throw new AppError('UNPROCESSABLE', `set ${set} had ${prev.blob.length / POINT_BYTES} points, got ${n}`);
       }
-      await repo.delete({ jobId, role: PSI, feature: psiSet(set, keys), chunk: 0 });
+      // Each step once: a party that re-posted with a fresh key (a retried task) would pair positions with the wrong
+      // order and misalign rows without any error; refusing it fails the job instead.
+      const again = await repo.countBy({ jobId, role: PSI, feature: In([psiSet(set, keys), ...roles.map(psiMatches)]) });
+      if (again) throw new AppError('CONFLICT', 'this step of the intersection was already taken: a party joins a job\'s intersection once, and a retried task cannot rejoin it');
       await repo.insert({ jobId, role: PSI, feature: psiSet(set, keys), chunk: 0, blob: Buffer.from(points.buffer, points.byteOffset, points.byteLength) });
       if (keys === k) await this.psiIntersect(m, job, roles);
     });
