@@ -17,6 +17,8 @@ import { JobCiphertextEntity, JobDatasetEntity, JobEntity, LedgerEntryEntity, Of
 import { POINT_BYTES, PsiParty } from '#psi';
 import { DataspaceClient, fetchResult, generateKeyFile, keyRequirements, readKeyFile, submitJob, waitForJob } from '#sdk';
 import { builtinScenario, datasetDocumentFor, evaluateReference, generateRoleRows, type Row } from '#scenario';
+import { HttpBrokerLink } from '../apps/provider/src/broker-link.js';
+import { psiAlign } from '../apps/provider/src/encryption/psi-alignment.js';
 import { call, startTestServer } from './support/env.js';
 import { toCsv } from './support/data.js';
 
@@ -344,5 +346,39 @@ describe('connector credentials act only for their own connector\'s datasets and
     assert.equal((await get(a, 'matches')).status, 409);
     assert.equal((await put(a, 'sets/0/1', own[a]!)).status, 409);
     for (const p of Object.values(parties)) p.destroy();
+  });
+
+  it('PSI with the connector\'s own code over HTTP (HttpBrokerLink, psiAlign): the parties end with the same aligned ids; an intruder cannot join', async () => {
+    const scenario = builtinScenario('chronic-elderly-care-demand');
+    const roles = Object.keys(scenario.align!.on).sort();
+    const ids: Record<string, string[]> = {
+      [roles[0]!]: Array.from({ length: 30 }, (_, i) => `person-${i * 2}`),
+      [roles[1]!]: Array.from({ length: 30 }, (_, i) => `person-${i * 3}`),
+    };
+    const shared = new Set(ids[roles[0]!]!.filter((x) => ids[roles[1]!]!.includes(x)));
+    const links: Record<string, HttpBrokerLink> = {};
+    const bindings: Record<string, string> = {};
+    for (const role of roles) {
+      const connectorId = `http-${role}-${run}`;
+      const token = await connectorCred(connectorId);
+      links[role] = new HttpBrokerLink(s.url, token);
+      assert.equal(await links[role]!.boundConnectorId(), connectorId);
+      bindings[role] = connectorId;
+      const pub = await publishOffer(token, bindings[role], connectorId, scenario.id, role, 30);
+      assert.equal(pub.status, 204, pub.text);
+    }
+    await generateKeyFile(join(dir, 'psi2'), keyRequirements(scenario));
+    const client = new DataspaceClient({ url: s.url, token: tokens.consumer });
+    const job = String((await submitJob(client, readKeyFile(join(dir, 'psi2')), scenario, { scenario: scenario.id, bindings, purpose: 'public-service' })).id);
+    const intruder = new HttpBrokerLink(s.url, tokens.intruder);
+    await assert.rejects(psiAlign(intruder, job, roles, roles[0]!, ids[roles[0]!]!, { timeoutMs: 2000 }), /404/);
+    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: job, role: '$psi' }), 0);
+    const out = await Promise.all(roles.map((role) => psiAlign(links[role]!, job, roles, role, ids[role]!, { timeoutMs: 60_000 })));
+    assert.deepEqual(new Set(out[0]), shared);
+    assert.deepEqual(out[0], out[1], 'the same order at every party');
+    const kept = await s.dataSource.getRepository(JobCiphertextEntity).findBy({ jobId: job, role: '$psi' });
+    assert.deepEqual(kept.map((k) => k.feature).sort(), roles.map((r) => `matches:${r}`).sort(), 'no blinded set kept');
+    assert.equal((await call(s.url, 'POST', `/jobs/${job}/cancel`, { token: tokens.consumer })).status, 200);
+    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: job, role: '$psi' }), 0);
   });
 });
