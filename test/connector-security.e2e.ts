@@ -225,7 +225,13 @@ describe('connector credentials act only for their own connector\'s datasets and
       const r = await call(s.url, 'PUT', `/connector/offers/${datasetId}`, { token: tokens[who], body: b });
       assert.equal(r.status, status, `${who} ${JSON.stringify(b).slice(0, 200)}: ${r.text}`);
     }
-    // A new offer in the name of a participant who is not a provider, or of another connector: refused too.
+    // A new offer that is no valid dataset document, in the name of a participant who is not a provider, or of
+    // another connector: refused too.
+    const bad = await call(s.url, 'PUT', `/connector/offers/bad-${run}`, { token: tokens.intruder, body: body({ datasetId: `bad-${run}`, connectorId: `intruder-${run}`, policy: { epsilonBudget: 'lots' } }) });
+    assert.equal(bad.status, 400, bad.text);
+    const consumerId = (await call(s.url, 'GET', '/participants/me', { token: tokens.consumer })).body.id;
+    const notProvider = await call(s.url, 'PUT', `/connector/offers/np-${run}`, { token: tokens.intruder, body: body({ datasetId: `np-${run}`, connectorId: `intruder-${run}`, providerId: consumerId }) });
+    assert.equal(notProvider.status, 422, notProvider.text);
     const fake = await publishOffer(tokens.intruder, `fake-${run}`, `other-${run}`, water.id, 'utility', 10);
     assert.equal(fake.status, 403, fake.text);
     assert.deepEqual(await snapshot(doneJob), before);

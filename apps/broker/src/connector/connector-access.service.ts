@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import canonicalize from 'canonicalize';
 import { DataSource, In } from 'typeorm';
 import { AppError, type Principal } from '#contracts';
+import { validateDatasetDocument } from '#dataset';
 import { JobDatasetEntity, JobEntity, OfferEntity, inTransaction } from '#persistence';
 import { LedgerRecorder, ParticipantsStore } from '#platform';
 import type { OfferDocument } from '../../../provider/src/ports.js';
@@ -69,6 +70,9 @@ export class ConnectorAccess {
   async publishOffer(who: Principal, o: OfferDocument): Promise<void> {
     const connectorId = this.connectorOf(who);
     if (o.connectorId !== connectorId) throw new AppError('FORBIDDEN', `this credential publishes offers of connector ${connectorId} only`);
+    // What the catalog shows and jobs are checked against is a valid dataset document, as the provider registered it.
+    const v = validateDatasetDocument({ name: o.name, ...(o.description ? { description: o.description } : {}), columns: o.columns, policy: o.policy });
+    if (!v.ok) throw new AppError('VALIDATION_FAILED', 'the offer is not a valid dataset document', v.errors.map((e) => ({ path: e.path ? `$.${e.path}` : '$', code: e.code, message: e.message })));
     await inTransaction(this.ds, async (m) => {
       const existing = await m.getRepository(OfferEntity).findOneBy({ datasetId: o.datasetId });
       if (existing) {
