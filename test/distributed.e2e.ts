@@ -30,7 +30,7 @@ describe('a provider connector deployed apart: its own database, HTTP and queues
     broker = await serve('broker,ledger,worker', bp, common(join(dir, 'broker'), 'broker'));
     brokerUrl = `http://127.0.0.1:${bp}`;
     const admin = readFileSync(join(dir, 'broker', 'admin.token'), 'utf8').trim();
-    const conn = await call(brokerUrl, 'POST', '/participants', { token: admin, body: { role: 'connector', name: 'utility connector' } });
+    const conn = await call(brokerUrl, 'POST', '/participants', { token: admin, body: { role: 'connector', name: 'utility connector', connectorId: 'utility' } });
     assert.equal(conn.status, 201, conn.text);
     const cp = await freePort();
     connector = await serve('provider', cp, { ...common(join(dir, 'connector'), 'connector'), BROKER_URL: brokerUrl, CONNECTOR_TOKEN: conn.body.token, CONNECTOR_ID: 'utility' });

@@ -42,7 +42,7 @@ describe('align by private set intersection through the broker', () => {
     const keys = readKeyFile(join(dir, 'k'));
     const client = new DataspaceClient({ url: s.url, token: consumer });
     const sub = await submitJob(client, keys, scenario, { scenario: id, bindings, purpose: 'public-service' });
-    // The broker clears the PSI mailbox once the job is evaluated: capture every message while it runs.
+    // The broker deletes the blinded sets once it has intersected them: capture every message while it runs.
     const seen = new Map<string, Buffer>();
     let done = false;
     const poll = (async () => {
@@ -74,6 +74,7 @@ describe('align by private set intersection through the broker', () => {
       }
     }
     assert.ok(seen.size > 0, 'the PSI messages went through the broker');
+    assert.equal(Number((await s.dataSource.query(`SELECT COUNT(*) AS n FROM job_ciphertexts WHERE role = '$psi'`))[0].n), 0, 'nothing of the intersection is kept after the job');
     for (const [key, blob] of seen) {
       const text = blob.toString('latin1');
       for (const rid of ids) if (rid.length >= 4 && text.includes(rid)) assert.fail(`raw id found in PSI message ${key}`);

@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { PlatformDeps } from '#platform';
 import { CatalogController } from './catalog/catalog.controller.js';
 import { CatalogService } from './catalog/catalog.service.js';
+import { ConnectorAccess } from './connector/connector-access.service.js';
 import { ConnectorController } from './connector/connector.controller.js';
 import { ConnectorGateway } from './connector/connector-gateway.service.js';
 import { JobOrchestrator } from './jobs/job-orchestrator.service.js';
@@ -23,7 +24,7 @@ export class BrokerModule {
     return {
       module: BrokerModule,
       controllers: [ParticipantsController, CatalogController, ScenariosController, KeysetsController, JobsController, ConnectorController],
-      providers: [...services, BuiltinScenarios],
+      providers: [...services, BuiltinScenarios, ConnectorAccess],
       exports: services,
     };
   }

@@ -12,8 +12,9 @@ export interface Gateway {
   reportProgress(jobId: string, role: string, progress: Record<string, unknown>): Promise<void>;
   reportRefusal(jobId: string, role: string, reasons: { code: string; message: string }[]): Promise<void>;
   reportFailure(jobId: string, role: string, message: string): Promise<void>;
-  psiPut(jobId: string, key: string, bytes: Uint8Array): Promise<void>;
-  psiGet(jobId: string, key: string): Promise<Uint8Array | null>;
+  psiSubmit(jobId: string, role: string, set: number, keys: number, points: Uint8Array): Promise<void>;
+  psiTask(jobId: string, role: string, set: number, keys: number): Promise<Uint8Array | null>;
+  psiMatches(jobId: string, role: string): Promise<number[] | null>;
 }
 
 /** Embedded default: the broker runs in this process. */
@@ -21,6 +22,7 @@ export class DirectBrokerLink extends BrokerLink {
   constructor(private readonly g: Gateway) {
     super();
   }
+  boundConnectorId(): Promise<string | null> { return Promise.resolve(null); }
   publishOffer(o: OfferDocument): Promise<void> { return this.g.publishOffer(o); }
   job(jobId: string): Promise<JobForProvider | null> { return this.g.job(jobId); }
   publicKeyset(keysetId: string): Promise<Uint8Array> { return this.g.publicKeyset(keysetId); }
@@ -30,8 +32,9 @@ export class DirectBrokerLink extends BrokerLink {
   reportProgress(jobId: string, role: string, p: Record<string, unknown>): Promise<void> { return this.g.reportProgress(jobId, role, p); }
   reportRefusal(jobId: string, role: string, r: { code: string; message: string }[]): Promise<void> { return this.g.reportRefusal(jobId, role, r); }
   reportFailure(jobId: string, role: string, m: string): Promise<void> { return this.g.reportFailure(jobId, role, m); }
-  psiPut(jobId: string, key: string, bytes: Uint8Array): Promise<void> { return this.g.psiPut(jobId, key, bytes); }
-  psiGet(jobId: string, key: string): Promise<Uint8Array | null> { return this.g.psiGet(jobId, key); }
+  psiSubmit(jobId: string, role: string, set: number, keys: number, points: Uint8Array): Promise<void> { return this.g.psiSubmit(jobId, role, set, keys, points); }
+  psiTask(jobId: string, role: string, set: number, keys: number): Promise<Uint8Array | null> { return this.g.psiTask(jobId, role, set, keys); }
+  psiMatches(jobId: string, role: string): Promise<number[] | null> { return this.g.psiMatches(jobId, role); }
 }
 
 /** A connector deployed apart: talks to the broker over HTTP with its `connector` credential. */
@@ -58,6 +61,10 @@ export class HttpBrokerLink extends BrokerLink {
     return res;
   }
 
+  async boundConnectorId(): Promise<string | null> {
+    const r = await this.req('GET', 'participants/me');
+    return r.ok ? ((await r.json()) as { connectorId?: string }).connectorId ?? '' : '';
+  }
   async publishOffer(o: OfferDocument): Promise<void> {
     await this.req('PUT', `connector/offers/${encodeURIComponent(o.datasetId)}`, o);
   }
@@ -91,11 +98,19 @@ export class HttpBrokerLink extends BrokerLink {
   async reportFailure(jobId: string, role: string, message: string): Promise<void> {
     await this.req('POST', `connector/jobs/${encodeURIComponent(jobId)}/roles/${encodeURIComponent(role)}/failure`, { message: message.slice(0, 2000) });
   }
-  async psiPut(jobId: string, key: string, bytes: Uint8Array): Promise<void> {
-    await this.req('PUT', `connector/jobs/${encodeURIComponent(jobId)}/psi/${encodeURIComponent(key)}`, undefined, bytes);
+  private psi(jobId: string, role: string, what: string): string {
+    return `connector/jobs/${encodeURIComponent(jobId)}/psi/${encodeURIComponent(role)}/${what}`;
   }
-  async psiGet(jobId: string, key: string): Promise<Uint8Array | null> {
-    const r = await this.req('GET', `connector/jobs/${encodeURIComponent(jobId)}/psi/${encodeURIComponent(key)}`);
+  async psiSubmit(jobId: string, role: string, set: number, keys: number, points: Uint8Array): Promise<void> {
+    const r = await this.req('PUT', this.psi(jobId, role, `sets/${set}/${keys}`), undefined, points);
+    if (r.status === 404) throw new Error(`broker PUT psi: HTTP 404 ${(await r.text().catch(() => '')).slice(0, 200)}`);
+  }
+  async psiTask(jobId: string, role: string, set: number, keys: number): Promise<Uint8Array | null> {
+    const r = await this.req('GET', this.psi(jobId, role, `sets/${set}/${keys}`));
     return r.status === 404 ? null : new Uint8Array(await r.arrayBuffer());
+  }
+  async psiMatches(jobId: string, role: string): Promise<number[] | null> {
+    const r = await this.req('GET', this.psi(jobId, role, 'matches'));
+    return r.status === 404 ? null : ((await r.json()) as { positions: number[] }).positions;
   }
 }

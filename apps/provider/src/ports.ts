@@ -31,6 +31,8 @@ export interface UploadedInputs {
 }
 
 export abstract class BrokerLink {
+  /** The connector id the broker binds this link's credential to (null in process: no credential is used). */
+  abstract boundConnectorId(): Promise<string | null>;
   abstract publishOffer(o: OfferDocument): Promise<void>;
   abstract job(jobId: string): Promise<JobForProvider | null>;
   abstract publicKeyset(keysetId: string): Promise<Uint8Array>;
@@ -41,7 +43,12 @@ export abstract class BrokerLink {
   abstract reportProgress(jobId: string, role: string, progress: Record<string, unknown>): Promise<void>;
   abstract reportRefusal(jobId: string, role: string, reasons: { code: string; message: string }[]): Promise<void>;
   abstract reportFailure(jobId: string, role: string, message: string): Promise<void>;
-  /** PSI mailbox at the broker: blinded point batches only, never an id. */
-  abstract psiPut(jobId: string, key: string, bytes: Uint8Array): Promise<void>;
-  abstract psiGet(jobId: string, key: string): Promise<Uint8Array | null>;
+  /**
+   * Private set intersection through the broker (blinded point batches only, never an id): post set `set` carrying
+   * `keys` keys (this role's own set with 1, or a set it re-blinded); fetch a set it must re-blind next (null until
+   * posted); fetch the positions of its own matched points once the broker has intersected (null until then).
+   */
+  abstract psiSubmit(jobId: string, role: string, set: number, keys: number, points: Uint8Array): Promise<void>;
+  abstract psiTask(jobId: string, role: string, set: number, keys: number): Promise<Uint8Array | null>;
+  abstract psiMatches(jobId: string, role: string): Promise<number[] | null>;
 }

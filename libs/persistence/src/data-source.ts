@@ -5,6 +5,7 @@ import { ALL_ENTITIES } from './entities.js';
 import { isPostgresUrl } from './column-types.js';
 import { InitialSqlite1764200000000 } from './migrations/1764200000000-initial-sqlite.js';
 import { InitialPostgres1764200000000 } from './migrations/1764200000000-initial-postgres.js';
+import { ConnectorBindingPostgres1796600000000, ConnectorBindingSqlite1796600000000 } from './migrations/1796600000000-connector-binding.js';
 
 export interface DatabaseConfig {
   /** `postgres://...` for PostgreSQL; otherwise SQLite under `dataDir`. */
@@ -27,7 +28,7 @@ export function dataSourceOptions(cfg: DatabaseConfig): DataSourceOptions {
       url: cfg.databaseUrl,
       schema: cfg.schema,
       entities: ALL_ENTITIES,
-      migrations: [InitialPostgres1764200000000] as (new () => MigrationInterface)[],
+      migrations: [InitialPostgres1764200000000, ConnectorBindingPostgres1796600000000] as (new () => MigrationInterface)[],
       migrationsRun: false,
       synchronize: false,
       logging: false,
@@ -40,7 +41,7 @@ export function dataSourceOptions(cfg: DatabaseConfig): DataSourceOptions {
     type: 'better-sqlite3',
     database: join(cfg.dataDir, cfg.sqliteFile ?? 'dataspace.sqlite'),
     entities: ALL_ENTITIES,
-    migrations: [InitialSqlite1764200000000] as (new () => MigrationInterface)[],
+    migrations: [InitialSqlite1764200000000, ConnectorBindingSqlite1796600000000] as (new () => MigrationInterface)[],
     migrationsRun: false,
     synchronize: false,
     logging: false,

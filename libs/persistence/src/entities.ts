@@ -12,6 +12,8 @@ export class ParticipantEntity {
   @Column('varchar', { length: 16 }) role!: string;
   /** SHA-256 of the bearer token; the token itself is never stored. */
   @Index({ unique: true }) @Column('varchar', { name: 'token_hash', length: 64 }) tokenHash!: string;
+  /** For a `connector` credential: the connector it acts for (its CONNECTOR_ID); null for every other role. */
+  @Column({ type: 'varchar', name: 'connector_id', length: 64, nullable: true }) connectorId!: string | null;
   @CreateDateColumn({ name: 'created_at', type: TIMESTAMP }) createdAt!: Date;
 }
 

@@ -60,21 +60,23 @@ export class ParticipantsStore extends PrincipalResolver {
     super();
   }
 
-  async add(role: Role, name: string, id: string = randomUUID()): Promise<Principal & { token: string }> {
+  /** `connectorId` binds a `connector` credential to the one connector it acts for (required for that role only). */
+  async add(role: Role, name: string, id: string = randomUUID(), connectorId?: string): Promise<Principal & { token: string }> {
+    if ((role === 'connector') !== (connectorId !== undefined)) throw new AppError('BAD_REQUEST', 'a connector id is given for, and only for, a connector credential');
     const token = newToken();
-    const p = this.ds.getRepository(ParticipantEntity).create({ id, name, role, tokenHash: hashToken(token) });
+    const p = this.ds.getRepository(ParticipantEntity).create({ id, name, role, tokenHash: hashToken(token), connectorId: connectorId ?? null });
     await this.ds.getRepository(ParticipantEntity).insert(p);
-    return { id: p.id, name, role, token };
+    return { ...principalOf(p), token };
   }
 
   async byToken(token: string): Promise<Principal | null> {
     const p = await this.ds.getRepository(ParticipantEntity).findOneBy({ tokenHash: hashToken(token) });
-    return p ? { id: p.id, name: p.name, role: p.role as Role } : null;
+    return p ? principalOf(p) : null;
   }
 
   async byId(id: string): Promise<Principal | null> {
     const p = await this.ds.getRepository(ParticipantEntity).findOneBy({ id });
-    return p ? { id: p.id, name: p.name, role: p.role as Role } : null;
+    return p ? principalOf(p) : null;
   }
 
   /**
@@ -94,6 +96,10 @@ export class ParticipantsStore extends PrincipalResolver {
     chmodSync(path, 0o600);
     return { path, created: true };
   }
+}
+
+function principalOf(p: ParticipantEntity): Principal {
+  return { id: p.id, name: p.name, role: p.role as Role, ...(p.connectorId ? { connectorId: p.connectorId } : {}) };
 }
 
 interface AuthedRequest { headers: Record<string, string | string[] | undefined>; principal?: Principal }

@@ -1,14 +1,42 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { JobCiphertextEntity, JobDatasetEntity, JobEntity, KeysetEntity, OfferEntity, ScenarioEntity, inTransaction } from '#persistence';
+import { DataSource, type EntityManager, In, Like } from 'typeorm';
+import { AppError } from '#contracts';
+import {
+  JobCiphertextEntity, JobDatasetEntity, JobEntity, type JobStatus, KeysetEntity, OfferEntity, ScenarioEntity, inTransaction, purgeJobCiphertexts,
+} from '#persistence';
+import { POINT_BYTES, batchLength, intersect } from '#psi';
+import type { Plan } from '#scenario';
 import type { JobForProvider, OfferDocument, UploadPart, UploadedInputs } from '../../../provider/src/ports.js';
 
 const staging = (role: string): string => `$staging:${role}`;
+/** Job states in which a provider's inputs may still be uploaded, reported on or refused (a job that ended never changes). */
+const OPEN: JobStatus[] = ['queued', 'encrypting', 'evaluating'];
+const PSI = '$psi';
+const psiSet = (set: number, keys: number): string => `set:${set}:${keys}`;
+const psiMatches = (role: string): string => `matches:${role}`;
+
+/** A role name as a job binds it: never one of the broker's own `$` entries (`$result`, `$params`, `$psi`, ...). */
+function checkRole(role: string): void {
+  if (typeof role !== 'string' || role.length === 0 || role.length > 80 || role.startsWith('$') || role.includes('\u0000')) {
+    throw new AppError('BAD_REQUEST', 'inputs are uploaded only for a role the job binds; `$` entries are written by the broker alone');
+  }
+}
+
+/** Deletes every PSI message of a job (blinded sets and match positions). Called whenever a job ends. */
+export async function clearPsi(m: EntityManager, jobId: string): Promise<void> {
+  await m.getRepository(JobCiphertextEntity).delete({ jobId, role: PSI });
+}
+
+/** A job that fails at a provider loses every ciphertext uploaded for it (inputs, `$params`, PSI). */
+async function endFailed(m: EntityManager, jobId: string): Promise<void> {
+  await purgeJobCiphertexts(m, jobId, { keepResult: false });
+}
 
 /**
  * What the broker does for provider connectors: catalog offers, job and keyset look-ups, ciphertext uploads,
- * progress and refusals, and the PSI mailbox. Served over HTTP (ConnectorController) to connectors deployed
- * apart, and called directly by a connector running in the same process.
+ * progress and refusals, and its part of the private set intersection. Served over HTTP (ConnectorController,
+ * which first checks that the calling connector credential owns what it touches: ConnectorAccess) to connectors
+ * deployed apart, and called directly by a connector running in the same process.
  */
 @Injectable()
 export class ConnectorGateway {
@@ -27,22 +55,45 @@ export class ConnectorGateway {
   }
 
   async publicKeyset(keysetId: string): Promise<Uint8Array> {
-    const k = await this.ds.getRepository(KeysetEntity).findOneByOrFail({ id: keysetId });
+    const k = await this.ds.getRepository(KeysetEntity).findOneBy({ id: keysetId });
+    if (!k) throw new AppError('NOT_FOUND', `no keyset ${keysetId}`);
     return new Uint8Array(k.blob);
+  }
+
+  /**
+   * The job, refused unless a provider may still act on it. In a transaction on PostgreSQL its row is locked
+   * (SELECT ... FOR UPDATE), so writes about one job are serialized there as SQLite serializes every write.
+   */
+  private async openJob(m: EntityManager, jobId: string, lock = true): Promise<JobEntity> {
+    const pg = lock && m.connection.options.type === 'postgres' && m.queryRunner?.isTransactionActive === true;
+    const j = await m.getRepository(JobEntity).findOne({ where: { id: jobId }, ...(pg ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+    if (!j) throw new AppError('NOT_FOUND', `no job ${jobId}`);
+    if (!OPEN.includes(j.status)) throw new AppError('CONFLICT', `job ${jobId} is ${j.status}: its inputs can no longer change`);
+    return j;
   }
 
   /**
    * Uploads are staged: parts go to `$staging:<role>` as they are encrypted (the connector never holds a
    * role's whole set of ciphertexts), and `commitUpload` swaps them in for the role's inputs in one
    * transaction. `beginUpload` clears what an interrupted attempt left, so a retried task ends with exactly
-   * one set of ciphertexts.
+   * one set of ciphertexts. Only a role the job binds, and only while the job waits for its inputs.
    */
   async beginUpload(jobId: string, role: string): Promise<void> {
-    await inTransaction(this.ds, (m) => m.getRepository(JobCiphertextEntity).delete({ jobId, role: staging(role) }).then(() => undefined));
+    checkRole(role);
+    await inTransaction(this.ds, async (m) => {
+      await this.openJob(m, jobId);
+      await m.getRepository(JobCiphertextEntity).delete({ jobId, role: staging(role) });
+    });
   }
 
   async uploadPart(jobId: string, role: string, part: UploadPart): Promise<void> {
+    checkRole(role);
+    for (const f of part.features) {
+      if (typeof f.id !== 'string' || f.id.length === 0 || f.id.length > 100 || f.id.includes('\u0000')) throw new AppError('BAD_REQUEST', 'a feature id is 1..100 characters, no NUL');
+      if (!Number.isSafeInteger(f.first) || f.first < 0 || f.first + f.chunks.length > 2 ** 31 - 1) throw new AppError('BAD_REQUEST', 'chunk index out of range');
+    }
     await inTransaction(this.ds, async (m) => {
+      await this.openJob(m, jobId);
       for (const f of part.features) {
         for (let i = 0; i < f.chunks.length; i++) {
           const c = f.chunks[i]!;
@@ -53,9 +104,12 @@ export class ConnectorGateway {
   }
 
   async commitUpload(jobId: string, role: string, meta: UploadedInputs['meta']): Promise<void> {
+    checkRole(role);
     await inTransaction(this.ds, async (m) => {
+      await this.openJob(m, jobId);
+      if (!(await m.getRepository(JobDatasetEntity).findOneBy({ jobId, role }))) throw new AppError('NOT_FOUND', `job ${jobId} binds no role ${role}`);
       const staged = await m.getRepository(JobCiphertextEntity).count({ where: { jobId, role: staging(role) } });
-      if (staged !== meta.ciphertexts) throw new Error(`upload incomplete: ${staged} of ${meta.ciphertexts} ciphertexts staged`);
+      if (staged !== meta.ciphertexts) throw new AppError('CONFLICT', `upload incomplete: ${staged} of ${meta.ciphertexts} ciphertexts staged`);
       await m.getRepository(JobCiphertextEntity).delete({ jobId, role });
       await m.createQueryBuilder().update(JobCiphertextEntity).set({ role }).where('job_id = :jobId AND role = :staged', { jobId, staged: staging(role) }).execute();
       await m.getRepository(JobDatasetEntity).update({ jobId, role }, { status: 'encrypted', meta: meta as never });
@@ -63,10 +117,11 @@ export class ConnectorGateway {
     await this.reportProgress(jobId, role, { status: 'encrypted', ciphertexts: meta.ciphertexts, bytes: meta.bytes });
   }
 
+  /** Progress of a running job; a job that ended keeps the progress it ended with. */
   async reportProgress(jobId: string, role: string, progress: Record<string, unknown>): Promise<void> {
     await inTransaction(this.ds, async (m) => {
       const j = await m.getRepository(JobEntity).findOneBy({ id: jobId });
-      if (!j) return;
+      if (!j || !OPEN.includes(j.status)) return;
       const p = { ...(j.progress as { providers?: Record<string, Record<string, unknown>> }) } as Record<string, unknown> & { providers?: Record<string, Record<string, unknown>> };
       p.providers = { ...(p.providers ?? {}), [role]: { ...(p.providers?.[role] ?? {}), ...progress } };
       const status = j.status === 'queued' ? 'encrypting' : j.status;
@@ -75,31 +130,130 @@ export class ConnectorGateway {
     });
   }
 
+  /** A provider could not encrypt: the job fails, unless it already ended (a completed job stays completed). */
   async reportFailure(jobId: string, role: string, message: string): Promise<void> {
     await inTransaction(this.ds, async (m) => {
+      await this.openJob(m, jobId);
       await m.getRepository(JobDatasetEntity).update({ jobId, role }, { status: 'failed' });
-      await m.getRepository(JobEntity).update({ id: jobId }, { status: 'failed', error: { code: 'PROVIDER_FAILED', message: `the provider of role ${role} could not encrypt its inputs: ${message}` } as never });
+      await m.getRepository(JobEntity).update({ id: jobId, status: In(OPEN) }, { status: 'failed', error: { code: 'PROVIDER_FAILED', message: `the provider of role ${role} could not encrypt its inputs: ${message}` } as never });
+      await endFailed(m, jobId);
     });
-  }
-
-  async psiPut(jobId: string, key: string, bytes: Uint8Array): Promise<void> {
-    await inTransaction(this.ds, async (m) => {
-      await m.getRepository(JobCiphertextEntity).delete({ jobId, role: '$psi', feature: key, chunk: 0 });
-      await m.getRepository(JobCiphertextEntity).insert({ jobId, role: '$psi', feature: key, chunk: 0, blob: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
-    });
-  }
-
-  async psiGet(jobId: string, key: string): Promise<Uint8Array | null> {
-    const r = await this.ds.getRepository(JobCiphertextEntity).findOneBy({ jobId, role: '$psi', feature: key, chunk: 0 });
-    return r ? new Uint8Array(r.blob) : null;
   }
 
   async reportRefusal(jobId: string, role: string, reasons: { code: string; message: string }[]): Promise<void> {
     await inTransaction(this.ds, async (m) => {
+      await this.openJob(m, jobId);
       await m.getRepository(JobDatasetEntity).update({ jobId, role }, { status: 'refused' });
-      await m.getRepository(JobEntity).update({ id: jobId }, {
+      await m.getRepository(JobEntity).update({ id: jobId, status: In(OPEN) }, {
         status: 'failed', error: { code: 'PROVIDER_REFUSED', message: `the provider of role ${role} refused to encrypt its inputs`, details: reasons } as never,
       });
+      await endFailed(m, jobId);
     });
+  }
+
+  /*
+   * Private set intersection (ECDH-PSI, libs/psi: H(x)^{a_1...a_k} with commutative exponentiation, Meadows 1986;
+   * Huberman, Franklin, Hogg 1999; DDH in the group, H a random oracle, RFC 9380 hash-to-curve). The parties are the
+   * job's aligned roles in sorted order; party i sends its own set blinded once (set i, 1 key). Set s then visits
+   * parties s+1, ..., s+k-1 (mod k), one re-blinding each. The broker routes: a party is given a set only when it
+   * must apply the next key to it, so it never holds a set it could compare with its own, and never a fully
+   * blinded one. The broker intersects the k fully blinded sets itself, keeps for each party only the positions of
+   * its own matched points (in one order shared by all parties, that of the blinded bytes) and deletes every
+   * blinded set at once; the positions go when the job ends.
+   */
+
+  /** The aligned roles of a running job (PSI parties in order) and the index of `role`, or a refusal. */
+  private async psiParty(m: EntityManager, jobId: string, role: string, lock = true): Promise<{ job: JobEntity; roles: string[]; me: number }> {
+    const job = await this.openJob(m, jobId, lock);
+    const align = (job.plan as unknown as Plan | null)?.align;
+    if (!align || align.keys) throw new AppError('CONFLICT', `job ${jobId} does not align by private set intersection`);
+    const roles = Object.keys(align.on).sort();
+    const me = roles.indexOf(role);
+    if (me < 0) throw new AppError('FORBIDDEN', `role ${role} is not a party of job ${jobId}'s intersection`);
+    return { job, roles, me };
+  }
+
+  /**
+   * Party `role` posts set `set` carrying `keys` keys: its own set blinded once (`set` = its index, `keys` = 1), or
+   * another party's set it was given with `keys - 1` keys, now re-blinded with its own. Its own set holds at most
+   * as many points as its dataset has rows (a larger set could probe for ids it does not hold), each point once.
+   * Every step is taken once.
+   */
+  async psiSubmit(jobId: string, role: string, set: number, keys: number, points: Uint8Array): Promise<void> {
+    let n: number;
+    try {
+      n = batchLength(points, 'set');
+    } catch {
+      throw new AppError('BAD_REQUEST', `a blinded set is a multiple of ${POINT_BYTES} bytes`);
+    }
+    await inTransaction(this.ds, async (m) => {
+      const { job, roles, me } = await this.psiParty(m, jobId, role);
+      const k = roles.length;
+      if (!Number.isSafeInteger(set) || set < 0 || set >= k || !Number.isSafeInteger(keys) || keys < 1 || keys > k) throw new AppError('BAD_REQUEST', 'no such set or step');
+      const repo = m.getRepository(JobCiphertextEntity);
+      if (keys === 1) {
+        if (set !== me) throw new AppError('FORBIDDEN', 'a party posts only its own set blinded once');
+        const jd = await m.getRepository(JobDatasetEntity).findOneBy({ jobId, role });
+        const offer = jd ? await m.getRepository(OfferEntity).findOneBy({ datasetId: jd.datasetId }) : null;
+        if (!offer || n > offer.rowCount) throw new AppError('UNPROCESSABLE', `a party's set holds at most its dataset's row count (${offer?.rowCount ?? 0}) of points; got ${n}`);
+        const seen = new Set<string>();
+        for (let i = 0; i < n; i++) seen.add(Buffer.from(points.buffer, points.byteOffset + i * POINT_BYTES, POINT_BYTES).toString('latin1'));
+        if (seen.size !== n) throw new AppError('UNPROCESSABLE', 'a blinded set holds each point once');
+      } else {
+        if (set === me || (set + keys - 1) % k !== me) throw new AppError('FORBIDDEN', `set ${set} with ${keys} keys is not this party's to blind`);
+        const prev = await repo.findOneBy({ jobId, role: PSI, feature: psiSet(set, keys - 1), chunk: 0 });
+        if (!prev) throw new AppError('CONFLICT', `set ${set} with ${keys - 1} keys was not posted`);
+        if (prev.blob.length !== points.length) throw new AppError('UNPROCESSABLE', `set ${set} had ${prev.blob.length / POINT_BYTES} points, got ${n}`);
+      }
+      // Each step once: a party that re-posted with a fresh key (a retried task) would pair positions with the wrong
+      // order and misalign rows without any error; refusing it fails the job instead.
+      const again = await repo.countBy({ jobId, role: PSI, feature: In([psiSet(set, keys), ...roles.map(psiMatches)]) });
+      if (again) throw new AppError('CONFLICT', 'this step of the intersection was already taken: a party joins a job\'s intersection once, and a retried task cannot rejoin it');
+      await repo.insert({ jobId, role: PSI, feature: psiSet(set, keys), chunk: 0, blob: Buffer.from(points.buffer, points.byteOffset, points.byteLength) });
+      if (keys === k) await this.psiIntersect(m, job, roles);
+    });
+  }
+
+  /** Once every set carries every key: the positions of each party's matches, then no blinded set is kept. */
+  private async psiIntersect(m: EntityManager, job: JobEntity, roles: string[]): Promise<void> {
+    const repo = m.getRepository(JobCiphertextEntity);
+    const k = roles.length;
+    const full = await repo.findBy({ jobId: job.id, role: PSI, feature: In(roles.map((_, s) => psiSet(s, k))), chunk: 0 });
+    if (full.length < k) return;
+    const bySet = new Map(full.map((r) => [r.feature, new Uint8Array(r.blob)]));
+    let result;
+    try {
+      result = intersect(roles.map((_, s) => bySet.get(psiSet(s, k))!));
+    } catch (e) {
+      throw new AppError('UNPROCESSABLE', `the blinded sets cannot be intersected: ${(e as Error).message}`);
+    }
+    await repo.delete({ jobId: job.id, role: PSI, feature: Like('set:%') });
+    for (const [i, role] of roles.entries()) {
+      await repo.insert({ jobId: job.id, role: PSI, feature: psiMatches(role), chunk: 0, blob: Buffer.from(JSON.stringify(result.positions[i]), 'utf8') });
+    }
+  }
+
+  /** The largest blinded set a party of the job may post: its largest bound dataset's row count, in bytes. */
+  async psiMaxBytes(jobId: string): Promise<number> {
+    const bound = await this.ds.getRepository(JobDatasetEntity).findBy({ jobId });
+    const offers = bound.length ? await this.ds.getRepository(OfferEntity).findBy({ datasetId: In(bound.map((b) => b.datasetId)) }) : [];
+    return Math.max(0, ...offers.map((o) => o.rowCount)) * POINT_BYTES;
+  }
+
+  /** The set `set` with `keys` keys, for the one party that must apply the next key to it; null until posted. */
+  async psiTask(jobId: string, role: string, set: number, keys: number): Promise<Uint8Array | null> {
+    const { roles, me } = await this.psiParty(this.ds.manager, jobId, role, false);
+    const k = roles.length;
+    if (!Number.isSafeInteger(set) || set < 0 || set >= k || !Number.isSafeInteger(keys) || keys < 1 || keys >= k) throw new AppError('BAD_REQUEST', 'no such set or step');
+    if (set === me || (set + keys) % k !== me) throw new AppError('FORBIDDEN', `set ${set} with ${keys} keys is not this party's to blind`);
+    const r = await this.ds.getRepository(JobCiphertextEntity).findOneBy({ jobId, role: PSI, feature: psiSet(set, keys), chunk: 0 });
+    return r ? new Uint8Array(r.blob) : null;
+  }
+
+  /** Positions, in the batch party `role` sent, of its points in the intersection (shared order); null until known. */
+  async psiMatches(jobId: string, role: string): Promise<number[] | null> {
+    await this.psiParty(this.ds.manager, jobId, role, false);
+    const r = await this.ds.getRepository(JobCiphertextEntity).findOneBy({ jobId, role: PSI, feature: psiMatches(role), chunk: 0 });
+    return r ? (JSON.parse(Buffer.from(r.blob).toString('utf8')) as number[]) : null;
   }
 }

@@ -2,19 +2,22 @@ import { Body, Controller, Get, HttpCode, Param, Post, Put, Req, Res } from '@ne
 import { ApiBearerAuth, ApiExcludeController } from '@nestjs/swagger';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
-import { AppError, unframeUpload } from '#contracts';
-import { type AppConfig, CONFIG, Roles, parseInput } from '#platform';
+import { AppError, type Principal, unframeUpload } from '#contracts';
+import { type AppConfig, CONFIG, CurrentPrincipal, Roles, parseInput } from '#platform';
 import { Inject } from '@nestjs/common';
 import { readBody } from '../keysets/keysets.controller.js';
+import { ConnectorAccess } from './connector-access.service.js';
 import { ConnectorGateway } from './connector-gateway.service.js';
 
 type Req = Readable & { headers: Record<string, string | string[] | undefined> };
 interface Res { status(n: number): Res; send(b: unknown): void; setHeader(k: string, v: string): void; end(b?: unknown): void }
 
+const id = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, '1..64 letters, digits and . _ : -');
+const text = (min: number, max: number) => z.string().min(min).max(max).refine((v) => !v.includes('\u0000'), 'no NUL character');
 const offer = z.strictObject({
-  datasetId: z.string().min(1).max(64), providerId: z.string().min(1).max(64), connectorId: z.string().min(1).max(64),
-  name: z.string().min(1).max(200), description: z.string().max(10_000), columns: z.record(z.string(), z.unknown()),
-  policy: z.record(z.string(), z.unknown()), rowCount: z.number().int().min(0),
+  datasetId: id, providerId: id, connectorId: id,
+  name: text(1, 200), description: text(0, 10_000), columns: z.record(z.string(), z.unknown()),
+  policy: z.record(z.string(), z.unknown()), rowCount: z.number().int().min(0).max(2 ** 31 - 1),
 });
 const progress = z.strictObject({ progress: z.record(z.string(), z.unknown()) });
 const refusal = z.strictObject({ reasons: z.array(z.strictObject({ code: z.string().max(60), message: z.string().max(500) })).max(50) });
@@ -25,33 +28,44 @@ const commitBody = z.strictObject({
     skippedRows: z.number().int().min(0), ciphertexts: z.number().int().min(0), bytes: z.number().int().min(0),
   }),
 });
-const key = /^[A-Za-z0-9:._-]{1,100}$/;
+/** A PSI set index or key count in a path. */
+const step = (v: string, what: string): number => {
+  if (!/^\d{1,3}$/.test(v)) throw new AppError('BAD_REQUEST', `bad ${what}`);
+  return Number(v);
+};
 
-/** The broker's side of the connector protocol, for connectors deployed apart (role `connector`). */
+/**
+ * The broker's side of the connector protocol, for connectors deployed apart (role `connector`). Every route acts
+ * only for the connector the credential is bound to (ConnectorAccess): its offers, and the jobs that bind one of its
+ * datasets, for the roles bound to them. Refused calls change nothing.
+ */
 @ApiExcludeController()
 @ApiBearerAuth()
 @Controller('connector')
 @Roles('connector')
 export class ConnectorController {
-  constructor(private readonly gateway: ConnectorGateway, @Inject(CONFIG) private readonly cfg: AppConfig) {}
+  constructor(private readonly gateway: ConnectorGateway, private readonly access: ConnectorAccess, @Inject(CONFIG) private readonly cfg: AppConfig) {}
 
   @Put('offers/:id')
   @HttpCode(204)
-  async publish(@Param('id') id: string, @Body() body: unknown): Promise<void> {
+  async publish(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() who: Principal): Promise<void> {
+    this.access.connectorOf(who);
     const o = parseInput(offer, body, 'offer');
     if (o.datasetId !== id) throw new AppError('BAD_REQUEST', 'dataset id mismatch');
-    await this.gateway.publishOffer(o);
+    await this.access.publishOffer(who, o);
   }
 
   @Get('jobs/:id')
-  async job(@Param('id') id: string): Promise<unknown> {
+  async job(@Param('id') id: string, @CurrentPrincipal() who: Principal): Promise<unknown> {
+    await this.access.ownRoles(who, id);
     const j = await this.gateway.job(id);
     if (!j) throw new AppError('NOT_FOUND', `no job ${id}`);
     return j;
   }
 
   @Get('keysets/:id')
-  async keyset(@Param('id') id: string, @Res() res: Res): Promise<void> {
+  async keyset(@Param('id') id: string, @Res() res: Res, @CurrentPrincipal() who: Principal): Promise<void> {
+    await this.access.ownKeyset(who, id);
     const bytes = await this.gateway.publicKeyset(id);
     res.setHeader('content-type', 'application/octet-stream');
     res.status(200).end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -59,13 +73,15 @@ export class ConnectorController {
 
   @Post('jobs/:id/inputs/:role/begin')
   @HttpCode(204)
-  async begin(@Param('id') id: string, @Param('role') role: string): Promise<void> {
+  async begin(@Param('id') id: string, @Param('role') role: string, @CurrentPrincipal() who: Principal): Promise<void> {
+    await this.access.ownRole(who, id, role);
     await this.gateway.beginUpload(id, role);
   }
 
   @Put('jobs/:id/inputs/:role/parts')
   @HttpCode(204)
-  async part(@Param('id') id: string, @Param('role') role: string, @Req() req: Req): Promise<void> {
+  async part(@Param('id') id: string, @Param('role') role: string, @Req() req: Req, @CurrentPrincipal() who: Principal): Promise<void> {
+    await this.access.ownRole(who, id, role);
     const body = await readBody(req, this.cfg.MAX_IMPORT_BYTES);
     let parsed;
     try {
@@ -82,42 +98,63 @@ export class ConnectorController {
 
   @Post('jobs/:id/inputs/:role/commit')
   @HttpCode(204)
-  async commit(@Param('id') id: string, @Param('role') role: string, @Body() body: unknown): Promise<void> {
+  async commit(@Param('id') id: string, @Param('role') role: string, @Body() body: unknown, @CurrentPrincipal() who: Principal): Promise<void> {
+    await this.access.ownRole(who, id, role);
     const { meta } = parseInput(commitBody, body, 'commit');
     await this.gateway.commitUpload(id, role, meta as never);
   }
 
   @Post('jobs/:id/roles/:role/progress')
   @HttpCode(204)
-  async progress(@Param('id') id: string, @Param('role') role: string, @Body() body: unknown): Promise<void> {
+  async progress(@Param('id') id: string, @Param('role') role: string, @Body() body: unknown, @CurrentPrincipal() who: Principal): Promise<void> {
+    await this.access.ownRole(who, id, role);
     await this.gateway.reportProgress(id, role, parseInput(progress, body, 'progress').progress);
   }
 
   @Post('jobs/:id/roles/:role/refusal')
   @HttpCode(204)
-  async refusal(@Param('id') id: string, @Param('role') role: string, @Body() body: unknown): Promise<void> {
+  async refusal(@Param('id') id: string, @Param('role') role: string, @Body() body: unknown, @CurrentPrincipal() who: Principal): Promise<void> {
+    await this.access.ownRole(who, id, role);
     await this.gateway.reportRefusal(id, role, parseInput(refusal, body, 'refusal').reasons);
   }
 
   @Post('jobs/:id/roles/:role/failure')
   @HttpCode(204)
-  async failure(@Param('id') id: string, @Param('role') role: string, @Body() body: unknown): Promise<void> {
+  async failure(@Param('id') id: string, @Param('role') role: string, @Body() body: unknown, @CurrentPrincipal() who: Principal): Promise<void> {
+    await this.access.ownRole(who, id, role);
     await this.gateway.reportFailure(id, role, parseInput(failure, body, 'failure').message);
   }
 
-  @Put('jobs/:id/psi/:key')
+  /** Private set intersection: this party's own set blinded once (set = its index, keys = 1), or a set it re-blinded. */
+  @Put('jobs/:id/psi/:role/sets/:set/:keys')
   @HttpCode(204)
-  async psiPut(@Param('id') id: string, @Param('key') k: string, @Req() req: Req): Promise<void> {
-    if (!key.test(k)) throw new AppError('BAD_REQUEST', 'bad mailbox key');
-    await this.gateway.psiPut(id, k, await readBody(req, this.cfg.MAX_IMPORT_BYTES));
+  async psiSubmit(@Param('id') id: string, @Param('role') role: string, @Param('set') set: string, @Param('keys') keys: string,
+    @Req() req: Req, @CurrentPrincipal() who: Principal): Promise<void> {
+    await this.access.ownRole(who, id, role);
+    const s = step(set, 'set');
+    const k = step(keys, 'key count');
+    // No set is larger than the job's largest dataset (in points): a larger body is refused before it is read whole.
+    const limit = Math.min(this.cfg.MAX_IMPORT_BYTES, await this.gateway.psiMaxBytes(id));
+    await this.gateway.psiSubmit(id, role, s, k, await readBody(req, limit));
   }
 
-  @Get('jobs/:id/psi/:key')
-  async psiGet(@Param('id') id: string, @Param('key') k: string, @Res() res: Res): Promise<void> {
-    if (!key.test(k)) throw new AppError('BAD_REQUEST', 'bad mailbox key');
-    const b = await this.gateway.psiGet(id, k);
+  /** A set this party must re-blind next (404 until it was posted); no other set is ever handed out. */
+  @Get('jobs/:id/psi/:role/sets/:set/:keys')
+  async psiTask(@Param('id') id: string, @Param('role') role: string, @Param('set') set: string, @Param('keys') keys: string,
+    @Res() res: Res, @CurrentPrincipal() who: Principal): Promise<void> {
+    await this.access.ownRole(who, id, role);
+    const b = await this.gateway.psiTask(id, role, step(set, 'set'), step(keys, 'key count'));
     if (!b) throw new AppError('NOT_FOUND', 'not yet posted');
     res.setHeader('content-type', 'application/octet-stream');
     res.status(200).end(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  }
+
+  /** The positions of this party's matched points in the intersection's order (404 until every set is fully blinded). */
+  @Get('jobs/:id/psi/:role/matches')
+  async psiMatches(@Param('id') id: string, @Param('role') role: string, @CurrentPrincipal() who: Principal): Promise<{ positions: number[] }> {
+    await this.access.ownRole(who, id, role);
+    const positions = await this.gateway.psiMatches(id, role);
+    if (!positions) throw new AppError('NOT_FOUND', 'the intersection is not known yet');
+    return { positions };
   }
 }

@@ -15,6 +15,7 @@ import { KeysetsService } from '../keysets/keysets.service.js';
 import { ScenarioRegistry } from '../scenarios/scenario-registry.service.js';
 import { type SubmitJob, submitJobSchema } from './jobs.dto.js';
 import { JobOrchestrator } from './job-orchestrator.service.js';
+import { clearPsi } from '../connector/connector-gateway.service.js';
 
 
 export interface DatasetDecision { role: string; dataset: string; allow: boolean; reasons: PolicyDecision['reasons'] }
@@ -213,7 +214,10 @@ export class JobsService {
     const j = await this.get(id, who);
     if (['completed', 'failed', 'cancelled', 'refused'].includes(j.status)) throw new AppError('CONFLICT', `job ${id} is already ${j.status}`);
     await this.ledger.record({ id: `${id}.cancelled`, type: 'job.cancelled', actor: { id: who.id, role: who.role }, job: id, scenario: j.scenarioId, consumer: j.consumerId, datasets: Object.values(j.bindings) });
-    await this.ds.getRepository(JobEntity).update({ id }, { status: 'cancelled' });
+    await inTransaction(this.ds, async (m) => {
+      await m.getRepository(JobEntity).update({ id }, { status: 'cancelled' });
+      await clearPsi(m, id);
+    });
     await this.orchestrator.remove(id).catch(() => undefined);
     // whatever was uploaded for the job goes with it (an upload racing the cancel is refused: JOB_NOT_RUNNING)
     await inTransaction(this.ds, (m) => purgeJobCiphertexts(m, id, { keepResult: false }));

@@ -8,7 +8,11 @@ import { CurrentPrincipal, LedgerRecorder, ParticipantsStore, Roles, parseInput 
 const addParticipant = z.object({
   role: z.enum(['provider', 'consumer', 'auditor', 'connector']),
   name: z.string().trim().min(1).max(200),
-}).strict();
+  /** A connector credential acts only for this connector (the CONNECTOR_ID of its deployment). */
+  connectorId: z.string().regex(/^[a-z0-9-]{1,40}$/, 'lower-case letters, digits and -, at most 40').optional(),
+}).strict().refine((p) => (p.role === 'connector') === (p.connectorId !== undefined), {
+  message: 'connectorId is required for a connector credential and allowed for no other role', path: ['connectorId'],
+});
 
 @ApiTags('participants')
 @ApiBearerAuth()
@@ -20,12 +24,15 @@ export class ParticipantsController {
   @HttpCode(201)
   @Roles('admin')
   @ApiOperation({ summary: 'Add a participant (admin); returns its bearer token once (only its hash is stored)' })
-  async add(@Body() body: unknown, @CurrentPrincipal() admin: Principal): Promise<{ id: string; name: string; role: string; token: string }> {
+  async add(@Body() body: unknown, @CurrentPrincipal() admin: Principal): Promise<Principal & { token: string }> {
     const input = parseInput(addParticipant, body, 'participant');
     // Recorded first: if the ledger cannot take the event, nobody is added.
     const id = randomUUID();
-    await this.ledger.record({ type: 'participant.added', actor: { id: admin.id, role: admin.role }, data: { participant: id, role: input.role } });
-    return this.participants.add(input.role, input.name, id);
+    await this.ledger.record({
+      type: 'participant.added', actor: { id: admin.id, role: admin.role },
+      data: { participant: id, role: input.role, ...(input.connectorId ? { connector: input.connectorId } : {}) },
+    });
+    return this.participants.add(input.role, input.name, id, input.connectorId);
   }
 
   @Get('me')

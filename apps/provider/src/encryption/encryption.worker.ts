@@ -39,6 +39,12 @@ export class EncryptionWorker implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     this.queues.worker<EncryptTaskPayload>(QueueName.encrypt(this.cfg.CONNECTOR_ID), (job) => this.process(job), { concurrency: 4, lockDuration: this.cfg.WORKER_LOCK_MS });
+    // Deployed apart: the broker accepts this connector's calls only for the connector id its credential is bound to.
+    void this.broker.boundConnectorId().then((id) => {
+      if (id !== null && id !== this.cfg.CONNECTOR_ID) {
+        this.log.error(`CONNECTOR_TOKEN is bound to connector ${JSON.stringify(id)}, not CONNECTOR_ID ${this.cfg.CONNECTOR_ID}: the broker will refuse this connector's offers and jobs (dataspace participants add --role connector --connector-id ${this.cfg.CONNECTOR_ID})`);
+      }
+    }).catch(() => undefined);
   }
 
   /** Checks a task; returns every reason to refuse it (empty when it may run). */

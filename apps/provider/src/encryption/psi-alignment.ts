@@ -1,40 +1,42 @@
 import { Worker } from 'node:worker_threads';
-import { intersect } from '#psi';
 import type { BrokerLink } from '../ports.js';
 
 /**
- * This connector's side of the private set intersection for `align` without consumer keys (ECDH-PSI over
- * X25519 with RFC 9380 hash-to-curve, libs/psi: the fastest of its suites). Parties are the aligned roles in sorted order; messages go through the broker's mailbox and
- * are blinded point batches only. Set s visits parties s+1, ..., s+k-1 (mod k), one re-blinding each; once
- * every set carries every key, equal ids have equal bytes and the intersection (ordered by those bytes,
- * the same for every party) gives each party the positions of its shared ids.
- * Every party of a job runs this at the same time (the connector's worker runs tasks concurrently).
+ * This connector's side of the private set intersection for `align` without consumer keys: ECDH-PSI (libs/psi)
+ * over X25519 with RFC 9380 hash-to-curve. Each party raises H(x) to its secret exponent; exponentiation
+ * commutes, so once a set carries every party's key, H(x)^{a_1...a_k}, equal ids have equal bytes (Meadows 1986;
+ * Huberman, Franklin, Hogg 1999; secure under DDH with H a random oracle, honest-but-curious parties).
+ *
+ * Parties are the aligned roles in sorted order. This party posts its own set blinded once; set s then visits
+ * parties s+1, ..., s+k-1 (mod k), and the broker hands this party only the sets it must re-blind next (blinded
+ * under keys it does not hold, never a fully blinded one). The broker intersects the fully blinded sets and
+ * gives this party only the positions of its own matched points, in an order shared by every party (that of
+ * the blinded bytes), so the encoded rows of all parties line up. Every party of a job runs this at the same
+ * time (the connector's worker runs tasks concurrently).
  */
 export async function psiAlign(broker: BrokerLink, jobId: string, roles: string[], role: string, ids: string[], opts: { timeoutMs?: number } = {}): Promise<string[]> {
   const k = roles.length;
   const me = roles.indexOf(role);
   if (me < 0) throw new Error(`role ${role} is not aligned`);
-  const key = (set: number, keys: number): string => `psi:set:${set}:${keys}`;
   const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
-  const wait = async (name: string): Promise<Uint8Array> => {
+  const wait = async <T>(what: string, get: () => Promise<T | null>): Promise<T> => {
     for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
-      const b = await broker.psiGet(jobId, name);
-      if (b) return b;
-      if (Date.now() > deadline) throw new Error(`private set intersection timed out waiting for ${name}`);
+      const v = await get();
+      if (v !== null) return v;
+      if (Date.now() > deadline) throw new Error(`private set intersection timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, delay));
     }
   };
   const party = new ThreadParty(`dataspace-job:${jobId}`);
   try {
-    await broker.psiPut(jobId, key(me, 1), await party.blind(ids));
+    await broker.psiSubmit(jobId, role, me, 1, await party.blind(ids));
     for (let r = 1; r < k; r++) {
       const set = (me - r + k) % k;
-      const points = await wait(key(set, r));
-      await broker.psiPut(jobId, key(set, r + 1), await party.reblind(points));
+      const points = await wait(`set ${set} with ${r} key(s)`, () => broker.psiTask(jobId, role, set, r));
+      await broker.psiSubmit(jobId, role, set, r + 1, await party.reblind(points));
     }
-    const full = await Promise.all(roles.map((_, s) => wait(key(s, k))));
-    const result = intersect(full);
-    return await party.resolve(result.positions[me]!);
+    const positions = await wait('the intersection', () => broker.psiMatches(jobId, role));
+    return await party.resolve(positions);
   } finally {
     await party.destroy();
   }
