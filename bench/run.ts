@@ -4,7 +4,7 @@
  * `--out FILE` also writes the run as markdown (machine, date, command, tables) for BENCHMARKS.md.
  *
  * Sections, in this order: water (1, 6, 10^6 import memory), paillier (2), he (HE core per-op
- * and pool), sme, energy and psi (3), workers (4), ledger (5).
+ * and pool), release (release hygiene per output and per scenario), sme, energy and psi (3), workers (4), ledger (5).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,10 +17,11 @@ import { benchHe } from './he.js';
 import { benchLedger } from './ledger.js';
 import { benchEnergy, benchPsiDirect, benchSme } from './multiparty.js';
 import { benchPaillierSection } from './paillier.js';
+import { benchRelease } from './release.js';
 import { benchWater } from './water.js';
 import { benchWorkers } from './workers.js';
 
-const SECTIONS = ['water', 'paillier', 'he', 'sme', 'energy', 'psi', 'workers', 'ledger'] as const;
+const SECTIONS = ['water', 'paillier', 'he', 'release', 'sme', 'energy', 'psi', 'workers', 'ledger'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Args { quick: boolean; only: Set<Section>; out: string | null }
@@ -93,6 +94,7 @@ async function main(): Promise<number> {
     await run('water', () => benchWater(ctx, z.water));
     await run('paillier', () => benchPaillierSection(ctx, z.paillier));
     await run('he', () => benchHe(ctx));
+    await run('release', () => benchRelease(ctx));
     await run('sme', () => benchSme(ctx, z.sme));
     await run('energy', () => benchEnergy(ctx, z.energy));
     await run('psi', () => benchPsiDirect(ctx, z.psi, [...z.psiSuites]));
