@@ -12,9 +12,13 @@ export class ErrorsFilter implements ExceptionFilter {
   private readonly logger = new Logger('errors');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<{ headersSent: boolean; status(n: number): { json(b: unknown): void } }>();
+    const res = host.switchToHttp().getResponse<{ headersSent: boolean; setHeader(k: string, v: string): void; status(n: number): { json(b: unknown): void } }>();
+    const req = host.switchToHttp().getRequest<{ complete?: boolean }>();
     const { status, body } = this.toResponse(exception);
     if (status >= 500) this.logger.error(exception instanceof Error ? `${exception.name}: ${exception.message}` : 'unknown error');
+    // A refused request whose body is still arriving (no token, too large, ...): answer now and close the
+    // connection, rather than reading and discarding the rest of the body to keep the connection alive.
+    if (req.complete === false && !res.headersSent) res.setHeader('connection', 'close');
     if (!res.headersSent) res.status(status).json(body);
   }
 
@@ -33,6 +37,7 @@ export class ErrorsFilter implements ExceptionFilter {
         return { status: 400, body: { error: 'MALFORMED_JSON', message: 'request body is not valid JSON', details: [] } };
       }
       if (status === 413) return { status: 413, body: { error: 'PAYLOAD_TOO_LARGE', message: 'request body too large', details: [] } };
+      if (status === 429) return { status: 429, body: { error: 'RATE_LIMITED', message: 'too many requests', details: [] } };
       const code: string = status === 404 ? 'NOT_FOUND' : status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN'
         : status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 409 ? 'CONFLICT' : status < 500 ? 'BAD_REQUEST' : 'INTERNAL';
       const r = e.getResponse();

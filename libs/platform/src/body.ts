@@ -1,0 +1,62 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import bodyParser from 'body-parser';
+import { type Observable, from, switchMap } from 'rxjs';
+import { AppError } from '#contracts';
+import type { AppConfig } from './config.js';
+import { CONFIG } from './tokens.js';
+
+export const BODY_LIMIT_KEY = 'dataspace:body-limit';
+export const RAW_BODY_KEY = 'dataspace:raw-body';
+
+/**
+ * The largest JSON body a route accepts: bytes, or the name of a configuration entry holding bytes.
+ * Routes without it accept `MAX_JSON_BYTES` (1 MB by default).
+ */
+export type BodyLimitKey = 'MAX_SCENARIO_BYTES' | 'MAX_JOB_BYTES';
+export const BodyLimit = (limit: number | BodyLimitKey): MethodDecorator & ClassDecorator => SetMetadata(BODY_LIMIT_KEY, limit);
+/** A route that streams its body itself (row imports, keysets, ciphertext parts): nothing parses it beforehand. */
+export const RawBody = (): MethodDecorator & ClassDecorator => SetMetadata(RAW_BODY_KEY, true);
+
+type Parser = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+
+/**
+ * Parses a JSON body only once the guards (rate limit, bearer token, role) have let the request through, so an
+ * unauthenticated or refused request never has its body read, let alone buffered and parsed; each route has its
+ * own limit (a body declared larger is refused with 413 before a byte of it is read).
+ * Nest runs guards, then interceptors, then the pipes that hand `@Body()` to the handler: this is the one place
+ * between the two.
+ */
+@Injectable()
+export class JsonBodyInterceptor implements NestInterceptor {
+  private readonly parsers = new Map<number, Parser>();
+
+  constructor(private readonly reflector: Reflector, @Inject(CONFIG) private readonly cfg: AppConfig) {}
+
+  intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (ctx.getType() !== 'http') return next.handle();
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(RAW_BODY_KEY, targets)) return next.handle();
+    const req = ctx.switchToHttp().getRequest<IncomingMessage & { body?: unknown }>();
+    const res = ctx.switchToHttp().getResponse<ServerResponse>();
+    const declared = this.reflector.getAllAndOverride<number | BodyLimitKey | undefined>(BODY_LIMIT_KEY, targets);
+    const limit = declared === undefined ? this.cfg.MAX_JSON_BYTES : typeof declared === 'number' ? declared : this.cfg[declared];
+    return from(this.parse(req, res, limit)).pipe(switchMap(() => next.handle()));
+  }
+
+  private parse(req: IncomingMessage, res: ServerResponse, limit: number): Promise<void> {
+    // Refuse a declared length over the limit at once (body-parser would read the whole body off first).
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      return Promise.reject(new AppError('PAYLOAD_TOO_LARGE', `body of ${declared} bytes is over this route's limit of ${limit}`));
+    }
+    let parser = this.parsers.get(limit);
+    if (!parser) {
+      parser = bodyParser.json({ limit, type: (r: IncomingMessage) => /json/i.test(String(r.headers['content-type'] ?? '')) }) as Parser;
+      this.parsers.set(limit, parser);
+    }
+    const p = parser;
+    return new Promise((resolve, reject) => p(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+  }
+}
