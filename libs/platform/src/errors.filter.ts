@@ -1,4 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { QueryFailedError } from 'typeorm';
 import { AppError, type ErrorCode } from '#contracts';
 
 interface BodyParserError { type?: string; status?: number; statusCode?: number; expose?: boolean }
@@ -24,6 +25,16 @@ export class ErrorsFilter implements ExceptionFilter {
 
   toResponse(e: unknown): { status: number; body: { error: ErrorCode | string; message: string; details: unknown[] } } {
     if (e instanceof AppError) return { status: e.status, body: e.toJSON() };
+    // A value the database refuses to store as given (PostgreSQL SQLSTATE class 22, "data exception": a NUL
+    // byte, a string too long for its column, a number out of range) is the caller's input: 400, not 500.
+    // Edge validation should refuse such input first; this is the net under it.
+    if (e instanceof QueryFailedError) {
+      const code = (e.driverError as { code?: unknown } | undefined)?.code;
+      if (typeof code === 'string' && code.startsWith('22')) {
+        this.logger.warn(`database refused a value (SQLSTATE ${code}); answered 400`);
+        return { status: 400, body: { error: 'VALIDATION_FAILED', message: 'a value in this request cannot be stored (too long, out of range or containing a NUL character)', details: [] } };
+      }
+    }
     const bp = e as BodyParserError;
     if (bp && typeof bp === 'object' && typeof bp.type === 'string') {
       if (bp.type === 'entity.parse.failed') return { status: 400, body: { error: 'MALFORMED_JSON', message: 'request body is not valid JSON', details: [] } };

@@ -177,7 +177,6 @@ export class JobsService {
         }
       }
       if (budgetRefusals.length) return { refused: budgetRefusals };
-      await this.ledger.record({ ...base, id: `${id}.submitted`, type: 'job.submitted', data: { version: p.version, keyset: p.input.keyset, epsilon: p.plan.epsilon, bindings: p.input.bindings } });
       await m.getRepository(JobEntity).insert({
         id, scenarioId: p.scenario.id, scenarioVersion: p.version, consumerId: consumer.id, keysetId: p.input.keyset,
         purpose: p.input.purpose, bindings: p.input.bindings, params: p.input.params as never,
@@ -188,6 +187,8 @@ export class JobsService {
       for (const [name, b64] of Object.entries(p.input.privateParams)) {
         await m.getRepository(JobCiphertextEntity).insert({ jobId: id, role: '$params', feature: name, chunk: 0, blob: Buffer.from(b64, 'base64') });
       }
+      // Last in the transaction: only a job whose rows went in is recorded; a ledger failure rolls them back.
+      await this.ledger.record({ ...base, id: `${id}.submitted`, type: 'job.submitted', data: { version: p.version, keyset: p.input.keyset, epsilon: p.plan.epsilon, bindings: p.input.bindings } });
       return { refused: null };
     });
     if (result.refused) {
@@ -212,8 +213,10 @@ export class JobsService {
   async cancel(id: string, who: Principal): Promise<JobEntity> {
     const j = await this.get(id, who);
     if (['completed', 'failed', 'cancelled', 'refused'].includes(j.status)) throw new AppError('CONFLICT', `job ${id} is already ${j.status}`);
-    await this.ledger.record({ id: `${id}.cancelled`, type: 'job.cancelled', actor: { id: who.id, role: who.role }, job: id, scenario: j.scenarioId, consumer: j.consumerId, datasets: Object.values(j.bindings) });
-    await this.ds.getRepository(JobEntity).update({ id }, { status: 'cancelled' });
+    await inTransaction(this.ds, async (m) => {
+      await m.getRepository(JobEntity).update({ id }, { status: 'cancelled' });
+      await this.ledger.record({ id: `${id}.cancelled`, type: 'job.cancelled', actor: { id: who.id, role: who.role }, job: id, scenario: j.scenarioId, consumer: j.consumerId, datasets: Object.values(j.bindings) });
+    });
     await this.orchestrator.remove(id).catch(() => undefined);
     return this.get(id, who);
   }

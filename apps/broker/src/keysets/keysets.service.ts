@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppError, type Principal } from '#contracts';
 import { decodePublicKeyset, HeError, paramsId, type PublicKeyset } from '#he-core';
-import { KeysetEntity } from '#persistence';
+import { KeysetEntity, inTransaction } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder } from '#platform';
 
 /** Public keysets consumers publish (public key, relinearisation and Galois keys). Never a secret key. */
@@ -28,10 +28,13 @@ export class KeysetsService {
       if (existing.consumerId !== by.id) throw new AppError('CONFLICT', 'this keyset is registered by another participant');
       return { id: existing.id, params: existing.params, galoisSteps: existing.galoisSteps, size: existing.size, created: false };
     }
-    await this.ledger.record({ type: 'keyset.registered', actor: { id: by.id, role: by.role }, consumer: by.id, data: { keyset: ks.fingerprint, params: paramsId(ks.params), bytes: bytes.length } });
-    await repo.insert({
-      id: ks.fingerprint, consumerId: by.id, paramsId: paramsId(ks.params), params: ks.params as never,
-      galoisSteps: ks.galoisSteps, size: bytes.length, blob: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    await inTransaction(this.ds, async (m) => {
+      await m.getRepository(KeysetEntity).insert({
+        id: ks.fingerprint, consumerId: by.id, paramsId: paramsId(ks.params), params: ks.params as never,
+        galoisSteps: ks.galoisSteps, size: bytes.length, blob: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      });
+      // Last in the transaction: recorded only once the insert went through; a ledger failure rolls it back.
+      await this.ledger.record({ type: 'keyset.registered', actor: { id: by.id, role: by.role }, consumer: by.id, data: { keyset: ks.fingerprint, params: paramsId(ks.params), bytes: bytes.length } });
     });
     return { id: ks.fingerprint, params: ks.params, galoisSteps: ks.galoisSteps, size: bytes.length, created: true };
   }
