@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { QueueName } from '#contracts';
+import { ckksParamsForDepth, encodePublicKeyset, keysetFingerprint } from '#he-core';
 import { isPostgresUrl } from '#persistence';
 import { builtinScenarios, datasetDocumentFor } from '#scenario';
 import { call, startTestServer, testConfig } from './support/env.js';
@@ -265,6 +267,40 @@ describe('edge security: every bad input a 4xx with a code, nothing changed, no 
     wide.inputs.utility.columns.m3 = { type: 'number', min: -1e308, max: 1e308 };
     const w = await call(s.url, 'POST', '/scenarios', { token: consumer, body: wide });
     assert.equal(w.status, 400, w.text);
+    assert.deepEqual(await snapshot(s), before);
+  });
+
+  it('keysets are loaded with their declared parameters at upload: garbage key data 422, a zlib bomb 413 without inflating it', async () => {
+    const before = await snapshot(s);
+    const sealObject = (body: Uint8Array, mode: number): Uint8Array => {
+      const out = new Uint8Array(16 + body.length);
+      const v = new DataView(out.buffer);
+      v.setUint16(0, 0xa15e, true);
+      out[2] = 0x10;
+      out[3] = 4;
+      out[5] = mode;
+      v.setBigUint64(8, BigInt(out.length), true);
+      out.set(body, 16);
+      return out;
+    };
+    const keyset = (publicKey: Uint8Array): Uint8Array => {
+      const k = { params: ckksParamsForDepth(1), publicKey, relinKeys: null, galoisKeys: null, galoisSteps: [] };
+      return encodePublicKeyset({ ...k, fingerprint: keysetFingerprint(k) });
+    };
+    const garbage = keyset(sealObject(new Uint8Array(200_000).map((_, i) => (i * 7919) & 0xff), 0));
+    const g = await call(s.url, 'POST', '/keysets', { token: consumer, raw: garbage, headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(g.status, 422, g.text);
+    assert.equal(g.body.error, 'UNPROCESSABLE');
+    const bomb = keyset(sealObject(deflateSync(Buffer.alloc(200 * 1024 * 1024)), 1));
+    assert.ok(bomb.length < 1024 * 1024, `the bomb is ${bomb.length} bytes on the wire`);
+    const rss0 = process.memoryUsage().rss;
+    const t0 = performance.now();
+    const b = await call(s.url, 'POST', '/keysets', { token: consumer, raw: bomb, headers: { 'content-type': 'application/octet-stream' } });
+    const ms = performance.now() - t0;
+    assert.equal(b.status, 413, b.text);
+    assert.equal(b.body.error, 'PAYLOAD_TOO_LARGE');
+    assert.ok(process.memoryUsage().rss - rss0 < 150 * 1024 * 1024, 'the bomb was not inflated whole');
+    console.log(`# zlib bomb (200 MB inflated, ${bomb.length} bytes sent) refused in ${ms.toFixed(0)} ms`);
     assert.deepEqual(await snapshot(s), before);
   });
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppError, type Principal } from '#contracts';
-import { decodePublicKeyset, HeError, paramsId, type PublicKeyset } from '#he-core';
+import { decodePublicKeyset, HeError, paramsId, type PublicKeyset, verifyPublicKeyset } from '#he-core';
 import { KeysetEntity, inTransaction } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder } from '#platform';
 
@@ -18,7 +18,11 @@ export class KeysetsService {
     let ks: PublicKeyset;
     try {
       ks = decodePublicKeyset(bytes);
+      // Loaded by SEAL with the declared parameters (garbage key data is refused now, not at a provider later),
+      // each key's inflated size bounded first (a compression bomb is refused without being inflated).
+      await verifyPublicKeyset(ks);
     } catch (e) {
+      if (e instanceof HeError && e.code === 'TOO_LARGE') throw new AppError('PAYLOAD_TOO_LARGE', `not a valid public keyset: ${e.message}`, [{ code: e.code, message: e.message }]);
       if (e instanceof HeError) throw new AppError('UNPROCESSABLE', `not a valid public keyset: ${e.message}`, [{ code: e.code, message: e.message }]);
       throw e;
     }
