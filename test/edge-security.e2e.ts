@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { QueueName } from '#contracts';
 import { ckksParamsForDepth, encodePublicKeyset, keysetFingerprint } from '#he-core';
-import { isPostgresUrl } from '#persistence';
+import { ScenarioEntity, isPostgresUrl } from '#persistence';
 import { builtinScenarios, datasetDocumentFor } from '#scenario';
 import { call, startTestServer, testConfig } from './support/env.js';
 
@@ -430,3 +430,67 @@ describe('edge security: scenario ownership, data at rest, concurrent appends', 
 function isPg(): boolean {
   return isPostgresUrl(process.env.DATABASE_URL);
 }
+
+describe('edge security: cost ceiling', () => {
+  let s: Server;
+  let provider: string;
+  let consumer: string;
+  let datasetId: string;
+  before(async () => {
+    s = await startTestServer({ config: testConfig({ MAX_JOB_SECONDS: '0.000001' }) });
+    const add = async (role: string, name: string): Promise<string> => (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role, name } })).body.token as string;
+    provider = await add('provider', 'utility');
+    consumer = await add('consumer', 'cost lab');
+    const r = await call(s.url, 'POST', '/datasets', { token: provider, body: waterDoc });
+    assert.equal(r.status, 201, r.text);
+    datasetId = r.body.id;
+  });
+  after(async () => s.cleanup());
+
+  /** The issue's scenario: 3,000 metrics over 64 x 64 = 4,096 groups (about 180 KB of JSON). */
+  const costBomb = (id: string): Record<string, unknown> => {
+    const values = Array.from({ length: 64 }, (_, i) => `v${i}`);
+    return {
+      id, title: 'cost bomb',
+      inputs: { utility: { columns: { a: { type: 'category', values }, b: { type: 'category', values }, m3: { type: 'number', min: 0, max: 50 } } } },
+      metrics: Array.from({ length: 3000 }, (_, i) => ({ name: `m${i}`, agg: 'sum', of: 'utility.m3', by: ['utility.a', 'utility.b'] })),
+    };
+  };
+
+  it('the 3,000-metric, 4,096-group scenario is refused at registration by the validation bounds, fast, nothing stored', async () => {
+    const before = await snapshot(s);
+    const t0 = performance.now();
+    const r = await call(s.url, 'POST', '/scenarios', { token: consumer, body: costBomb('cost-bomb') });
+    const ms = performance.now() - t0;
+    assert.equal(r.status, 400, r.text.slice(0, 300));
+    assert.equal(r.body.details[0].code, 'too_many_metrics');
+    console.log(`# 3,000-metric scenario refused at registration in ${ms.toFixed(1)} ms (issue: under 100 ms)`);
+    assert.ok(ms < 1000, `${ms} ms`);
+    assert.deepEqual(await snapshot(s), before);
+  });
+
+  it('a job on such a scenario stored before the bounds existed is refused by the cost ceiling before it is compiled (422)', async () => {
+    await s.dataSource.getRepository(ScenarioEntity).insert({ id: 'old-cost-bomb', version: 1, document: costBomb('old-cost-bomb') as never, registeredBy: 'system', builtin: false });
+    const before = await snapshot(s);
+    const t0 = performance.now();
+    const r = await call(s.url, 'POST', '/jobs?dryRun=true', { token: consumer, body: { scenario: 'old-cost-bomb', bindings: { utility: datasetId }, keyset: 'a'.repeat(64), purpose: 'public-service' } });
+    const ms = performance.now() - t0;
+    assert.equal(r.status, 422, r.text.slice(0, 300));
+    assert.equal(r.body.error, 'PLAN_REFUSED');
+    assert.equal(r.body.details[0].code, 'cost_ceiling');
+    console.log(`# 3,000-metric job refused by the cost ceiling in ${ms.toFixed(1)} ms (issue: under 100 ms)`);
+    assert.ok(ms < 1000, `${ms} ms`);
+    const sub = await call(s.url, 'POST', '/jobs', { token: consumer, body: { scenario: 'old-cost-bomb', bindings: { utility: datasetId }, keyset: 'a'.repeat(64), purpose: 'public-service' } });
+    assert.equal(sub.status, 422);
+    assert.deepEqual(await snapshot(s), before);
+  });
+
+  it('a plan whose estimated cost is over MAX_JOB_SECONDS is refused before keys, policy or storage', async () => {
+    const before = await snapshot(s);
+    const r = await call(s.url, 'POST', '/jobs', { token: consumer, body: { scenario: 'water-district-consumption', bindings: { utility: datasetId }, keyset: 'a'.repeat(64), purpose: 'public-service' } });
+    assert.equal(r.status, 422, r.text);
+    assert.equal(r.body.details[0].code, 'cost_ceiling');
+    assert.match(r.body.details[0].message, /MAX_JOB_SECONDS/);
+    assert.deepEqual(await snapshot(s), before);
+  });
+});

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
 import { AppError, type ErrorDetail, type Principal } from '#contracts';
 import { paramsId as heParamsId } from '#he-core';
 import {
   BudgetEntity, JobCiphertextEntity, JobDatasetEntity, JobEntity, type JobStatus, OfferEntity, inTransaction,
 } from '#persistence';
-import { LedgerRecorder, parseInput } from '#platform';
+import { type AppConfig, CONFIG, LedgerRecorder, parseInput } from '#platform';
 import { type PolicyDecision, type UsagePolicy, decide } from '#policy';
 import {
-  type Plan, type Scenario, aggregationsByRole, compilePlan, costEstimate, validateBindingSchema, validateParams,
+  type Plan, type Scenario, aggregationsByRole, compilePlan, costEstimate, validateBindingSchema, validateParams, validateScenario,
 } from '#scenario';
 import { KeysetsService } from '../keysets/keysets.service.js';
 import { ScenarioRegistry } from '../scenarios/scenario-registry.service.js';
@@ -29,6 +29,9 @@ export interface PreparedJob {
   estimate: unknown;
 }
 
+/** Validation codes of the cost bounds (metrics, released values, groups). */
+const COST_CODES: ReadonlySet<string> = new Set(['too_many_metrics', 'too_many_outputs', 'too_many_groups']);
+
 function utcDay(d = new Date()): string {
   return d.toISOString().slice(0, 10);
 }
@@ -41,6 +44,7 @@ export class JobsService {
     private readonly scenarios: ScenarioRegistry,
     private readonly keysets: KeysetsService,
     private readonly orchestrator: JobOrchestrator,
+    @Inject(CONFIG) private readonly cfg: AppConfig,
   ) {}
 
   /** Everything a job needs checked before it may run: scenario, bindings, params, plan, keyset, policies. */
@@ -49,6 +53,13 @@ export class JobsService {
     const sv = await this.scenarios.get(input.scenario, input.version);
     const scenario = sv.scenario;
     const details: ErrorDetail[] = [];
+    // Cost ceiling, first of all: a stored version over the validation's bounds on metrics and released values
+    // (one registered before they existed) is refused before anything is compiled.
+    const bounds = validateScenario(scenario);
+    const over = bounds.ok ? [] : bounds.errors.filter((e) => COST_CODES.has(e.code));
+    if (over.length) {
+      throw new AppError('PLAN_REFUSED', 'the scenario is over the cost ceiling', over.map((e) => ({ path: `$scenario${e.path.replace(/\//g, '.')}`, code: 'cost_ceiling', message: e.message })));
+    }
 
     // Bindings: every role bound exactly once, to a catalogued dataset with a compatible schema.
     const roles = Object.keys(scenario.inputs);
@@ -89,6 +100,11 @@ export class JobsService {
     const compiled = compilePlan(scenario, values, { rowCounts });
     if (!compiled.ok) throw new AppError('PLAN_REFUSED', 'the scenario cannot be planned with these inputs', compiled.errors.map((e) => ({ path: e.path, code: e.code, message: e.message })));
     const plan = compiled.plan;
+    // ... and a plan whose estimated cost is over the configured maximum, before keys, policies or storage.
+    const estimate = costEstimate(plan, rowCounts);
+    if (estimate.estimatedSeconds > this.cfg.MAX_JOB_SECONDS) {
+      throw new AppError('PLAN_REFUSED', 'the job is over the cost ceiling', [{ path: '$', code: 'cost_ceiling', message: `estimated ${estimate.estimatedSeconds.toFixed(1)} s of HE work; at most ${this.cfg.MAX_JOB_SECONDS} s are allowed (MAX_JOB_SECONDS)` }]);
+    }
     for (const p of plan.privateInputs) {
       if (!opts.dryRun && !(p.name in input.privateParams)) details.push({ path: `$.privateParams.${p.name}`, code: 'missing_private_param', message: `the encrypted private parameter ${p.name} (${p.param}) is required` });
     }
@@ -107,7 +123,6 @@ export class JobsService {
     if (details.length) throw new AppError('KEYSET_MISMATCH', 'the keyset does not fit the plan: generate keys for this scenario (dataspace keys generate)', details);
 
     const decisions = await this.decide(scenario, plan, input, offers, consumer);
-    const estimate = costEstimate(plan, rowCounts);
     return { input, scenario, version: sv.version, plan, offers, decisions, estimate };
   }
 
