@@ -1,14 +1,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { QueueName } from '#contracts';
 import { ckksParamsForDepth, encodePublicKeyset, keysetFingerprint } from '#he-core';
 import { ScenarioEntity, isPostgresUrl } from '#persistence';
-import { builtinScenarios, datasetDocumentFor } from '#scenario';
+import { DataspaceClient, fetchResult, generateKeyFile, keyRequirements, readKeyFile, submitJob, waitForJob } from '#sdk';
+import { type Row, type Scenario, builtinScenario, builtinScenarios, datasetDocumentFor, evaluateReference, generateRoleRows } from '#scenario';
 import { call, startTestServer, testConfig } from './support/env.js';
+import { toCsv } from './support/data.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -492,5 +495,60 @@ describe('edge security: cost ceiling', () => {
     assert.equal(r.body.details[0].code, 'cost_ceiling');
     assert.match(r.body.details[0].message, /MAX_JOB_SECONDS/);
     assert.deepEqual(await snapshot(s), before);
+  });
+});
+
+describe('edge security: a scenario with a public list parameter gets its keyset and runs', () => {
+  let s: Server;
+  let dir: string;
+  before(async () => {
+    s = await startTestServer();
+    dir = mkdtempSync(join(tmpdir(), 'ds-edge-keys-'));
+  });
+  after(async () => {
+    await s.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keys planned without the parameter values fit the job that gives them; the job runs and names its version', { timeout: 240_000 }, async () => {
+    const base = builtinScenario('retail-consumption-index');
+    // the public weight list without a default: its values arrive only with the job
+    const scenario = JSON.parse(JSON.stringify({ ...base, id: 'retail-index-public-list' })) as Scenario;
+    delete (scenario.params!.category_weights as { default?: unknown }).default;
+    const add = async (role: string, name: string): Promise<string> => (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role, name } })).body.token as string;
+    const consumer = await add('consumer', 'statistics office');
+    const reg = await call(s.url, 'POST', '/scenarios', { token: consumer, body: scenario });
+    assert.equal(reg.status, 201, reg.text);
+    const rows: Record<string, Row[]> = {};
+    const bindings: Record<string, string> = {};
+    for (const role of Object.keys(scenario.inputs)) {
+      const provider = await add('provider', `retail ${role}`);
+      const doc = datasetDocumentFor('retail-consumption-index', role);
+      const d = await call(s.url, 'POST', '/datasets', { token: provider, body: doc });
+      assert.equal(d.status, 201, d.text);
+      rows[role] = generateRoleRows('retail-consumption-index', role, { rows: 300, seed: 3 });
+      const imp = await call(s.url, 'POST', `/datasets/${d.body.id}/rows`, { token: provider, raw: toCsv(Object.keys(doc.columns), rows[role]), headers: { 'content-type': 'text/csv' } });
+      assert.equal(imp.status, 200, imp.text);
+      bindings[role] = d.body.id;
+    }
+    // what `dataspace keys generate` does: plan the keys from the scenario alone
+    const req = keyRequirements(scenario);
+    await generateKeyFile(join(dir, 'k'), req);
+    const keys = readKeyFile(join(dir, 'k'));
+    const weights = (base.params!.category_weights as { default: number[] }).default;
+    const client = new DataspaceClient({ url: s.url, token: consumer });
+    const sub = await submitJob(client, keys, scenario, { scenario: scenario.id, bindings, purpose: 'public-service', params: { category_weights: weights } });
+    const st = await waitForJob(client, String(sub.id), undefined, 200, 200_000);
+    assert.equal(st.status, 'completed', JSON.stringify(st.error));
+    const job = await call(s.url, 'GET', `/jobs/${String(sub.id)}`, { token: consumer });
+    assert.equal(job.body.version, 1, 'the job names the exact scenario version it ran');
+    const result = await fetchResult(client, String(sub.id), keys);
+    const ref = evaluateReference(scenario, { category_weights: weights }, rows);
+    const want = (ref.metrics.spending_index as Record<string, number | null>);
+    const got = (result.metrics.spending_index as Record<string, number | null>);
+    for (const [g, v] of Object.entries(want)) {
+      if (v === null) assert.equal(got[g], null);
+      else assert.ok(Math.abs((got[g] as number) - v) <= 1e-6 * Math.max(1, Math.abs(v)), `spending_index.${g}: ${got[g]} vs ${v}`);
+    }
   });
 });
