@@ -402,6 +402,19 @@ describe('edge security: scenario ownership, data at rest, concurrent appends', 
     assert.equal(admin.body.version, 2);
   });
 
+  it('concurrent versions of one scenario: every stored version has exactly one ledger event, every refusal none (no 5xx)', async () => {
+    const doc = { ...waterScenario(), id: 'raced-scenario' };
+    const rs = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => call(s.url, 'POST', '/scenarios', { token: consumerA, body: { ...doc, title: `version ${i}` } })));
+    for (const r of rs) assert.ok(r.status === 201 || r.status === 409, `${r.status} ${r.text}`);
+    await drainLedger(s);
+    const stored = await versions('raced-scenario');
+    const events = Number(((await s.dataSource.query(
+      s.dataSource.options.type === 'postgres' ? 'SELECT COUNT(*) AS n FROM ledger_entries WHERE type = $1 AND body LIKE $2' : 'SELECT COUNT(*) AS n FROM ledger_entries WHERE type = ? AND body LIKE ?',
+      ['scenario.registered', '%raced-scenario%'])) as { n: number | string }[])[0]!.n);
+    assert.equal(stored, rs.filter((r) => r.status === 201).length);
+    assert.equal(events, stored, 'one event per committed version, none for a rolled-back one');
+  });
+
   it('DATA_DIR is created 0700 and the SQLite database files are 0600', () => {
     assert.equal(statSync(s.config.dataDir).mode & 0o777, 0o700);
     if (isPg()) return;

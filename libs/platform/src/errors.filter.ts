@@ -30,6 +30,11 @@ export class ErrorsFilter implements ExceptionFilter {
     // Edge validation should refuse such input first; this is the net under it.
     if (e instanceof QueryFailedError) {
       const code = (e.driverError as { code?: unknown } | undefined)?.code;
+      // Two concurrent writers of the same key (PostgreSQL 23505; SQLite's constraint codes): one commits, the
+      // other is told to retry rather than shown a 500.
+      if (code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        return { status: 409, body: { error: 'CONFLICT', message: 'a concurrent request changed the same record; retry', details: [] } };
+      }
       if (typeof code === 'string' && code.startsWith('22')) {
         this.logger.warn(`database refused a value (SQLSTATE ${code}); answered 400`);
         return { status: 400, body: { error: 'VALIDATION_FAILED', message: 'a value in this request cannot be stored (too long, out of range or containing a NUL character)', details: [] } };
