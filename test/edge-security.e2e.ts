@@ -106,6 +106,13 @@ describe('edge security: authentication before body parsing, body limits, rate l
     assert.equal(r.body.error, 'PAYLOAD_TOO_LARGE');
   });
 
+  it('a non-JSON body is left to its route: the JSON limit does not apply to it', async () => {
+    // an octet-stream body over 1 MB to a JSON route is not read as JSON (and so not refused as too large JSON)
+    const r = await call(s.url, 'POST', '/participants', { token: s.adminToken, raw: new Uint8Array(2 * 1024 * 1024), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.body.error, 'VALIDATION_FAILED');
+  });
+
   it('scenario registration takes a larger body than the default (its own limit)', async () => {
     // 1.5 MB of JSON: over the default, under MAX_SCENARIO_BYTES, so it reaches validation (400, not 413)
     const doc = { id: 'big-doc', title: 'x'.repeat(1536 * 1024) };

@@ -74,6 +74,8 @@ function nul(path: string): AppError {
   return new AppError('VALIDATION_FAILED', 'text must not contain a NUL character', [{ path, code: 'NUL_CHARACTER', message: 'must not contain a NUL character' }]);
 }
 
+const isJson = (r: IncomingMessage): boolean => /json/i.test(String(r.headers['content-type'] ?? ''));
+
 type Parser = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
 /**
@@ -105,6 +107,8 @@ export class JsonBodyInterceptor implements NestInterceptor {
   }
 
   private parse(req: IncomingMessage, res: ServerResponse, limit: number): Promise<void> {
+    // Only JSON is parsed here; any other body is left to the route (a ciphertext part streams its own, with its limit).
+    if (!isJson(req)) return Promise.resolve();
     // Refuse a declared length over the limit at once (body-parser would read the whole body off first).
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
@@ -112,7 +116,7 @@ export class JsonBodyInterceptor implements NestInterceptor {
     }
     let parser = this.parsers.get(limit);
     if (!parser) {
-      parser = bodyParser.json({ limit, type: (r: IncomingMessage) => /json/i.test(String(r.headers['content-type'] ?? '')) }) as Parser;
+      parser = bodyParser.json({ limit, type: isJson }) as Parser;
       this.parsers.set(limit, parser);
     }
     const p = parser;
