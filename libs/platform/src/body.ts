@@ -14,7 +14,7 @@ export const RAW_BODY_KEY = 'dataspace:raw-body';
  * The largest JSON body a route accepts: bytes, or the name of a configuration entry holding bytes.
  * Routes without it accept `MAX_JSON_BYTES` (1 MB by default).
  */
-export type BodyLimitKey = 'MAX_SCENARIO_BYTES' | 'MAX_JOB_BYTES';
+export type BodyLimitKey = 'MAX_SCENARIO_BYTES' | 'MAX_JOB_BYTES' | 'MAX_CONNECTOR_JSON_BYTES';
 export const BodyLimit = (limit: number | BodyLimitKey): MethodDecorator & ClassDecorator => SetMetadata(BODY_LIMIT_KEY, limit);
 /** A route that streams its body itself (row imports, keysets, ciphertext parts): nothing parses it beforehand. */
 export const RawBody = (): MethodDecorator & ClassDecorator => SetMetadata(RAW_BODY_KEY, true);
@@ -102,7 +102,9 @@ export class JsonBodyInterceptor implements NestInterceptor {
     const res = ctx.switchToHttp().getResponse<ServerResponse>();
     checkRouteInputs(req);
     const declared = this.reflector.getAllAndOverride<number | BodyLimitKey | undefined>(BODY_LIMIT_KEY, targets);
-    const limit = declared === undefined ? this.cfg.MAX_JSON_BYTES : typeof declared === 'number' ? declared : this.cfg[declared];
+    const limit = declared !== undefined ? (typeof declared === 'number' ? declared : this.cfg[declared])
+      // the connector protocol's JSON (upload commits carry per-group row counts) is authenticated machine traffic
+      : /^\/connector\//.test(req.url ?? '') ? this.cfg.MAX_CONNECTOR_JSON_BYTES : this.cfg.MAX_JSON_BYTES;
     return from(this.parse(req, res, limit).then(() => checkBody(req.body))).pipe(switchMap(() => next.handle()));
   }
 

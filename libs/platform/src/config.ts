@@ -29,6 +29,8 @@ const schema = z.object({
   MAX_SCENARIO_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
   /** Largest JSON body of a job submission (bytes): private parameters arrive in it as ciphertexts. */
   MAX_JOB_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  /** Largest JSON body on the connector protocol's routes (an upload's commit lists per-group row counts). */
+  MAX_CONNECTOR_JSON_BYTES: z.coerce.number().int().positive().default(16 * 1024 * 1024),
   /** Cost ceiling: a job whose plan's estimated HE work (one core) is longer than this many seconds is refused. */
   MAX_JOB_SECONDS: z.coerce.number().positive().default(3600),
   /** Rate limit window (ms) and the requests allowed in it per client address and per bearer credential. */
