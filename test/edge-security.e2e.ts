@@ -94,6 +94,17 @@ describe('edge security: authentication before body parsing, body limits, rate l
     assert.equal(Number(afterRows[0]!.n), Number(before[0]!.n));
   });
 
+  it('streamed routes (keysets, row imports) refuse an unauthenticated 60 MB upload before reading it', async () => {
+    for (const path of ['/keysets', '/datasets/00000000-0000-0000-0000-000000000000/rows']) {
+      const up = await bigUpload(s.url, path, 60 * 1024 * 1024, {}, async () => undefined);
+      assert.equal(up.status, 401, path);
+      assert.ok(up.sentWhenAnswered < up.total / 2, `${path}: answered after ${up.sentWhenAnswered} bytes`);
+    }
+    const declared = await bigUpload(s.url, '/keysets', 300 * 1024 * 1024, { authorization: `Bearer ${consumer}` }, async () => undefined);
+    assert.equal(declared.status, 413, 'a keyset declared over MAX_KEYSET_BYTES is refused before it is read');
+    assert.ok(declared.sentWhenAnswered < declared.total / 2);
+  });
+
   it('an authenticated JSON body over the route limit gets 413 before it is read (default 1 MB)', async () => {
     const up = await bigUpload(s.url, '/participants', 20 * 1024 * 1024, { authorization: `Bearer ${s.adminToken}` }, async () => undefined);
     assert.equal(up.status, 413);
