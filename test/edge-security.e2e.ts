@@ -9,7 +9,9 @@ import { QueueName } from '#contracts';
 import { ckksParamsForDepth, encodePublicKeyset, keysetFingerprint } from '#he-core';
 import { ScenarioEntity, isPostgresUrl } from '#persistence';
 import { DataspaceClient, fetchResult, generateKeyFile, keyRequirements, readKeyFile, submitJob, waitForJob } from '#sdk';
-import { type Row, type Scenario, builtinScenario, builtinScenarios, datasetDocumentFor, evaluateReference, generateRoleRows } from '#scenario';
+import {
+  type Row, type Scenario, builtinScenario, builtinScenarios, catalogPurpose, compareResult, datasetDocumentFor, defaultParams, evaluateReference, generateRoleRows,
+} from '#scenario';
 import { call, startTestServer, testConfig } from './support/env.js';
 import { toCsv } from './support/data.js';
 
@@ -581,5 +583,44 @@ describe('edge security: a scenario with a public list parameter gets its keyset
       if (v === null) assert.equal(got[g], null);
       else assert.ok(Math.abs((got[g] as number) - v) <= 1e-6 * Math.max(1, Math.abs(v)), `spending_index.${g}: ${got[g]} vs ${v}`);
     }
+  });
+  it('a weightedSum whose public weights are "$params.w" gets its keyset from the scenario alone and its job runs', { timeout: 300_000 }, async () => {
+    const id = 'invoice-double-financing';
+    const base = builtinScenario(id);
+    const scenario = JSON.parse(JSON.stringify({ ...base, id: 'invoice-public-weights' })) as Scenario;
+    const metric = scenario.metrics.find((m) => m.agg === 'weightedSum') as unknown as { weights: unknown };
+    const weights = metric.weights as number[];
+    metric.weights = '$params.w';
+    scenario.params = { ...scenario.params, w: { type: 'number-list', description: 'public weights, one per ref' } };
+    const add = async (role: string, name: string): Promise<string> => (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role, name } })).body.token as string;
+    const consumer = await add('consumer', 'regulator');
+    const reg = await call(s.url, 'POST', '/scenarios', { token: consumer, body: scenario });
+    assert.equal(reg.status, 201, reg.text);
+    const rows: Record<string, Row[]> = {};
+    const bindings: Record<string, string> = {};
+    const counts: Record<string, number> = {};
+    for (const role of Object.keys(scenario.inputs)) {
+      const provider = await add('provider', `invoices ${role}`);
+      const doc = datasetDocumentFor(id, role);
+      const d = await call(s.url, 'POST', '/datasets', { token: provider, body: doc });
+      assert.equal(d.status, 201, d.text);
+      rows[role] = generateRoleRows(id, role, { rows: 200, seed: 5 });
+      counts[role] = rows[role].length;
+      const imp = await call(s.url, 'POST', `/datasets/${d.body.id}/rows`, { token: provider, raw: toCsv(Object.keys(doc.columns), rows[role]), headers: { 'content-type': 'text/csv' } });
+      assert.equal(imp.status, 200, imp.text);
+      bindings[role] = d.body.id;
+    }
+    // the issue's failure: "3 refs need 3 weights, got 1" when the keys were planned without parameters
+    const req = keyRequirements(scenario);
+    await generateKeyFile(join(dir, 'w'), req);
+    const keys = readKeyFile(join(dir, 'w'));
+    const params = { ...defaultParams(id, counts), w: weights };
+    const client = new DataspaceClient({ url: s.url, token: consumer });
+    const sub = await submitJob(client, keys, scenario, { scenario: scenario.id, bindings, purpose: catalogPurpose(id), params });
+    const st = await waitForJob(client, String(sub.id), undefined, 200, 280_000);
+    assert.equal(st.status, 'completed', JSON.stringify(st.error));
+    const result = await fetchResult(client, String(sub.id), keys);
+    const cmp = compareResult(scenario, result.metrics, evaluateReference(scenario, params, rows).metrics);
+    assert.ok(cmp.ok, JSON.stringify(cmp.problems.slice(0, 3)));
   });
 });
