@@ -575,6 +575,10 @@ describe('edge security: a scenario with a public list parameter gets its keyset
     assert.equal(st.status, 'completed', JSON.stringify(st.error));
     const job = await call(s.url, 'GET', `/jobs/${String(sub.id)}`, { token: consumer });
     assert.equal(job.body.version, 1, 'the job names the exact scenario version it ran');
+    const list = await call(s.url, 'GET', '/jobs', { token: consumer });
+    assert.equal(list.status, 200, list.text);
+    const listed = (list.body as { id: string; version: number; status: string }[]).find((j) => j.id === String(sub.id));
+    assert.deepEqual([listed?.version, listed?.status], [1, 'completed']);
     const result = await fetchResult(client, String(sub.id), keys);
     const ref = evaluateReference(scenario, { category_weights: weights }, rows);
     const want = (ref.metrics.spending_index as Record<string, number | null>);
