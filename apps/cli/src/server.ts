@@ -1,12 +1,11 @@
 import 'reflect-metadata';
-import { mkdirSync } from 'node:fs';
 import { type DynamicModule, type INestApplication, Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import { openDatabase } from '#persistence';
+import { openDatabase, privateDir } from '#persistence';
 import {
   type AppConfig, ParticipantsStore, PinoNestLogger, PlatformModule, QueueService, RemotePrincipalResolver, createLogger, ensureRedis,
   evictionPolicyWarning, maskedConfig,
@@ -39,7 +38,7 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
   const say = opts.say ?? ((l: string) => process.stderr.write(l + '\n'));
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   logger.debug({ config: maskedConfig(config) }, 'configuration');
-  mkdirSync(config.dataDir, { recursive: true });
+  privateDir(config.dataDir); // 0700: it holds the admin token, the ledger key and (SQLite) every row
   const redis = await ensureRedis(config.REDIS_URL, config.dataDir, config.REDIS_AUTOSTART, say);
   const warning = await evictionPolicyWarning(config.REDIS_URL);
   if (warning) logger.warn(warning);
@@ -61,9 +60,8 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
     app = await NestFactory.create<NestExpressApplication>(RootModule.build() as unknown as Type<unknown>, {
       logger: new PinoNestLogger(logger), bodyParser: false, abortOnError: false,
     });
-    // Row imports and keyset uploads stream their bodies themselves; every other JSON body is parsed here.
-    const streamed = (req: { url?: string }): boolean => /^\/datasets\/[^/]+\/rows|^\/keysets(\?|$)/.test(req.url ?? '');
-    app.useBodyParser('json', { limit: '64mb', type: (req: { url?: string; headers: Record<string, unknown> }) => !streamed(req) && /json/.test(String(req.headers['content-type'] ?? '')) });
+    // No body is parsed here: JSON bodies are read by JsonBodyInterceptor once the rate limit, the token and the
+    // role have been checked, each route with its own limit; row imports and keysets stream theirs (@RawBody).
     const doc = SwaggerModule.createDocument(app, new DocumentBuilder()
       .setTitle('Trusted data space').setDescription(`Apps in this process: ${opts.apps.join(', ')}`)
       .setVersion('0.1.0').addBearerAuth().build());

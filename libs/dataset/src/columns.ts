@@ -20,7 +20,13 @@ export const MAX_TEXT_LENGTH = 256;
 /** Column names are referred to as `role.column` in scenarios, so no dots or spaces. */
 export const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
-const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+/**
+ * Largest magnitude of a column bound: beyond it, `max - min` and the fixed-point encoding of values lose
+ * integer precision or overflow (±1e308 bounds made the range Infinity).
+ */
+export const MAX_COLUMN_BOUND = 1e15;
+const finite = z.number().refine(Number.isFinite, 'must be a finite number')
+  .refine((v) => Math.abs(v) <= MAX_COLUMN_BOUND, `must be between -${MAX_COLUMN_BOUND} and ${MAX_COLUMN_BOUND}`);
 
 const numberColumn = z.strictObject({
   type: z.enum(['number', 'integer']),

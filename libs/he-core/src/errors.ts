@@ -17,7 +17,9 @@ export type HeErrorCode =
   | 'DEPTH_EXCEEDED'
   | 'LEVEL_EXHAUSTED'
   | 'MAGNITUDE_EXCEEDED'
-  | 'NOISE_EXHAUSTED';
+  | 'NOISE_EXHAUSTED'
+  /** A serialised object that would inflate beyond what its parameters allow (a compression bomb). */
+  | 'TOO_LARGE';
 
 const CODES: ReadonlySet<string> = new Set<HeErrorCode>([
   'BAD_ARGUMENT',
@@ -31,6 +33,7 @@ const CODES: ReadonlySet<string> = new Set<HeErrorCode>([
   'LEVEL_EXHAUSTED',
   'MAGNITUDE_EXCEEDED',
   'NOISE_EXHAUSTED',
+  'TOO_LARGE',
 ]);
 
 /** True when `code` is one of the {@link HeErrorCode} values (used when errors cross a worker boundary). */

@@ -38,6 +38,7 @@ export {
   type PublicKeyset,
   type SecretKeyset,
 } from './keyset.js';
+export { verifyPublicKeyset, publicKeysetBounds, checkSealObjectSize, zstdInflatedBound } from './keyset-check.js';
 export { rotationStepsForWidth, planRotation } from './rotation.js';
 export { HeEngine, type Ct, type PublicKeyHandle, type SecretKeyHandle } from './engine.js';
 export { BfvEngine, bfvStepsForWidth, type BfvCt } from './bfv.js';

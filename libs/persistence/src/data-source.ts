@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource, type DataSourceOptions, type MigrationInterface } from 'typeorm';
 import { ALL_ENTITIES } from './entities.js';
@@ -36,10 +36,11 @@ export function dataSourceOptions(cfg: DatabaseConfig): DataSourceOptions {
       extra: { max: 10, ...(cfg.schema ? { options: `-c search_path=${cfg.schema}` } : {}) },
     };
   }
-  mkdirSync(cfg.dataDir, { recursive: true });
+  const file = join(cfg.dataDir, cfg.sqliteFile ?? 'dataspace.sqlite');
+  privateSqliteFile(cfg.dataDir, file);
   return {
     type: 'better-sqlite3',
-    database: join(cfg.dataDir, cfg.sqliteFile ?? 'dataspace.sqlite'),
+    database: file,
     entities: ALL_ENTITIES,
     migrations: [InitialSqlite1764200000000, ConnectorBindingSqlite1796600000000] as (new () => MigrationInterface)[],
     migrationsRun: false,
@@ -52,6 +53,23 @@ export function dataSourceOptions(cfg: DatabaseConfig): DataSourceOptions {
       db.pragma('busy_timeout = 30000');
     },
   } as DataSourceOptions;
+}
+
+/** Creates `dir` (and parents) readable by this user only, and tightens it to 0700 if it already exists. */
+export function privateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+}
+
+/**
+ * The SQLite file holds every provider's plaintext rows: its directory is 0700 and the file 0600, created so
+ * before SQLite opens it (SQLite gives its -wal and -shm files the database file's mode); files left by an
+ * older version are tightened.
+ */
+function privateSqliteFile(dir: string, file: string): void {
+  privateDir(dir);
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
 }
 
 /** Opens the database and applies pending migrations (never `synchronize`). */

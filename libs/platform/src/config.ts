@@ -23,6 +23,20 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest keyset upload accepted (bytes). */
   MAX_KEYSET_BYTES: z.coerce.number().int().positive().default(256 * 1024 * 1024),
+  /** Largest JSON body accepted by a route that does not say otherwise (bytes); parsed only after the token is checked. */
+  MAX_JSON_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  /** Largest JSON body of a scenario registration (bytes). */
+  MAX_SCENARIO_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+  /** Largest JSON body of a job submission (bytes): private parameters arrive in it as ciphertexts. */
+  MAX_JOB_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  /** Largest JSON body on the connector protocol's routes (an upload's commit lists per-group row counts). */
+  MAX_CONNECTOR_JSON_BYTES: z.coerce.number().int().positive().default(16 * 1024 * 1024),
+  /** Cost ceiling: a job whose plan's estimated HE work (one core) is longer than this many seconds is refused. */
+  MAX_JOB_SECONDS: z.coerce.number().positive().default(3600),
+  /** Rate limit window (ms) and the requests allowed in it per client address and per bearer credential. */
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
+  RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().positive().default(20_000),
+  RATE_LIMIT_PER_CREDENTIAL: z.coerce.number().int().positive().default(10_000),
   /** Largest row import accepted (bytes). */
   MAX_IMPORT_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024 * 1024),
   /** Worker threads for HE work in this process (0 = one per core). */

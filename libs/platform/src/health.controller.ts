@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { SkipThrottle } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
 import { Public } from './auth.js';
 import { CONFIG } from './tokens.js';
@@ -12,6 +13,7 @@ export class HealthController {
   constructor(private readonly ds: DataSource, @Inject(CONFIG) private readonly cfg: AppConfig) {}
 
   @Public()
+  @SkipThrottle({ address: true, credential: true })
   @Get()
   @ApiOperation({ summary: 'Database and Redis status (503 when either is down)' })
   async health(@Res() res: { status(n: number): { json(b: unknown): void } }): Promise<void> {

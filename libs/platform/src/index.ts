@@ -8,3 +8,5 @@ export * from './ledger-recorder.js';
 export * from './tokens.js';
 export * from './platform.module.js';
 export * from './validation.js';
+export * from './body.js';
+export * from './rate-limit.js';

@@ -1,8 +1,11 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { AuthGuard, ParticipantsStore, PrincipalResolver } from './auth.js';
+import { JsonBodyInterceptor } from './body.js';
+import { RateLimitGuard, rateLimitOptions } from './rate-limit.js';
 import type { AppConfig } from './config.js';
 import { ErrorsFilter } from './errors.filter.js';
 import { HealthController } from './health.controller.js';
@@ -26,6 +29,7 @@ export class PlatformModule {
   static forRoot(deps: PlatformDeps): DynamicModule {
     return {
       module: PlatformModule,
+      imports: [ThrottlerModule.forRoot(rateLimitOptions(deps.config))],
       controllers: [HealthController],
       providers: [
         { provide: CONFIG, useValue: deps.config },
@@ -35,7 +39,10 @@ export class PlatformModule {
         { provide: ParticipantsStore, useFactory: () => new ParticipantsStore(deps.dataSource) },
         { provide: PrincipalResolver, useFactory: (local: ParticipantsStore) => deps.principals ?? local, inject: [ParticipantsStore] },
         { provide: LedgerRecorder, useFactory: () => new LedgerRecorder(deps.queues) },
+        // Guards run in this order: the rate limit, then the bearer token and role; only then is a JSON body read.
+        { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_INTERCEPTOR, useClass: JsonBodyInterceptor },
         { provide: APP_FILTER, useClass: ErrorsFilter },
       ],
       exports: [CONFIG, LOGGER, DataSource, QueueService, ParticipantsStore, PrincipalResolver, LedgerRecorder],

@@ -46,7 +46,7 @@ export async function ensureRedis(url: string, dataDir: string, autostart: boole
   const bin = findOnPath('redis-server');
   if (!bin) throw new RedisUnavailableError(REDIS_HOWTO);
   const dir = join(dataDir, 'redis');
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const port = u.port || '6379';
   const child: ChildProcess = spawn(bin, [
     '--port', port, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction',

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { AGGREGATIONS } from './types.js';
 import type { UsagePolicy } from './types.js';
 
+/** Smallest epsilon (budget or charge) accepted: below it the Laplace scale overflows (1e-320 is subnormal). */
+export const MIN_EPSILON = 1e-6;
+
 /**
  * The policy part of a dataset document (`../shared/INTERFACES.md`, "Dataset document").
  * Strict: an unknown key is an error, so a typo (`"rowlevel"`) cannot silently widen or narrow a policy.
@@ -14,7 +17,8 @@ export const usagePolicySchema = z.strictObject({
   rowLevel: z.boolean(),
   minGroupSize: z.int().min(1, 'minGroupSize must be at least 1'),
   epsilonBudget: z.number().positive('epsilonBudget must be > 0 (or null for no budget)')
-    .refine(Number.isFinite, 'epsilonBudget must be finite').nullable(),
+    .refine(Number.isFinite, 'epsilonBudget must be finite')
+    .refine((v) => v >= MIN_EPSILON, `epsilonBudget must be at least ${MIN_EPSILON}`).nullable(),
   expiresAt: z.iso.datetime({ offset: true }).nullable(),
   jobsPerDay: z.int().min(1, 'jobsPerDay must be at least 1 (or null for no limit)').nullable().optional(),
 }).superRefine((p, ctx) => {

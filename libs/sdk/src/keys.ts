@@ -11,13 +11,49 @@ export function allPowerOfTwoSteps(slots: number): number[] {
   return out;
 }
 
-/** Placeholder parameter values with the right types, to find a scenario's HE parameters before binding. */
+const PARAM_REF = /^\$params\.(.+)$/;
+
+/** Groups of a metric's `by` (1 when ungrouped or unknown). */
+function groupsOf(s: Scenario, metricName: string): number {
+  const m = s.metrics.find((x) => x.name === metricName) as { by?: string | string[] } | undefined;
+  const by = m?.by === undefined ? [] : Array.isArray(m.by) ? m.by : [m.by];
+  let g = 1;
+  for (const ref of by) {
+    const [role, column] = ref.split('.') as [string, string];
+    const spec = s.inputs[role]?.columns[column] as { values?: string[] } | undefined;
+    g *= spec?.values?.length ?? 1;
+  }
+  return g;
+}
+
+/**
+ * Lengths the scenario itself gives its public number-list parameters: a weightedSum's `weights` has one
+ * value per `of` ref, a `dot`'s list one per group of its first operand. Key requirements (parameters, depth,
+ * rotations) depend on these shapes, never on the values, so placeholders of these lengths plan the same keys.
+ */
+function listLengths(s: Scenario): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of s.metrics as unknown as { name: string; agg: string; of?: unknown; weights?: unknown }[]) {
+    if (m.agg === 'weightedSum' && typeof m.weights === 'string' && Array.isArray(m.of)) {
+      const name = PARAM_REF.exec(m.weights)?.[1];
+      if (name) out.set(name, m.of.length);
+    }
+    if (m.agg === 'dot' && Array.isArray(m.of) && typeof m.of[1] === 'string' && typeof m.of[0] === 'string') {
+      const name = PARAM_REF.exec(m.of[1])?.[1];
+      if (name) out.set(name, groupsOf(s, m.of[0]));
+    }
+  }
+  return out;
+}
+
+/** Placeholder parameter values with the right types and shapes, to find a scenario's HE parameters before binding. */
 export function placeholderParams(s: Scenario): ParamValues {
   const out: ParamValues = {};
+  const lengths = listLengths(s);
   for (const [name, p] of Object.entries(s.params ?? {})) {
     if (p.default !== undefined) out[name] = p.default;
     else if (p.type === 'number') out[name] = 1;
-    else if (p.type === 'number-list') out[name] = [1];
+    else if (p.type === 'number-list') out[name] = Array.from({ length: lengths.get(name) ?? 1 }, () => 1);
     else if (p.type === 'id-list') out[name] = ['k'];
     else out[name] = p.values?.[0] ?? '';
   }
@@ -30,7 +66,7 @@ export function keyRequirements(planOrScenario: Plan | Scenario, params?: ParamV
   if ('format' in planOrScenario && planOrScenario.format === 'dataspace-plan/1') plan = planOrScenario;
   else {
     const s = planOrScenario as Scenario;
-    const r = compilePlan(s, params ?? placeholderParams(s), {});
+    const r = compilePlan(s, { ...placeholderParams(s), ...(params ?? {}) }, {});
     if (!r.ok) throw new Error(`scenario ${s.id} cannot be planned: ${r.errors[0]?.message ?? 'unknown reason'}`);
     plan = r.plan;
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Principal } from '#contracts';
-import { CurrentPrincipal, Roles } from '#platform';
+import { BodyLimit, CurrentPrincipal, Roles } from '#platform';
 import type { JobEntity } from '#persistence';
 import { JobsService } from './jobs.service.js';
 
@@ -22,6 +22,7 @@ export class JobsController {
   @Post()
   @Roles('consumer')
   @HttpCode(202)
+  @BodyLimit('MAX_JOB_BYTES')
   @ApiQuery({ name: 'dryRun', required: false, description: 'true: return the plan, cost estimate and policy decision without running' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'repeating a submission with the same key returns the same job' })
   @ApiOperation({ summary: 'Submit a job (202 + id), or dry-run it' })

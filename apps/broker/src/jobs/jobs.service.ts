@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
 import { AppError, type ErrorDetail, type Principal } from '#contracts';
 import { paramsId as heParamsId } from '#he-core';
 import {
   BudgetEntity, JobCiphertextEntity, JobDatasetEntity, JobEntity, type JobStatus, OfferEntity, inTransaction, purgeJobCiphertexts,
 } from '#persistence';
-import { LedgerRecorder, parseInput } from '#platform';
+import { type AppConfig, CONFIG, LedgerRecorder, parseInput } from '#platform';
 import { type PolicyDecision, type UsagePolicy, decide } from '#policy';
 import {
-  type Plan, type Scenario, aggregationsByRole, compilePlan, costEstimate, validateBindingSchema, validateParams,
+  type Plan, type Scenario, aggregationsByRole, compilePlan, costEstimate, validateBindingSchema, validateParams, validateScenario,
 } from '#scenario';
 import { KeysetsService } from '../keysets/keysets.service.js';
 import { ScenarioRegistry } from '../scenarios/scenario-registry.service.js';
@@ -30,6 +30,9 @@ export interface PreparedJob {
   estimate: unknown;
 }
 
+/** Validation codes of the cost bounds (metrics, released values, groups). */
+const COST_CODES: ReadonlySet<string> = new Set(['too_many_metrics', 'too_many_outputs', 'too_many_groups']);
+
 function utcDay(d = new Date()): string {
   return d.toISOString().slice(0, 10);
 }
@@ -42,6 +45,7 @@ export class JobsService {
     private readonly scenarios: ScenarioRegistry,
     private readonly keysets: KeysetsService,
     private readonly orchestrator: JobOrchestrator,
+    @Inject(CONFIG) private readonly cfg: AppConfig,
   ) {}
 
   /** Everything a job needs checked before it may run: scenario, bindings, params, plan, keyset, policies. */
@@ -50,6 +54,13 @@ export class JobsService {
     const sv = await this.scenarios.get(input.scenario, input.version);
     const scenario = sv.scenario;
     const details: ErrorDetail[] = [];
+    // Cost ceiling, first of all: a stored version over the validation's bounds on metrics and released values
+    // (one registered before they existed) is refused before anything is compiled.
+    const bounds = validateScenario(scenario);
+    const over = bounds.ok ? [] : bounds.errors.filter((e) => COST_CODES.has(e.code));
+    if (over.length) {
+      throw new AppError('PLAN_REFUSED', 'the scenario is over the cost ceiling', over.map((e) => ({ path: `$scenario${e.path.replace(/\//g, '.')}`, code: 'cost_ceiling', message: e.message })));
+    }
 
     // Bindings: every role bound exactly once, to a catalogued dataset with a compatible schema.
     const roles = Object.keys(scenario.inputs);
@@ -90,6 +101,11 @@ export class JobsService {
     const compiled = compilePlan(scenario, values, { rowCounts });
     if (!compiled.ok) throw new AppError('PLAN_REFUSED', 'the scenario cannot be planned with these inputs', compiled.errors.map((e) => ({ path: e.path, code: e.code, message: e.message })));
     const plan = compiled.plan;
+    // ... and a plan whose estimated cost is over the configured maximum, before keys, policies or storage.
+    const estimate = costEstimate(plan, rowCounts);
+    if (estimate.estimatedSeconds > this.cfg.MAX_JOB_SECONDS) {
+      throw new AppError('PLAN_REFUSED', 'the job is over the cost ceiling', [{ path: '$', code: 'cost_ceiling', message: `estimated ${estimate.estimatedSeconds.toFixed(1)} s of HE work; at most ${this.cfg.MAX_JOB_SECONDS} s are allowed (MAX_JOB_SECONDS)` }]);
+    }
     for (const p of plan.privateInputs) {
       if (!opts.dryRun && !(p.name in input.privateParams)) details.push({ path: `$.privateParams.${p.name}`, code: 'missing_private_param', message: `the encrypted private parameter ${p.name} (${p.param}) is required` });
     }
@@ -108,7 +124,6 @@ export class JobsService {
     if (details.length) throw new AppError('KEYSET_MISMATCH', 'the keyset does not fit the plan: generate keys for this scenario (dataspace keys generate)', details);
 
     const decisions = await this.decide(scenario, plan, input, offers, consumer);
-    const estimate = costEstimate(plan, rowCounts);
     return { input, scenario, version: sv.version, plan, offers, decisions, estimate };
   }
 
@@ -178,7 +193,6 @@ export class JobsService {
         }
       }
       if (budgetRefusals.length) return { refused: budgetRefusals };
-      await this.ledger.record({ ...base, id: `${id}.submitted`, type: 'job.submitted', data: { version: p.version, keyset: p.input.keyset, epsilon: p.plan.epsilon, bindings: p.input.bindings } });
       await m.getRepository(JobEntity).insert({
         id, scenarioId: p.scenario.id, scenarioVersion: p.version, consumerId: consumer.id, keysetId: p.input.keyset,
         purpose: p.input.purpose, bindings: p.input.bindings, params: p.input.params as never,
@@ -189,6 +203,8 @@ export class JobsService {
       for (const [name, b64] of Object.entries(p.input.privateParams)) {
         await m.getRepository(JobCiphertextEntity).insert({ jobId: id, role: '$params', feature: name, chunk: 0, blob: Buffer.from(b64, 'base64') });
       }
+      // Last in the transaction: only a job whose rows went in is recorded; a ledger failure rolls them back.
+      await this.ledger.record({ ...base, id: `${id}.submitted`, type: 'job.submitted', data: { version: p.version, keyset: p.input.keyset, epsilon: p.plan.epsilon, bindings: p.input.bindings } });
       return { refused: null };
     });
     if (result.refused) {
@@ -207,16 +223,23 @@ export class JobsService {
   }
 
   async list(who: Principal): Promise<JobEntity[]> {
-    return this.ds.getRepository(JobEntity).find({ where: who.role === 'consumer' ? { consumerId: who.id } : {}, order: { createdAt: 'DESC' }, take: 200 });
+    // Without the plans: a list shows none of them, and reading and parsing 200 of them made it slow.
+    return this.ds.getRepository(JobEntity).find({
+      select: {
+        id: true, scenarioId: true, scenarioVersion: true, consumerId: true, keysetId: true, purpose: true, bindings: true, status: true,
+        progress: true, error: true, epsilon: true, resultMeta: true, createdAt: true, updatedAt: true,
+      },
+      where: who.role === 'consumer' ? { consumerId: who.id } : {}, order: { createdAt: 'DESC' }, take: 200,
+    });
   }
 
   async cancel(id: string, who: Principal): Promise<JobEntity> {
     const j = await this.get(id, who);
     if (['completed', 'failed', 'cancelled', 'refused'].includes(j.status)) throw new AppError('CONFLICT', `job ${id} is already ${j.status}`);
-    await this.ledger.record({ id: `${id}.cancelled`, type: 'job.cancelled', actor: { id: who.id, role: who.role }, job: id, scenario: j.scenarioId, consumer: j.consumerId, datasets: Object.values(j.bindings) });
     await inTransaction(this.ds, async (m) => {
       await m.getRepository(JobEntity).update({ id }, { status: 'cancelled' });
       await clearPsi(m, id);
+      await this.ledger.record({ id: `${id}.cancelled`, type: 'job.cancelled', actor: { id: who.id, role: who.role }, job: id, scenario: j.scenarioId, consumer: j.consumerId, datasets: Object.values(j.bindings) });
     });
     await this.orchestrator.remove(id).catch(() => undefined);
     // whatever was uploaded for the job goes with it (an upload racing the cancel is refused: JOB_NOT_RUNNING)

@@ -2,7 +2,7 @@ import { Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common
 import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Readable } from 'node:stream';
 import { AppError, type Principal } from '#contracts';
-import { CurrentPrincipal, Roles } from '#platform';
+import { CurrentPrincipal, RawBody, Roles } from '#platform';
 import { KeysetsService } from './keysets.service.js';
 
 /** Reads a request body as bytes, refusing (413) beyond `limit` without buffering the rest. */
@@ -33,6 +33,7 @@ export class KeysetsController {
 
   @Post()
   @HttpCode(201)
+  @RawBody()
   @Roles('consumer')
   @ApiConsumes('application/octet-stream')
   @ApiOperation({ summary: 'Publish a public keyset (binary, as `dataspace keys generate` writes it); returns its fingerprint id' })

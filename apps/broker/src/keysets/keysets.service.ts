@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppError, type Principal } from '#contracts';
-import { decodePublicKeyset, HeError, paramsId, type PublicKeyset } from '#he-core';
-import { KeysetEntity } from '#persistence';
+import { decodePublicKeyset, HeError, paramsId, type PublicKeyset, verifyPublicKeyset } from '#he-core';
+import { KeysetEntity, inTransaction } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder } from '#platform';
 
 /** Public keysets consumers publish (public key, relinearisation and Galois keys). Never a secret key. */
@@ -18,7 +18,11 @@ export class KeysetsService {
     let ks: PublicKeyset;
     try {
       ks = decodePublicKeyset(bytes);
+      // Loaded by SEAL with the declared parameters (garbage key data is refused now, not at a provider later),
+      // each key's inflated size bounded first (a compression bomb is refused without being inflated).
+      await verifyPublicKeyset(ks);
     } catch (e) {
+      if (e instanceof HeError && e.code === 'TOO_LARGE') throw new AppError('PAYLOAD_TOO_LARGE', `not a valid public keyset: ${e.message}`, [{ code: e.code, message: e.message }]);
       if (e instanceof HeError) throw new AppError('UNPROCESSABLE', `not a valid public keyset: ${e.message}`, [{ code: e.code, message: e.message }]);
       throw e;
     }
@@ -28,10 +32,13 @@ export class KeysetsService {
       if (existing.consumerId !== by.id) throw new AppError('CONFLICT', 'this keyset is registered by another participant');
       return { id: existing.id, params: existing.params, galoisSteps: existing.galoisSteps, size: existing.size, created: false };
     }
-    await this.ledger.record({ type: 'keyset.registered', actor: { id: by.id, role: by.role }, consumer: by.id, data: { keyset: ks.fingerprint, params: paramsId(ks.params), bytes: bytes.length } });
-    await repo.insert({
-      id: ks.fingerprint, consumerId: by.id, paramsId: paramsId(ks.params), params: ks.params as never,
-      galoisSteps: ks.galoisSteps, size: bytes.length, blob: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    await inTransaction(this.ds, async (m) => {
+      await m.getRepository(KeysetEntity).insert({
+        id: ks.fingerprint, consumerId: by.id, paramsId: paramsId(ks.params), params: ks.params as never,
+        galoisSteps: ks.galoisSteps, size: bytes.length, blob: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      });
+      // Last in the transaction: recorded only once the insert went through; a ledger failure rolls it back.
+      await this.ledger.record({ type: 'keyset.registered', actor: { id: by.id, role: by.role }, consumer: by.id, data: { keyset: ks.fingerprint, params: paramsId(ks.params), bytes: bytes.length } });
     });
     return { id: ks.fingerprint, params: ks.params, galoisSteps: ks.galoisSteps, size: bytes.length, created: true };
   }

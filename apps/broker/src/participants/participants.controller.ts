@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
+import { DataSource } from 'typeorm';
 import { type Principal } from '#contracts';
+import { ParticipantEntity } from '#persistence';
 import { CurrentPrincipal, LedgerRecorder, ParticipantsStore, Roles, parseInput } from '#platform';
 
 const addParticipant = z.object({
@@ -18,7 +20,7 @@ const addParticipant = z.object({
 @ApiBearerAuth()
 @Controller('participants')
 export class ParticipantsController {
-  constructor(private readonly participants: ParticipantsStore, private readonly ledger: LedgerRecorder) {}
+  constructor(private readonly participants: ParticipantsStore, private readonly ledger: LedgerRecorder, private readonly ds: DataSource) {}
 
   @Post()
   @HttpCode(201)
@@ -26,13 +28,20 @@ export class ParticipantsController {
   @ApiOperation({ summary: 'Add a participant (admin); returns its bearer token once (only its hash is stored)' })
   async add(@Body() body: unknown, @CurrentPrincipal() admin: Principal): Promise<Principal & { token: string }> {
     const input = parseInput(addParticipant, body, 'participant');
-    // Recorded first: if the ledger cannot take the event, nobody is added.
+    // Added, then recorded: an insert that fails leaves no event behind; if the ledger cannot take the event,
+    // the participant is removed again before its token was ever handed out, so nobody is added.
     const id = randomUUID();
-    await this.ledger.record({
-      type: 'participant.added', actor: { id: admin.id, role: admin.role },
-      data: { participant: id, role: input.role, ...(input.connectorId ? { connector: input.connectorId } : {}) },
-    });
-    return this.participants.add(input.role, input.name, id, input.connectorId);
+    const added = await this.participants.add(input.role, input.name, id, input.connectorId);
+    try {
+      await this.ledger.record({
+        type: 'participant.added', actor: { id: admin.id, role: admin.role },
+        data: { participant: id, role: input.role, ...(input.connectorId ? { connector: input.connectorId } : {}) },
+      });
+    } catch (e) {
+      await this.ds.getRepository(ParticipantEntity).delete({ id });
+      throw e;
+    }
+    return added;
   }
 
   @Get('me')

@@ -25,14 +25,25 @@ export class ScenarioRegistry {
     return inTransaction(this.ds, async (m) => {
       const repo = m.getRepository(ScenarioEntity);
       const latest = await repo.findOne({ where: { id: scenario.id }, order: { version: 'DESC' } });
-      if (latest && JSON.stringify(latest.document) === JSON.stringify(scenario)) {
-        return { id: scenario.id, version: latest.version, created: false };
+      if (latest) {
+        // A scenario id belongs to whoever published its first version; built-ins to the administrators.
+        const first = latest.version === 1 ? latest : await repo.findOneBy({ id: scenario.id, version: 1 });
+        const builtin = latest.builtin || first?.builtin === true;
+        if (builtin && by.role !== 'admin') throw new AppError('FORBIDDEN', `scenario ${scenario.id} is built in: only an administrator publishes its versions`);
+        if (!builtin && by.role !== 'admin' && first?.registeredBy !== by.id) {
+          throw new AppError('FORBIDDEN', `scenario ${scenario.id} belongs to another participant: only its owner publishes its versions`);
+        }
+        if (JSON.stringify(latest.document) === JSON.stringify(scenario)) {
+          return { id: scenario.id, version: latest.version, created: false };
+        }
       }
       const version = (latest?.version ?? 0) + 1;
+      await repo.insert({ id: scenario.id, version, document: scenario as never, registeredBy: by.id, builtin: !!opts.builtin });
+      // Recorded last in the transaction: an insert that fails leaves no event behind; a ledger that cannot
+      // take the event rolls the insert back.
       await this.ledger.record({
         type: 'scenario.registered', actor: { id: by.id, role: by.role }, scenario: scenario.id, data: { version, builtin: !!opts.builtin },
       });
-      await repo.insert({ id: scenario.id, version, document: scenario as never, registeredBy: by.id, builtin: !!opts.builtin });
       return { id: scenario.id, version, created: true };
     });
   }

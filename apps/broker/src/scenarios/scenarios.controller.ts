@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AppError, type Principal } from '#contracts';
-import { CurrentPrincipal, Public, Roles } from '#platform';
+import { BodyLimit, CurrentPrincipal, Public, Roles } from '#platform';
 import { scenarioJsonSchema } from '#scenario';
 import { ScenarioRegistry } from './scenario-registry.service.js';
 
@@ -43,6 +43,7 @@ export class ScenariosController {
 
   @Post()
   @HttpCode(201)
+  @BodyLimit('MAX_SCENARIO_BYTES')
   @Roles('provider', 'consumer')
   @ApiOperation({ summary: 'Register a scenario document (a new version when the id exists)' })
   async register(@Body() body: unknown, @CurrentPrincipal() who: Principal): Promise<{ id: string; version: number }> {

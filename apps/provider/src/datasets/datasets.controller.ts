@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiQuery, ApiTags } from '@ne
 import type { Readable } from 'node:stream';
 import { AppError, type Principal } from '#contracts';
 import type { RowFormat } from '#dataset';
-import { CurrentPrincipal, Roles } from '#platform';
+import { CurrentPrincipal, RawBody, Roles } from '#platform';
 import { DatasetsService, datasetView, type ImportMode } from './datasets.service.js';
 
 type Req = Readable & { headers: Record<string, string | string[] | undefined> };
@@ -59,6 +59,7 @@ export class DatasetsController {
 
   @Post(':id/rows')
   @HttpCode(200)
+  @RawBody()
   @Roles('provider')
   @ApiConsumes('text/csv', 'application/json', 'application/x-ndjson')
   @ApiQuery({ name: 'mode', required: false, description: 'append (default) adds the file\'s rows; replace swaps the dataset\'s rows for them' })

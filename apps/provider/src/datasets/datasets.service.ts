@@ -34,12 +34,13 @@ export class DatasetsService {
     if (!v.ok) throw new AppError('VALIDATION_FAILED', `invalid dataset document: ${v.errors.length} problem(s)`, v.errors.map((e) => ({ path: e.path ? `$.${e.path}` : '$', code: e.code, message: e.message })));
     const id = randomUUID();
     return inTransaction(this.ds, async (m) => {
-      await this.ledger.record({ id: `${id}.registered`, type: 'dataset.registered', actor: { id: owner.id, role: owner.role }, datasets: [id], data: { name: v.dataset.name, policy: v.dataset.policy } });
       const row = m.getRepository(DatasetEntity).create({
         id, ownerId: owner.id, connectorId: this.cfg.CONNECTOR_ID, name: v.dataset.name, description: v.dataset.description ?? '',
         columns: v.dataset.columns as unknown as Record<string, unknown>, policy: v.dataset.policy as unknown as Record<string, unknown>, rowCount: 0,
       });
       await m.getRepository(DatasetEntity).insert(row as never);
+      // Recorded once the insert went through (a failed insert leaves no event), before the offer is published.
+      await this.ledger.record({ id: `${id}.registered`, type: 'dataset.registered', actor: { id: owner.id, role: owner.role }, datasets: [id], data: { name: v.dataset.name, policy: v.dataset.policy } });
       await this.publish(row);
       return row;
     });
@@ -70,6 +71,13 @@ export class DatasetsService {
     class Refused extends Error {}
     try {
       return await inTransaction(this.ds, async (m) => {
+        // The dataset row is locked for the whole import (PostgreSQL: FOR UPDATE; SQLite: the transaction holds
+        // the write lock from BEGIN IMMEDIATE), so concurrent appends queue up: each one numbers its rows after
+        // the previous one's and adds to the count that one committed.
+        const locked = await m.getRepository(DatasetEntity).findOne({
+          where: { id }, ...(this.ds.options.type === 'postgres' ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+        });
+        if (!locked) throw new AppError('NOT_FOUND', `no dataset ${id}`);
         let seq = 0;
         if (mode === 'replace') await m.getRepository(DatasetRowEntity).delete({ datasetId: id });
         else {
@@ -91,10 +99,11 @@ export class DatasetsService {
           }));
         }
         const imported = seq - start;
-        const total = mode === 'replace' ? imported : d.rowCount + imported;
-        await this.ledger.record({ type: 'dataset.imported', actor: { id: who.id, role: who.role }, datasets: [id], data: { rows: imported, total, mode } });
+        const total = mode === 'replace' ? imported : locked.rowCount + imported;
         await m.getRepository(DatasetEntity).update({ id }, { rowCount: total });
-        await this.publish({ ...d, rowCount: total } as DatasetEntity);
+        // Recorded once the rows and the count are written; a ledger failure rolls them back.
+        await this.ledger.record({ type: 'dataset.imported', actor: { id: who.id, role: who.role }, datasets: [id], data: { rows: imported, total, mode } });
+        await this.publish({ ...locked, rowCount: total } as DatasetEntity);
         return { id, imported, rows: total, mode };
       });
     } catch (e) {

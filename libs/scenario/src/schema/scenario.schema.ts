@@ -80,7 +80,7 @@ export const scenarioDocumentSchema = z
     release: z
       .strictObject({
         minGroupSize: z.int().min(1).optional(),
-        noise: z.strictObject({ mechanism: z.literal('laplace'), epsilon: z.number().positive() }).optional(),
+        noise: z.strictObject({ mechanism: z.literal('laplace'), epsilon: z.number().min(1e-6).max(1e6) }).optional(),
         rowLevel: z.boolean().optional(),
       })
       .optional(),

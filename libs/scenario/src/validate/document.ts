@@ -9,9 +9,16 @@ import {
   checkBoolean, checkFields, checkName, checkText, has, isObject, isParamRef, resolveParam, suggest,
   type ColumnTable, type Ctx, type Path,
 } from './context.js';
+
 import {
   GROUP_SEPARATOR, MAX_CATEGORY_VALUE_LENGTH, MAX_DESCRIPTION_LENGTH, MAX_ID_LENGTH, MAX_TITLE_LENGTH, SCENARIO_ID_RE,
 } from './names.js';
+
+/** Largest magnitude of a column bound (the dataset schema's limit too). */
+export const MAX_COLUMN_BOUND = 1e15;
+/** Range of a Laplace epsilon (the scenario JSON schema says the same). */
+export const MIN_NOISE_EPSILON = 1e-6;
+export const MAX_NOISE_EPSILON = 1e6;
 
 export const TOP_FIELDS = ['$schema', 'id', 'title', 'sector', 'description', 'inputs', 'params', 'metrics', 'align', 'release'] as const;
 const COLUMN_TYPES = ['number', 'integer', 'category', 'id'] as const;
@@ -104,6 +111,10 @@ function checkColumn(ctx: Ctx, v: unknown, path: Path): ColumnSpec | null {
       ok = false;
     } else if (type === 'integer' && !Number.isSafeInteger(v[key])) {
       ctx.issues.add([...path, key], 'not_integer', `${key} of an integer column must be an integer`);
+      ok = false;
+    } else if (Math.abs(v[key]) > MAX_COLUMN_BOUND) {
+      // beyond it max - min overflows (±1e308 made the range Infinity) and encodings lose precision
+      ctx.issues.add([...path, key], 'bad_value', `${key} must be between -${MAX_COLUMN_BOUND} and ${MAX_COLUMN_BOUND}`);
       ok = false;
     }
   }
@@ -333,6 +344,10 @@ export function checkRelease(ctx: Ctx, doc: Record<string, unknown>): void {
     if (!has(n, 'epsilon')) ctx.issues.add(p, 'required', 'noise.epsilon is required');
     else if (!isFiniteNumber(n.epsilon)) ctx.issues.add([...p, 'epsilon'], 'type', `epsilon must be a finite number, not ${show(n.epsilon)}`);
     else if (n.epsilon <= 0) ctx.issues.add([...p, 'epsilon'], 'bad_value', 'epsilon must be greater than 0');
+    else if (n.epsilon < MIN_NOISE_EPSILON || n.epsilon > MAX_NOISE_EPSILON) {
+      // 1e-320 (subnormal) makes the Laplace scale Infinity
+      ctx.issues.add([...p, 'epsilon'], 'bad_value', `epsilon must be between ${MIN_NOISE_EPSILON} and ${MAX_NOISE_EPSILON}`);
+    }
   }
 }
 

@@ -46,6 +46,8 @@ export type IssueCode =
   | 'not_grouped' // dot/correlation operands without `by`
   | 'too_few_groups' // correlation over fewer than two groups
   | 'too_many_groups' // a `by` cross product over MAX_GROUPS groups
+  | 'too_many_metrics' // more than MAX_METRICS metrics
+  | 'too_many_outputs' // released values (groups, summed over metrics) over MAX_OUTPUT_VALUES
   | 'cycle' // derived metrics referring to themselves
   | 'bad_where' // a where node with no operator or several
   | 'too_deep' // a where expression nested deeper than MAX_WHERE_DEPTH

@@ -8,6 +8,7 @@ import { isObject, IssueList, show, type ScenarioIssue } from './issues.js';
 import type { Ctx } from './context.js';
 import { checkAlign, checkInputs, checkParams, checkRelease, checkTop } from './document.js';
 import { checkDerivedGrouping, checkMetric, collectMetrics } from './metrics.js';
+import { MAX_METRICS, MAX_OUTPUT_VALUES } from './names.js';
 
 export type ScenarioValidation = { ok: true; scenario: Scenario } | { ok: false; errors: ScenarioIssue[] };
 
@@ -21,6 +22,21 @@ function newCtx(): Ctx {
     metrics: new Map(),
     signatures: new Map(),
   };
+}
+
+/** Values the scenario releases: each metric's groups (times its bins for a histogram), summed. */
+function checkOutputCount(ctx: Ctx, metrics: unknown[]): void {
+  let total = 0;
+  metrics.forEach((m) => {
+    if (!isObject(m) || typeof m.name !== 'string') return;
+    const sig = ctx.signatures.get(m.name);
+    const groups = sig ? sig.reduce((n, v) => n * v.length, 1) : 1;
+    const bins = m.agg === 'histogram' && Array.isArray(m.bins) ? Math.max(1, m.bins.length - 1) : 1;
+    total += groups * bins;
+  });
+  if (total > MAX_OUTPUT_VALUES) {
+    ctx.issues.add(['metrics'], 'too_many_outputs', `the metrics release ${total} values (groups summed over metrics); at most ${MAX_OUTPUT_VALUES} are allowed`);
+  }
 }
 
 /**
@@ -38,11 +54,17 @@ export function validateScenario(doc: unknown): ScenarioValidation {
     checkParams(ctx, doc);
     checkAlign(ctx, doc);
     checkRelease(ctx, doc);
+    if (Array.isArray(doc.metrics) && doc.metrics.length > MAX_METRICS) {
+      // Refused before any metric is looked at: the checks below are linear, but a hostile list need not be read.
+      ctx.issues.add(['metrics'], 'too_many_metrics', `${doc.metrics.length} metrics; at most ${MAX_METRICS} are allowed`);
+      return { ok: false, errors: ctx.issues.items };
+    }
     const metrics = collectMetrics(ctx, doc);
     metrics.forEach((m, i) => {
       if (isObject(m)) checkMetric(ctx, m, i);
     });
     checkDerivedGrouping(ctx);
+    if (ctx.issues.size === 0) checkOutputCount(ctx, metrics);
     if (ctx.issues.size > 0) return { ok: false, errors: ctx.issues.items };
     return { ok: true, scenario: JSON.parse(JSON.stringify(doc)) as Scenario };
   } catch (e) {
