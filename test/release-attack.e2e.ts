@@ -333,6 +333,40 @@ describe('release attack suite: a consumer that decrypts every slot learns the r
     }
   });
 
+  it('row level: the consumer reads each listed key\'s value and nothing of the rows it did not list', async () => {
+    const sc = {
+      id: 'attack-rows', title: 'attack-rows', sector: 'test', description: 'release attack suite, row level',
+      inputs: { p: { description: 'rows', columns: { rid: col.rid, x: col.x } } },
+      params: { keys: { type: 'id-list', description: 'the ids to score' } },
+      align: { on: { p: 'rid' }, keys: '$params.keys' },
+      metrics: [{ name: 'score', agg: 'weightedSum', of: ['p.x'], weights: [2], bias: 1, description: 'per listed row' }],
+      release: { rowLevel: true },
+    } as unknown as Scenario;
+    const all = data.map((r) => ({ rid: r.rid, x: r.x }));
+    const cols = { rid: col.rid, x: col.x };
+    const doc = {
+      name: 'attack rows', description: 'row-level data', columns: cols,
+      policy: { consumers: ['*'], purposes: ['research'], aggregations: ['weightedSum'], rowLevel: true, minGroupSize: 1, epsilonBudget: null, expiresAt: null },
+    };
+    const reg = await call(s.url, 'POST', '/datasets', { token: provider, body: doc });
+    assert.equal(reg.status, 201, reg.text);
+    const imp = await call(s.url, 'POST', `/datasets/${reg.body.id}/rows`, { token: provider, raw: toCsv(Object.keys(cols), all), headers: { 'content-type': 'text/csv' } });
+    assert.equal(imp.status, 200, imp.text);
+    const listed = all.slice(0, 10).map((r) => String(r.rid));
+    const { got } = await run(sc, { p: reg.body.id as string }, { keys: listed });
+    const d = got.plan.decoding.metrics.score!;
+    if (d.kind !== 'rows') assert.fail('score decodes per row');
+    const out = got.outputs[`${d.outputs[0]}#0`]!;
+    // the listed keys: their scores, as released
+    listed.forEach((k, i) => assert.ok(Math.abs(out[i]! * d.factor - (1 + 2 * Number(all[i]!.x))) < 1e-3, `score of ${k}`));
+    // every other slot: no row of an unlisted key (the providers never encode one); what the slot held (zero)
+    // is drowned in the fill, uniform in ±2^22 slot units: half the slots below 2^21 in magnitude
+    const rest = Array.from(out.subarray(listed.length));
+    const small = rest.filter((v) => Math.abs(v) < 2 ** 21).length / rest.length;
+    assert.ok(small > 0.45 && small < 0.55, `unread slots: ${(small * 100).toFixed(1)}% below 2^21, expected a uniform fill`);
+    assert.ok(Math.max(...rest.map(Math.abs)) > 2 ** 20, 'unread slots hold the fill');
+  });
+
   it('aligned rows under Laplace noise: least squares across the per-group masks recovers no noise-free group total', async () => {
     const sc = alignedScenario('attack-aligned');
     const regRows = data.map((r) => ({ rid: r.rid, cat: r.cat }));
