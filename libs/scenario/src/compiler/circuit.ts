@@ -5,6 +5,7 @@
 import type { CircuitNode, Condition, Plan, PlainVec, Read } from './plan-types.js';
 import { BLIND_BITS, LAPLACE_TAIL } from './magnitude.js';
 import { type RandomSource, cryptoRandom, gridLaplace } from './sampler.js';
+import { decodingReads } from './reads.js';
 
 /**
  * The operations the circuit needs; `#he-core`'s `HeEngine` provides them (structural typing keeps
@@ -132,23 +133,15 @@ export function releasedSlots(plan: Plan): Map<string, Map<number, number>> {
     out.set(r.output, m);
   };
   for (const d of Object.values(plan.decoding.metrics)) {
-    switch (d.kind) {
-      case 'value': add(d.read, d.round); break;
-      case 'quotient': add(d.num, false); add(d.den, false); break;
-      case 'moments': add(d.m1, false); add(d.m2, false); if (d.count) add(d.count, false); break;
-      case 'histogram': d.bins.forEach((b) => add(b, true)); break;
-      case 'correlation': [d.sa, d.sb, d.saa, d.sbb, d.sab].forEach((r) => add(r, false)); break;
-      case 'rows': {
-        const keys = plan.align?.keys?.length ?? 0;
-        const w = (FLOOD_OF_TOLERANCE * 1e-6) / Math.abs(d.factor);
-        for (let c = 0; c * plan.slots < keys; c++) {
-          const m = new Map<number, number>();
-          for (let s = 0; s < plan.slots && c * plan.slots + s < keys; s++) m.set(s, w);
-          out.set(`${d.outputs[0]}#${c}`, m);
-        }
-        break;
+    for (const { read, round } of decodingReads(d)) add(read, round);
+    if (d.kind === 'rows') {
+      const keys = plan.align?.keys?.length ?? 0;
+      const w = (FLOOD_OF_TOLERANCE * 1e-6) / Math.abs(d.factor);
+      for (let c = 0; c * plan.slots < keys; c++) {
+        const m = new Map<number, number>();
+        for (let s = 0; s < plan.slots && c * plan.slots + s < keys; s++) m.set(s, w);
+        out.set(`${d.outputs[0]}#${c}`, m);
       }
-      case 'ratio': break;
     }
   }
   for (const c of plan.conditions) if (c.jointCount) add(c.jointCount, true);
@@ -164,16 +157,7 @@ function uniformIn(r: RandomSource, w: number): number {
 function readsOf(plan: Plan, output: string): Read[] {
   const out: Read[] = [];
   const take = (r: Read): void => { if (r.output === output) out.push(r); };
-  for (const d of Object.values(plan.decoding.metrics)) {
-    switch (d.kind) {
-      case 'value': take(d.read); break;
-      case 'quotient': take(d.num); take(d.den); break;
-      case 'moments': take(d.m1); take(d.m2); if (d.count) take(d.count); break;
-      case 'histogram': d.bins.forEach(take); break;
-      case 'correlation': [d.sa, d.sb, d.saa, d.sbb, d.sab].forEach(take); break;
-      default: break;
-    }
-  }
+  for (const d of Object.values(plan.decoding.metrics)) for (const { read } of decodingReads(d)) take(read);
   for (const c of plan.conditions) if (c.jointCount) take(c.jointCount);
   return out;
 }

@@ -3,6 +3,7 @@
  * (compiler/README.md describes layouts, the circuit and what each party learns).
  */
 import { noiseGrid } from './sampler.js';
+import { decodingReads } from './reads.js';
 import type {
   CategoryColumn, ColumnSpec, CombineMetric, Metric, NumberColumn, ParamValues, Ref, Scenario,
   WeightedSumMetric, WhereExpr,
@@ -116,15 +117,8 @@ function halveReads(decodings: Record<string, MetricDecoding>, conditions: Condi
   const seen = new Set<Read>();
   const half = (r: Read): void => { if (!seen.has(r)) { seen.add(r); r.factor /= 2; } };
   for (const d of new Set(Object.values(decodings))) {
-    switch (d.kind) {
-      case 'value': half(d.read); break;
-      case 'quotient': half(d.num); half(d.den); break;
-      case 'moments': half(d.m1); half(d.m2); if (d.count) half(d.count); break;
-      case 'histogram': d.bins.forEach(half); break;
-      case 'correlation': [d.sa, d.sb, d.saa, d.sbb, d.sab].forEach(half); break;
-      case 'rows': d.factor /= 2; break;
-      case 'ratio': break;
-    }
+    for (const { read } of decodingReads(d)) half(read);
+    if (d.kind === 'rows') d.factor /= 2;
   }
   for (const c of conditions) if (c.jointCount) half(c.jointCount);
 }
