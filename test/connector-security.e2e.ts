@@ -249,10 +249,12 @@ describe('connector credentials act only for their own connector\'s datasets and
     const points = new Uint8Array(randomBytes(POINT_BYTES * 4));
     for (const job of [doneJob, queuedJob, 'no-such-job', 'x'.repeat(300), 'a%00b']) {
       for (const who of ['intruder', job === queuedJob ? 'local' : 'other']) {
+        // an id no job can have (over 128 characters, a NUL) is refused at the edge (400) before any look-up
+        const refused = job.length > 128 || job.includes('%00') ? [400, 404] : [404];
         const put = await call(s.url, 'PUT', `/connector/jobs/${job}/psi/utility/sets/0/1`, { token: tokens[who], raw: points, headers: { 'content-type': 'application/octet-stream' } });
-        assert.equal(put.status, 404, `${who} ${job}: ${put.text}`);
-        assert.equal((await call(s.url, 'GET', `/connector/jobs/${job}/psi/utility/sets/0/1`, { token: tokens[who] })).status, 404);
-        assert.equal((await call(s.url, 'GET', `/connector/jobs/${job}/psi/utility/matches`, { token: tokens[who] })).status, 404);
+        assert.ok(refused.includes(put.status), `${who} ${job}: ${put.status} ${put.text}`);
+        assert.ok(refused.includes((await call(s.url, 'GET', `/connector/jobs/${job}/psi/utility/sets/0/1`, { token: tokens[who] })).status));
+        assert.ok(refused.includes((await call(s.url, 'GET', `/connector/jobs/${job}/psi/utility/matches`, { token: tokens[who] })).status));
       }
     }
     // The old free-form mailbox is gone.

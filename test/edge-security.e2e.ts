@@ -204,7 +204,8 @@ describe('edge security: every bad input a 4xx with a code, nothing changed, no 
   before(async () => {
     s = await startTestServer();
     const add = async (role: string, name: string): Promise<string> => {
-      const r = await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role, name } });
+      // a connector credential is bound to its connector id
+      const r = await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role, name, ...(role === 'connector' ? { connectorId: 'edge' } : {}) } });
       assert.equal(r.status, 201, r.text);
       return r.body.token as string;
     };
