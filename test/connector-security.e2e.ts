@@ -266,6 +266,20 @@ describe('connector credentials act only for their own connector\'s datasets and
     assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ role: '$psi' }), 0);
   });
 
+  it('an upload part larger than 64 of the plan\'s ciphertexts is refused (413) before its body is read, even from the job\'s own connector', async () => {
+    const { request } = await import('node:http');
+    const u = new URL(`/connector/jobs/${queuedJob}/inputs/utility/parts`, s.url);
+    const declared = 300 * 1024 * 1024;
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'PUT', headers: { authorization: `Bearer ${tokens.other}`, 'content-type': 'application/octet-stream', 'content-length': String(declared) } });
+      req.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); req.destroy(); });
+      req.on('error', reject);
+      req.write(Buffer.alloc(1024));
+    });
+    assert.equal(status, 413);
+    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: queuedJob }), 0);
+  });
+
   it('PSI: each party gets only the sets it re-blinds and only its own match positions; the broker keeps no blinded set', async () => {
     const scenario = builtinScenario('chronic-elderly-care-demand');
     const roles = Object.keys(scenario.align!.on).sort();

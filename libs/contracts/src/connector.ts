@@ -7,6 +7,12 @@ export interface UploadHeader {
   features: { id: string; sizes: number[] }[];
 }
 
+/**
+ * Ciphertexts of one feature a connector sends in one part of an upload: the broker bounds a part's body
+ * by this many of the plan's ciphertexts (it is held in memory while it is stored).
+ */
+export const UPLOAD_BATCH_CHUNKS = 64;
+
 export function frameUpload(meta: Record<string, unknown>, features: { id: string; chunks: Uint8Array[] }[]): Uint8Array[] {
   const header: UploadHeader = { meta, features: features.map((f) => ({ id: f.id, sizes: f.chunks.map((c) => c.length) })) };
   const h = new TextEncoder().encode(JSON.stringify(header));

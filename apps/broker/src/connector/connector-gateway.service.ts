@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, In, Like } from 'typeorm';
-import { AppError } from '#contracts';
+import { AppError, UPLOAD_BATCH_CHUNKS } from '#contracts';
 import {
   JobCiphertextEntity, JobDatasetEntity, JobEntity, type JobStatus, KeysetEntity, OfferEntity, ScenarioEntity, inTransaction, purgeJobCiphertexts,
 } from '#persistence';
 import { POINT_BYTES, batchLength, intersect } from '#psi';
-import type { Plan } from '#scenario';
+import { type Plan, ciphertextBytes } from '#scenario';
 import type { JobForProvider, OfferDocument, UploadPart, UploadedInputs } from '../../../provider/src/ports.js';
 
 const staging = (role: string): string => `$staging:${role}`;
@@ -234,6 +234,16 @@ export class ConnectorGateway {
   }
 
   /** The largest blinded set a party of the job may post: its largest bound dataset's row count, in bytes. */
+  /**
+   * The largest body one upload part of the job may have: UPLOAD_BATCH_CHUNKS fresh ciphertexts of the plan
+   * (a quarter more for SEAL's and the engine's framing) and the part's header; 0 for an unknown job.
+   */
+  async partMaxBytes(jobId: string): Promise<number> {
+    const j = await this.ds.getRepository(JobEntity).findOneBy({ id: jobId });
+    if (!j) return 0;
+    return UPLOAD_BATCH_CHUNKS * Math.ceil(ciphertextBytes(j.plan as unknown as Plan) * 1.25 + 4096) + 65_536;
+  }
+
   async psiMaxBytes(jobId: string): Promise<number> {
     const bound = await this.ds.getRepository(JobDatasetEntity).findBy({ jobId });
     const offers = bound.length ? await this.ds.getRepository(OfferEntity).findBy({ datasetId: In(bound.map((b) => b.datasetId)) }) : [];

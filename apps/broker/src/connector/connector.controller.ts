@@ -82,7 +82,8 @@ export class ConnectorController {
   @HttpCode(204)
   async part(@Param('id') id: string, @Param('role') role: string, @Req() req: Req, @CurrentPrincipal() who: Principal): Promise<void> {
     await this.access.ownRole(who, id, role);
-    const body = await readBody(req, this.cfg.MAX_IMPORT_BYTES);
+    // one part is at most UPLOAD_BATCH_CHUNKS of the plan's ciphertexts: nothing larger is read into memory
+    const body = await readBody(req, Math.min(this.cfg.MAX_IMPORT_BYTES, await this.gateway.partMaxBytes(id)));
     let parsed;
     try {
       parsed = unframeUpload(body);

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { DataSource } from 'typeorm';
-import { type EncryptTaskPayload, QueueName } from '#contracts';
+import { type EncryptTaskPayload, QueueName, UPLOAD_BATCH_CHUNKS } from '#contracts';
 import { DatasetEntity } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder, QueueService } from '#platform';
 import { type UsagePolicy, decide } from '#policy';
@@ -14,7 +14,7 @@ import { psiAlign } from './psi-alignment.js';
 export interface TaskRefusal { code: string; message: string }
 
 /** Ciphertexts encrypted and uploaded at a time (~0.5 MiB each at N=8192). */
-const UPLOAD_BATCH = 64;
+const UPLOAD_BATCH = UPLOAD_BATCH_CHUNKS;
 const EMPTY = new Float64Array(0);
 
 /**
