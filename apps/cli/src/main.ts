@@ -9,7 +9,7 @@ import { registerLedger } from './commands/ledger.js';
 import { registerDemo } from './commands/demo.js';
 import { CliError } from './output.js';
 
-/** `dataspace`: the command people and scripts use (names per INTERFACES.md). */
+/** `dataspace`: the command people and scripts use (names are a contract: see the README). */
 const program = new Command('dataspace')
   .description('Trusted data space: datasets with usage policies, jobs on encrypted data, an auditable usage ledger')
   .option('--url <url>', 'server URL (env DATASPACE_URL)', process.env.DATASPACE_URL ?? 'http://127.0.0.1:8080')

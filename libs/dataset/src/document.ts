@@ -4,7 +4,7 @@ import type { UsagePolicy } from '#policy';
 import { columnsSchema } from './columns.js';
 import type { Columns } from './columns.js';
 
-/** The dataset document of `../shared/INTERFACES.md` ("Dataset document"): schema + usage policy, never rows. */
+/** The dataset document (docs/datasets-and-policies.md): schema + usage policy, never rows. */
 export interface DatasetDocument {
   name: string;
   description?: string;

@@ -1,6 +1,6 @@
 /**
  * Loads the built-in scenario documents from `scenarios/<id>.json` at run time. They are plain
- * documents in the public format (`../shared/SCENARIO-FORMAT.md`) and go through the same
+ * documents in the public format (docs/scenario-format.md) and go through the same
  * `validateScenario` as any registered document: nothing about them is special-cased.
  */
 import { readFileSync } from 'node:fs';

@@ -12,7 +12,7 @@ function refused(doc: unknown): { path: string; code: string; message: string }[
   return r.ok ? [] : r.errors;
 }
 
-test('the example of SCENARIO-FORMAT.md and every fixture validate', () => {
+test('the example of docs/scenario-format.md and every fixture validate', () => {
   for (const [name, doc] of Object.entries(validExamples)) {
     const r = validateScenario(doc);
     assert.ok(r.ok, `${name}: ${JSON.stringify(r.ok ? [] : r.errors)}`);
