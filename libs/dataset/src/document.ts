@@ -13,6 +13,8 @@ export interface DatasetDocument {
 }
 
 export const datasetDocumentSchema = z.strictObject({
+  /** An editor hint (the path or URL of `schemas/dataset.schema.json`); accepted and dropped. */
+  $schema: z.string().max(4000).optional(),
   name: z.string().trim().min(1, 'name must be non-empty').max(200),
   description: z.string().max(10_000).optional(),
   columns: columnsSchema,
@@ -49,8 +51,9 @@ function issueMessage(issue: z.core.$ZodIssue): string {
 export function validateDatasetDocument(doc: unknown): DocumentValidation {
   const r = datasetDocumentSchema.safeParse(doc);
   if (r.success) {
-    // Type check that the schema output matches the documented interface.
-    const dataset: DatasetDocument = r.data;
+    // Type check that the schema output matches the documented interface; `$schema` is not kept.
+    const { $schema, ...dataset }: { $schema?: string } & DatasetDocument = r.data;
+    void $schema;
     return { ok: true, dataset };
   }
   return {
