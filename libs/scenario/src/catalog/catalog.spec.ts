@@ -88,6 +88,8 @@ describe('built-in catalog documents', () => {
     for (const id of EXPECTED_IDS) {
       const raw: unknown = JSON.parse(readFileSync(new URL(`${id}.json`, CATALOG_DIR), 'utf8'));
       assert.equal((raw as Scenario).id, id);
+      assert.equal((raw as { $schema?: string }).$schema, '../../../../../schemas/scenario.schema.json', `${id}.json names the JSON Schema`);
+      assert.ok(!('$schema' in builtinScenario(id)), 'the loaded document does not keep the editor hint');
     }
   });
 
