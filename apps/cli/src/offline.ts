@@ -38,18 +38,34 @@ function invalid(message: string, problems: Problem[]): CliError {
   return new CliError(document.message, 1, document);
 }
 
-/** `scenarios validate`: the registry's own validation, every problem with its JSON Pointer path. */
-export function validateScenarioFile(file: string): Scenario {
-  const v = validateScenario(readJsonDocument(file));
-  if (!v.ok) throw invalid(`invalid scenario document: ${v.errors.length} problem(s)`, v.errors.map((e) => ({ path: e.path, code: e.code, message: e.message })));
-  return v.scenario;
+/** A scenario document checked as the registry checks it: the scenario, or the API's error document. */
+export function checkScenario(doc: unknown): { ok: true; scenario: Scenario } | { ok: false; document: ErrorDocument } {
+  const v = validateScenario(doc);
+  if (v.ok) return v;
+  const details = v.errors.map((e) => ({ path: e.path, code: e.code, message: e.message }));
+  return { ok: false, document: { error: 'VALIDATION_FAILED', message: `invalid scenario document: ${details.length} problem(s)`, details } };
 }
 
-/** `datasets validate`: the provider's own validation; paths as the API gives them (`$.columns.m3.min`). */
+/** A dataset document checked as the provider checks it; paths as the API gives them (`$.columns.m3.min`). */
+export function checkDataset(doc: unknown): { ok: true; name: string; columns: string[] } | { ok: false; document: ErrorDocument } {
+  const v = validateDatasetDocument(doc);
+  if (v.ok) return { ok: true, name: v.dataset.name, columns: Object.keys(v.dataset.columns) };
+  const details = v.errors.map((e) => ({ path: e.path ? `$.${e.path}` : '$', code: e.code, message: e.message }));
+  return { ok: false, document: { error: 'VALIDATION_FAILED', message: `invalid dataset document: ${details.length} problem(s)`, details } };
+}
+
+/** `scenarios validate`: the registry's own validation, every problem with its JSON Pointer path. */
+export function validateScenarioFile(file: string): Scenario {
+  const r = checkScenario(readJsonDocument(file));
+  if (!r.ok) throw invalid(r.document.message, r.document.details as Problem[]);
+  return r.scenario;
+}
+
+/** `datasets validate`: the provider's own validation. */
 export function validateDatasetFile(file: string): { name: string; columns: string[] } {
-  const v = validateDatasetDocument(readJsonDocument(file));
-  if (!v.ok) throw invalid(`invalid dataset document: ${v.errors.length} problem(s)`, v.errors.map((e) => ({ path: e.path ? `$.${e.path}` : '$', code: e.code, message: e.message })));
-  return { name: v.dataset.name, columns: Object.keys(v.dataset.columns) };
+  const r = checkDataset(readJsonDocument(file));
+  if (!r.ok) throw invalid(r.document.message, r.document.details as Problem[]);
+  return { name: r.name, columns: r.columns };
 }
 
 /** `--rows role=N` (repeatable) → rows per role; every role of the scenario gets a count. */

@@ -21,6 +21,14 @@ export const datasetDocumentSchema = z.strictObject({
   policy: usagePolicySchema,
 });
 
+/** JSON Schema (draft 2020-12) of the dataset document: its shape, for editors (`schemas/dataset.schema.json`). */
+export const datasetJsonSchema: Record<string, unknown> = {
+  ...(z.toJSONSchema(datasetDocumentSchema, { target: 'draft-2020-12' }) as Record<string, unknown>),
+  title: 'Dataset document',
+  description: 'A dataset document of the trusted data space (docs/datasets-and-policies.md): columns and usage policy, never rows. '
+    + 'Shape only: registration also checks the rules a schema cannot say.',
+};
+
 export interface DocumentError {
   /** Dotted path into the document, e.g. `columns.m3.min`; `""` for the document itself. */
   path: string;
