@@ -21,13 +21,15 @@ export function readJsonDocument(file: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new CliError(`cannot read ${file}: ${(e as Error).message}`, 1, { error: 'NOT_FOUND', message: `cannot read ${file}`, details: [] });
+    const message = `cannot read ${file}`;
+    throw new CliError(`${message}: ${(e as Error).message}`, 1, { error: 'NOT_FOUND', message, details: [] });
   }
   try {
     return JSON.parse(text);
   } catch (e) {
     throw new CliError(`${file} is not valid JSON: ${(e as Error).message}`, 1,
-      { error: 'MALFORMED_JSON', message: `${file} is not valid JSON`, details: [{ path: '', code: 'malformed_json', message: (e as Error).message }] });
+      { error: 'MALFORMED_JSON', message: `${file} is not valid JSON`,
+        details: [{ path: '', code: 'malformed_json', message: (e as Error).message }] });
   }
 }
 
@@ -43,7 +45,8 @@ export function checkScenario(doc: unknown): { ok: true; scenario: Scenario } | 
   const v = validateScenario(doc);
   if (v.ok) return v;
   const details = v.errors.map((e) => ({ path: e.path, code: e.code, message: e.message }));
-  return { ok: false, document: { error: 'VALIDATION_FAILED', message: `invalid scenario document: ${details.length} problem(s)`, details } };
+  const message = `invalid scenario document: ${details.length} problem(s)`;
+  return { ok: false, document: { error: 'VALIDATION_FAILED', message, details } };
 }
 
 /** A dataset document checked as the provider checks it; paths as the API gives them (`$.columns.m3.min`). */
@@ -51,7 +54,8 @@ export function checkDataset(doc: unknown): { ok: true; name: string; columns: s
   const v = validateDatasetDocument(doc);
   if (v.ok) return { ok: true, name: v.dataset.name, columns: Object.keys(v.dataset.columns) };
   const details = v.errors.map((e) => ({ path: e.path ? `$.${e.path}` : '$', code: e.code, message: e.message }));
-  return { ok: false, document: { error: 'VALIDATION_FAILED', message: `invalid dataset document: ${details.length} problem(s)`, details } };
+  const message = `invalid dataset document: ${details.length} problem(s)`;
+  return { ok: false, document: { error: 'VALIDATION_FAILED', message, details } };
 }
 
 /** `scenarios validate`: the registry's own validation, every problem with its JSON Pointer path. */
@@ -75,7 +79,9 @@ export function parseRows(s: Scenario, list: string[]): { rows: Record<string, n
     const m = /^([^=]+)=(\d+)$/.exec(item);
     const n = m ? Number(m[2]) : Number.NaN;
     if (!m || !Number.isSafeInteger(n) || n < 1) throw new CliError(`--rows ${item}: expected ROLE=N with N a positive integer`, 2);
-    if (!Object.hasOwn(s.inputs, m[1]!)) throw new CliError(`--rows ${item}: scenario ${s.id} has no role ${m[1]} (roles: ${Object.keys(s.inputs).join(', ')})`, 2);
+    if (!Object.hasOwn(s.inputs, m[1]!)) {
+      throw new CliError(`--rows ${item}: scenario ${s.id} has no role ${m[1]} (roles: ${Object.keys(s.inputs).join(', ')})`, 2);
+    }
     given[m[1]!] = n;
   }
   const rows: Record<string, number> = {};
@@ -125,12 +131,16 @@ export function explainScenario(s: Scenario, params: ParamValues, rowList: strin
   const marked = { ...params, ...Object.fromEntries(privateNames.map((n) => [n, 'encrypted'])) };
   const pv = validateParams(s, marked, { privateValues: 'encrypted' });
   if (!pv.ok) {
-    throw invalid('invalid parameters', pv.errors.map((e) => ({ path: `$.params${e.path}`, code: e.code, message: `${e.message} (give it with --param NAME=VALUE)` })));
+    const problems = pv.errors.map((e) => ({
+      path: `$.params${e.path}`, code: e.code, message: `${e.message} (give it with --param NAME=VALUE)`,
+    }));
+    throw invalid('invalid parameters', problems);
   }
   const values = Object.fromEntries(Object.entries(pv.values).filter(([k]) => !privateNames.includes(k)));
   const compiled = compilePlan(s, values, { rowCounts: rows });
   if (!compiled.ok) {
-    const document: ErrorDocument = { error: 'PLAN_REFUSED', message: 'the scenario cannot be planned with these inputs', details: compiled.errors };
+    const message = 'the scenario cannot be planned with these inputs';
+    const document: ErrorDocument = { error: 'PLAN_REFUSED', message, details: compiled.errors };
     throw new CliError(`${document.message}: ${compiled.errors[0]?.message ?? ''}`, 1, document);
   }
   return summarise(s, compiled.plan, rows, assumed);
@@ -176,7 +186,8 @@ export function explanationText(x: Explanation): string {
   const lines = [
     `scenario ${x.scenario}: ${x.metrics.length} metrics (${x.metrics.filter((m) => m.released).length} released)`,
     `  ${x.metrics.map((m) => `${m.name} (${m.agg}${m.released ? '' : ', internal'})`).join(', ')}`,
-    `encryption: ${e.scheme.toUpperCase()}, N=${e.polyModulusDegree} (${e.slots} slots), coefficient modulus [${e.coeffModulusBits.join(', ')}] bits, scale 2^${e.scaleBits}`,
+    `encryption: ${e.scheme.toUpperCase()}, N=${e.polyModulusDegree} (${e.slots} slots), `
+      + `coefficient modulus [${e.coeffModulusBits.join(', ')}] bits, scale 2^${e.scaleBits}`,
     `multiplicative depth: ${x.depth}; rotation steps: ${x.rotationSteps}; relinearisation: ${x.relinearisation ? 'yes' : 'no'}`,
     `epsilon charged to each bound dataset: ${x.epsilonPerDataset}`,
   ];
@@ -188,10 +199,12 @@ export function explanationText(x: Explanation): string {
   lines.push('what each role sends to the broker (encrypted under the consumer\'s key):');
   for (const [role, r] of Object.entries(x.roles)) {
     const rowsNote = x.assumedRows.includes(role) ? ' (assumed; give --rows ROLE=N)' : '';
-    lines.push(`  ${role}: ${r.rows.toLocaleString('en-US')} rows${rowsNote}; reads ${r.columns.join(', ')}${r.alignOn ? `, aligned on ${r.alignOn}` : ''}; `
+    lines.push(`  ${role}: ${r.rows.toLocaleString('en-US')} rows${rowsNote}; `
+      + `reads ${r.columns.join(', ')}${r.alignOn ? `, aligned on ${r.alignOn}` : ''}; `
       + `${r.ciphertexts} ciphertexts (${mb(r.bytes)}) for ${r.features} features and ${r.counts} counts`);
   }
-  lines.push(`estimate: ${x.estimate.ciphertexts} ciphertexts, ${mb(x.estimate.bytesMoved)} moved, ${x.estimate.rotationKeys} rotation keys, `
+  lines.push(`estimate: ${x.estimate.ciphertexts} ciphertexts, ${mb(x.estimate.bytesMoved)} moved, `
+    + `${x.estimate.rotationKeys} rotation keys, `
     + `about ${x.estimate.estimatedSeconds.toFixed(1)} s of HE work on one core`);
   return lines.join('\n') + '\n';
 }

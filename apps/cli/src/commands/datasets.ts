@@ -31,7 +31,10 @@ export function registerDatasets(program: Command): void {
     .action((o: { file: string; json?: boolean }) => {
       const r = validateDatasetFile(o.file);
       if (o.json) printJson({ ok: true, ...r });
-      else process.stdout.write(`${o.file}: a valid dataset document (${r.name}: ${r.columns.length} column${r.columns.length === 1 ? '' : 's'})\n`);
+      else {
+        const columns = `${r.columns.length} column${r.columns.length === 1 ? '' : 's'}`;
+        process.stdout.write(`${o.file}: a valid dataset document (${r.name}: ${columns})\n`);
+      }
     });
   d.command('import')
     .description('import rows from a CSV, JSON or NDJSON file (a file with any bad row is refused whole)')

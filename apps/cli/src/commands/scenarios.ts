@@ -37,7 +37,10 @@ export function registerScenarios(program: Command): void {
       const sc = validateScenarioFile(o.file);
       const summary = { ok: true, id: sc.id, roles: Object.keys(sc.inputs), metrics: sc.metrics.map((m) => m.name) };
       if (o.json) printJson(summary);
-      else process.stdout.write(`${o.file}: a valid scenario document (${sc.id}: ${plural(summary.roles.length, 'role')}, ${plural(summary.metrics.length, 'metric')})\n`);
+      else {
+        const counts = `${plural(summary.roles.length, 'role')}, ${plural(summary.metrics.length, 'metric')}`;
+        process.stdout.write(`${o.file}: a valid scenario document (${sc.id}: ${counts})\n`);
+      }
     });
   s.command('explain')
     .description('compile a scenario document offline and print the plan: depth, parameters, cost estimate, what each role sends')
