@@ -4,15 +4,19 @@
  * - Every malformed scenario of the validator's suite (69) and every error example of
  *   docs/scenario-format.md is refused by `POST /scenarios` with exactly the error document the
  *   CLI's offline check (`dataspace scenarios validate --json`) prints; the valid examples register.
+ * - `dataspace scenarios register --json` (a subprocess) prints that same document for a sample of them.
  * - Every dataset error example of docs/datasets-and-policies.md is refused by `POST /datasets` with
  *   the error document of `dataspace datasets validate --json`; the valid one registers.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { malformedCases, malformedDocument } from '../libs/scenario/src/validate/malformed.fixture.js';
 import { checkDataset, checkScenario } from '../apps/cli/src/offline.js';
 import { call, startTestServer } from './support/env.js';
+import { runCli } from './support/cli.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 const ROOT = new URL('../../', import.meta.url);
@@ -61,6 +65,26 @@ describe('the docs, the offline CLI and the HTTP API agree', () => {
       assert.ok(r.status === 400 || r.status === 422, `${c.name}: HTTP ${r.status} ${r.text.slice(0, 300)}`);
       assert.deepEqual(r.body, offline.ok ? null : offline.document, c.name);
       assert.ok((r.body as { details: { path: string; code: string }[] }).details.some((d) => d.path === c.path && d.code === c.code), c.name);
+    }
+  });
+
+  it('dataspace scenarios register --json prints the API\'s error document on stdout (exit 1), as validate --json does offline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dataspace-docs-http-'));
+    try {
+      for (const c of malformedCases.filter((_, i) => i % 17 === 1)) {
+        const file = join(dir, 'doc.json');
+        writeFileSync(file, JSON.stringify(malformedDocument(c)));
+        const http = await call(s.url, 'POST', '/scenarios', { token: s.adminToken, body: malformedDocument(c) });
+        const env = { ...process.env, DATASPACE_URL: s.url, DATASPACE_TOKEN: s.adminToken };
+        const reg = await runCli(['scenarios', 'register', '--file', file, '--json'], { env });
+        assert.equal(reg.code, 1, `${c.name}: ${reg.stderr}`);
+        assert.deepEqual(JSON.parse(reg.stdout), http.body, c.name);
+        const offline = await runCli(['scenarios', 'validate', '--file', file, '--json'], { env });
+        assert.equal(offline.code, 1, c.name);
+        assert.deepEqual(JSON.parse(offline.stdout), http.body, c.name);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
