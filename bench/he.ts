@@ -1,5 +1,5 @@
 /**
- * HE core per-operation costs against native SEAL (../shared/STACK.md, "The floor"), the BFV engine's
+ * HE core per-operation costs against native SEAL (sealbench figures in `NATIVE_SEAL_US`, libs/he-core/src/bench.ts), the BFV engine's
  * operations, and the 2-thread pool speed-up, from `runHeBench` (libs/he-core/src/bench.ts).
  */
 import { NATIVE_SEAL_US, runHeBench } from '#he-core';
@@ -9,7 +9,7 @@ const SH = 'HE core: per-operation cost vs native SEAL';
 
 type Prefix = keyof typeof NATIVE_SEAL_US;
 
-/** Native SEAL µs for a runHeBench key at degree `prefix` (STACK.md), where STACK.md has one. */
+/** Native SEAL µs for a runHeBench key at degree `prefix` (sealbench figures in libs/he-core/src/bench.ts), where sealbench figures in libs/he-core/src/bench.ts has one. */
 function native(prefix: Prefix, key: string): number | undefined {
   const t = NATIVE_SEAL_US[prefix];
   if (key === 'engine_multiply_relin_rescale') return t.multiply_no_relin! + t.relinearize! + t.rescale!;

@@ -105,7 +105,7 @@ export async function benchWater(ctx: BenchContext, sizes: number[]): Promise<vo
         ctx.shared.waterCpuMs = run.cpuMs;
       }
       if (n <= 100_000) {
-        // Correctness: the decrypted result against the plaintext reference (SCENARIO-FORMAT.md accuracy table).
+        // Correctness: the decrypted result against the plaintext reference (docs/scenario-format.md accuracy table).
         const rows = generateRoleRows(ID, ROLE, { rows: n, seed: 1 });
         const ref = evaluateReference(scenario, {}, { [ROLE]: rows });
         const acc = compareResult(scenario, run.result!.metrics, ref.metrics);

@@ -2,7 +2,7 @@
  * Issue 9, "done when" 2: all 33 built-in scenarios at small sizes through the HE path of a real
  * server (providers import CSV over HTTP, the consumer's keys, the job queue, the broker's
  * evaluation, local decryption), each checked against the plaintext reference with the accuracy
- * table of SCENARIO-FORMAT.md (`compareResult`), and the usage ledger audited after each job.
+ * table of docs/scenario-format.md (`compareResult`), and the usage ledger audited after each job.
  * Rows per role: E2E_ROWS (default 200).
  */
 import { after, before, describe, it } from 'node:test';

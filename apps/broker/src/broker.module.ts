@@ -13,6 +13,7 @@ import { KeysetsService } from './keysets/keysets.service.js';
 import { ParticipantsController } from './participants/participants.controller.js';
 import { BuiltinScenarios } from './scenarios/builtin-scenarios.js';
 import { ScenarioRegistry } from './scenarios/scenario-registry.service.js';
+import { SchemasController } from './scenarios/schemas.controller.js';
 import { ScenariosController } from './scenarios/scenarios.controller.js';
 
 const services = [CatalogService, ConnectorGateway, JobOrchestrator, JobsService, KeysetsService, ScenarioRegistry];
@@ -23,7 +24,7 @@ export class BrokerModule {
   static forRoot(_deps: PlatformDeps): DynamicModule {
     return {
       module: BrokerModule,
-      controllers: [ParticipantsController, CatalogController, ScenariosController, KeysetsController, JobsController, ConnectorController],
+      controllers: [ParticipantsController, CatalogController, ScenariosController, SchemasController, KeysetsController, JobsController, ConnectorController],
       providers: [...services, BuiltinScenarios, ConnectorAccess],
       exports: services,
     };

@@ -18,7 +18,8 @@ export async function api<T>(p: Promise<T>): Promise<T> {
       const d = (e.details as { path?: string; message?: string; code?: string }[])[0];
       const more = e.details.length > 1 ? ` (+${e.details.length - 1} more; use --json for all)` : '';
       const detail = d ? `: ${d.path ? d.path + ': ' : ''}${d.message ?? d.code ?? ''}${more}` : '';
-      const err = new CliError(`${e.code}: ${e.message}${detail}`, e.status === 0 ? 3 : e.status >= 500 ? 4 : 1);
+      const err = new CliError(`${e.code}: ${e.message}${detail}`, e.status === 0 ? 3 : e.status >= 500 ? 4 : 1,
+        { error: e.code, message: e.message, details: e.details });
       (err as CliError & { api?: ApiError }).api = e;
       throw err;
     }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Column types of a dataset (`../shared/SCENARIO-FORMAT.md`, inputs): `number` and `integer` carry
+ * Column types of a dataset (docs/scenario-format.md, "Inputs"): `number` and `integer` carry
  * bounds because the scenario layer derives CKKS scaling and Laplace sensitivity from them;
  * `category` is a closed list; `id` is an opaque key used only for alignment.
  */

@@ -27,7 +27,7 @@ function withColumns(columns: unknown): unknown {
 }
 
 describe('validateDatasetDocument', () => {
-  it('accepts the INTERFACES.md example', () => {
+  it('accepts the documented example', () => {
     const r = validateDatasetDocument(example);
     assert.equal(r.ok, true);
     if (r.ok) assert.deepEqual(r.dataset, example);

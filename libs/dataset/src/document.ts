@@ -4,7 +4,7 @@ import type { UsagePolicy } from '#policy';
 import { columnsSchema } from './columns.js';
 import type { Columns } from './columns.js';
 
-/** The dataset document of `../shared/INTERFACES.md` ("Dataset document"): schema + usage policy, never rows. */
+/** The dataset document (docs/datasets-and-policies.md): schema + usage policy, never rows. */
 export interface DatasetDocument {
   name: string;
   description?: string;
@@ -13,11 +13,21 @@ export interface DatasetDocument {
 }
 
 export const datasetDocumentSchema = z.strictObject({
+  /** An editor hint (the path or URL of `schemas/dataset.schema.json`); accepted and dropped. */
+  $schema: z.string().max(4000).optional(),
   name: z.string().trim().min(1, 'name must be non-empty').max(200),
   description: z.string().max(10_000).optional(),
   columns: columnsSchema,
   policy: usagePolicySchema,
 });
+
+/** JSON Schema (draft 2020-12) of the dataset document: its shape, for editors (`schemas/dataset.schema.json`). */
+export const datasetJsonSchema: Record<string, unknown> = {
+  ...(z.toJSONSchema(datasetDocumentSchema, { target: 'draft-2020-12' }) as Record<string, unknown>),
+  title: 'Dataset document',
+  description: 'A dataset document of the trusted data space (docs/datasets-and-policies.md): columns and usage policy, never rows. '
+    + 'Shape only: registration also checks the rules a schema cannot say.',
+};
 
 export interface DocumentError {
   /** Dotted path into the document, e.g. `columns.m3.min`; `""` for the document itself. */
@@ -49,8 +59,9 @@ function issueMessage(issue: z.core.$ZodIssue): string {
 export function validateDatasetDocument(doc: unknown): DocumentValidation {
   const r = datasetDocumentSchema.safeParse(doc);
   if (r.success) {
-    // Type check that the schema output matches the documented interface.
-    const dataset: DatasetDocument = r.data;
+    // Type check that the schema output matches the documented interface; `$schema` is not kept.
+    const { $schema, ...dataset }: { $schema?: string } & DatasetDocument = r.data;
+    void $schema;
     return { ok: true, dataset };
   }
   return {

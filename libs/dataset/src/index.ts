@@ -1,6 +1,6 @@
 export { columnSpecSchema, columnsSchema, COLUMN_NAME, MAX_TEXT_LENGTH } from './columns.js';
 export type { CategoryColumn, ColumnSpec, Columns, DatasetRow, IdColumn, NumberColumn } from './columns.js';
-export { datasetDocumentSchema, validateDatasetDocument } from './document.js';
+export { datasetDocumentSchema, datasetJsonSchema, validateDatasetDocument } from './document.js';
 export type { DatasetDocument, DocumentError, DocumentValidation } from './document.js';
 export { validateRowStream } from './import.js';
 export type { RowFormat, RowImportOptions, RowImportReport } from './import.js';

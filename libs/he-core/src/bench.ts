@@ -4,7 +4,7 @@
  * CKKS at N=4096 with sealbench's BFVDefault(4096) primes [36, 36, 37] (no preset of ours: 109 bits hold
  * no useful circuit at scale 2^40, but it compares with the native figures), at N=8192 with the depth-2
  * preset [33, 33, 40, 40, 60] (five primes, like sealbench's BFVDefault(8192) used for the native figures
- * in shared/STACK.md) and, in non-quick runs, at N=16384 (depth-3 preset). Then library-level
+ * in `NATIVE_SEAL_US` below) and, in non-quick runs, at N=16384 (depth-3 preset). Then library-level
  * operations of both engines (CKKS: encrypt incl. encoding, multiply + relinearise + rescale, sum of all
  * slots, save, load, decrypt; BFV at N=8192 sized for 5·10^7: the same plus rotations), and the worker
  * pool encrypting 200 ciphertexts with 1 and 2 threads.
@@ -57,7 +57,7 @@ function record(out: Record<string, number>, key: string, wallUs: number): void 
 
 /**
  * Native SEAL 4.1.2 `sealbench` figures (µs, one thread, g++ 12 -O3) measured on this machine kind,
- * from shared/STACK.md ("The floor"). The bench reports `<op>_cpu_vs_native` = our CPU µs / these.
+ * measured once with sealbench and kept here as constants. The bench reports `<op>_cpu_vs_native` = our CPU µs / these.
  * sealbench uses CoeffModulus::BFVDefault(N): 5 primes at N=8192 (like our depth-2 preset) but 9 at
  * N=16384 (our depth-3 preset has 6), so the N=16384 ratios flatter node-seal.
  */

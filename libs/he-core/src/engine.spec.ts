@@ -1,6 +1,6 @@
 /**
  * Accuracy of the encrypted operations against plaintext, on random data (seeded, printed on failure).
- * Targets from shared/SCENARIO-FORMAT.md "Accuracy": sums, means, weighted sums, inner products within
+ * Targets from docs/scenario-format.md, "Accuracy": sums, means, weighted sums, inner products within
  * 1e-6 relative; variance within 1e-4; counts exact. Values are normalised to [0, 1] by their column
  * bound before encryption (as the plan compiler does) and scaled back after decryption.
  */

@@ -24,7 +24,7 @@ export interface PsiPartyOptions {
  * raises every other party's set, as routed to it, to a_i. Exponentiation commutes, so every
  * set ends as H(x)^{a_1 ... a_k}; equal ids give equal bytes and the broker intersects without
  * learning any id (DDH in ristretto255, H a random oracle). Honest-but-curious, non-colluding
- * parties and broker (DESIGN.md, "What each party learns").
+ * parties and broker (libs/scenario/src/compiler/README.md, "What each party learns").
  *
  * The class holds state (key, own order) between steps; each step is a pure message in, message
  * out, so apps can move the messages over HTTP or queues.

@@ -23,7 +23,7 @@
  *   equal bytes. Inputs we did not produce are required canonical; a low-order input gives an
  *   all-zero result, which OpenSSL refuses. A point off the prime-order subgroup (or on the
  *   twist) cannot extract the key: the clamp kills the 8- and 4-torsion and curve25519 is
- *   twist-secure (Bernstein 2006, §3-4). Parties and broker are honest-but-curious (DESIGN.md).
+ *   twist-secure (Bernstein 2006, §3-4). Parties and broker are honest-but-curious (the threat model of libs/scenario/src/compiler/README.md).
  */
 import { ed25519_hasher } from '@noble/curves/ed25519.js';
 import { createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';

@@ -1,6 +1,6 @@
 /**
  * Checks a decrypted result against the plaintext reference with the accuracy table of
- * SCENARIO-FORMAT.md ("Accuracy (without noise)"), and metrics released with Laplace noise
+ * docs/scenario-format.md ("Accuracy (without noise)"), and metrics released with Laplace noise
  * against a bound derived from the noise scale.
  *
  * Tolerances (d = |actual − expected|):

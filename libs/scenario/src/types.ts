@@ -1,5 +1,5 @@
 /**
- * Types of the public scenario document (`../shared/SCENARIO-FORMAT.md`).
+ * Types of the public scenario document (docs/scenario-format.md).
  * These are the shapes *after* validation (`validateScenario`), never trusted before it.
  */
 
@@ -74,7 +74,7 @@ export type ParamValues = Record<string, number | number[] | string | string[]>;
 /** One plaintext row of a dataset: column name → value. */
 export type Row = Record<string, number | string>;
 
-/** The result document (SCENARIO-FORMAT.md, "Result"). */
+/** The result document (docs/scenario-format.md, "The result document"). */
 export type MetricValue = number | null | (number | null)[] | Record<string, number | null | (number | null)[]>;
 export interface ResultDocument {
   scenario: string;

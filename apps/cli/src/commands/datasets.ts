@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { api, clientOf } from '../context.js';
 import { CliError, printJson, printTable } from '../output.js';
+import { validateDatasetFile } from '../offline.js';
 
 function readJsonFile(file: string): unknown {
   try {
@@ -22,6 +23,18 @@ export function registerDatasets(program: Command): void {
       const r = await api(clientOf(cmd).post<Record<string, unknown>>('datasets', readJsonFile(o.file)));
       if (o.json) printJson(r);
       else process.stdout.write(`${String(r.id)}\n`);
+    });
+  d.command('validate')
+    .description('check a dataset document offline (no server): every problem with its path; exit 1 when invalid')
+    .requiredOption('--file <file>', 'dataset.json')
+    .option('--json', 'machine-readable output (the error document of the API on failure)')
+    .action((o: { file: string; json?: boolean }) => {
+      const r = validateDatasetFile(o.file);
+      if (o.json) printJson({ ok: true, ...r });
+      else {
+        const columns = `${r.columns.length} column${r.columns.length === 1 ? '' : 's'}`;
+        process.stdout.write(`${o.file}: a valid dataset document (${r.name}: ${columns})\n`);
+      }
     });
   d.command('import')
     .description('import rows from a CSV, JSON or NDJSON file (a file with any bad row is refused whole)')
@@ -53,9 +66,10 @@ export function registerDatasets(program: Command): void {
       }
       const r = (await res.json().catch(() => ({}))) as Record<string, unknown> & { error?: string; message?: string; details?: { path?: string; message: string }[] };
       if (!res.ok) {
-        if (o.json) printJson(r);
         const first = r.details?.[0];
-        throw new CliError(`${r.error ?? res.status}: ${r.message ?? ''}${first ? `: ${first.path ?? ''}: ${first.message}` : ''}`);
+        const more = (r.details?.length ?? 0) > 1 ? ` (+${(r.details?.length ?? 0) - 1} more; use --json for all)` : '';
+        throw new CliError(`${r.error ?? res.status}: ${r.message ?? ''}${first ? `: ${first.path ?? ''}: ${first.message}` : ''}${more}`, res.status >= 500 ? 4 : 1,
+          { error: r.error ?? String(res.status), message: r.message ?? '', details: r.details ?? [] });
       }
       if (o.json) printJson(r);
       else process.stdout.write(`imported ${String(r.imported)} rows into ${id} (${String(r.rows)} rows now)\n`);

@@ -1,5 +1,5 @@
 /**
- * RFC 4180 CSV for a provider's import (INTERFACES.md: header row = column names). Numbers are
+ * RFC 4180 CSV for a provider's import (header row = column names; docs/datasets-and-policies.md). Numbers are
  * written with JavaScript's shortest round-trip form, so the server parses back the exact doubles
  * the plaintext reference sees.
  */

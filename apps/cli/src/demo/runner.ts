@@ -1,9 +1,9 @@
 /**
- * Runs a built-in scenario through the public path a user takes (INTERFACES.md), against any
+ * Runs a built-in scenario through the public path a user takes (the README's commands), against any
  * running data space: one provider participant per role registers the role's dataset document
  * and imports its generated rows as CSV over HTTP; a consumer generates keys on its side,
  * submits the job, waits, fetches the encrypted result and decrypts it locally; the result is
- * compared with the plaintext reference on the same rows (SCENARIO-FORMAT.md, "Accuracy"), and
+ * compared with the plaintext reference on the same rows (docs/scenario-format.md, "Accuracy"), and
  * the usage ledger is checked when the ledger app answers.
  */
 import { randomUUID } from 'node:crypto';

@@ -1,6 +1,6 @@
 /**
  * Loader for the transparency-dev/merkle RFC 6962 vectors kept in libs/ledger-core/test-vectors
- * (a copy of ../shared/vectors/rfc6962). Indexes and sizes are read as bigint, because one case
+ * (copied from the transparency-dev/merkle repository, testdata/rfc6962). Indexes and sizes are read as bigint, because one case
  * uses 2^64 - 1, which a JS number cannot hold.
  */
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * The built-in catalog documents (`../shared/SCENARIOS.md`): 33 ids in order, each a valid
+ * The built-in catalog documents (docs/scenarios.md): 33 ids in order, each a valid
  * document of the public format, together exercising every feature the catalog promises.
  */
 import { describe, it } from 'node:test';
@@ -11,7 +11,7 @@ import {
   builtinScenario, builtinScenarios, CATALOG_DIR, CATALOG_IDS, catalogPurpose, datasetDocumentFor, defaultRowCounts,
 } from './index.js';
 
-/** The table of SCENARIOS.md, copied by hand: the catalog must not drift from it. */
+/** The table of docs/scenarios.md, copied by hand: the catalog must not drift from it. */
 const EXPECTED_IDS = [
   'water-district-consumption', 'water-leak-screening', 'drainage-rainfall-response', 'ev-charging-demand',
   'ev-grid-load-coupling', 'microgrid-renewable-balance', 'household-tariff-audit', 'park-carbon-accounting',
@@ -25,7 +25,7 @@ const EXPECTED_IDS = [
 
 const QINGDAO = ['shinan', 'shibei', 'licang', 'laoshan', 'chengyang', 'huangdao', 'jimo', 'jiaozhou', 'pingdu', 'laixi'];
 
-/** "×N" providers of SCENARIOS.md bound as N roles (plus the other providers named there). */
+/** "×N" providers of docs/scenarios.md bound as N roles (plus the other providers named there). */
 const EXPECTED_ROLES: Record<string, string[]> = {
   'ev-charging-demand': ['operator1', 'operator2', 'operator3'],
   'ev-grid-load-coupling': ['operator1', 'operator2', 'grid'],
@@ -67,20 +67,18 @@ function* whereRefsDeep(e: WhereExpr): Generator<string> {
 const roleOf = (ref: string) => ref.slice(0, ref.indexOf('.'));
 
 describe('built-in catalog documents', () => {
-  it('holds the 33 ids of SCENARIOS.md, in order, unique', () => {
+  it('holds the 33 ids of docs/scenarios.md, in order, unique', () => {
     assert.deepEqual([...CATALOG_IDS], EXPECTED_IDS);
     assert.deepEqual(docs.map((d) => d.id), EXPECTED_IDS);
     assert.equal(new Set(docs.map((d) => d.id)).size, 33);
   });
 
-  it('matches the ids listed in ../shared/SCENARIOS.md when that file is present', (t) => {
-    const file = new URL('../../../../../../shared/SCENARIOS.md', import.meta.url);
-    if (!existsSync(file)) {
-      t.skip('../shared/SCENARIOS.md is not beside this checkout');
-      return;
-    }
-    const ids = [...readFileSync(file, 'utf8').matchAll(/^\| (\d+) \| ([a-z0-9-]+) \|/gm)].map((m) => m[2]);
-    assert.deepEqual(ids, EXPECTED_IDS);
+  it('matches the ids of the table in docs/scenarios.md, in order', () => {
+    const file = new URL('../../../../../docs/scenarios.md', import.meta.url);
+    const rows = [...readFileSync(file, 'utf8').matchAll(/^\| (\d+) \| \[([a-z0-9-]+)\]\(#([a-z0-9-]+)\) \|/gm)];
+    assert.deepEqual(rows.map((m) => m[2]), EXPECTED_IDS);
+    assert.deepEqual(rows.map((m) => Number(m[1])), EXPECTED_IDS.map((_, i) => i + 1));
+    for (const m of rows) assert.equal(m[3], m[2], `the table links ${m[2]} to its own section`);
   });
 
   it('keeps one JSON file per id in the catalog folder (the loader reads the source folder after tsc)', () => {
@@ -90,6 +88,8 @@ describe('built-in catalog documents', () => {
     for (const id of EXPECTED_IDS) {
       const raw: unknown = JSON.parse(readFileSync(new URL(`${id}.json`, CATALOG_DIR), 'utf8'));
       assert.equal((raw as Scenario).id, id);
+      assert.equal((raw as { $schema?: string }).$schema, '../../../../../schemas/scenario.schema.json', `${id}.json names the JSON Schema`);
+      assert.ok(!('$schema' in builtinScenario(id)), 'the loaded document does not keep the editor hint');
     }
   });
 
@@ -131,7 +131,7 @@ describe('built-in catalog documents', () => {
     }
   });
 
-  it('together exercises every feature the catalog promises (SCENARIOS.md, last paragraph)', () => {
+  it('together exercises every feature the catalog promises (docs/scenarios.md, last paragraph)', () => {
     const aggs = new Set<Agg>();
     const ops = new Set<string>();
     const seen = {
@@ -178,12 +178,8 @@ describe('built-in catalog documents', () => {
     for (const [feature, ok] of Object.entries(seen)) assert.ok(ok, `no catalog scenario exercises ${feature}`);
   });
 
-  it('is described in docs/scenarios.md: one section per id naming every metric and default row count', (t) => {
+  it('is described in docs/scenarios.md: one section per id naming every metric and default row count', () => {
     const file = new URL('../../../../../docs/scenarios.md', import.meta.url);
-    if (!existsSync(file)) {
-      t.skip('docs/scenarios.md is not in this checkout');
-      return;
-    }
     const text = readFileSync(file, 'utf8');
     const sections = text.split(/^## /m).slice(1);
     assert.deepEqual(sections.map((x) => x.slice(0, x.indexOf('\n'))), EXPECTED_IDS);

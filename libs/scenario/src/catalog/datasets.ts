@@ -1,6 +1,6 @@
 /**
  * What a provider registers to take part in a built-in scenario: a dataset document
- * (`../shared/INTERFACES.md`, "Dataset document") whose columns are the role's inputs and whose
+ * (docs/datasets-and-policies.md) whose columns are the role's inputs and whose
  * usage policy allows exactly what the scenario asks, and the purpose a consumer states.
  */
 import type { Agg, ColumnSpec } from '../types.js';

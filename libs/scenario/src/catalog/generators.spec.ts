@@ -1,6 +1,6 @@
 /**
  * Seeded generators of the catalog: deterministic per seed, rows inside their dataset document's
- * constraints, the default sizes of SCENARIOS.md, realistic shapes, usable default parameters.
+ * constraints, the default sizes of docs/scenarios.md, realistic shapes, usable default parameters.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import {
   builtinScenario, CATALOG_IDS, datasetDocumentFor, defaultParams, defaultRowCounts, generateRoleRows, generateRoleRowsIter,
 } from './index.js';
 
-/** Row counts SCENARIOS.md states (other roles have realistic defaults of the catalog's choosing). */
+/** Row counts docs/scenarios.md states (other roles have realistic defaults of the catalog's choosing). */
 const STATED_ROWS: Record<string, Record<string, number>> = {
   'water-district-consumption': { utility: 100_000 },
   'water-leak-screening': { utility: 100_000 },
@@ -65,7 +65,7 @@ function median(xs: number[]): number {
 }
 
 describe('defaultRowCounts', () => {
-  it('gives every role of every document a default count, as SCENARIOS.md states where it does', () => {
+  it('gives every role of every document a default count, as docs/scenarios.md states where it does', () => {
     for (const id of CATALOG_IDS) {
       const counts = defaultRowCounts(id);
       assert.deepEqual(Object.keys(counts), Object.keys(builtinScenario(id).inputs), id);

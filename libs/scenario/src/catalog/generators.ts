@@ -122,7 +122,7 @@ export function generateRoleRows(scenarioId: string, role: string, opts: Generat
   return Array.from(generateRoleRowsIter(scenarioId, role, opts));
 }
 
-/** Default row count per role (`../shared/SCENARIOS.md`; realistic sizes where it names none). */
+/** Default row count per role (docs/scenarios.md; realistic sizes where it names none). */
 export function defaultRowCounts(scenarioId: string): Record<string, number> {
   const id = checkCatalogId('defaultRowCounts', scenarioId);
   return Object.fromEntries(Object.entries(GENERATORS[id].roles).map(([role, g]) => [role, g.defaultRows]));

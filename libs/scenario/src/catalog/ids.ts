@@ -1,4 +1,4 @@
-/** The built-in catalog, in the order of `../shared/SCENARIOS.md` (#1 .. #33). */
+/** The built-in catalog, in the order of docs/scenarios.md (#1 .. #33). */
 export const CATALOG_IDS = [
   'water-district-consumption',
   'water-leak-screening',

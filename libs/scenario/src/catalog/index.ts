@@ -1,5 +1,5 @@
 /**
- * The built-in scenario catalog (`../shared/SCENARIOS.md`): 33 documents in the public scenario
+ * The built-in scenario catalog (docs/scenarios.md): 33 documents in the public scenario
  * format, loaded at run time from `scenarios/*.json`, and seeded synthetic data for each role.
  */
 export { CATALOG_IDS, isCatalogId, type CatalogId } from './ids.js';

@@ -1,6 +1,6 @@
 /**
  * Loads the built-in scenario documents from `scenarios/<id>.json` at run time. They are plain
- * documents in the public format (`../shared/SCENARIO-FORMAT.md`) and go through the same
+ * documents in the public format (docs/scenario-format.md) and go through the same
  * `validateScenario` as any registered document: nothing about them is special-cased.
  */
 import { readFileSync } from 'node:fs';
@@ -34,7 +34,10 @@ function load(): ReadonlyMap<CatalogId, Scenario> {
       throw new Error(`built-in scenario ${id} is invalid (${v.errors.length} problems): ${first}`);
     }
     if (v.scenario.id !== id) throw new Error(`built-in scenario file ${id}.json has id ${JSON.stringify(v.scenario.id)}`);
-    out.set(id, deepFreeze(v.scenario));
+    // `$schema` (the editor hint pointing at schemas/scenario.schema.json) is not part of the scenario.
+    const { $schema, ...scenario }: Scenario & { $schema?: string } = v.scenario;
+    void $schema;
+    out.set(id, deepFreeze(scenario));
   }
   cache = out;
   return out;

@@ -36,7 +36,7 @@ export interface Membership {
 export const CORE_ENTITIES = 16;
 
 export interface RoleGenerator {
-  /** Row count by default (`../shared/SCENARIOS.md`, or a realistic size where it names none). */
+  /** Row count by default (docs/scenarios.md, or a realistic size where it names none). */
   defaultRows: number;
   membership?: Membership;
   row(c: RowContext): Row;

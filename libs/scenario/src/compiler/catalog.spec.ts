@@ -1,5 +1,5 @@
 /**
- * Every built-in scenario (../shared/SCENARIOS.md) compiles, and its plan run through the slot
+ * Every built-in scenario (docs/scenarios.md) compiles, and its plan run through the slot
  * model of CKKS on the catalog's seeded rows equals the plaintext reference.
  */
 import { test } from 'node:test';

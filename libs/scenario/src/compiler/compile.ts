@@ -754,7 +754,7 @@ class Compiler {
     };
     const ofInfo = ofRefs.map((r, i) => this.numeric(r, `${path}/of/${i}`));
     /*
-     * The joint count of contributing rows of a group (the plaintext reference's, SCENARIO-FORMAT.md):
+     * The joint count of contributing rows of a group (the plaintext reference's, docs/scenario-format.md):
      * the aligned keys whose row of every role is present and passes the role's where part and group
      * part, i.e. a sum over keys of the product of the roles' indicators. A sumProduct over two roles
      * counts the rows present of each of them instead (reference: "both roles counted"): one product per

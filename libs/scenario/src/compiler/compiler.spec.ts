@@ -196,7 +196,7 @@ function checkScaled(doc: unknown, params: ParamValues, privateValues: Record<st
   const engine = SlotEngine.forPlan(compiled.plan, 2e-8, rng, 4e-7);
   const out = runPlan(engine, s, p, rows, { pk: null, sk: null, ctx: { rowCounts: rowsPer }, privateValues });
   assert.equal(engine.live, 0);
-  // "difference within 1e-6 of the larger operand" (SCENARIO-FORMAT.md): the operands' largest |value|
+  // "difference within 1e-6 of the larger operand" (docs/scenario-format.md): the operands' largest |value|
   const opScale: Record<string, number> = {};
   for (const m of s.metrics) {
     if (m.agg !== 'difference') continue;

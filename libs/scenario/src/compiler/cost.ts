@@ -1,17 +1,17 @@
 /**
  * Dry-run cost estimate of a plan from row counts and the node-seal 6 operation costs measured
- * on this machine kind (STACK.md, "node-seal 6 facts" and "The floor"; one core, Node 20).
+ * on this machine kind (sealbench figures in libs/he-core/src/bench.ts, "node-seal 6 facts" and "The floor"; one core, Node 20).
  */
 import type { Plan } from './plan-types.js';
 import { groupCount } from './layout.js';
 
-/** Measured milliseconds per operation (STACK.md), by polynomial modulus degree. */
+/** Measured milliseconds per operation (sealbench figures in libs/he-core/src/bench.ts), by polynomial modulus degree. */
 const OP_MS: Record<number, { encrypt: number; add: number; mulPlain: number; mul: number; rotate: number; decrypt: number }> = {
   4096: { encrypt: 1.5, add: 0.05, mulPlain: 0.47, mul: 1.6, rotate: 0.95, decrypt: 0.08 },
   8192: { encrypt: 4.4, add: 0.2, mulPlain: 1.96, mul: 6.8, rotate: 4.79, decrypt: 0.25 },
   16384: { encrypt: 15.9, add: 0.8, mulPlain: 8.2, mul: 38.2, rotate: 30, decrypt: 1 },
 };
-/** Galois key bytes per rotation step (STACK.md: 16.7 MB for the power-of-2 steps at N=8192, 85.8 MB at 16384). */
+/** Galois key bytes per rotation step (sealbench figures in libs/he-core/src/bench.ts: 16.7 MB for the power-of-2 steps at N=8192, 85.8 MB at 16384). */
 const GALOIS_BYTES_PER_STEP: Record<number, number> = { 4096: 0.25e6, 8192: 1.4e6, 16384: 6.6e6 };
 
 export interface CostEstimate {

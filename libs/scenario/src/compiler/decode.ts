@@ -1,5 +1,5 @@
 /**
- * The consumer's side: turns decrypted outputs into the result document (SCENARIO-FORMAT.md,
+ * The consumer's side: turns decrypted outputs into the result document (docs/scenario-format.md,
  * "Result"), with the post-processing the plan prescribes (division, square root, Pearson r).
  */
 import type { MetricValue, ResultDocument } from '../types.js';

@@ -1,6 +1,6 @@
 /**
  * End to end on real CKKS through `#he-core`: compile → encode → encrypt → evaluate → decrypt →
- * decode, compared with the plaintext reference within SCENARIO-FORMAT.md's accuracy table.
+ * decode, compared with the plaintext reference within docs/scenario-format.md's accuracy table.
  * Loaded dynamically so this lib builds before `#he-core` exists; skipped (not passed) without it.
  */
 import { test } from 'node:test';
@@ -99,7 +99,7 @@ async function heScaled(doc: unknown, params: ParamValues, privateValues: Record
   const out = runPlan(engine, s, p, rows, { pk: engine.usePublicKeyset(ks.publicKeyset), sk: engine.useSecretKeyset(ks), ctx: { rowCounts: rowsPer }, privateValues });
   const w = worstError(out.result.metrics, want.metrics);
   console.log(`${s.id}${o.atBound ? ' at the bounds' : ''}: worst |err|/max(1,|want|) ${w.error.toExponential(2)} at ${w.path}`);
-  // "difference within 1e-6 of the larger operand" (SCENARIO-FORMAT.md): the operands' largest |value|
+  // "difference within 1e-6 of the larger operand" (docs/scenario-format.md): the operands' largest |value|
   const opScale: Record<string, number> = {};
   for (const m of s.metrics) {
     if (m.agg !== 'difference') continue;

@@ -1,7 +1,7 @@
 /**
  * Test support (not part of the public API): runs a plan end to end through any engine with
  * the `CircuitEngine` operations plus encrypt/decrypt, generates random rows for a scenario,
- * and checks a result against the plaintext reference within SCENARIO-FORMAT.md's accuracy table.
+ * and checks a result against the plaintext reference within docs/scenario-format.md's accuracy table.
  */
 import type { Agg, MetricValue, ParamValues, ResultDocument, Row, Scenario } from '../types.js';
 import type { CircuitEngine } from './circuit.js';
@@ -178,7 +178,7 @@ export function runPlan<Ct, Pk, Sk>(
   }
 }
 
-/** Tolerance of SCENARIO-FORMAT.md's accuracy table for one value. */
+/** Tolerance of docs/scenario-format.md's accuracy table for one value. */
 export function withinAccuracy(agg: Agg, got: number, want: number, operandScale = 0): boolean {
   const d = Math.abs(got - want);
   switch (agg) {
@@ -284,7 +284,7 @@ export interface CatalogJudgement {
   worstByAgg: Record<string, { error: number; at: string }>;
 }
 
-/** Judges a decoded result of a catalog case against the plaintext reference (SCENARIO-FORMAT.md accuracy table). */
+/** Judges a decoded result of a catalog case against the plaintext reference (docs/scenario-format.md accuracy table). */
 export function judgeCatalog(c: CatalogCase, plan: Plan, result: ResultDocument): CatalogJudgement {
   const all = { ...c.pub, ...c.priv };
   const want = evaluateReference(c.s, all, c.rows);

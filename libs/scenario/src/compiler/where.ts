@@ -1,5 +1,5 @@
 /**
- * `where` expressions (SCENARIO-FORMAT.md, "Metrics"): role analysis for the compiler and the
+ * `where` expressions (docs/scenario-format.md, "Metrics"): role analysis for the compiler and the
  * provider-side evaluation over one plaintext row.
  */
 import type { Literal, Row, WhereExpr } from '../types.js';

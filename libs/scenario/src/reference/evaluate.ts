@@ -1,5 +1,5 @@
 /**
- * The plaintext reference evaluator of the scenario format (SCENARIO-FORMAT.md), written
+ * The plaintext reference evaluator of the scenario format (docs/scenario-format.md), written
  * without any HE code: the answer the encrypted path must reproduce (within the format's
  * accuracy table), and the dry run on mock data. Deliberately naive: one pass over the
  * rows per metric, every value kept, two-pass variance.

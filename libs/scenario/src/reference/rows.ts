@@ -1,7 +1,7 @@
 /**
  * Plaintext rows as the reference sees them: only the scenario's columns, numbers clamped
- * to the column's [min, max] (SCENARIO-FORMAT.md, "Inputs"), ids as strings; and the
- * alignment of roles on id columns (SCENARIO-FORMAT.md, `align`).
+ * to the column's [min, max] (docs/scenario-format.md, "Inputs"), ids as strings; and the
+ * alignment of roles on id columns (docs/scenario-format.md, `align`).
  * Error messages name role, row index and column, never a value.
  */
 import type { ParamValues, Row, Scenario } from '../types.js';

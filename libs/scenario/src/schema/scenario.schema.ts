@@ -87,7 +87,7 @@ export const scenarioDocumentSchema = z
   })
   .meta({
     title: 'Scenario',
-    description: 'A scenario document of the trusted data space (SCENARIO-FORMAT.md). Shape only: registration also checks references, types and groupings.',
+    description: 'A scenario document of the trusted data space (docs/scenario-format.md). Shape only: registration also checks references, types and groupings.',
   });
 
 /** JSON Schema (draft 2020-12) of the scenario document, for `GET /scenarios/schema`. */

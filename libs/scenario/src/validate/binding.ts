@@ -1,6 +1,6 @@
 /**
  * `validateBindingSchema`: can a registered dataset be bound to a scenario role?
- * Its columns must include the role's columns with compatible types (SCENARIO-FORMAT.md,
+ * Its columns must include the role's columns with compatible types (docs/scenario-format.md,
  * "Inputs"). Extra dataset columns are fine: the provider selects only the role's columns.
  */
 import type { ColumnSpec, Scenario } from '../types.js';

@@ -1,6 +1,6 @@
 /**
  * Checks of the document's declarations: top-level fields, `inputs`, `params`, `align`,
- * `release` (SCENARIO-FORMAT.md, "Inputs", "Release"). They fill the tables of `Ctx` that
+ * `release` (docs/scenario-format.md, "Inputs", "Release"). They fill the tables of `Ctx` that
  * the metric checks resolve references against.
  */
 import type { ColumnSpec, ParamSpec, ParamType } from '../types.js';

@@ -1,10 +1,10 @@
 /**
  * Valid scenario documents used by the tests of validation and of the reference evaluator:
- * the example of SCENARIO-FORMAT.md verbatim, and small documents covering every agg,
+ * the example of docs/scenario-format.md verbatim, and small documents covering every agg,
  * multi-role metrics, both kinds of align, private parameters and internal metrics.
  */
 
-/** SCENARIO-FORMAT.md's example, verbatim. */
+/** docs/scenario-format.md's example, verbatim. */
 export const waterExample = {
   id: 'water-district-consumption',
   title: 'District water consumption from smart meters',

@@ -1,5 +1,5 @@
 /**
- * Checks of `metrics` (SCENARIO-FORMAT.md, "Metrics" table): names, aggs, fields per agg,
+ * Checks of `metrics` (docs/scenario-format.md, "Metrics" table): names, aggs, fields per agg,
  * column types, multi-role lists, alignment, row-level release, derived metrics' operands,
  * their grouping and cycles (a cycle is reported once, where it closes).
  */

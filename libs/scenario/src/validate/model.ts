@@ -1,7 +1,7 @@
 /**
  * Shared reading of a *validated* scenario: which roles a metric reads, how it is grouped,
  * the group keys in order. Used by the plaintext reference and available to the plan
- * compiler so both agree on group order (SCENARIO-FORMAT.md, "Result").
+ * compiler so both agree on group order (docs/scenario-format.md, "Result").
  */
 import type { CategoryColumn, ColumnSpec, Metric, Ref, Scenario, WhereExpr } from '../types.js';
 import { GROUP_SEPARATOR, parseRef } from './names.js';

@@ -1,5 +1,5 @@
 /**
- * Lexical rules of the scenario format (SCENARIO-FORMAT.md): ids, names, `role.column`
+ * Lexical rules of the scenario format (docs/scenario-format.md): ids, names, `role.column`
  * references and `$params.name` references. Limits are part of the published contract.
  */
 

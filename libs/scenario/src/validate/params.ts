@@ -1,6 +1,6 @@
 /**
  * `validateParams`: the consumer's parameter values at submission, checked against the
- * scenario's `params` and against how the scenario uses them (SCENARIO-FORMAT.md,
+ * scenario's `params` and against how the scenario uses them (docs/scenario-format.md,
  * "Inputs"): types, category values, and the list lengths the scenario implies.
  */
 import type { CategoryColumn, Metric, ParamValues, Scenario, WhereExpr } from '../types.js';

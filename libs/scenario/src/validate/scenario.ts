@@ -1,5 +1,5 @@
 /**
- * `validateScenario`: the one gate every scenario document passes (SCENARIO-FORMAT.md).
+ * `validateScenario`: the one gate every scenario document passes (docs/scenario-format.md).
  * It lists every problem it finds, each with a JSON Pointer path and a code, and never
  * throws, whatever it is given.
  */

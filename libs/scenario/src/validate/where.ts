@@ -1,5 +1,5 @@
 /**
- * Checks of `where` and `by` (SCENARIO-FORMAT.md, "Metrics"): operators, ref scoping
+ * Checks of `where` and `by` (docs/scenario-format.md, "Metrics"): operators, ref scoping
  * (own role, same-named column of every role of a multi-role metric, or an aligned role),
  * literal types against the column, category values, parameter types.
  */
