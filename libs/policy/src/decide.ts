@@ -209,3 +209,14 @@ export function decide(policy: UsagePolicy, request: UsageRequest, usage: UsageS
 
   return { allow: reasons.length === 0, reasons };
 }
+
+/**
+ * Whether a policy withholds a job's exact row counts from the consumer (`meta.rows`, `meta.missingKeys`, the
+ * providers' counts in the job's progress and in the usage events the consumer reads): when it requires noise or
+ * suppresses groups under `minGroupSize` rows, an exact count would undo both (one aligned key answers 1 or 0 rows
+ * as its owner is in the data or not). A job binding any such dataset withholds them for every role, since aligned
+ * roles share their counts.
+ */
+export function withholdsCounts(policy: Pick<UsagePolicy, 'noise' | 'minGroupSize'>): boolean {
+  return policy.noise?.required === true || policy.minGroupSize > 1;
+}

@@ -14,6 +14,13 @@ const OPEN: JobStatus[] = ['queued', 'encrypting', 'evaluating'];
 const PSI = '$psi';
 const psiSet = (set: number, keys: number): string => `set:${set}:${keys}`;
 const psiMatches = (role: string): string => `matches:${role}`;
+/** Progress fields a provider reports that the consumer of a job with withheld counts never sees (row counts and what follows them). */
+const COUNT_FIELDS = ['rows', 'missingKeys', 'skippedRows', 'bytes'];
+
+/** Whether a job was accepted with its row counts withheld from the consumer (JobsService, `withholdsCounts`). */
+export function countsWithheld(j: Pick<JobEntity, 'progress'>): boolean {
+  return (j.progress as { counts?: unknown } | null)?.counts === 'withheld';
+}
 
 /** A role name as a job binds it: never one of the broker's own `$` entries (`$result`, `$params`, `$psi`, ...). */
 function checkRole(role: string): void {
@@ -51,7 +58,10 @@ export class ConnectorGateway {
     if (!j || !j.plan) return null;
     const s = await this.ds.getRepository(ScenarioEntity).findOneBy({ id: j.scenarioId, version: j.scenarioVersion });
     if (!s) return null;
-    return { id: j.id, consumerId: j.consumerId, purpose: j.purpose, status: j.status, scenarioId: j.scenarioId, bindings: j.bindings, plan: j.plan, scenario: s.document, keysetId: j.keysetId };
+    return {
+      id: j.id, consumerId: j.consumerId, purpose: j.purpose, status: j.status, scenarioId: j.scenarioId, scenarioVersion: j.scenarioVersion,
+      bindings: j.bindings, plan: j.plan, scenario: s.document, keysetId: j.keysetId, countsWithheld: countsWithheld(j),
+    };
   }
 
   async publicKeyset(keysetId: string): Promise<Uint8Array> {
@@ -117,11 +127,15 @@ export class ConnectorGateway {
     await this.reportProgress(jobId, role, { status: 'encrypted', ciphertexts: meta.ciphertexts, bytes: meta.bytes });
   }
 
-  /** Progress of a running job; a job that ended keeps the progress it ended with. */
-  async reportProgress(jobId: string, role: string, progress: Record<string, unknown>): Promise<void> {
+  /**
+   * Progress of a running job; a job that ended keeps the progress it ended with. A job whose counts are withheld
+   * keeps no row count, missing-key count or upload size in its progress (the consumer reads it).
+   */
+  async reportProgress(jobId: string, role: string, reported: Record<string, unknown>): Promise<void> {
     await inTransaction(this.ds, async (m) => {
       const j = await m.getRepository(JobEntity).findOneBy({ id: jobId });
       if (!j || !OPEN.includes(j.status)) return;
+      const progress = countsWithheld(j) ? Object.fromEntries(Object.entries(reported).filter(([k]) => !COUNT_FIELDS.includes(k))) : reported;
       const p = { ...(j.progress as { providers?: Record<string, Record<string, unknown>> }) } as Record<string, unknown> & { providers?: Record<string, Record<string, unknown>> };
       p.providers = { ...(p.providers ?? {}), [role]: { ...(p.providers?.[role] ?? {}), ...progress } };
       const status = j.status === 'queued' ? 'encrypting' : j.status;
