@@ -78,7 +78,8 @@ function checkArguments(policy: UsagePolicy, request: UsageRequest, usage: Usage
  * - budget: `epsilonSpent + epsilon <= epsilonBudget` is allowed (spending the budget exactly is
  *   fine). A noise-free job (epsilon 0) charges nothing and is not refused for budget: the budget
  *   caps Laplace releases (SCENARIO-FORMAT.md, "Release"), exact aggregates are governed by the
- *   aggregation list and minGroupSize.
+ *   aggregation list and minGroupSize, unless the policy requires noise (below): then no exact job runs,
+ *   and every job that reads the dataset is charged.
  * - expiry: `expiresAt` is the first instant at which use is refused (`now >= expiresAt`).
  * - jobsPerDay: refused when `jobsToday >= jobsPerDay` (jobsToday excludes this job).
  * - noise.required: a job with epsilon 0 (no Laplace noise) is refused (`NOISE_REQUIRED`); with the budget
