@@ -4,6 +4,8 @@ import { AppError } from '#contracts';
 import {
   JobCiphertextEntity, JobDatasetEntity, JobEntity, type JobStatus, KeysetEntity, OfferEntity, ScenarioEntity, inTransaction, purgeJobCiphertexts,
 } from '#persistence';
+import { LedgerRecorder } from '#platform';
+import type { UsagePolicy } from '#policy';
 import { POINT_BYTES, batchLength, intersect } from '#psi';
 import type { Plan } from '#scenario';
 import type { JobForProvider, OfferDocument, UploadPart, UploadedInputs } from '../../../provider/src/ports.js';
@@ -47,7 +49,7 @@ async function endFailed(m: EntityManager, jobId: string): Promise<void> {
  */
 @Injectable()
 export class ConnectorGateway {
-  constructor(private readonly ds: DataSource) {}
+  constructor(private readonly ds: DataSource, private readonly ledger: LedgerRecorder) {}
 
   async publishOffer(o: OfferDocument): Promise<void> {
     await this.ds.getRepository(OfferEntity).upsert({ ...o } as never, ['datasetId']);
@@ -242,9 +244,31 @@ export class ConnectorGateway {
       throw new AppError('UNPROCESSABLE', `the blinded sets cannot be intersected: ${(e as Error).message}`);
     }
     await repo.delete({ jobId: job.id, role: PSI, feature: Like('set:%') });
+    // The intersection's size is known now: under an aligned dataset's minAlignedKeys the job fails here, before any
+    // party learns its matches or encrypts anything. The failure names the minimum, never the size.
+    const min = await this.minAlignedKeys(m, job.id, roles);
+    const size = result.positions[0]?.length ?? 0;
+    if (min > 0 && size < min) {
+      const message = `the private set intersection has fewer keys than a bound dataset's policy requires (minAlignedKeys ${min})`;
+      await m.getRepository(JobEntity).update({ id: job.id }, { status: 'failed', error: { code: 'TOO_FEW_KEYS', message } as never });
+      await endFailed(m, job.id);
+      // last in the transaction: a failure that cannot be recorded does not happen
+      await this.ledger.record({
+        id: `${job.id}.failed`, type: 'job.failed', actor: { id: 'broker', role: 'broker' }, job: job.id, scenario: job.scenarioId,
+        consumer: job.consumerId, datasets: Object.values(job.bindings), data: { code: 'TOO_FEW_KEYS', minAlignedKeys: min },
+      });
+      return;
+    }
     for (const [i, role] of roles.entries()) {
       await repo.insert({ jobId: job.id, role: PSI, feature: psiMatches(role), chunk: 0, blob: Buffer.from(JSON.stringify(result.positions[i]), 'utf8') });
     }
+  }
+
+  /** The largest `minAlignedKeys` of the datasets bound to the job's aligned roles (0: none). */
+  private async minAlignedKeys(m: EntityManager, jobId: string, roles: string[]): Promise<number> {
+    const bound = await m.getRepository(JobDatasetEntity).findBy({ jobId, role: In(roles) });
+    const offers = bound.length ? await m.getRepository(OfferEntity).findBy({ datasetId: In(bound.map((b) => b.datasetId)) }) : [];
+    return Math.max(0, ...offers.map((o) => (o.policy as unknown as UsagePolicy).minAlignedKeys ?? 0));
   }
 
   /** The largest blinded set a party of the job may post: its largest bound dataset's row count, in bytes. */
