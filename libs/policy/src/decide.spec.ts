@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decide } from './decide.js';
+import { decide, withholdsCounts } from './decide.js';
 import { REASON_CODES } from './types.js';
 import type { ReasonCode, UsagePolicy, UsageRequest, UsageSoFar } from './types.js';
 
@@ -211,4 +211,15 @@ describe('decide: argument checks', () => {
     ['aggregations not an array', () => decide(basePolicy, { ...baseRequest, aggregations: 'sum' as unknown as string[] }, baseUsage, NOW), /request\.aggregations/],
   ];
   for (const [name, f, re] of bad) it(`throws on ${name}`, () => assert.throws(f, re));
+});
+
+describe('withholdsCounts', () => {
+  it('withholds exact counts when noise is required or groups under a minimum size are suppressed', () => {
+    assert.equal(withholdsCounts({ minGroupSize: 1 }), false);
+    assert.equal(withholdsCounts({ minGroupSize: 1, noise: null }), false);
+    assert.equal(withholdsCounts({ minGroupSize: 1, noise: { required: false, maxEpsilonPerJob: 1 } }), false);
+    assert.equal(withholdsCounts({ minGroupSize: 1, noise: { required: true } }), true);
+    assert.equal(withholdsCounts({ minGroupSize: 2 }), true);
+    assert.equal(withholdsCounts(basePolicy), true);
+  });
 });
