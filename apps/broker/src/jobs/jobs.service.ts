@@ -145,7 +145,7 @@ export class JobsService {
       const d = decide(o.policy as unknown as UsagePolicy, {
         consumerId: consumer.id, consumerName: consumer.name, purpose: input.purpose, aggregations: aggs[role] ?? [],
         rowLevel, minGroupSize, epsilon: plan.epsilon, scenario: identity,
-        // a consumer key list is counted now; a private set intersection when its size is known (evaluation)
+        // a consumer key list is counted now; a private set intersection when the broker intersects (ConnectorGateway)
         ...(plan.align && plan.align.on[role] !== undefined ? { alignment: { keys: plan.align.keys?.length ?? null } } : {}),
       }, { epsilonSpent: spent?.spent ?? 0, jobsToday }, new Date());
       out.push({ role, dataset: o.datasetId, allow: d.allow, reasons: d.reasons });
