@@ -212,6 +212,7 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
     assert.equal(d.body.allow, true, d.text);
     assert.equal(d.body.epsilon, 1);
     assert.equal(d.body.counts, 'withheld');
+    assert.deepEqual(d.body.decisions[0].release, { noiseRequired: true, maxEpsilonPerJob: 1, epsilonBudget: 2, epsilonSpent: 0, minAlignedKeys: null, scenarios: 'any' });
     const ids: string[] = [];
     for (let i = 1; i <= 2; i++) {
       const r = await call(s.url, 'POST', '/jobs', { token: consumer, body: noisy });

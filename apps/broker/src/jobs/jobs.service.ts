@@ -18,7 +18,17 @@ import { JobOrchestrator } from './job-orchestrator.service.js';
 import { clearPsi } from '../connector/connector-gateway.service.js';
 
 
-export interface DatasetDecision { role: string; dataset: string; allow: boolean; reasons: PolicyDecision['reasons'] }
+export interface DatasetDecision {
+  role: string;
+  dataset: string;
+  allow: boolean;
+  reasons: PolicyDecision['reasons'];
+  /** What the dataset's policy asks of a job's release, as decided (shown by the dry run). */
+  release: {
+    noiseRequired: boolean; maxEpsilonPerJob: number | null; epsilonBudget: number | null; epsilonSpent: number;
+    minAlignedKeys: number | null; scenarios: 'any' | 'listed';
+  };
+}
 
 export interface PreparedJob {
   input: SubmitJob;
@@ -148,7 +158,14 @@ export class JobsService {
         // a consumer key list is counted now; a private set intersection when the broker intersects (ConnectorGateway)
         ...(plan.align && plan.align.on[role] !== undefined ? { alignment: { keys: plan.align.keys?.length ?? null } } : {}),
       }, { epsilonSpent: spent?.spent ?? 0, jobsToday }, new Date());
-      out.push({ role, dataset: o.datasetId, allow: d.allow, reasons: d.reasons });
+      const pol = o.policy as unknown as UsagePolicy;
+      out.push({
+        role, dataset: o.datasetId, allow: d.allow, reasons: d.reasons,
+        release: {
+          noiseRequired: pol.noise?.required === true, maxEpsilonPerJob: pol.noise?.maxEpsilonPerJob ?? null, epsilonBudget: pol.epsilonBudget ?? null,
+          epsilonSpent: spent?.spent ?? 0, minAlignedKeys: pol.minAlignedKeys ?? null, scenarios: pol.scenarios ? 'listed' : 'any',
+        },
+      });
     }
     return out;
   }
