@@ -221,7 +221,8 @@ describe('dataspace CLI end to end (subprocesses)', { timeout: 240_000 }, () => 
     const doc = JSON.parse(res.stdout) as { scenario: string; job: string; metrics: Record<string, never>; meta: { rows: Record<string, number>; suppressed: Record<string, string[]> } };
     assert.equal(doc.scenario, scenario.id);
     assert.equal(doc.job, jobId);
-    assert.deepEqual(doc.meta.rows, { shop: 240 });
+    // the policy's minGroupSize 5 withholds the exact row counts from the consumer (README, threat model)
+    assert.deepEqual(doc.meta.rows, {});
     assert.deepEqual(doc.meta.suppressed.kiosks, ['licang']);
     const ref = evaluateReference(scenario, {}, { shop: kioskRows() });
     const report = compareResult(scenario, doc.metrics, ref.metrics);

@@ -14,11 +14,15 @@ export interface JobForProvider {
   purpose: string;
   status: string;
   scenarioId: string;
+  /** The scenario version the job runs (absent from an older broker: a policy with a scenario allowlist then refuses). */
+  scenarioVersion?: number;
   bindings: Record<string, string>;
   plan: Record<string, unknown>;
   /** The scenario document at the job's version (the connector re-checks its policy against it). */
   scenario: unknown;
   keysetId: string;
+  /** The job was accepted with its row counts withheld from the consumer (a bound dataset's policy): record none. */
+  countsWithheld?: boolean;
 }
 
 /** A part of a role's upload: for each feature, saved ciphertexts from chunk index `first` on. */

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import type { PlatformDeps } from '#platform';
+import { LedgerRecorder, type PlatformDeps } from '#platform';
 import { DataSource } from 'typeorm';
 import { ConnectorGateway } from '../../broker/src/connector/connector-gateway.service.js';
 import { DirectBrokerLink, HttpBrokerLink } from './broker-link.js';
@@ -25,7 +25,7 @@ export class ProviderModule {
     }
     const link = http
       ? { provide: BrokerLink, useValue: new HttpBrokerLink(url!, token!) }
-      : { provide: BrokerLink, useFactory: (ds: DataSource) => new DirectBrokerLink(new ConnectorGateway(ds)), inject: [DataSource] };
+      : { provide: BrokerLink, useFactory: (ds: DataSource, ledger: LedgerRecorder) => new DirectBrokerLink(new ConnectorGateway(ds, ledger)), inject: [DataSource, LedgerRecorder] };
     return {
       module: ProviderModule,
       controllers: [DatasetsController],

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decide } from './decide.js';
+import { decide, withholdsCounts } from './decide.js';
 import { REASON_CODES } from './types.js';
 import type { ReasonCode, UsagePolicy, UsageRequest, UsageSoFar } from './types.js';
 
@@ -82,6 +82,33 @@ const table: Row[] = [
   { name: 'over the daily limit', usage: { jobsToday: 7 }, expect: ['DAILY_LIMIT_REACHED'] },
   { name: 'no daily limit (null)', policy: { jobsPerDay: null }, usage: { jobsToday: 1000 }, expect: [] },
   { name: 'no daily limit (absent)', policy: { jobsPerDay: undefined }, usage: { jobsToday: 1000 }, expect: [] },
+  // noise
+  { name: 'noise required, exact job', policy: { noise: { required: true } }, request: { epsilon: 0 }, expect: ['NOISE_REQUIRED'] },
+  { name: 'noise required, noisy job', policy: { noise: { required: true, maxEpsilonPerJob: 1 } }, request: { epsilon: 1 }, expect: [] },
+  { name: 'noise required, exact job with budget left and spent', policy: { noise: { required: true } }, usage: { epsilonSpent: 10 }, request: { epsilon: 0 }, expect: ['NOISE_REQUIRED'] },
+  { name: 'noise not required, exact job (today\'s behaviour)', policy: { noise: { required: false } }, request: { epsilon: 0 }, expect: [] },
+  { name: 'noise null, exact job', policy: { noise: null }, request: { epsilon: 0 }, expect: [] },
+  { name: 'epsilon above the per-job maximum', policy: { noise: { required: true, maxEpsilonPerJob: 0.5 } }, request: { epsilon: 1 }, expect: ['EPSILON_ABOVE_MAX'] },
+  { name: 'epsilon exactly the per-job maximum', policy: { noise: { required: true, maxEpsilonPerJob: 0.3 } }, request: { epsilon: 0.1 + 0.2 }, expect: [] },
+  { name: 'per-job maximum applies when noise is optional', policy: { noise: { required: false, maxEpsilonPerJob: 0.5 } }, request: { epsilon: 0.6 }, expect: ['EPSILON_ABOVE_MAX'] },
+  { name: 'per-job maximum does not refuse an exact job when noise is optional', policy: { noise: { required: false, maxEpsilonPerJob: 0.5 } }, request: { epsilon: 0 }, expect: [] },
+  { name: 'epsilon above max and over budget', policy: { noise: { required: true, maxEpsilonPerJob: 2 } }, usage: { epsilonSpent: 9 }, request: { epsilon: 3 }, expect: ['BUDGET_EXHAUSTED', 'EPSILON_ABOVE_MAX'] },
+  { name: 'noise required, no budget: any noisy job under the max', policy: { epsilonBudget: null, noise: { required: true, maxEpsilonPerJob: 1 } }, usage: { epsilonSpent: 1e6 }, request: { epsilon: 1 }, expect: [] },
+  // scenario allowlist
+  { name: 'scenario listed by id and version', policy: { scenarios: [{ id: 'water', version: 2 }] }, request: { scenario: { id: 'water', version: 2, hash: 'a'.repeat(64) } }, expect: [] },
+  { name: 'scenario listed by hash', policy: { scenarios: [{ hash: 'b'.repeat(64) }] }, request: { scenario: { id: 'mine', version: 7, hash: 'b'.repeat(64) } }, expect: [] },
+  { name: 'scenario id listed, other version', policy: { scenarios: [{ id: 'water', version: 2 }] }, request: { scenario: { id: 'water', version: 3, hash: 'a'.repeat(64) } }, expect: ['SCENARIO_NOT_ALLOWED'] },
+  { name: 'scenario version listed under another id', policy: { scenarios: [{ id: 'water', version: 2 }] }, request: { scenario: { id: 'waste', version: 2, hash: 'a'.repeat(64) } }, expect: ['SCENARIO_NOT_ALLOWED'] },
+  { name: 'scenario hash not listed', policy: { scenarios: [{ hash: 'b'.repeat(64) }, { id: 'x', version: 1 }] }, request: { scenario: { id: 'mine', version: 1, hash: 'c'.repeat(64) } }, expect: ['SCENARIO_NOT_ALLOWED'] },
+  { name: 'allowlist and a request without its scenario', policy: { scenarios: [{ id: 'water', version: 1 }] }, expect: ['SCENARIO_NOT_ALLOWED'] },
+  { name: 'no allowlist (null) allows any scenario', policy: { scenarios: null }, request: { scenario: { id: 'any', version: 9, hash: 'd'.repeat(64) } }, expect: [] },
+  // minimum aligned keys
+  { name: 'key list below the minimum', policy: { minAlignedKeys: 10 }, request: { alignment: { keys: 1 } }, expect: ['TOO_FEW_KEYS'] },
+  { name: 'key list exactly the minimum', policy: { minAlignedKeys: 10 }, request: { alignment: { keys: 10 } }, expect: [] },
+  { name: 'private set intersection: decided later', policy: { minAlignedKeys: 10 }, request: { alignment: { keys: null } }, expect: [] },
+  { name: 'dataset not aligned: no minimum applies', policy: { minAlignedKeys: 10 }, expect: [] },
+  { name: 'empty key list, minimum 1', policy: { minAlignedKeys: 1 }, request: { alignment: { keys: 0 } }, expect: ['TOO_FEW_KEYS'] },
+  { name: 'no minimum (null), one key', policy: { minAlignedKeys: null }, request: { alignment: { keys: 1 } }, expect: [] },
   // combinations: every failing reason is named, in the order of REASON_CODES
   {
     name: 'consumer + purpose',
@@ -99,11 +126,26 @@ const table: Row[] = [
     expect: ['POLICY_EXPIRED', 'DAILY_LIMIT_REACHED'],
   },
   {
-    name: 'everything fails at once',
-    request: { consumerId: 'x', purpose: 'p', aggregations: ['dot'], rowLevel: true, minGroupSize: 2, epsilon: 20 },
+    name: 'everything fails at once (a noisy job: all but NOISE_REQUIRED)',
+    policy: { noise: { required: true, maxEpsilonPerJob: 1 }, scenarios: [{ id: 'water', version: 1 }], minAlignedKeys: 5 },
+    request: {
+      consumerId: 'x', purpose: 'p', aggregations: ['dot'], rowLevel: true, minGroupSize: 2, epsilon: 20,
+      scenario: { id: 'water', version: 2, hash: 'e'.repeat(64) }, alignment: { keys: 1 },
+    },
     usage: { jobsToday: 3 },
     now: '2026-01-01T00:00:00Z',
-    expect: [...REASON_CODES],
+    expect: REASON_CODES.filter((c) => c !== 'NOISE_REQUIRED'),
+  },
+  {
+    name: 'everything fails at once (an exact job: all but budget and EPSILON_ABOVE_MAX)',
+    policy: { noise: { required: true, maxEpsilonPerJob: 1 }, scenarios: [{ hash: 'f'.repeat(64) }], minAlignedKeys: 5 },
+    request: {
+      consumerId: 'x', purpose: 'p', aggregations: ['dot'], rowLevel: true, minGroupSize: 2, epsilon: 0,
+      scenario: { id: 'water', version: 2, hash: 'e'.repeat(64) }, alignment: { keys: 4 },
+    },
+    usage: { jobsToday: 3 },
+    now: '2026-01-01T00:00:00Z',
+    expect: REASON_CODES.filter((c) => c !== 'BUDGET_EXHAUSTED' && c !== 'EPSILON_ABOVE_MAX'),
   },
 ];
 
@@ -130,6 +172,14 @@ describe('decide: reason details', () => {
     const d = decide(basePolicy, { ...baseRequest, epsilon: 3 }, { epsilonSpent: 8, jobsToday: 0 }, NOW);
     assert.deepEqual(d.reasons[0]?.detail, { requested: 3, spent: 8, budget: 10, remaining: 2 });
   });
+  it('names the per-job maximum and the scenario refused', () => {
+    const d = decide({ ...basePolicy, noise: { required: true, maxEpsilonPerJob: 0.5 }, scenarios: [{ id: 'a', version: 1 }] },
+      { ...baseRequest, epsilon: 1, scenario: { id: 'b', version: 3, hash: '0'.repeat(64) } }, baseUsage, NOW);
+    assert.deepEqual(d.reasons.map((r) => [r.code, r.detail]), [
+      ['EPSILON_ABOVE_MAX', { requested: 1, maxEpsilonPerJob: 0.5 }],
+      ['SCENARIO_NOT_ALLOWED', { scenario: 'b', version: 3, hash: '0'.repeat(64) }],
+    ]);
+  });
   it('reports remaining 0, not negative, when already overspent', () => {
     const d = decide(basePolicy, baseRequest, { epsilonSpent: 12, jobsToday: 0 }, NOW);
     assert.equal(d.reasons[0]?.detail?.remaining, 0);
@@ -154,7 +204,22 @@ describe('decide: argument checks', () => {
     ['invalid date', () => decide(basePolicy, baseRequest, baseUsage, new Date('nope')), /now must be a valid Date/],
     ['unparsable expiry', () => decide({ ...basePolicy, expiresAt: 'tomorrow' }, baseRequest, baseUsage, NOW), /policy\.expiresAt/],
     ['empty consumer id', () => decide(basePolicy, { ...baseRequest, consumerId: '' }, baseUsage, NOW), /request\.consumerId/],
+    ['negative maxEpsilonPerJob', () => decide({ ...basePolicy, noise: { required: true, maxEpsilonPerJob: -1 } }, baseRequest, baseUsage, NOW), /policy\.noise\.maxEpsilonPerJob/],
+    ['noise without required', () => decide({ ...basePolicy, noise: {} as unknown as UsagePolicy['noise'] }, baseRequest, baseUsage, NOW), /policy\.noise/],
+    ['NaN alignment keys', () => decide(basePolicy, { ...baseRequest, alignment: { keys: Number.NaN } }, baseUsage, NOW), /request\.alignment\.keys/],
+    ['scenario without hash', () => decide(basePolicy, { ...baseRequest, scenario: { id: 'x', version: 1 } as unknown as UsageRequest['scenario'] }, baseUsage, NOW), /request\.scenario/],
     ['aggregations not an array', () => decide(basePolicy, { ...baseRequest, aggregations: 'sum' as unknown as string[] }, baseUsage, NOW), /request\.aggregations/],
   ];
   for (const [name, f, re] of bad) it(`throws on ${name}`, () => assert.throws(f, re));
+});
+
+describe('withholdsCounts', () => {
+  it('withholds exact counts when noise is required or groups under a minimum size are suppressed', () => {
+    assert.equal(withholdsCounts({ minGroupSize: 1 }), false);
+    assert.equal(withholdsCounts({ minGroupSize: 1, noise: null }), false);
+    assert.equal(withholdsCounts({ minGroupSize: 1, noise: { required: false, maxEpsilonPerJob: 1 } }), false);
+    assert.equal(withholdsCounts({ minGroupSize: 1, noise: { required: true } }), true);
+    assert.equal(withholdsCounts({ minGroupSize: 2 }), true);
+    assert.equal(withholdsCounts(basePolicy), true);
+  });
 });

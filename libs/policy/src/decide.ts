@@ -39,6 +39,23 @@ function checkArguments(policy: UsagePolicy, request: UsageRequest, usage: Usage
   checkFiniteNonNegative('usage.jobsToday', usage.jobsToday);
   if (policy.epsilonBudget !== null) checkFiniteNonNegative('policy.epsilonBudget', policy.epsilonBudget);
   if (policy.jobsPerDay !== undefined && policy.jobsPerDay !== null) checkFiniteNonNegative('policy.jobsPerDay', policy.jobsPerDay);
+  if (policy.noise !== undefined && policy.noise !== null) {
+    if (typeof policy.noise !== 'object' || typeof policy.noise.required !== 'boolean') throw new TypeError('policy.noise must be null or { required: boolean, maxEpsilonPerJob? }');
+    const max = policy.noise.maxEpsilonPerJob;
+    if (max !== undefined && max !== null) checkFiniteNonNegative('policy.noise.maxEpsilonPerJob', max);
+  }
+  if (policy.scenarios !== undefined && policy.scenarios !== null && !Array.isArray(policy.scenarios)) throw new TypeError('policy.scenarios must be null or an array');
+  if (policy.minAlignedKeys !== undefined && policy.minAlignedKeys !== null) checkFiniteNonNegative('policy.minAlignedKeys', policy.minAlignedKeys);
+  if (request.scenario !== undefined) {
+    const sc = request.scenario;
+    if (typeof sc !== 'object' || sc === null || typeof sc.id !== 'string' || typeof sc.hash !== 'string' || !Number.isInteger(sc.version)) {
+      throw new TypeError('request.scenario must be { id: string, version: integer, hash: string }');
+    }
+  }
+  if (request.alignment !== undefined) {
+    const k = request.alignment?.keys;
+    if (k !== null) checkFiniteNonNegative('request.alignment.keys', k);
+  }
   if (policy.expiresAt === null) return null;
   const expires = typeof policy.expiresAt === 'string' ? Date.parse(policy.expiresAt) : Number.NaN;
   if (Number.isNaN(expires)) throw new TypeError('policy.expiresAt must be null or an ISO 8601 date-time');
@@ -61,9 +78,19 @@ function checkArguments(policy: UsagePolicy, request: UsageRequest, usage: Usage
  * - budget: `epsilonSpent + epsilon <= epsilonBudget` is allowed (spending the budget exactly is
  *   fine). A noise-free job (epsilon 0) charges nothing and is not refused for budget: the budget
  *   caps Laplace releases (SCENARIO-FORMAT.md, "Release"), exact aggregates are governed by the
- *   aggregation list and minGroupSize.
+ *   aggregation list and minGroupSize, unless the policy requires noise (below): then no exact job runs,
+ *   and every job that reads the dataset is charged.
  * - expiry: `expiresAt` is the first instant at which use is refused (`now >= expiresAt`).
  * - jobsPerDay: refused when `jobsToday >= jobsPerDay` (jobsToday excludes this job).
+ * - noise.required: a job with epsilon 0 (no Laplace noise) is refused (`NOISE_REQUIRED`); with the budget
+ *   this makes every job that reads the dataset a charge against `epsilonBudget`.
+ * - noise.maxEpsilonPerJob: a job charging more epsilon is refused (`EPSILON_ABOVE_MAX`); epsilon exactly the
+ *   maximum is allowed. Applies to every noisy job, whether or not noise is required.
+ * - scenarios: the job's scenario must match an entry, by `id` and `version` or by `hash`; a request that does
+ *   not name its scenario is refused when the policy has an allowlist (`SCENARIO_NOT_ALLOWED`).
+ * - minAlignedKeys: a job aligning this dataset on a consumer key list with fewer keys is refused
+ *   (`TOO_FEW_KEYS`); a private set intersection (`alignment.keys` null) is checked by the caller when its
+ *   size is known; a job that does not align this dataset is not concerned.
  */
 export function decide(policy: UsagePolicy, request: UsageRequest, usage: UsageSoFar, now: Date): PolicyDecision {
   const expiresAt = checkArguments(policy, request, usage, now);
@@ -139,5 +166,58 @@ export function decide(policy: UsagePolicy, request: UsageRequest, usage: UsageS
     });
   }
 
+  const noise = policy.noise ?? null;
+  if (noise?.required === true && request.epsilon === 0) {
+    reasons.push({
+      code: 'NOISE_REQUIRED',
+      message: 'this dataset\'s policy requires Laplace noise on every job that reads it (release.noise); this job releases exact values',
+      detail: { requested: 0, maxEpsilonPerJob: noise.maxEpsilonPerJob ?? null },
+    });
+  }
+  const maxEpsilon = noise?.maxEpsilonPerJob ?? null;
+  if (maxEpsilon !== null && request.epsilon > maxEpsilon + EPSILON_SLACK * Math.max(1, maxEpsilon)) {
+    reasons.push({
+      code: 'EPSILON_ABOVE_MAX',
+      message: `epsilon ${request.epsilon} per job is above the policy's maximum ${maxEpsilon}`,
+      detail: { requested: request.epsilon, maxEpsilonPerJob: maxEpsilon },
+    });
+  }
+
+  const allowlist = policy.scenarios ?? null;
+  if (allowlist !== null) {
+    const sc = request.scenario;
+    const listed = sc !== undefined && allowlist.some((r) => ('hash' in r ? r.hash === sc.hash : r.id === sc.id && r.version === sc.version));
+    if (!listed) {
+      reasons.push({
+        code: 'SCENARIO_NOT_ALLOWED',
+        message: sc === undefined
+          ? 'this dataset\'s policy allows only listed scenarios, and the job does not name its scenario'
+          : `scenario ${sc.id} version ${sc.version} (hash ${sc.hash}) is not among the scenarios this dataset's policy allows`,
+        detail: sc === undefined ? {} : { scenario: sc.id, version: sc.version, hash: sc.hash },
+      });
+    }
+  }
+
+  const minKeys = policy.minAlignedKeys ?? null;
+  const keys = request.alignment?.keys ?? null;
+  if (minKeys !== null && keys !== null && keys < minKeys) {
+    reasons.push({
+      code: 'TOO_FEW_KEYS',
+      message: `the job aligns on ${keys} key${keys === 1 ? '' : 's'}; this dataset's policy requires at least ${minKeys}`,
+      detail: { keys, minAlignedKeys: minKeys },
+    });
+  }
+
   return { allow: reasons.length === 0, reasons };
+}
+
+/**
+ * Whether a policy withholds a job's exact row counts from the consumer (`meta.rows`, `meta.missingKeys`, the
+ * providers' counts in the job's progress and in the usage events the consumer reads): when it requires noise or
+ * suppresses groups under `minGroupSize` rows, an exact count would undo both (one aligned key answers 1 or 0 rows
+ * as its owner is in the data or not). A job binding any such dataset withholds them for every role, since aligned
+ * roles share their counts.
+ */
+export function withholdsCounts(policy: Pick<UsagePolicy, 'noise' | 'minGroupSize'>): boolean {
+  return policy.noise?.required === true || policy.minGroupSize > 1;
 }

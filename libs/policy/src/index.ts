@@ -1,6 +1,7 @@
-export { decide } from './decide.js';
+export { decide, withholdsCounts } from './decide.js';
 export { usagePolicySchema } from './schema.js';
+export { SCENARIO_HASH, scenarioHash } from './scenario-hash.js';
 export { AGGREGATIONS, REASON_CODES } from './types.js';
 export type {
-  Aggregation, PolicyDecision, PolicyReason, ReasonCode, ReasonDetail, UsagePolicy, UsageRequest, UsageSoFar,
+  Aggregation, NoisePolicy, PolicyDecision, PolicyReason, ReasonCode, ReasonDetail, ScenarioIdentity, ScenarioRef, UsagePolicy, UsageRequest, UsageSoFar,
 } from './types.js';

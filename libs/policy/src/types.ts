@@ -28,6 +28,41 @@ export interface UsagePolicy {
   expiresAt: string | null;
   /** Jobs per consumer per (UTC) day on this dataset; `null`/absent = no limit. */
   jobsPerDay?: number | null;
+  /**
+   * Release noise the provider imposes, whatever the consumer's scenario asks: `required` refuses every job
+   * reading the dataset without Laplace noise (`release.noise`), so every job that runs is charged to
+   * `epsilonBudget`; `maxEpsilonPerJob` caps the epsilon one job charges (noise or not required).
+   * `null`/absent = today's behaviour (noise optional, no cap).
+   */
+  noise?: NoisePolicy | null;
+  /**
+   * The scenarios that may read the dataset: an entry names a registered scenario version (`id` + `version`)
+   * or the content hash of a scenario document (`hash`, see `scenarioHash`). `null`/absent = any scenario.
+   */
+  scenarios?: ScenarioRef[] | null;
+  /**
+   * The fewest keys a job aligned on this dataset may align on (the consumer's `align.keys` list, decided at
+   * submission; or the private set intersection, decided when its size is known). `null`/absent = no minimum.
+   */
+  minAlignedKeys?: number | null;
+}
+
+export interface NoisePolicy {
+  /** Every job reading the dataset must add Laplace noise (an exact job is refused: `NOISE_REQUIRED`). */
+  required: boolean;
+  /** The largest epsilon one job may charge to the dataset (`EPSILON_ABOVE_MAX`); `null`/absent = no cap. */
+  maxEpsilonPerJob?: number | null;
+}
+
+/** An allowlist entry: a registered scenario version, or the content hash of a scenario document. */
+export type ScenarioRef = { id: string; version: number } | { hash: string };
+
+/** The scenario a job runs, as the policy's allowlist matches it. */
+export interface ScenarioIdentity {
+  id: string;
+  version: number;
+  /** `scenarioHash` of the scenario document at that version. */
+  hash: string;
 }
 
 /** What a job asks of one bound dataset. */
@@ -43,6 +78,14 @@ export interface UsageRequest {
   minGroupSize: number;
   /** The Laplace epsilon this job charges to the dataset (0 = no noise, nothing charged). */
   epsilon: number;
+  /** The scenario the job runs; required when the policy has a `scenarios` allowlist (absent: refused). */
+  scenario?: ScenarioIdentity;
+  /**
+   * Present when the job aligns this dataset's rows on an id column: `keys` is the number of distinct keys of
+   * the consumer's `align.keys` list, or `null` for a private set intersection (its size is not known yet:
+   * the broker checks `minAlignedKeys` when it is). Absent: the dataset's rows are not aligned.
+   */
+  alignment?: { keys: number | null };
 }
 
 /** Usage recorded so far, for this consumer on this dataset. */
@@ -62,6 +105,10 @@ export const REASON_CODES = [
   'BUDGET_EXHAUSTED',
   'POLICY_EXPIRED',
   'DAILY_LIMIT_REACHED',
+  'NOISE_REQUIRED',
+  'EPSILON_ABOVE_MAX',
+  'SCENARIO_NOT_ALLOWED',
+  'TOO_FEW_KEYS',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 

@@ -4,6 +4,8 @@ import { AppError, UPLOAD_BATCH_CHUNKS } from '#contracts';
 import {
   JobCiphertextEntity, JobDatasetEntity, JobEntity, type JobStatus, KeysetEntity, OfferEntity, ScenarioEntity, inTransaction, purgeJobCiphertexts,
 } from '#persistence';
+import { LedgerRecorder } from '#platform';
+import type { UsagePolicy } from '#policy';
 import { POINT_BYTES, batchLength, intersect } from '#psi';
 import { type Plan, ciphertextBytes } from '#scenario';
 import type { JobForProvider, OfferDocument, UploadPart, UploadedInputs } from '../../../provider/src/ports.js';
@@ -14,6 +16,13 @@ const OPEN: JobStatus[] = ['queued', 'encrypting', 'evaluating'];
 const PSI = '$psi';
 const psiSet = (set: number, keys: number): string => `set:${set}:${keys}`;
 const psiMatches = (role: string): string => `matches:${role}`;
+/** Progress fields a provider reports that the consumer of a job with withheld counts never sees (row counts and what follows them). */
+const COUNT_FIELDS = ['rows', 'missingKeys', 'skippedRows', 'bytes'];
+
+/** Whether a job was accepted with its row counts withheld from the consumer (JobsService, `withholdsCounts`). */
+export function countsWithheld(j: Pick<JobEntity, 'progress'>): boolean {
+  return (j.progress as { counts?: unknown } | null)?.counts === 'withheld';
+}
 
 /** A role name as a job binds it: never one of the broker's own `$` entries (`$result`, `$params`, `$psi`, ...). */
 function checkRole(role: string): void {
@@ -40,7 +49,7 @@ async function endFailed(m: EntityManager, jobId: string): Promise<void> {
  */
 @Injectable()
 export class ConnectorGateway {
-  constructor(private readonly ds: DataSource) {}
+  constructor(private readonly ds: DataSource, private readonly ledger: LedgerRecorder) {}
 
   async publishOffer(o: OfferDocument): Promise<void> {
     await this.ds.getRepository(OfferEntity).upsert({ ...o } as never, ['datasetId']);
@@ -51,7 +60,10 @@ export class ConnectorGateway {
     if (!j || !j.plan) return null;
     const s = await this.ds.getRepository(ScenarioEntity).findOneBy({ id: j.scenarioId, version: j.scenarioVersion });
     if (!s) return null;
-    return { id: j.id, consumerId: j.consumerId, purpose: j.purpose, status: j.status, scenarioId: j.scenarioId, bindings: j.bindings, plan: j.plan, scenario: s.document, keysetId: j.keysetId };
+    return {
+      id: j.id, consumerId: j.consumerId, purpose: j.purpose, status: j.status, scenarioId: j.scenarioId, scenarioVersion: j.scenarioVersion,
+      bindings: j.bindings, plan: j.plan, scenario: s.document, keysetId: j.keysetId, countsWithheld: countsWithheld(j),
+    };
   }
 
   async publicKeyset(keysetId: string): Promise<Uint8Array> {
@@ -117,11 +129,15 @@ export class ConnectorGateway {
     await this.reportProgress(jobId, role, { status: 'encrypted', ciphertexts: meta.ciphertexts, bytes: meta.bytes });
   }
 
-  /** Progress of a running job; a job that ended keeps the progress it ended with. */
-  async reportProgress(jobId: string, role: string, progress: Record<string, unknown>): Promise<void> {
+  /**
+   * Progress of a running job; a job that ended keeps the progress it ended with. A job whose counts are withheld
+   * keeps no row count, missing-key count or upload size in its progress (the consumer reads it).
+   */
+  async reportProgress(jobId: string, role: string, reported: Record<string, unknown>): Promise<void> {
     await inTransaction(this.ds, async (m) => {
       const j = await m.getRepository(JobEntity).findOneBy({ id: jobId });
       if (!j || !OPEN.includes(j.status)) return;
+      const progress = countsWithheld(j) ? Object.fromEntries(Object.entries(reported).filter(([k]) => !COUNT_FIELDS.includes(k))) : reported;
       const p = { ...(j.progress as { providers?: Record<string, Record<string, unknown>> }) } as Record<string, unknown> & { providers?: Record<string, Record<string, unknown>> };
       p.providers = { ...(p.providers ?? {}), [role]: { ...(p.providers?.[role] ?? {}), ...progress } };
       const status = j.status === 'queued' ? 'encrypting' : j.status;
@@ -228,9 +244,31 @@ export class ConnectorGateway {
       throw new AppError('UNPROCESSABLE', `the blinded sets cannot be intersected: ${(e as Error).message}`);
     }
     await repo.delete({ jobId: job.id, role: PSI, feature: Like('set:%') });
+    // The intersection's size is known now: under an aligned dataset's minAlignedKeys the job fails here, before any
+    // party learns its matches or encrypts anything. The failure names the minimum, never the size.
+    const min = await this.minAlignedKeys(m, job.id, roles);
+    const size = result.positions[0]?.length ?? 0;
+    if (min > 0 && size < min) {
+      const message = `the private set intersection has fewer keys than a bound dataset's policy requires (minAlignedKeys ${min})`;
+      await m.getRepository(JobEntity).update({ id: job.id }, { status: 'failed', error: { code: 'TOO_FEW_KEYS', message } as never });
+      await endFailed(m, job.id);
+      // last in the transaction: a failure that cannot be recorded does not happen
+      await this.ledger.record({
+        id: `${job.id}.failed`, type: 'job.failed', actor: { id: 'broker', role: 'broker' }, job: job.id, scenario: job.scenarioId,
+        consumer: job.consumerId, datasets: Object.values(job.bindings), data: { code: 'TOO_FEW_KEYS', minAlignedKeys: min },
+      });
+      return;
+    }
     for (const [i, role] of roles.entries()) {
       await repo.insert({ jobId: job.id, role: PSI, feature: psiMatches(role), chunk: 0, blob: Buffer.from(JSON.stringify(result.positions[i]), 'utf8') });
     }
+  }
+
+  /** The largest `minAlignedKeys` of the datasets bound to the job's aligned roles (0: none). */
+  private async minAlignedKeys(m: EntityManager, jobId: string, roles: string[]): Promise<number> {
+    const bound = await m.getRepository(JobDatasetEntity).findBy({ jobId, role: In(roles) });
+    const offers = bound.length ? await m.getRepository(OfferEntity).findBy({ datasetId: In(bound.map((b) => b.datasetId)) }) : [];
+    return Math.max(0, ...offers.map((o) => (o.policy as unknown as UsagePolicy).minAlignedKeys ?? 0));
   }
 
   /** The largest blinded set a party of the job may post: its largest bound dataset's row count, in bytes. */

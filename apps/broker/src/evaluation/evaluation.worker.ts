@@ -1,13 +1,22 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { UnrecoverableError, WaitingChildrenError, type Job } from 'bullmq';
-import { DataSource } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import { type EvaluatePayload, JobName, QueueName, type ReducePayload } from '#contracts';
 import type { HeParams } from '#he-core';
-import { JobCiphertextEntity, JobDatasetEntity, JobEntity, KeysetEntity, inTransaction, purgeJobCiphertexts } from '#persistence';
+import { JobCiphertextEntity, JobDatasetEntity, JobEntity, KeysetEntity, OfferEntity, inTransaction, purgeJobCiphertexts } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder, QueueService } from '#platform';
+import type { UsagePolicy } from '#policy';
 import { type Plan, reducibleFeatures } from '#scenario';
+import { countsWithheld } from '../connector/connector-gateway.service.js';
 import { HeThreads } from './he-threads.js';
 import { JobOrchestrator } from '../jobs/job-orchestrator.service.js';
+
+/** A job the policy of a bound dataset stops at evaluation: fails with `code`, never retried. */
+class PolicyFailure extends UnrecoverableError {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
 
 /**
  * The broker's HE evaluation worker: runs a job's circuit on the providers' ciphertexts once every provider
@@ -123,6 +132,7 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
       rows[r.role] = meta.rows ?? 0;
       if (plan.align) missingKeys[r.role] = meta.missingKeys ?? 0;
     }
+    await this.checkIntersection(job, plan, rows);
     const res = await this.threads.run({ kind: 'evaluate', plan, publicKeyset: new Uint8Array(keyset.blob), inputs, privateParams, groupCounts });
     if (res.kind !== 'evaluate') throw new Error('unexpected HE task result');
     const evaluationMs = Date.now() - started;
@@ -130,8 +140,13 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     await this.ledger.record({ ...base, id: `${job.id}.evaluated`, type: 'job.evaluated', data: { outputs: Object.keys(res.outputs).length, ms: evaluationMs } });
     const suppressed = res.meta.suppressedGroups;
     await this.ledger.record({ ...base, id: `${job.id}.released`, type: 'job.released', data: { suppressedGroups: suppressed, epsilonSpent: res.meta.epsilonSpent } });
+    // Counts withheld (a bound dataset's policy requires noise or a minimum group size): the consumer gets no row
+    // or missing-key count; the SDK decodes without them (README, threat model).
+    const counts = countsWithheld(job)
+      ? { withheld: ['rows', 'missingKeys'] }
+      : { rows, missingKeys: plan.align ? missingKeys : undefined };
     const resultMeta = {
-      rows, missingKeys: plan.align ? missingKeys : undefined, suppressedGroups: suppressed, epsilonSpent: res.meta.epsilonSpent,
+      ...counts, suppressedGroups: suppressed, epsilonSpent: res.meta.epsilonSpent,
       scheme: params.scheme, polyModulusDegree: params.polyModulusDegree, evaluationMs,
     };
     await inTransaction(this.ds, async (m) => {
@@ -149,6 +164,22 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     });
     this.log.log(`job ${job.id} evaluated in ${evaluationMs} ms`);
     return { outputs: Object.keys(res.outputs).length };
+  }
+
+  /**
+   * A private set intersection is refused under the largest `minAlignedKeys` of the aligned roles' datasets once its
+   * size is known (the aligned roles' rows; a consumer key list was counted at submission). The job fails with
+   * TOO_FEW_KEYS and names only the minimum, never the size.
+   */
+  private async checkIntersection(job: JobEntity, plan: Plan, rows: Record<string, number>): Promise<void> {
+    if (!plan.align || plan.align.keys) return;
+    const aligned = Object.keys(plan.align.on).filter((r) => r in job.bindings);
+    const offers = await this.ds.getRepository(OfferEntity).findBy({ datasetId: In(aligned.map((r) => job.bindings[r]!)) });
+    const min = Math.max(0, ...offers.map((o) => (o.policy as unknown as UsagePolicy).minAlignedKeys ?? 0));
+    const size = Math.min(...aligned.map((r) => rows[r] ?? 0));
+    if (min > 0 && size < min) {
+      throw new PolicyFailure('TOO_FEW_KEYS', `the private set intersection has fewer keys than a bound dataset's policy requires (minAlignedKeys ${min})`);
+    }
   }
 
   /**

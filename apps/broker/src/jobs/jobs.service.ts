@@ -7,7 +7,7 @@ import {
   BudgetEntity, JobCiphertextEntity, JobDatasetEntity, JobEntity, type JobStatus, OfferEntity, inTransaction, purgeJobCiphertexts,
 } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder, parseInput } from '#platform';
-import { type PolicyDecision, type UsagePolicy, decide } from '#policy';
+import { type PolicyDecision, type ScenarioIdentity, type UsagePolicy, decide, scenarioHash, withholdsCounts } from '#policy';
 import {
   type Plan, type Scenario, aggregationsByRole, compilePlan, costEstimate, validateBindingSchema, validateParams, validateScenario,
 } from '#scenario';
@@ -18,7 +18,17 @@ import { JobOrchestrator } from './job-orchestrator.service.js';
 import { clearPsi } from '../connector/connector-gateway.service.js';
 
 
-export interface DatasetDecision { role: string; dataset: string; allow: boolean; reasons: PolicyDecision['reasons'] }
+export interface DatasetDecision {
+  role: string;
+  dataset: string;
+  allow: boolean;
+  reasons: PolicyDecision['reasons'];
+  /** What the dataset's policy asks of a job's release, as decided (shown by the dry run). */
+  release: {
+    noiseRequired: boolean; maxEpsilonPerJob: number | null; epsilonBudget: number | null; epsilonSpent: number;
+    minAlignedKeys: number | null; scenarios: 'any' | 'listed';
+  };
+}
 
 export interface PreparedJob {
   input: SubmitJob;
@@ -28,6 +38,8 @@ export interface PreparedJob {
   offers: Record<string, OfferEntity>;
   decisions: DatasetDecision[];
   estimate: unknown;
+  /** Whether the consumer is denied exact row and missing-key counts (a bound dataset's policy: `withholdsCounts`). */
+  countsWithheld: boolean;
 }
 
 /** Validation codes of the cost bounds (metrics, released values, groups). */
@@ -123,11 +135,13 @@ export class JobsService {
     if (missing.length) details.push({ path: '$.keyset', code: 'missing_galois_steps', message: `the keyset lacks rotation keys for steps ${missing.join(', ')}` });
     if (details.length) throw new AppError('KEYSET_MISMATCH', 'the keyset does not fit the plan: generate keys for this scenario (dataspace keys generate)', details);
 
-    const decisions = await this.decide(scenario, plan, input, offers, consumer);
-    return { input, scenario, version: sv.version, plan, offers, decisions, estimate };
+    const identity: ScenarioIdentity = { id: scenario.id, version: sv.version, hash: scenarioHash(scenario) };
+    const decisions = await this.decide(scenario, identity, plan, input, offers, consumer);
+    const countsWithheld = Object.values(offers).some((o) => withholdsCounts(o.policy as unknown as UsagePolicy));
+    return { input, scenario, version: sv.version, plan, offers, decisions, estimate, countsWithheld };
   }
 
-  private async decide(s: Scenario, plan: Plan, input: SubmitJob, offers: Record<string, OfferEntity>, consumer: Principal): Promise<DatasetDecision[]> {
+  private async decide(s: Scenario, identity: ScenarioIdentity, plan: Plan, input: SubmitJob, offers: Record<string, OfferEntity>, consumer: Principal): Promise<DatasetDecision[]> {
     const aggs = aggregationsByRole(s);
     const rowLevel = s.release?.rowLevel === true;
     const minGroupSize = s.release?.minGroupSize ?? 1;
@@ -140,9 +154,18 @@ export class JobsService {
         .getCount();
       const d = decide(o.policy as unknown as UsagePolicy, {
         consumerId: consumer.id, consumerName: consumer.name, purpose: input.purpose, aggregations: aggs[role] ?? [],
-        rowLevel, minGroupSize, epsilon: plan.epsilon,
+        rowLevel, minGroupSize, epsilon: plan.epsilon, scenario: identity,
+        // a consumer key list is counted now; a private set intersection when the broker intersects (ConnectorGateway)
+        ...(plan.align && plan.align.on[role] !== undefined ? { alignment: { keys: plan.align.keys?.length ?? null } } : {}),
       }, { epsilonSpent: spent?.spent ?? 0, jobsToday }, new Date());
-      out.push({ role, dataset: o.datasetId, allow: d.allow, reasons: d.reasons });
+      const pol = o.policy as unknown as UsagePolicy;
+      out.push({
+        role, dataset: o.datasetId, allow: d.allow, reasons: d.reasons,
+        release: {
+          noiseRequired: pol.noise?.required === true, maxEpsilonPerJob: pol.noise?.maxEpsilonPerJob ?? null, epsilonBudget: pol.epsilonBudget ?? null,
+          epsilonSpent: spent?.spent ?? 0, minAlignedKeys: pol.minAlignedKeys ?? null, scenarios: pol.scenarios ? 'listed' : 'any',
+        },
+      });
     }
     return out;
   }
@@ -153,7 +176,10 @@ export class JobsService {
       type: 'job.dry-run', actor: { id: consumer.id, role: consumer.role }, scenario: p.scenario.id, consumer: consumer.id,
       purpose: p.input.purpose, datasets: Object.values(p.input.bindings), data: { allow: p.decisions.every((d) => d.allow), reasons: reasonCodes(p.decisions) },
     });
-    return { dryRun: true, scenario: p.scenario.id, version: p.version, allow: p.decisions.every((d) => d.allow), decisions: p.decisions, estimate: p.estimate, plan: p.plan };
+    return {
+      dryRun: true, scenario: p.scenario.id, version: p.version, hash: scenarioHash(p.scenario), allow: p.decisions.every((d) => d.allow),
+      decisions: p.decisions, epsilon: p.plan.epsilon, counts: p.countsWithheld ? 'withheld' : 'exact', estimate: p.estimate, plan: p.plan,
+    };
   }
 
   /**
@@ -264,8 +290,10 @@ export class JobsService {
 function initialProgress(p: PreparedJob): Record<string, unknown> {
   return {
     stage: 'queued',
-    providers: Object.fromEntries(Object.entries(p.offers).map(([role, o]) => [role, { dataset: o.datasetId, status: 'pending', rows: o.rowCount }])),
+    providers: Object.fromEntries(Object.entries(p.offers).map(([role, o]) => [role, { dataset: o.datasetId, status: 'pending', ...(p.countsWithheld ? {} : { rows: o.rowCount }) }])),
     evaluation: { status: 'pending' },
+    // read by the connector gateway (progress reports) and the evaluation (result metadata): README, threat model
+    ...(p.countsWithheld ? { counts: 'withheld' } : {}),
   };
 }
 

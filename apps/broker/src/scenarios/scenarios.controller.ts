@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AppError, type Principal } from '#contracts';
 import { BodyLimit, CurrentPrincipal, Public, Roles } from '#platform';
+import { scenarioHash } from '#policy';
 import { scenarioJsonSchema } from '#scenario';
 import { ScenarioRegistry } from './scenario-registry.service.js';
 
@@ -30,7 +31,7 @@ export class ScenariosController {
 
   @Get(':id')
   @Roles('provider', 'consumer', 'auditor')
-  @ApiOperation({ summary: 'A scenario document (latest version, or ?version=N)' })
+  @ApiOperation({ summary: 'A scenario document (latest version, or ?version=N) and its content hash (what a policy\'s scenario allowlist names)' })
   async get(@Param('id') id: string, @Query('version') version?: string): Promise<unknown> {
     let v: number | undefined;
     if (version !== undefined) {
@@ -38,7 +39,7 @@ export class ScenariosController {
       if (!Number.isInteger(v) || v < 1) throw new AppError('VALIDATION_FAILED', 'version must be a positive integer', [{ path: '$query.version', message: 'not a positive integer' }]);
     }
     const s = await this.registry.get(id, v);
-    return { id: s.id, version: s.version, builtin: s.builtin, document: s.scenario };
+    return { id: s.id, version: s.version, builtin: s.builtin, hash: scenarioHash(s.scenario), document: s.scenario };
   }
 
   @Post()

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { type EncryptTaskPayload, QueueName, UPLOAD_BATCH_CHUNKS } from '#contracts';
 import { DatasetEntity } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder, QueueService } from '#platform';
-import { type UsagePolicy, decide } from '#policy';
+import { type UsagePolicy, decide, scenarioHash, withholdsCounts } from '#policy';
 import { type Plan, type Row, type Scenario, aggregationsByRole, encodeRole } from '#scenario';
 import { BrokerLink } from '../ports.js';
 import { DatasetsService } from '../datasets/datasets.service.js';
@@ -48,27 +48,44 @@ export class EncryptionWorker implements OnApplicationBootstrap {
   }
 
   /** Checks a task; returns every reason to refuse it (empty when it may run). */
-  async check(task: EncryptTaskPayload): Promise<{ reasons: TaskRefusal[]; dataset: DatasetEntity | null; plan: Plan | null; keysetId: string | null }> {
+  async check(task: EncryptTaskPayload): Promise<{ reasons: TaskRefusal[]; dataset: DatasetEntity | null; plan: Plan | null; keysetId: string | null; countsWithheld: boolean }> {
     const reasons: TaskRefusal[] = [];
     const dataset = await this.ds.getRepository(DatasetEntity).findOneBy({ id: task.datasetId });
     if (!dataset || dataset.connectorId !== this.cfg.CONNECTOR_ID) {
-      return { reasons: [{ code: 'UNKNOWN_DATASET', message: 'this connector holds no such dataset' }], dataset: null, plan: null, keysetId: null };
+      return { reasons: [{ code: 'UNKNOWN_DATASET', message: 'this connector holds no such dataset' }], dataset: null, plan: null, keysetId: null, countsWithheld: true };
     }
+    const policy = dataset.policy as unknown as UsagePolicy;
     const job = await this.broker.job(task.jobId);
-    if (!job) return { reasons: [{ code: 'UNKNOWN_JOB', message: 'the broker has no such job' }], dataset, plan: null, keysetId: null };
+    if (!job) return { reasons: [{ code: 'UNKNOWN_JOB', message: 'the broker has no such job' }], dataset, plan: null, keysetId: null, countsWithheld: true };
     if (job.bindings[task.role] !== task.datasetId) reasons.push({ code: 'BINDING_MISMATCH', message: `the job does not bind this dataset to role ${task.role}` });
     if (job.consumerId !== task.consumerId) reasons.push({ code: 'CONSUMER_MISMATCH', message: 'the task names another consumer than the job' });
     if (job.purpose !== task.purpose) reasons.push({ code: 'PURPOSE_MISMATCH', message: 'the task names another purpose than the job' });
     if (['cancelled', 'failed', 'refused', 'completed'].includes(job.status)) reasons.push({ code: 'JOB_NOT_RUNNING', message: `the job is ${job.status}` });
     const scenario = job.scenario as Scenario;
     const plan = job.plan as unknown as Plan;
-    const d = decide(dataset.policy as unknown as UsagePolicy, {
+    // The plan's epsilon, scenario and key list are re-checked against this connector's own copy of the policy
+    // (noise required, per-job maximum, scenario allowlist, minimum of aligned keys); the budget and the daily
+    // limit are the broker's to count.
+    const epsilon = typeof plan.epsilon === 'number' && Number.isFinite(plan.epsilon) && plan.epsilon >= 0 ? plan.epsilon : 0;
+    const aligned = plan.align && plan.align.on[task.role] !== undefined;
+    const d = decide(policy, {
       consumerId: job.consumerId, purpose: job.purpose, aggregations: aggregationsByRole(scenario)[task.role] ?? [],
-      rowLevel: scenario.release?.rowLevel === true, minGroupSize: scenario.release?.minGroupSize ?? 1, epsilon: 0,
+      rowLevel: scenario.release?.rowLevel === true, minGroupSize: scenario.release?.minGroupSize ?? 1, epsilon,
+      ...(Number.isInteger(job.scenarioVersion) ? { scenario: { id: job.scenarioId, version: job.scenarioVersion!, hash: scenarioHash(scenario) } } : {}),
+      ...(aligned ? { alignment: { keys: plan.align?.keys?.length ?? null } } : {}),
     }, { epsilonSpent: 0, jobsToday: 0 }, new Date());
     reasons.push(...d.reasons.filter((r) => r.code !== 'BUDGET_EXHAUSTED' && r.code !== 'DAILY_LIMIT_REACHED').map((r) => ({ code: r.code, message: r.message })));
     if (!plan.roles?.[task.role]) reasons.push({ code: 'PLAN_MISMATCH', message: `the plan has no work for role ${task.role}` });
-    return { reasons, dataset, plan, keysetId: job.keysetId };
+    return { reasons, dataset, plan, keysetId: job.keysetId, countsWithheld: job.countsWithheld === true || withholdsCounts(policy) };
+  }
+
+  private async refuse(task: EncryptTaskPayload, reasons: TaskRefusal[]): Promise<never> {
+    await this.ledger.record({
+      id: `${task.jobId}.inputs-refused.${task.role}`, type: 'inputs.refused', actor: { id: this.cfg.CONNECTOR_ID, role: 'provider' },
+      job: task.jobId, consumer: task.consumerId, purpose: task.purpose, datasets: [task.datasetId], data: { role: task.role, reasons: reasons.map((r) => r.code) },
+    });
+    await this.broker.reportRefusal(task.jobId, task.role, reasons).catch(() => undefined);
+    throw new UnrecoverableError(`refused: ${reasons.map((r) => r.code).join(', ')}`);
   }
 
   async process(job: Job<EncryptTaskPayload>): Promise<{ ciphertexts: number }> {
@@ -83,15 +100,8 @@ export class EncryptionWorker implements OnApplicationBootstrap {
 
   private async run(job: Job<EncryptTaskPayload>): Promise<{ ciphertexts: number }> {
     const task = job.data;
-    const { reasons, dataset, plan, keysetId } = await this.check(task);
-    if (reasons.length || !dataset || !plan || !keysetId) {
-      await this.ledger.record({
-        id: `${task.jobId}.inputs-refused.${task.role}`, type: 'inputs.refused', actor: { id: this.cfg.CONNECTOR_ID, role: 'provider' },
-        job: task.jobId, consumer: task.consumerId, purpose: task.purpose, datasets: [task.datasetId], data: { role: task.role, reasons: reasons.map((r) => r.code) },
-      });
-      await this.broker.reportRefusal(task.jobId, task.role, reasons).catch(() => undefined);
-      throw new UnrecoverableError(`refused: ${reasons.map((r) => r.code).join(', ')}`);
-    }
+    const { reasons, dataset, plan, keysetId, countsWithheld } = await this.check(task);
+    if (reasons.length || !dataset || !plan || !keysetId) return this.refuse(task, reasons);
     await this.broker.reportProgress(task.jobId, task.role, { status: 'encoding' });
     const rows: Row[] = [];
     for await (const part of this.datasets.rows(dataset.id)) for (const r of part) rows.push(r);
@@ -101,11 +111,17 @@ export class EncryptionWorker implements OnApplicationBootstrap {
       await this.broker.reportProgress(task.jobId, task.role, { status: 'intersecting' });
       const idColumn = plan.align.on[task.role]!;
       keys = await psiAlign(this.broker, task.jobId, Object.keys(plan.align.on).sort(), task.role, rows.map((r) => String(r[idColumn])));
+      // The intersection's size is known now: under the policy's minimum, nothing is encrypted (the broker checks too).
+      const min = (dataset.policy as unknown as UsagePolicy).minAlignedKeys ?? null;
+      if (min !== null && keys.length < min) {
+        rows.length = 0;
+        return this.refuse(task, [{ code: 'TOO_FEW_KEYS', message: `the private set intersection has fewer keys than this dataset's policy requires (${min})` }]);
+      }
     }
     const encoded = encodeRole(plan, task.role, rows, keys ? { keys } : {});
     rows.length = 0;
     await job.updateProgress({ stage: 'encrypting' });
-    await this.broker.reportProgress(task.jobId, task.role, { status: 'encrypting', rows: encoded.rows });
+    await this.broker.reportProgress(task.jobId, task.role, countsWithheld ? { status: 'encrypting' } : { status: 'encrypting', rows: encoded.rows });
     const pk = await this.broker.publicKeyset(keysetId);
     // Encrypt and upload batch by batch: the connector never holds a role's whole set of ciphertexts.
     await this.broker.beginUpload(task.jobId, task.role);
@@ -123,7 +139,8 @@ export class EncryptionWorker implements OnApplicationBootstrap {
     await this.ledger.record({
       id: `${task.jobId}.inputs-encrypted.${task.role}`, type: 'inputs.encrypted', actor: { id: this.cfg.CONNECTOR_ID, role: 'provider' },
       job: task.jobId, consumer: task.consumerId, purpose: task.purpose, datasets: [task.datasetId],
-      data: { role: task.role, rows: encoded.rows, ciphertexts, bytes, missingKeys: encoded.missingKeys },
+      // the consumer reads this event: a policy that withholds counts keeps them out of it (the broker gets them below)
+      data: countsWithheld ? { role: task.role, ciphertexts, counts: 'withheld' } : { role: task.role, rows: encoded.rows, ciphertexts, bytes, missingKeys: encoded.missingKeys },
     });
     await this.broker.commitUpload(task.jobId, task.role, {
       rows: encoded.rows, groupCounts: encoded.groupCounts, missingKeys: encoded.missingKeys, skippedRows: encoded.skippedRows, ciphertexts, bytes,
