@@ -77,7 +77,7 @@ function checkArguments(policy: UsagePolicy, request: UsageRequest, usage: Usage
  * - minGroupSize: the job's threshold must be at least the policy's.
  * - budget: `epsilonSpent + epsilon <= epsilonBudget` is allowed (spending the budget exactly is
  *   fine). A noise-free job (epsilon 0) charges nothing and is not refused for budget: the budget
- *   caps Laplace releases (SCENARIO-FORMAT.md, "Release"), exact aggregates are governed by the
+ *   caps Laplace releases (docs/scenario-format.md, "Release"), exact aggregates are governed by the
  *   aggregation list and minGroupSize, unless the policy requires noise (below): then no exact job runs,
  *   and every job that reads the dataset is charged.
  * - expiry: `expiresAt` is the first instant at which use is refused (`now >= expiresAt`).

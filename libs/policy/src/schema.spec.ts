@@ -9,7 +9,7 @@ const valid = {
 };
 
 describe('usagePolicySchema', () => {
-  it('accepts the INTERFACES.md example policy', () => {
+  it('accepts the example policy of docs/datasets-and-policies.md', () => {
     assert.deepEqual(usagePolicySchema.parse(valid), valid);
   });
   it('accepts jobsPerDay, null budget and an expiry with offset', () => {

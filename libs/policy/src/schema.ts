@@ -7,7 +7,7 @@ import type { UsagePolicy } from './types.js';
 export const MIN_EPSILON = 1e-6;
 
 /**
- * The policy part of a dataset document (`../shared/INTERFACES.md`, "Dataset document").
+ * The policy part of a dataset document (docs/datasets-and-policies.md).
  * Strict: an unknown key is an error, so a typo (`"rowlevel"`) cannot silently widen or narrow a policy.
  */
 export const usagePolicySchema = z.strictObject({

@@ -1,16 +1,16 @@
 /**
- * Types of the per-dataset usage policy (`../shared/DESIGN.md`, "Usage policy"; ODRL-like:
+ * Types of the per-dataset usage policy (docs/datasets-and-policies.md; ODRL-like:
  * who may use a dataset, for what, how, how much, until when).
  */
 
-/** The `agg` names of the scenario format (`../shared/SCENARIO-FORMAT.md`); a policy allows a subset. */
+/** The `agg` names of the scenario format (docs/scenario-format.md); a policy allows a subset. */
 export const AGGREGATIONS = [
   'count', 'sum', 'mean', 'variance', 'stddev', 'histogram',
   'sumProduct', 'weightedSum', 'correlation', 'dot', 'ratio', 'difference',
 ] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
 
-/** The policy part of a dataset document (`../shared/INTERFACES.md`, "Dataset document"). */
+/** The policy part of a dataset document (docs/datasets-and-policies.md). */
 export interface UsagePolicy {
   /** Consumer ids or names allowed; `"*"` allows any consumer. */
   consumers: string[];
