@@ -113,6 +113,7 @@ describe('the README walk-through, as written', { timeout: 600_000 }, () => {
     }
     assert.match(result, /^water-district-consumption v1 job /);
     for (const metric of ['total_m3', 'meters', 'mean_m3', 'leaks']) assert.match(result, new RegExp(`^${metric}$`, 'm'));
-    assert.match(result, /"utility":1000/);
+    // the walk-through's dataset sets minGroupSize 5: its exact row count is withheld from the consumer
+    assert.match(result, /"rows":\{\}/);
   });
 });
