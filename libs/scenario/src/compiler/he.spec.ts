@@ -110,7 +110,9 @@ async function heScaled(doc: unknown, params: ParamValues, privateValues: Record
   // at the bounds, empty groups and constant series have reference 0 (README: near-zero resolution)
   if (o.atBound) bad = bad.filter((l) => !/want (0|null)$/.test(l));
   assert.deepEqual(bad.filter((l) => !l.startsWith('score.')), []);
-  privateScoreWithinLimit(out.result.metrics, want.metrics, o.atBound ? 1e-4 : 1e-6);
+  // the documented limit of a private-weight score (compiler README, "Limits"): ~1e-5 absolute for B = 10^6, up to
+  // 2e-5 with the release hygiene's fresh encryption and conjugation (seen: 1.1e-5)
+  privateScoreWithinLimit(out.result.metrics, want.metrics, o.atBound ? 1e-4 : 1e-6, 2e-5);
 }
 
 const wideKeys = (rows: Record<string, Row[]>): string[] => [...rows.a.slice(0, 9000).map((r) => String(r.id)), 'missing-key'];
