@@ -17,6 +17,7 @@ import {
   laplaceScales, validateScenario, withInternalMetrics,
 } from '#scenario';
 import { call, startTestServer } from './support/env.js';
+import { prng } from '../libs/scenario/src/compiler/testkit.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 const ROOT = new URL('../../', import.meta.url);
@@ -39,18 +40,6 @@ function docScenarios(): Scenario[] {
     if (v.ok) out.push(v.scenario);
   }
   return out;
-}
-
-/** mulberry32: a small seeded generator, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Rows of one role drawn from its column specs; aligned id columns take ids from a pool shared by the roles. */
