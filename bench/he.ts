@@ -67,26 +67,77 @@ export async function benchHe(ctx: BenchContext): Promise<void> {
     const bytes = r[`${prefix}.ciphertext_bytes`];
     if (bytes) report.add({ section: SH, name: `CKKS N=${n}: ciphertext size (uncompressed)`, value: bytes / 1024, unit: 'KiB' });
     const keyset = r[`${prefix}.public_keyset_bytes`];
-    if (keyset) report.add({ section: SH, name: `CKKS N=${n}: public keyset (all power-of-2 rotations, seeded + zstd)`, value: keyset / 2 ** 20, unit: 'MiB', note: `key generation ${(r[`${prefix}.keygen_full_sum_ms`] ?? NaN).toFixed(0)} ms` });
+    if (keyset)
+      report.add({
+        section: SH,
+        name: `CKKS N=${n}: public keyset (all power-of-2 rotations, seeded + zstd)`,
+        value: keyset / 2 ** 20,
+        unit: 'MiB',
+        note: `key generation ${(r[`${prefix}.keygen_full_sum_ms`] ?? NaN).toFixed(0)} ms`,
+      });
   }
   const bits = r['bfv8192.plain_modulus_bits'];
   for (const op of BFV_OPS) {
     const wall = r[`bfv8192.${op.key}_us`];
     if (wall === undefined) continue;
-    report.add({ section: SH, name: `BFV N=8192, ${bits}-bit t: ${op.label}`, value: wall, unit: 'µs', note: `CPU ${r[`bfv8192.${op.key}_cpu_us`]?.toFixed(0) ?? '?'} µs` });
+    report.add({
+      section: SH,
+      name: `BFV N=8192, ${bits}-bit t: ${op.label}`,
+      value: wall,
+      unit: 'µs',
+      note: `CPU ${r[`bfv8192.${op.key}_cpu_us`]?.toFixed(0) ?? '?'} µs`,
+    });
   }
   if (bits !== undefined) {
-    report.add({ section: SH, name: 'BFV N=8192: ciphertext size (uncompressed, with header)', value: (r['bfv8192.bfv_ciphertext_bytes'] ?? NaN) / 1024, unit: 'KiB' });
-    report.add({ section: SH, name: 'BFV N=8192: fresh noise budget', value: r['bfv8192.bfv_fresh_noise_budget_bits'] ?? NaN, unit: 'bits' });
-    report.add({ section: SH, name: 'BFV N=8192: public keyset (full-sum rotations + relinearisation, seeded + zstd)', value: (r['bfv8192.public_keyset_bytes'] ?? NaN) / 2 ** 20, unit: 'MiB', note: `key generation ${(r['bfv8192.keygen_full_sum_ms'] ?? NaN).toFixed(0)} ms` });
+    report.add({
+      section: SH,
+      name: 'BFV N=8192: ciphertext size (uncompressed, with header)',
+      value: (r['bfv8192.bfv_ciphertext_bytes'] ?? NaN) / 1024,
+      unit: 'KiB',
+    });
+    report.add({
+      section: SH,
+      name: 'BFV N=8192: fresh noise budget',
+      value: r['bfv8192.bfv_fresh_noise_budget_bits'] ?? NaN,
+      unit: 'bits',
+    });
+    report.add({
+      section: SH,
+      name: 'BFV N=8192: public keyset (full-sum rotations + relinearisation, seeded + zstd)',
+      value: (r['bfv8192.public_keyset_bytes'] ?? NaN) / 2 ** 20,
+      unit: 'MiB',
+      note: `key generation ${(r['bfv8192.keygen_full_sum_ms'] ?? NaN).toFixed(0)} ms`,
+    });
   }
   const one = r['pool.encrypt200.threads1_ms'];
   const two = r['pool.encrypt200.threads2_ms'];
   const speedup = r['pool.encrypt200.speedup'];
   if (one !== undefined && two !== undefined && speedup !== undefined) {
-    report.add({ section: SH, name: 'pool: encrypt 200 ciphertexts, 1 thread', value: one, unit: 'ms', note: `CPU/wall ${r['pool.encrypt200.threads1_cpu_per_wall']?.toFixed(2)}` });
-    report.add({ section: SH, name: 'pool: encrypt 200 ciphertexts, 2 threads', value: two, unit: 'ms', note: `CPU/wall ${r['pool.encrypt200.threads2_cpu_per_wall']?.toFixed(2)}` });
-    report.add({ section: SH, name: 'pool speed-up, 2 threads / 1', value: speedup, unit: '×', target: '≥ 1.6× (issue 3)', met: speedup >= 1.6 });
+    report.add({
+      section: SH,
+      name: 'pool: encrypt 200 ciphertexts, 1 thread',
+      value: one,
+      unit: 'ms',
+      note: `CPU/wall ${r['pool.encrypt200.threads1_cpu_per_wall']?.toFixed(2)}`,
+    });
+    report.add({
+      section: SH,
+      name: 'pool: encrypt 200 ciphertexts, 2 threads',
+      value: two,
+      unit: 'ms',
+      note: `CPU/wall ${r['pool.encrypt200.threads2_cpu_per_wall']?.toFixed(2)}`,
+    });
+    report.add({
+      section: SH,
+      name: 'pool speed-up, 2 threads / 1',
+      value: speedup,
+      unit: '×',
+      target: '≥ 1.6× (issue 3)',
+      met: speedup >= 1.6,
+    });
   }
-  report.note(SH, `host load average during the HE bench: ${r['host.loadavg1_at_start']?.toFixed(2)} → ${r['host.loadavg1_at_end']?.toFixed(2)} (a loaded host inflates wall times; CPU times are less affected)`);
+  report.note(
+    SH,
+    `host load average during the HE bench: ${r['host.loadavg1_at_start']?.toFixed(2)} → ${r['host.loadavg1_at_end']?.toFixed(2)} (a loaded host inflates wall times; CPU times are less affected)`,
+  );
 }

@@ -123,8 +123,12 @@ async function verifyOverHttp(config: AppConfig, pem: string, expected: number):
     const t = performance.now();
     const c0 = process.cpuUsage();
     const out = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, ['--input-type=module', '-e', CHILD, ledgerUrl, sdkUrl, server.url, token, pem], { maxBuffer: 1 << 20 }, (err, stdout, stderr) =>
-        err ? reject(new Error(`verify child failed: ${stderr || err.message}`)) : resolve(stdout));
+      execFile(
+        process.execPath,
+        ['--input-type=module', '-e', CHILD, ledgerUrl, sdkUrl, server.url, token, pem],
+        { maxBuffer: 1 << 20 },
+        (err, stdout, stderr) => (err ? reject(new Error(`verify child failed: ${stderr || err.message}`)) : resolve(stdout)),
+      );
     });
     const seconds = (performance.now() - t) / 1000;
     const serverCpu = cpuSeconds(process.cpuUsage(c0));
@@ -145,7 +149,12 @@ export async function runLedgerSqlBench(opts: LedgerSqlBenchOptions): Promise<Le
   }
   const dir = mkdtempSync(join(tmpdir(), 'ledger-sql-bench-'));
   // SQLite in the temp dir whatever DATABASE_URL says: this measures the embedded store.
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dir, QUEUE_PREFIX: `dsbench-${randomBytes(4).toString('hex')}`, LOG_LEVEL: 'silent' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATA_DIR: dir,
+    QUEUE_PREFIX: `dsbench-${randomBytes(4).toString('hex')}`,
+    LOG_LEVEL: 'silent',
+  };
   delete env.DATABASE_URL;
   const config = loadConfig(env);
   let ds: DataSource | undefined;
@@ -198,9 +207,16 @@ export async function runLedgerSqlBench(opts: LedgerSqlBenchOptions): Promise<Le
         say(`${target} entries: http verify ${http.seconds.toFixed(1)} s (cpu ${http.cpu.toFixed(1)} s)`);
       }
       points.push({
-        entries: target, appended, appendSeconds: round(appendSeconds), appendsPerSecond: Math.round(appended / appendSeconds), appendCpuSeconds: round(appendCpuSeconds),
-        databaseMB: fileMB(join(dir, 'dataspace.sqlite')), checkpointMs: round(checkpointMs), inclusionProofMs: round(inclusionProofMs),
-        verifyDirectSeconds: round(verifyDirectSeconds), verifyDirectCpuSeconds: round(verifyDirectCpuSeconds),
+        entries: target,
+        appended,
+        appendSeconds: round(appendSeconds),
+        appendsPerSecond: Math.round(appended / appendSeconds),
+        appendCpuSeconds: round(appendCpuSeconds),
+        databaseMB: fileMB(join(dir, 'dataspace.sqlite')),
+        checkpointMs: round(checkpointMs),
+        inclusionProofMs: round(inclusionProofMs),
+        verifyDirectSeconds: round(verifyDirectSeconds),
+        verifyDirectCpuSeconds: round(verifyDirectCpuSeconds),
         ...(http ? { verifyHttpSeconds: round(http.seconds), verifyHttpCpuSeconds: round(http.cpu) } : {}),
       });
     }
@@ -226,7 +242,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const batch = bi >= 0 ? Number(args[bi + 1]) : 500;
   const sizes = args.filter((a, i) => /^\d+$/.test(a) && args[i - 1] !== '--batch').map(Number);
   const res = await runLedgerSqlBench({
-    sizes: sizes.length ? sizes : [100_000], batch, http: args.includes('--http'),
+    sizes: sizes.length ? sizes : [100_000],
+    batch,
+    http: args.includes('--http'),
     log: (l) => process.stderr.write(`${l}\n`),
   });
   process.stdout.write(JSON.stringify(res, null, 2) + '\n');

@@ -4,7 +4,16 @@
  * the intersection timed directly on libs/psi (both suites).
  */
 import { PsiParty, intersect, type SuiteName } from '#psi';
-import { builtinScenario, catalogPurpose, compareResult, datasetDocumentFor, evaluateReference, generateRoleRows, type ParamValues, type Row } from '#scenario';
+import {
+  builtinScenario,
+  catalogPurpose,
+  compareResult,
+  datasetDocumentFor,
+  evaluateReference,
+  generateRoleRows,
+  type ParamValues,
+  type Row,
+} from '#scenario';
 import { publishKeyset } from '#sdk';
 import type { BenchContext } from './lib/context.js';
 import { runTimedJob } from './lib/jobs.js';
@@ -13,7 +22,15 @@ import { catalogRows, consumerKeys, importRows, localPlan, participant, register
 
 const S3 = '3 multi-provider scenarios';
 
-async function runScenario(ctx: BenchContext, id: string, n: number, params: (rows: Record<string, Row[]> | null) => ParamValues, label: string, targetS: number, checkRows: boolean): Promise<void> {
+async function runScenario(
+  ctx: BenchContext,
+  id: string,
+  n: number,
+  params: (rows: Record<string, Row[]> | null) => ParamValues,
+  label: string,
+  targetS: number,
+  checkRows: boolean,
+): Promise<void> {
   const { report } = ctx;
   const scenario = builtinScenario(id);
   const roles = Object.keys(scenario.inputs);
@@ -28,7 +45,12 @@ async function runScenario(ctx: BenchContext, id: string, n: number, params: (ro
       const imp = await importRows(p, bindings[role]!, Object.keys(datasetDocumentFor(id, role).columns), catalogRows(id, role, n, 1));
       importMs += imp.ms;
     }
-    report.add({ section: S3, name: `${label}: import ${roles.length} × ${n.toLocaleString('en-US')} rows (not in the job time)`, value: importMs / 1000, unit: 's' });
+    report.add({
+      section: S3,
+      name: `${label}: import ${roles.length} × ${n.toLocaleString('en-US')} rows (not in the job time)`,
+      value: importMs / 1000,
+      unit: 's',
+    });
     const rows = checkRows ? Object.fromEntries(roles.map((r) => [r, generateRoleRows(id, r, { rows: n, seed: 1 })])) : null;
     const values = params(rows);
     const plan = localPlan(scenario, values, Object.fromEntries(roles.map((r) => [r, n])));
@@ -36,13 +58,29 @@ async function runScenario(ctx: BenchContext, id: string, n: number, params: (ro
     report.add({ section: S3, name: `${label}: consumer key generation`, value: k.ms / 1000, unit: 's' });
     await publishKeyset(consumer, k.keys);
     ctx.rss.reset();
-    const run = await runTimedJob(consumer, k.keys, { scenario: id, bindings, purpose: catalogPurpose(id), params: values }, { publish: false, probe: { queues: sys.server.queues, connectorId: sys.config.CONNECTOR_ID } });
+    const run = await runTimedJob(
+      consumer,
+      k.keys,
+      { scenario: id, bindings, purpose: catalogPurpose(id), params: values },
+      { publish: false, probe: { queues: sys.server.queues, connectorId: sys.config.CONNECTOR_ID } },
+    );
     if (run.status !== 'completed') throw new Error(`${id} job ${run.status}: ${JSON.stringify(run.error)}`);
-    for (const [stage, ms] of Object.entries(run.stages)) report.add({ section: S3, name: `${label}: ${stage}`, value: ms / 1000, unit: 's' });
-    for (const [role, k] of Object.entries(run.taskRuns)) if (k > 1) report.note(S3, `${label}: the ${role} provider task ran ${k} times (retry, or its BullMQ lock lapsed while the event loop was blocked): queue boundaries are its last run's, so stage splits are unreliable; the end-to-end time is not affected`);
+    for (const [stage, ms] of Object.entries(run.stages))
+      report.add({ section: S3, name: `${label}: ${stage}`, value: ms / 1000, unit: 's' });
+    for (const [role, k] of Object.entries(run.taskRuns))
+      if (k > 1)
+        report.note(
+          S3,
+          `${label}: the ${role} provider task ran ${k} times (retry, or its BullMQ lock lapsed while the event loop was blocked): queue boundaries are its last run's, so stage splits are unreliable; the end-to-end time is not affected`,
+        );
     for (const [role, seen] of Object.entries(run.roles)) {
       if (seen.intersecting !== undefined && seen.encrypting !== undefined) {
-        report.add({ section: S3, name: `${label}: PSI at ${role} ('intersecting' → 'encrypting', includes encoding)`, value: (seen.encrypting - seen.intersecting) / 1000, unit: 's' });
+        report.add({
+          section: S3,
+          name: `${label}: PSI at ${role} ('intersecting' → 'encrypting', includes encoding)`,
+          value: (seen.encrypting - seen.intersecting) / 1000,
+          unit: 's',
+        });
       }
     }
     const providers = run.progress.providers as Record<string, { ciphertexts?: number }>;
@@ -51,12 +89,20 @@ async function runScenario(ctx: BenchContext, id: string, n: number, params: (ro
     report.add({ section: S3, name: `${label}: peak RSS during the job`, value: ctx.rss.peak() / MiB, unit: 'MiB' });
     report.add({ section: S3, name: `${label}: CPU time of the process during the job (all threads)`, value: run.cpuMs / 1000, unit: 's' });
     // the targets are for 10^5 rows; a quick run's smaller size says so instead of claiming them
-    const target = n >= 100_000 ? { target: `≤ ${targetS} s`, met: run.totalMs / 1000 <= targetS } : { note: `quick run: the ≤ ${targetS} s target is for 100,000` };
+    const target =
+      n >= 100_000
+        ? { target: `≤ ${targetS} s`, met: run.totalMs / 1000 <= targetS }
+        : { note: `quick run: the ≤ ${targetS} s target is for 100,000` };
     report.add({ section: S3, name: `${label}: end to end`, value: run.totalMs / 1000, unit: 's', ...target });
     if (rows) {
       const ref = evaluateReference(scenario, values, rows);
       const acc = compareResult(scenario, run.result!.metrics, ref.metrics);
-      report.add({ section: S3, name: `${label}: result vs plaintext reference`, value: acc.ok ? 'within the accuracy table' : `${acc.problems.length} problem(s)`, note: `largest relative error ${acc.largestError.toExponential(2)}${acc.ok ? '' : `; first: ${acc.problems[0]?.message ?? ''}`}` });
+      report.add({
+        section: S3,
+        name: `${label}: result vs plaintext reference`,
+        value: acc.ok ? 'within the accuracy table' : `${acc.problems.length} problem(s)`,
+        note: `largest relative error ${acc.largestError.toExponential(2)}${acc.ok ? '' : `; first: ${acc.problems[0]?.message ?? ''}`}`,
+      });
     }
   } finally {
     await sys.close();
@@ -68,12 +114,28 @@ export async function benchSme(ctx: BenchContext, n: number): Promise<void> {
   // The consumer lists the firms the bank holds (n of them); tax and utility hold n rows each, so
   // some listed firms are missing there (they contribute 0 and are counted in meta.missingKeys).
   const firms = Array.from(catalogRows('sme-credit-score', 'bank', n, 1), (r) => String(r.firm_id));
-  await runScenario(ctx, 'sme-credit-score', n, () => ({ firms }), `sme-credit-score, ${n.toLocaleString('en-US')} firms listed`, 30, n <= 20_000);
+  await runScenario(
+    ctx,
+    'sme-credit-score',
+    n,
+    () => ({ firms }),
+    `sme-credit-score, ${n.toLocaleString('en-US')} firms listed`,
+    30,
+    n <= 20_000,
+  );
 }
 
 export async function benchEnergy(ctx: BenchContext, n: number): Promise<void> {
   ctx.report.heading(S3);
-  await runScenario(ctx, 'energy-intensity-by-sector', n, () => ({}), `energy-intensity-by-sector, ${n.toLocaleString('en-US')} firms per provider (PSI)`, 60, n <= 20_000);
+  await runScenario(
+    ctx,
+    'energy-intensity-by-sector',
+    n,
+    () => ({}),
+    `energy-intensity-by-sector, ${n.toLocaleString('en-US')} firms per provider (PSI)`,
+    60,
+    n <= 20_000,
+  );
 }
 
 /** Two parties with n ids each, half shared: blind, re-blind, intersect, resolve (one thread). */
@@ -99,7 +161,13 @@ export async function benchPsiDirect(ctx: BenchContext, n: number, suites: Suite
       const ids = pa.resolve(r.positions[0]!);
       const intersectMs = performance.now() - t;
       const total = blindMs + reblindMs + intersectMs;
-      report.add({ section: S3, name: `PSI direct (libs/psi, ${suite}), 2 × ${n.toLocaleString('en-US')} ids, one thread`, value: total / 1000, unit: 's', note: `blind ${(blindMs / 1000).toFixed(2)} s, re-blind ${(reblindMs / 1000).toFixed(2)} s, intersect+resolve ${(intersectMs / 1000).toFixed(2)} s; ${ids.length} shared (expected ${n / 2})` });
+      report.add({
+        section: S3,
+        name: `PSI direct (libs/psi, ${suite}), 2 × ${n.toLocaleString('en-US')} ids, one thread`,
+        value: total / 1000,
+        unit: 's',
+        note: `blind ${(blindMs / 1000).toFixed(2)} s, re-blind ${(reblindMs / 1000).toFixed(2)} s, intersect+resolve ${(intersectMs / 1000).toFixed(2)} s; ${ids.length} shared (expected ${n / 2})`,
+      });
     } finally {
       pa.destroy();
       pb.destroy();

@@ -5,7 +5,17 @@
  * circuit it follows (the plan's own evaluation on real CKKS at a small size).
  */
 import { HeEngine, type HeParams } from '#he-core';
-import { CATALOG_IDS, builtinScenario, compilePlan, defaultParams, encodeRole, evaluateCircuit, generateRoleRows, seededRandom, type Plan } from '#scenario';
+import {
+  CATALOG_IDS,
+  builtinScenario,
+  compilePlan,
+  defaultParams,
+  encodeRole,
+  evaluateCircuit,
+  generateRoleRows,
+  seededRandom,
+  type Plan,
+} from '#scenario';
 import type { BenchContext } from './lib/context.js';
 
 const SR = 'Release hygiene: cost per output ciphertext';
@@ -62,7 +72,13 @@ export async function benchRelease(ctx: BenchContext): Promise<void> {
     if (!per.has(key)) {
       const ms = await perOutputMs(r.plan.params as unknown as HeParams, runs);
       per.set(key, ms);
-      report.add({ section: SR, name: `releaseFill at N=${r.plan.params.polyModulusDegree}, chain ${r.plan.params.coeffModulusBits.join('.')}`, value: ms, unit: 'ms', note: `median of ${runs}: one conjugation (key switch), one encode + encryption, two adds` });
+      report.add({
+        section: SR,
+        name: `releaseFill at N=${r.plan.params.polyModulusDegree}, chain ${r.plan.params.coeffModulusBits.join('.')}`,
+        value: ms,
+        unit: 'ms',
+        note: `median of ${runs}: one conjugation (key switch), one encode + encryption, two adds`,
+      });
     }
   }
   // Per scenario: the extra work against the evaluation of the circuit itself (real CKKS, 200 rows per role).
@@ -82,7 +98,8 @@ export async function benchRelease(ctx: BenchContext): Promise<void> {
     const pk = engine.usePublicKeyset(ks.publicKeyset);
     try {
       const ms = engine.scope(() => {
-        const keys = plan.align?.keys ?? (plan.align ? Object.values(data)[0]!.map((x) => String(x[Object.values(plan.align!.on)[0]!])) : undefined);
+        const keys =
+          plan.align?.keys ?? (plan.align ? Object.values(data)[0]!.map((x) => String(x[Object.values(plan.align!.on)[0]!])) : undefined);
         const inputs: Record<string, Record<string, ReturnType<HeEngine['encrypt']>[]>> = {};
         const groupCounts: Record<string, Record<string, number[]>> = {};
         for (const role of Object.keys(plan.roles)) {
@@ -93,12 +110,18 @@ export async function benchRelease(ctx: BenchContext): Promise<void> {
         const privateParams: Record<string, ReturnType<HeEngine['encrypt']>> = {};
         for (const p of plan.privateInputs) privateParams[p.name] = engine.encrypt(pk, new Float64Array(engine.slots).fill(0.5));
         const t = performance.now();
-        evaluateCircuit(engine as never, pk as never, plan, inputs as never, { groupCounts, privateParams: privateParams as never, random: seededRandom(id) });
+        evaluateCircuit(engine as never, pk as never, plan, inputs as never, {
+          groupCounts,
+          privateParams: privateParams as never,
+          random: seededRandom(id),
+        });
         return performance.now() - t;
       });
       const outs = outputCiphertexts(plan);
       const extra = outs * per.get(JSON.stringify(plan.params))!;
-      lines.push(`| ${id} | ${plan.params.polyModulusDegree} | ${outs} | ${extra.toFixed(0)} | ${ms.toFixed(0)} | ${((100 * extra) / ms).toFixed(0)}% |`);
+      lines.push(
+        `| ${id} | ${plan.params.polyModulusDegree} | ${outs} | ${extra.toFixed(0)} | ${ms.toFixed(0)} | ${((100 * extra) / ms).toFixed(0)}% |`,
+      );
     } catch (e) {
       lines.push(`| ${id} | – | – | – | – | ${(e as Error).message.slice(0, 60)} |`);
     } finally {
@@ -106,5 +129,13 @@ export async function benchRelease(ctx: BenchContext): Promise<void> {
       engine.dispose();
     }
   }
-  report.note(SR, ['per scenario, 200 rows per role (evaluation includes the hygiene):', '| scenario | N | output ciphertexts | hygiene ms | evaluation ms | share |', '| --- | --- | --- | --- | --- | --- |', ...lines].join('\n'));
+  report.note(
+    SR,
+    [
+      'per scenario, 200 rows per role (evaluation includes the hygiene):',
+      '| scenario | N | output ciphertexts | hygiene ms | evaluation ms | share |',
+      '| --- | --- | --- | --- | --- | --- |',
+      ...lines,
+    ].join('\n'),
+  );
 }

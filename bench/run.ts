@@ -24,7 +24,11 @@ import { benchWorkers } from './workers.js';
 const SECTIONS = ['water', 'paillier', 'he', 'release', 'sme', 'energy', 'psi', 'workers', 'ledger'] as const;
 type Section = (typeof SECTIONS)[number];
 
-interface Args { quick: boolean; only: Set<Section>; out: string | null }
+interface Args {
+  quick: boolean;
+  only: Set<Section>;
+  out: string | null;
+}
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { quick: false, only: new Set(SECTIONS), out: null };
@@ -34,7 +38,10 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--only' || a.startsWith('--only=')) {
       const v = a === '--only' ? argv[++i] : a.slice('--only='.length);
       if (!v) throw new Error('--only needs a comma list of ' + SECTIONS.join(', '));
-      const names = v.split(',').map((s) => s.trim()).filter(Boolean);
+      const names = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const bad = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
       if (bad.length) throw new Error(`--only: unknown benchmark ${bad.join(', ')}; choose from ${SECTIONS.join(', ')}`);
       args.only = new Set(names as Section[]);
@@ -51,19 +58,48 @@ function parseArgs(argv: string[]): Args {
 }
 
 function machine(): string[] {
-  const lines = [`- CPU: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`, `- memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB`, `- Node ${process.version}, ${process.platform} ${process.arch}`];
+  const lines = [
+    `- CPU: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
+    `- memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    `- Node ${process.version}, ${process.platform} ${process.arch}`,
+  ];
   try {
-    const l = execFileSync('lscpu', { encoding: 'utf8' }).split('\n').filter((x) => /^(Model name|CPU\(s\)|Thread|Core|Hypervisor|L2|L3)/.test(x)).map((x) => x.replace(/\s+/g, ' '));
+    const l = execFileSync('lscpu', { encoding: 'utf8' })
+      .split('\n')
+      .filter((x) => /^(Model name|CPU\(s\)|Thread|Core|Hypervisor|L2|L3)/.test(x))
+      .map((x) => x.replace(/\s+/g, ' '));
     lines.push(`- lscpu: ${l.join('; ')}`);
-  } catch { /* lscpu is optional */ }
+  } catch {
+    /* lscpu is optional */
+  }
   return lines;
 }
 
 /** Sizes per mode: the full run is what issue 10 asks; --quick keeps the whole run near 3 minutes. */
 function sizes(quick: boolean) {
   return quick
-    ? { water: [10_000, 100_000], paillier: 100, sme: 10_000, energy: 10_000, psi: 2_000, psiSuites: ['x25519'] as const, jobs: 10, jobRows: 2000, ledger: 100_000 }
-    : { water: [10_000, 100_000, 1_000_000], paillier: 2000, sme: 100_000, energy: 100_000, psi: 20_000, psiSuites: ['x25519', 'ristretto255'] as const, jobs: 30, jobRows: 2000, ledger: 1_000_000 };
+    ? {
+        water: [10_000, 100_000],
+        paillier: 100,
+        sme: 10_000,
+        energy: 10_000,
+        psi: 2_000,
+        psiSuites: ['x25519'] as const,
+        jobs: 10,
+        jobRows: 2000,
+        ledger: 100_000,
+      }
+    : {
+        water: [10_000, 100_000, 1_000_000],
+        paillier: 2000,
+        sme: 100_000,
+        energy: 100_000,
+        psi: 20_000,
+        psiSuites: ['x25519', 'ristretto255'] as const,
+        jobs: 30,
+        jobRows: 2000,
+        ledger: 1_000_000,
+      };
 }
 
 async function main(): Promise<number> {
@@ -78,7 +114,9 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   const load0 = loadavg();
   const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
-  process.stdout.write(`dataspace benchmarks — ${started.toISOString()} — ${command}\n${machine().join('\n')}\n- load average at start: ${load0.map((x) => x.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(
+    `dataspace benchmarks — ${started.toISOString()} — ${command}\n${machine().join('\n')}\n- load average at start: ${load0.map((x) => x.toFixed(2)).join(' ')}\n`,
+  );
   const run = async (name: Section, fn: () => Promise<void>): Promise<void> => {
     if (!args.only.has(name)) return;
     try {
@@ -106,11 +144,16 @@ async function main(): Promise<number> {
   }
   const wall = (performance.now() - t0) / 1000;
   const load1 = loadavg();
-  process.stdout.write(report.summary() + `\n\nwall time ${wall.toFixed(0)} s; load average at end: ${load1.map((x) => x.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(
+    report.summary() + `\n\nwall time ${wall.toFixed(0)} s; load average at end: ${load1.map((x) => x.toFixed(2)).join(' ')}\n`,
+  );
   if (args.out) {
     const md = [
-      `## Run of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`, '',
-      `Command: \`${command}\` (${wall.toFixed(0)} s wall)`, '', ...machine(),
+      `## Run of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+      '',
+      `Command: \`${command}\` (${wall.toFixed(0)} s wall)`,
+      '',
+      ...machine(),
       `- load average (1/5/15 min) at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${load1.map((x) => x.toFixed(2)).join(' ')}`,
       report.toMarkdown(),
     ].join('\n');
@@ -121,7 +164,10 @@ async function main(): Promise<number> {
 }
 
 // Exit explicitly: a deployment whose shutdown failed mid-section may leave handles open.
-main().then((code) => process.exit(code), (e: unknown) => {
-  process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(2);
-});
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(2);
+  },
+);

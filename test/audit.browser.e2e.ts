@@ -30,14 +30,25 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 
 /** Installs chromium if needed and loads playwright-core; returns a reason to skip when either is impossible. */
 async function prepareBrowser(): Promise<{ chromium: Chromium } | { skip: string }> {
-  const r = spawnSync('bash', [join(ROOT, 'scripts/ensure-chromium.sh')], { encoding: 'utf8', timeout: 15 * 60_000, env: { ...process.env, CHROMIUM_PATH: CHROMIUM } });
-  if (r.status !== 0) return { skip: `chromium is not installed and could not be installed: ${(r.stderr || r.error?.message || 'unknown error').trim()}` };
+  const r = spawnSync('bash', [join(ROOT, 'scripts/ensure-chromium.sh')], {
+    encoding: 'utf8',
+    timeout: 15 * 60_000,
+    env: { ...process.env, CHROMIUM_PATH: CHROMIUM },
+  });
+  if (r.status !== 0)
+    return { skip: `chromium is not installed and could not be installed: ${(r.stderr || r.error?.message || 'unknown error').trim()}` };
   try {
     const pw = await import('playwright-core');
     return { chromium: pw.chromium };
@@ -59,7 +70,10 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 3
   }
 }
 
-interface Listed { index: number; event: { id: string; type: string; job?: string; datasets?: string[]; data?: Record<string, unknown> } }
+interface Listed {
+  index: number;
+  event: { id: string; type: string; job?: string; datasets?: string[]; data?: Record<string, unknown> };
+}
 
 describe('auditor console (/audit) in chromium', { skip: 'skip' in prepared ? prepared.skip : false }, () => {
   let s: Server;
@@ -113,7 +127,11 @@ describe('auditor console (/audit) in chromium', { skip: 'skip' in prepared ? pr
     assert.equal(other.status, 201, other.text);
     otherDatasetId = other.body.id;
     const rows = generateRoleRows(SCENARIO, 'utility', { rows: 120, seed: 11 });
-    const imp = await call(s.url, 'POST', `/datasets/${datasetId}/rows`, { token: provider, raw: toCsv(Object.keys(doc.columns), rows), headers: { 'content-type': 'text/csv' } });
+    const imp = await call(s.url, 'POST', `/datasets/${datasetId}/rows`, {
+      token: provider,
+      raw: toCsv(Object.keys(doc.columns), rows),
+      headers: { 'content-type': 'text/csv' },
+    });
     assert.equal(imp.status, 200, imp.text);
 
     // One job through the whole path (real CKKS, Laplace noise so that it spends privacy budget), and one
@@ -121,12 +139,19 @@ describe('auditor console (/audit) in chromium', { skip: 'skip' in prepared ? pr
     await generateKeyFile(join(dir, 'c.keys'), keyRequirements(scenario));
     const keys = readKeyFile(join(dir, 'c.keys'));
     const client = new DataspaceClient({ url: s.url, token: consumer });
-    const sub = await submitJob(client, keys, scenario, { scenario: scenario.id, bindings: { utility: datasetId }, purpose: 'public-service' });
+    const sub = await submitJob(client, keys, scenario, {
+      scenario: scenario.id,
+      bindings: { utility: datasetId },
+      purpose: 'public-service',
+    });
     jobId = String(sub.id);
     const st = await waitForJob(client, jobId, undefined, 200, 180_000);
     assert.equal(st.status, 'completed', JSON.stringify(st.error));
     await fetchResult(client, jobId, keys);
-    const refused = await call(s.url, 'POST', '/jobs', { token: consumer, body: { scenario: scenario.id, bindings: { utility: datasetId }, keyset: keys.publicKeyset.fingerprint, purpose: 'marketing' } });
+    const refused = await call(s.url, 'POST', '/jobs', {
+      token: consumer,
+      body: { scenario: scenario.id, bindings: { utility: datasetId }, keyset: keys.publicKeyset.fingerprint, purpose: 'marketing' },
+    });
     assert.equal(refused.status, 403, refused.text);
     // Ledger intake is asynchronous (a queue): wait until the job's last events are in the log.
     await waitFor('the job and refusal events in the ledger', async () => {
@@ -163,31 +188,55 @@ describe('auditor console (/audit) in chromium', { skip: 'skip' in prepared ? pr
     assert.equal((await fetch(`${s.url}/audit/..%2Fpackage.json`)).status, 404);
   });
 
-  it('the page\'s verifier agrees with every RFC 6962 vector (transparency-dev/merkle)', { timeout: 60_000 }, async () => {
+  it("the page's verifier agrees with every RFC 6962 vector (transparency-dev/merkle)", { timeout: 60_000 }, async () => {
     await page.goto(`${s.url}/audit`);
     const vectors = join(ROOT, 'libs/ledger-core/test-vectors/rfc6962');
-    const results = await page.evaluate(async ({ inclusion, consistency }) => {
-      const m = await import('/audit/merkle.js' as string) as {
-        base64ToBytes(s: string): Uint8Array;
-        verifyInclusion(l: Uint8Array, i: bigint, n: bigint, p: Uint8Array[], r: Uint8Array): Promise<boolean>;
-        verifyConsistency(a: bigint, b: bigint, p: Uint8Array[], r1: Uint8Array, r2: Uint8Array): Promise<boolean>;
-      };
-      // Quote the integers first: one case uses 2^64 - 1, which a JS number cannot hold.
-      const parse = (text: string, ints: string[]): Record<string, unknown>[] => JSON.parse(text.replace(new RegExp(`("(?:${ints.join('|')})"\\s*:\\s*)(\\d+)`, 'g'), '$1"$2"'));
-      const b = (v: unknown): Uint8Array => m.base64ToBytes(v as string);
-      const proof = (v: unknown): Uint8Array[] => ((v as string[] | null) ?? []).map(b);
-      const out: { file: string; want: boolean; got: boolean }[] = [];
-      for (const c of parse(inclusion, ['leafIdx', 'treeSize'])) {
-        out.push({ file: String(c.file), want: !c.wantErr, got: await m.verifyInclusion(b(c.leafHash), BigInt(c.leafIdx as string), BigInt(c.treeSize as string), proof(c.proof), b(c.root)) });
-      }
-      for (const c of parse(consistency, ['size1', 'size2'])) {
-        out.push({ file: String(c.file), want: !c.wantErr, got: await m.verifyConsistency(BigInt(c.size1 as string), BigInt(c.size2 as string), proof(c.proof), b(c.root1), b(c.root2)) });
-      }
-      return out;
-    }, { inclusion: readFileSync(join(vectors, 'inclusion.json'), 'utf8'), consistency: readFileSync(join(vectors, 'consistency.json'), 'utf8') });
+    const results = await page.evaluate(
+      async ({ inclusion, consistency }) => {
+        const m = (await import('/audit/merkle.js' as string)) as {
+          base64ToBytes(s: string): Uint8Array;
+          verifyInclusion(l: Uint8Array, i: bigint, n: bigint, p: Uint8Array[], r: Uint8Array): Promise<boolean>;
+          verifyConsistency(a: bigint, b: bigint, p: Uint8Array[], r1: Uint8Array, r2: Uint8Array): Promise<boolean>;
+        };
+        // Quote the integers first: one case uses 2^64 - 1, which a JS number cannot hold.
+        const parse = (text: string, ints: string[]): Record<string, unknown>[] =>
+          JSON.parse(text.replace(new RegExp(`("(?:${ints.join('|')})"\\s*:\\s*)(\\d+)`, 'g'), '$1"$2"'));
+        const b = (v: unknown): Uint8Array => m.base64ToBytes(v as string);
+        const proof = (v: unknown): Uint8Array[] => ((v as string[] | null) ?? []).map(b);
+        const out: { file: string; want: boolean; got: boolean }[] = [];
+        for (const c of parse(inclusion, ['leafIdx', 'treeSize'])) {
+          out.push({
+            file: String(c.file),
+            want: !c.wantErr,
+            got: await m.verifyInclusion(
+              b(c.leafHash),
+              BigInt(c.leafIdx as string),
+              BigInt(c.treeSize as string),
+              proof(c.proof),
+              b(c.root),
+            ),
+          });
+        }
+        for (const c of parse(consistency, ['size1', 'size2'])) {
+          out.push({
+            file: String(c.file),
+            want: !c.wantErr,
+            got: await m.verifyConsistency(BigInt(c.size1 as string), BigInt(c.size2 as string), proof(c.proof), b(c.root1), b(c.root2)),
+          });
+        }
+        return out;
+      },
+      {
+        inclusion: readFileSync(join(vectors, 'inclusion.json'), 'utf8'),
+        consistency: readFileSync(join(vectors, 'consistency.json'), 'utf8'),
+      },
+    );
     assert.equal(results.length, 49 + 43);
     assert.ok(results.some((r) => r.want) && results.some((r) => !r.want));
-    assert.deepEqual(results.filter((r) => r.got !== r.want), []);
+    assert.deepEqual(
+      results.filter((r) => r.got !== r.want),
+      [],
+    );
   });
 
   it('signs in, filters to one dataset, opens a job and sees its inclusion proofs verified', { timeout: 120_000 }, async () => {
@@ -217,8 +266,13 @@ describe('auditor console (/audit) in chromium', { skip: 'skip' in prepared ? pr
     await page.getByText(new RegExp(`of ${expected} events \\(dataset`)).waitFor();
     const rows = page.locator('table.events tbody tr');
     assert.equal(await rows.count(), expected);
-    const shown = await page.locator('table.events tbody tr td:nth-child(4)').evaluateAll((tds) => tds.map((td) => [...td.querySelectorAll('[data-dataset]')].map((a) => a.getAttribute('data-dataset'))));
-    assert.ok(shown.every((ids) => ids.includes(datasetId)), 'every row names the filtered dataset');
+    const shown = await page
+      .locator('table.events tbody tr td:nth-child(4)')
+      .evaluateAll((tds) => tds.map((td) => [...td.querySelectorAll('[data-dataset]')].map((a) => a.getAttribute('data-dataset'))));
+    assert.ok(
+      shown.every((ids) => ids.includes(datasetId)),
+      'every row names the filtered dataset',
+    );
 
     await page.locator(`a[data-job="${jobId}"]`).first().click();
     await page.getByRole('heading', { name: new RegExp(`Job ${jobId}`) }).waitFor();
@@ -248,26 +302,39 @@ describe('auditor console (/audit) in chromium', { skip: 'skip' in prepared ? pr
     const figures = page.locator('figure.chart');
     assert.equal(await figures.count(), 3);
     const refusals = figures.filter({ hasText: 'Refusals by reason' });
-    assert.match(await refusals.locator('svg').getAttribute('aria-label') ?? '', /Refusals by reason/);
+    assert.match((await refusals.locator('svg').getAttribute('aria-label')) ?? '', /Refusals by reason/);
     await refusals.getByText('Show the numbers as a table').click();
     assert.match(await refusals.locator('table').innerText(), /PURPOSE_NOT_ALLOWED\s+1/);
     // ε per dataset and consumer: what the ledger's job.submitted events charged, against the policy's budget.
-    const charged = (await entries({ type: 'job.submitted', dataset: datasetId })).entries
-      .reduce((sum, e) => sum + Number(e.event.data?.epsilon ?? 0), 0);
+    const charged = (await entries({ type: 'job.submitted', dataset: datasetId })).entries.reduce(
+      (sum, e) => sum + Number(e.event.data?.epsilon ?? 0),
+      0,
+    );
     assert.ok(charged > 0, 'the scenario spends privacy budget');
     const budget = figures.filter({ hasText: 'Privacy budget (ε) spent' });
     assert.equal(await budget.locator('svg rect.bar').count(), 1);
     await budget.getByText('Show the numbers as a table').click();
-    const registered = { data: (await entries({ type: 'dataset.registered', dataset: datasetId })).entries[0]!.event.data as { name: string; policy: { epsilonBudget: number } } };
+    const registered = {
+      data: (await entries({ type: 'dataset.registered', dataset: datasetId })).entries[0]!.event.data as {
+        name: string;
+        policy: { epsilonBudget: number };
+      },
+    };
     const cells = (await budget.locator('table tbody tr').first().innerText()).split('\t').map((c) => c.trim());
-    assert.deepEqual(cells, [`${registered.data.name} · consumer ${consumerId}`, String(charged), String(registered.data.policy.epsilonBudget)]);
+    assert.deepEqual(cells, [
+      `${registered.data.name} · consumer ${consumerId}`,
+      String(charged),
+      String(registered.data.policy.epsilonBudget),
+    ]);
     const usage = figures.filter({ hasText: 'Usage per dataset over time' });
-    assert.ok(await usage.locator('svg polyline').count() >= 2, 'one line per dataset');
+    assert.ok((await usage.locator('svg polyline').count()) >= 2, 'one line per dataset');
   });
 
   it('on a later visit, checks that the new checkpoint extends the remembered one', { timeout: 60_000 }, async () => {
     // (Scripts run in the page are strings: this file is compiled without the DOM types.)
-    const remembered = await page.evaluate<{ size: number } | null>('JSON.parse(localStorage.getItem("dataspace.audit.checkpoint") ?? "null")');
+    const remembered = await page.evaluate<{ size: number } | null>(
+      'JSON.parse(localStorage.getItem("dataspace.audit.checkpoint") ?? "null")',
+    );
     assert.ok(remembered && remembered.size > 0);
     // The log grows, a new checkpoint is signed, and the auditor comes back.
     await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'late consumer' } });
@@ -294,7 +361,7 @@ describe('auditor console (/audit) in chromium', { skip: 'skip' in prepared ? pr
   it('a checkpoint with a bad signature is refused', { timeout: 60_000 }, async () => {
     await page.route('**/ledger/checkpoint', async (route) => {
       const res = await route.fetch();
-      const body = await res.json() as { checkpoint: string };
+      const body = (await res.json()) as { checkpoint: string };
       // Change one character of the signed text (the tree size line).
       body.checkpoint = body.checkpoint.replace(/\n(\d+)\n/, (_m, n: string) => `\n${Number(n) + 1}\n`);
       await route.fulfill({ response: res, json: body });
@@ -312,7 +379,12 @@ describe('auditor console (/audit) in chromium', { skip: 'skip' in prepared ? pr
     const row = await repo.findOneByOrFail({ idx: submitted.index });
     const forged = row.body.replace('"purpose":"public-service"', '"purpose":"research"');
     assert.notEqual(forged, row.body);
-    await s.dataSource.createQueryBuilder().update(LedgerEntryEntity).set({ body: forged }).where('idx = :i', { i: submitted.index }).execute();
+    await s.dataSource
+      .createQueryBuilder()
+      .update(LedgerEntryEntity)
+      .set({ body: forged })
+      .where('idx = :i', { i: submitted.index })
+      .execute();
 
     await page.goto(`${s.url}/audit#/job/${jobId}`);
     const verdict = page.locator('.job-verify-summary');

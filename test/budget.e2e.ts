@@ -29,13 +29,22 @@ describe('privacy budget: concurrent jobs never overspend', () => {
     assert.ok(plan.ok);
     const eps = plan.plan.epsilon;
     assert.ok(eps > 0);
-    const provider = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: 'utility' } })).body.token;
-    const consumer = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'lab' } })).body.token;
+    const provider = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: 'utility' } })).body
+      .token;
+    const consumer = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'lab' } })).body
+      .token;
     const doc = datasetDocumentFor(id, 'utility');
-    const reg = await call(s.url, 'POST', '/datasets', { token: provider, body: { ...doc, policy: { ...doc.policy, epsilonBudget: 5 * eps } } });
+    const reg = await call(s.url, 'POST', '/datasets', {
+      token: provider,
+      body: { ...doc, policy: { ...doc.policy, epsilonBudget: 5 * eps } },
+    });
     assert.equal(reg.status, 201, reg.text);
     const rows = generateRoleRows(id, 'utility', { rows: 200, seed: 3 });
-    const imp = await call(s.url, 'POST', `/datasets/${reg.body.id}/rows`, { token: provider, raw: toCsv(Object.keys(doc.columns), rows), headers: { 'content-type': 'text/csv' } });
+    const imp = await call(s.url, 'POST', `/datasets/${reg.body.id}/rows`, {
+      token: provider,
+      raw: toCsv(Object.keys(doc.columns), rows),
+      headers: { 'content-type': 'text/csv' },
+    });
     assert.equal(imp.status, 200, imp.text);
     await generateKeyFile(join(dir, 'k'), keyRequirements(scenario));
     const client = new DataspaceClient({ url: s.url, token: consumer });
@@ -48,7 +57,10 @@ describe('privacy budget: concurrent jobs never overspend', () => {
     assert.equal(refused.length, 15);
     for (const r of refused) {
       assert.equal(r.body.error, 'POLICY_REFUSED');
-      assert.ok(r.body.details.some((d: { code: string }) => d.code === 'BUDGET_EXHAUSTED'), r.text);
+      assert.ok(
+        r.body.details.some((d: { code: string }) => d.code === 'BUDGET_EXHAUSTED'),
+        r.text,
+      );
     }
     const spent = await s.dataSource.query('SELECT spent FROM budgets');
     assert.ok(Math.abs(Number(spent[0].spent) - 5 * eps) < 1e-9);

@@ -47,7 +47,15 @@ const malformed: Record<string, unknown> = {
 const dataset = {
   name: 'charging sessions',
   columns: cols,
-  policy: { consumers: ['*'], purposes: ['public-service'], aggregations: ['sum', 'count'], rowLevel: false, minGroupSize: 5, epsilonBudget: null, expiresAt: null },
+  policy: {
+    consumers: ['*'],
+    purposes: ['public-service'],
+    aggregations: ['sum', 'count'],
+    rowLevel: false,
+    minGroupSize: 5,
+    epsilonBudget: null,
+    expiresAt: null,
+  },
 };
 const badDataset = { ...dataset, columns: { kwh: { type: 'number', min: 9, max: 1 }, 'bad-name': { type: 'id' } }, rows: [] };
 
@@ -60,7 +68,11 @@ const file = (name: string, v: unknown): string => {
 /** No server may be reached: DATASPACE_URL points at a port nothing listens on. */
 let env: NodeJS.ProcessEnv;
 
-interface ErrorDoc { error: string; message: string; details: { path: string; code: string; message: string }[] }
+interface ErrorDoc {
+  error: string;
+  message: string;
+  details: { path: string; code: string; message: string }[];
+}
 
 describe('dataspace offline commands (no server)', () => {
   before(async () => {
@@ -89,7 +101,10 @@ describe('dataspace offline commands (no server)', () => {
       const out = JSON.parse(r.stdout) as ErrorDoc;
       assert.equal(out.error, 'VALIDATION_FAILED');
       assert.equal(out.message, `invalid scenario document: ${want.length} problem(s)`);
-      assert.deepEqual(out.details, want.map((e) => ({ path: e.path, code: e.code, message: e.message })));
+      assert.deepEqual(
+        out.details,
+        want.map((e) => ({ path: e.path, code: e.code, message: e.message })),
+      );
     });
   }
 
@@ -109,7 +124,7 @@ describe('dataspace offline commands (no server)', () => {
     assert.equal((JSON.parse(r.stdout) as ErrorDoc).error, 'MALFORMED_JSON');
   });
 
-  it('datasets validate: valid, then every problem with the provider API\'s paths', async () => {
+  it("datasets validate: valid, then every problem with the provider API's paths", async () => {
     const ok = await runCli(['datasets', 'validate', '--file', file('dataset', dataset)], { env });
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /a valid dataset document \(charging sessions: 2 columns\)/);
@@ -119,7 +134,10 @@ describe('dataspace offline commands (no server)', () => {
     assert.equal(r.code, 1);
     const out = JSON.parse(r.stdout) as ErrorDoc;
     assert.equal(out.error, 'VALIDATION_FAILED');
-    assert.deepEqual(out.details.map((d) => [d.path, d.code]), v.ok ? [] : v.errors.map((e) => [e.path ? `$.${e.path}` : '$', e.code]));
+    assert.deepEqual(
+      out.details.map((d) => [d.path, d.code]),
+      v.ok ? [] : v.errors.map((e) => [e.path ? `$.${e.path}` : '$', e.code]),
+    );
     assert.ok(out.details.some((d) => d.path === '$.columns.kwh.min' && d.code === 'MIN_GREATER_THAN_MAX'));
     assert.ok(out.details.length >= 3, JSON.stringify(out.details));
   });
@@ -139,8 +157,11 @@ describe('dataspace offline commands (no server)', () => {
     const j = await runCli(['scenarios', 'explain', '--file', f, '--rows', 'op1=20000', '--rows', 'op2=5000', '--json'], { env });
     assert.equal(j.code, 0, j.stderr);
     const x = JSON.parse(j.stdout) as {
-      depth: number; privateParameters: string[]; assumedRows: string[];
-      roles: Record<string, { rows: number; columns: string[]; ciphertexts: number }>; estimate: { estimatedSeconds: number; ciphertexts: number };
+      depth: number;
+      privateParameters: string[];
+      assumedRows: string[];
+      roles: Record<string, { rows: number; columns: string[]; ciphertexts: number }>;
+      estimate: { estimatedSeconds: number; ciphertexts: number };
     };
     assert.ok(x.depth >= 1);
     assert.deepEqual(x.privateParameters, ['tariff']);
@@ -162,7 +183,10 @@ describe('dataspace offline commands (no server)', () => {
     assert.equal(r.code, 1);
     const out = JSON.parse(r.stdout) as ErrorDoc;
     assert.equal(out.error, 'VALIDATION_FAILED');
-    assert.deepEqual(out.details.map((d) => [d.path, d.code]), [['$.params/minKwh', 'required']]);
+    assert.deepEqual(
+      out.details.map((d) => [d.path, d.code]),
+      [['$.params/minKwh', 'required']],
+    );
   });
 
   it('a server command with --json prints the error document on stdout when it fails', async () => {

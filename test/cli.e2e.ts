@@ -52,8 +52,13 @@ const dataset = {
   description: 'one row per kiosk',
   columns: scenario.inputs.shop!.columns,
   policy: {
-    consumers: ['*'], purposes: [PURPOSE], aggregations: ['sum', 'count'], rowLevel: false,
-    minGroupSize: 5, epsilonBudget: 10, expiresAt: null,
+    consumers: ['*'],
+    purposes: [PURPOSE],
+    aggregations: ['sum', 'count'],
+    rowLevel: false,
+    minGroupSize: 5,
+    epsilonBudget: 10,
+    expiresAt: null,
   },
 };
 
@@ -62,7 +67,7 @@ function kioskRows(): Row[] {
   const rows: Row[] = [];
   for (let i = 0; i < 240; i++) {
     const district = i < 237 ? DISTRICTS[i % 2]! : DISTRICTS[2]!;
-    rows.push({ kiosk_id: `K${String(i).padStart(4, '0')}`, district, amount: Math.round(((i * 7919) % 50000)) / 100 });
+    rows.push({ kiosk_id: `K${String(i).padStart(4, '0')}`, district, amount: Math.round((i * 7919) % 50000) / 100 });
   }
   return rows;
 }
@@ -78,7 +83,12 @@ function freePort(): Promise<number> {
   });
 }
 
-interface Recorded { method: string; url: string; headers: IncomingMessage['headers']; body: Buffer }
+interface Recorded {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
 
 /** A forwarding HTTP proxy that keeps every request it sees (method, path, headers, body). */
 function recordingProxy(target: string): Promise<{ url: string; requests: Recorded[]; close(): Promise<void> }> {
@@ -97,7 +107,10 @@ function recordingProxy(target: string): Promise<{ url: string; requests: Record
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.pipe(res);
       });
-      up.on('error', () => { res.writeHead(502); res.end(); });
+      up.on('error', () => {
+        res.writeHead(502);
+        res.end();
+      });
       up.end(body);
     });
   });
@@ -125,7 +138,10 @@ describe('dataspace CLI end to end (subprocesses)', { timeout: 240_000 }, () => 
   const prefix = `dstest-cli-${randomBytes(4).toString('hex')}`;
   // On PostgreSQL (the second pass of npm test), its own schema so runs cannot collide.
   const env: NodeJS.ProcessEnv = {
-    ...process.env, DATA_DIR: join(dir, 'data'), QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent',
+    ...process.env,
+    DATA_DIR: join(dir, 'data'),
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'silent',
     ...(process.env.DATABASE_URL ? { DATABASE_SCHEMA: `cli_${prefix.replace(/[^a-z0-9]/g, '_')}` } : {}),
   };
   delete env.DATASPACE_URL;
@@ -167,7 +183,10 @@ describe('dataspace CLI end to end (subprocesses)', { timeout: 240_000 }, () => 
 
   it('participants add (admin) prints id, name, role and token', async () => {
     for (const role of ['provider', 'consumer', 'auditor'] as const) {
-      const r = ok(await cli(['participants', 'add', '--role', role, '--name', `e2e ${role}`, '--json'], admin), `participants add ${role}`);
+      const r = ok(
+        await cli(['participants', 'add', '--role', role, '--name', `e2e ${role}`, '--json'], admin),
+        `participants add ${role}`,
+      );
       const p = JSON.parse(r.stdout) as { id: string; name: string; role: string; token: string };
       assert.equal(p.role, role);
       assert.equal(p.name, `e2e ${role}`);
@@ -182,7 +201,9 @@ describe('dataspace CLI end to end (subprocesses)', { timeout: 240_000 }, () => 
   it('datasets register and import (CSV); list shows the rows', async () => {
     const file = join(dir, 'dataset.json');
     writeFileSync(file, JSON.stringify(dataset));
-    const reg = JSON.parse(ok(await cli(['datasets', 'register', '--file', file, '--json'], tokens.provider), 'datasets register').stdout) as { id: string };
+    const reg = JSON.parse(
+      ok(await cli(['datasets', 'register', '--file', file, '--json'], tokens.provider), 'datasets register').stdout,
+    ) as { id: string };
     assert.ok(reg.id);
     datasetId = reg.id;
     const rows = kioskRows();
@@ -194,16 +215,23 @@ describe('dataspace CLI end to end (subprocesses)', { timeout: 240_000 }, () => 
     const refused = await cli(['datasets', 'import', datasetId, '--file', bad], tokens.provider);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /line|district/i);
-    const list = JSON.parse(ok(await cli(['datasets', 'list', '--json'], tokens.provider), 'datasets list').stdout) as { id: string; rows: number }[];
+    const list = JSON.parse(ok(await cli(['datasets', 'list', '--json'], tokens.provider), 'datasets list').stdout) as {
+      id: string;
+      rows: number;
+    }[];
     assert.equal(list.find((d) => d.id === datasetId)?.rows, rows.length);
   });
 
   it('scenarios register: a new document, then show returns it', async () => {
     const file = join(dir, 'scenario.json');
     writeFileSync(file, JSON.stringify(scenario));
-    const r = JSON.parse(ok(await cli(['scenarios', 'register', '--file', file, '--json'], tokens.consumer), 'scenarios register').stdout) as { id: string; version: number };
+    const r = JSON.parse(
+      ok(await cli(['scenarios', 'register', '--file', file, '--json'], tokens.consumer), 'scenarios register').stdout,
+    ) as { id: string; version: number };
     assert.deepEqual(r, { id: scenario.id, version: 1 });
-    const shown = JSON.parse(ok(await cli(['scenarios', 'show', scenario.id, '--json'], tokens.consumer), 'scenarios show').stdout) as { document: Scenario };
+    const shown = JSON.parse(ok(await cli(['scenarios', 'show', scenario.id, '--json'], tokens.consumer), 'scenarios show').stdout) as {
+      document: Scenario;
+    };
     assert.deepEqual(shown.document.metrics, scenario.metrics);
   });
 
@@ -213,12 +241,37 @@ describe('dataspace CLI end to end (subprocesses)', { timeout: 240_000 }, () => 
   });
 
   it('jobs submit --wait completes and jobs result --json matches the reference', async () => {
-    const sub = ok(await cli(['jobs', 'submit', '--scenario', scenario.id, '--bind', `shop=${datasetId}`, '--keys', keyFile, '--purpose', PURPOSE, '--wait', '--json'], tokens.consumer, proxy.url), 'jobs submit');
+    const sub = ok(
+      await cli(
+        [
+          'jobs',
+          'submit',
+          '--scenario',
+          scenario.id,
+          '--bind',
+          `shop=${datasetId}`,
+          '--keys',
+          keyFile,
+          '--purpose',
+          PURPOSE,
+          '--wait',
+          '--json',
+        ],
+        tokens.consumer,
+        proxy.url,
+      ),
+      'jobs submit',
+    );
     const job = JSON.parse(sub.stdout) as { id: string; status: string };
     assert.equal(job.status, 'completed');
     jobId = job.id;
     const res = ok(await cli(['jobs', 'result', jobId, '--keys', keyFile, '--json'], tokens.consumer, proxy.url), 'jobs result');
-    const doc = JSON.parse(res.stdout) as { scenario: string; job: string; metrics: Record<string, never>; meta: { rows: Record<string, number>; suppressed: Record<string, string[]> } };
+    const doc = JSON.parse(res.stdout) as {
+      scenario: string;
+      job: string;
+      metrics: Record<string, never>;
+      meta: { rows: Record<string, number>; suppressed: Record<string, string[]> };
+    };
     assert.equal(doc.scenario, scenario.id);
     assert.equal(doc.job, jobId);
     // the policy's minGroupSize 5 withholds the exact row counts from the consumer (README, threat model)
@@ -231,7 +284,10 @@ describe('dataspace CLI end to end (subprocesses)', { timeout: 240_000 }, () => 
 
   it('no request the CLI sent holds the secret key (raw, base64 or hex)', () => {
     assert.ok(proxy.requests.length >= 4, `only ${proxy.requests.length} requests recorded`);
-    assert.ok(proxy.requests.some((r) => r.method === 'POST' && r.url.startsWith('/keysets') && r.body.length > 1000), 'the public keyset upload was not recorded');
+    assert.ok(
+      proxy.requests.some((r) => r.method === 'POST' && r.url.startsWith('/keysets') && r.body.length > 1000),
+      'the public keyset upload was not recorded',
+    );
     const sk = Buffer.from(readKeyFile(keyFile).secretKey);
     const file = readFileSync(keyFile);
     assert.ok(sk.length >= 256, 'secret key serialisation unexpectedly short');
@@ -260,7 +316,9 @@ describe('dataspace CLI end to end (subprocesses)', { timeout: 240_000 }, () => 
     const cp = join(dir, 'checkpoint.json');
     ok(await cli(['ledger', 'checkpoint', '--out', cp], tokens.auditor), 'ledger checkpoint');
     assert.ok(JSON.parse(readFileSync(cp, 'utf8')).size > 0);
-    const entries = JSON.parse(ok(await cli(['ledger', 'entries', '--job', jobId, '--json'], tokens.auditor), 'ledger entries').stdout) as unknown;
+    const entries = JSON.parse(
+      ok(await cli(['ledger', 'entries', '--job', jobId, '--json'], tokens.auditor), 'ledger entries').stdout,
+    ) as unknown;
     const list = Array.isArray(entries) ? entries : (entries as { entries: unknown[] }).entries;
     assert.ok(list.length > 0, 'no ledger events for the job');
     ok(await cli(['ledger', 'verify', '--since', cp], tokens.auditor), 'ledger verify');

@@ -32,7 +32,7 @@ async function waitUntil(fn: () => Promise<boolean>, ms: number, what: string): 
   }
 }
 
-describe('connector credentials act only for their own connector\'s datasets and jobs', { timeout: 300_000 }, () => {
+describe("connector credentials act only for their own connector's datasets and jobs", { timeout: 300_000 }, () => {
   let s: Server;
   let dir: string;
   const run = randomBytes(3).toString('hex');
@@ -47,15 +47,35 @@ describe('connector credentials act only for their own connector\'s datasets and
   let queuedJob: string;
 
   const connectorCred = async (connectorId: string): Promise<string> => {
-    const r = await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'connector', name: `connector ${connectorId}`, connectorId } });
+    const r = await call(s.url, 'POST', '/participants', {
+      token: s.adminToken,
+      body: { role: 'connector', name: `connector ${connectorId}`, connectorId },
+    });
     assert.equal(r.status, 201, r.text);
     assert.equal(r.body.connectorId, connectorId);
     return r.body.token;
   };
-  const publishOffer = async (token: string, id: string, connectorId: string, scenario: string, role: string, rowCount: number): Promise<{ status: number; text: string }> => {
+  const publishOffer = async (
+    token: string,
+    id: string,
+    connectorId: string,
+    scenario: string,
+    role: string,
+    rowCount: number,
+  ): Promise<{ status: number; text: string }> => {
     const doc = datasetDocumentFor(scenario, role);
     return call(s.url, 'PUT', `/connector/offers/${id}`, {
-      token, body: { datasetId: id, providerId, connectorId, name: doc.name, description: doc.description ?? '', columns: doc.columns, policy: doc.policy, rowCount },
+      token,
+      body: {
+        datasetId: id,
+        providerId,
+        connectorId,
+        name: doc.name,
+        description: doc.description ?? '',
+        columns: doc.columns,
+        policy: doc.policy,
+        rowCount,
+      },
     });
   };
 
@@ -64,8 +84,9 @@ describe('connector credentials act only for their own connector\'s datasets and
     const db = s.dataSource;
     const job = await db.getRepository(JobEntity).findOneBy({ id: jobId });
     const roles = await db.getRepository(JobDatasetEntity).find({ where: { jobId }, order: { role: 'ASC' } });
-    const cts = (await db.getRepository(JobCiphertextEntity).find({ where: { jobId }, order: { role: 'ASC', feature: 'ASC', chunk: 'ASC' } }))
-      .map((c) => [c.role, c.feature, c.chunk, createHash('sha256').update(c.blob).digest('hex')]);
+    const cts = (
+      await db.getRepository(JobCiphertextEntity).find({ where: { jobId }, order: { role: 'ASC', feature: 'ASC', chunk: 'ASC' } })
+    ).map((c) => [c.role, c.feature, c.chunk, createHash('sha256').update(c.blob).digest('hex')]);
     const offers = await db.getRepository(OfferEntity).find({ order: { datasetId: 'ASC' } });
     return JSON.stringify({ job, roles, cts, offers });
   };
@@ -76,8 +97,12 @@ describe('connector credentials act only for their own connector\'s datasets and
     const provider = await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: 'utility' } });
     tokens.provider = provider.body.token;
     providerId = provider.body.id;
-    tokens.otherProvider = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: 'another utility' } })).body.token;
-    tokens.consumer = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'planning' } })).body.token;
+    tokens.otherProvider = (
+      await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: 'another utility' } })
+    ).body.token;
+    tokens.consumer = (
+      await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'planning' } })
+    ).body.token;
     // `local` is the embedded connector that serves the provider's dataset; `intruder` owns nothing; `other` owns another dataset.
     tokens.local = await connectorCred('local');
     tokens.intruder = await connectorCred(`intruder-${run}`);
@@ -88,7 +113,11 @@ describe('connector credentials act only for their own connector\'s datasets and
     assert.equal(reg.status, 201, reg.text);
     datasetId = reg.body.id;
     rows = generateRoleRows(water.id, 'utility', { rows: 300, seed: 3 });
-    const imp = await call(s.url, 'POST', `/datasets/${datasetId}/rows`, { token: tokens.provider, raw: toCsv(Object.keys(doc.columns), rows), headers: { 'content-type': 'text/csv' } });
+    const imp = await call(s.url, 'POST', `/datasets/${datasetId}/rows`, {
+      token: tokens.provider,
+      raw: toCsv(Object.keys(doc.columns), rows),
+      headers: { 'content-type': 'text/csv' },
+    });
     assert.equal(imp.status, 200, imp.text);
 
     // The other connector publishes its own dataset (nobody serves its queue here, so its jobs stay queued).
@@ -106,7 +135,15 @@ describe('connector credentials act only for their own connector\'s datasets and
     keysetId = keys.publicKeyset.fingerprint;
     // Its own keyset, so that the other connector has no job naming the first one.
     await generateKeyFile(join(dir, 'k2'), keyRequirements(water));
-    queuedJob = String((await submitJob(client, readKeyFile(join(dir, 'k2')), water, { scenario: water.id, bindings: { utility: otherDataset }, purpose: 'public-service' })).id);
+    queuedJob = String(
+      (
+        await submitJob(client, readKeyFile(join(dir, 'k2')), water, {
+          scenario: water.id,
+          bindings: { utility: otherDataset },
+          purpose: 'public-service',
+        })
+      ).id,
+    );
   });
   after(async () => {
     await s?.cleanup();
@@ -114,7 +151,11 @@ describe('connector credentials act only for their own connector\'s datasets and
   });
 
   it('a connector credential needs a connector id, and only a connector credential has one', async () => {
-    for (const body of [{ role: 'connector', name: 'x' }, { role: 'provider', name: 'x', connectorId: 'x' }, { role: 'connector', name: 'x', connectorId: 'Bad Id' }]) {
+    for (const body of [
+      { role: 'connector', name: 'x' },
+      { role: 'provider', name: 'x', connectorId: 'x' },
+      { role: 'connector', name: 'x', connectorId: 'Bad Id' },
+    ]) {
       const r = await call(s.url, 'POST', '/participants', { token: s.adminToken, body });
       assert.equal(r.status, 400, r.text);
       assert.equal(r.body.error, 'VALIDATION_FAILED');
@@ -125,7 +166,7 @@ describe('connector credentials act only for their own connector\'s datasets and
     assert.equal((await call(s.url, 'GET', `/connector/jobs/${doneJob}`, { token: s.adminToken })).status, 403);
   });
 
-  it('the job\'s own connector reads it and its keyset (the checks refuse only what is not owned)', async () => {
+  it("the job's own connector reads it and its keyset (the checks refuse only what is not owned)", async () => {
     const j = await call(s.url, 'GET', `/connector/jobs/${doneJob}`, { token: tokens.local });
     assert.equal(j.status, 200, j.text);
     assert.equal(j.body.bindings.utility, datasetId);
@@ -133,7 +174,7 @@ describe('connector credentials act only for their own connector\'s datasets and
     assert.equal((await call(s.url, 'GET', `/connector/jobs/${queuedJob}`, { token: tokens.other })).status, 200);
   });
 
-  it('reading another connector\'s job (plan included) or its keyset: 404, as if it did not exist', async () => {
+  it("reading another connector's job (plan included) or its keyset: 404, as if it did not exist", async () => {
     for (const who of ['intruder', 'other']) {
       const j = await call(s.url, 'GET', `/connector/jobs/${doneJob}`, { token: tokens[who] });
       assert.equal(j.status, 404, `${who}: ${j.text}`);
@@ -144,7 +185,7 @@ describe('connector credentials act only for their own connector\'s datasets and
     assert.equal((await call(s.url, 'GET', '/connector/jobs/no-such-job', { token: tokens.intruder })).status, 404);
   });
 
-  it('uploading a `$result`, `$params` or another role\'s inputs (begin, parts, commit): refused, nothing changed, the result still decrypts to the reference', async () => {
+  it("uploading a `$result`, `$params` or another role's inputs (begin, parts, commit): refused, nothing changed, the result still decrypts to the reference", async () => {
     const part = Buffer.concat(frameUpload({ first: [0] }, [{ id: 'out', chunks: [new Uint8Array(randomBytes(64))] }]));
     const meta = { rows: 1, groupCounts: {}, missingKeys: 0, skippedRows: 0, ciphertexts: 1, bytes: 64 };
     const attempts: [string, string, string, number][] = [];
@@ -162,9 +203,14 @@ describe('connector credentials act only for their own connector\'s datasets and
     for (const [job, role, who, status] of attempts) {
       const base = `/connector/jobs/${job}/inputs/${encodeURIComponent(role)}`;
       const b = await call(s.url, 'POST', `${base}/begin`, { token: tokens[who], body: {} });
-      const p = await call(s.url, 'PUT', `${base}/parts`, { token: tokens[who], raw: part, headers: { 'content-type': 'application/octet-stream' } });
+      const p = await call(s.url, 'PUT', `${base}/parts`, {
+        token: tokens[who],
+        raw: part,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
       const c = await call(s.url, 'POST', `${base}/commit`, { token: tokens[who], body: { meta } });
-      for (const r of [b, p, c]) assert.equal(r.status, status, `${who} ${role} on ${job === doneJob ? 'completed' : 'queued'} job: ${r.text}`);
+      for (const r of [b, p, c])
+        assert.equal(r.status, status, `${who} ${role} on ${job === doneJob ? 'completed' : 'queued'} job: ${r.text}`);
     }
     assert.deepEqual([await snapshot(doneJob), await snapshot(queuedJob)], before);
     // Its own connector cannot rewrite a completed job's inputs either.
@@ -178,7 +224,11 @@ describe('connector credentials act only for their own connector\'s datasets and
 
   it('progress, refusal and failure reports on a job of another connector: 404, nothing changed; a completed job is never marked failed', async () => {
     const before = [await snapshot(doneJob), await snapshot(queuedJob)];
-    const reports: [string, unknown][] = [['progress', { progress: { status: 'forged' } }], ['refusal', { reasons: [{ code: 'X', message: 'forged' }] }], ['failure', { message: 'forged' }]];
+    const reports: [string, unknown][] = [
+      ['progress', { progress: { status: 'forged' } }],
+      ['refusal', { reasons: [{ code: 'X', message: 'forged' }] }],
+      ['failure', { message: 'forged' }],
+    ];
     for (const [what, body] of reports) {
       for (const who of ['intruder', 'other']) {
         const r = await call(s.url, 'POST', `/connector/jobs/${doneJob}/roles/utility/${what}`, { token: tokens[who], body });
@@ -194,20 +244,30 @@ describe('connector credentials act only for their own connector\'s datasets and
       const r = await call(s.url, 'POST', `/connector/jobs/${doneJob}/roles/utility/${what}`, { token: tokens.local, body });
       assert.equal(r.status, 409, `${what}: ${r.text}`);
     }
-    const progress = await call(s.url, 'POST', `/connector/jobs/${doneJob}/roles/utility/progress`, { token: tokens.local, body: { progress: { status: 'forged' } } });
+    const progress = await call(s.url, 'POST', `/connector/jobs/${doneJob}/roles/utility/progress`, {
+      token: tokens.local,
+      body: { progress: { status: 'forged' } },
+    });
     assert.equal(progress.status, 204, 'a late progress report is accepted and ignored');
     assert.deepEqual([await snapshot(doneJob), await snapshot(queuedJob)], before);
     const res = await call(s.url, 'GET', `/jobs/${doneJob}/result`, { token: tokens.consumer });
     assert.equal(res.status, 200, res.text);
   });
 
-  it('PUT another provider\'s offer (budget lifted, owner changed, connector changed): refused, the catalog entry unchanged; its own connector cannot loosen it either', async () => {
+  it("PUT another provider's offer (budget lifted, owner changed, connector changed): refused, the catalog entry unchanged; its own connector cannot loosen it either", async () => {
     const before = await snapshot(doneJob);
     const current = (await s.dataSource.getRepository(OfferEntity).findOneByOrFail({ datasetId })) as OfferEntity;
     const otherProviderId = (await call(s.url, 'GET', '/participants/me', { token: tokens.otherProvider })).body.id;
     const body = (patch: Record<string, unknown>): Record<string, unknown> => ({
-      datasetId, providerId: current.providerId, connectorId: current.connectorId, name: current.name, description: current.description,
-      columns: current.columns, policy: current.policy, rowCount: current.rowCount, ...patch,
+      datasetId,
+      providerId: current.providerId,
+      connectorId: current.connectorId,
+      name: current.name,
+      description: current.description,
+      columns: current.columns,
+      policy: current.policy,
+      rowCount: current.rowCount,
+      ...patch,
     });
     const noBudget = { policy: { ...current.policy, epsilonBudget: null } };
     const cases: [string, Record<string, unknown>, number][] = [
@@ -227,10 +287,16 @@ describe('connector credentials act only for their own connector\'s datasets and
     }
     // A new offer that is no valid dataset document, in the name of a participant who is not a provider, or of
     // another connector: refused too.
-    const bad = await call(s.url, 'PUT', `/connector/offers/bad-${run}`, { token: tokens.intruder, body: body({ datasetId: `bad-${run}`, connectorId: `intruder-${run}`, policy: { epsilonBudget: 'lots' } }) });
+    const bad = await call(s.url, 'PUT', `/connector/offers/bad-${run}`, {
+      token: tokens.intruder,
+      body: body({ datasetId: `bad-${run}`, connectorId: `intruder-${run}`, policy: { epsilonBudget: 'lots' } }),
+    });
     assert.equal(bad.status, 400, bad.text);
     const consumerId = (await call(s.url, 'GET', '/participants/me', { token: tokens.consumer })).body.id;
-    const notProvider = await call(s.url, 'PUT', `/connector/offers/np-${run}`, { token: tokens.intruder, body: body({ datasetId: `np-${run}`, connectorId: `intruder-${run}`, providerId: consumerId }) });
+    const notProvider = await call(s.url, 'PUT', `/connector/offers/np-${run}`, {
+      token: tokens.intruder,
+      body: body({ datasetId: `np-${run}`, connectorId: `intruder-${run}`, providerId: consumerId }),
+    });
     assert.equal(notProvider.status, 422, notProvider.text);
     const fake = await publishOffer(tokens.intruder, `fake-${run}`, `other-${run}`, water.id, 'utility', 10);
     assert.equal(fake.status, 403, fake.text);
@@ -240,7 +306,11 @@ describe('connector credentials act only for their own connector\'s datasets and
     // What its own connector may change (the row count on import) still goes through, as a ledger event.
     const ok = await call(s.url, 'PUT', `/connector/offers/${datasetId}`, { token: tokens.local, body: body({}) });
     assert.equal(ok.status, 204, ok.text);
-    await waitUntil(async () => (await s.dataSource.getRepository(LedgerEntryEntity).countBy({ type: 'offer.published' })) >= 2, 20_000, 'offer.published in the ledger');
+    await waitUntil(
+      async () => (await s.dataSource.getRepository(LedgerEntryEntity).countBy({ type: 'offer.published' })) >= 2,
+      20_000,
+      'offer.published in the ledger',
+    );
     const entries = await s.dataSource.getRepository(LedgerEntryEntity).findBy({ type: 'offer.published' });
     assert.equal(entries.length, 2, 'one event per publication that happened, none for a refused one');
   });
@@ -251,28 +321,58 @@ describe('connector credentials act only for their own connector\'s datasets and
       for (const who of ['intruder', job === queuedJob ? 'local' : 'other']) {
         // an id no job can have (over 128 characters, a NUL) is refused at the edge (400) before any look-up
         const refused = job.length > 128 || job.includes('%00') ? [400, 404] : [404];
-        const put = await call(s.url, 'PUT', `/connector/jobs/${job}/psi/utility/sets/0/1`, { token: tokens[who], raw: points, headers: { 'content-type': 'application/octet-stream' } });
+        const put = await call(s.url, 'PUT', `/connector/jobs/${job}/psi/utility/sets/0/1`, {
+          token: tokens[who],
+          raw: points,
+          headers: { 'content-type': 'application/octet-stream' },
+        });
         assert.ok(refused.includes(put.status), `${who} ${job}: ${put.status} ${put.text}`);
-        assert.ok(refused.includes((await call(s.url, 'GET', `/connector/jobs/${job}/psi/utility/sets/0/1`, { token: tokens[who] })).status));
-        assert.ok(refused.includes((await call(s.url, 'GET', `/connector/jobs/${job}/psi/utility/matches`, { token: tokens[who] })).status));
+        assert.ok(
+          refused.includes((await call(s.url, 'GET', `/connector/jobs/${job}/psi/utility/sets/0/1`, { token: tokens[who] })).status),
+        );
+        assert.ok(
+          refused.includes((await call(s.url, 'GET', `/connector/jobs/${job}/psi/utility/matches`, { token: tokens[who] })).status),
+        );
       }
     }
     // The old free-form mailbox is gone.
-    const mailbox = await call(s.url, 'PUT', `/connector/jobs/no-such-job/psi/psi:set:0:1`, { token: tokens.intruder, raw: points, headers: { 'content-type': 'application/octet-stream' } });
+    const mailbox = await call(s.url, 'PUT', `/connector/jobs/no-such-job/psi/psi:set:0:1`, {
+      token: tokens.intruder,
+      raw: points,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.equal(mailbox.status, 404);
     // The owner of a job that does not align by PSI: 409.
-    const own = await call(s.url, 'PUT', `/connector/jobs/${queuedJob}/psi/utility/sets/0/1`, { token: tokens.other, raw: points, headers: { 'content-type': 'application/octet-stream' } });
+    const own = await call(s.url, 'PUT', `/connector/jobs/${queuedJob}/psi/utility/sets/0/1`, {
+      token: tokens.other,
+      raw: points,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.equal(own.status, 409, own.text);
     assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ role: '$psi' }), 0);
   });
 
-  it('an upload part larger than 64 of the plan\'s ciphertexts is refused (413) before its body is read, even from the job\'s own connector', async () => {
+  it("an upload part larger than 64 of the plan's ciphertexts is refused (413) before its body is read, even from the job's own connector", async () => {
     const { request } = await import('node:http');
     const u = new URL(`/connector/jobs/${queuedJob}/inputs/utility/parts`, s.url);
     const declared = 300 * 1024 * 1024;
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'PUT', headers: { authorization: `Bearer ${tokens.other}`, 'content-type': 'application/octet-stream', 'content-length': String(declared) } });
-      req.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); req.destroy(); });
+      const req = request({
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: 'PUT',
+        headers: {
+          authorization: `Bearer ${tokens.other}`,
+          'content-type': 'application/octet-stream',
+          'content-length': String(declared),
+        },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
       req.on('error', reject);
       req.write(Buffer.alloc(1024));
     });
@@ -301,9 +401,12 @@ describe('connector credentials act only for their own connector\'s datasets and
     }
     await generateKeyFile(join(dir, 'psi'), keyRequirements(scenario));
     const client = new DataspaceClient({ url: s.url, token: tokens.consumer });
-    const job = String((await submitJob(client, readKeyFile(join(dir, 'psi')), scenario, { scenario: scenario.id, bindings, purpose: 'public-service' })).id);
+    const job = String(
+      (await submitJob(client, readKeyFile(join(dir, 'psi')), scenario, { scenario: scenario.id, bindings, purpose: 'public-service' })).id,
+    );
     const psi = (role: string, what: string): string => `/connector/jobs/${job}/psi/${role}/${what}`;
-    const put = (role: string, what: string, b: Uint8Array, token = cred[role]!) => call(s.url, 'PUT', psi(role, what), { token, raw: b, headers: { 'content-type': 'application/octet-stream' } });
+    const put = (role: string, what: string, b: Uint8Array, token = cred[role]!) =>
+      call(s.url, 'PUT', psi(role, what), { token, raw: b, headers: { 'content-type': 'application/octet-stream' } });
     const get = async (role: string, what: string, token = cred[role]!): Promise<{ status: number; bytes: Uint8Array; text: string }> => {
       const r = await fetch(s.url + psi(role, what), { headers: { authorization: `Bearer ${token}` } });
       const bytes = new Uint8Array(await r.arrayBuffer());
@@ -323,7 +426,7 @@ describe('connector credentials act only for their own connector\'s datasets and
     dup.set(probe.subarray(0, POINT_BYTES), 0);
     dup.set(probe.subarray(0, POINT_BYTES), POINT_BYTES);
     assert.equal((await put(a, 'sets/0/1', dup)).status, 422);
-    assert.equal((await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: job, role: '$psi' })), 0);
+    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: job, role: '$psi' }), 0);
 
     const own: Record<string, Uint8Array> = {};
     for (const [i, role] of roles.entries()) {
@@ -355,9 +458,22 @@ describe('connector credentials act only for their own connector\'s datasets and
       const body = JSON.parse(m.text) as { positions: number[] };
       assert.deepEqual(Object.keys(body), ['positions'], 'positions only');
       assert.equal(body.positions.length, shared.size);
-      assert.ok(body.positions.every((p) => Number.isInteger(p) && p >= 0 && p < n), 'indexes into its own batch');
+      assert.ok(
+        body.positions.every((p) => Number.isInteger(p) && p >= 0 && p < n),
+        'indexes into its own batch',
+      );
       aligned[role] = parties[role]!.resolve(body.positions);
-      assert.equal((await get(roles.find((r) => r !== role)!, 'matches', cred[role])).status, 403, 'never another party\'s positions');
+      assert.equal(
+        (
+          await get(
+            roles.find((r) => r !== role)!,
+            'matches',
+            cred[role],
+          )
+        ).status,
+        403,
+        "never another party's positions",
+      );
     }
     assert.deepEqual(new Set(aligned[a]), shared);
     assert.deepEqual(aligned[a], aligned[b], 'one order for every party: the rows line up');
@@ -370,7 +486,7 @@ describe('connector credentials act only for their own connector\'s datasets and
     for (const p of Object.values(parties)) p.destroy();
   });
 
-  it('PSI with the connector\'s own code over HTTP (HttpBrokerLink, psiAlign): the parties end with the same aligned ids; an intruder cannot join', async () => {
+  it("PSI with the connector's own code over HTTP (HttpBrokerLink, psiAlign): the parties end with the same aligned ids; an intruder cannot join", async () => {
     const scenario = builtinScenario('chronic-elderly-care-demand');
     const roles = Object.keys(scenario.align!.on).sort();
     const ids: Record<string, string[]> = {
@@ -391,7 +507,10 @@ describe('connector credentials act only for their own connector\'s datasets and
     }
     await generateKeyFile(join(dir, 'psi2'), keyRequirements(scenario));
     const client = new DataspaceClient({ url: s.url, token: tokens.consumer });
-    const job = String((await submitJob(client, readKeyFile(join(dir, 'psi2')), scenario, { scenario: scenario.id, bindings, purpose: 'public-service' })).id);
+    const job = String(
+      (await submitJob(client, readKeyFile(join(dir, 'psi2')), scenario, { scenario: scenario.id, bindings, purpose: 'public-service' }))
+        .id,
+    );
     const intruder = new HttpBrokerLink(s.url, tokens.intruder);
     await assert.rejects(psiAlign(intruder, job, roles, roles[0]!, ids[roles[0]!]!, { timeoutMs: 2000 }), /404/);
     assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: job, role: '$psi' }), 0);

@@ -64,11 +64,14 @@ describe('the docs, the offline CLI and the HTTP API agree', () => {
       const r = await call(s.url, 'POST', '/scenarios', { token: s.adminToken, body: doc });
       assert.ok(r.status === 400 || r.status === 422, `${c.name}: HTTP ${r.status} ${r.text.slice(0, 300)}`);
       assert.deepEqual(r.body, offline.ok ? null : offline.document, c.name);
-      assert.ok((r.body as { details: { path: string; code: string }[] }).details.some((d) => d.path === c.path && d.code === c.code), c.name);
+      assert.ok(
+        (r.body as { details: { path: string; code: string }[] }).details.some((d) => d.path === c.path && d.code === c.code),
+        c.name,
+      );
     }
   });
 
-  it('dataspace scenarios register --json prints the API\'s error document on stdout (exit 1), as validate --json does offline', async () => {
+  it("dataspace scenarios register --json prints the API's error document on stdout (exit 1), as validate --json does offline", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dataspace-docs-http-'));
     try {
       for (const c of malformedCases.filter((_, i) => i % 17 === 1)) {

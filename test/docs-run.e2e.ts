@@ -13,8 +13,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataspaceClient, fetchResult, generateKeyFile, keyRequirements, readKeyFile, submitJob, waitForJob } from '#sdk';
 import {
-  type CompareOptions, type ParamValues, type Row, type Scenario, aggregationsByRole, compareResult, compilePlan, evaluateReference,
-  laplaceScales, validateScenario, withInternalMetrics,
+  type CompareOptions,
+  type ParamValues,
+  type Row,
+  type Scenario,
+  aggregationsByRole,
+  compareResult,
+  compilePlan,
+  evaluateReference,
+  laplaceScales,
+  validateScenario,
+  withInternalMetrics,
 } from '#scenario';
 import { call, startTestServer } from './support/env.js';
 import { prng } from '../libs/scenario/src/compiler/testkit.js';
@@ -91,7 +100,10 @@ describe('the scenarios of docs/scenario-format.md run end to end', { timeout: 9
   const scenarios = docScenarios();
 
   it('has the examples the doc promises', () => {
-    assert.deepEqual(scenarios.map((x) => x.id), ['district-water', 'billed-energy', 'ev-charging', 'elderly-chronic', 'firm-score', 'noisy-water']);
+    assert.deepEqual(
+      scenarios.map((x) => x.id),
+      ['district-water', 'billed-energy', 'ev-charging', 'elderly-chronic', 'firm-score', 'noisy-water'],
+    );
   });
 
   for (const [k, sc] of scenarios.entries()) {
@@ -106,10 +118,16 @@ describe('the scenarios of docs/scenario-format.md run end to end', { timeout: 9
         const p = await admin.post<{ token: string }>('participants', { role: 'provider', name: `${sc.id} ${role}` });
         const provider = new DataspaceClient({ url: s.url, token: p.token });
         const ds = await provider.post<{ id: string }>('datasets', {
-          name: `${sc.id} ${role}`, columns: sc.inputs[role]!.columns,
+          name: `${sc.id} ${role}`,
+          columns: sc.inputs[role]!.columns,
           policy: {
-            consumers: ['*'], purposes: [PURPOSE], aggregations: aggs[role], rowLevel: sc.release?.rowLevel === true,
-            minGroupSize: sc.release?.minGroupSize ?? 1, epsilonBudget: sc.release?.noise ? 10 : null, expiresAt: null,
+            consumers: ['*'],
+            purposes: [PURPOSE],
+            aggregations: aggs[role],
+            rowLevel: sc.release?.rowLevel === true,
+            minGroupSize: sc.release?.minGroupSize ?? 1,
+            epsilonBudget: sc.release?.noise ? 10 : null,
+            expiresAt: null,
           },
         });
         const imp = await call(s.url, 'POST', `/datasets/${ds.id}/rows?format=json`, { token: p.token, body: rows[role] });
@@ -124,7 +142,10 @@ describe('the scenarios of docs/scenario-format.md run end to end', { timeout: 9
       const final = await waitForJob(consumer, String(job.id));
       assert.equal(final.status, 'completed', JSON.stringify(final.error ?? final));
       const result = await fetchResult(consumer, String(job.id), keys);
-      const withDefaults = { ...Object.fromEntries(Object.entries(sc.params ?? {}).flatMap(([n, p]) => (p.default !== undefined ? [[n, p.default]] : []))), ...params };
+      const withDefaults = {
+        ...Object.fromEntries(Object.entries(sc.params ?? {}).flatMap(([n, p]) => (p.default !== undefined ? [[n, p.default]] : []))),
+        ...params,
+      };
       const expected = evaluateReference(withInternalMetrics(sc), withDefaults, rows);
       const compare: CompareOptions = {};
       if (sc.release?.noise) {
@@ -135,7 +156,13 @@ describe('the scenarios of docs/scenario-format.md run end to end', { timeout: 9
       }
       const report = compareResult(sc, result.metrics, expected.metrics, compare);
       assert.ok(report.ok, JSON.stringify(report.problems.slice(0, 5)));
-      assert.deepEqual(Object.keys(result.metrics).sort(), sc.metrics.filter((m) => m.release !== false).map((m) => m.name).sort());
+      assert.deepEqual(
+        Object.keys(result.metrics).sort(),
+        sc.metrics
+          .filter((m) => m.release !== false)
+          .map((m) => m.name)
+          .sort(),
+      );
     });
   }
 });

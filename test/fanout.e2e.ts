@@ -25,22 +25,34 @@ describe('large inputs: partial sums fanned out to reduce jobs any worker can ta
   it('water-district-consumption over many ciphertexts per feature equals the reference', async () => {
     const id = 'water-district-consumption';
     const scenario = builtinScenario(id);
-    const provider = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: 'u' } })).body.token;
-    const consumer = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'c' } })).body.token;
+    const provider = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: 'u' } })).body
+      .token;
+    const consumer = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'c' } })).body
+      .token;
     const doc = datasetDocumentFor(id, 'utility');
     const ds = (await call(s.url, 'POST', '/datasets', { token: provider, body: doc })).body.id;
     const rows = generateRoleRows(id, 'utility', { rows: 12_000, seed: 21 });
-    const imp = await call(s.url, 'POST', `/datasets/${ds}/rows`, { token: provider, raw: toCsv(Object.keys(doc.columns), rows), headers: { 'content-type': 'text/csv' } });
+    const imp = await call(s.url, 'POST', `/datasets/${ds}/rows`, {
+      token: provider,
+      raw: toCsv(Object.keys(doc.columns), rows),
+      headers: { 'content-type': 'text/csv' },
+    });
     assert.equal(imp.status, 200, imp.text);
     await generateKeyFile(join(dir, 'k'), keyRequirements(scenario));
     const keys = readKeyFile(join(dir, 'k'));
     const client = new DataspaceClient({ url: s.url, token: consumer });
     const sub = await submitJob(client, keys, scenario, { scenario: id, bindings: { utility: ds }, purpose: 'public-service' });
     let slices = 0;
-    const st = await waitForJob(client, String(sub.id), (j) => {
-      const ev = (j.progress as { evaluation?: { slices?: number } }).evaluation;
-      if (ev?.slices) slices = ev.slices;
-    }, 100, 240_000);
+    const st = await waitForJob(
+      client,
+      String(sub.id),
+      (j) => {
+        const ev = (j.progress as { evaluation?: { slices?: number } }).evaluation;
+        if (ev?.slices) slices = ev.slices;
+      },
+      100,
+      240_000,
+    );
     assert.equal(st.status, 'completed', JSON.stringify(st.error));
     const reduceJobs = await s.queues.queue('evaluate').getJobCounts('completed');
     assert.ok(slices > 2 || reduceJobs.completed > 2, `fanned out (${slices} slices)`);

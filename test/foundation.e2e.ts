@@ -61,7 +61,11 @@ describe('foundation: auth, errors, health, docs', () => {
   });
 
   it('malformed JSON -> 400 JSON error that does not echo the body', async () => {
-    const r = await call(s.url, 'POST', '/participants', { token: s.adminToken, raw: '{"role": secret-value', headers: { 'content-type': 'application/json' } });
+    const r = await call(s.url, 'POST', '/participants', {
+      token: s.adminToken,
+      raw: '{"role": secret-value',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(r.status, 400);
     assertErrorShape(r.body, 'MALFORMED_JSON');
     assert.doesNotMatch(r.text, /secret-value/);

@@ -22,14 +22,20 @@ describe('jobs: the path of one job, end to end (real Redis, real database, real
   before(async () => {
     s = await startTestServer();
     dir = mkdtempSync(join(tmpdir(), 'ds-jobs-'));
-    provider = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: 'utility' } })).body.token;
-    consumer = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'planning' } })).body.token;
+    provider = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: 'utility' } })).body
+      .token;
+    consumer = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'planning' } })).body
+      .token;
     const doc = datasetDocumentFor('water-district-consumption', 'utility');
     const reg = await call(s.url, 'POST', '/datasets', { token: provider, body: doc });
     assert.equal(reg.status, 201, reg.text);
     datasetId = reg.body.id;
     rows = generateRoleRows('water-district-consumption', 'utility', { rows: 600, seed: 7 });
-    const imp = await call(s.url, 'POST', `/datasets/${datasetId}/rows`, { token: provider, raw: toCsv(Object.keys(doc.columns), rows), headers: { 'content-type': 'text/csv' } });
+    const imp = await call(s.url, 'POST', `/datasets/${datasetId}/rows`, {
+      token: provider,
+      raw: toCsv(Object.keys(doc.columns), rows),
+      headers: { 'content-type': 'text/csv' },
+    });
     assert.equal(imp.status, 200, imp.text);
     assert.equal(imp.body.rows, 600);
     await generateKeyFile(join(dir, 'c.keys'), keyRequirements(scenario));
@@ -42,7 +48,11 @@ describe('jobs: the path of one job, end to end (real Redis, real database, real
   it('water-district-consumption: the decrypted result equals the plaintext answer', async () => {
     const client = new DataspaceClient({ url: s.url, token: consumer });
     const keys = readKeyFile(join(dir, 'c.keys'));
-    const sub = await submitJob(client, keys, scenario, { scenario: scenario.id, bindings: { utility: datasetId }, purpose: 'public-service' });
+    const sub = await submitJob(client, keys, scenario, {
+      scenario: scenario.id,
+      bindings: { utility: datasetId },
+      purpose: 'public-service',
+    });
     const st = await waitForJob(client, String(sub.id), undefined, 200, 180_000);
     assert.equal(st.status, 'completed', JSON.stringify(st.error));
     const doc = await fetchResult(client, String(sub.id), keys);
@@ -72,7 +82,9 @@ describe('jobs: the path of one job, end to end (real Redis, real database, real
     const before = (await s.dataSource.query('SELECT COUNT(*) AS n FROM jobs'))[0].n;
     const keys = readKeyFile(join(dir, 'c.keys'));
     const client = new DataspaceClient({ url: s.url, token: consumer });
-    const keyset = (await client.postRaw<{ id: string }>('keysets', (await import('#sdk')).publicKeysetBytes(keys), 'application/octet-stream')).id;
+    const keyset = (
+      await client.postRaw<{ id: string }>('keysets', (await import('#sdk')).publicKeysetBytes(keys), 'application/octet-stream')
+    ).id;
     const base = { scenario: scenario.id, bindings: { utility: datasetId }, keyset, purpose: 'public-service' };
     const cases: [unknown, number, string][] = [
       [{ ...base, extra: 1 }, 400, 'VALIDATION_FAILED'],
@@ -90,17 +102,32 @@ describe('jobs: the path of one job, end to end (real Redis, real database, real
       assert.equal(r.body.error, code);
       assert.ok(Array.isArray(r.body.details));
     }
-    const malformed = await call(s.url, 'POST', '/jobs', { token: consumer, raw: '{"scenario":', headers: { 'content-type': 'application/json' } });
+    const malformed = await call(s.url, 'POST', '/jobs', {
+      token: consumer,
+      raw: '{"scenario":',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(malformed.status, 400);
     const after = (await s.dataSource.query('SELECT COUNT(*) AS n FROM jobs'))[0].n;
     assert.equal(Number(after), Number(before));
   });
 
   it('a policy refusal names every reason', async () => {
-    const r = await call(s.url, 'POST', '/jobs?dryRun=true', { token: consumer, body: { scenario: scenario.id, bindings: { utility: datasetId }, keyset: readKeyFile(join(dir, 'c.keys')).publicKeyset.fingerprint, purpose: 'marketing' } });
+    const r = await call(s.url, 'POST', '/jobs?dryRun=true', {
+      token: consumer,
+      body: {
+        scenario: scenario.id,
+        bindings: { utility: datasetId },
+        keyset: readKeyFile(join(dir, 'c.keys')).publicKeyset.fingerprint,
+        purpose: 'marketing',
+      },
+    });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.body.allow, false);
-    assert.deepEqual(r.body.decisions[0].reasons.map((x: { code: string }) => x.code), ['PURPOSE_NOT_ALLOWED']);
+    assert.deepEqual(
+      r.body.decisions[0].reasons.map((x: { code: string }) => x.code),
+      ['PURPOSE_NOT_ALLOWED'],
+    );
   });
 
   it('a binding to a dataset with the wrong schema is refused (422)', async () => {
@@ -109,22 +136,31 @@ describe('jobs: the path of one job, end to end (real Redis, real database, real
     const reg = await call(s.url, 'POST', '/datasets', { token: provider, body: bad });
     assert.equal(reg.status, 201, reg.text);
     const keyset = readKeyFile(join(dir, 'c.keys')).publicKeyset.fingerprint;
-    const r = await call(s.url, 'POST', '/jobs', { token: consumer, body: { scenario: scenario.id, bindings: { utility: reg.body.id }, keyset, purpose: 'public-service' } });
+    const r = await call(s.url, 'POST', '/jobs', {
+      token: consumer,
+      body: { scenario: scenario.id, bindings: { utility: reg.body.id }, keyset, purpose: 'public-service' },
+    });
     assert.equal(r.status, 422, r.text);
     assert.equal(r.body.error, 'SCHEMA_MISMATCH');
     assert.match(r.body.details[0].path, /bindings\.utility/);
   });
 
   it('keysets: garbage is 422, and a keyset whose parameters do not fit the plan is refused', async () => {
-    const g = await call(s.url, 'POST', '/keysets', { token: consumer, raw: new Uint8Array(1000).fill(7), headers: { 'content-type': 'application/octet-stream' } });
+    const g = await call(s.url, 'POST', '/keysets', {
+      token: consumer,
+      raw: new Uint8Array(1000).fill(7),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.equal(g.status, 422, g.text);
     // A keyset without the rotation keys the plan needs.
     const other = join(dir, 'other.keys');
     await generateKeyFile(other, { ...keyRequirements(scenario), galoisSteps: [1] });
     const keys = readKeyFile(other);
     const client = new DataspaceClient({ url: s.url, token: consumer });
-    await assert.rejects(submitJob(client, keys, scenario, { scenario: scenario.id, bindings: { utility: datasetId }, purpose: 'public-service' }),
-      (e: unknown) => e instanceof ApiError && e.status === 422 && e.code === 'KEYSET_MISMATCH');
+    await assert.rejects(
+      submitJob(client, keys, scenario, { scenario: scenario.id, bindings: { utility: datasetId }, purpose: 'public-service' }),
+      (e: unknown) => e instanceof ApiError && e.status === 422 && e.code === 'KEYSET_MISMATCH',
+    );
   });
 });
 
@@ -133,8 +169,13 @@ describe('keysets: size limit', () => {
     const { testConfig } = await import('./support/env.js');
     const s = await startTestServer({ apps: ['broker', 'ledger'], config: testConfig({ MAX_KEYSET_BYTES: '4096' }) });
     try {
-      const consumer = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'c' } })).body.token;
-      const r = await call(s.url, 'POST', '/keysets', { token: consumer, raw: new Uint8Array(64 * 1024), headers: { 'content-type': 'application/octet-stream' } });
+      const consumer = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'c' } })).body
+        .token;
+      const r = await call(s.url, 'POST', '/keysets', {
+        token: consumer,
+        raw: new Uint8Array(64 * 1024),
+        headers: { 'content-type': 'application/octet-stream' },
+      });
       assert.equal(r.status, 413, r.text);
       assert.equal(r.body.error, 'PAYLOAD_TOO_LARGE');
       const n = await s.dataSource.query('SELECT COUNT(*) AS n FROM keysets');

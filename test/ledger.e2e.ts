@@ -12,8 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QueueName } from '#contracts';
 import {
-  PUBLIC_KEY_FILE, SIGNING_KEY_FILE, canonicalEventString, hashFromHex, leafHashOfText, publicKeyFromPem, toHex,
-  verifyCheckpoint, verifyConsistency, verifyInclusion,
+  PUBLIC_KEY_FILE,
+  SIGNING_KEY_FILE,
+  canonicalEventString,
+  hashFromHex,
+  leafHashOfText,
+  publicKeyFromPem,
+  toHex,
+  verifyCheckpoint,
+  verifyConsistency,
+  verifyInclusion,
 } from '#ledger-core';
 import { builtinScenarios } from '#scenario';
 import { call, startTestServer, testConfig } from './support/env.js';
@@ -60,7 +68,13 @@ function freshScenario(suffix: string): Record<string, unknown> {
   return { ...doc, id: `${String(doc.id)}-${suffix}` };
 }
 
-interface CheckpointBody { origin: string; keyName: string; size: number; checkpoint: string; publicKey: string }
+interface CheckpointBody {
+  origin: string;
+  keyName: string;
+  size: number;
+  checkpoint: string;
+  publicKey: string;
+}
 
 describe('ledger: actions are events; served proofs verify against signed checkpoints', () => {
   let s: Server;
@@ -184,14 +198,31 @@ describe('ledger verify: tampering with the stored log is named (CLI)', () => {
   let saved: string;
   let size: number;
   const verify = (...extra: string[]): Promise<CliRun> => cli(['--url', s.url, '--token', auditor.token, 'ledger', 'verify', ...extra]);
-  type Row = { idx: number; event_id: string; type: string; job_id: string | null; consumer_id: string | null; datasets: string; at: string; body: string; leaf_hash: string };
+  type Row = {
+    idx: number;
+    event_id: string;
+    type: string;
+    job_id: string | null;
+    consumer_id: string | null;
+    datasets: string;
+    at: string;
+    body: string;
+    leaf_hash: string;
+  };
   const row = async (idx: number): Promise<Row> => ((await sql(s, 'SELECT * FROM ledger_entries WHERE idx = ?', [idx])) as Row[])[0]!;
-  const reinsert = (r: Row): Promise<unknown> => sql(s, 'INSERT INTO ledger_entries (idx, event_id, type, job_id, consumer_id, datasets, at, body, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    [Number(r.idx), r.event_id, r.type, r.job_id, r.consumer_id, r.datasets, r.at, r.body, r.leaf_hash]);
+  const reinsert = (r: Row): Promise<unknown> =>
+    sql(
+      s,
+      'INSERT INTO ledger_entries (idx, event_id, type, job_id, consumer_id, datasets, at, body, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [Number(r.idx), r.event_id, r.type, r.job_id, r.consumer_id, r.datasets, r.at, r.body, r.leaf_hash],
+    );
 
   function assertFails(r: CliRun, code: string, index?: number): void {
     assert.equal(r.code, 1, `exit ${r.code}: ${r.stdout}${r.stderr}`);
-    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('warning:'));
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('warning:'));
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0]!, new RegExp(`\\b${code}\\b`));
     if (index !== undefined) assert.match(lines[0]!, new RegExp(`at index ${index}\\b`));
@@ -227,7 +258,10 @@ describe('ledger verify: tampering with the stored log is named (CLI)', () => {
   it('altered entry -> LEAF_HASH_MISMATCH at its index', async () => {
     const k = 7;
     const before = await row(k);
-    await sql(s, 'UPDATE ledger_entries SET body = ? WHERE idx = ?', [before.body.replace(/"at":"[^"]*"/, '"at":"2000-01-01T00:00:00.000Z"'), k]);
+    await sql(s, 'UPDATE ledger_entries SET body = ? WHERE idx = ?', [
+      before.body.replace(/"at":"[^"]*"/, '"at":"2000-01-01T00:00:00.000Z"'),
+      k,
+    ]);
     assert.notEqual((await row(k)).body, before.body);
     assertFails(await verify('--since', saved), 'LEAF_HASH_MISMATCH', k);
     await sql(s, 'UPDATE ledger_entries SET body = ? WHERE idx = ?', [before.body, k]);
@@ -247,7 +281,8 @@ describe('ledger verify: tampering with the stored log is named (CLI)', () => {
     const [i, j] = [3, 20];
     const a = await row(i);
     const b = await row(j);
-    const put = async (idx: number, r: Row): Promise<unknown> => sql(s, 'UPDATE ledger_entries SET body = ?, leaf_hash = ? WHERE idx = ?', [r.body, r.leaf_hash, idx]);
+    const put = async (idx: number, r: Row): Promise<unknown> =>
+      sql(s, 'UPDATE ledger_entries SET body = ?, leaf_hash = ? WHERE idx = ?', [r.body, r.leaf_hash, idx]);
     await put(i, b);
     await put(j, a);
     assertFails(await verify('--since', saved), 'NODE_MISMATCH', i);
@@ -264,12 +299,17 @@ describe('ledger verify: tampering with the stored log is named (CLI)', () => {
     assertFails(await verify('--since', saved), 'TRUNCATED', size - n);
     // Truncating and also wiping the signed checkpoints: a fresh checkpoint of the short log is signed
     // with the right key, but it is smaller than the auditor's saved one.
-    const kept = (await sql(s, 'SELECT size, text, created_at FROM ledger_checkpoints')) as { size: number; text: string; created_at: unknown }[];
+    const kept = (await sql(s, 'SELECT size, text, created_at FROM ledger_checkpoints')) as {
+      size: number;
+      text: string;
+      created_at: unknown;
+    }[];
     await sql(s, 'DELETE FROM ledger_checkpoints');
     assertFails(await verify('--since', saved), 'ROLLED_BACK', size - n);
     for (const r of tail) await reinsert(r);
     await sql(s, 'DELETE FROM ledger_checkpoints');
-    for (const c of kept) await sql(s, 'INSERT INTO ledger_checkpoints (size, text, created_at) VALUES (?, ?, ?)', [Number(c.size), c.text, c.created_at]);
+    for (const c of kept)
+      await sql(s, 'INSERT INTO ledger_checkpoints (size, text, created_at) VALUES (?, ?, ?)', [Number(c.size), c.text, c.created_at]);
     assert.equal((await verify('--since', saved)).code, 0);
   });
 
@@ -309,12 +349,20 @@ function freePort(): Promise<number> {
 }
 
 async function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
   const { Redis } = await import('ioredis');
   for (let i = 0; i < 100; i++) {
     const r = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     r.on('error', () => undefined);
-    const up = await r.connect().then(() => r.ping()).then((p) => p === 'PONG', () => false);
+    const up = await r
+      .connect()
+      .then(() => r.ping())
+      .then(
+        (p) => p === 'PONG',
+        () => false,
+      );
     r.disconnect();
     if (up) return child;
     await new Promise((res) => setTimeout(res, 100));
@@ -333,7 +381,10 @@ describe('with the ledger unavailable, the action is refused', () => {
     dir = mkdtempSync(join(tmpdir(), 'ledger-redis-'));
     redis = await startRedis(port, dir);
     // This server's queues (the ledger's durable intake) live on a Redis of its own that the test can stop.
-    s = await startTestServer({ apps: [...APPS], config: testConfig({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_AUTOSTART: 'false' }) });
+    s = await startTestServer({
+      apps: [...APPS],
+      config: testConfig({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_AUTOSTART: 'false' }),
+    });
   });
   after(async () => {
     if (redis.exitCode === null && redis.signalCode === null) redis.kill('SIGKILL');
@@ -349,14 +400,19 @@ describe('with the ledger unavailable, the action is refused', () => {
     assert.equal(ok.status, 201, ok.text);
     await drain(s);
 
-    await new Promise<void>((resolve) => { redis.once('exit', () => resolve()); redis.kill('SIGKILL'); });
+    await new Promise<void>((resolve) => {
+      redis.once('exit', () => resolve());
+      redis.kill('SIGKILL');
+    });
     const doc = freshScenario('while-down');
     const r = await call(s.url, 'POST', '/scenarios', { token: consumer.token, body: doc });
     assert.equal(r.status, 503, r.text);
     assert.equal(r.body.error, 'LEDGER_UNAVAILABLE');
     const stored = (await sql(s, 'SELECT COUNT(*) AS n FROM scenarios WHERE id = ?', [doc.id])) as { n: number | string }[];
     assert.equal(Number(stored[0]!.n), 0);
-    const recorded = (await sql(s, 'SELECT COUNT(*) AS n FROM ledger_entries WHERE body LIKE ?', [`%${String(doc.id)}%`])) as { n: number | string }[];
+    const recorded = (await sql(s, 'SELECT COUNT(*) AS n FROM ledger_entries WHERE body LIKE ?', [`%${String(doc.id)}%`])) as {
+      n: number | string;
+    }[];
     assert.equal(Number(recorded[0]!.n), 0);
     // The scenario registered while the ledger was up is both stored and recorded.
     const up = (await sql(s, 'SELECT COUNT(*) AS n FROM ledger_entries WHERE body LIKE ?', ['%while-up%'])) as { n: number | string }[];

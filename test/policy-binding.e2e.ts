@@ -33,7 +33,10 @@ const PURPOSE = 'research';
 /** One role, counts and sums per category; `release` as given (noise: epsilon per metric, two metrics). */
 function blocked(id: string, release: Record<string, unknown>, title = id): Scenario {
   return {
-    id, title, sector: 'test', description: 'policy binding test, one role',
+    id,
+    title,
+    sector: 'test',
+    description: 'policy binding test, one role',
     inputs: { p: { description: 'rows', columns: col } },
     params: {},
     metrics: [
@@ -47,7 +50,10 @@ function blocked(id: string, release: Record<string, unknown>, title = id): Scen
 /** Two roles aligned on the consumer's key list (`params.keys`). */
 function aligned(id: string, release: Record<string, unknown>): Scenario {
   return {
-    id, title: id, sector: 'test', description: 'policy binding test, aligned rows',
+    id,
+    title: id,
+    sector: 'test',
+    description: 'policy binding test, aligned rows',
     inputs: {
       reg: { description: 'registry', columns: { rid: col.rid, cat: col.cat } },
       pay: { description: 'payments', columns: { rid: col.rid, x: col.x } },
@@ -60,7 +66,16 @@ function aligned(id: string, release: Record<string, unknown>): Scenario {
 }
 
 function policy(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { consumers: ['*'], purposes: [PURPOSE], aggregations: ['count', 'sum'], rowLevel: false, minGroupSize: 5, epsilonBudget: null, expiresAt: null, ...extra };
+  return {
+    consumers: ['*'],
+    purposes: [PURPOSE],
+    aggregations: ['count', 'sum'],
+    rowLevel: false,
+    minGroupSize: 5,
+    epsilonBudget: null,
+    expiresAt: null,
+    ...extra,
+  };
 }
 
 /** 90 rows with ids p0..p89 (p42 among them), 30 per category. */
@@ -76,7 +91,11 @@ const HASHED = blocked('pb-hashed', { minGroupSize: 5 });
 const ALIGNED_NOISY = aligned('pb-aligned-noisy', { minGroupSize: 10, noise: { mechanism: 'laplace', epsilon: 0.1 } });
 const ALIGNED_EXACT = aligned('pb-aligned-exact', { minGroupSize: 1 });
 /** Aligned by private set intersection (no key list). */
-const ALIGNED_PSI = { ...aligned('pb-aligned-psi', { minGroupSize: 1 }), params: {}, align: { on: { reg: 'rid', pay: 'rid' } } } as unknown as Scenario;
+const ALIGNED_PSI = {
+  ...aligned('pb-aligned-psi', { minGroupSize: 1 }),
+  params: {},
+  align: { on: { reg: 'rid', pay: 'rid' } },
+} as unknown as Scenario;
 
 /** Keys removed before two views are compared: ids, times, durations and the ledger's positions. */
 const VOLATILE = new Set(['id', 'job', 'createdAt', 'updatedAt', 'at', 'ms', 'evaluationMs', 'index', 'leafHash']);
@@ -86,7 +105,11 @@ function scrub(v: Json, jobId: string, keys: string[]): Json {
   if (typeof v === 'string') return v === jobId || v.startsWith(`${jobId}.`) ? '<job>' : keys.includes(v) ? '<key>' : v;
   if (Array.isArray(v)) return v.map((x) => scrub(x, jobId, keys));
   if (v !== null && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).filter(([k]) => !VOLATILE.has(k)).map(([k, x]) => [k, scrub(x, jobId, keys)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => !VOLATILE.has(k))
+        .map(([k, x]) => [k, scrub(x, jobId, keys)]),
+    );
   }
   return v;
 }
@@ -124,9 +147,16 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
   });
 
   async function dataset(columns: Record<string, unknown>, rows: Row[], pol: Record<string, unknown>): Promise<string> {
-    const reg = await call(s.url, 'POST', '/datasets', { token: provider, body: { name: 'people', description: 'rows of people', columns, policy: pol } });
+    const reg = await call(s.url, 'POST', '/datasets', {
+      token: provider,
+      body: { name: 'people', description: 'rows of people', columns, policy: pol },
+    });
     assert.equal(reg.status, 201, reg.text);
-    const imp = await call(s.url, 'POST', `/datasets/${reg.body.id}/rows`, { token: provider, raw: toCsv(Object.keys(columns), rows), headers: { 'content-type': 'text/csv' } });
+    const imp = await call(s.url, 'POST', `/datasets/${reg.body.id}/rows`, {
+      token: provider,
+      raw: toCsv(Object.keys(columns), rows),
+      headers: { 'content-type': 'text/csv' },
+    });
     assert.equal(imp.status, 200, imp.text);
     return reg.body.id as string;
   }
@@ -143,7 +173,11 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
     return keys;
   }
 
-  async function body(sc: Scenario, bindings: Record<string, string>, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  async function body(
+    sc: Scenario,
+    bindings: Record<string, string>,
+    params: Record<string, unknown> = {},
+  ): Promise<Record<string, unknown>> {
     const keys = await keysFor(sc, params);
     return { scenario: sc.id, bindings, keyset: keys.publicKeyset.fingerprint, purpose: PURPOSE, params };
   }
@@ -155,7 +189,8 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
   }
 
   const jobCount = async (): Promise<number> => s.dataSource.getRepository(JobEntity).count();
-  const spentOn = async (datasetId: string): Promise<number> => (await s.dataSource.getRepository(BudgetEntity).findBy({ datasetId })).reduce((a, b) => a + Number(b.spent), 0);
+  const spentOn = async (datasetId: string): Promise<number> =>
+    (await s.dataSource.getRepository(BudgetEntity).findBy({ datasetId })).reduce((a, b) => a + Number(b.spent), 0);
 
   async function events(query: string): Promise<Record<string, Json>[]> {
     const r = await call(s.url, 'GET', `/ledger/entries?${query}&limit=1000`, { token: consumer });
@@ -212,7 +247,14 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
     assert.equal(d.body.allow, true, d.text);
     assert.equal(d.body.epsilon, 1);
     assert.equal(d.body.counts, 'withheld');
-    assert.deepEqual(d.body.decisions[0].release, { noiseRequired: true, maxEpsilonPerJob: 1, epsilonBudget: 2, epsilonSpent: 0, minAlignedKeys: null, scenarios: 'any' });
+    assert.deepEqual(d.body.decisions[0].release, {
+      noiseRequired: true,
+      maxEpsilonPerJob: 1,
+      epsilonBudget: 2,
+      epsilonSpent: 0,
+      minAlignedKeys: null,
+      scenarios: 'any',
+    });
     const ids: string[] = [];
     for (let i = 1; i <= 2; i++) {
       const r = await call(s.url, 'POST', '/jobs', { token: consumer, body: noisy });
@@ -235,14 +277,20 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
       const l = await events(`type=job.dry-run&dataset=${ds}`);
       return l.length >= 4 ? l : undefined;
     }, 'the dry-run events');
-    const decided = dryRuns.map((e) => JSON.stringify((e.data as { reasons: { codes: string[] }[] }).reasons.flatMap((x) => x.codes))).sort();
+    const decided = dryRuns
+      .map((e) => JSON.stringify((e.data as { reasons: { codes: string[] }[] }).reasons.flatMap((x) => x.codes)))
+      .sort();
     assert.deepEqual(decided, ['["EPSILON_ABOVE_MAX"]', '["NOISE_REQUIRED"]', '["NOISE_REQUIRED"]', '[]']);
   });
 
   it('scenario allowlist: a scenario outside it is refused; one inside, by id and version or by hash, runs', async () => {
-    const ds = await dataset(col, people(), policy({
-      scenarios: [{ id: LISTED.id, version: versions[LISTED.id]!.version }, { hash: versions[HASHED.id]!.hash }],
-    }));
+    const ds = await dataset(
+      col,
+      people(),
+      policy({
+        scenarios: [{ id: LISTED.id, version: versions[LISTED.id]!.version }, { hash: versions[HASHED.id]!.hash }],
+      }),
+    );
     const outside = await body(EXACT, { p: ds });
     assert.deepEqual(await codesOfDryRun(outside), ['SCENARIO_NOT_ALLOWED']);
     await refused(outside, ds, ['SCENARIO_NOT_ALLOWED']);
@@ -266,12 +314,26 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
 
   it('minimum aligned keys: a consumer key list below it is refused; one at it is allowed', async () => {
     const rows = people();
-    const reg = await dataset({ rid: col.rid, cat: col.cat }, rows.map((r) => ({ rid: r.rid, cat: r.cat })), policy({ minGroupSize: 1, minAlignedKeys: 3 }));
-    const pay = await dataset({ rid: col.rid, x: col.x }, rows.map((r) => ({ rid: r.rid, x: r.x })), policy({ minGroupSize: 1 }));
+    const reg = await dataset(
+      { rid: col.rid, cat: col.cat },
+      rows.map((r) => ({ rid: r.rid, cat: r.cat })),
+      policy({ minGroupSize: 1, minAlignedKeys: 3 }),
+    );
+    const pay = await dataset(
+      { rid: col.rid, x: col.x },
+      rows.map((r) => ({ rid: r.rid, x: r.x })),
+      policy({ minGroupSize: 1 }),
+    );
     const few = await body(ALIGNED_EXACT, { reg, pay }, { keys: ['p1', 'p2'] });
     const r = await call(s.url, 'POST', '/jobs?dryRun=true', { token: consumer, body: few });
     assert.equal(r.status, 200, r.text);
-    assert.deepEqual(r.body.decisions.map((d: { role: string; reasons: { code: string }[] }) => [d.role, d.reasons.map((x) => x.code)]), [['reg', ['TOO_FEW_KEYS']], ['pay', []]]);
+    assert.deepEqual(
+      r.body.decisions.map((d: { role: string; reasons: { code: string }[] }) => [d.role, d.reasons.map((x) => x.code)]),
+      [
+        ['reg', ['TOO_FEW_KEYS']],
+        ['pay', []],
+      ],
+    );
     await refused(few, reg, ['TOO_FEW_KEYS']);
     assert.deepEqual(await codesOfDryRun(await body(ALIGNED_EXACT, { reg, pay }, { keys: ['p1', 'p2', 'p3'] })), []);
   });
@@ -279,8 +341,16 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
   it('minimum aligned keys, private set intersection: accepted, then failed with TOO_FEW_KEYS once the intersection is known, naming no size', async () => {
     const rows = Array.from({ length: 170 }, (_, i) => ({ rid: `p${i}`, cat: ['a', 'b', 'c'][i % 3]!, x: (i * 37) % 1000 }));
     // 10 ids in common (p80..p89); the registry's policy asks for 20
-    const reg = await dataset({ rid: col.rid, cat: col.cat }, rows.slice(0, 90).map((r) => ({ rid: r.rid, cat: r.cat })), policy({ minGroupSize: 1, minAlignedKeys: 20 }));
-    const pay = await dataset({ rid: col.rid, x: col.x }, rows.slice(80).map((r) => ({ rid: r.rid, x: r.x })), policy({ minGroupSize: 1 }));
+    const reg = await dataset(
+      { rid: col.rid, cat: col.cat },
+      rows.slice(0, 90).map((r) => ({ rid: r.rid, cat: r.cat })),
+      policy({ minGroupSize: 1, minAlignedKeys: 20 }),
+    );
+    const pay = await dataset(
+      { rid: col.rid, x: col.x },
+      rows.slice(80).map((r) => ({ rid: r.rid, x: r.x })),
+      policy({ minGroupSize: 1 }),
+    );
     const b = await body(ALIGNED_PSI, { reg, pay });
     assert.deepEqual(await codesOfDryRun(b), [], 'the intersection size is not known at submission');
     const r = await call(s.url, 'POST', '/jobs', { token: consumer, body: b });
@@ -310,17 +380,28 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
     const ledger = await eventually(async () => {
       const l = await events(`job=${id}`);
       return l.filter((e) => e.type === 'result.fetched').length >= 2 ? l : undefined;
-    }, 'the job\'s events');
+    }, "the job's events");
     // two providers' events arrive in either order: compared as a set
     const events_ = ledger.map((e) => scrub(e, id, [key])).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-    return { ...(scrub({ status, listed, result, decoded: decoded as unknown as Json }, id, [key]) as Record<string, Json>), ledger: events_ };
+    return {
+      ...(scrub({ status, listed, result, decoded: decoded as unknown as Json }, id, [key]) as Record<string, Json>),
+      ledger: events_,
+    };
   }
 
   it('membership: with noise required and minGroupSize 10, a job on one key reads the same whether the key is in the data or not', async () => {
     const rows = people();
     const pol = policy({ minGroupSize: 10, epsilonBudget: 10, noise: { required: true, maxEpsilonPerJob: 1 } });
-    const reg = await dataset({ rid: col.rid, cat: col.cat }, rows.map((r) => ({ rid: r.rid, cat: r.cat })), pol);
-    const pay = await dataset({ rid: col.rid, x: col.x }, rows.map((r) => ({ rid: r.rid, x: r.x })), pol);
+    const reg = await dataset(
+      { rid: col.rid, cat: col.cat },
+      rows.map((r) => ({ rid: r.rid, cat: r.cat })),
+      pol,
+    );
+    const pay = await dataset(
+      { rid: col.rid, x: col.x },
+      rows.map((r) => ({ rid: r.rid, x: r.x })),
+      pol,
+    );
     const present = await consumerView(ALIGNED_NOISY, { reg, pay }, 'p42');
     const absent = await consumerView(ALIGNED_NOISY, { reg, pay }, 'p999');
     assert.deepEqual(present, absent);
@@ -329,7 +410,10 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
     assert.equal(meta.rows, undefined);
     assert.equal(meta.missingKeys, undefined);
     assert.deepEqual(meta.withheld, ['rows', 'missingKeys']);
-    const providers = ((present.status as Record<string, Json>).progress as Record<string, Json>).providers as Record<string, Record<string, Json>>;
+    const providers = ((present.status as Record<string, Json>).progress as Record<string, Json>).providers as Record<
+      string,
+      Record<string, Json>
+    >;
     for (const p of Object.values(providers)) for (const k of ['rows', 'missingKeys', 'bytes']) assert.equal(p[k], undefined, k);
     for (const e of present.ledger as Record<string, Json>[]) {
       const data = (e.data ?? {}) as Record<string, Json>;
@@ -344,8 +428,16 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
   it('control: without noise or a minimum group size the same probe reads membership from the metadata (the test can tell)', async () => {
     const rows = people();
     const pol = policy({ minGroupSize: 1 });
-    const reg = await dataset({ rid: col.rid, cat: col.cat }, rows.map((r) => ({ rid: r.rid, cat: r.cat })), pol);
-    const pay = await dataset({ rid: col.rid, x: col.x }, rows.map((r) => ({ rid: r.rid, x: r.x })), pol);
+    const reg = await dataset(
+      { rid: col.rid, cat: col.cat },
+      rows.map((r) => ({ rid: r.rid, cat: r.cat })),
+      pol,
+    );
+    const pay = await dataset(
+      { rid: col.rid, x: col.x },
+      rows.map((r) => ({ rid: r.rid, x: r.x })),
+      pol,
+    );
     const present = await consumerView(ALIGNED_EXACT, { reg, pay }, 'p42');
     const absent = await consumerView(ALIGNED_EXACT, { reg, pay }, 'p999');
     const metaOf = (v: Record<string, Json>): Record<string, Json> => (v.result as Record<string, Json>).meta as Record<string, Json>;

@@ -27,13 +27,19 @@ describe('provider connector: datasets, imports refused whole, forged tasks refu
   let id: string;
   before(async () => {
     s = await startTestServer();
-    provider = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: 'utility' } })).body.token;
-    other = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: 'someone else' } })).body.token;
+    provider = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: 'utility' } })).body
+      .token;
+    other = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: 'someone else' } })).body
+      .token;
     auditor = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'auditor', name: 'audit' } })).body.token;
     const r = await call(s.url, 'POST', '/datasets', { token: provider, body: doc });
     assert.equal(r.status, 201, r.text);
     id = r.body.id;
-    const ok = await call(s.url, 'POST', `/datasets/${id}/rows`, { token: provider, raw: `${HEADER}\nm1,shinan,1.5,0.01\nm2,shibei,2,0\n`, headers: { 'content-type': 'text/csv' } });
+    const ok = await call(s.url, 'POST', `/datasets/${id}/rows`, {
+      token: provider,
+      raw: `${HEADER}\nm1,shinan,1.5,0.01\nm2,shibei,2,0\n`,
+      headers: { 'content-type': 'text/csv' },
+    });
     assert.equal(ok.status, 200, ok.text);
   });
   after(async () => s.cleanup());
@@ -42,15 +48,25 @@ describe('provider connector: datasets, imports refused whole, forged tasks refu
 
   it('an invalid dataset document is refused with paths, nothing stored', async () => {
     const before = (await call(s.url, 'GET', '/datasets', { token: provider })).body.length;
-    const r = await call(s.url, 'POST', '/datasets', { token: provider, body: { ...doc, columns: { m3: { type: 'number', min: 5, max: 1 } } } });
+    const r = await call(s.url, 'POST', '/datasets', {
+      token: provider,
+      body: { ...doc, columns: { m3: { type: 'number', min: 5, max: 1 } } },
+    });
     assert.equal(r.status, 400);
-    assert.ok(r.body.details.some((d: { path: string }) => d.path.startsWith('$.columns.m3')), r.text);
+    assert.ok(
+      r.body.details.some((d: { path: string }) => d.path.startsWith('$.columns.m3')),
+      r.text,
+    );
     assert.equal((await call(s.url, 'GET', '/datasets', { token: provider })).body.length, before);
   });
 
   it('another provider cannot see or import into the dataset', async () => {
     assert.equal((await call(s.url, 'GET', `/datasets/${id}`, { token: other })).status, 404);
-    assert.equal((await call(s.url, 'POST', `/datasets/${id}/rows`, { token: other, raw: `${HEADER}\n`, headers: { 'content-type': 'text/csv' } })).status, 404);
+    assert.equal(
+      (await call(s.url, 'POST', `/datasets/${id}/rows`, { token: other, raw: `${HEADER}\n`, headers: { 'content-type': 'text/csv' } }))
+        .status,
+      404,
+    );
   });
 
   const refused: [string, string, number, string | null][] = [
@@ -59,7 +75,12 @@ describe('provider connector: datasets, imports refused whole, forged tasks refu
     ['out-of-range number', `${HEADER}\nm9,shinan,51,0\n`, 2, 'm3'],
     ['non-number', `${HEADER}\nm9,shinan,abc,0\n`, 2, 'm3'],
     ['extra field', `${HEADER}\nm9,shinan,1,0,7\n`, 2, null],
-    ['a bad row late in a large file', `${HEADER}\n${Array.from({ length: 20000 }, (_, i) => `x${i},laoshan,1,0.01`).join('\n')}\nbad,laoshan,-1,0\n`, 20002, 'm3'],
+    [
+      'a bad row late in a large file',
+      `${HEADER}\n${Array.from({ length: 20000 }, (_, i) => `x${i},laoshan,1,0.01`).join('\n')}\nbad,laoshan,-1,0\n`,
+      20002,
+      'm3',
+    ],
   ];
   for (const [name, csv, line, column] of refused) {
     it(`refused whole: ${name} (line ${line}${column ? `, column ${column}` : ''}); row count unchanged`, async () => {
@@ -79,22 +100,38 @@ describe('provider connector: datasets, imports refused whole, forged tasks refu
     const empty = await call(s.url, 'POST', `/datasets/${id}/rows`, { token: provider, raw: '', headers: { 'content-type': 'text/csv' } });
     assert.equal(empty.status, 422, empty.text);
     const before = await rowsOf();
-    const ok = await call(s.url, 'POST', `/datasets/${id}/rows`, { token: provider, raw: `\uFEFF${HEADER}\r\n"m,10",shinan,1,0\r\nm11,shibei,2,0.2\r\n`, headers: { 'content-type': 'text/csv' } });
+    const ok = await call(s.url, 'POST', `/datasets/${id}/rows`, {
+      token: provider,
+      raw: `\uFEFF${HEADER}\r\n"m,10",shinan,1,0\r\nm11,shibei,2,0.2\r\n`,
+      headers: { 'content-type': 'text/csv' },
+    });
     assert.equal(ok.status, 200, ok.text);
     assert.equal(await rowsOf(), before + 2);
   });
 
   it('replace mode swaps the rows', async () => {
-    const r = await call(s.url, 'POST', `/datasets/${id}/rows?mode=replace`, { token: provider, raw: `${HEADER}\nm1,shinan,1.5,0.01\n`, headers: { 'content-type': 'text/csv' } });
+    const r = await call(s.url, 'POST', `/datasets/${id}/rows?mode=replace`, {
+      token: provider,
+      raw: `${HEADER}\nm1,shinan,1.5,0.01\n`,
+      headers: { 'content-type': 'text/csv' },
+    });
     assert.equal(r.status, 200, r.text);
     assert.equal(await rowsOf(), 1);
   });
 
   it('JSON rows are imported; a JSON row with an extra field is refused', async () => {
     const before = await rowsOf();
-    const good = await call(s.url, 'POST', `/datasets/${id}/rows`, { token: provider, raw: JSON.stringify([{ meter_id: 'j1', district: 'jimo', m3: 3, night_flow: 0 }]), headers: { 'content-type': 'application/json' } });
+    const good = await call(s.url, 'POST', `/datasets/${id}/rows`, {
+      token: provider,
+      raw: JSON.stringify([{ meter_id: 'j1', district: 'jimo', m3: 3, night_flow: 0 }]),
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(good.status, 200, good.text);
-    const bad = await call(s.url, 'POST', `/datasets/${id}/rows`, { token: provider, raw: JSON.stringify([{ meter_id: 'j2', district: 'jimo', m3: 3, night_flow: 0, name: 'x' }]), headers: { 'content-type': 'application/json' } });
+    const bad = await call(s.url, 'POST', `/datasets/${id}/rows`, {
+      token: provider,
+      raw: JSON.stringify([{ meter_id: 'j2', district: 'jimo', m3: 3, night_flow: 0, name: 'x' }]),
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(bad.status, 422, bad.text);
     assert.equal(await rowsOf(), before + 1);
   });

@@ -25,16 +25,22 @@ describe('align by private set intersection through the broker', () => {
   it('chronic-elderly-care-demand: equals the reference, and nothing the broker holds contains a raw id', async () => {
     const id = 'chronic-elderly-care-demand';
     const scenario = builtinScenario(id);
-    const consumer = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'care bureau' } })).body.token;
+    const consumer = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'care bureau' } }))
+      .body.token;
     const rows: Record<string, Row[]> = {};
     const bindings: Record<string, string> = {};
     for (const role of Object.keys(scenario.inputs)) {
-      const provider = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: role } })).body.token;
+      const provider = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: role } })).body
+        .token;
       const doc = datasetDocumentFor(id, role);
       const reg = await call(s.url, 'POST', '/datasets', { token: provider, body: doc });
       assert.equal(reg.status, 201, reg.text);
       rows[role] = generateRoleRows(id, role, { rows: 400, seed: 9 });
-      const imp = await call(s.url, 'POST', `/datasets/${reg.body.id}/rows`, { token: provider, raw: toCsv(Object.keys(doc.columns), rows[role]!), headers: { 'content-type': 'text/csv' } });
+      const imp = await call(s.url, 'POST', `/datasets/${reg.body.id}/rows`, {
+        token: provider,
+        raw: toCsv(Object.keys(doc.columns), rows[role]!),
+        headers: { 'content-type': 'text/csv' },
+      });
       assert.equal(imp.status, 200, imp.text);
       bindings[role] = reg.body.id;
     }
@@ -47,12 +53,16 @@ describe('align by private set intersection through the broker', () => {
     let done = false;
     const poll = (async () => {
       while (!done) {
-        const msgs: { feature: string; blob: Buffer }[] = await s.dataSource.query(`SELECT feature, blob FROM job_ciphertexts WHERE role = '$psi'`);
+        const msgs: { feature: string; blob: Buffer }[] = await s.dataSource.query(
+          `SELECT feature, blob FROM job_ciphertexts WHERE role = '$psi'`,
+        );
         for (const m of msgs) seen.set(m.feature, Buffer.from(m.blob));
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
-    const st = await waitForJob(client, String(sub.id), undefined, 200, 240_000).finally(() => { done = true; });
+    const st = await waitForJob(client, String(sub.id), undefined, 200, 240_000).finally(() => {
+      done = true;
+    });
     await poll;
     assert.equal(st.status, 'completed', JSON.stringify(st.error));
     const result = await fetchResult(client, String(sub.id), keys);
@@ -74,7 +84,11 @@ describe('align by private set intersection through the broker', () => {
       }
     }
     assert.ok(seen.size > 0, 'the PSI messages went through the broker');
-    assert.equal(Number((await s.dataSource.query(`SELECT COUNT(*) AS n FROM job_ciphertexts WHERE role = '$psi'`))[0].n), 0, 'nothing of the intersection is kept after the job');
+    assert.equal(
+      Number((await s.dataSource.query(`SELECT COUNT(*) AS n FROM job_ciphertexts WHERE role = '$psi'`))[0].n),
+      0,
+      'nothing of the intersection is kept after the job',
+    );
     for (const [key, blob] of seen) {
       const text = blob.toString('latin1');
       for (const rid of ids) if (rid.length >= 4 && text.includes(rid)) assert.fail(`raw id found in PSI message ${key}`);

@@ -25,7 +25,10 @@ export function walkThrough(readme: string): string[] {
   const open = section.indexOf('```\n');
   const body = section.slice(open + 4, section.indexOf('```', open + 4));
   const joined = body.replace(/\\\n\s*/g, '');
-  return joined.split('\n').map((l) => l.replace(/\s+#\s.*$/, '').trim()).filter((l) => l.length > 0);
+  return joined
+    .split('\n')
+    .map((l) => l.replace(/\s+#\s.*$/, '').trim())
+    .filter((l) => l.length > 0);
 }
 
 /** Shell words: whitespace-separated, double quotes grouping (enough for the README's lines). */
@@ -37,7 +40,9 @@ describe('the README walk-through, as written', { timeout: 600_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'dataspace-readme-'));
   const prefix = `dstest-readme-${randomBytes(4).toString('hex')}`;
   const env: NodeJS.ProcessEnv = {
-    ...process.env, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent',
+    ...process.env,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'silent',
     ...(process.env.DATABASE_URL ? { DATABASE_SCHEMA: `readme_${prefix.replace(/[^a-z0-9]/g, '_')}` } : {}),
   };
   delete env.DATASPACE_TOKEN;
@@ -108,7 +113,15 @@ describe('the README walk-through, as written', { timeout: 600_000 }, () => {
         said['<job id>'] = id!;
       } else if (args[0] === 'jobs' && args[1] === 'result') result = out;
     }
-    for (const step of ['serve', 'participants add', 'datasets register', 'datasets import', 'keys generate', 'jobs submit', 'jobs result']) {
+    for (const step of [
+      'serve',
+      'participants add',
+      'datasets register',
+      'datasets import',
+      'keys generate',
+      'jobs submit',
+      'jobs result',
+    ]) {
       assert.ok(ran.includes(step), `the walk-through runs ${step}`);
     }
     assert.match(result, /^water-district-consumption v1 job /);

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, runCli, startCli } from './support/cli.js';
 
-
 describe('serve: Redis bootstrap', () => {
   it('starts a local redis-server when nothing answers on REDIS_URL, and says so in one line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ds-redis-'));
@@ -14,10 +13,13 @@ describe('serve: Redis bootstrap', () => {
     const env = { ...process.env, DATA_DIR: dir, REDIS_URL: `redis://127.0.0.1:${port}`, LOG_LEVEL: 'silent', DATABASE_URL: '' };
     const srv = await startCli(['serve', '--port', String(http)], env, /dataspace serving/);
     try {
-      const lines = srv.stderr().split('\n').filter((l) => /redis-server/.test(l));
+      const lines = srv
+        .stderr()
+        .split('\n')
+        .filter((l) => /redis-server/.test(l));
       assert.equal(lines.length, 1);
       assert.match(lines[0]!, new RegExp(`started a local redis-server on 127\\.0\\.0\\.1:${port}`));
-      const h = await (await fetch(`http://127.0.0.1:${http}/health`)).json() as { redis: { up: boolean } };
+      const h = (await (await fetch(`http://127.0.0.1:${http}/health`)).json()) as { redis: { up: boolean } };
       assert.equal(h.redis.up, true);
     } finally {
       assert.equal(await srv.stop(), 0);

@@ -35,7 +35,10 @@ const col = {
 
 function blockedScenario(id: string, release: Record<string, unknown>): Scenario {
   return {
-    id, title: id, sector: 'test', description: 'release attack suite',
+    id,
+    title: id,
+    sector: 'test',
+    description: 'release attack suite',
     inputs: { p: { description: 'rows', columns: col } },
     params: {},
     metrics: [
@@ -48,7 +51,10 @@ function blockedScenario(id: string, release: Record<string, unknown>): Scenario
 
 function alignedScenario(id: string): Scenario {
   return {
-    id, title: id, sector: 'test', description: 'release attack suite, aligned rows',
+    id,
+    title: id,
+    sector: 'test',
+    description: 'release attack suite, aligned rows',
     inputs: {
       reg: { description: 'registry', columns: { rid: col.rid, cat: col.cat } },
       pay: { description: 'payments', columns: { rid: col.rid, x: col.x } },
@@ -63,13 +69,22 @@ function alignedScenario(id: string): Scenario {
 /** Rows: 400 in a, 2 in b (below minGroupSize 5), 300 in c; x deterministic in [0, 1000]. */
 function rows(): Row[] {
   const out: Row[] = [];
-  const sizes: [string, number][] = [['a', 400], ['b', 2], ['c', 300]];
+  const sizes: [string, number][] = [
+    ['a', 400],
+    ['b', 2],
+    ['c', 300],
+  ];
   let i = 0;
-  for (const [cat, n] of sizes) for (let k = 0; k < n; k++, i++) out.push({ rid: `r${i}`, cat, x: Math.round(((i * 7919) % 1000) * 100) / 100 });
+  for (const [cat, n] of sizes)
+    for (let k = 0; k < n; k++, i++) out.push({ rid: `r${i}`, cat, x: Math.round(((i * 7919) % 1000) * 100) / 100 });
   return out;
 }
 
-interface Fetched { plan: Plan; outputs: Record<string, Float64Array>; meta: { suppressedGroups?: Record<string, number[]> } | null }
+interface Fetched {
+  plan: Plan;
+  outputs: Record<string, Float64Array>;
+  meta: { suppressedGroups?: Record<string, number[]> } | null;
+}
 
 /** Everything the consumer can fetch, every slot decrypted with its own secret key. */
 async function fetchAll(url: string, token: string, jobId: string, keys: SecretKeyset): Promise<Fetched> {
@@ -124,9 +139,16 @@ function preMaskTruth(plan: Plan, data: Record<string, Row[]>, keys?: string[]):
     while (n.op === 'noise' || n.op === 'mask') n = byId.get(n.a)!;
     return n.id;
   };
-  const probe: Plan = JSON.parse(JSON.stringify({ ...plan, outputs: plan.outputs.map((o) => ({ ...o, node: unmasked(o.node), anyGroup: false })), conditions: [] }));
+  const probe: Plan = JSON.parse(
+    JSON.stringify({ ...plan, outputs: plan.outputs.map((o) => ({ ...o, node: unmasked(o.node), anyGroup: false })), conditions: [] }),
+  );
   class Exact extends SlotEngine {
-    override releaseFill(a: { v: Float64Array; level: number; scale: number; freed: boolean }): { v: Float64Array; level: number; scale: number; freed: boolean } {
+    override releaseFill(a: { v: Float64Array; level: number; scale: number; freed: boolean }): {
+      v: Float64Array;
+      level: number;
+      scale: number;
+      freed: boolean;
+    } {
       return { ...a, v: Float64Array.from(a.v), freed: false };
     }
   }
@@ -160,7 +182,8 @@ describe('release attack suite: a consumer that decrypts every slot learns the r
     s = await startTestServer();
     dir = mkdtempSync(join(tmpdir(), 'ds-attack-'));
     provider = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: 'holder' } })).body.token;
-    consumer = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'attacker' } })).body.token;
+    consumer = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'attacker' } })).body
+      .token;
   });
   after(async () => {
     await s.cleanup();
@@ -169,17 +192,35 @@ describe('release attack suite: a consumer that decrypts every slot learns the r
 
   async function dataset(columns: Record<string, unknown>, rowsOf: Row[]): Promise<string> {
     const doc = {
-      name: 'attack data', description: 'rows the attacker wants', columns,
-      policy: { consumers: ['*'], purposes: ['research'], aggregations: ['sum', 'count', 'mean', 'ratio'], rowLevel: false, minGroupSize: 5, epsilonBudget: null, expiresAt: null },
+      name: 'attack data',
+      description: 'rows the attacker wants',
+      columns,
+      policy: {
+        consumers: ['*'],
+        purposes: ['research'],
+        aggregations: ['sum', 'count', 'mean', 'ratio'],
+        rowLevel: false,
+        minGroupSize: 5,
+        epsilonBudget: null,
+        expiresAt: null,
+      },
     };
     const reg = await call(s.url, 'POST', '/datasets', { token: provider, body: doc });
     assert.equal(reg.status, 201, reg.text);
-    const imp = await call(s.url, 'POST', `/datasets/${reg.body.id}/rows`, { token: provider, raw: toCsv(Object.keys(columns), rowsOf), headers: { 'content-type': 'text/csv' } });
+    const imp = await call(s.url, 'POST', `/datasets/${reg.body.id}/rows`, {
+      token: provider,
+      raw: toCsv(Object.keys(columns), rowsOf),
+      headers: { 'content-type': 'text/csv' },
+    });
     assert.equal(imp.status, 200, imp.text);
     return reg.body.id as string;
   }
 
-  async function run(sc: Scenario, bindings: Record<string, string>, params: Record<string, unknown> = {}): Promise<{ keys: SecretKeyset; got: Fetched; jobId: string }> {
+  async function run(
+    sc: Scenario,
+    bindings: Record<string, string>,
+    params: Record<string, unknown> = {},
+  ): Promise<{ keys: SecretKeyset; got: Fetched; jobId: string }> {
     const v = validateScenario(sc);
     assert.ok(v.ok, JSON.stringify(!v.ok && v.errors));
     const reg = await call(s.url, 'POST', '/scenarios', { token: consumer, body: sc });
@@ -222,7 +263,12 @@ describe('release attack suite: a consumer that decrypts every slot learns the r
    * Divides every masked-off slot by the recomputed mask error; returns the attacker's estimates and the
    * slots it attacked (non-leader slots inside the occupied blocks, where the truth is a partial sum).
    */
-  async function divideByMask(got: Fetched, keys: SecretKeyset, output: string, truth: Float64Array): Promise<{ est: Float64Array; slots: number[] }> {
+  async function divideByMask(
+    got: Fetched,
+    keys: SecretKeyset,
+    output: string,
+    truth: Float64Array,
+  ): Promise<{ est: Float64Array; slots: number[] }> {
     const plan = got.plan;
     const dec = got.outputs[output]!;
     const [m] = masksOf(got, output);
@@ -255,14 +301,24 @@ describe('release attack suite: a consumer that decrypts every slot learns the r
       // the value range of a partial sum: [0, rows·rowMax] in slot units
       const range = Math.max(...slots.map((j) => Math.abs(truth[o]![j]!)));
       const err = medianError(est, truth[o]!, slots);
-      assert.ok(err > range / 4, `partial sums of ${o}: the attack's median error ${err.toExponential(3)} must exceed a range guess (${(range / 4).toExponential(3)})`);
+      assert.ok(
+        err > range / 4,
+        `partial sums of ${o}: the attack's median error ${err.toExponential(3)} must exceed a range guess (${(range / 4).toExponential(3)})`,
+      );
       // single rows: differences of neighbouring partial sums (slot j and j+1 of the same window)
       const pairs = slots.filter((j) => slots.includes(j + 1));
       const diffEst = pairs.map((j) => est[j]! - est[j + 1]!);
       const diffTrue = pairs.map((j) => truth[o]![j]! - truth[o]![j + 1]!);
       const rowRange = Math.max(...diffTrue.map(Math.abs));
-      const rowErr = medianError(diffEst, diffTrue, pairs.map((_, i) => i));
-      assert.ok(rowErr > rowRange / 4, `single rows of ${o}: median error ${rowErr.toExponential(3)} vs range/4 ${(rowRange / 4).toExponential(3)}`);
+      const rowErr = medianError(
+        diffEst,
+        diffTrue,
+        pairs.map((_, i) => i),
+      );
+      assert.ok(
+        rowErr > rowRange / 4,
+        `single rows of ${o}: median error ${rowErr.toExponential(3)} vs range/4 ${(rowRange / 4).toExponential(3)}`,
+      );
       // the suppressed group b (2 rows): its leader slot divided by its (zeroed) mask's error
       const leaderB = d.read.slots[1]!;
       const [m] = masksOf(got, o);
@@ -290,7 +346,10 @@ describe('release attack suite: a consumer that decrypts every slot learns the r
 
   it('quotients release quotients: no operand of a ratio (internal ones included) or of a mean over two roles', async () => {
     const sc = {
-      id: 'attack-quotients', title: 'attack-quotients', sector: 'test', description: 'release attack suite, quotients',
+      id: 'attack-quotients',
+      title: 'attack-quotients',
+      sector: 'test',
+      description: 'release attack suite, quotients',
       inputs: { p: { description: 'rows', columns: col }, q: { description: 'more rows', columns: col } },
       params: {},
       metrics: [
@@ -303,7 +362,10 @@ describe('release attack suite: a consumer that decrypts every slot learns the r
     } as unknown as Scenario;
     const big = data.filter((r) => r.cat !== 'b');
     const pDs = await dataset(col, big);
-    const qDs = await dataset(col, big.map((r, i) => ({ ...r, rid: `q${i}`, x: Number(r.x) / 2 })));
+    const qDs = await dataset(
+      col,
+      big.map((r, i) => ({ ...r, rid: `q${i}`, x: Number(r.x) / 2 })),
+    );
     const { got } = await run(sc, { p: pDs, q: qDs });
     const cats = ['a', 'b', 'c'];
     const truth = {
@@ -316,7 +378,10 @@ describe('release attack suite: a consumer that decrypts every slot learns the r
     const m = got.plan.decoding.metrics;
     const ratio = m.per_row!;
     if (ratio.kind !== 'ratio') assert.fail('per_row decodes as a ratio');
-    for (const [name, want] of [[ratio.a, truth.spend], [ratio.b, truth.rows]] as const) {
+    for (const [name, want] of [
+      [ratio.a, truth.spend],
+      [ratio.b, truth.rows],
+    ] as const) {
       const d = m[name];
       assert.ok(d, `the plan decodes ${name}`);
       if (d.kind === 'value') reads.push([name, d.read, want]);
@@ -333,9 +398,12 @@ describe('release attack suite: a consumer that decrypts every slot learns the r
     }
   });
 
-  it('row level: the consumer reads each listed key\'s value and nothing of the rows it did not list', async () => {
+  it("row level: the consumer reads each listed key's value and nothing of the rows it did not list", async () => {
     const sc = {
-      id: 'attack-rows', title: 'attack-rows', sector: 'test', description: 'release attack suite, row level',
+      id: 'attack-rows',
+      title: 'attack-rows',
+      sector: 'test',
+      description: 'release attack suite, row level',
       inputs: { p: { description: 'rows', columns: { rid: col.rid, x: col.x } } },
       params: { keys: { type: 'id-list', description: 'the ids to score' } },
       align: { on: { p: 'rid' }, keys: '$params.keys' },
@@ -345,12 +413,26 @@ describe('release attack suite: a consumer that decrypts every slot learns the r
     const all = data.map((r) => ({ rid: r.rid, x: r.x }));
     const cols = { rid: col.rid, x: col.x };
     const doc = {
-      name: 'attack rows', description: 'row-level data', columns: cols,
-      policy: { consumers: ['*'], purposes: ['research'], aggregations: ['weightedSum'], rowLevel: true, minGroupSize: 1, epsilonBudget: null, expiresAt: null },
+      name: 'attack rows',
+      description: 'row-level data',
+      columns: cols,
+      policy: {
+        consumers: ['*'],
+        purposes: ['research'],
+        aggregations: ['weightedSum'],
+        rowLevel: true,
+        minGroupSize: 1,
+        epsilonBudget: null,
+        expiresAt: null,
+      },
     };
     const reg = await call(s.url, 'POST', '/datasets', { token: provider, body: doc });
     assert.equal(reg.status, 201, reg.text);
-    const imp = await call(s.url, 'POST', `/datasets/${reg.body.id}/rows`, { token: provider, raw: toCsv(Object.keys(cols), all), headers: { 'content-type': 'text/csv' } });
+    const imp = await call(s.url, 'POST', `/datasets/${reg.body.id}/rows`, {
+      token: provider,
+      raw: toCsv(Object.keys(cols), all),
+      headers: { 'content-type': 'text/csv' },
+    });
     assert.equal(imp.status, 200, imp.text);
     const listed = all.slice(0, 10).map((r) => String(r.rid));
     const { got } = await run(sc, { p: reg.body.id as string }, { keys: listed });
@@ -420,7 +502,10 @@ describe('release attack suite: a consumer that decrypts every slot learns the r
       const g = m.groups[0]!;
       const est = T[idx]! * unit;
       const range = data.filter((r) => r.cat === ['a', 'b', 'c'][g]).length * 1000;
-      assert.ok(Math.abs(est - want[g]!) > range / 4, `group ${g}: least-squares estimate ${est.toExponential(3)} vs truth ${want[g]} (range ${range})`);
+      assert.ok(
+        Math.abs(est - want[g]!) > range / 4,
+        `group ${g}: least-squares estimate ${est.toExponential(3)} vs truth ${want[g]} (range ${range})`,
+      );
     });
   });
 });

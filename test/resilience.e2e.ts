@@ -11,14 +11,33 @@ import { type ServeProcess as Proc, freePort, serveProcess as serve } from './su
 import { call } from './support/env.js';
 import { toCsv } from './support/data.js';
 
-
-
-
 function redis(port: number, dir: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     let out = '';
-    child.stdout!.on('data', (d) => { out += d; if (/Ready to accept connections/.test(out)) resolve(child); });
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (/Ready to accept connections/.test(out)) resolve(child);
+    });
     child.once('exit', (c) => reject(new Error(`redis-server exited ${c}`)));
   });
 }
@@ -53,8 +72,15 @@ describe('resilience: crashes and restarts lose no accepted job', { timeout: 600
     redisPort = await freePort();
     redisProc = await redis(redisPort, dir);
     env = {
-      ...process.env, DATA_DIR: join(dir, 'data'), REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_AUTOSTART: 'false',
-      QUEUE_PREFIX: `dsres-${randomBytes(3).toString('hex')}`, LOG_LEVEL: 'silent', WORKER_LOCK_MS: '3000', RECONCILE_MS: '1000', HE_THREADS: '1',
+      ...process.env,
+      DATA_DIR: join(dir, 'data'),
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      REDIS_AUTOSTART: 'false',
+      QUEUE_PREFIX: `dsres-${randomBytes(3).toString('hex')}`,
+      LOG_LEVEL: 'silent',
+      WORKER_LOCK_MS: '3000',
+      RECONCILE_MS: '1000',
+      HE_THREADS: '1',
     };
     if (env.DATABASE_URL) env.DATABASE_SCHEMA = `res_${randomBytes(3).toString('hex')}`;
     const port = await freePort();
@@ -70,7 +96,11 @@ describe('resilience: crashes and restarts lose no accepted job', { timeout: 600
     const doc = datasetDocumentFor(SCENARIO, 'utility');
     dataset = (await call(provUrl, 'POST', '/datasets', { token: provider, body: doc })).body.id;
     rows = generateRoleRows(SCENARIO, 'utility', { rows: 30_000, seed: 11 });
-    const imp = await call(provUrl, 'POST', `/datasets/${dataset}/rows`, { token: provider, raw: toCsv(Object.keys(doc.columns), rows), headers: { 'content-type': 'text/csv' } });
+    const imp = await call(provUrl, 'POST', `/datasets/${dataset}/rows`, {
+      token: provider,
+      raw: toCsv(Object.keys(doc.columns), rows),
+      headers: { 'content-type': 'text/csv' },
+    });
     assert.equal(imp.status, 200, imp.text);
     await generateKeyFile(join(dir, 'k'), keyRequirements(builtinScenario(SCENARIO)));
   });
@@ -83,7 +113,11 @@ describe('resilience: crashes and restarts lose no accepted job', { timeout: 600
 
   async function submit(): Promise<string> {
     const client = new DataspaceClient({ url: apiUrl, token: consumer });
-    const r = await submitJob(client, readKeyFile(join(dir, 'k')), builtinScenario(SCENARIO), { scenario: SCENARIO, bindings: { utility: dataset }, purpose: 'public-service' });
+    const r = await submitJob(client, readKeyFile(join(dir, 'k')), builtinScenario(SCENARIO), {
+      scenario: SCENARIO,
+      bindings: { utility: dataset },
+      purpose: 'public-service',
+    });
     return String(r.id);
   }
 
@@ -101,7 +135,11 @@ describe('resilience: crashes and restarts lose no accepted job', { timeout: 600
   it('the worker process is killed in the middle of an evaluation; after a restart the job completes once, correctly', async () => {
     let worker = await serve('worker', await freePort(), env);
     const id = await submit();
-    await waitUntil(async () => (await call(apiUrl, 'GET', `/jobs/${id}`, { token: consumer })).body.status === 'evaluating', 120_000, 'evaluation to start');
+    await waitUntil(
+      async () => (await call(apiUrl, 'GET', `/jobs/${id}`, { token: consumer })).body.status === 'evaluating',
+      120_000,
+      'evaluation to start',
+    );
     await worker.kill('SIGKILL');
     const mid = (await call(apiUrl, 'GET', `/jobs/${id}`, { token: consumer })).body.status;
     assert.equal(mid, 'evaluating', 'the kill happened mid-evaluation');
@@ -118,7 +156,11 @@ describe('resilience: crashes and restarts lose no accepted job', { timeout: 600
     try {
       const ids: string[] = [];
       for (let i = 0; i < 4; i++) ids.push(await submit());
-      await waitUntil(async () => (await call(apiUrl, 'GET', `/jobs/${ids[0]}`, { token: consumer })).body.status !== 'queued', 60_000, 'work to start');
+      await waitUntil(
+        async () => (await call(apiUrl, 'GET', `/jobs/${ids[0]}`, { token: consumer })).body.status !== 'queued',
+        60_000,
+        'work to start',
+      );
       // Kill Redis and bring back an empty one on the same port: queues, locks and flows are gone.
       redisProc.kill('SIGKILL');
       await new Promise((r) => redisProc.once('exit', r));
@@ -144,10 +186,14 @@ describe('resilience: crashes and restarts lose no accepted job', { timeout: 600
     const worker = await serve('worker', await freePort(), env);
     try {
       const id = await submit();
-      await waitUntil(async () => {
-        const p = (await call(apiUrl, 'GET', `/jobs/${id}`, { token: consumer })).body.progress?.providers?.utility?.status;
-        return p === 'encoding' || p === 'encrypting';
-      }, 120_000, 'encryption to start');
+      await waitUntil(
+        async () => {
+          const p = (await call(apiUrl, 'GET', `/jobs/${id}`, { token: consumer })).body.progress?.providers?.utility?.status;
+          return p === 'encoding' || p === 'encrypting';
+        },
+        120_000,
+        'encryption to start',
+      );
       await prov.kill('SIGKILL');
       const mid = (await call(apiUrl, 'GET', `/jobs/${id}`, { token: consumer })).body;
       assert.notEqual(mid.status, 'completed');
@@ -160,7 +206,7 @@ describe('resilience: crashes and restarts lose no accepted job', { timeout: 600
       assert.equal(stored, expected);
       // a second set would have been summed too (checkResult compares with the plaintext reference); the
       // inputs themselves are deleted once the job completes
-      assert.equal(await countCiphertexts(id), 0, 'the role\'s ciphertexts went with the completed job');
+      assert.equal(await countCiphertexts(id), 0, "the role's ciphertexts went with the completed job");
     } finally {
       await worker.kill();
     }

@@ -10,7 +10,14 @@ import { HeEngine, decodePublicKeyset, type HeParams } from '#he-core';
 import type { Plan } from '#scenario';
 import { runHeTask } from '../../apps/broker/src/evaluation/he-task.js';
 
-export interface EvalProbe { dbReadMs: number; bytes: number; keysetDecodeMs: number; keysetLoadMs: number; taskMs: number; taskAgainMs: number }
+export interface EvalProbe {
+  dbReadMs: number;
+  bytes: number;
+  keysetDecodeMs: number;
+  keysetLoadMs: number;
+  taskMs: number;
+  taskAgainMs: number;
+}
 
 export async function probeEvaluation(ds: DataSource, jobId: string): Promise<EvalProbe> {
   let t = performance.now();

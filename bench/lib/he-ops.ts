@@ -69,7 +69,18 @@ export async function measureOpCosts(keys: SecretKeyset, reps: number): Promise<
 
 export type OpCounts = Record<OpName, number>;
 
-const zero = (): OpCounts => ({ load: 0, save: 0, add: 0, addPlain: 0, mulPlain: 0, mul: 0, rotate: 0, encrypt: 0, decrypt: 0, keysetLoad: 0 });
+const zero = (): OpCounts => ({
+  load: 0,
+  save: 0,
+  add: 0,
+  addPlain: 0,
+  mulPlain: 0,
+  mul: 0,
+  rotate: 0,
+  encrypt: 0,
+  decrypt: 0,
+  keysetLoad: 0,
+});
 
 /**
  * Counts the primitive operations of the broker's evaluation of `plan`, given the uploaded chunk count
@@ -101,14 +112,40 @@ export function countCircuitOps(plan: Plan, chunks: Record<string, number>, thre
         ownedInput.add(n.id);
         break;
       }
-      case 'private': c.load += 1; ownedInput.add(n.id); break;
-      case 'reduce': c.add += (width.get(n.a) ?? 1) - 1; break;
-      case 'add': w = Math.max(...n.args.map((a) => width.get(a) ?? 1)); c.add += (n.args.length - 1) * w; break;
-      case 'sub': w = Math.max(width.get(n.a) ?? 1, width.get(n.b) ?? 1); c.add += w; break;
-      case 'mul': w = Math.max(width.get(n.a) ?? 1, width.get(n.b) ?? 1); c.mul += w; break;
-      case 'mulPlain': case 'mask': w = width.get(n.a) ?? 1; c.mulPlain += w; break;
-      case 'addPlain': case 'noise': w = width.get(n.a) ?? 1; c.addPlain += w; break;
-      case 'sumSlots': w = width.get(n.a) ?? 1; c.rotate += w * Math.log2(n.width); c.add += w * Math.log2(n.width); break;
+      case 'private':
+        c.load += 1;
+        ownedInput.add(n.id);
+        break;
+      case 'reduce':
+        c.add += (width.get(n.a) ?? 1) - 1;
+        break;
+      case 'add':
+        w = Math.max(...n.args.map((a) => width.get(a) ?? 1));
+        c.add += (n.args.length - 1) * w;
+        break;
+      case 'sub':
+        w = Math.max(width.get(n.a) ?? 1, width.get(n.b) ?? 1);
+        c.add += w;
+        break;
+      case 'mul':
+        w = Math.max(width.get(n.a) ?? 1, width.get(n.b) ?? 1);
+        c.mul += w;
+        break;
+      case 'mulPlain':
+      case 'mask':
+        w = width.get(n.a) ?? 1;
+        c.mulPlain += w;
+        break;
+      case 'addPlain':
+      case 'noise':
+        w = width.get(n.a) ?? 1;
+        c.addPlain += w;
+        break;
+      case 'sumSlots':
+        w = width.get(n.a) ?? 1;
+        c.rotate += w * Math.log2(n.width);
+        c.add += w * Math.log2(n.width);
+        break;
     }
     width.set(n.id, w);
   }

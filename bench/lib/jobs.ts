@@ -11,7 +11,10 @@ import { QueueName } from '#contracts';
 import type { QueueService } from '#platform';
 
 /** Where the server's BullMQ jobs are, for their server-side timestamps (in-process deployments). */
-export interface QueueProbe { queues: QueueService; connectorId: string }
+export interface QueueProbe {
+  queues: QueueService;
+  connectorId: string;
+}
 
 export interface JobRequest {
   scenario: string;
@@ -64,8 +67,16 @@ export async function submit(client: DataspaceClient, keyset: string, req: JobRe
 }
 
 interface EncryptedResult {
-  job: string; version: number; keyset: string; plan: Plan;
-  meta: { rows?: Record<string, number>; missingKeys?: Record<string, number>; suppressedGroups?: Record<string, number[]>; epsilonSpent?: number } | null;
+  job: string;
+  version: number;
+  keyset: string;
+  plan: Plan;
+  meta: {
+    rows?: Record<string, number>;
+    missingKeys?: Record<string, number>;
+    suppressedGroups?: Record<string, number[]>;
+    epsilonSpent?: number;
+  } | null;
   outputs: Record<string, string>;
 }
 
@@ -80,13 +91,22 @@ export async function decryptResult(r: EncryptedResult, keys: SecretKeyset): Pro
       decrypted[oid] = engine.scope(() => engine.decrypt(sk, engine.load(new Uint8Array(Buffer.from(b64, 'base64')))));
     }
     const meta: EvaluationMeta = { suppressedGroups: r.meta?.suppressedGroups ?? {}, epsilonSpent: r.meta?.epsilonSpent ?? 0 };
-    return decodeResult(r.plan, decrypted, meta, { job: r.job, version: r.version, rows: r.meta?.rows ?? {}, missingKeys: r.meta?.missingKeys ?? {} });
+    return decodeResult(r.plan, decrypted, meta, {
+      job: r.job,
+      version: r.version,
+      rows: r.meta?.rows ?? {},
+      missingKeys: r.meta?.missingKeys ?? {},
+    });
   } finally {
     engine.dispose();
   }
 }
 
-interface LedgerEvent { type: string; at: string; data?: { role?: string } }
+interface LedgerEvent {
+  type: string;
+  at: string;
+  data?: { role?: string };
+}
 
 /**
  * Server-side times (ms from `t0`, epoch clock) of the job's ledger events: `job.submitted`,
@@ -113,9 +133,17 @@ async function ledgerMarks(client: DataspaceClient, id: string, t0: number, role
  * added / picked up (`processedOn`) / finished time, and the evaluation's. Ids as the orchestrator
  * makes them (apps/broker jobs/job-orchestrator.service.ts `flowIds`).
  */
-async function queueMarks(probe: QueueProbe, id: string, roles: string[], t0: number, runs?: Record<string, number>): Promise<Record<string, number>> {
+async function queueMarks(
+  probe: QueueProbe,
+  id: string,
+  roles: string[],
+  t0: number,
+  runs?: Record<string, number>,
+): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  const put = (name: string, v: number | undefined): void => { if (typeof v === 'number') out[name] = v - t0; };
+  const put = (name: string, v: number | undefined): void => {
+    if (typeof v === 'number') out[name] = v - t0;
+  };
   for (const role of roles) {
     const j = await probe.queues.queue(QueueName.encrypt(probe.connectorId)).getJob(`enc-${id}-${role.replace(/[^A-Za-z0-9_-]/g, '_')}`);
     put(`queue:encrypt.${role}.added`, j?.timestamp);
@@ -135,7 +163,12 @@ async function queueMarks(probe: QueueProbe, id: string, roles: string[], t0: nu
  * part of the timed submission (the SDK's `submitJob` uploads it with every job). Times are on the
  * epoch clock (`Date.now()`), shared with the server's ledger event times (same machine).
  */
-export async function runTimedJob(client: DataspaceClient, keys: SecretKeyset, req: JobRequest, opts: { pollMs?: number; timeoutMs?: number; publish?: boolean; probe?: QueueProbe } = {}): Promise<JobRun> {
+export async function runTimedJob(
+  client: DataspaceClient,
+  keys: SecretKeyset,
+  req: JobRequest,
+  opts: { pollMs?: number; timeoutMs?: number; publish?: boolean; probe?: QueueProbe } = {},
+): Promise<JobRun> {
   const pollMs = opts.pollMs ?? 25;
   const deadline = Date.now() + (opts.timeoutMs ?? 1_800_000);
   const t0 = Date.now();
@@ -180,9 +213,19 @@ export async function runTimedJob(client: DataspaceClient, keys: SecretKeyset, r
   }
   if (process.env.BENCH_DEBUG) process.stderr.write(`job ${id}: ${JSON.stringify({ marks, roles })}\n`);
   return {
-    id, status: st.status, error: st.error, marks, roles, stages: stagesOf(marks, roles),
+    id,
+    status: st.status,
+    error: st.error,
+    marks,
+    roles,
+    stages: stagesOf(marks, roles),
     serverEvaluationMs: typeof st.meta?.evaluationMs === 'number' ? st.meta.evaluationMs : null,
-    totalMs: marks.decrypted ?? marks.terminal, cpuMs, taskRuns, progress: st.progress, result, plan,
+    totalMs: marks.decrypted ?? marks.terminal,
+    cpuMs,
+    taskRuns,
+    progress: st.progress,
+    result,
+    plan,
   };
 }
 
@@ -197,8 +240,10 @@ export function stagesOf(marks: Record<string, number>, roles: Record<string, Re
   const out: Record<string, number> = {};
   const names = Object.keys(roles);
   const per = (f: (r: string) => number | undefined): (number | undefined)[] => names.map(f);
-  const max = (xs: (number | undefined)[]): number | undefined => (xs.length && xs.every((x) => x !== undefined) ? Math.max(...(xs as number[])) : undefined);
-  const min = (xs: (number | undefined)[]): number | undefined => (xs.length && xs.every((x) => x !== undefined) ? Math.min(...(xs as number[])) : undefined);
+  const max = (xs: (number | undefined)[]): number | undefined =>
+    xs.length && xs.every((x) => x !== undefined) ? Math.max(...(xs as number[])) : undefined;
+  const min = (xs: (number | undefined)[]): number | undefined =>
+    xs.length && xs.every((x) => x !== undefined) ? Math.min(...(xs as number[])) : undefined;
   const submitted = marks.submitted ?? 0;
   if (marks.keysetPublished !== undefined) out['keyset upload'] = marks.keysetPublished;
   out['consumer: submit (POST /jobs)'] = submitted - (marks.keysetPublished ?? 0);
@@ -211,12 +256,17 @@ export function stagesOf(marks: Record<string, number>, roles: Record<string, Re
   const evalEnd = marks['queue:evaluate.finished'];
   if (added !== undefined && picked !== undefined) out['queue: wait for the provider worker (last run)'] = picked - added;
   if (picked !== undefined && encrypted !== undefined) out['provider: check + read rows + encode + encrypt (+ PSI)'] = encrypted - picked;
-  const psi = names.map((r) => {
-    const s = roles[r]!;
-    if (s.intersecting === undefined) return undefined;
-    return (s.encrypting ?? marks[`ledger:inputs.encrypted.${r}`] ?? s.intersecting) - s.intersecting;
-  }).filter((x): x is number => x !== undefined);
-  if (psi.length) out[`  of which PSI, polled ('intersecting' → ${names.every((r) => roles[r]!.encrypting !== undefined) ? "'encrypting'" : 'inputs encrypted: includes encode + encrypt'})`] = Math.max(...psi);
+  const psi = names
+    .map((r) => {
+      const s = roles[r]!;
+      if (s.intersecting === undefined) return undefined;
+      return (s.encrypting ?? marks[`ledger:inputs.encrypted.${r}`] ?? s.intersecting) - s.intersecting;
+    })
+    .filter((x): x is number => x !== undefined);
+  if (psi.length)
+    out[
+      `  of which PSI, polled ('intersecting' → ${names.every((r) => roles[r]!.encrypting !== undefined) ? "'encrypting'" : 'inputs encrypted: includes encode + encrypt'})`
+    ] = Math.max(...psi);
   if (encrypted !== undefined && finished !== undefined) out['provider: upload (store ciphertexts at the broker)'] = finished - encrypted;
   if (finished !== undefined && evalStart !== undefined) out['queue: flow → evaluation start'] = evalStart - finished;
   if (evalStart !== undefined && evaluated !== undefined) out['broker: evaluation'] = evaluated - evalStart;

@@ -31,7 +31,7 @@ export async function benchPaillier(sample: number, n: number, bits = 2048): Pro
   let t = performance.now();
   const { publicKey, privateKey } = await generateRandomKeys(bits);
   const keygenMs = performance.now() - t;
-  const values = Array.from({ length: sample }, (_, i) => BigInt(Math.round(((i * 7919) % 5000) / 100 * Number(SCALE))));
+  const values = Array.from({ length: sample }, (_, i) => BigInt(Math.round((((i * 7919) % 5000) / 100) * Number(SCALE))));
   const cts: bigint[] = new Array(sample);
   const c0 = process.cpuUsage();
   t = performance.now();
@@ -51,7 +51,12 @@ export async function benchPaillier(sample: number, n: number, bits = 2048): Pro
   const encryptUs = (encryptMs * 1000) / sample;
   const addUs = (addMs * 1000) / (sample - 1);
   return {
-    sample, keygenMs, encryptUs, addUs, decryptMs, n,
+    sample,
+    keygenMs,
+    encryptUs,
+    addUs,
+    decryptMs,
+    n,
     extrapolatedMs: (n * encryptUs + (n - 1) * addUs) / 1000 + decryptMs,
     // CPU of the whole sample, apportioned like its wall time, scaled to n
     extrapolatedCpuMs: (((n * encryptUs + (n - 1) * addUs) / 1000 + decryptMs) * cpuMs) / wallMs,

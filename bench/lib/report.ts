@@ -83,8 +83,13 @@ export class Report {
   /** The targets, one line each, for the end of the console output. */
   summary(): string {
     const t = this.figures.filter((f) => f.met !== undefined);
-    const lines = ['', '== targets ==', ...t.map((f) => `  ${f.met ? 'met    ' : 'MISSED '} ${f.section} / ${f.name}: ${fmt(f.value, f.unit)} (target ${f.target})`)];
-    if (this.errors.length) lines.push('', `== ${this.errors.length} error(s) ==`, ...this.errors.map((e) => `  ${e.section}: ${e.message}`));
+    const lines = [
+      '',
+      '== targets ==',
+      ...t.map((f) => `  ${f.met ? 'met    ' : 'MISSED '} ${f.section} / ${f.name}: ${fmt(f.value, f.unit)} (target ${f.target})`),
+    ];
+    if (this.errors.length)
+      lines.push('', `== ${this.errors.length} error(s) ==`, ...this.errors.map((e) => `  ${e.section}: ${e.message}`));
     return lines.join('\n');
   }
 }

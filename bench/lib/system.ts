@@ -51,14 +51,23 @@ export function benchConfig(env: Record<string, string> = {}): { config: AppConf
 
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const { config, env } = benchConfig(opts.env);
-  const server = await startServer({ config, apps: opts.apps ?? ['provider', 'broker', 'ledger', 'worker'], port: 0, say: () => undefined });
+  const server = await startServer({
+    config,
+    apps: opts.apps ?? ['provider', 'broker', 'ledger', 'worker'],
+    port: 0,
+    say: () => undefined,
+  });
   const adminToken = readFileSync(server.adminTokenPath, 'utf8').trim();
   return {
-    url: server.url, config, server, env,
+    url: server.url,
+    config,
+    server,
+    env,
     admin: new DataspaceClient({ url: server.url, token: adminToken }),
     close: async () => {
       const schema = config.DATABASE_SCHEMA;
-      if (schema && server.dataSource.isInitialized) await server.dataSource.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+      if (schema && server.dataSource.isInitialized)
+        await server.dataSource.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
       await server.close();
       const { Redis } = await import('ioredis');
       const r = new Redis(config.REDIS_URL);
@@ -117,22 +126,37 @@ export interface ImportResult {
  * Streams generated rows to `POST /datasets/:id/rows` as text/csv (chunked transfer, back-pressured:
  * the generator only runs as fast as the server reads), and measures the process RSS meanwhile.
  */
-export async function importRows(provider: DataspaceClient, datasetId: string, columns: string[], rows: Iterable<Row>, rss?: RssSampler): Promise<ImportResult> {
-  const url = new URL(`datasets/${encodeURIComponent(datasetId)}/rows`, provider.opts.url.endsWith('/') ? provider.opts.url : provider.opts.url + '/');
+export async function importRows(
+  provider: DataspaceClient,
+  datasetId: string,
+  columns: string[],
+  rows: Iterable<Row>,
+  rss?: RssSampler,
+): Promise<ImportResult> {
+  const url = new URL(
+    `datasets/${encodeURIComponent(datasetId)}/rows`,
+    provider.opts.url.endsWith('/') ? provider.opts.url : provider.opts.url + '/',
+  );
   const rssBefore = rss ? rss.reset() : process.memoryUsage.rss();
   let bytes = 0;
   const started = performance.now();
   const body = await new Promise<string>((resolve, reject) => {
-    const req = request(url, {
-      method: 'POST',
-      headers: { 'content-type': 'text/csv', authorization: `Bearer ${provider.opts.token ?? ''}`, 'transfer-encoding': 'chunked' },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => ((res.statusCode ?? 0) >= 400 ? reject(new Error(`import refused: HTTP ${res.statusCode} ${text.slice(0, 300)}`)) : resolve(text)));
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv', authorization: `Bearer ${provider.opts.token ?? ''}`, 'transfer-encoding': 'chunked' },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () =>
+          (res.statusCode ?? 0) >= 400 ? reject(new Error(`import refused: HTTP ${res.statusCode} ${text.slice(0, 300)}`)) : resolve(text),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     const counted = async function* (): AsyncGenerator<Buffer> {
       for await (const c of csvChunks(columns, rows)) {

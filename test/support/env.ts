@@ -15,18 +15,28 @@ export function testConfig(overrides: Record<string, string> = {}): AppConfig {
   const dir = mkdtempSync(join(tmpdir(), 'dataspace-test-'));
   const run = randomBytes(4).toString('hex');
   const pg = isPostgresUrl(process.env.DATABASE_URL);
-  return loadConfig({
-    ...process.env,
-    DATA_DIR: dir,
-    QUEUE_PREFIX: `dstest-${run}`,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    ...(pg ? { DATABASE_SCHEMA: `t_${run}` } : {}),
-  }, overrides);
+  return loadConfig(
+    {
+      ...process.env,
+      DATA_DIR: dir,
+      QUEUE_PREFIX: `dstest-${run}`,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...(pg ? { DATABASE_SCHEMA: `t_${run}` } : {}),
+    },
+    overrides,
+  );
 }
 
-export async function startTestServer(opts: { apps?: AppName[]; config?: AppConfig } = {}): Promise<ServerHandle & { adminToken: string; cleanup(): Promise<void> }> {
+export async function startTestServer(
+  opts: { apps?: AppName[]; config?: AppConfig } = {},
+): Promise<ServerHandle & { adminToken: string; cleanup(): Promise<void> }> {
   const config = opts.config ?? testConfig();
-  const server = await startServer({ config, apps: opts.apps ?? ['provider', 'broker', 'ledger', 'worker'], port: 0, say: () => undefined });
+  const server = await startServer({
+    config,
+    apps: opts.apps ?? ['provider', 'broker', 'ledger', 'worker'],
+    port: 0,
+    say: () => undefined,
+  });
   const { readFileSync } = await import('node:fs');
   const adminToken = readFileSync(server.adminTokenPath, 'utf8').trim();
   return {
@@ -34,7 +44,8 @@ export async function startTestServer(opts: { apps?: AppName[]; config?: AppConf
     adminToken,
     cleanup: async () => {
       const schema = config.DATABASE_SCHEMA;
-      if (schema && server.dataSource.isInitialized) await server.dataSource.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
+      if (schema && server.dataSource.isInitialized)
+        await server.dataSource.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
       await server.close();
       const { Redis } = await import('ioredis');
       const r = new Redis(config.REDIS_URL);
@@ -47,16 +58,28 @@ export async function startTestServer(opts: { apps?: AppName[]; config?: AppConf
 }
 
 /** A small fetch wrapper for tests: JSON in, JSON out, status kept. */
-export async function call(base: string, method: string, path: string, opts: { token?: string; body?: unknown; raw?: string | Uint8Array; headers?: Record<string, string> } = {}):
-  Promise<{ status: number; body: any; text: string }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; raw?: string | Uint8Array; headers?: Record<string, string> } = {},
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON bodies
+): Promise<{ status: number; body: any; text: string }> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   let body: string | Uint8Array | undefined;
   if (opts.raw !== undefined) body = opts.raw;
-  else if (opts.body !== undefined) { body = JSON.stringify(opts.body); headers['content-type'] = 'application/json'; }
-  const res = await fetch(base + path, { method, headers, body: body as RequestInit["body"] });
+  else if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['content-type'] = 'application/json';
+  }
+  const res = await fetch(base + path, { method, headers, body: body as RequestInit['body'] });
   const text = await res.text();
   let parsed: unknown;
-  try { parsed = JSON.parse(text); } catch { parsed = null; }
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = null;
+  }
   return { status: res.status, body: parsed, text };
 }

@@ -24,7 +24,15 @@ export class BrokerModule {
   static forRoot(_deps: PlatformDeps): DynamicModule {
     return {
       module: BrokerModule,
-      controllers: [ParticipantsController, CatalogController, ScenariosController, SchemasController, KeysetsController, JobsController, ConnectorController],
+      controllers: [
+        ParticipantsController,
+        CatalogController,
+        ScenariosController,
+        SchemasController,
+        KeysetsController,
+        JobsController,
+        ConnectorController,
+      ],
       providers: [...services, BuiltinScenarios, ConnectorAccess],
       exports: services,
     };

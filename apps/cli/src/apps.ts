@@ -20,8 +20,12 @@ export function appModules(apps: readonly AppName[], deps: PlatformDeps): Dynami
 
 export function parseApps(spec: string): AppName[] {
   if (spec === 'all') return [...APP_NAMES];
-  const parts = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = parts.filter((p) => !(APP_NAMES as readonly string[]).includes(p));
-  if (bad.length || parts.length === 0) throw new Error(`--apps: unknown app ${bad.join(', ') || '(none)'}; use all or a list of ${APP_NAMES.join(', ')}`);
+  if (bad.length || parts.length === 0)
+    throw new Error(`--apps: unknown app ${bad.join(', ') || '(none)'}; use all or a list of ${APP_NAMES.join(', ')}`);
   return [...new Set(parts)] as AppName[];
 }

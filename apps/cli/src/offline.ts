@@ -6,14 +6,25 @@
 import { readFileSync } from 'node:fs';
 import { validateDatasetDocument } from '#dataset';
 import {
-  type ParamValues, type Plan, type Scenario, compilePlan, costEstimate, ciphertextBytes, validateParams, validateScenario,
+  type ParamValues,
+  type Plan,
+  type Scenario,
+  compilePlan,
+  costEstimate,
+  ciphertextBytes,
+  validateParams,
+  validateScenario,
 } from '#scenario';
 import { CliError, type ErrorDocument } from './output.js';
 
 /** Rows assumed per role when `--rows` does not give them. */
 export const DEFAULT_EXPLAIN_ROWS = 10_000;
 
-interface Problem { path: string; code: string; message: string }
+interface Problem {
+  path: string;
+  code: string;
+  message: string;
+}
 
 /** Reads a JSON file; a missing or unparsable file fails as the API fails an unparsable body. */
 export function readJsonDocument(file: string): unknown {
@@ -27,9 +38,11 @@ export function readJsonDocument(file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new CliError(`${file} is not valid JSON: ${(e as Error).message}`, 1,
-      { error: 'MALFORMED_JSON', message: `${file} is not valid JSON`,
-        details: [{ path: '', code: 'malformed_json', message: (e as Error).message }] });
+    throw new CliError(`${file} is not valid JSON: ${(e as Error).message}`, 1, {
+      error: 'MALFORMED_JSON',
+      message: `${file} is not valid JSON`,
+      details: [{ path: '', code: 'malformed_json', message: (e as Error).message }],
+    });
   }
 }
 
@@ -127,12 +140,16 @@ export interface Explanation {
  */
 export function explainScenario(s: Scenario, params: ParamValues, rowList: string[]): Explanation {
   const { rows, assumed } = parseRows(s, rowList);
-  const privateNames = Object.entries(s.params ?? {}).filter(([, p]) => p.private === true).map(([n]) => n);
+  const privateNames = Object.entries(s.params ?? {})
+    .filter(([, p]) => p.private === true)
+    .map(([n]) => n);
   const marked = { ...params, ...Object.fromEntries(privateNames.map((n) => [n, 'encrypted'])) };
   const pv = validateParams(s, marked, { privateValues: 'encrypted' });
   if (!pv.ok) {
     const problems = pv.errors.map((e) => ({
-      path: `$.params${e.path}`, code: e.code, message: `${e.message} (give it with --param NAME=VALUE)`,
+      path: `$.params${e.path}`,
+      code: e.code,
+      message: `${e.message} (give it with --param NAME=VALUE)`,
     }));
     throw invalid('invalid parameters', problems);
   }
@@ -153,8 +170,13 @@ function summarise(s: Scenario, plan: Plan, rows: Record<string, number>, assume
   for (const [role, work] of Object.entries(plan.roles)) {
     const ciphertexts = est.ciphertextsPerRole[role] ?? 0;
     roles[role] = {
-      rows: rows[role] ?? 0, columns: [...work.columns], alignOn: work.alignOn ?? null,
-      features: work.features.length, counts: work.counts.length, ciphertexts, bytes: ciphertexts * ctBytes,
+      rows: rows[role] ?? 0,
+      columns: [...work.columns],
+      alignOn: work.alignOn ?? null,
+      features: work.features.length,
+      counts: work.counts.length,
+      ciphertexts,
+      bytes: ciphertexts * ctBytes,
     };
   }
   return {
@@ -173,7 +195,9 @@ function summarise(s: Scenario, plan: Plan, rows: Record<string, number>, assume
     assumedRows: assumed,
     estimate: {
       ciphertexts: Object.values(est.ciphertextsPerRole).reduce((a, b) => a + b, 0),
-      bytesMoved: est.bytesMoved, rotationKeys: est.rotationKeys, estimatedSeconds: est.estimatedSeconds,
+      bytesMoved: est.bytesMoved,
+      rotationKeys: est.rotationKeys,
+      estimatedSeconds: est.estimatedSeconds,
     },
   };
 }
@@ -186,25 +210,31 @@ export function explanationText(x: Explanation): string {
   const lines = [
     `scenario ${x.scenario}: ${x.metrics.length} metrics (${x.metrics.filter((m) => m.released).length} released)`,
     `  ${x.metrics.map((m) => `${m.name} (${m.agg}${m.released ? '' : ', internal'})`).join(', ')}`,
-    `encryption: ${e.scheme.toUpperCase()}, N=${e.polyModulusDegree} (${e.slots} slots), `
-      + `coefficient modulus [${e.coeffModulusBits.join(', ')}] bits, scale 2^${e.scaleBits}`,
+    `encryption: ${e.scheme.toUpperCase()}, N=${e.polyModulusDegree} (${e.slots} slots), ` +
+      `coefficient modulus [${e.coeffModulusBits.join(', ')}] bits, scale 2^${e.scaleBits}`,
     `multiplicative depth: ${x.depth}; rotation steps: ${x.rotationSteps}; relinearisation: ${x.relinearisation ? 'yes' : 'no'}`,
     `epsilon charged to each bound dataset: ${x.epsilonPerDataset}`,
   ];
   if (x.align) {
-    const on = Object.entries(x.align.on).map(([r, c]) => `${r}.${c}`).join(' = ');
+    const on = Object.entries(x.align.on)
+      .map(([r, c]) => `${r}.${c}`)
+      .join(' = ');
     lines.push(`alignment: ${on}, by ${x.align.by}${x.align.keys !== null ? ` (${x.align.keys} keys)` : ''}`);
   }
   if (x.privateParameters.length) lines.push(`private parameters (sent encrypted by the consumer): ${x.privateParameters.join(', ')}`);
-  lines.push('what each role sends to the broker (encrypted under the consumer\'s key):');
+  lines.push("what each role sends to the broker (encrypted under the consumer's key):");
   for (const [role, r] of Object.entries(x.roles)) {
     const rowsNote = x.assumedRows.includes(role) ? ' (assumed; give --rows ROLE=N)' : '';
-    lines.push(`  ${role}: ${r.rows.toLocaleString('en-US')} rows${rowsNote}; `
-      + `reads ${r.columns.join(', ')}${r.alignOn ? `, aligned on ${r.alignOn}` : ''}; `
-      + `${r.ciphertexts} ciphertexts (${mb(r.bytes)}) for ${r.features} features and ${r.counts} counts`);
+    lines.push(
+      `  ${role}: ${r.rows.toLocaleString('en-US')} rows${rowsNote}; ` +
+        `reads ${r.columns.join(', ')}${r.alignOn ? `, aligned on ${r.alignOn}` : ''}; ` +
+        `${r.ciphertexts} ciphertexts (${mb(r.bytes)}) for ${r.features} features and ${r.counts} counts`,
+    );
   }
-  lines.push(`estimate: ${x.estimate.ciphertexts} ciphertexts, ${mb(x.estimate.bytesMoved)} moved, `
-    + `${x.estimate.rotationKeys} rotation keys, `
-    + `about ${x.estimate.estimatedSeconds.toFixed(1)} s of HE work on one core`);
+  lines.push(
+    `estimate: ${x.estimate.ciphertexts} ciphertexts, ${mb(x.estimate.bytesMoved)} moved, ` +
+      `${x.estimate.rotationKeys} rotation keys, ` +
+      `about ${x.estimate.estimatedSeconds.toFixed(1)} s of HE work on one core`,
+  );
   return lines.join('\n') + '\n';
 }

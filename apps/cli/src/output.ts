@@ -10,7 +10,11 @@ export interface ErrorDocument {
  * 3 unreachable, 4 server error). With `--json`, `document` (or one made of the message) is printed on stdout.
  */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1, readonly document?: ErrorDocument) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+    readonly document?: ErrorDocument,
+  ) {
     super(message);
   }
 }
@@ -44,7 +48,11 @@ export function printTable(rows: Record<string, unknown>[], columns?: string[]):
   const cols = columns ?? Object.keys(rows[0]!);
   const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]): string => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (vals: string[]): string =>
+    vals
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   process.stdout.write(line(cols) + '\n' + line(widths.map((w) => '-'.repeat(w))) + '\n');
   for (const r of rows) process.stdout.write(line(cols.map((c) => cell(r[c]))) + '\n');
 }

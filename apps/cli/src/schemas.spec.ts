@@ -20,7 +20,11 @@ describe('schemas/', () => {
 
   for (const [name, schema] of Object.entries(schemas)) {
     it(`${name} is up to date with its zod schema (npm run schemas rewrites it)`, () => {
-      assert.equal(readFileSync(new URL(`schemas/${name}`, ROOT), 'utf8'), schemaText(schema), `schemas/${name} is stale: run npm run schemas`);
+      assert.equal(
+        readFileSync(new URL(`schemas/${name}`, ROOT), 'utf8'),
+        schemaText(schema),
+        `schemas/${name} is stale: run npm run schemas`,
+      );
       assert.equal(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
       assert.equal(schema.additionalProperties, false);
     });
@@ -35,10 +39,21 @@ describe('schemas/', () => {
   });
 
   it('the catalog scenarios and a dataset document with "$schema" match the shape schemas', () => {
-    for (const s of builtinScenarios()) assert.ok(scenarioDocumentSchema.safeParse({ $schema: '../../schemas/scenario.schema.json', ...s }).success, s.id);
+    for (const s of builtinScenarios())
+      assert.ok(scenarioDocumentSchema.safeParse({ $schema: '../../schemas/scenario.schema.json', ...s }).success, s.id);
     const doc = {
-      $schema: 'schemas/dataset.schema.json', name: 'n', columns: { x: { type: 'number', min: 0, max: 1 } },
-      policy: { consumers: ['*'], purposes: ['p'], aggregations: ['sum'], rowLevel: false, minGroupSize: 1, epsilonBudget: null, expiresAt: null },
+      $schema: 'schemas/dataset.schema.json',
+      name: 'n',
+      columns: { x: { type: 'number', min: 0, max: 1 } },
+      policy: {
+        consumers: ['*'],
+        purposes: ['p'],
+        aggregations: ['sum'],
+        rowLevel: false,
+        minGroupSize: 1,
+        epsilonBudget: null,
+        expiresAt: null,
+      },
     };
     assert.ok(datasetDocumentSchema.safeParse(doc).success);
   });

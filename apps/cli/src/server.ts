@@ -7,8 +7,16 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { openDatabase, privateDir } from '#persistence';
 import {
-  type AppConfig, ParticipantsStore, PinoNestLogger, PlatformModule, QueueService, RemotePrincipalResolver, createLogger, ensureRedis,
-  evictionPolicyWarning, maskedConfig,
+  type AppConfig,
+  ParticipantsStore,
+  PinoNestLogger,
+  PlatformModule,
+  QueueService,
+  RemotePrincipalResolver,
+  createLogger,
+  ensureRedis,
+  evictionPolicyWarning,
+  maskedConfig,
 } from '#platform';
 import { appModules, type AppName } from './apps.js';
 
@@ -58,13 +66,21 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
   let app: NestExpressApplication | undefined;
   try {
     app = await NestFactory.create<NestExpressApplication>(RootModule.build() as unknown as Type<unknown>, {
-      logger: new PinoNestLogger(logger), bodyParser: false, abortOnError: false,
+      logger: new PinoNestLogger(logger),
+      bodyParser: false,
+      abortOnError: false,
     });
     // No body is parsed here: JSON bodies are read by JsonBodyInterceptor once the rate limit, the token and the
     // role have been checked, each route with its own limit; row imports and keysets stream theirs (@RawBody).
-    const doc = SwaggerModule.createDocument(app, new DocumentBuilder()
-      .setTitle('Trusted data space').setDescription(`Apps in this process: ${opts.apps.join(', ')}`)
-      .setVersion('0.1.0').addBearerAuth().build());
+    const doc = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Trusted data space')
+        .setDescription(`Apps in this process: ${opts.apps.join(', ')}`)
+        .setVersion('0.1.0')
+        .addBearerAuth()
+        .build(),
+    );
     SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
     const admin = await new ParticipantsStore(dataSource).ensureAdmin(config.dataDir);
     if (admin.created) say(`admin token written to ${admin.path}`);
@@ -77,7 +93,12 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
     const addr = app.getHttpServer().address() as { port: number };
     const url = `http://${config.HOST}:${addr.port}`;
     const handle: ServerHandle = {
-      url, app, config, dataSource, queues, adminTokenPath: admin.path,
+      url,
+      app,
+      config,
+      dataSource,
+      queues,
+      adminTokenPath: admin.path,
       close: async () => {
         await app!.close();
         await queues.close();

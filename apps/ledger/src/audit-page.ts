@@ -27,11 +27,21 @@ const TYPES: Record<string, string> = {
  * no inline script or style can run even if an event field were rendered unsafely.
  */
 const CSP = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
-  "font-src 'self'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
 ].join('; ');
 
-interface Asset { body: Buffer; type: string }
+interface Asset {
+  body: Buffer;
+  type: string;
+}
 
 /** Reads the flat web folder once: only these names are ever served (no path from the request touches the disk). */
 export function loadAuditAssets(dir: string = AUDIT_WEB_DIR): Map<string, Asset> {
@@ -70,13 +80,16 @@ export class AuditPageController {
 
   private send(res: Response, name: string): void {
     const a = this.assets.get(name)!;
-    res.status(200).set({
-      'content-type': a.type,
-      'content-security-policy': CSP,
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-      'cross-origin-opener-policy': 'same-origin',
-      'cache-control': 'no-cache',
-    }).send(a.body);
+    res
+      .status(200)
+      .set({
+        'content-type': a.type,
+        'content-security-policy': CSP,
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        'cross-origin-opener-policy': 'same-origin',
+        'cache-control': 'no-cache',
+      })
+      .send(a.body);
   }
 }

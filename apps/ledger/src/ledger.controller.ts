@@ -9,24 +9,34 @@ import { LEDGER_KEY_NAME, LEDGER_ORIGIN, LedgerService, MAX_NODE_KEYS } from './
 
 const int = z.coerce.number().int().min(0);
 const entriesQuery = z.strictObject({
-  dataset: z.string().max(64).optional(), consumer: z.string().max(64).optional(), job: z.string().max(64).optional(),
-  type: z.string().max(40).optional(), purpose: z.string().max(100).optional(),
-  from: z.string().datetime({ offset: true }).optional(), to: z.string().datetime({ offset: true }).optional(),
-  offset: int.default(0), limit: z.coerce.number().int().min(1).max(1000).default(100),
+  dataset: z.string().max(64).optional(),
+  consumer: z.string().max(64).optional(),
+  job: z.string().max(64).optional(),
+  type: z.string().max(40).optional(),
+  purpose: z.string().max(100).optional(),
+  from: z.string().datetime({ offset: true }).optional(),
+  to: z.string().datetime({ offset: true }).optional(),
+  offset: int.default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 const nodesBody = z.strictObject({
-  keys: z.array(z.strictObject({ level: z.number().int().min(0).max(62), index: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) })).max(MAX_NODE_KEYS),
+  keys: z
+    .array(z.strictObject({ level: z.number().int().min(0).max(62), index: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }))
+    .max(MAX_NODE_KEYS),
 });
 
 @ApiTags('ledger')
 @ApiBearerAuth()
 @Controller('ledger')
 export class LedgerController {
-  constructor(private readonly ledger: LedgerService, private readonly ds: DataSource) {}
+  constructor(
+    private readonly ledger: LedgerService,
+    private readonly ds: DataSource,
+  ) {}
 
   @Get('entries')
   @Roles('auditor', 'provider', 'consumer')
-  @ApiOperation({ summary: 'Usage events (auditors: all; providers: their datasets\' events; consumers: their own jobs)' })
+  @ApiOperation({ summary: "Usage events (auditors: all; providers: their datasets' events; consumers: their own jobs)" })
   async entries(@Query() q: Record<string, string>, @CurrentPrincipal() who: Principal): Promise<unknown> {
     const f = parseInput(entriesQuery, q, 'query');
     const filter = { ...f } as Parameters<LedgerService['entries']>[0];
@@ -65,7 +75,8 @@ export class LedgerController {
 
   @Get('proof/inclusion')
   @Roles('auditor', 'provider', 'consumer')
-  @ApiQuery({ name: 'index' }) @ApiQuery({ name: 'size' })
+  @ApiQuery({ name: 'index' })
+  @ApiQuery({ name: 'size' })
   @ApiOperation({ summary: 'RFC 6962 inclusion proof of entry `index` in the tree of `size` entries' })
   async inclusion(@Query() q: Record<string, string>): Promise<unknown> {
     const p = parseInput(z.strictObject({ index: int, size: int }), q, 'query');
@@ -74,7 +85,8 @@ export class LedgerController {
 
   @Get('proof/consistency')
   @Roles('auditor', 'provider', 'consumer')
-  @ApiQuery({ name: 'from' }) @ApiQuery({ name: 'to' })
+  @ApiQuery({ name: 'from' })
+  @ApiQuery({ name: 'to' })
   @ApiOperation({ summary: 'RFC 6962 consistency proof between the trees of `from` and `to` entries' })
   async consistency(@Query() q: Record<string, string>): Promise<unknown> {
     const p = parseInput(z.strictObject({ from: int, to: int }), q, 'query');
@@ -85,7 +97,11 @@ export class LedgerController {
   @Roles('auditor')
   @ApiOperation({ summary: 'Stored entries exactly as stored (canonical JSON and leaf hash), for full verification' })
   async raw(@Query() q: Record<string, string>): Promise<unknown> {
-    const p = parseInput(z.strictObject({ from: int.default(0), limit: z.coerce.number().int().min(1).max(10000).default(5000) }), q, 'query');
+    const p = parseInput(
+      z.strictObject({ from: int.default(0), limit: z.coerce.number().int().min(1).max(10000).default(5000) }),
+      q,
+      'query',
+    );
     const size = await this.ledger.size();
     return { size, entries: await this.ledger.raw(p.from, p.limit) };
   }

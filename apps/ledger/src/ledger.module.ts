@@ -9,6 +9,11 @@ import { LedgerWorker } from './ledger.worker.js';
 @Module({})
 export class LedgerModule {
   static forRoot(_deps: PlatformDeps): DynamicModule {
-    return { module: LedgerModule, controllers: [LedgerController, AuditPageController], providers: [LedgerService, LedgerWorker], exports: [LedgerService] };
+    return {
+      module: LedgerModule,
+      controllers: [LedgerController, AuditPageController],
+      providers: [LedgerService, LedgerWorker],
+      exports: [LedgerService],
+    };
   }
 }

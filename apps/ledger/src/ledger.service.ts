@@ -3,8 +3,19 @@ import type { KeyObject } from 'node:crypto';
 import { DataSource, type EntityManager, In } from 'typeorm';
 import { AppError, type UsageEvent } from '#contracts';
 import {
-  type NodeKey, TreeStoreError, canonicalEventString, consistencyProof, inclusionProof, leafHashOfText, loadFrontier,
-  loadOrCreateSigningKey, planAppend, publicKeyPem, signCheckpoint, toHex, treeRoot,
+  type NodeKey,
+  TreeStoreError,
+  canonicalEventString,
+  consistencyProof,
+  inclusionProof,
+  leafHashOfText,
+  loadFrontier,
+  loadOrCreateSigningKey,
+  planAppend,
+  publicKeyPem,
+  signCheckpoint,
+  toHex,
+  treeRoot,
 } from '#ledger-core';
 import { LedgerCheckpointEntity, LedgerEntryEntity, inTransaction } from '#persistence';
 import { type AppConfig, CONFIG } from '#platform';
@@ -16,20 +27,31 @@ export const LEDGER_KEY_NAME = 'dataspace-ledger';
 export const MAX_NODE_KEYS = 4096;
 
 export interface EntryFilter {
-  dataset?: string; consumer?: string; job?: string; type?: string; purpose?: string; from?: string; to?: string;
+  dataset?: string;
+  consumer?: string;
+  job?: string;
+  type?: string;
+  purpose?: string;
+  from?: string;
+  to?: string;
   /** Restricts a provider to the events of its own datasets. */
   datasetsIn?: string[];
-  offset: number; limit: number;
+  offset: number;
+  limit: number;
 }
 
-export interface SignedCheckpoint { size: number; text: string }
+export interface SignedCheckpoint {
+  size: number;
+  text: string;
+}
 
 /** A rejected read of the tree maps to a server error that says what is wrong with the stored log. */
 async function readingTree<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof TreeStoreError) throw new AppError('INTERNAL', `${what}: the stored ledger is damaged (${e.message}); run dataspace ledger verify`);
+    if (e instanceof TreeStoreError)
+      throw new AppError('INTERNAL', `${what}: the stored ledger is damaged (${e.message}); run dataspace ledger verify`);
     throw e;
   }
 }
@@ -44,18 +66,23 @@ export class LedgerService implements OnApplicationBootstrap, OnModuleDestroy {
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
-  constructor(private readonly ds: DataSource, @Inject(CONFIG) private readonly cfg: AppConfig) {}
+  constructor(
+    private readonly ds: DataSource,
+    @Inject(CONFIG) private readonly cfg: AppConfig,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const k = await loadOrCreateSigningKey(this.cfg.dataDir);
     this.key = { privateKey: k.privateKey, publicKey: k.publicKey };
     // Periodic checkpoints (and on demand via POST /ledger/checkpoint).
     const tick = (): void => {
-      this.checkpoint().catch(() => undefined).finally(() => {
-        if (this.stopped) return;
-        this.timer = setTimeout(tick, 60_000);
-        this.timer.unref();
-      });
+      this.checkpoint()
+        .catch(() => undefined)
+        .finally(() => {
+          if (this.stopped) return;
+          this.timer = setTimeout(tick, 60_000);
+          this.timer.unref();
+        });
     };
     this.timer = setTimeout(tick, 60_000);
     this.timer.unref();
@@ -83,7 +110,11 @@ export class LedgerService implements OnApplicationBootstrap, OnModuleDestroy {
       const existing = ids.length ? await repo.find({ select: { eventId: true }, where: { eventId: In(ids) } }) : [];
       const seen = new Set(existing.map((e) => e.eventId));
       const fresh: UsageEvent[] = [];
-      for (const e of events) if (!seen.has(e.id)) { seen.add(e.id); fresh.push(e); }
+      for (const e of events)
+        if (!seen.has(e.id)) {
+          seen.add(e.id);
+          fresh.push(e);
+        }
       const store = new SqlTreeStore(m);
       const size = await store.getLeafCount();
       if (fresh.length === 0) return { appended: 0, size };
@@ -92,10 +123,22 @@ export class LedgerService implements OnApplicationBootstrap, OnModuleDestroy {
       const frontier = await readingTree('append', () => loadFrontier(store, size));
       const nodes = planAppend(frontier, hashes);
       const rows = fresh.map((e, i) => [
-        size + i, e.id, e.type, e.job ?? null, e.consumer ?? null,
-        e.datasets?.length ? ` ${e.datasets.join(' ')} ` : '', e.at, bodies[i]!, toHex(hashes[i]!),
+        size + i,
+        e.id,
+        e.type,
+        e.job ?? null,
+        e.consumer ?? null,
+        e.datasets?.length ? ` ${e.datasets.join(' ')} ` : '',
+        e.at,
+        bodies[i]!,
+        toHex(hashes[i]!),
       ]);
-      await insertRows(m, 'ledger_entries', ['idx', 'event_id', 'type', 'job_id', 'consumer_id', 'datasets', 'at', 'body', 'leaf_hash'], rows);
+      await insertRows(
+        m,
+        'ledger_entries',
+        ['idx', 'event_id', 'type', 'job_id', 'consumer_id', 'datasets', 'at', 'body', 'leaf_hash'],
+        rows,
+      );
       await store.putNodes(nodes, { from: size, to: size + fresh.length });
       return { appended: fresh.length, size: size + fresh.length };
     });
@@ -124,7 +167,10 @@ export class LedgerService implements OnApplicationBootstrap, OnModuleDestroy {
       const latest = await this.latestIn(m);
       if (latest && latest.size === size) return { size, text: latest.text };
       if (latest && latest.size > size) {
-        throw new AppError('CONFLICT', `the ledger holds ${size} entries, fewer than the ${latest.size} of its latest signed checkpoint; refusing to sign a rolled-back log`);
+        throw new AppError(
+          'CONFLICT',
+          `the ledger holds ${size} entries, fewer than the ${latest.size} of its latest signed checkpoint; refusing to sign a rolled-back log`,
+        );
       }
       const root = await readingTree('checkpoint', () => treeRoot(store, size));
       const text = signCheckpoint({ origin: LEDGER_ORIGIN, size, root, time: new Date() }, key, LEDGER_KEY_NAME);
@@ -144,7 +190,9 @@ export class LedgerService implements OnApplicationBootstrap, OnModuleDestroy {
   async inclusion(index: number, size: number): Promise<{ index: number; size: number; leafHash: string; proof: string[] }> {
     const total = await this.size();
     if (!(Number.isInteger(index) && Number.isInteger(size) && index >= 0 && index < size && size <= total)) {
-      throw new AppError('VALIDATION_FAILED', `need 0 <= index < size <= ${total}`, [{ path: '$query', message: 'index/size out of range' }]);
+      throw new AppError('VALIDATION_FAILED', `need 0 <= index < size <= ${total}`, [
+        { path: '$query', message: 'index/size out of range' },
+      ]);
     }
     const e = await this.ds.getRepository(LedgerEntryEntity).findOneBy({ idx: index });
     if (!e) throw new AppError('NOT_FOUND', `ledger entry ${index} is not stored`);
@@ -172,16 +220,24 @@ export class LedgerService implements OnApplicationBootstrap, OnModuleDestroy {
     const qb = this.ds.getRepository(LedgerEntryEntity).createQueryBuilder('e');
     // Exact, case-sensitive substring tests: LIKE would treat `_`/`%` in ids as wildcards and, on SQLite,
     // ignore case — a provider owning "a_b" must not read the events of "a-b" or "A_B".
-    const contains = this.ds.options.type === 'postgres' ? (p: string) => `strpos(e.datasets, :${p}) > 0` : (p: string) => `instr(e.datasets, :${p}) > 0`;
+    const contains =
+      this.ds.options.type === 'postgres' ? (p: string) => `strpos(e.datasets, :${p}) > 0` : (p: string) => `instr(e.datasets, :${p}) > 0`;
     if (f.dataset) qb.andWhere(contains('ds'), { ds: ` ${f.dataset} ` });
     if (f.datasetsIn) {
       if (f.datasetsIn.length === 0) qb.andWhere('1 = 0');
-      else qb.andWhere(`(${f.datasetsIn.map((_, i) => contains(`own${i}`)).join(' OR ')})`, Object.fromEntries(f.datasetsIn.map((d, i) => [`own${i}`, ` ${d} `])));
+      else
+        qb.andWhere(
+          `(${f.datasetsIn.map((_, i) => contains(`own${i}`)).join(' OR ')})`,
+          Object.fromEntries(f.datasetsIn.map((d, i) => [`own${i}`, ` ${d} `])),
+        );
     }
     if (f.consumer) qb.andWhere('e.consumer_id = :c', { c: f.consumer });
     if (f.job) qb.andWhere('e.job_id = :j', { j: f.job });
     if (f.type) qb.andWhere('e.type = :t', { t: f.type });
-    if (f.purpose) qb.andWhere(this.ds.options.type === 'postgres' ? 'strpos(e.body, :p) > 0' : 'instr(e.body, :p) > 0', { p: `"purpose":${JSON.stringify(f.purpose)}` });
+    if (f.purpose)
+      qb.andWhere(this.ds.options.type === 'postgres' ? 'strpos(e.body, :p) > 0' : 'instr(e.body, :p) > 0', {
+        p: `"purpose":${JSON.stringify(f.purpose)}`,
+      });
     // Event times are stored as toISOString() (UTC, "Z"); bounds with an offset are normalised so that
     // the string comparison is a time comparison.
     if (f.from) qb.andWhere('e.at >= :from', { from: new Date(f.from).toISOString() });
@@ -193,8 +249,14 @@ export class LedgerService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Raw stored entries in index order, for full verification (`dataspace ledger verify`). */
   async raw(from: number, limit: number): Promise<{ index: number; body: string; leafHash: string }[]> {
-    const rows = await this.ds.getRepository(LedgerEntryEntity).createQueryBuilder('e')
-      .select(['e.idx', 'e.body', 'e.leafHash']).where('e.idx >= :from', { from }).orderBy('e.idx', 'ASC').limit(limit).getMany();
+    const rows = await this.ds
+      .getRepository(LedgerEntryEntity)
+      .createQueryBuilder('e')
+      .select(['e.idx', 'e.body', 'e.leafHash'])
+      .where('e.idx >= :from', { from })
+      .orderBy('e.idx', 'ASC')
+      .limit(limit)
+      .getMany();
     return rows.map((r) => ({ index: r.idx, body: r.body, leafHash: r.leafHash }));
   }
 }

@@ -15,7 +15,10 @@ export class LedgerWorker implements OnApplicationBootstrap {
   private flushing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly queues: QueueService, private readonly ledger: LedgerService) {}
+  constructor(
+    private readonly queues: QueueService,
+    private readonly ledger: LedgerService,
+  ) {}
 
   onApplicationBootstrap(): void {
     this.queues.worker<UsageEvent>(QueueName.ledger, (job) => this.process(job), { concurrency: 200 });

@@ -11,7 +11,12 @@ const INSERT_PARAMS = 8000;
  * Multi-row INSERT in plain SQL. The ledger writes thousands of rows per batch; TypeORM's query builder
  * re-scans its parameter map for every value it adds, which cost more than the hashing itself.
  */
-export async function insertRows(m: EntityManager, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
+export async function insertRows(
+  m: EntityManager,
+  table: string,
+  columns: readonly string[],
+  rows: readonly (readonly unknown[])[],
+): Promise<void> {
   const pg = m.connection.options.type === 'postgres';
   const per = Math.max(1, Math.floor(INSERT_PARAMS / columns.length));
   const head = `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) VALUES `;
@@ -32,7 +37,11 @@ export class SqlTreeStore implements TreeStore {
   constructor(private readonly m: EntityManager) {}
 
   async getLeafCount(): Promise<number> {
-    const r = await this.m.getRepository(LedgerEntryEntity).createQueryBuilder('e').select('MAX(e.idx)', 'max').getRawOne<{ max: number | string | null }>();
+    const r = await this.m
+      .getRepository(LedgerEntryEntity)
+      .createQueryBuilder('e')
+      .select('MAX(e.idx)', 'max')
+      .getRawOne<{ max: number | string | null }>();
     return r?.max === null || r?.max === undefined ? 0 : Number(r.max) + 1;
   }
 
@@ -53,8 +62,11 @@ export class SqlTreeStore implements TreeStore {
     for (const [level, all] of byLevel) {
       const unique = [...new Set(all)];
       for (let i = 0; i < unique.length; i += IN_CHUNK) {
-        const rows = await repo.createQueryBuilder('n').select(['n.level', 'n.idx', 'n.hash'])
-          .where('n.level = :level AND n.idx IN (:...ids)', { level, ids: unique.slice(i, i + IN_CHUNK) }).getMany();
+        const rows = await repo
+          .createQueryBuilder('n')
+          .select(['n.level', 'n.idx', 'n.hash'])
+          .where('n.level = :level AND n.idx IN (:...ids)', { level, ids: unique.slice(i, i + IN_CHUNK) })
+          .getMany();
         for (const r of rows) found.set(`${r.level}/${r.idx}`, r.hash);
       }
     }
@@ -69,6 +81,11 @@ export class SqlTreeStore implements TreeStore {
     // anything else means another writer interleaved (their idx primary keys would also collide).
     const count = await this.getLeafCount();
     if (count !== sizes.to) throw new TreeStoreError(`ledger size changed under an append (${count}, expected ${sizes.to})`);
-    await insertRows(this.m, 'ledger_nodes', ['level', 'idx', 'hash'], nodes.map((n) => [n.level, n.index, toHex(n.hash)]));
+    await insertRows(
+      this.m,
+      'ledger_nodes',
+      ['level', 'idx', 'hash'],
+      nodes.map((n) => [n.level, n.index, toHex(n.hash)]),
+    );
   }
 }

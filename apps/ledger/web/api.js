@@ -49,7 +49,11 @@ export class Api {
       throw new ApiError(0, 'NETWORK', 'the ledger service cannot be reached');
     }
     let body;
-    try { body = await res.json(); } catch { body = null; }
+    try {
+      body = await res.json();
+    } catch {
+      body = null;
+    }
     if (!res.ok) {
       if (res.status === 401 && this.onUnauthorized) this.onUnauthorized();
       throw new ApiError(res.status, body?.error ?? 'HTTP_ERROR', body?.message ?? `request failed with status ${res.status}`);

@@ -17,7 +17,9 @@ export function canonicalJson(value) {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (typeof value === 'object') {
     // §3.2.3: properties sorted by their names as arrays of UTF-16 code units (the default sort order).
-    const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort();
+    const keys = Object.keys(value)
+      .filter((k) => value[k] !== undefined)
+      .sort();
     return `{${keys.map((k) => `${canonicalJson(k)}:${canonicalJson(value[k])}`).join(',')}}`;
   }
   throw new TypeError(`canonicalJson: ${typeof value} is not a JSON value`);

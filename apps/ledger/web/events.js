@@ -2,9 +2,22 @@
 import { fmtNumber, shortId } from './dom.js';
 
 export const EVENT_TYPES = [
-  'dataset.registered', 'dataset.imported', 'scenario.registered', 'keyset.registered', 'participant.added',
-  'job.submitted', 'job.refused', 'job.dry-run', 'inputs.encrypted', 'inputs.refused', 'job.evaluated',
-  'job.released', 'job.failed', 'job.cancelled', 'result.fetched', 'budget.charged',
+  'dataset.registered',
+  'dataset.imported',
+  'scenario.registered',
+  'keyset.registered',
+  'participant.added',
+  'job.submitted',
+  'job.refused',
+  'job.dry-run',
+  'inputs.encrypted',
+  'inputs.refused',
+  'job.evaluated',
+  'job.released',
+  'job.failed',
+  'job.cancelled',
+  'result.fetched',
+  'budget.charged',
 ];
 
 /** Which kind of badge an event type gets (colors are paired with the type text, never alone). */
@@ -51,7 +64,10 @@ function scalar(v) {
 }
 
 function pairs(data, skip = []) {
-  return Object.entries(data ?? {}).filter(([k]) => !skip.includes(k)).map(([k, v]) => `${k} ${scalar(v)}`).join(', ');
+  return Object.entries(data ?? {})
+    .filter(([k]) => !skip.includes(k))
+    .map(([k, v]) => `${k} ${scalar(v)}`)
+    .join(', ');
 }
 
 /** A short sentence about what the event records, from its decision/reference data. */
@@ -67,12 +83,21 @@ export function summary(event, names = new Map()) {
       if (p.epsilonBudget !== undefined) bits.push(`ε budget ${p.epsilonBudget === null ? 'none' : fmtNumber(p.epsilonBudget)}`);
       return bits.join('; ');
     }
-    case 'dataset.imported': return `${fmtNumber(d.rows)} rows imported${d.mode ? ` (${d.mode})` : ''}${d.total !== undefined ? `, ${fmtNumber(d.total)} in total` : ''}`;
-    case 'scenario.registered': return `scenario ${event.scenario ?? ''}${d.version !== undefined ? ` version ${d.version}` : ''}${d.builtin ? ' (built-in)' : ''}`;
-    case 'keyset.registered': return `keyset ${shortId(d.keyset)}${d.params ? `, ${d.params}` : ''}${d.bytes ? `, ${fmtNumber(d.bytes)} bytes` : ''}`;
-    case 'participant.added': return `${d.role ?? 'participant'} ${shortId(d.participant)}`;
+    case 'dataset.imported':
+      return `${fmtNumber(d.rows)} rows imported${d.mode ? ` (${d.mode})` : ''}${d.total !== undefined ? `, ${fmtNumber(d.total)} in total` : ''}`;
+    case 'scenario.registered':
+      return `scenario ${event.scenario ?? ''}${d.version !== undefined ? ` version ${d.version}` : ''}${d.builtin ? ' (built-in)' : ''}`;
+    case 'keyset.registered':
+      return `keyset ${shortId(d.keyset)}${d.params ? `, ${d.params}` : ''}${d.bytes ? `, ${fmtNumber(d.bytes)} bytes` : ''}`;
+    case 'participant.added':
+      return `${d.role ?? 'participant'} ${shortId(d.participant)}`;
     case 'job.submitted': {
-      const b = d.bindings && typeof d.bindings === 'object' ? Object.entries(d.bindings).map(([r, id]) => `${r} → ${ds(id)}`).join(', ') : '';
+      const b =
+        d.bindings && typeof d.bindings === 'object'
+          ? Object.entries(d.bindings)
+              .map(([r, id]) => `${r} → ${ds(id)}`)
+              .join(', ')
+          : '';
       return `accepted by policy; ε ${fmtNumber(d.epsilon ?? 0)}${b ? `; ${b}` : ''}`;
     }
     case 'job.refused':
@@ -84,14 +109,20 @@ export function summary(event, names = new Map()) {
       const rs = refusalReasons(event);
       return `dry run: ${d.allow ? 'would be allowed' : `would be refused (${rs.map((r) => r.code).join(', ')})`}`;
     }
-    case 'inputs.encrypted': return `inputs encrypted${d.role ? ` for role ${d.role}` : ''}${pairs(d, ['role']) ? `; ${pairs(d, ['role'])}` : ''}`;
-    case 'job.evaluated': return `evaluated on ciphertexts: ${fmtNumber(d.outputs ?? 0)} outputs${d.ms !== undefined ? ` in ${fmtNumber(d.ms)} ms` : ''}`;
+    case 'inputs.encrypted':
+      return `inputs encrypted${d.role ? ` for role ${d.role}` : ''}${pairs(d, ['role']) ? `; ${pairs(d, ['role'])}` : ''}`;
+    case 'job.evaluated':
+      return `evaluated on ciphertexts: ${fmtNumber(d.outputs ?? 0)} outputs${d.ms !== undefined ? ` in ${fmtNumber(d.ms)} ms` : ''}`;
     case 'job.released': {
       return `released; ε spent ${fmtNumber(d.epsilonSpent ?? 0)}; ${fmtNumber(countSuppressed(d.suppressedGroups))} groups suppressed (below the minimum group size)`;
     }
-    case 'job.failed': return `failed${d.code ? `: ${d.code}` : ''}`;
-    case 'job.cancelled': return 'cancelled';
-    case 'result.fetched': return `result fetched${d.outputs !== undefined ? ` (${fmtNumber(d.outputs)} outputs)` : ''}`;
-    default: return pairs(d);
+    case 'job.failed':
+      return `failed${d.code ? `: ${d.code}` : ''}`;
+    case 'job.cancelled':
+      return 'cancelled';
+    case 'result.fetched':
+      return `result fetched${d.outputs !== undefined ? ` (${fmtNumber(d.outputs)} outputs)` : ''}`;
+    default:
+      return pairs(d);
   }
 }

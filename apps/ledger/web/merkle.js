@@ -28,7 +28,10 @@ export async function sha256(bytes) {
 export function concatBytes(...parts) {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -64,7 +67,11 @@ export function hexToBytes(hex) {
 export function base64ToBytes(s) {
   if (typeof s !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) return undefined;
   let bin;
-  try { bin = atob(s); } catch { return undefined; }
+  try {
+    bin = atob(s);
+  } catch {
+    return undefined;
+  }
   const out = Uint8Array.from(bin, (c) => c.charCodeAt(0));
   return bytesToBase64(out) === s ? out : undefined;
 }
@@ -84,7 +91,8 @@ export function equalBytes(a, b) {
 
 function u64(value, name) {
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name}: expected a non-negative safe integer or a bigint, got ${value}`);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new RangeError(`${name}: expected a non-negative safe integer or a bigint, got ${value}`);
     return BigInt(value);
   }
   if (typeof value === 'bigint') {
@@ -118,7 +126,10 @@ export async function rootFromInclusionProof(leaf, index, size, proof) {
     if (sn === 0n) throw new ProofError('PROOF_TOO_LONG', 'inclusion proof has more than the needed hashes');
     if ((fn & 1n) === 1n || fn === sn) {
       r = await nodeHash(p, r);
-      while ((fn & 1n) === 0n && fn !== 0n) { fn >>= 1n; sn >>= 1n; }
+      while ((fn & 1n) === 0n && fn !== 0n) {
+        fn >>= 1n;
+        sn >>= 1n;
+      }
     } else {
       r = await nodeHash(r, p);
     }
@@ -132,7 +143,8 @@ export async function rootFromInclusionProof(leaf, index, size, proof) {
 /** Throws a ProofError unless the proof shows `leaf` at `index` in the tree of `size` leaves with `root` (RFC 9162 §2.1.3.2). */
 export async function assertInclusion(leaf, index, size, proof, root) {
   const computed = await rootFromInclusionProof(leaf, index, size, proof);
-  if (!equalBytes(computed, proofHash(root, 'root'))) throw new ProofError('ROOT_MISMATCH', 'the inclusion proof leads to a different root');
+  if (!equalBytes(computed, proofHash(root, 'root')))
+    throw new ProofError('ROOT_MISMATCH', 'the inclusion proof leads to a different root');
 }
 
 function isPowerOfTwo(n) {
@@ -163,7 +175,10 @@ export async function assertConsistency(size1, size2, proof, root1, root2) {
   // Steps 3-4.
   let fn = first - 1n;
   let sn = second - 1n;
-  while ((fn & 1n) === 1n) { fn >>= 1n; sn >>= 1n; }
+  while ((fn & 1n) === 1n) {
+    fn >>= 1n;
+    sn >>= 1n;
+  }
   // Step 5.
   let fr = path[0];
   let sr = fr;
@@ -173,7 +188,10 @@ export async function assertConsistency(size1, size2, proof, root1, root2) {
     if ((fn & 1n) === 1n || fn === sn) {
       fr = await nodeHash(c, fr);
       sr = await nodeHash(c, sr);
-      while ((fn & 1n) === 0n && fn !== 0n) { fn >>= 1n; sn >>= 1n; }
+      while ((fn & 1n) === 0n && fn !== 0n) {
+        fn >>= 1n;
+        sn >>= 1n;
+      }
     } else {
       sr = await nodeHash(sr, c);
     }

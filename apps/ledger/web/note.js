@@ -64,11 +64,13 @@ export function parseCheckpointText(text) {
   if (lines.length < 3) throw new NoteError('MALFORMED_CHECKPOINT', 'checkpoint needs origin, size and root lines');
   const [origin, sizeLine, rootLine, ...rest] = lines;
   if (origin.length === 0) throw new NoteError('MALFORMED_CHECKPOINT', 'checkpoint origin is empty');
-  if (!/^(0|[1-9]\d*)$/.test(sizeLine)) throw new NoteError('MALFORMED_CHECKPOINT', 'checkpoint size is not a decimal without leading zeros');
+  if (!/^(0|[1-9]\d*)$/.test(sizeLine))
+    throw new NoteError('MALFORMED_CHECKPOINT', 'checkpoint size is not a decimal without leading zeros');
   const size = Number(sizeLine);
   if (!Number.isSafeInteger(size)) throw new NoteError('MALFORMED_CHECKPOINT', 'checkpoint size is too large');
   const root = base64ToBytes(rootLine);
-  if (!root || root.length !== HASH_SIZE) throw new NoteError('MALFORMED_CHECKPOINT', `checkpoint root is not the base64 of ${HASH_SIZE} bytes`);
+  if (!root || root.length !== HASH_SIZE)
+    throw new NoteError('MALFORMED_CHECKPOINT', `checkpoint root is not the base64 of ${HASH_SIZE} bytes`);
   let time;
   const extensions = [];
   for (const line of rest) {
@@ -90,7 +92,8 @@ export function pemToDer(pem) {
 /** Imports an Ed25519 SPKI PEM key; returns the CryptoKey and its 32-byte RFC 8032 encoding. */
 export async function importEd25519Pem(pem) {
   const der = pemToDer(pem);
-  if (!globalThis.crypto?.subtle) throw new NoteError('NO_WEBCRYPTO', 'WebCrypto is not available: open the console over https or on localhost');
+  if (!globalThis.crypto?.subtle)
+    throw new NoteError('NO_WEBCRYPTO', 'WebCrypto is not available: open the console over https or on localhost');
   let key;
   try {
     key = await crypto.subtle.importKey('spki', der, { name: 'Ed25519' }, true, ['verify']);
@@ -125,7 +128,7 @@ export async function verifyCheckpointNote(note, keyName, publicKeyPem) {
   if (ours.length === 0) throw new NoteError('NO_SIGNATURE', `the checkpoint has no signature by key "${keyName}" (${keyIdHex(id)})`);
   const data = new TextEncoder().encode(text);
   for (const s of ours) {
-    const ok = s.signature.length === ED25519_SIG_SIZE && await crypto.subtle.verify({ name: 'Ed25519' }, key, s.signature, data);
+    const ok = s.signature.length === ED25519_SIG_SIZE && (await crypto.subtle.verify({ name: 'Ed25519' }, key, s.signature, data));
     if (!ok) throw new NoteError('BAD_SIGNATURE', `the signature by key "${keyName}" does not verify`);
   }
   const cp = parseCheckpointText(text);

@@ -5,7 +5,15 @@
 //    is included under the signed root (RFC 9162 §2.1.3.2 inclusion proof);
 //  - for the whole log, that the recomputed leaves hash to the signed root.
 import {
-  ProofError, TreeBuilder, assertConsistency, base64ToBytes, bytesToBase64, bytesToHex, equalBytes, hexToBytes, leafHash,
+  ProofError,
+  TreeBuilder,
+  assertConsistency,
+  base64ToBytes,
+  bytesToBase64,
+  bytesToHex,
+  equalBytes,
+  hexToBytes,
+  leafHash,
   rootFromInclusionProof,
 } from './merkle.js';
 import { NoteError, verifyCheckpointNote } from './note.js';
@@ -25,10 +33,20 @@ export function loadSeenCheckpoint() {
 }
 
 function saveSeenCheckpoint(cp) {
-  localStorage.setItem(SEEN_KEY, JSON.stringify({
-    origin: cp.origin, keyName: cp.keyName, keyId: cp.keyId, keyFingerprint: cp.keyFingerprint,
-    size: cp.size, root: cp.rootBase64, time: cp.time ?? null, note: cp.note, seenAt: new Date().toISOString(),
-  }));
+  localStorage.setItem(
+    SEEN_KEY,
+    JSON.stringify({
+      origin: cp.origin,
+      keyName: cp.keyName,
+      keyId: cp.keyId,
+      keyFingerprint: cp.keyFingerprint,
+      size: cp.size,
+      root: cp.rootBase64,
+      time: cp.time ?? null,
+      note: cp.note,
+      seenAt: new Date().toISOString(),
+    }),
+  );
 }
 
 export function forgetSeenCheckpoint() {
@@ -75,7 +93,8 @@ export class Verifier {
       let cp;
       try {
         cp = await verifyCheckpointNote(res.checkpoint, res.keyName, res.publicKey);
-        if (cp.origin !== res.origin) throw new NoteError('MALFORMED_CHECKPOINT', `the checkpoint names origin "${cp.origin}", the ledger says "${res.origin}"`);
+        if (cp.origin !== res.origin)
+          throw new NoteError('MALFORMED_CHECKPOINT', `the checkpoint names origin "${cp.origin}", the ledger says "${res.origin}"`);
       } catch (e) {
         this.state = { error: `checkpoint signature: ${reason(e)}`, consistency: { status: 'unknown' } };
         return this.state;
@@ -86,7 +105,10 @@ export class Verifier {
       this.entryCache.clear();
       return this.state;
     };
-    this.pending = run().finally(() => { this.pending = null; this.emit(); });
+    this.pending = run().finally(() => {
+      this.pending = null;
+      this.emit();
+    });
     return this.pending;
   }
 
@@ -94,13 +116,18 @@ export class Verifier {
     const prior = loadSeenCheckpoint();
     if (!prior) return { status: 'first' };
     const base = { prior };
-    if (prior.origin !== cp.origin) return { ...base, status: 'failed', reason: `the log's origin changed from "${prior.origin}" to "${cp.origin}"` };
+    if (prior.origin !== cp.origin)
+      return { ...base, status: 'failed', reason: `the log's origin changed from "${prior.origin}" to "${cp.origin}"` };
     if (prior.keyFingerprint && prior.keyFingerprint !== cp.keyFingerprint) {
       return { ...base, status: 'failed', reason: `the signing key changed since your last visit (key id ${prior.keyId} → ${cp.keyId})` };
     }
-    if (prior.size > cp.size) return { ...base, status: 'failed', reason: `the log shrank: you saw ${prior.size} entries, the new checkpoint has ${cp.size}` };
+    if (prior.size > cp.size)
+      return { ...base, status: 'failed', reason: `the log shrank: you saw ${prior.size} entries, the new checkpoint has ${cp.size}` };
     try {
-      const p = prior.size === cp.size || prior.size === 0 ? { proof: [] } : await this.api.get('/ledger/proof/consistency', { from: prior.size, to: cp.size });
+      const p =
+        prior.size === cp.size || prior.size === 0
+          ? { proof: [] }
+          : await this.api.get('/ledger/proof/consistency', { from: prior.size, to: cp.size });
       await assertConsistency(prior.size, cp.size, p.proof.map(hexToBytes), base64ToBytes(prior.root), cp.root);
       return { ...base, status: 'consistent', proofLength: p.proof.length };
     } catch (e) {
@@ -141,18 +168,31 @@ export class Verifier {
       }
       if (entry.event !== undefined) {
         let same = false;
-        try { same = canonicalJson(entry.event) === stored.body; } catch { same = false; }
-        steps.push({ label: 'The event shown is the stored entry (RFC 8785 canonical JSON)', ok: same, detail: same ? `${stored.body.length} bytes` : 'the listed event differs from the stored leaf data' });
+        try {
+          same = canonicalJson(entry.event) === stored.body;
+        } catch {
+          same = false;
+        }
+        steps.push({
+          label: 'The event shown is the stored entry (RFC 8785 canonical JSON)',
+          ok: same,
+          detail: same ? `${stored.body.length} bytes` : 'the listed event differs from the stored leaf data',
+        });
       }
       const leaf = await leafHash(stored.body);
       const leafHex = bytesToHex(leaf);
       const listed = entry.leafHash ?? stored.leafHash;
       steps.push({
-        label: 'Leaf hash recomputed from the stored entry', ok: leafHex === listed && leafHex === stored.leafHash,
+        label: 'Leaf hash recomputed from the stored entry',
+        ok: leafHex === listed && leafHex === stored.leafHash,
         detail: leafHex === listed && leafHex === stored.leafHash ? leafHex : `recomputed ${leafHex}, the ledger lists ${listed}`,
       });
       const cp = await this.covering(entry.index);
-      steps.push({ label: `Checkpoint signature (${cp.keyName}, key id ${cp.keyId})`, ok: true, detail: `tree of ${cp.size} entries, root ${cp.rootBase64}` });
+      steps.push({
+        label: `Checkpoint signature (${cp.keyName}, key id ${cp.keyId})`,
+        ok: true,
+        detail: `tree of ${cp.size} entries, root ${cp.rootBase64}`,
+      });
       const p = await this.api.get('/ledger/proof/inclusion', { index: entry.index, size: cp.size });
       let root;
       try {
@@ -163,7 +203,8 @@ export class Verifier {
       }
       const same = equalBytes(root, cp.root);
       steps.push({
-        label: `Inclusion proof (${p.proof.length} hashes) leads to the signed root`, ok: same,
+        label: `Inclusion proof (${p.proof.length} hashes) leads to the signed root`,
+        ok: same,
         detail: same ? bytesToBase64(root) : `computed root ${bytesToBase64(root)} differs from the signed root ${cp.rootBase64}`,
       });
       return { ok: steps.every((s) => s.ok), steps, checkpoint: cp };
@@ -188,7 +229,14 @@ export class Verifier {
       const { entries } = await this.api.get('/ledger/raw', { from: next, limit: Math.min(5000, cp.size - next) });
       if (entries.length === 0) break;
       for (const e of entries) {
-        if (e.index !== next) return { ok: false, checkpoint: cp, mismatches, checked: next, error: `entry ${next} is missing (the log returned entry ${e.index})` };
+        if (e.index !== next)
+          return {
+            ok: false,
+            checkpoint: cp,
+            mismatches,
+            checked: next,
+            error: `entry ${next} is missing (the log returned entry ${e.index})`,
+          };
         const leaf = await leafHash(e.body);
         if (bytesToHex(leaf) !== e.leafHash) mismatches.push({ index: e.index, reason: 'its body does not hash to the listed leaf hash' });
         await tree.push(leaf);
@@ -196,7 +244,14 @@ export class Verifier {
       }
       onProgress(next, cp.size);
     }
-    if (next < cp.size) return { ok: false, checkpoint: cp, mismatches, checked: next, error: `the log returned ${next} entries, the checkpoint covers ${cp.size}` };
+    if (next < cp.size)
+      return {
+        ok: false,
+        checkpoint: cp,
+        mismatches,
+        checked: next,
+        error: `the log returned ${next} entries, the checkpoint covers ${cp.size}`,
+      };
     const root = await tree.root();
     const rootOk = equalBytes(root, cp.root);
     return { ok: rootOk && mismatches.length === 0, rootOk, root: bytesToBase64(root), checkpoint: cp, mismatches, checked: next };

@@ -22,24 +22,53 @@ export class DirectBrokerLink extends BrokerLink {
   constructor(private readonly g: Gateway) {
     super();
   }
-  boundConnectorId(): Promise<string | null> { return Promise.resolve(null); }
-  publishOffer(o: OfferDocument): Promise<void> { return this.g.publishOffer(o); }
-  job(jobId: string): Promise<JobForProvider | null> { return this.g.job(jobId); }
-  publicKeyset(keysetId: string): Promise<Uint8Array> { return this.g.publicKeyset(keysetId); }
-  beginUpload(jobId: string, role: string): Promise<void> { return this.g.beginUpload(jobId, role); }
-  uploadPart(jobId: string, role: string, part: UploadPart): Promise<void> { return this.g.uploadPart(jobId, role, part); }
-  commitUpload(jobId: string, role: string, meta: UploadedInputs['meta']): Promise<void> { return this.g.commitUpload(jobId, role, meta); }
-  reportProgress(jobId: string, role: string, p: Record<string, unknown>): Promise<void> { return this.g.reportProgress(jobId, role, p); }
-  reportRefusal(jobId: string, role: string, r: { code: string; message: string }[]): Promise<void> { return this.g.reportRefusal(jobId, role, r); }
-  reportFailure(jobId: string, role: string, m: string): Promise<void> { return this.g.reportFailure(jobId, role, m); }
-  psiSubmit(jobId: string, role: string, set: number, keys: number, points: Uint8Array): Promise<void> { return this.g.psiSubmit(jobId, role, set, keys, points); }
-  psiTask(jobId: string, role: string, set: number, keys: number): Promise<Uint8Array | null> { return this.g.psiTask(jobId, role, set, keys); }
-  psiMatches(jobId: string, role: string): Promise<number[] | null> { return this.g.psiMatches(jobId, role); }
+  boundConnectorId(): Promise<string | null> {
+    return Promise.resolve(null);
+  }
+  publishOffer(o: OfferDocument): Promise<void> {
+    return this.g.publishOffer(o);
+  }
+  job(jobId: string): Promise<JobForProvider | null> {
+    return this.g.job(jobId);
+  }
+  publicKeyset(keysetId: string): Promise<Uint8Array> {
+    return this.g.publicKeyset(keysetId);
+  }
+  beginUpload(jobId: string, role: string): Promise<void> {
+    return this.g.beginUpload(jobId, role);
+  }
+  uploadPart(jobId: string, role: string, part: UploadPart): Promise<void> {
+    return this.g.uploadPart(jobId, role, part);
+  }
+  commitUpload(jobId: string, role: string, meta: UploadedInputs['meta']): Promise<void> {
+    return this.g.commitUpload(jobId, role, meta);
+  }
+  reportProgress(jobId: string, role: string, p: Record<string, unknown>): Promise<void> {
+    return this.g.reportProgress(jobId, role, p);
+  }
+  reportRefusal(jobId: string, role: string, r: { code: string; message: string }[]): Promise<void> {
+    return this.g.reportRefusal(jobId, role, r);
+  }
+  reportFailure(jobId: string, role: string, m: string): Promise<void> {
+    return this.g.reportFailure(jobId, role, m);
+  }
+  psiSubmit(jobId: string, role: string, set: number, keys: number, points: Uint8Array): Promise<void> {
+    return this.g.psiSubmit(jobId, role, set, keys, points);
+  }
+  psiTask(jobId: string, role: string, set: number, keys: number): Promise<Uint8Array | null> {
+    return this.g.psiTask(jobId, role, set, keys);
+  }
+  psiMatches(jobId: string, role: string): Promise<number[] | null> {
+    return this.g.psiMatches(jobId, role);
+  }
 }
 
 /** A connector deployed apart: talks to the broker over HTTP with its `connector` credential. */
 export class HttpBrokerLink extends BrokerLink {
-  constructor(private readonly baseUrl: string, private readonly token: string) {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string,
+  ) {
     super();
   }
 
@@ -53,7 +82,11 @@ export class HttpBrokerLink extends BrokerLink {
       headers['content-type'] = 'application/json';
       payload = JSON.stringify(body);
     }
-    const res = await fetch(new URL(path, this.baseUrl.endsWith('/') ? this.baseUrl : this.baseUrl + '/'), { method, headers, body: payload });
+    const res = await fetch(new URL(path, this.baseUrl.endsWith('/') ? this.baseUrl : this.baseUrl + '/'), {
+      method,
+      headers,
+      body: payload,
+    });
     if (!res.ok && res.status !== 404) {
       const text = await res.text().catch(() => '');
       throw new Error(`broker ${method} ${path.split('/').slice(0, 2).join('/')}: HTTP ${res.status} ${text.slice(0, 200)}`);
@@ -63,7 +96,7 @@ export class HttpBrokerLink extends BrokerLink {
 
   async boundConnectorId(): Promise<string | null> {
     const r = await this.req('GET', 'participants/me');
-    return r.ok ? ((await r.json()) as { connectorId?: string }).connectorId ?? '' : '';
+    return r.ok ? (((await r.json()) as { connectorId?: string }).connectorId ?? '') : '';
   }
   async publishOffer(o: OfferDocument): Promise<void> {
     await this.req('PUT', `connector/offers/${encodeURIComponent(o.datasetId)}`, o);
@@ -84,7 +117,12 @@ export class HttpBrokerLink extends BrokerLink {
     await this.req('POST', this.inputs(jobId, role, 'begin'), {});
   }
   async uploadPart(jobId: string, role: string, part: UploadPart): Promise<void> {
-    await this.req('PUT', this.inputs(jobId, role, 'parts'), undefined, frameUpload({ first: part.features.map((f) => f.first) }, part.features));
+    await this.req(
+      'PUT',
+      this.inputs(jobId, role, 'parts'),
+      undefined,
+      frameUpload({ first: part.features.map((f) => f.first) }, part.features),
+    );
   }
   async commitUpload(jobId: string, role: string, meta: UploadedInputs['meta']): Promise<void> {
     await this.req('POST', this.inputs(jobId, role, 'commit'), { meta });
@@ -96,7 +134,9 @@ export class HttpBrokerLink extends BrokerLink {
     await this.req('POST', `connector/jobs/${encodeURIComponent(jobId)}/roles/${encodeURIComponent(role)}/refusal`, { reasons });
   }
   async reportFailure(jobId: string, role: string, message: string): Promise<void> {
-    await this.req('POST', `connector/jobs/${encodeURIComponent(jobId)}/roles/${encodeURIComponent(role)}/failure`, { message: message.slice(0, 2000) });
+    await this.req('POST', `connector/jobs/${encodeURIComponent(jobId)}/roles/${encodeURIComponent(role)}/failure`, {
+      message: message.slice(0, 2000),
+    });
   }
   private psi(jobId: string, role: string, what: string): string {
     return `connector/jobs/${encodeURIComponent(jobId)}/psi/${encodeURIComponent(role)}/${what}`;

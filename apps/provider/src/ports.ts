@@ -4,8 +4,14 @@
  * same port over HTTP.
  */
 export interface OfferDocument {
-  datasetId: string; providerId: string; connectorId: string; name: string; description: string;
-  columns: Record<string, unknown>; policy: Record<string, unknown>; rowCount: number;
+  datasetId: string;
+  providerId: string;
+  connectorId: string;
+  name: string;
+  description: string;
+  columns: Record<string, unknown>;
+  policy: Record<string, unknown>;
+  rowCount: number;
 }
 
 export interface JobForProvider {
@@ -31,7 +37,14 @@ export interface UploadPart {
 }
 
 export interface UploadedInputs {
-  meta: { rows: number; groupCounts: Record<string, number[]>; missingKeys: number; skippedRows: number; ciphertexts: number; bytes: number };
+  meta: {
+    rows: number;
+    groupCounts: Record<string, number[]>;
+    missingKeys: number;
+    skippedRows: number;
+    ciphertexts: number;
+    bytes: number;
+  };
 }
 
 export abstract class BrokerLink {

@@ -21,11 +21,17 @@ export class ProviderModule {
     const { BROKER_URL: url, CONNECTOR_TOKEN: token } = deps.config;
     const http = !opts.brokerInProcess && !!url && !!token;
     if (!opts.brokerInProcess && !!url !== !!token) {
-      throw new Error('a provider connector that reaches the broker over HTTP needs both BROKER_URL and CONNECTOR_TOKEN (dataspace participants add --role connector)');
+      throw new Error(
+        'a provider connector that reaches the broker over HTTP needs both BROKER_URL and CONNECTOR_TOKEN (dataspace participants add --role connector)',
+      );
     }
     const link = http
       ? { provide: BrokerLink, useValue: new HttpBrokerLink(url!, token!) }
-      : { provide: BrokerLink, useFactory: (ds: DataSource, ledger: LedgerRecorder) => new DirectBrokerLink(new ConnectorGateway(ds, ledger)), inject: [DataSource, LedgerRecorder] };
+      : {
+          provide: BrokerLink,
+          useFactory: (ds: DataSource, ledger: LedgerRecorder) => new DirectBrokerLink(new ConnectorGateway(ds, ledger)),
+          inject: [DataSource, LedgerRecorder],
+        };
     return {
       module: ProviderModule,
       controllers: [DatasetsController],

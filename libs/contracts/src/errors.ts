@@ -3,23 +3,62 @@
  * Domain code throws `AppError`, never Nest's HttpException (the domain does not know it is served over HTTP).
  */
 export type ErrorCode =
-  | 'BAD_REQUEST' | 'VALIDATION_FAILED' | 'MALFORMED_JSON' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND'
-  | 'CONFLICT' | 'PAYLOAD_TOO_LARGE' | 'UNPROCESSABLE' | 'POLICY_REFUSED' | 'UNKNOWN_SCENARIO'
-  | 'SCHEMA_MISMATCH' | 'KEYSET_MISMATCH' | 'PLAN_REFUSED' | 'LEDGER_UNAVAILABLE' | 'QUEUE_UNAVAILABLE'
-  | 'NOT_READY' | 'RATE_LIMITED' | 'INTERNAL';
+  | 'BAD_REQUEST'
+  | 'VALIDATION_FAILED'
+  | 'MALFORMED_JSON'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNPROCESSABLE'
+  | 'POLICY_REFUSED'
+  | 'UNKNOWN_SCENARIO'
+  | 'SCHEMA_MISMATCH'
+  | 'KEYSET_MISMATCH'
+  | 'PLAN_REFUSED'
+  | 'LEDGER_UNAVAILABLE'
+  | 'QUEUE_UNAVAILABLE'
+  | 'NOT_READY'
+  | 'RATE_LIMITED'
+  | 'INTERNAL';
 
-export interface ErrorDetail { path?: string; code?: string; message: string; [k: string]: unknown }
+export interface ErrorDetail {
+  path?: string;
+  code?: string;
+  message: string;
+  [k: string]: unknown;
+}
 
 const STATUS: Record<ErrorCode, number> = {
-  BAD_REQUEST: 400, VALIDATION_FAILED: 400, MALFORMED_JSON: 400, UNAUTHENTICATED: 401, FORBIDDEN: 403,
-  NOT_FOUND: 404, CONFLICT: 409, PAYLOAD_TOO_LARGE: 413, UNPROCESSABLE: 422, POLICY_REFUSED: 403,
-  UNKNOWN_SCENARIO: 404, SCHEMA_MISMATCH: 422, KEYSET_MISMATCH: 422, PLAN_REFUSED: 422,
-  LEDGER_UNAVAILABLE: 503, QUEUE_UNAVAILABLE: 503, NOT_READY: 409, RATE_LIMITED: 429, INTERNAL: 500,
+  BAD_REQUEST: 400,
+  VALIDATION_FAILED: 400,
+  MALFORMED_JSON: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNPROCESSABLE: 422,
+  POLICY_REFUSED: 403,
+  UNKNOWN_SCENARIO: 404,
+  SCHEMA_MISMATCH: 422,
+  KEYSET_MISMATCH: 422,
+  PLAN_REFUSED: 422,
+  LEDGER_UNAVAILABLE: 503,
+  QUEUE_UNAVAILABLE: 503,
+  NOT_READY: 409,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
 };
 
 export class AppError extends Error {
   readonly status: number;
-  constructor(readonly code: ErrorCode, message: string, readonly details: ErrorDetail[] = []) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: ErrorDetail[] = [],
+  ) {
     super(message);
     this.name = 'AppError';
     this.status = STATUS[code];

@@ -3,10 +3,23 @@
  * never plaintext values, keys or tokens.
  */
 export type UsageEventType =
-  | 'dataset.registered' | 'dataset.imported' | 'scenario.registered' | 'keyset.registered'
-  | 'job.submitted' | 'job.refused' | 'job.dry-run'
-  | 'inputs.encrypted' | 'inputs.refused' | 'job.evaluated' | 'job.released' | 'job.failed' | 'job.cancelled'
-  | 'result.fetched' | 'budget.charged' | 'participant.added' | 'offer.published';
+  | 'dataset.registered'
+  | 'dataset.imported'
+  | 'scenario.registered'
+  | 'keyset.registered'
+  | 'job.submitted'
+  | 'job.refused'
+  | 'job.dry-run'
+  | 'inputs.encrypted'
+  | 'inputs.refused'
+  | 'job.evaluated'
+  | 'job.released'
+  | 'job.failed'
+  | 'job.cancelled'
+  | 'result.fetched'
+  | 'budget.charged'
+  | 'participant.added'
+  | 'offer.published';
 
 export interface UsageEvent {
   /** Unique id (idempotency key of the ledger queue). */

@@ -33,7 +33,14 @@ export interface EvaluatePayload {
 }
 
 /** Sums ciphertexts [from, to) of (role, feature) into partial `slice` of the job. */
-export interface ReducePayload { jobId: string; role: string; feature: string; from: number; to: number; slice: number }
+export interface ReducePayload {
+  jobId: string;
+  role: string;
+  feature: string;
+  from: number;
+  to: number;
+  slice: number;
+}
 
 export interface JobItemMap {
   [JobName.encryptInputs]: EncryptTaskPayload;

@@ -3,4 +3,9 @@ export const ROLES = ['admin', 'provider', 'consumer', 'auditor', 'connector'] a
 export type Role = (typeof ROLES)[number];
 
 /** `connectorId`: for a `connector` credential, the one connector it acts for (CONNECTOR_ID of that deployment). */
-export interface Principal { id: string; name: string; role: Role; connectorId?: string }
+export interface Principal {
+  id: string;
+  name: string;
+  role: Role;
+  connectorId?: string;
+}

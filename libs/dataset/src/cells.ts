@@ -25,7 +25,7 @@ function checkNumber(spec: ColumnSpec & { type: 'number' | 'integer' }, n: numbe
 function checkText(spec: ColumnSpec, s: string): CellResult {
   if (s.length > MAX_TEXT_LENGTH) return fail('TOO_LONG', `longer than ${MAX_TEXT_LENGTH} characters`);
   if (spec.type === 'category') {
-    return spec.values.includes(s) ? { ok: true, value: s } : fail('UNKNOWN_CATEGORY', 'not one of the column\'s categories');
+    return spec.values.includes(s) ? { ok: true, value: s } : fail('UNKNOWN_CATEGORY', "not one of the column's categories");
   }
   if (s.trim() === '') return fail('MISSING_VALUE', 'empty id');
   return { ok: true, value: s };

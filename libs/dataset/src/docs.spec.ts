@@ -14,7 +14,11 @@ import { validateDatasetDocument } from './document.js';
 const ROOT = new URL('../../../../', import.meta.url);
 const text = readFileSync(new URL('docs/datasets-and-policies.md', ROOT), 'utf8');
 
-interface Block { line: number; json: unknown; marker: string }
+interface Block {
+  line: number;
+  json: unknown;
+  marker: string;
+}
 
 function jsonBlocks(markdown: string): Block[] {
   const lines = markdown.split('\n');
@@ -52,7 +56,10 @@ describe('docs/datasets-and-policies.md', () => {
         const r = validateDatasetDocument(b.json);
         assert.equal(r.ok, false, 'expected a refusal');
         const errors = r.ok ? [] : r.errors;
-        assert.ok(errors.some((e) => e.code === error[1] && e.path === error[2]), JSON.stringify(errors));
+        assert.ok(
+          errors.some((e) => e.code === error[1] && e.path === error[2]),
+          JSON.stringify(errors),
+        );
       });
     } else {
       it(`line ${b.line}: the dataset document validates`, () => {
@@ -77,7 +84,15 @@ describe('docs/datasets-and-policies.md', () => {
   }
 
   it('shows every refusal code of the policy lib, each in the policy table', () => {
-    const shown = new Set(refusals.flatMap((b) => /refusal: ([A-Z_, ]+) -->/.exec(b.marker)?.[1].split(',').map((c) => c.trim()) ?? []));
+    const shown = new Set(
+      refusals.flatMap(
+        (b) =>
+          /refusal: ([A-Z_, ]+) -->/
+            .exec(b.marker)?.[1]
+            .split(',')
+            .map((c) => c.trim()) ?? [],
+      ),
+    );
     for (const code of REASON_CODES) {
       assert.ok(shown.has(code), `no example refused with ${code}`);
       assert.match(text, new RegExp(`\\| \`${code}\` \\|`), `${code} is not in the policy table`);

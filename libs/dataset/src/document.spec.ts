@@ -11,8 +11,13 @@ const example = {
     m3: { type: 'number', min: 0, max: 50 },
   },
   policy: {
-    consumers: ['*'], purposes: ['public-service'], aggregations: ['count', 'sum', 'mean'],
-    rowLevel: false, minGroupSize: 5, epsilonBudget: 10, expiresAt: null,
+    consumers: ['*'],
+    purposes: ['public-service'],
+    aggregations: ['count', 'sum', 'mean'],
+    rowLevel: false,
+    minGroupSize: 5,
+    epsilonBudget: 10,
+    expiresAt: null,
   },
 };
 
@@ -41,9 +46,17 @@ describe('validateDatasetDocument', () => {
     ['min > max', withColumns({ m3: { type: 'number', min: 5, max: 1 } }), [['columns.m3.min', 'MIN_GREATER_THAN_MAX']]],
     ['missing max', withColumns({ m3: { type: 'integer', min: 0 } }), [['columns.m3.max', 'INVALID_TYPE']]],
     ['fractional integer bounds', withColumns({ n: { type: 'integer', min: 0.5, max: 3 } }), [['columns.n.min', 'NOT_AN_INTEGER']]],
-    ['infinite bound', withColumns({ m3: { type: 'number', min: 0, max: Number.POSITIVE_INFINITY } }), [['columns.m3.max', 'INVALID_TYPE']]],
+    [
+      'infinite bound',
+      withColumns({ m3: { type: 'number', min: 0, max: Number.POSITIVE_INFINITY } }),
+      [['columns.m3.max', 'INVALID_TYPE']],
+    ],
     ['empty categories', withColumns({ d: { type: 'category', values: [] } }), [['columns.d.values', 'TOO_SMALL']]],
-    ['duplicate categories', withColumns({ d: { type: 'category', values: ['a', 'b', 'a'] } }), [['columns.d.values.2', 'DUPLICATE_VALUE']]],
+    [
+      'duplicate categories',
+      withColumns({ d: { type: 'category', values: ['a', 'b', 'a'] } }),
+      [['columns.d.values.2', 'DUPLICATE_VALUE']],
+    ],
     ['empty category value', withColumns({ d: { type: 'category', values: [''] } }), [['columns.d.values.0', 'TOO_SMALL']]],
     ['unknown column type', withColumns({ d: { type: 'date' } }), [['columns.d.type', 'INVALID_UNION']]],
     ['extra key on a column', withColumns({ m: { type: 'id', min: 0 } }), [['columns.m', 'UNRECOGNIZED_KEYS']]],

@@ -25,8 +25,9 @@ export const datasetDocumentSchema = z.strictObject({
 export const datasetJsonSchema: Record<string, unknown> = {
   ...(z.toJSONSchema(datasetDocumentSchema, { target: 'draft-2020-12' }) as Record<string, unknown>),
   title: 'Dataset document',
-  description: 'A dataset document of the trusted data space (docs/datasets-and-policies.md): columns and usage policy, never rows. '
-    + 'Shape only: registration also checks the rules a schema cannot say.',
+  description:
+    'A dataset document of the trusted data space (docs/datasets-and-policies.md): columns and usage policy, never rows. ' +
+    'Shape only: registration also checks the rules a schema cannot say.',
 };
 
 export interface DocumentError {
@@ -37,9 +38,7 @@ export interface DocumentError {
   message: string;
 }
 
-export type DocumentValidation =
-  | { ok: true; dataset: DatasetDocument }
-  | { ok: false; errors: DocumentError[] };
+export type DocumentValidation = { ok: true; dataset: DatasetDocument } | { ok: false; errors: DocumentError[] };
 
 function issueCode(issue: z.core.$ZodIssue): string {
   if (issue.code === 'custom') {

@@ -22,7 +22,14 @@ function chunked(text: string | Buffer, size = 7): Readable {
 
 async function run(text: string | Buffer, format: RowFormat = 'csv', size = 7): Promise<RowImportReport & { staged: DatasetRow[] }> {
   const staged: DatasetRow[] = [];
-  const report = await validateRowStream(chunked(text, size), { format, columns, batchSize: 2, onBatch: (rows) => { staged.push(...rows); } });
+  const report = await validateRowStream(chunked(text, size), {
+    format,
+    columns,
+    batchSize: 2,
+    onBatch: (rows) => {
+      staged.push(...rows);
+    },
+  });
   return { ...report, staged };
 }
 
@@ -53,12 +60,21 @@ describe('validateRowStream: CSV', () => {
   it('refuses a wrong header: missing, extra and duplicate columns', async () => {
     const r = await run('meter_id,district,m3,m3,colour\nA1,shinan,1,1,red\n');
     assert.equal(r.ok, false);
-    assert.deepEqual(codes(r), [[1, 'm3', 'DUPLICATE_COLUMN'], [1, 'colour', 'EXTRA_COLUMN'], [1, 'residents', 'MISSING_COLUMN']]);
+    assert.deepEqual(codes(r), [
+      [1, 'm3', 'DUPLICATE_COLUMN'],
+      [1, 'colour', 'EXTRA_COLUMN'],
+      [1, 'residents', 'MISSING_COLUMN'],
+    ]);
     assert.equal(r.staged.length, 0);
   });
 
   it('releases the input when it stops early on a bad header', async () => {
-    const input = Readable.from((function* () { yield 'a,b\n'; for (let i = 0; i < 1000; i++) yield '1,2\n'; })());
+    const input = Readable.from(
+      (function* () {
+        yield 'a,b\n';
+        for (let i = 0; i < 1000; i++) yield '1,2\n';
+      })(),
+    );
     const r = await validateRowStream(input, { format: 'csv', columns });
     assert.equal(r.ok, false);
     assert.equal(input.destroyed, true);
@@ -72,20 +88,34 @@ describe('validateRowStream: CSV', () => {
 
   it('refuses out-of-range numbers (not clamped) and non-integers', async () => {
     const r = await run(`${HEADER}\nA1,shinan,50.0001,1\nA2,shinan,-0.5,1\nA3,shinan,3,13\nA4,shinan,3,2.5\n`);
-    assert.deepEqual(codes(r), [[2, 'm3', 'OUT_OF_RANGE'], [3, 'm3', 'OUT_OF_RANGE'], [4, 'residents', 'OUT_OF_RANGE'], [5, 'residents', 'NOT_AN_INTEGER']]);
+    assert.deepEqual(codes(r), [
+      [2, 'm3', 'OUT_OF_RANGE'],
+      [3, 'm3', 'OUT_OF_RANGE'],
+      [4, 'residents', 'OUT_OF_RANGE'],
+      [5, 'residents', 'NOT_AN_INTEGER'],
+    ]);
   });
 
   it('refuses non-numbers: text, empty, hex, Infinity, NaN', async () => {
-    const r = await run(`${HEADER}\nA1,shinan,abc,1\nA2,shinan,,1\nA3,shinan,0x10,1\nA4,shinan,Infinity,1\nA5,shinan,NaN,1\nA6,shinan,1e999,1\n`);
+    const r = await run(
+      `${HEADER}\nA1,shinan,abc,1\nA2,shinan,,1\nA3,shinan,0x10,1\nA4,shinan,Infinity,1\nA5,shinan,NaN,1\nA6,shinan,1e999,1\n`,
+    );
     assert.deepEqual(codes(r), [
-      [2, 'm3', 'NOT_A_NUMBER'], [3, 'm3', 'MISSING_VALUE'], [4, 'm3', 'NOT_A_NUMBER'],
-      [5, 'm3', 'NOT_A_NUMBER'], [6, 'm3', 'NOT_A_NUMBER'], [7, 'm3', 'NOT_A_NUMBER'],
+      [2, 'm3', 'NOT_A_NUMBER'],
+      [3, 'm3', 'MISSING_VALUE'],
+      [4, 'm3', 'NOT_A_NUMBER'],
+      [5, 'm3', 'NOT_A_NUMBER'],
+      [6, 'm3', 'NOT_A_NUMBER'],
+      [7, 'm3', 'NOT_A_NUMBER'],
     ]);
   });
 
   it('refuses rows with too many or too few fields', async () => {
     const r = await run(`${HEADER}\nA1,shinan,1,1,extra\nA2,shinan,1\n`);
-    assert.deepEqual(codes(r), [[2, null, 'WRONG_FIELD_COUNT'], [3, null, 'WRONG_FIELD_COUNT']]);
+    assert.deepEqual(codes(r), [
+      [2, null, 'WRONG_FIELD_COUNT'],
+      [3, null, 'WRONG_FIELD_COUNT'],
+    ]);
   });
 
   it('refuses an empty id', async () => {
@@ -118,13 +148,16 @@ describe('validateRowStream: CSV', () => {
     assert.deepEqual(codes(r), [[3, 'residents', 'OUT_OF_RANGE']]);
   });
 
-  it('handles quoted fields with commas, quotes and line breaks; lines stay the file\'s lines', async () => {
+  it("handles quoted fields with commas, quotes and line breaks; lines stay the file's lines", async () => {
     const text = `${HEADER}\r\n"A,1","li cang",1,1\r\n"multi\r\nline ""id""",shinan,2,2\r\n\r\nA3,shinan,bad,1\r\n`;
     const r = await run(text);
     assert.deepEqual(codes(r), [[6, 'm3', 'NOT_A_NUMBER']]);
     assert.equal(r.rows, 2);
     const ok = await run(text.replace('bad', '3'));
-    assert.deepEqual(ok.staged.map((x) => x.meter_id), ['A,1', 'multi\r\nline "id"', 'A3']);
+    assert.deepEqual(
+      ok.staged.map((x) => x.meter_id),
+      ['A,1', 'multi\r\nline "id"', 'A3'],
+    );
     assert.equal(ok.staged[0]?.district, 'li cang');
   });
 
@@ -137,7 +170,13 @@ describe('validateRowStream: CSV', () => {
     const cols: Columns = { name: { type: 'category', values: ['青岛市南区', 'Zürich'] } };
     for (const size of [1, 2, 3, 5]) {
       const staged: DatasetRow[] = [];
-      const r = await validateRowStream(chunked('name\n青岛市南区\nZürich\n', size), { format: 'csv', columns: cols, onBatch: (b) => { staged.push(...b); } });
+      const r = await validateRowStream(chunked('name\n青岛市南区\nZürich\n', size), {
+        format: 'csv',
+        columns: cols,
+        onBatch: (b) => {
+          staged.push(...b);
+        },
+      });
       assert.equal(r.ok, true, `chunk size ${size}`);
       assert.deepEqual(staged, [{ name: '青岛市南区' }, { name: 'Zürich' }]);
     }
@@ -173,12 +212,21 @@ describe('validateRowStream: CSV', () => {
       let chunk = '';
       for (let i = 0; i < N; i++) {
         chunk += i === N - 1 ? `M${i},shinan,50.5,3\n` : `M${i},${i % 2 ? 'shinan' : 'shibei'},${(i % 500) / 10},${1 + (i % 12)}\n`;
-        if (chunk.length > 60_000) { yield chunk; chunk = ''; }
+        if (chunk.length > 60_000) {
+          yield chunk;
+          chunk = '';
+        }
       }
       yield chunk;
     }
     let batches = 0;
-    const r = await validateRowStream(gen(), { format: 'csv', columns, onBatch: () => { batches++; } });
+    const r = await validateRowStream(gen(), {
+      format: 'csv',
+      columns,
+      onBatch: () => {
+        batches++;
+      },
+    });
     assert.equal(r.ok, false);
     assert.deepEqual(codes(r), [[N + 1, 'm3', 'OUT_OF_RANGE']]);
     assert.equal(r.rows, N - 1);
@@ -187,7 +235,8 @@ describe('validateRowStream: CSV', () => {
 });
 
 describe('validateRowStream: JSON and NDJSON', () => {
-  const rowsJson = '[\n  {"meter_id": "A1", "district": "shinan", "m3": 1.5, "residents": 2},\n  {"meter_id": 7, "district": "shibei", "m3": 0, "residents": 1}\n]\n';
+  const rowsJson =
+    '[\n  {"meter_id": "A1", "district": "shinan", "m3": 1.5, "residents": 2},\n  {"meter_id": 7, "district": "shibei", "m3": 0, "residents": 1}\n]\n';
 
   it('accepts a JSON array (numeric ids become strings)', async () => {
     const r = await run(rowsJson, 'json');
@@ -199,7 +248,8 @@ describe('validateRowStream: JSON and NDJSON', () => {
   });
 
   it('accepts NDJSON, also when given as "json"', async () => {
-    const nd = '{"meter_id": "A1", "district": "shinan", "m3": 1, "residents": 2}\r\n\r\n{"meter_id": "A2", "district": "shibei", "m3": 2, "residents": 3}';
+    const nd =
+      '{"meter_id": "A1", "district": "shinan", "m3": 1, "residents": 2}\r\n\r\n{"meter_id": "A2", "district": "shibei", "m3": 2, "residents": 3}';
     for (const f of ['ndjson', 'json'] as const) {
       const r = await run(`\ufeff${nd}`, f);
       assert.equal(r.ok, true, f);
@@ -208,16 +258,21 @@ describe('validateRowStream: JSON and NDJSON', () => {
   });
 
   it('refuses extra and missing fields, wrong types, per line', async () => {
-    const text = '[\n{"meter_id": "A1", "district": "shinan", "m3": 1, "residents": 2, "owner": "x"},\n'
-      + '{"meter_id": "A2", "district": "shinan", "residents": 2},\n'
-      + '{"meter_id": "A3", "district": "shinan", "m3": "12", "residents": 2},\n'
-      + '{"meter_id": "A4", "district": 3, "m3": 99, "residents": null},\n'
-      + '[1, 2],\n'
-      + '{"meter_id": "A6", "district": "shinan", "m3": 1, "residents": 2}]';
+    const text =
+      '[\n{"meter_id": "A1", "district": "shinan", "m3": 1, "residents": 2, "owner": "x"},\n' +
+      '{"meter_id": "A2", "district": "shinan", "residents": 2},\n' +
+      '{"meter_id": "A3", "district": "shinan", "m3": "12", "residents": 2},\n' +
+      '{"meter_id": "A4", "district": 3, "m3": 99, "residents": null},\n' +
+      '[1, 2],\n' +
+      '{"meter_id": "A6", "district": "shinan", "m3": 1, "residents": 2}]';
     const r = await run(text, 'json');
     assert.deepEqual(codes(r), [
-      [2, 'owner', 'EXTRA_FIELD'], [3, 'm3', 'MISSING_FIELD'], [4, 'm3', 'NOT_A_NUMBER'],
-      [5, 'district', 'NOT_A_STRING'], [5, 'm3', 'OUT_OF_RANGE'], [5, 'residents', 'MISSING_VALUE'],
+      [2, 'owner', 'EXTRA_FIELD'],
+      [3, 'm3', 'MISSING_FIELD'],
+      [4, 'm3', 'NOT_A_NUMBER'],
+      [5, 'district', 'NOT_A_STRING'],
+      [5, 'm3', 'OUT_OF_RANGE'],
+      [5, 'residents', 'MISSING_VALUE'],
       [6, null, 'NOT_AN_OBJECT'],
     ]);
     assert.equal(r.rows, 1);
@@ -227,7 +282,13 @@ describe('validateRowStream: JSON and NDJSON', () => {
     const cols: Columns = { k: { type: 'id' } };
     const staged: DatasetRow[] = [];
     const text = '[{"k": "a]b}c,d"}, {"k": "q\\"]\\\\"}, {"k": "\\u005d"}]';
-    const r = await validateRowStream(chunked(text, 3), { format: 'json', columns: cols, onBatch: (b) => { staged.push(...b); } });
+    const r = await validateRowStream(chunked(text, 3), {
+      format: 'json',
+      columns: cols,
+      onBatch: (b) => {
+        staged.push(...b);
+      },
+    });
     assert.equal(r.ok, true, JSON.stringify(r.problems));
     assert.deepEqual(staged, [{ k: 'a]b}c,d' }, { k: 'q"]\\' }, { k: ']' }]);
   });
@@ -239,23 +300,44 @@ describe('validateRowStream: JSON and NDJSON', () => {
   });
 
   it('refuses structurally broken JSON', async () => {
-    assert.deepEqual(codes(await run('[{"meter_id": "A1"}\n{"x": 1}]', 'json')), [[1, 'district', 'MISSING_FIELD'], [1, 'm3', 'MISSING_FIELD'], [1, 'residents', 'MISSING_FIELD'], [2, null, 'MALFORMED_JSON']]);
-    assert.deepEqual(codes(await run('[\n{"meter_id": "A1", "district": "shinan", "m3": 1, "residents": 2},\n', 'json')), [[3, null, 'MALFORMED_JSON']]);
+    assert.deepEqual(codes(await run('[{"meter_id": "A1"}\n{"x": 1}]', 'json')), [
+      [1, 'district', 'MISSING_FIELD'],
+      [1, 'm3', 'MISSING_FIELD'],
+      [1, 'residents', 'MISSING_FIELD'],
+      [2, null, 'MALFORMED_JSON'],
+    ]);
+    assert.deepEqual(codes(await run('[\n{"meter_id": "A1", "district": "shinan", "m3": 1, "residents": 2},\n', 'json')), [
+      [3, null, 'MALFORMED_JSON'],
+    ]);
     assert.deepEqual(codes(await run('"just a string"', 'json')), [[1, null, 'NOT_AN_ARRAY']]);
     assert.deepEqual(codes(await run('[{"meter_id": }]', 'json')), [[1, null, 'MALFORMED_JSON']]);
-    assert.deepEqual(codes(await run('{"meter_id": "A1", "district": "shinan", "m3": 1, "residents": 2}\n{oops\n', 'ndjson')), [[2, null, 'MALFORMED_JSON']]);
+    assert.deepEqual(codes(await run('{"meter_id": "A1", "district": "shinan", "m3": 1, "residents": 2}\n{oops\n', 'ndjson')), [
+      [2, null, 'MALFORMED_JSON'],
+    ]);
   });
 });
 
 describe('validateRowStream: argument checks', () => {
   it('refuses an unknown format and an empty column map', async () => {
-    await assert.rejects(validateRowStream(Readable.from(['']), { format: 'xml' as RowFormat, columns }), /format must be "csv", "json" or "ndjson"/);
+    await assert.rejects(
+      validateRowStream(Readable.from(['']), { format: 'xml' as RowFormat, columns }),
+      /format must be "csv", "json" or "ndjson"/,
+    );
     await assert.rejects(validateRowStream(Readable.from(['']), { format: 'csv', columns: {} }), /columns must be a non-empty column map/);
-    await assert.rejects(validateRowStream(Readable.from(['']), { format: 'csv', columns, batchSize: 0 }), /batchSize must be a positive integer/);
+    await assert.rejects(
+      validateRowStream(Readable.from(['']), { format: 'csv', columns, batchSize: 0 }),
+      /batchSize must be a positive integer/,
+    );
   });
   it('propagates a failing onBatch (the caller rolls back)', async () => {
     await assert.rejects(
-      validateRowStream(Readable.from([`${HEADER}\nA1,shinan,1,1\n`]), { format: 'csv', columns, onBatch: () => { throw new Error('db down'); } }),
+      validateRowStream(Readable.from([`${HEADER}\nA1,shinan,1,1\n`]), {
+        format: 'csv',
+        columns,
+        onBatch: () => {
+          throw new Error('db down');
+        },
+      }),
       /db down/,
     );
   });

@@ -65,7 +65,10 @@ async function sniff(chunks: AsyncIterable<string>): Promise<{ first: string | n
     if (n.done) break;
     head.push(n.value);
     const m = /\S/.exec(n.value);
-    if (m) { first = m[0]; break; }
+    if (m) {
+      first = m[0];
+      break;
+    }
   }
   async function* all(): AsyncGenerator<string> {
     try {
@@ -133,7 +136,10 @@ export async function validateRowStream(input: Chunks, options: RowImportOptions
     let header: string[] | null = null;
     const names = Object.keys(columns);
     for await (const item of csvRecords(all)) {
-      if (item.kind === 'problem') { problems.add(item.line, null, item.code, item.message); break; }
+      if (item.kind === 'problem') {
+        problems.add(item.line, null, item.code, item.message);
+        break;
+      }
       if (header === null) {
         header = item.value.map((h) => h.trim());
         const seen = new Set<string>();
@@ -157,7 +163,10 @@ export async function validateRowStream(input: Chunks, options: RowImportOptions
         const name = header[i] as string;
         const r = parseCsvCell(columns[name]!, item.value[i] as string);
         if (r.ok) row[name] = r.value;
-        else { good = false; problems.add(item.line, name, r.code, r.message); }
+        else {
+          good = false;
+          problems.add(item.line, name, r.code, r.message);
+        }
       }
       if (good) await accept(row);
     }
@@ -169,9 +178,7 @@ export async function validateRowStream(input: Chunks, options: RowImportOptions
     problems.add(1, null, 'NOT_AN_ARRAY', 'a JSON file must be an array of row objects (or NDJSON, one object per line)');
     return finish();
   }
-  const values: AsyncIterable<ReaderItem<unknown>> = options.format === 'json' && first === '['
-    ? jsonArrayValues(all)
-    : ndjsonValues(all);
+  const values: AsyncIterable<ReaderItem<unknown>> = options.format === 'json' && first === '[' ? jsonArrayValues(all) : ndjsonValues(all);
   let any = false;
   for await (const item of values) {
     if (item.kind === 'problem') {
@@ -189,13 +196,23 @@ export async function validateRowStream(input: Chunks, options: RowImportOptions
     const row: DatasetRow = {};
     let good = true;
     for (const key of Object.keys(obj)) {
-      if (!Object.hasOwn(columns, key)) { good = false; problems.add(item.line, fieldName(key), 'EXTRA_FIELD', 'not a column of the dataset'); }
+      if (!Object.hasOwn(columns, key)) {
+        good = false;
+        problems.add(item.line, fieldName(key), 'EXTRA_FIELD', 'not a column of the dataset');
+      }
     }
     for (const [name, spec] of Object.entries(columns)) {
-      if (!Object.hasOwn(obj, name)) { good = false; problems.add(item.line, name, 'MISSING_FIELD', 'field missing from the row'); continue; }
+      if (!Object.hasOwn(obj, name)) {
+        good = false;
+        problems.add(item.line, name, 'MISSING_FIELD', 'field missing from the row');
+        continue;
+      }
       const r = parseJsonCell(spec, obj[name]);
       if (r.ok) row[name] = r.value;
-      else { good = false; problems.add(item.line, name, r.code, r.message); }
+      else {
+        good = false;
+        problems.add(item.line, name, r.code, r.message);
+      }
     }
     if (good) await accept(row);
   }

@@ -5,8 +5,7 @@ import type { ProblemCode } from './problems.js';
 
 /** What a reader yields: one parsed record with the file line it starts on, or a problem. */
 export type ReaderItem<T> =
-  | { kind: 'record'; line: number; value: T }
-  | { kind: 'problem'; line: number; code: ProblemCode; message: string; fatal: boolean };
+  { kind: 'record'; line: number; value: T } | { kind: 'problem'; line: number; code: ProblemCode; message: string; fatal: boolean };
 
 /** A single JSON row larger than this is refused, so one element cannot exhaust memory. */
 export const MAX_JSON_ROW_CHARS = 1 << 20;
@@ -57,7 +56,9 @@ export async function* csvRecords(chunks: AsyncIterable<string>): AsyncGenerator
     },
   };
   const parser = parse(options);
-  parser.on('error', (e: Error) => { error = e; });
+  parser.on('error', (e: Error) => {
+    error = e;
+  });
   parser.resume();
   let line = 1;
   function* drain(): Generator<ReaderItem<string[]>> {
@@ -70,11 +71,16 @@ export async function* csvRecords(chunks: AsyncIterable<string>): AsyncGenerator
     pending.length = 0;
   }
   for await (const chunk of chunks) {
-    await new Promise<void>((resolve) => { parser.write(chunk, () => resolve()); });
+    await new Promise<void>((resolve) => {
+      parser.write(chunk, () => resolve());
+    });
     yield* drain();
     if (error) break;
   }
-  if (!error) await new Promise<void>((resolve) => { parser.end(() => resolve()); });
+  if (!error)
+    await new Promise<void>((resolve) => {
+      parser.end(() => resolve());
+    });
   // 'error' may be emitted after end's callback on the same tick.
   await new Promise<void>((resolve) => setImmediate(resolve));
   yield* drain();
@@ -150,11 +156,13 @@ export async function* jsonArrayValues(chunks: AsyncIterable<string>): AsyncGene
       if (state === 2) {
         if (inString) {
           if (escaped) escaped = false;
-          else if (c === 92) escaped = true; // backslash
+          else if (c === 92)
+            escaped = true; // backslash
           else if (c === 34) inString = false;
         } else if (c === 34) inString = true;
         else if (c === 123 || c === 91) depth++;
-        else if ((c === 44 || c === 93) && depth === 0) { // ',' or ']' ends a primitive element
+        else if ((c === 44 || c === 93) && depth === 0) {
+          // ',' or ']' ends a primitive element
           elem += chunk.slice(start, i);
           yield finish();
           state = c === 44 ? 1 : 4;
@@ -170,30 +178,58 @@ export async function* jsonArrayValues(chunks: AsyncIterable<string>): AsyncGene
         if (c === 10) line++;
         continue;
       }
-      if (c === 10) { line++; continue; }
+      if (c === 10) {
+        line++;
+        continue;
+      }
       if (WS.has(c)) continue;
       if (state === 0) {
-        if (c !== 91) { yield fatal('NOT_AN_ARRAY', 'a JSON file must be an array of row objects (or NDJSON, one object per line)'); return; }
+        if (c !== 91) {
+          yield fatal('NOT_AN_ARRAY', 'a JSON file must be an array of row objects (or NDJSON, one object per line)');
+          return;
+        }
         state = 1;
       } else if (state === 1) {
-        if (c === 93 && !sawElement) { state = 4; continue; }
-        if (c === 93 || c === 44) { yield fatal('MALFORMED_JSON', 'expected an array element'); return; }
-        state = 2; start = i; elemLine = line; depth = 0; inString = false; escaped = false;
+        if (c === 93 && !sawElement) {
+          state = 4;
+          continue;
+        }
+        if (c === 93 || c === 44) {
+          yield fatal('MALFORMED_JSON', 'expected an array element');
+          return;
+        }
+        state = 2;
+        start = i;
+        elemLine = line;
+        depth = 0;
+        inString = false;
+        escaped = false;
         if (c === 34) inString = true;
         else if (c === 123 || c === 91) depth = 1;
       } else if (state === 3) {
-        if (c === 44) { state = 1; sawElement = true; } else if (c === 93) state = 4;
-        else { yield fatal('MALFORMED_JSON', 'expected "," or "]" after an array element'); return; }
+        if (c === 44) {
+          state = 1;
+          sawElement = true;
+        } else if (c === 93) state = 4;
+        else {
+          yield fatal('MALFORMED_JSON', 'expected "," or "]" after an array element');
+          return;
+        }
       } else {
-        yield fatal('MALFORMED_JSON', 'content after the end of the array'); return;
+        yield fatal('MALFORMED_JSON', 'content after the end of the array');
+        return;
       }
     }
     if (state === 2) {
       elem += chunk.slice(start);
-      if (elem.length > MAX_JSON_ROW_CHARS) { yield fatal('MALFORMED_JSON', `array element longer than ${MAX_JSON_ROW_CHARS} characters`); return; }
+      if (elem.length > MAX_JSON_ROW_CHARS) {
+        yield fatal('MALFORMED_JSON', `array element longer than ${MAX_JSON_ROW_CHARS} characters`);
+        return;
+      }
     }
   }
-  if (state === 2 && depth === 0 && !inString) { // a primitive element cut by end of file
+  if (state === 2 && depth === 0 && !inString) {
+    // a primitive element cut by end of file
     yield finish();
     state = 1;
   }

@@ -103,17 +103,57 @@ async function rawSealOps(params: RawParams, n: number, prefix: string, out: Rec
     if (o) o.delete();
   };
   try {
-    record(out, `${prefix}.encode`, time(n, () => encoder.encode(values, scale), del));
-    record(out, `${prefix}.encrypt`, time(n, () => encryptor.encrypt(pt), del));
-    record(out, `${prefix}.add`, time(n, () => ev.add(ct, ct), del));
-    record(out, `${prefix}.multiply_no_relin`, time(n, () => ev.multiply(ct, ct), del));
+    record(
+      out,
+      `${prefix}.encode`,
+      time(n, () => encoder.encode(values, scale), del),
+    );
+    record(
+      out,
+      `${prefix}.encrypt`,
+      time(n, () => encryptor.encrypt(pt), del),
+    );
+    record(
+      out,
+      `${prefix}.add`,
+      time(n, () => ev.add(ct, ct), del),
+    );
+    record(
+      out,
+      `${prefix}.multiply_no_relin`,
+      time(n, () => ev.multiply(ct, ct), del),
+    );
     const prod = ev.multiply(ct, ct) as ReturnType<typeof seal.CipherText>;
-    record(out, `${prefix}.relinearize`, time(n, () => ev.relinearize(prod, rk), del));
+    record(
+      out,
+      `${prefix}.relinearize`,
+      time(n, () => ev.relinearize(prod, rk), del),
+    );
     const lin = ev.relinearize(prod, rk) as ReturnType<typeof seal.CipherText>;
-    record(out, `${prefix}.rescale`, time(n, () => ev.rescaleToNext(lin), del));
-    record(out, `${prefix}.rotate_one_step`, time(n, () => ev.rotateVector(ct, 1, gk), del));
-    record(out, `${prefix}.decrypt`, time(n, () => decryptor.decrypt(ct), del));
-    record(out, `${prefix}.save_raw`, time(n, () => ct.saveArray(seal.ComprModeType.none), () => undefined));
+    record(
+      out,
+      `${prefix}.rescale`,
+      time(n, () => ev.rescaleToNext(lin), del),
+    );
+    record(
+      out,
+      `${prefix}.rotate_one_step`,
+      time(n, () => ev.rotateVector(ct, 1, gk), del),
+    );
+    record(
+      out,
+      `${prefix}.decrypt`,
+      time(n, () => decryptor.decrypt(ct), del),
+    );
+    record(
+      out,
+      `${prefix}.save_raw`,
+      time(
+        n,
+        () => ct.saveArray(seal.ComprModeType.none),
+        () => undefined,
+      ),
+    );
     out[`${prefix}.ciphertext_bytes`] = ct.saveArray(seal.ComprModeType.none).length;
     del(prod);
     del(lin);
@@ -134,15 +174,51 @@ async function engineOps(params: HeParams, n: number, prefix: string, out: Recor
     const sk = engine.useSecretKeyset(keys);
     const values = Float64Array.from({ length: engine.slots }, (_, i) => (i % 100) / 100);
     const free = (c: Parameters<HeEngine['free']>[0]) => engine.free(c);
-    record(out, `${prefix}.engine_encrypt`, time(n, () => engine.encrypt(pk, values), free));
+    record(
+      out,
+      `${prefix}.engine_encrypt`,
+      time(n, () => engine.encrypt(pk, values), free),
+    );
     const ct = engine.encrypt(pk, values);
-    record(out, `${prefix}.engine_multiply_relin_rescale`, time(n, () => engine.multiply(ct, ct, pk), free));
-    record(out, `${prefix}.engine_multiply_plain`, time(n, () => engine.multiplyPlain(ct, values), free));
-    record(out, `${prefix}.sum_slots_all`, time(Math.max(3, n >> 2), () => engine.sumSlots(ct, engine.slots, pk), free));
-    record(out, `${prefix}.engine_save`, time(n, () => engine.save(ct), () => undefined));
+    record(
+      out,
+      `${prefix}.engine_multiply_relin_rescale`,
+      time(n, () => engine.multiply(ct, ct, pk), free),
+    );
+    record(
+      out,
+      `${prefix}.engine_multiply_plain`,
+      time(n, () => engine.multiplyPlain(ct, values), free),
+    );
+    record(
+      out,
+      `${prefix}.sum_slots_all`,
+      time(Math.max(3, n >> 2), () => engine.sumSlots(ct, engine.slots, pk), free),
+    );
+    record(
+      out,
+      `${prefix}.engine_save`,
+      time(
+        n,
+        () => engine.save(ct),
+        () => undefined,
+      ),
+    );
     const bytes = engine.save(ct);
-    record(out, `${prefix}.engine_load`, time(n, () => engine.load(bytes), free));
-    record(out, `${prefix}.engine_decrypt`, time(n, () => engine.decrypt(sk, ct), () => undefined));
+    record(
+      out,
+      `${prefix}.engine_load`,
+      time(n, () => engine.load(bytes), free),
+    );
+    record(
+      out,
+      `${prefix}.engine_decrypt`,
+      time(
+        n,
+        () => engine.decrypt(sk, ct),
+        () => undefined,
+      ),
+    );
     engine.free(ct);
     return pubBytes;
   } finally {
@@ -165,19 +241,63 @@ async function bfvOps(n: number, prefix: string, out: Record<string, number>): P
     const values = Array.from({ length: engine.slots }, (_, i) => i % 51);
     const mask = Array.from({ length: engine.slots }, (_, i) => i % 2);
     const free = (c: Parameters<BfvEngine['free']>[0]) => engine.free(c);
-    record(out, `${prefix}.bfv_encrypt`, time(n, () => engine.encrypt(pk, values, { bound: 50 }), free));
+    record(
+      out,
+      `${prefix}.bfv_encrypt`,
+      time(n, () => engine.encrypt(pk, values, { bound: 50 }), free),
+    );
     const ct = engine.encrypt(pk, values, { bound: 50 });
     out[`${prefix}.bfv_fresh_noise_budget_bits`] = engine.noiseBudget(sk, ct);
-    record(out, `${prefix}.bfv_add`, time(n, () => engine.add(ct, ct), free));
-    record(out, `${prefix}.bfv_multiply_plain`, time(n, () => engine.multiplyPlain(ct, mask), free));
-    record(out, `${prefix}.bfv_multiply_relin`, time(n, () => engine.multiply(ct, ct, pk), free));
-    record(out, `${prefix}.bfv_rotate_rows_one_step`, time(n, () => engine.rotateRows(ct, 1, pk), free));
-    record(out, `${prefix}.bfv_sum_all`, time(Math.max(3, n >> 2), () => engine.sumAll(ct, pk), free));
-    record(out, `${prefix}.bfv_save`, time(n, () => engine.save(ct), () => undefined));
+    record(
+      out,
+      `${prefix}.bfv_add`,
+      time(n, () => engine.add(ct, ct), free),
+    );
+    record(
+      out,
+      `${prefix}.bfv_multiply_plain`,
+      time(n, () => engine.multiplyPlain(ct, mask), free),
+    );
+    record(
+      out,
+      `${prefix}.bfv_multiply_relin`,
+      time(n, () => engine.multiply(ct, ct, pk), free),
+    );
+    record(
+      out,
+      `${prefix}.bfv_rotate_rows_one_step`,
+      time(n, () => engine.rotateRows(ct, 1, pk), free),
+    );
+    record(
+      out,
+      `${prefix}.bfv_sum_all`,
+      time(Math.max(3, n >> 2), () => engine.sumAll(ct, pk), free),
+    );
+    record(
+      out,
+      `${prefix}.bfv_save`,
+      time(
+        n,
+        () => engine.save(ct),
+        () => undefined,
+      ),
+    );
     const bytes = engine.save(ct);
     out[`${prefix}.bfv_ciphertext_bytes`] = bytes.length;
-    record(out, `${prefix}.bfv_load`, time(n, () => engine.load(bytes), free));
-    record(out, `${prefix}.bfv_decrypt`, time(n, () => engine.decrypt(sk, ct), () => undefined));
+    record(
+      out,
+      `${prefix}.bfv_load`,
+      time(n, () => engine.load(bytes), free),
+    );
+    record(
+      out,
+      `${prefix}.bfv_decrypt`,
+      time(
+        n,
+        () => engine.decrypt(sk, ct),
+        () => undefined,
+      ),
+    );
     engine.free(ct);
   } finally {
     engine.dispose();
@@ -189,7 +309,12 @@ async function bfvOps(n: number, prefix: string, out: Record<string, number>): P
  * time of that run (about `threads` when the threads really ran in parallel; lower when the machine's
  * cores are busy with other work).
  */
-async function poolEncrypt(threads: number, pub: Uint8Array, vectors: Float64Array[], repeats: number): Promise<{ ms: number; cpuPerWall: number }> {
+async function poolEncrypt(
+  threads: number,
+  pub: Uint8Array,
+  vectors: Float64Array[],
+  repeats: number,
+): Promise<{ ms: number; cpuPerWall: number }> {
   const pool = await HePool.create({ threads });
   try {
     await pool.encryptMany(pub, vectors.slice(0, 2 * threads)); // keysets and engines loaded per thread

@@ -8,8 +8,27 @@ import { after, before, test } from 'node:test';
 import { BfvEngine, bfvStepsForWidth, type BfvCt } from './bfv.js';
 import { HeEngine } from './engine.js';
 import { HeError, type HeErrorCode } from './errors.js';
-import { decodeBfvPublicKeyset, decodeBfvSecretKeyset, decodePublicKeyset, decodeSecretKeyset, encodePublicKeyset, encodeSecretKeyset, type SecretKeyset } from './keyset.js';
-import { BFV_DEFAULT_COEFF_BITS, MAX_PLAIN_BITS, MIN_PLAIN_BITS, bfvCapacity, bfvParamsForMagnitude, ckksParamsForDepth, paramsId, parseParamsId, slotCount, type BfvParams } from './params.js';
+import {
+  decodeBfvPublicKeyset,
+  decodeBfvSecretKeyset,
+  decodePublicKeyset,
+  decodeSecretKeyset,
+  encodePublicKeyset,
+  encodeSecretKeyset,
+  type SecretKeyset,
+} from './keyset.js';
+import {
+  BFV_DEFAULT_COEFF_BITS,
+  MAX_PLAIN_BITS,
+  MIN_PLAIN_BITS,
+  bfvCapacity,
+  bfvParamsForMagnitude,
+  ckksParamsForDepth,
+  paramsId,
+  parseParamsId,
+  slotCount,
+  type BfvParams,
+} from './params.js';
 import { loadSeal } from './seal.js';
 import { rng } from './test-fixtures.js';
 import type { PublicKeyHandle, SecretKeyHandle } from './engine-base.js';
@@ -77,7 +96,13 @@ test('presets: plain modulus sized from the worst-case magnitude; SEAL defaults;
   assert.equal(paramsId(p), 'bfv-8192-43.43.44.44.44-t28');
   assert.deepEqual(parseParamsId(paramsId(p)), p);
   assert.equal(slotCount(p), 8192);
-  for (const bad of ['bfv-8192-43.43.44.44.44-s28', 'ckks-8192-33.33.60-t40', 'bfv-8192-43.43.44.44.44-t19', 'bfv-8192-43.43.44.44.44-t61', 'bfv-4096-36.36.37-t20']) {
+  for (const bad of [
+    'bfv-8192-43.43.44.44.44-s28',
+    'ckks-8192-33.33.60-t40',
+    'bfv-8192-43.43.44.44.44-t19',
+    'bfv-8192-43.43.44.44.44-t61',
+    'bfv-4096-36.36.37-t20',
+  ]) {
     assert.throws(() => parseParamsId(bad), code('CORRUPT'), bad);
   }
   assert.ok(f.engine.plainModulus % 16384n === 1n, 't = 1 mod 2N (batching)');
@@ -103,7 +128,10 @@ test('every preset size from 20 to 60 bits is accepted by SEAL and keeps exact r
       e.dispose();
     }
   }
-  assert.throws(() => paramsId({ scheme: 'bfv', polyModulusDegree: 8192, coeffModulusBits: [43, 43, 44, 44, 44], plainModulusBits: 43 }), code('BAD_PARAMS'));
+  assert.throws(
+    () => paramsId({ scheme: 'bfv', polyModulusDegree: 8192, coeffModulusBits: [43, 43, 44, 44, 44], plainModulusBits: 43 }),
+    code('BAD_PARAMS'),
+  );
   // The deepest counting circuit (weights, then a group mask, then a full sum) at the smallest and largest
   // plain modulus of each degree.
   for (const b of [20, 40, 41, 60]) {
@@ -121,7 +149,9 @@ test('every preset size from 20 to 60 bits is accepted by SEAL and keeps exact r
         const s = g.engine.sumAll(masked, g.pk);
         const left = g.engine.noiseBudget(g.sk, s);
         const steps = [fresh, weighted, masked].map((c) => g.engine.noiseBudget(g.sk, c)).join(' -> ');
-        t.diagnostic(`N=${p.polyModulusDegree}, ${p.plainModulusBits}-bit t: noise budget fresh -> weights -> mask -> full sum: ${steps} -> ${left} bits`);
+        t.diagnostic(
+          `N=${p.polyModulusDegree}, ${p.plainModulusBits}-bit t: noise budget fresh -> weights -> mask -> full sum: ${steps} -> ${left} bits`,
+        );
         assert.ok(left > 0);
         assert.equal(g.engine.decrypt(g.sk, s)[0], BigInt(x.reduce((acc, v, i) => acc + v * w[i]! * m[i]!, 0)));
       });
@@ -140,7 +170,8 @@ test('round-trips and sums of random integer vectors of length 1..100,000 are ex
       const ct = engine.encrypt(pk, vals, { bound: BOUND });
       assert.equal(ct.chunks, Math.max(1, Math.ceil(len / 8192)));
       const back = engine.decrypt(sk, ct);
-      for (let i = 0; i < len; i++) if (back[i] !== BigInt(vals[i]!)) assert.fail(`length ${len}: slot ${i} is ${back[i]}, want ${vals[i]}`);
+      for (let i = 0; i < len; i++)
+        if (back[i] !== BigInt(vals[i]!)) assert.fail(`length ${len}: slot ${i} is ${back[i]}, want ${vals[i]}`);
       for (let i = len; i < back.length; i++) if (back[i] !== 0n) assert.fail(`length ${len}: padding slot ${i} is ${back[i]}`);
       const sum = engine.decrypt(sk, engine.sumAll(ct, pk));
       assert.equal(sum[0], big(vals), `sum of ${len}`);
@@ -192,9 +223,17 @@ test('inner products, weighted sums, mean and variance numerators, and a polynom
     const cx = engine.encrypt(pk, x, { bound: BOUND });
     const cy = engine.encrypt(pk, y, { bound: 10 });
     const dot = engine.decrypt(sk, engine.sumAll(engine.multiply(cx, cy, pk), pk))[0];
-    assert.equal(dot, x.reduce((s, v, i) => s + BigInt(v * y[i]!), 0n), 'ct x ct inner product');
+    assert.equal(
+      dot,
+      x.reduce((s, v, i) => s + BigInt(v * y[i]!), 0n),
+      'ct x ct inner product',
+    );
     const weighted = engine.decrypt(sk, engine.sumAll(engine.multiplyPlain(cx, w), pk))[0];
-    assert.equal(weighted, x.reduce((s, v, i) => s + BigInt(v * w[i]!), 0n), 'weighted sum');
+    assert.equal(
+      weighted,
+      x.reduce((s, v, i) => s + BigInt(v * w[i]!), 0n),
+      'weighted sum',
+    );
     // Mean and variance from exact integer moments: n*sum(x^2) - sum(x)^2 is the exact variance numerator.
     const s1 = engine.decrypt(sk, engine.sumAll(cx, pk))[0]!;
     const s2 = engine.decrypt(sk, engine.sumAll(engine.multiply(cx, cx, pk), pk))[0]!;
@@ -204,7 +243,10 @@ test('inner products, weighted sums, mean and variance numerators, and a polynom
     assert.equal(s2, want2);
     assert.equal(BigInt(n) * s2 - s1 * s1, BigInt(n) * want2 - want1 * want1);
     // 2x^2 - 3y + 1, slot-wise (a plaintext of up to N values is a per-slot pattern; constants fill it).
-    const poly = engine.addPlain(engine.sub(engine.multiplyConst(engine.multiply(cx, cx, pk), 2), engine.multiplyConst(cy, 3)), new Array<number>(8192).fill(1));
+    const poly = engine.addPlain(
+      engine.sub(engine.multiplyConst(engine.multiply(cx, cx, pk), 2), engine.multiplyConst(cy, 3)),
+      new Array<number>(8192).fill(1),
+    );
     const got = engine.decrypt(sk, poly);
     for (let i = 0; i < n; i++) if (got[i] !== BigInt(2 * x[i]! * x[i]! - 3 * y[i]! + 1)) assert.fail(`poly slot ${i}`);
     // Rotations and windowed sums.
@@ -260,7 +302,11 @@ test('results that could exceed the plain modulus are refused (MAGNITUDE_EXCEEDE
 
 test('exact-zero results (x - x, all-zero products) leave no SEAL ciphertext behind', () => {
   const { engine, pk } = f;
-  const c = engine.encrypt(pk, Array.from({ length: 8192 }, (_, i) => i % 7), { bound: 6 });
+  const c = engine.encrypt(
+    pk,
+    Array.from({ length: 8192 }, (_, i) => i % 7),
+    { bound: 6 },
+  );
   try {
     const run = (k: number) => {
       for (let i = 0; i < k; i++) {
@@ -384,7 +430,8 @@ test('BFV keysets round-trip through their byte formats, step 0 included', () =>
   assert.equal(sec.publicKeyset.fingerprint, keys.publicKeyset.fingerprint);
   assert.deepEqual(sec.secretKey, keys.secretKey);
   const blob = encodePublicKeyset(keys.publicKeyset);
-  for (const cut of [0, 10, blob.length >> 1, blob.length - 1]) assert.throws(() => decodeBfvPublicKeyset(blob.subarray(0, cut)), code('CORRUPT'));
+  for (const cut of [0, 10, blob.length >> 1, blob.length - 1])
+    assert.throws(() => decodeBfvPublicKeyset(blob.subarray(0, cut)), code('CORRUPT'));
   // The decoded keys load into another engine of the same parameters (SEAL parses every byte there) and
   // work with ciphertexts made here.
   const saved = engine.scope(() => engine.save(engine.encrypt(pk, [3, 4, 5], { bound: 5 })));
@@ -394,7 +441,13 @@ test('BFV keysets round-trip through their byte formats, step 0 included', () =>
   try {
     e2.scope(() => assert.equal(e2.decrypt(s2, e2.sumAll(e2.load(saved), h))[0], 12n));
     assert.throws(() => engine.releaseKeys(h), code('BAD_ARGUMENT'), 'a handle of another engine');
-    engine.scope(() => assert.throws(() => engine.decrypt(s2, engine.encrypt(pk, [1], { bound: 1 })), code('BAD_ARGUMENT'), 'a secret handle of another engine'));
+    engine.scope(() =>
+      assert.throws(
+        () => engine.decrypt(s2, engine.encrypt(pk, [1], { bound: 1 })),
+        code('BAD_ARGUMENT'),
+        'a secret handle of another engine',
+      ),
+    );
   } finally {
     e2.releaseKeys(s2);
     e2.releaseKeys(h);

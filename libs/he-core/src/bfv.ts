@@ -56,7 +56,6 @@ class BfvCtImpl extends SealCt implements BfvCt {
   }
 }
 
-
 /**
  * Galois steps {@link BfvEngine.sumSlots} needs for `width` (a power of two up to N): the row rotations
  * 1, 2, .., min(width, N/2)/2, and step 0 (the row swap) when the window spans both rows.
@@ -158,7 +157,8 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
 
   /** Checks integer operands: safe integers with |v| <= limit; returns max |v| and sum |v|. */
   private checkInts(values: ArrayLike<number>, what: string, limit: number, limitName: string): { max: number; sum: number } {
-    const arrayLike = Array.isArray(values) || (ArrayBuffer.isView(values) && !(values instanceof BigInt64Array) && !(values instanceof BigUint64Array));
+    const arrayLike =
+      Array.isArray(values) || (ArrayBuffer.isView(values) && !(values instanceof BigInt64Array) && !(values instanceof BigUint64Array));
     if (!arrayLike || !Number.isSafeInteger(values.length) || values.length < 0) {
       throw new HeError('BAD_ARGUMENT', `${what} must be an array or typed array of integers`);
     }
@@ -181,7 +181,10 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
     let any = false;
     const base = values.length <= this.slots ? 0 : i * this.slots;
     if (values.length > this.slots && values.length > nChunks * this.slots) {
-      throw new HeError('BAD_ARGUMENT', `plaintext operand of ${values.length} values is longer than the ciphertext's ${nChunks * this.slots} slots`);
+      throw new HeError(
+        'BAD_ARGUMENT',
+        `plaintext operand of ${values.length} values is longer than the ciphertext's ${nChunks * this.slots} slots`,
+      );
     }
     const end = Math.min(values.length, base + this.slots);
     for (let j = base; j < end; j++) {
@@ -268,7 +271,11 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
     this.checkKeysetOf(a, h.fingerprint);
     let min = Infinity;
     for (const p of a.parts) {
-      if (p !== null) min = Math.min(min, sealCall(this, 'noise budget', 'BAD_ARGUMENT', () => h.decryptor.invariantNoiseBudget(p)));
+      if (p !== null)
+        min = Math.min(
+          min,
+          sealCall(this, 'noise budget', 'BAD_ARGUMENT', () => h.decryptor.invariantNoiseBudget(p)),
+        );
     }
     return min;
   }
@@ -315,7 +322,12 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
    * Applies a plaintext operand chunk by chunk (up to N values apply to every chunk alike, longer ones
    * follow the packing), encoding a broadcast operand once.
    */
-  private withPlain(a: BfvCtImpl, values: ArrayLike<number>, n: number, op: (p: Chunk, pt: SealPlainText | null, i: number, vals: BigInt64Array | null) => Chunk): Chunk[] {
+  private withPlain(
+    a: BfvCtImpl,
+    values: ArrayLike<number>,
+    n: number,
+    op: (p: Chunk, pt: SealPlainText | null, i: number, vals: BigInt64Array | null) => Chunk,
+  ): Chunk[] {
     const broadcast = values.length <= this.slots;
     let shared: SealPlainText | undefined;
     try {
@@ -347,7 +359,8 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
       if (vals === null) return p ? p.clone() : null;
       if (p === null) {
         const h = this.pkByFingerprint.get(a.keyset);
-        if (!h) throw new HeError('BAD_ARGUMENT', 'adding a plaintext to a zero chunk needs the ciphertext keyset loaded (usePublicKeyset)');
+        if (!h)
+          throw new HeError('BAD_ARGUMENT', 'adding a plaintext to a zero chunk needs the ciphertext keyset loaded (usePublicKeyset)');
         return this.encryptChunk(h, vals);
       }
       return this.sealOut('add-plain', (d) => this.evaluator.addPlain(p, pt!, d));
@@ -359,7 +372,10 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
   /** a - values (see {@link addPlain}). */
   subPlain(a: BfvCt, values: ArrayLike<number>): BfvCt {
     this.checkInts(values, 'values', this.maxMagnitude, 'the plain modulus capacity');
-    return this.addPlain(a, Array.from(values, (v) => -v));
+    return this.addPlain(
+      a,
+      Array.from(values, (v) => -v),
+    );
   }
 
   /** a * values, slot-wise (weights, 0/1 masks); chunks multiplied by all zeros become exact zero chunks. */
@@ -389,7 +405,8 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
     this.checkKeysetOf(a, h.fingerprint);
     if (!h.relinKeys) throw new HeError('MISSING_RELIN_KEYS', 'keyset has no relinearisation keys (generate it with relin: true)');
     const relin = h.relinKeys;
-    if (a.parts.length !== b.parts.length) throw new HeError('BAD_ARGUMENT', `chunk counts differ (${a.parts.length} vs ${b.parts.length})`);
+    if (a.parts.length !== b.parts.length)
+      throw new HeError('BAD_ARGUMENT', `chunk counts differ (${a.parts.length} vs ${b.parts.length})`);
     const bound = a.bound * b.bound;
     this.checkBound(bound, 'multiply');
     const parts = this.mapParts(a.parts.length, (i) => {
@@ -412,7 +429,10 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
   private rowPlan(steps: number, h: PkHandle): number[] {
     const plan = planRotation(steps, h.stepSet, this.rotationSlots);
     if (plan === null || plan.includes(0)) {
-      throw new HeError('MISSING_GALOIS_STEP', `no Galois key for row rotation by ${steps} (keyset steps: ${h.galoisSteps.join(',') || 'none'})`);
+      throw new HeError(
+        'MISSING_GALOIS_STEP',
+        `no Galois key for row rotation by ${steps} (keyset steps: ${h.galoisSteps.join(',') || 'none'})`,
+      );
     }
     return plan;
   }
@@ -500,9 +520,14 @@ export class BfvEngine extends SealEngine<BfvParams, BfvCtImpl, BfvCt> {
     const { r, keyset } = this.openLoad(bytes);
     const bound = r.f64();
     const total = r.f64();
-    if (!(bound >= 0 && bound <= this.maxMagnitude && bound <= total) || !Number.isFinite(total)) throw new HeError('CORRUPT', 'ciphertext: invalid bounds');
+    if (!(bound >= 0 && bound <= this.maxMagnitude && bound <= total) || !Number.isFinite(total))
+      throw new HeError('CORRUPT', 'ciphertext: invalid bounds');
     if (bound > cap) throw new HeError('MAGNITUDE_EXCEEDED', `ciphertext declares values up to ${bound}, beyond the expected ${cap}`);
-    const { length, parts } = this.finishLoad(r, this.ctBytes, (c) => c.size === 2 && !c.isNttForm && c.coeffModulusSize === this.dataPrimes);
+    const { length, parts } = this.finishLoad(
+      r,
+      this.ctBytes,
+      (c) => c.size === 2 && !c.isNttForm && c.coeffModulusSize === this.dataPrimes,
+    );
     return this.wrap(parts, bound, total, length, keyset);
   }
 

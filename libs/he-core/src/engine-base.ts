@@ -261,7 +261,11 @@ export abstract class SealEngine<P extends AnyHeParams, C extends SealCt & H, H 
    * Owned copies of `parts`, each put through the rotations of `plan` in turn by `rotateOne` (the
    * scheme's rotation written into `dest`).
    */
-  protected rotateParts(parts: readonly Chunk[], plan: readonly number[], rotateOne: (c: SealCipherText, step: number, dest: SealCipherText) => unknown): Chunk[] {
+  protected rotateParts(
+    parts: readonly Chunk[],
+    plan: readonly number[],
+    rotateOne: (c: SealCipherText, step: number, dest: SealCipherText) => unknown,
+  ): Chunk[] {
     return this.mapParts(parts.length, (i) => {
       const p = parts[i]!;
       if (p === null) return null;
@@ -282,7 +286,11 @@ export abstract class SealEngine<P extends AnyHeParams, C extends SealCt & H, H 
    * Rotate-and-sum (Halevi-Shoup "total sums"): for each plan in turn, x += rotate(x, plan). Returns owned
    * chunks; `parts` is left as it was.
    */
-  protected rotateAndAdd(parts: readonly Chunk[], plans: readonly (readonly number[])[], rotateOne: (c: SealCipherText, step: number, dest: SealCipherText) => unknown): Chunk[] {
+  protected rotateAndAdd(
+    parts: readonly Chunk[],
+    plans: readonly (readonly number[])[],
+    rotateOne: (c: SealCipherText, step: number, dest: SealCipherText) => unknown,
+  ): Chunk[] {
     let acc: Chunk[] = this.mapParts(parts.length, (i) => parts[i]?.clone() ?? null);
     try {
       for (const plan of plans) {
@@ -398,7 +406,8 @@ export abstract class SealEngine<P extends AnyHeParams, C extends SealCt & H, H 
     const what = 'ciphertext';
     const length = r.u32();
     const n = r.u32();
-    if (n !== Math.max(1, Math.ceil(length / this.slots))) throw new HeError('CORRUPT', `${what}: ${n} chunks cannot hold length ${length}`);
+    if (n !== Math.max(1, Math.ceil(length / this.slots)))
+      throw new HeError('CORRUPT', `${what}: ${n} chunks cannot hold length ${length}`);
     const raws: (Uint8Array | null)[] = [];
     for (let i = 0; i < n; i++) {
       const present = r.u8();
@@ -534,7 +543,8 @@ export abstract class SealEngine<P extends AnyHeParams, C extends SealCt & H, H 
    */
   useSecretKeyset(k: SecretKeyset<P>): SecretKeyHandle {
     this.ensureUsable();
-    if (typeof k !== 'object' || k === null || !(k.secretKey instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'expected a SecretKeyset');
+    if (typeof k !== 'object' || k === null || !(k.secretKey instanceof Uint8Array))
+      throw new HeError('BAD_ARGUMENT', 'expected a SecretKeyset');
     if (paramsId(k.params) !== this.id) throw new HeError('PARAMS_MISMATCH', `keyset is for ${paramsId(k.params)}, engine is ${this.id}`);
     const pkh = this.pkImpl(this.usePublicKeyset(k.publicKeyset));
     const cacheKey = `${pkh.fingerprint}:${toHex(sha256(k.secretKey))}`;
@@ -603,7 +613,8 @@ export abstract class SealEngine<P extends AnyHeParams, C extends SealCt & H, H 
   }
 
   protected skImpl(h: SecretKeyHandle): SkHandle {
-    if (!(h instanceof SkHandle) || h.released || !this.ownsSecret(h)) throw new HeError('BAD_ARGUMENT', 'secret key handle is not usable (released or foreign)');
+    if (!(h instanceof SkHandle) || h.released || !this.ownsSecret(h))
+      throw new HeError('BAD_ARGUMENT', 'secret key handle is not usable (released or foreign)');
     return h;
   }
 
@@ -710,6 +721,12 @@ function collectCts(v: unknown, into: Set<unknown>, depth: number): void {
     return;
   }
   if (depth <= 0 || v === null || typeof v !== 'object') return;
-  const items = Array.isArray(v) ? v : v instanceof Map ? [...v.values()] : Object.getPrototypeOf(v) === Object.prototype ? Object.values(v) : [];
+  const items = Array.isArray(v)
+    ? v
+    : v instanceof Map
+      ? [...v.values()]
+      : Object.getPrototypeOf(v) === Object.prototype
+        ? Object.values(v)
+        : [];
   for (const item of items) collectCts(item, into, depth - 1);
 }

@@ -47,7 +47,10 @@ test('encrypt/decrypt round-trips any length 1..100,000 (per-slot error < 1e-7)'
     });
   };
   for (const len of [1, 4095, 4096, 4097, 100_000]) check(len, len);
-  fc.assert(fc.property(fc.integer({ min: 1, max: 100_000 }), fc.integer(), (len, seed) => check(len, seed)), { numRuns: 6 });
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 100_000 }), fc.integer(), (len, seed) => check(len, seed)),
+    { numRuns: 6 },
+  );
   assert.equal(engine.liveCiphertexts, 0);
 });
 
@@ -58,7 +61,15 @@ test('sums and means of random lengths match plaintext within 1e-6 relative', ()
       const r = rng(seed);
       const xs = Float64Array.from({ length: len }, () => Math.round(r() * bound * 100) / 100);
       const want = sum(xs);
-      const got = engine.scope(() => heSum(engine.encrypt(pk, xs.map((x) => x / bound)))) * bound;
+      const got =
+        engine.scope(() =>
+          heSum(
+            engine.encrypt(
+              pk,
+              xs.map((x) => x / bound),
+            ),
+          ),
+        ) * bound;
       // The accuracy table's rule (libs/scenario/src/accuracy.ts): |d| <= 1e-6 * max(1, |want|), i.e.
       // relative 1e-6, absolute 1e-6 near zero (a single small value carries the encryption noise,
       // ~1e-9 of its column bound, which is far below 1e-6 absolute but not always 1e-6 relative).
@@ -83,7 +94,15 @@ test('sums over 10^6 values at the column bounds 0..50, and exact 0/1 counts', (
     const xs = new Float64Array(n);
     for (let i = 0; i < n; i++) xs[i] = gen();
     const want = sum(xs);
-    const got = engine.scope(() => heSum(engine.encrypt(pk, xs.map((x) => x / bound)))) * bound;
+    const got =
+      engine.scope(() =>
+        heSum(
+          engine.encrypt(
+            pk,
+            xs.map((x) => x / bound),
+          ),
+        ),
+      ) * bound;
     const err = relErr(got, want);
     t.diagnostic(`${what}: sum ${want}, relative error ${err.toExponential(2)}`);
     assert.ok(err <= 1e-6, `${what}: ${got} vs ${want}`);
@@ -130,7 +149,10 @@ test('variance as E[x^2] - E[x]^2 computed homomorphically, within 1e-4', () => 
   const mean = sum(xs) / n;
   const variance = sum(xs.map((x) => (x - mean) ** 2)) / n;
   const got = engine.scope(() => {
-    const x = engine.encrypt(pk, xs.map((v) => v / bound));
+    const x = engine.encrypt(
+      pk,
+      xs.map((v) => v / bound),
+    );
     // x * (x/n) and mean*mean are both products formed at level 1: same prime, same scale.
     const ex2 = engine.sumAll(engine.multiply(x, engine.multiplyConst(x, 1 / n), pk), pk);
     const m = engine.multiplyConst(engine.sumAll(x, pk), 1 / n);
@@ -179,7 +201,10 @@ test('cubic via Horner at depth 3 (N=16384)', async () => {
       t = engine.addPlain(engine.multiply(t, x, pk), new Float64Array(engine.slots).fill(1));
       t = engine.addPlain(engine.multiply(t, x, pk), new Float64Array(engine.slots).fill(3));
       assert.equal(t.level, 3);
-      assert.throws(() => engine.multiplyConst(t, 2), (e: unknown) => e instanceof HeError && e.code === 'LEVEL_EXHAUSTED');
+      assert.throws(
+        () => engine.multiplyConst(t, 2),
+        (e: unknown) => e instanceof HeError && e.code === 'LEVEL_EXHAUSTED',
+      );
       return engine.decrypt(sk, t);
     });
     let worst = 0;

@@ -35,7 +35,15 @@ import { Chunk, PkHandle, SealCt, SealEngine, SkHandle, del, sealCall, type Publ
 import { HeError, describeThrown } from './errors.js';
 import { modulusLayout, validateParams, type HeParams } from './params.js';
 import { checkWidth, planRotation, rotationStepsForWidth } from './rotation.js';
-import { loadSeal, type SealCipherText, type SealEncoder, type SealLib, type SealParmsId, type SealPlainText, type SealRelinKeys } from './seal.js';
+import {
+  loadSeal,
+  type SealCipherText,
+  type SealEncoder,
+  type SealLib,
+  type SealParmsId,
+  type SealPlainText,
+  type SealRelinKeys,
+} from './seal.js';
 
 export type { PublicKeyHandle, SecretKeyHandle } from './engine-base.js';
 
@@ -65,7 +73,6 @@ class CtImpl extends SealCt implements Ct {
     super(owner as unknown as SealEngine<HeParams, SealCt, unknown>, parts, length, keyset);
   }
 }
-
 
 /** Scales computed by two routes (ours, SEAL's) may differ in the last bits; anything further is a bug. */
 function sameScale(a: number, b: number): boolean {
@@ -138,7 +145,8 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
   /** Validates `params` and builds an engine (loads this thread's SEAL instance on first use). */
   static async create(params: HeParams): Promise<HeEngine> {
     validateParams(params);
-    if (params.scheme !== 'ckks') throw new HeError('BAD_PARAMS', `HeEngine is the CKKS engine; use BfvEngine for ${String(params.scheme)}`);
+    if (params.scheme !== 'ckks')
+      throw new HeError('BAD_PARAMS', `HeEngine is the CKKS engine; use BfvEngine for ${String(params.scheme)}`);
     const seal = await loadSeal();
     return new HeEngine(seal, params);
   }
@@ -159,7 +167,6 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
   private wrap(parts: Chunk[], level: number, scale: number, length: number, keyset: string): CtImpl {
     return this.track(new CtImpl(this, parts, level, scale, length, keyset));
   }
-
 
   // ---------------------------------------------------------------- encoding helpers
 
@@ -183,7 +190,11 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new HeError('BAD_ARGUMENT', `${what}[${i}] is not a finite number`);
-      if (Math.abs(v) > lim) throw new HeError('BAD_ARGUMENT', `${what}[${i}] exceeds the magnitude bound 2^${Math.log2(lim)} of ${this.id}${lim === this.maxMagnitude ? '' : ' at this level'}`);
+      if (Math.abs(v) > lim)
+        throw new HeError(
+          'BAD_ARGUMENT',
+          `${what}[${i}] exceeds the magnitude bound 2^${Math.log2(lim)} of ${this.id}${lim === this.maxMagnitude ? '' : ' at this level'}`,
+        );
     }
   }
 
@@ -198,7 +209,10 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
       for (let j = 0; j < values.length; j++) out[j] = values[j]!;
     } else {
       if (values.length > nChunks * this.slots) {
-        throw new HeError('BAD_ARGUMENT', `plaintext operand of ${values.length} values is longer than the ciphertext's ${nChunks * this.slots} slots`);
+        throw new HeError(
+          'BAD_ARGUMENT',
+          `plaintext operand of ${values.length} values is longer than the ciphertext's ${nChunks * this.slots} slots`,
+        );
       }
       const base = i * this.slots;
       const end = Math.min(values.length, base + this.slots);
@@ -212,7 +226,9 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
     const pt = this.into(this.seal.PlainText(), 'encoding', (d) => this.encoder.encode(values, scale, d));
     if (level === 0) return pt;
     try {
-      return this.into(this.seal.PlainText(), 'plaintext mod-switch', (d) => this.evaluator.plainModSwitchTo(pt, this.levelParms[level]!, d));
+      return this.into(this.seal.PlainText(), 'plaintext mod-switch', (d) =>
+        this.evaluator.plainModSwitchTo(pt, this.levelParms[level]!, d),
+      );
     } finally {
       pt.delete();
     }
@@ -366,7 +382,8 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
       return lowIsA ? { level: L, scale: high.scale, pa: moved, pb: kept } : { level: L, scale: high.scale, pa: kept, pb: moved };
     }
     // Same level, different scales: one extra level.
-    if (L >= this.maxLevel) throw new HeError('LEVEL_EXHAUSTED', `operands at level ${L} have different scales and no level is left to align them`);
+    if (L >= this.maxLevel)
+      throw new HeError('LEVEL_EXHAUSTED', `operands at level ${L} have different scales and no level is left to align them`);
     const pa = this.rescaleOnto(this.partsAtLevel(a, L), L, a.scale, b.scale);
     try {
       return { level: L + 1, scale: b.scale, pa, pb: this.partsAtLevel(b, L + 1) };
@@ -400,7 +417,7 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
         const u = pa[i] ?? null;
         const v = pb[i] ?? null;
         if (v === null) out.push(u ? u.clone() : null);
-        else if (u === null) out.push(subtract ? (this.sealOut('negate', (d) => this.evaluator.negate(v, d))) : v.clone());
+        else if (u === null) out.push(subtract ? this.sealOut('negate', (d) => this.evaluator.negate(v, d)) : v.clone());
         // An exact cancellation (e.g. x - x) is the zero chunk.
         else out.push(this.sealOutOrZero('add/sub', (d) => (subtract ? this.evaluator.sub(u, v, d) : this.evaluator.add(u, v, d))));
       }
@@ -435,7 +452,8 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
         }
         if (p === null) {
           const h = this.pkByFingerprint.get(a.keyset);
-          if (!h) throw new HeError('BAD_ARGUMENT', 'adding a plaintext to a zero chunk needs the ciphertext keyset loaded (usePublicKeyset)');
+          if (!h)
+            throw new HeError('BAD_ARGUMENT', 'adding a plaintext to a zero chunk needs the ciphertext keyset loaded (usePublicKeyset)');
           out.push(this.encryptChunk(h, vals, a.scale, a.level));
           continue;
         }
@@ -464,7 +482,8 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
   multiplyPlain(x: Ct, values: ArrayLike<number>): Ct {
     const a = this.ct(x);
     this.checkValues(values, 'values');
-    if (a.level >= this.maxLevel) throw new HeError('LEVEL_EXHAUSTED', `multiplyPlain needs a rescale; ciphertext is at the last level ${a.level}`);
+    if (a.level >= this.maxLevel)
+      throw new HeError('LEVEL_EXHAUSTED', `multiplyPlain needs a rescale; ciphertext is at the last level ${a.level}`);
     const q = this.dropPrime(a.level);
     const broadcast = values.length <= this.slots;
     const out: Chunk[] = [];
@@ -496,7 +515,10 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
   /** a - values (see {@link addPlain} for the layout of `values`). */
   subPlain(a: Ct, values: ArrayLike<number>): Ct {
     this.checkValues(values, 'values');
-    return this.addPlain(a, Array.from(values, (v) => -v));
+    return this.addPlain(
+      a,
+      Array.from(values, (v) => -v),
+    );
   }
 
   /** -a (exact, no level consumed). */
@@ -529,7 +551,8 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
     this.checkKeysetOf(a, h.fingerprint);
     if (!h.relinKeys) throw new HeError('MISSING_RELIN_KEYS', 'keyset has no relinearisation keys (generate it with relin: true)');
     const relin = h.relinKeys;
-    if (a.parts.length !== b.parts.length) throw new HeError('BAD_ARGUMENT', `chunk counts differ (${a.parts.length} vs ${b.parts.length})`);
+    if (a.parts.length !== b.parts.length)
+      throw new HeError('BAD_ARGUMENT', `chunk counts differ (${a.parts.length} vs ${b.parts.length})`);
     const L = Math.max(a.level, b.level);
     if (L >= this.maxLevel) throw new HeError('LEVEL_EXHAUSTED', `multiply needs a rescale; operands reach the last level ${L}`);
     const q = this.dropPrime(L);
@@ -593,7 +616,10 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
   private rotationPlan(steps: number, h: PkHandle): number[] {
     const plan = planRotation(steps, h.stepSet, this.slots);
     if (plan === null) {
-      throw new HeError('MISSING_GALOIS_STEP', `no Galois key for rotation by ${steps} (keyset steps: ${h.galoisSteps.join(',') || 'none'})`);
+      throw new HeError(
+        'MISSING_GALOIS_STEP',
+        `no Galois key for rotation by ${steps} (keyset steps: ${h.galoisSteps.join(',') || 'none'})`,
+      );
     }
     return plan;
   }
@@ -631,12 +657,14 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
     const a = this.ct(x);
     const h = this.pkImpl(pk);
     this.checkKeysetOf(a, h.fingerprint);
-    if (!h.stepSet.has(0) || !h.galoisKeys) throw new HeError('MISSING_GALOIS_STEP', 'release hygiene needs the conjugation key (Galois step 0) in the keyset');
+    if (!h.stepSet.has(0) || !h.galoisKeys)
+      throw new HeError('MISSING_GALOIS_STEP', 'release hygiene needs the conjugation key (Galois step 0) in the keyset');
     const out: Chunk[] = [];
     try {
       a.parts.forEach((p, i) => {
         const vals = fill(i);
-        if (!(vals instanceof Float64Array) || vals.length !== this.slots) throw new HeError('BAD_ARGUMENT', `fill(${i}) must be a Float64Array of ${this.slots} values`);
+        if (!(vals instanceof Float64Array) || vals.length !== this.slots)
+          throw new HeError('BAD_ARGUMENT', `fill(${i}) must be a Float64Array of ${this.slots} values`);
         this.checkValues(vals, 'fill', this.headroomAt(a.level));
         const fresh = this.encryptChunk(h, vals, a.scale, a.level);
         if (p === null) {
@@ -705,7 +733,11 @@ export class HeEngine extends SealEngine<HeParams, CtImpl, Ct> {
     if (level > this.maxLevel) throw new HeError('CORRUPT', `ciphertext: level ${level} beyond ${this.maxLevel}`);
     if (!(scale > 1) || !Number.isFinite(scale)) throw new HeError('CORRUPT', 'ciphertext: invalid scale');
     const primes = this.basePrimes + this.maxLevel - level;
-    const { length, parts } = this.finishLoad(r, this.ctBytes[level]!, (c) => c.size === 2 && c.isNttForm && c.coeffModulusSize === primes && c.scale === scale);
+    const { length, parts } = this.finishLoad(
+      r,
+      this.ctBytes[level]!,
+      (c) => c.size === 2 && c.isNttForm && c.coeffModulusSize === primes && c.scale === scale,
+    );
     return this.wrap(parts, level, scale, length, keyset);
   }
 

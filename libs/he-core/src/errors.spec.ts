@@ -25,7 +25,10 @@ after(() => {
 });
 
 test('wrong parameters: BAD_PARAMS at creation, PARAMS_MISMATCH across engines', async () => {
-  await assert.rejects(HeEngine.create({ scheme: 'ckks', polyModulusDegree: 8192, coeffModulusBits: [60, 60, 60, 60], scaleBits: 40 }), code('BAD_PARAMS'));
+  await assert.rejects(
+    HeEngine.create({ scheme: 'ckks', polyModulusDegree: 8192, coeffModulusBits: [60, 60, 60, 60], scaleBits: 40 }),
+    code('BAD_PARAMS'),
+  );
   await assert.rejects(HeEngine.create({ ...ckksParamsForDepth(1), polyModulusDegree: 2048 as 8192 }), code('BAD_PARAMS'));
   const { engine, pk } = f;
   const ct = engine.encrypt(pk, [1, 2, 3]);

@@ -49,10 +49,14 @@ const code = (fn: () => unknown): string => {
   return 'none';
 };
 
-test('a real keyset passes; its zstd bound covers its inflated size and stays within the parameters\' bound', async () => {
+test("a real keyset passes; its zstd bound covers its inflated size and stays within the parameters' bound", async () => {
   await verifyPublicKeyset(real);
   const bounds = publicKeysetBounds(real.params, real.galoisSteps.length);
-  for (const [part, limit] of [['publicKey', bounds.publicKey], ['relinKeys', bounds.relinKeys], ['galoisKeys', bounds.galoisKeys]] as const) {
+  for (const [part, limit] of [
+    ['publicKey', bounds.publicKey],
+    ['relinKeys', bounds.relinKeys],
+    ['galoisKeys', bounds.galoisKeys],
+  ] as const) {
     const b = real[part]!;
     if (b[5] !== 2) continue;
     const bound = zstdInflatedBound(b.subarray(16), part);
@@ -62,7 +66,10 @@ test('a real keyset passes; its zstd bound covers its inflated size and stays wi
 });
 
 test('garbage key data with a valid header and container is refused at load (CORRUPT)', async () => {
-  const garbage = sealObject(new Uint8Array(4000).map((_, i) => (i * 7919) & 0xff), 0);
+  const garbage = sealObject(
+    new Uint8Array(4000).map((_, i) => (i * 7919) & 0xff),
+    0,
+  );
   await assert.rejects(verifyPublicKeyset(withPart('publicKey', garbage)), (e: unknown) => e instanceof HeError && e.code === 'CORRUPT');
 });
 
@@ -84,6 +91,12 @@ test('a zstd stream of RLE blocks claiming gigabytes is refused from its headers
   }
   const bomb = sealObject(Uint8Array.from(parts), 2);
   assert.equal(zstdInflatedBound(bomb.subarray(16), 'x'), blocks * 128 * 1024);
-  assert.equal(code(() => checkSealObjectSize(bomb, 10 * 1024 * 1024, 'galois keys')), 'TOO_LARGE');
-  assert.equal(code(() => checkSealObjectSize(sealObject(Uint8Array.from([1, 2, 3]), 2), 1e6, 'x')), 'CORRUPT');
+  assert.equal(
+    code(() => checkSealObjectSize(bomb, 10 * 1024 * 1024, 'galois keys')),
+    'TOO_LARGE',
+  );
+  assert.equal(
+    code(() => checkSealObjectSize(sealObject(Uint8Array.from([1, 2, 3]), 2), 1e6, 'x')),
+    'CORRUPT',
+  );
 });

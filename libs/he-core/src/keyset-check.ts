@@ -50,7 +50,8 @@ export function zstdInflatedBound(b: Uint8Array, what: string): number {
     need(pos, 4);
     const magic = v.getUint32(pos, true);
     pos += 4;
-    if ((magic & 0xfffffff0) === 0x184d2a50) { // skippable frame
+    if ((magic & 0xfffffff0) === 0x184d2a50) {
+      // skippable frame
       need(pos, 4);
       pos += 4 + v.getUint32(pos, true);
       continue;

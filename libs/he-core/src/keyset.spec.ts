@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { HeError } from './errors.js';
-import { decodePublicKeyset, decodeSecretKeyset, encodePublicKeyset, encodeSecretKeyset, keysetFingerprint, type SecretKeyset } from './keyset.js';
+import {
+  decodePublicKeyset,
+  decodeSecretKeyset,
+  encodePublicKeyset,
+  encodeSecretKeyset,
+  keysetFingerprint,
+  type SecretKeyset,
+} from './keyset.js';
 import { HeEngine } from './engine.js';
 import { ckksParamsForDepth } from './params.js';
 import { rng } from './test-fixtures.js';

@@ -85,8 +85,10 @@ export function checkPublicShape(k: PublicKeyset<AnyHeParams>): void {
   if (!Array.isArray(k.galoisSteps)) throw new HeError('BAD_ARGUMENT', 'galoisSteps must be an array');
   if (typeof k.fingerprint !== 'string') throw new HeError('BAD_ARGUMENT', 'fingerprint must be a string');
   if (!(k.publicKey instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'publicKey must be a Uint8Array');
-  if (k.relinKeys !== null && !(k.relinKeys instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'relinKeys must be a Uint8Array or null');
-  if (k.galoisKeys !== null && !(k.galoisKeys instanceof Uint8Array)) throw new HeError('BAD_ARGUMENT', 'galoisKeys must be a Uint8Array or null');
+  if (k.relinKeys !== null && !(k.relinKeys instanceof Uint8Array))
+    throw new HeError('BAD_ARGUMENT', 'relinKeys must be a Uint8Array or null');
+  if (k.galoisKeys !== null && !(k.galoisKeys instanceof Uint8Array))
+    throw new HeError('BAD_ARGUMENT', 'galoisKeys must be a Uint8Array or null');
   if ((k.galoisKeys === null) !== (k.galoisSteps.length === 0)) {
     throw new HeError('BAD_ARGUMENT', 'galoisKeys must be present exactly when galoisSteps is non-empty');
   }
@@ -115,7 +117,8 @@ function expectMagic(r: ByteReader, magic: Uint8Array, what: string): void {
 
 /** `k` if its parameters are of `scheme`, else `PARAMS_MISMATCH`. */
 function ofScheme<P extends AnyHeParams, K extends { params: AnyHeParams }>(k: K, scheme: P['scheme'], what: string): K & { params: P } {
-  if (k.params.scheme !== scheme) throw new HeError('PARAMS_MISMATCH', `${what} is for ${k.params.scheme.toUpperCase()}, expected ${scheme.toUpperCase()}`);
+  if (k.params.scheme !== scheme)
+    throw new HeError('PARAMS_MISMATCH', `${what} is for ${k.params.scheme.toUpperCase()}, expected ${scheme.toUpperCase()}`);
   return k as K & { params: P };
 }
 

@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HeError } from './errors.js';
-import { MAX_COEFF_BITS_128, MAX_DEPTH, ckksParamsForDepth, maxLevel, modulusLayout, paramsId, parseParamsId, slotCount, validateParams, type HeParams } from './params.js';
+import {
+  MAX_COEFF_BITS_128,
+  MAX_DEPTH,
+  ckksParamsForDepth,
+  maxLevel,
+  modulusLayout,
+  paramsId,
+  parseParamsId,
+  slotCount,
+  validateParams,
+  type HeParams,
+} from './params.js';
 import { planRotation, rotationStepsForWidth } from './rotation.js';
 import { loadSeal } from './seal.js';
 
@@ -13,7 +24,10 @@ test('presets: N=8192 up to depth 2, N=16384 up to depth 7, then DEPTH_EXCEEDED'
   assert.equal(ckksParamsForDepth(2).polyModulusDegree, 8192);
   assert.equal(ckksParamsForDepth(3).polyModulusDegree, 16384);
   assert.equal(MAX_DEPTH, 7);
-  assert.equal(ckksParamsForDepth(7).coeffModulusBits.reduce((s, b) => s + b, 0), 406);
+  assert.equal(
+    ckksParamsForDepth(7).coeffModulusBits.reduce((s, b) => s + b, 0),
+    406,
+  );
   assert.throws(() => ckksParamsForDepth(8), code('DEPTH_EXCEEDED'));
   assert.throws(() => ckksParamsForDepth(-1), code('BAD_ARGUMENT'));
   assert.throws(() => ckksParamsForDepth(1.5), code('BAD_ARGUMENT'));

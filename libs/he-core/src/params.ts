@@ -141,7 +141,10 @@ export function bfvParamsForMagnitude(maxAbs: number, opts: { deep?: boolean } =
     throw new HeError('BAD_ARGUMENT', `maxAbs must be a finite non-negative number, got ${String(maxAbs)}`);
   }
   const exceeded = () =>
-    new HeError('MAGNITUDE_EXCEEDED', `magnitude ${maxAbs} exceeds what a ${MAX_PLAIN_BITS}-bit BFV plain modulus holds exactly (2^${MAX_PLAIN_BITS - 2})`);
+    new HeError(
+      'MAGNITUDE_EXCEEDED',
+      `magnitude ${maxAbs} exceeds what a ${MAX_PLAIN_BITS}-bit BFV plain modulus holds exactly (2^${MAX_PLAIN_BITS - 2})`,
+    );
   let bits = MIN_PLAIN_BITS;
   while (bfvCapacity(bits) < maxAbs) {
     if (++bits > MAX_PLAIN_BITS) throw exceeded();
@@ -246,7 +249,10 @@ export function validateParams(p: AnyHeParams): void {
   const total = bits.reduce((s, b) => s + b, 0);
   const max = MAX_COEFF_BITS_128[p.polyModulusDegree];
   if (total > max) {
-    throw new HeError('BAD_PARAMS', `coefficient modulus of ${total} bits exceeds ${max} bits (128-bit security at N=${p.polyModulusDegree})`);
+    throw new HeError(
+      'BAD_PARAMS',
+      `coefficient modulus of ${total} bits exceeds ${max} bits (128-bit security at N=${p.polyModulusDegree})`,
+    );
   }
   const special = bits[bits.length - 1]!;
   if (bits.slice(0, -1).some((b) => b > special)) {

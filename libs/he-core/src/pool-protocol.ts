@@ -26,5 +26,4 @@ export type PoolResult =
   | { kind: 'decrypt'; values: (Float64Array | BigInt64Array)[] };
 
 export type PoolResponse =
-  | { id: number; ok: true; result: PoolResult }
-  | { id: number; ok: false; error: { code: HeErrorCode | null; message: string } };
+  { id: number; ok: true; result: PoolResult } | { id: number; ok: false; error: { code: HeErrorCode | null; message: string } };

@@ -48,39 +48,81 @@ async function run(task: PoolTask): Promise<PoolResult> {
     if (isCkks(sk)) {
       const e = await engineFor(sk);
       const h = e.useSecretKeyset(sk as SecretKeyset);
-      return { kind: 'decrypt', values: task.saved.map((b) => e.scope(() => {
-        const ct = e.load(b);
-        return e.decrypt(h, ct).slice(0, ct.length);
-      })) };
+      return {
+        kind: 'decrypt',
+        values: task.saved.map((b) =>
+          e.scope(() => {
+            const ct = e.load(b);
+            return e.decrypt(h, ct).slice(0, ct.length);
+          }),
+        ),
+      };
     }
     const bsk = sk as SecretKeyset<BfvParams>;
     const e = await engineFor(bsk);
     const h = e.useSecretKeyset(bsk);
-    return { kind: 'decrypt', values: task.saved.map((b) => e.scope(() => {
-      const ct = e.load(b);
-      return e.decrypt(h, ct).slice(0, ct.length);
-    })) };
+    return {
+      kind: 'decrypt',
+      values: task.saved.map((b) =>
+        e.scope(() => {
+          const ct = e.load(b);
+          return e.decrypt(h, ct).slice(0, ct.length);
+        }),
+      ),
+    };
   }
   const pk = resolveKeyset(task.keyset, publicKeysets, decodeAnyPublicKeyset);
   if (isCkks(pk)) {
     const e = await engineFor(pk);
     const h = e.usePublicKeyset(pk as PublicKeyset);
     if (task.kind === 'encrypt') return { kind: 'encrypt', saved: task.vectors.map((v) => e.scope(() => e.save(e.encrypt(h, v)))) };
-    return { kind: 'sum', saved: e.scope(() => e.save(sumLoaded(task.saved, (b) => e.load(b), (a, b) => e.add(a, b), (c) => e.free(c), h.fingerprint))) };
+    return {
+      kind: 'sum',
+      saved: e.scope(() =>
+        e.save(
+          sumLoaded(
+            task.saved,
+            (b) => e.load(b),
+            (a, b) => e.add(a, b),
+            (c) => e.free(c),
+            h.fingerprint,
+          ),
+        ),
+      ),
+    };
   }
   const bpk = pk as PublicKeyset<BfvParams>;
   const e = await engineFor(bpk);
   const h = e.usePublicKeyset(bpk);
   if (task.kind === 'encrypt') {
-    if (task.bound === undefined) throw new HeError('BAD_ARGUMENT', 'encrypting under a BFV keyset needs the values\' public bound');
+    if (task.bound === undefined) throw new HeError('BAD_ARGUMENT', "encrypting under a BFV keyset needs the values' public bound");
     const bound = task.bound;
     return { kind: 'encrypt', saved: task.vectors.map((v) => e.scope(() => e.save(e.encrypt(h, v, { bound })))) };
   }
-  return { kind: 'sum', saved: e.scope(() => e.save(sumLoaded(task.saved, (b) => e.load(b), (a, b) => e.add(a, b), (c) => e.free(c), h.fingerprint))) };
+  return {
+    kind: 'sum',
+    saved: e.scope(() =>
+      e.save(
+        sumLoaded(
+          task.saved,
+          (b) => e.load(b),
+          (a, b) => e.add(a, b),
+          (c) => e.free(c),
+          h.fingerprint,
+        ),
+      ),
+    ),
+  };
 }
 
 /** Loads and adds saved ciphertexts one by one (freeing each partial sum), checking their keyset. */
-function sumLoaded<C extends { keyset: string }>(saved: Uint8Array[], load: (b: Uint8Array) => C, add: (a: C, b: C) => C, free: (c: C) => void, fingerprint: string): C {
+function sumLoaded<C extends { keyset: string }>(
+  saved: Uint8Array[],
+  load: (b: Uint8Array) => C,
+  add: (a: C, b: C) => C,
+  free: (c: C) => void,
+  fingerprint: string,
+): C {
   if (saved.length === 0) throw new HeError('BAD_ARGUMENT', 'nothing to sum');
   let acc = load(saved[0]!);
   for (let i = 1; i < saved.length; i++) {
@@ -109,7 +151,10 @@ if (parentPort) {
         const msg: PoolResponse = {
           id: req.id,
           ok: false,
-          error: err instanceof HeError ? { code: err.code, message: err.message } : { code: null, message: err instanceof Error ? err.message : String(err) },
+          error:
+            err instanceof HeError
+              ? { code: err.code, message: err.message }
+              : { code: null, message: err instanceof Error ? err.message : String(err) },
         };
         port.postMessage(msg);
         // A SEAL abort leaves this thread's WebAssembly instance unusable: end the thread so the pool

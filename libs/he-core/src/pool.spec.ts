@@ -50,8 +50,14 @@ test('encryptMany / sumMany / decryptMany across 2 threads match plaintext', asy
 test('typed errors cross the thread boundary', async () => {
   const saved = await pool.encryptMany(pub, [Float64Array.of(1)]);
   await assert.rejects(pool.sumMany(pub, [saved[0]!.subarray(0, 100)]), (e: unknown) => e instanceof HeError && e.code === 'CORRUPT');
-  await assert.rejects(pool.encryptMany(pub.subarray(1), [Float64Array.of(1)]), (e: unknown) => e instanceof HeError && e.code === 'CORRUPT');
-  await assert.rejects(pool.encryptMany(pub, [Float64Array.of(Number.NaN)]), (e: unknown) => e instanceof HeError && e.code === 'BAD_ARGUMENT');
+  await assert.rejects(
+    pool.encryptMany(pub.subarray(1), [Float64Array.of(1)]),
+    (e: unknown) => e instanceof HeError && e.code === 'CORRUPT',
+  );
+  await assert.rejects(
+    pool.encryptMany(pub, [Float64Array.of(Number.NaN)]),
+    (e: unknown) => e instanceof HeError && e.code === 'BAD_ARGUMENT',
+  );
   await assert.rejects(pool.sumMany(pub, []), (e: unknown) => e instanceof HeError && e.code === 'BAD_ARGUMENT');
   // A task that cannot be sent to a thread (not cloneable) is refused, and the thread still gets the
   // keyset with the next task.
@@ -74,7 +80,10 @@ test('BFV keysets: encryptMany with a bound, sumMany and decryptIntegers are exa
     const r = rng(12);
     const vectors = Array.from({ length: 7 }, (_, i) => Float64Array.from({ length: 1 + i * 1500 }, () => Math.floor(r() * 101) - 50));
     await assert.rejects(pool.encryptMany(bpub, vectors), (e: unknown) => e instanceof HeError && e.code === 'BAD_ARGUMENT');
-    await assert.rejects(pool.encryptMany(bpub, [Float64Array.of(0.5)], { bound: 1 }), (e: unknown) => e instanceof HeError && e.code === 'BAD_ARGUMENT');
+    await assert.rejects(
+      pool.encryptMany(bpub, [Float64Array.of(0.5)], { bound: 1 }),
+      (e: unknown) => e instanceof HeError && e.code === 'BAD_ARGUMENT',
+    );
     const saved = await pool.encryptMany(bpub, vectors, { bound: 50 });
     const back = await pool.decryptIntegers(bsec, saved);
     back.forEach((v, i) => assert.deepEqual(Array.from(v, Number), Array.from(vectors[i]!)));

@@ -31,7 +31,10 @@ class PoolThread {
       if (!p) return;
       this.pending.delete(m.id);
       if (m.ok) p.resolve(m.result);
-      else p.reject(isHeErrorCode(m.error.code) ? new HeError(m.error.code, m.error.message.replace(/^[A-Z_]+: /, '')) : new Error(m.error.message));
+      else
+        p.reject(
+          isHeErrorCode(m.error.code) ? new HeError(m.error.code, m.error.message.replace(/^[A-Z_]+: /, '')) : new Error(m.error.message),
+        );
     });
     this.worker.on('error', (e) => onDeath(this, e));
     this.worker.on('exit', (code) => onDeath(this, new Error(`pool worker exited with code ${code}`)));
@@ -74,10 +77,15 @@ export class HePool {
     }
     const pool = new HePool(threads);
     try {
-      await Promise.all(pool.workers.map((w) => new Promise<void>((resolve, reject) => {
-        w.worker.once('online', () => resolve());
-        w.worker.once('error', reject);
-      })));
+      await Promise.all(
+        pool.workers.map(
+          (w) =>
+            new Promise<void>((resolve, reject) => {
+              w.worker.once('online', () => resolve());
+              w.worker.once('error', reject);
+            }),
+        ),
+      );
     } catch (e) {
       await pool.close(); // the threads that did start
       throw e;
@@ -178,9 +186,17 @@ export class HePool {
     return sum(partials, this.workers[0]!);
   }
 
-  private async decryptAny(secretKeyset: Uint8Array, saved: readonly Uint8Array[], scheme: 'ckks' | 'bfv'): Promise<(Float64Array | BigInt64Array)[]> {
+  private async decryptAny(
+    secretKeyset: Uint8Array,
+    saved: readonly Uint8Array[],
+    scheme: 'ckks' | 'bfv',
+  ): Promise<(Float64Array | BigInt64Array)[]> {
     const known = this.secretFingerprint(secretKeyset);
-    if (known.scheme !== scheme) throw new HeError('PARAMS_MISMATCH', `the secret keyset is ${known.scheme.toUpperCase()}; use ${known.scheme === 'bfv' ? 'decryptIntegers' : 'decryptMany'}`);
+    if (known.scheme !== scheme)
+      throw new HeError(
+        'PARAMS_MISMATCH',
+        `the secret keyset is ${known.scheme.toUpperCase()}; use ${known.scheme === 'bfv' ? 'decryptIntegers' : 'decryptMany'}`,
+      );
     const parts = await Promise.all(
       slices(saved.length, this.workers.length).map(([s, e], i) => {
         const t = this.workers[i]!;

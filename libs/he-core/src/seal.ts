@@ -12,8 +12,7 @@ import SEALModule from 'node-seal/throws_wasm_node_umd.js';
  * `{ default: factory }`. Accept both shapes.
  */
 type SealFactory = typeof SEALModule.default;
-const SEAL: SealFactory =
-  typeof (SEALModule as unknown) === 'function' ? (SEALModule as unknown as SealFactory) : SEALModule.default;
+const SEAL: SealFactory = typeof (SEALModule as unknown) === 'function' ? (SEALModule as unknown as SealFactory) : SEALModule.default;
 
 export type SealLib = Awaited<ReturnType<SealFactory>>;
 export type SealContext = ReturnType<SealLib['Context']>;

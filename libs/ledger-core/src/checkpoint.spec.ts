@@ -36,10 +36,22 @@ test('signed-note: unknown keys ignored, failing known key rejected, malformed n
   const twoSigs = PN_NOTE + extra;
   assert.equal(parseNote(twoSigs).signatures.length, 2);
   assert.equal(verifyNote(twoSigs, pnPublic, 'PeterNeumann'), PN_TEXT);
-  assert.throws(() => verifyNote(PN_NOTE, other.publicKey, 'PeterNeumann'), (e: unknown) => e instanceof NoteError && e.code === 'NO_SIGNATURE');
+  assert.throws(
+    () => verifyNote(PN_NOTE, other.publicKey, 'PeterNeumann'),
+    (e: unknown) => e instanceof NoteError && e.code === 'NO_SIGNATURE',
+  );
   const altered = PN_NOTE.replace('answer', 'Answer');
-  assert.throws(() => verifyNote(altered, pnPublic, 'PeterNeumann'), (e: unknown) => e instanceof NoteError && e.code === 'BAD_SIGNATURE');
-  for (const bad of [PN_TEXT, PN_NOTE.replace('\u2014', '-'), PN_NOTE.slice(0, -1), PN_NOTE.replace('AM=', 'AM'), PN_NOTE.replace('If', 'If\t')]) {
+  assert.throws(
+    () => verifyNote(altered, pnPublic, 'PeterNeumann'),
+    (e: unknown) => e instanceof NoteError && e.code === 'BAD_SIGNATURE',
+  );
+  for (const bad of [
+    PN_TEXT,
+    PN_NOTE.replace('\u2014', '-'),
+    PN_NOTE.slice(0, -1),
+    PN_NOTE.replace('AM=', 'AM'),
+    PN_NOTE.replace('If', 'If\t'),
+  ]) {
     assert.throws(() => verifyNote(bad, pnPublic, 'PeterNeumann'), NoteError);
   }
   assert.throws(() => signNote('no newline', pnPrivate, 'PeterNeumann'), NoteError);

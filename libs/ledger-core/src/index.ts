@@ -4,15 +4,7 @@ export { canonicalEventBytes, canonicalEventString } from './canonical.js';
 export { type NodeKey, frontierKeys, subtreeKeys } from './tree-math.js';
 export { Frontier, type NodeSink } from './frontier.js';
 export { type TreeNode, type NodeReader, type TreeStore, TreeStoreError, MemoryTreeStore } from './tree-store.js';
-export {
-  MerkleLog,
-  type AppendResult,
-  planAppend,
-  loadFrontier,
-  treeRoot,
-  inclusionProof,
-  consistencyProof,
-} from './merkle-log.js';
+export { MerkleLog, type AppendResult, planAppend, loadFrontier, treeRoot, inclusionProof, consistencyProof } from './merkle-log.js';
 export {
   type TreeSize,
   type ProofErrorCode,

@@ -19,7 +19,13 @@ interface Entry {
 }
 
 function event(i: number, tweak = ''): string {
-  return canonicalEventString({ id: `ev-${i}${tweak}`, type: 'job.submitted', jobId: `job-${i % 7}`, datasets: [`ds-${i % 3}`], at: `2025-06-01T00:00:${String(i % 60).padStart(2, '0')}Z` });
+  return canonicalEventString({
+    id: `ev-${i}${tweak}`,
+    type: 'job.submitted',
+    jobId: `job-${i % 7}`,
+    datasets: [`ds-${i % 3}`],
+    at: `2025-06-01T00:00:${String(i % 60).padStart(2, '0')}Z`,
+  });
 }
 
 interface Ledger {
@@ -41,7 +47,11 @@ async function ledger(bodies: readonly string[]): Promise<Ledger> {
     store,
     log,
     checkpoint: async (size, signer = key) =>
-      signCheckpoint({ origin: ORIGIN, size, root: await log.root(size), time: new Date('2025-06-01T00:00:00Z') }, signer.privateKey, ORIGIN),
+      signCheckpoint(
+        { origin: ORIGIN, size, root: await log.root(size), time: new Date('2025-06-01T00:00:00Z') },
+        signer.privateKey,
+        ORIGIN,
+      ),
   };
 }
 
@@ -75,7 +85,13 @@ test('an untouched log verifies, with and without the node table and a saved che
     assert.equal(toHex(r.root), toHex(await l.log.root()));
     assert.equal(r.checkpoint.size, N);
   }
-  const plain = await verifyLog({ entries: l.entries, publicKey: key.publicKey, keyName: ORIGIN, checkpoint: latest, checkCanonicalForm: true });
+  const plain = await verifyLog({
+    entries: l.entries,
+    publicKey: key.publicKey,
+    keyName: ORIGIN,
+    checkpoint: latest,
+    checkCanonicalForm: true,
+  });
   assert.equal(plain.ok, true);
   // The log may have grown past the latest checkpoint.
   const grown = await run(l, l.entries, { checkpoint: await l.checkpoint(60), since: await l.checkpoint(0) });
@@ -101,7 +117,15 @@ test('one entry altered with its leaf hash recomputed: named by the node table, 
 test('one entry deleted', async () => {
   const l = await ledger(bodies);
   const latest = await l.checkpoint(N);
-  expectProblem(await run(l, l.entries.filter((e) => e.index !== 17), { checkpoint: latest }), 'ENTRY_MISSING', 17);
+  expectProblem(
+    await run(
+      l,
+      l.entries.filter((e) => e.index !== 17),
+      { checkpoint: latest },
+    ),
+    'ENTRY_MISSING',
+    17,
+  );
   // Deleted and the later entries renumbered to close the gap.
   const renumbered = l.entries.filter((e) => e.index !== 17).map((e, index) => ({ ...e, index }));
   expectProblem(await run(l, renumbered, { checkpoint: latest }), 'NODE_MISMATCH', 17);
@@ -144,7 +168,10 @@ test('checkpoint re-signed with another key, or altered', async () => {
   const l = await ledger(bodies);
   const mallory = generateSigningKey();
   expectProblem(await run(l, l.entries, { checkpoint: await l.checkpoint(N, mallory) }), 'BAD_CHECKPOINT');
-  expectProblem(await run(l, l.entries, { checkpoint: await l.checkpoint(N), since: await l.checkpoint(20, mallory) }), 'BAD_SINCE_CHECKPOINT');
+  expectProblem(
+    await run(l, l.entries, { checkpoint: await l.checkpoint(N), since: await l.checkpoint(20, mallory) }),
+    'BAD_SINCE_CHECKPOINT',
+  );
   const altered = (await l.checkpoint(N)).replace(`\n${N}\n`, `\n${N - 1}\n`);
   expectProblem(await run(l, l.entries, { checkpoint: altered }), 'BAD_CHECKPOINT');
   const foreign = signCheckpoint({ origin: 'other.log', size: N, root: await l.log.root() }, key.privateKey, ORIGIN);
@@ -176,6 +203,14 @@ test('empty log and random single tampering at every position class', async () =
   for (const i of [0, 1, 31, 32, 63, 64, 98, 99]) {
     const alteredEntries = l.entries.map((e) => (e.index === i ? { ...e, canonical: event(i, 'x') } : e));
     expectProblem(await run(l, alteredEntries, { checkpoint: latest }), 'LEAF_HASH_MISMATCH', i);
-    expectProblem(await run(l, l.entries.filter((e) => e.index !== i), { checkpoint: latest }), i === N - 1 ? 'TRUNCATED' : 'ENTRY_MISSING', i);
+    expectProblem(
+      await run(
+        l,
+        l.entries.filter((e) => e.index !== i),
+        { checkpoint: latest },
+      ),
+      i === N - 1 ? 'TRUNCATED' : 'ENTRY_MISSING',
+      i,
+    );
   }
 });

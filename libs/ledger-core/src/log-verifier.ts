@@ -125,7 +125,10 @@ class NodeAudit {
       const got = stored[i];
       if (got === undefined || !hashesEqual(got, want.hash)) {
         const first = want.index * 2 ** want.level;
-        const what = want.level === 0 ? `leaf node ${first}` : `subtree node level ${want.level} index ${want.index} (entries ${first}..${first + 2 ** want.level - 1})`;
+        const what =
+          want.level === 0
+            ? `leaf node ${first}`
+            : `subtree node level ${want.level} index ${want.index} (entries ${first}..${first + 2 ** want.level - 1})`;
         return fail('NODE_MISMATCH', `stored ${what} ${got === undefined ? 'is missing' : 'does not match the entries'}`, first);
       }
     }
@@ -136,7 +139,10 @@ class NodeAudit {
 function checkRoot(expected: Uint8Array, actual: Uint8Array, size: number, which: 'latest' | 'since'): Failure | undefined {
   if (hashesEqual(expected, actual)) return undefined;
   return which === 'latest'
-    ? fail('ROOT_MISMATCH', `the first ${size} entries do not hash to the root of the latest signed checkpoint (${toHex(expected)}); recomputed ${toHex(actual)}`)
+    ? fail(
+        'ROOT_MISMATCH',
+        `the first ${size} entries do not hash to the root of the latest signed checkpoint (${toHex(expected)}); recomputed ${toHex(actual)}`,
+      )
     : fail('HISTORY_REWRITTEN', `the first ${size} entries no longer hash to the root of the saved checkpoint: history was rewritten`);
 }
 
@@ -163,12 +169,19 @@ export async function verifyLog(input: VerifyLogInput): Promise<LogVerification>
     if ('ok' in o) return o;
     if (o.origin !== latest.origin) return fail('ORIGIN_MISMATCH', `saved checkpoint is for "${o.origin}", latest for "${latest.origin}"`);
     if (o.size > latest.size) {
-      return fail('ROLLED_BACK', `latest checkpoint has ${latest.size} entries, fewer than the ${o.size} of the saved checkpoint: the log was truncated or rolled back`, latest.size);
+      return fail(
+        'ROLLED_BACK',
+        `latest checkpoint has ${latest.size} entries, fewer than the ${o.size} of the saved checkpoint: the log was truncated or rolled back`,
+        latest.size,
+      );
     }
     older = o;
   }
   // Size-0 checkpoints are compared before any entry is read.
-  for (const [cp, which] of [[older, 'since'], [latest, 'latest']] as const) {
+  for (const [cp, which] of [
+    [older, 'since'],
+    [latest, 'latest'],
+  ] as const) {
     if (cp !== undefined && cp.size === 0) {
       const bad = checkRoot(cp.root, EMPTY_ROOT, 0, which);
       if (bad) return bad;
@@ -184,7 +197,11 @@ export async function verifyLog(input: VerifyLogInput): Promise<LogVerification>
       if (typeof entry.index === 'number' && entry.index > index) {
         return fail('ENTRY_MISSING', `entry ${index} is missing (the next stored entry has index ${entry.index})`, index);
       }
-      return fail('ENTRY_OUT_OF_ORDER', `entry index ${String(entry.index)} found where ${index} was expected (duplicate or reordered)`, index);
+      return fail(
+        'ENTRY_OUT_OF_ORDER',
+        `entry index ${String(entry.index)} found where ${index} was expected (duplicate or reordered)`,
+        index,
+      );
     }
     const computed = typeof entry.canonical === 'string' ? leafHashOfText(entry.canonical) : leafHash(entry.canonical);
     if (!sameLeafHash(entry.leafHash, computed)) {
@@ -199,7 +216,10 @@ export async function verifyLog(input: VerifyLogInput): Promise<LogVerification>
       if (bad) return bad;
     }
     const size = frontier.size;
-    for (const [cp, which] of [[older, 'since'], [latest, 'latest']] as const) {
+    for (const [cp, which] of [
+      [older, 'since'],
+      [latest, 'latest'],
+    ] as const) {
       if (cp !== undefined && cp.size === size) {
         // Node mismatches locate the bad entry; report them before a bare root mismatch.
         const located = await nodes?.flush();
@@ -218,7 +238,11 @@ export async function verifyLog(input: VerifyLogInput): Promise<LogVerification>
   if (input.tree !== undefined) {
     const treeSize = await input.tree.getLeafCount();
     if (treeSize !== size) {
-      return fail('TREE_SIZE_MISMATCH', `the node table covers ${treeSize} entries but ${size} entries are stored`, Math.min(treeSize, size));
+      return fail(
+        'TREE_SIZE_MISMATCH',
+        `the node table covers ${treeSize} entries but ${size} entries are stored`,
+        Math.min(treeSize, size),
+      );
     }
     if (older !== undefined) {
       // The proof an auditor would be served for these two checkpoints must verify too.

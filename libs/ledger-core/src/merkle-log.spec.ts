@@ -80,7 +80,9 @@ test(`all consistency proofs for size pairs within 0..${small} equal PROOF and v
 test('random sizes up to 2,000: inclusion and consistency proofs equal the naive ones', async () => {
   await fc.assert(
     fc.asyncProperty(
-      fc.integer({ min: 1, max: MAX }).chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n - 1 }), fc.integer({ min: 0, max: n }))),
+      fc
+        .integer({ min: 1, max: MAX })
+        .chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n - 1 }), fc.integer({ min: 0, max: n }))),
       async ([n, m, s1]) => {
         const d = leaves.slice(0, n);
         const root = naiveRoot(d);
@@ -110,9 +112,15 @@ test('batch splits do not change nodes or roots', async () => {
 test('append returns exactly the new complete subtrees', async () => {
   const log = await MerkleLog.open(new MemoryTreeStore());
   const r1 = await log.append(leaves.slice(0, 3));
-  assert.deepEqual(r1.nodes.map((n: TreeNode) => `${n.level}:${n.index}`), ['0:0', '0:1', '1:0', '0:2']);
+  assert.deepEqual(
+    r1.nodes.map((n: TreeNode) => `${n.level}:${n.index}`),
+    ['0:0', '0:1', '1:0', '0:2'],
+  );
   const r2 = await log.append(leaves.slice(3, 4));
-  assert.deepEqual(r2.nodes.map((n: TreeNode) => `${n.level}:${n.index}`), ['0:3', '1:1', '2:0']);
+  assert.deepEqual(
+    r2.nodes.map((n: TreeNode) => `${n.level}:${n.index}`),
+    ['0:3', '1:1', '2:0'],
+  );
   assert.equal(toHex(r2.root), toHex(naiveRoot(leaves.slice(0, 4))));
 });
 

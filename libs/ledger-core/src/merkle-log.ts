@@ -34,7 +34,10 @@ async function foldGroups(reader: NodeReader, groups: readonly NodeKey[][]): Pro
 export async function loadFrontier(reader: NodeReader, size: number): Promise<Frontier> {
   sizeArg(size, 'loadFrontier(size)');
   const keys = frontierKeys(size);
-  const hashes = await foldGroups(reader, keys.map((k) => [k]));
+  const hashes = await foldGroups(
+    reader,
+    keys.map((k) => [k]),
+  );
   return Frontier.fromHashes(size, hashes);
 }
 

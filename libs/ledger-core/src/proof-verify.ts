@@ -63,12 +63,7 @@ function proofArray(proof: unknown, name: string): Uint8Array[] {
  * The root that `proof` implies for `leaf` at `index` in a tree of `size` leaves
  * (RFC 9162 §2.1.3.2 steps 1–5, without the final comparison).
  */
-export function rootFromInclusionProof(
-  leaf: Uint8Array,
-  index: TreeSize,
-  size: TreeSize,
-  proof: readonly Uint8Array[],
-): Uint8Array {
+export function rootFromInclusionProof(leaf: Uint8Array, index: TreeSize, size: TreeSize, proof: readonly Uint8Array[]): Uint8Array {
   let fn = u64(index, 'leaf index');
   let sn = u64(size, 'tree size');
   const path = proofArray(proof, 'inclusion proof');
@@ -94,13 +89,7 @@ export function rootFromInclusionProof(
 }
 
 /** Throws a ProofError unless `proof` shows `leaf` at `index` in the tree of `size` leaves with root `root`. */
-export function assertInclusion(
-  leaf: Uint8Array,
-  index: TreeSize,
-  size: TreeSize,
-  proof: readonly Uint8Array[],
-  root: Uint8Array,
-): void {
+export function assertInclusion(leaf: Uint8Array, index: TreeSize, size: TreeSize, proof: readonly Uint8Array[], root: Uint8Array): void {
   const computed = rootFromInclusionProof(leaf, index, size, proof);
   if (!hashesEqual(computed, proofHash(root, 'root'))) {
     throw new ProofError('ROOT_MISMATCH', 'inclusion proof leads to a different root');

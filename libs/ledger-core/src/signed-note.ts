@@ -161,7 +161,8 @@ export function verifyNote(note: string, publicKey: KeyObject, keyName: string):
   const id = noteKeyId(keyName, key);
   const { text, signatures } = parseNote(note);
   const ours = signatures.filter((s) => s.keyName === keyName && s.keyId === id);
-  if (ours.length === 0) throw new NoteError('NO_SIGNATURE', `note has no signature by key "${keyName}" (${id.toString(16).padStart(8, '0')})`);
+  if (ours.length === 0)
+    throw new NoteError('NO_SIGNATURE', `note has no signature by key "${keyName}" (${id.toString(16).padStart(8, '0')})`);
   for (const s of ours) {
     const ok = s.signature.length === ED25519_SIG_SIZE && verify(null, Buffer.from(text, 'utf8'), key, s.signature);
     if (!ok) throw new NoteError('BAD_SIGNATURE', `signature by key "${keyName}" does not verify`);

@@ -5,7 +5,10 @@ import { ALL_ENTITIES } from './entities.js';
 import { isPostgresUrl } from './column-types.js';
 import { InitialSqlite1764200000000 } from './migrations/1764200000000-initial-sqlite.js';
 import { InitialPostgres1764200000000 } from './migrations/1764200000000-initial-postgres.js';
-import { ConnectorBindingPostgres1796600000000, ConnectorBindingSqlite1796600000000 } from './migrations/1796600000000-connector-binding.js';
+import {
+  ConnectorBindingPostgres1796600000000,
+  ConnectorBindingSqlite1796600000000,
+} from './migrations/1796600000000-connector-binding.js';
 
 export interface DatabaseConfig {
   /** `postgres://...` for PostgreSQL; otherwise SQLite under `dataDir`. */

@@ -72,7 +72,7 @@ export class KeysetEntity {
   @Column('varchar', { name: 'consumer_id', length: 64 }) consumerId!: string;
   @Column('varchar', { name: 'params_id', length: 100 }) paramsId!: string;
   @Column(json) params!: Record<string, unknown>;
-  @Column(json, ) galoisSteps!: number[];
+  @Column(json) galoisSteps!: number[];
   @Column('integer') size!: number;
   @Column(BINARY) blob!: Buffer;
   @CreateDateColumn({ name: 'created_at', type: TIMESTAMP }) createdAt!: Date;
@@ -165,6 +165,17 @@ export class LedgerCheckpointEntity {
 }
 
 export const ALL_ENTITIES = [
-  ParticipantEntity, DatasetEntity, DatasetRowEntity, OfferEntity, ScenarioEntity, KeysetEntity, JobEntity,
-  JobDatasetEntity, JobCiphertextEntity, BudgetEntity, LedgerEntryEntity, LedgerNodeEntity, LedgerCheckpointEntity,
+  ParticipantEntity,
+  DatasetEntity,
+  DatasetRowEntity,
+  OfferEntity,
+  ScenarioEntity,
+  KeysetEntity,
+  JobEntity,
+  JobDatasetEntity,
+  JobCiphertextEntity,
+  BudgetEntity,
+  LedgerEntryEntity,
+  LedgerNodeEntity,
+  LedgerCheckpointEntity,
 ];

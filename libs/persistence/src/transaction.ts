@@ -16,7 +16,10 @@ export async function inTransaction<T>(ds: DataSource, fn: (m: EntityManager) =>
   if (ds.options.type === 'postgres') return ds.transaction(fn);
   const prev = queues.get(ds) ?? Promise.resolve();
   const run = prev.catch(() => undefined).then(() => immediate(ds, fn));
-  queues.set(ds, run.catch(() => undefined));
+  queues.set(
+    ds,
+    run.catch(() => undefined),
+  );
   return run;
 }
 

@@ -32,7 +32,10 @@ export abstract class PrincipalResolver {
  */
 export class RemotePrincipalResolver extends PrincipalResolver {
   private readonly cache = new Map<string, { p: Principal | null; until: number }>();
-  constructor(private readonly brokerUrl: string, private readonly ttlMs = 30_000) {
+  constructor(
+    private readonly brokerUrl: string,
+    private readonly ttlMs = 30_000,
+  ) {
     super();
   }
 
@@ -42,7 +45,9 @@ export class RemotePrincipalResolver extends PrincipalResolver {
     if (hit && hit.until > Date.now()) return hit.p;
     let res: Response;
     try {
-      res = await fetch(new URL('participants/me', this.brokerUrl.endsWith('/') ? this.brokerUrl : this.brokerUrl + '/'), { headers: { authorization: `Bearer ${token}` } });
+      res = await fetch(new URL('participants/me', this.brokerUrl.endsWith('/') ? this.brokerUrl : this.brokerUrl + '/'), {
+        headers: { authorization: `Bearer ${token}` },
+      });
     } catch {
       throw new AppError('NOT_READY', 'the broker cannot be reached to check this token');
     }
@@ -62,9 +67,12 @@ export class ParticipantsStore extends PrincipalResolver {
 
   /** `connectorId` binds a `connector` credential to the one connector it acts for (required for that role only). */
   async add(role: Role, name: string, id: string = randomUUID(), connectorId?: string): Promise<Principal & { token: string }> {
-    if ((role === 'connector') !== (connectorId !== undefined)) throw new AppError('BAD_REQUEST', 'a connector id is given for, and only for, a connector credential');
+    if ((role === 'connector') !== (connectorId !== undefined))
+      throw new AppError('BAD_REQUEST', 'a connector id is given for, and only for, a connector credential');
     const token = newToken();
-    const p = this.ds.getRepository(ParticipantEntity).create({ id, name, role, tokenHash: hashToken(token), connectorId: connectorId ?? null });
+    const p = this.ds
+      .getRepository(ParticipantEntity)
+      .create({ id, name, role, tokenHash: hashToken(token), connectorId: connectorId ?? null });
     await this.ds.getRepository(ParticipantEntity).insert(p);
     return { ...principalOf(p), token };
   }
@@ -102,12 +110,18 @@ function principalOf(p: ParticipantEntity): Principal {
   return { id: p.id, name: p.name, role: p.role as Role, ...(p.connectorId ? { connectorId: p.connectorId } : {}) };
 }
 
-interface AuthedRequest { headers: Record<string, string | string[] | undefined>; principal?: Principal }
+interface AuthedRequest {
+  headers: Record<string, string | string[] | undefined>;
+  principal?: Principal;
+}
 
 /** Every route is guarded: a bearer token is required, and the route's roles must include the caller's. */
 @Injectable()
 export class AuthGuard implements CanActivate {
-  constructor(private readonly reflector: Reflector, private readonly participants: PrincipalResolver) {}
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly participants: PrincipalResolver,
+  ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const targets = [ctx.getHandler(), ctx.getClass()];

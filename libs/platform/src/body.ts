@@ -36,13 +36,15 @@ export function checkRouteInputs(req: EdgeRequest): void {
   for (const [k, v] of Object.entries(req.params ?? {})) {
     if (typeof v !== 'string') continue;
     if (v.includes('\u0000')) problems.push({ path: `$param.${k}`, code: 'NUL_CHARACTER', message: 'must not contain a NUL character' });
-    if (v.length > MAX_PARAM_LENGTH) problems.push({ path: `$param.${k}`, code: 'TOO_LONG', message: `at most ${MAX_PARAM_LENGTH} characters` });
+    if (v.length > MAX_PARAM_LENGTH)
+      problems.push({ path: `$param.${k}`, code: 'TOO_LONG', message: `at most ${MAX_PARAM_LENGTH} characters` });
   }
   for (const [k, v] of Object.entries(req.query ?? {})) {
     for (const s of Array.isArray(v) ? v : [v]) {
       if (typeof s !== 'string') continue;
       if (s.includes('\u0000')) problems.push({ path: `$query.${k}`, code: 'NUL_CHARACTER', message: 'must not contain a NUL character' });
-      if (s.length > MAX_QUERY_LENGTH) problems.push({ path: `$query.${k}`, code: 'TOO_LONG', message: `at most ${MAX_QUERY_LENGTH} characters` });
+      if (s.length > MAX_QUERY_LENGTH)
+        problems.push({ path: `$query.${k}`, code: 'TOO_LONG', message: `at most ${MAX_QUERY_LENGTH} characters` });
     }
   }
   if (problems.length) throw new AppError('VALIDATION_FAILED', 'invalid request parameters', problems.slice(0, 20));
@@ -71,7 +73,9 @@ export function checkBody(body: unknown): void {
 }
 
 function nul(path: string): AppError {
-  return new AppError('VALIDATION_FAILED', 'text must not contain a NUL character', [{ path, code: 'NUL_CHARACTER', message: 'must not contain a NUL character' }]);
+  return new AppError('VALIDATION_FAILED', 'text must not contain a NUL character', [
+    { path, code: 'NUL_CHARACTER', message: 'must not contain a NUL character' },
+  ]);
 }
 
 const isJson = (r: IncomingMessage): boolean => /json/i.test(String(r.headers['content-type'] ?? ''));
@@ -89,7 +93,10 @@ type Parser = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) 
 export class JsonBodyInterceptor implements NestInterceptor {
   private readonly parsers = new Map<number, Parser>();
 
-  constructor(private readonly reflector: Reflector, @Inject(CONFIG) private readonly cfg: AppConfig) {}
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(CONFIG) private readonly cfg: AppConfig,
+  ) {}
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (ctx.getType() !== 'http') return next.handle();
@@ -102,9 +109,15 @@ export class JsonBodyInterceptor implements NestInterceptor {
     const res = ctx.switchToHttp().getResponse<ServerResponse>();
     checkRouteInputs(req);
     const declared = this.reflector.getAllAndOverride<number | BodyLimitKey | undefined>(BODY_LIMIT_KEY, targets);
-    const limit = declared !== undefined ? (typeof declared === 'number' ? declared : this.cfg[declared])
-      // the connector protocol's JSON (upload commits carry per-group row counts) is authenticated machine traffic
-      : /^\/connector\//.test(req.url ?? '') ? this.cfg.MAX_CONNECTOR_JSON_BYTES : this.cfg.MAX_JSON_BYTES;
+    const limit =
+      declared !== undefined
+        ? typeof declared === 'number'
+          ? declared
+          : this.cfg[declared]
+        : // the connector protocol's JSON (upload commits carry per-group row counts) is authenticated machine traffic
+          /^\/connector\//.test(req.url ?? '')
+          ? this.cfg.MAX_CONNECTOR_JSON_BYTES
+          : this.cfg.MAX_JSON_BYTES;
     return from(this.parse(req, res, limit).then(() => checkBody(req.body))).pipe(switchMap(() => next.handle()));
   }
 

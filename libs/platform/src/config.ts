@@ -8,29 +8,64 @@ import { z } from 'zod';
 const port = z.coerce.number().int().min(0).max(65535);
 const schema = z.object({
   DATA_DIR: z.string().min(1).default('./.data'),
-  DATABASE_URL: z.string().regex(/^(postgres(ql)?:\/\/|sqlite:)/, 'must start with postgres:// or sqlite:').optional(),
-  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and _').optional(),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis://').default('redis://127.0.0.1:6379'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/|sqlite:)/, 'must start with postgres:// or sqlite:')
+    .optional(),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and _')
+    .optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis://')
+    .default('redis://127.0.0.1:6379'),
   /** Prefix of every BullMQ key, so several deployments (or test runs) share one Redis safely. */
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_:-]+$/).default('dataspace'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_:-]+$/)
+    .default('dataspace'),
   PORT: port.default(8080),
   HOST: z.string().default('127.0.0.1'),
   /** Id of this provider connector; encryption tasks for its datasets arrive on `encrypt.<id>`. */
-  CONNECTOR_ID: z.string().regex(/^[a-z0-9-]{1,40}$/).default('local'),
+  CONNECTOR_ID: z
+    .string()
+    .regex(/^[a-z0-9-]{1,40}$/)
+    .default('local'),
   /** Where a provider connector deployed apart finds the broker, and its `connector` credential there. */
   BROKER_URL: z.string().url().optional(),
   CONNECTOR_TOKEN: z.string().min(8).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest keyset upload accepted (bytes). */
-  MAX_KEYSET_BYTES: z.coerce.number().int().positive().default(256 * 1024 * 1024),
+  MAX_KEYSET_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024 * 1024),
   /** Largest JSON body accepted by a route that does not say otherwise (bytes); parsed only after the token is checked. */
-  MAX_JSON_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+  MAX_JSON_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   /** Largest JSON body of a scenario registration (bytes). */
-  MAX_SCENARIO_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+  MAX_SCENARIO_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 * 1024),
   /** Largest JSON body of a job submission (bytes): private parameters arrive in it as ciphertexts. */
-  MAX_JOB_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  MAX_JOB_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
   /** Largest JSON body on the connector protocol's routes (an upload's commit lists per-group row counts). */
-  MAX_CONNECTOR_JSON_BYTES: z.coerce.number().int().positive().default(16 * 1024 * 1024),
+  MAX_CONNECTOR_JSON_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024 * 1024),
   /** Cost ceiling: a job whose plan's estimated HE work (one core) is longer than this many seconds is refused. */
   MAX_JOB_SECONDS: z.coerce.number().positive().default(3600),
   /** Rate limit window (ms) and the requests allowed in it per client address and per bearer credential. */
@@ -38,7 +73,11 @@ const schema = z.object({
   RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().positive().default(20_000),
   RATE_LIMIT_PER_CREDENTIAL: z.coerce.number().int().positive().default(10_000),
   /** Largest row import accepted (bytes). */
-  MAX_IMPORT_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024 * 1024),
+  MAX_IMPORT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 * 1024 * 1024),
   /** Worker threads for HE work in this process (0 = one per core). */
   HE_THREADS: z.coerce.number().int().min(0).max(64).default(0),
   /** How long a worker holds a job before another may take it over after a crash (ms). */
@@ -48,7 +87,10 @@ const schema = z.object({
   /** How often accepted jobs missing from the queue are re-queued (ms). */
   RECONCILE_MS: z.coerce.number().int().min(200).default(10_000),
   /** Start a local redis-server when nothing answers on REDIS_URL. */
-  REDIS_AUTOSTART: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  REDIS_AUTOSTART: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
 });
 
 export type AppConfig = z.infer<typeof schema> & { dataDir: string };

@@ -2,7 +2,12 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger 
 import { QueryFailedError } from 'typeorm';
 import { AppError, type ErrorCode } from '#contracts';
 
-interface BodyParserError { type?: string; status?: number; statusCode?: number; expose?: boolean }
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+}
 
 /**
  * The one place errors become HTTP responses: `{error, message, details}`, never a stack trace,
@@ -13,7 +18,9 @@ export class ErrorsFilter implements ExceptionFilter {
   private readonly logger = new Logger('errors');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<{ headersSent: boolean; setHeader(k: string, v: string): void; status(n: number): { json(b: unknown): void } }>();
+    const res = host
+      .switchToHttp()
+      .getResponse<{ headersSent: boolean; setHeader(k: string, v: string): void; status(n: number): { json(b: unknown): void } }>();
     const req = host.switchToHttp().getRequest<{ complete?: boolean }>();
     const { status, body } = this.toResponse(exception);
     if (status >= 500) this.logger.error(exception instanceof Error ? `${exception.name}: ${exception.message}` : 'unknown error');
@@ -37,14 +44,24 @@ export class ErrorsFilter implements ExceptionFilter {
       }
       if (typeof code === 'string' && code.startsWith('22')) {
         this.logger.warn(`database refused a value (SQLSTATE ${code}); answered 400`);
-        return { status: 400, body: { error: 'VALIDATION_FAILED', message: 'a value in this request cannot be stored (too long, out of range or containing a NUL character)', details: [] } };
+        return {
+          status: 400,
+          body: {
+            error: 'VALIDATION_FAILED',
+            message: 'a value in this request cannot be stored (too long, out of range or containing a NUL character)',
+            details: [],
+          },
+        };
       }
     }
     const bp = e as BodyParserError;
     if (bp && typeof bp === 'object' && typeof bp.type === 'string') {
-      if (bp.type === 'entity.parse.failed') return { status: 400, body: { error: 'MALFORMED_JSON', message: 'request body is not valid JSON', details: [] } };
-      if (bp.type === 'entity.too.large') return { status: 413, body: { error: 'PAYLOAD_TOO_LARGE', message: 'request body too large', details: [] } };
-      if (bp.type === 'encoding.unsupported' || bp.type === 'charset.unsupported') return { status: 415 as number, body: { error: 'BAD_REQUEST', message: 'unsupported body encoding', details: [] } };
+      if (bp.type === 'entity.parse.failed')
+        return { status: 400, body: { error: 'MALFORMED_JSON', message: 'request body is not valid JSON', details: [] } };
+      if (bp.type === 'entity.too.large')
+        return { status: 413, body: { error: 'PAYLOAD_TOO_LARGE', message: 'request body too large', details: [] } };
+      if (bp.type === 'encoding.unsupported' || bp.type === 'charset.unsupported')
+        return { status: 415 as number, body: { error: 'BAD_REQUEST', message: 'unsupported body encoding', details: [] } };
     }
     if (e instanceof HttpException) {
       const status = e.getStatus();
@@ -54,11 +71,29 @@ export class ErrorsFilter implements ExceptionFilter {
       }
       if (status === 413) return { status: 413, body: { error: 'PAYLOAD_TOO_LARGE', message: 'request body too large', details: [] } };
       if (status === 429) return { status: 429, body: { error: 'RATE_LIMITED', message: 'too many requests', details: [] } };
-      const code: string = status === 404 ? 'NOT_FOUND' : status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN'
-        : status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 409 ? 'CONFLICT' : status < 500 ? 'BAD_REQUEST' : 'INTERNAL';
+      const code: string =
+        status === 404
+          ? 'NOT_FOUND'
+          : status === 401
+            ? 'UNAUTHENTICATED'
+            : status === 403
+              ? 'FORBIDDEN'
+              : status === 413
+                ? 'PAYLOAD_TOO_LARGE'
+                : status === 409
+                  ? 'CONFLICT'
+                  : status < 500
+                    ? 'BAD_REQUEST'
+                    : 'INTERNAL';
       const r = e.getResponse();
-      const message = status === 404 ? 'no such route or resource' : typeof r === 'string' ? r
-        : typeof (r as { message?: unknown }).message === 'string' ? (r as { message: string }).message : e.message;
+      const message =
+        status === 404
+          ? 'no such route or resource'
+          : typeof r === 'string'
+            ? r
+            : typeof (r as { message?: unknown }).message === 'string'
+              ? (r as { message: string }).message
+              : e.message;
       return { status, body: { error: code, message: status >= 500 ? 'internal error' : message, details: [] } };
     }
     return { status: 500, body: { error: 'INTERNAL', message: 'internal error', details: [] } };

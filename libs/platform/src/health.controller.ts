@@ -10,7 +10,10 @@ import { ping } from './redis.js';
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
-  constructor(private readonly ds: DataSource, @Inject(CONFIG) private readonly cfg: AppConfig) {}
+  constructor(
+    private readonly ds: DataSource,
+    @Inject(CONFIG) private readonly cfg: AppConfig,
+  ) {}
 
   @Public()
   @SkipThrottle({ address: true, credential: true })

@@ -13,7 +13,10 @@ export class LedgerRecorder {
     const event: UsageEvent = { ...e, id: e.id ?? randomUUID(), at: e.at ?? new Date().toISOString() };
     try {
       await this.queues.add(QueueName.ledger, JobName.ledgerEvent, event, {
-        jobId: event.id, removeOnComplete: 1000, attempts: 10, backoff: { type: 'exponential', delay: 500 },
+        jobId: event.id,
+        removeOnComplete: 1000,
+        attempts: 10,
+        backoff: { type: 'exponential', delay: 500 },
       });
     } catch {
       throw new AppError('LEDGER_UNAVAILABLE', 'the usage ledger cannot record this action now, so it was not performed; retry later');

@@ -14,7 +14,10 @@ import { QueueService } from './queues.js';
 import { CONFIG, LOGGER } from './tokens.js';
 
 export interface PlatformDeps {
-  config: AppConfig; dataSource: DataSource; queues: QueueService; logger: Logger;
+  config: AppConfig;
+  dataSource: DataSource;
+  queues: QueueService;
+  logger: Logger;
   /** Who a bearer token belongs to: this database (default) or the broker (an app deployed apart). */
   principals?: PrincipalResolver;
 }

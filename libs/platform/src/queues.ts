@@ -13,7 +13,10 @@ export class QueueService {
   private readonly workerConns: Redis[] = [];
   private flow?: FlowProducer;
 
-  constructor(private readonly redisUrl: string, readonly prefix: string) {
+  constructor(
+    private readonly redisUrl: string,
+    readonly prefix: string,
+  ) {
     this.producer = producerConnection(redisUrl);
     this.producer.on('error', () => undefined);
   }
@@ -49,10 +52,14 @@ export class QueueService {
     conn.on('error', () => undefined);
     this.workerConns.push(conn);
     const w = new Worker<T>(queue, processor, {
-      connection: conn, prefix: this.prefix, concurrency: opts.concurrency ?? 1,
-      lockDuration: opts.lockDuration ?? 60_000, autorun: true,
+      connection: conn,
+      prefix: this.prefix,
+      concurrency: opts.concurrency ?? 1,
+      lockDuration: opts.lockDuration ?? 60_000,
+      autorun: true,
       // A crashed worker's job is taken over once its lock expires; allow a few crashes before giving up.
-      stalledInterval: Math.min(30_000, opts.lockDuration ?? 60_000), maxStalledCount: 3,
+      stalledInterval: Math.min(30_000, opts.lockDuration ?? 60_000),
+      maxStalledCount: 3,
       // How long an idle worker blocks waiting for a job (seconds): short, so a flow parent released by its
       // last child is picked up promptly.
       drainDelay: 1,

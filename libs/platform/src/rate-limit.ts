@@ -4,7 +4,11 @@ import { AppError } from '#contracts';
 import { hashToken } from './auth.js';
 import type { AppConfig } from './config.js';
 
-interface TrackedRequest { ip?: string; socket?: { remoteAddress?: string }; headers: Record<string, string | string[] | undefined> }
+interface TrackedRequest {
+  ip?: string;
+  socket?: { remoteAddress?: string };
+  headers: Record<string, string | string[] | undefined>;
+}
 
 function bearer(req: TrackedRequest): string | undefined {
   const h = req.headers['authorization'];
@@ -19,11 +23,19 @@ function bearer(req: TrackedRequest): string | undefined {
 export function rateLimitOptions(cfg: AppConfig): ThrottlerModuleOptions {
   return {
     throttlers: [
-      { name: 'address', ttl: cfg.RATE_LIMIT_WINDOW_MS, limit: cfg.RATE_LIMIT_PER_ADDRESS,
-        getTracker: (req) => String((req as TrackedRequest).ip ?? (req as TrackedRequest).socket?.remoteAddress ?? 'unknown') },
-      { name: 'credential', ttl: cfg.RATE_LIMIT_WINDOW_MS, limit: cfg.RATE_LIMIT_PER_CREDENTIAL,
+      {
+        name: 'address',
+        ttl: cfg.RATE_LIMIT_WINDOW_MS,
+        limit: cfg.RATE_LIMIT_PER_ADDRESS,
+        getTracker: (req) => String((req as TrackedRequest).ip ?? (req as TrackedRequest).socket?.remoteAddress ?? 'unknown'),
+      },
+      {
+        name: 'credential',
+        ttl: cfg.RATE_LIMIT_WINDOW_MS,
+        limit: cfg.RATE_LIMIT_PER_CREDENTIAL,
         skipIf: (ctx) => bearer(ctx.switchToHttp().getRequest<TrackedRequest>()) === undefined,
-        getTracker: (req) => hashToken(bearer(req as TrackedRequest) ?? '') },
+        getTracker: (req) => hashToken(bearer(req as TrackedRequest) ?? ''),
+      },
     ],
   };
 }
@@ -32,6 +44,9 @@ export function rateLimitOptions(cfg: AppConfig): ThrottlerModuleOptions {
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
   protected override async throwThrottlingException(_ctx: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
-    throw new AppError('RATE_LIMITED', `too many requests: at most ${detail.limit} per ${Math.round(detail.ttl / 1000)} s; retry in ${detail.timeToBlockExpire} s`);
+    throw new AppError(
+      'RATE_LIMITED',
+      `too many requests: at most ${detail.limit} per ${Math.round(detail.ttl / 1000)} s; retry in ${detail.timeToBlockExpire} s`,
+    );
   }
 }

@@ -10,12 +10,23 @@ export function workerConnection(url: string): Redis {
 
 /** Producers (HTTP handlers adding jobs) fail fast when Redis is down, so the caller gets an error, not a hang. */
 export function producerConnection(url: string): Redis {
-  const opts: RedisOptions = { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, retryStrategy: (n) => Math.min(n * 200, 2000) };
+  const opts: RedisOptions = {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 2000,
+    retryStrategy: (n) => Math.min(n * 200, 2000),
+  };
   return new Redis(url, opts);
 }
 
 export async function ping(url: string, timeoutMs = 1500): Promise<boolean> {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: timeoutMs, retryStrategy: () => null, enableOfflineQueue: false });
+  const r = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: timeoutMs,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   r.on('error', () => undefined);
   try {
     await r.connect();
@@ -37,8 +48,12 @@ export const REDIS_HOWTO =
  * Makes sure a Redis answers on `url`. When none does and `autostart`, starts a local `redis-server` from PATH
  * (data under `<dataDir>/redis`, noeviction, AOF on) and returns a handle that stops it.
  */
-export async function ensureRedis(url: string, dataDir: string, autostart: boolean, say: (line: string) => void):
-  Promise<{ started: boolean; stop: () => Promise<void> }> {
+export async function ensureRedis(
+  url: string,
+  dataDir: string,
+  autostart: boolean,
+  say: (line: string) => void,
+): Promise<{ started: boolean; stop: () => Promise<void> }> {
   if (await ping(url)) return { started: false, stop: async () => undefined };
   const u = new URL(url);
   const local = ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(u.hostname);
@@ -48,10 +63,26 @@ export async function ensureRedis(url: string, dataDir: string, autostart: boole
   const dir = join(dataDir, 'redis');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const port = u.port || '6379';
-  const child: ChildProcess = spawn(bin, [
-    '--port', port, '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction',
-    '--save', '', '--daemonize', 'no',
-  ], { stdio: 'ignore', detached: false });
+  const child: ChildProcess = spawn(
+    bin,
+    [
+      '--port',
+      port,
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--maxmemory-policy',
+      'noeviction',
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+    ],
+    { stdio: 'ignore', detached: false },
+  );
   for (let i = 0; i < 50; i++) {
     if (await ping(url, 300)) {
       say(`started a local redis-server on 127.0.0.1:${port} (data in ${dir}); it stops when this process exits`);
@@ -60,7 +91,9 @@ export async function ensureRedis(url: string, dataDir: string, autostart: boole
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));
       };
-      process.once('exit', () => { if (child.exitCode === null) child.kill('SIGTERM'); });
+      process.once('exit', () => {
+        if (child.exitCode === null) child.kill('SIGTERM');
+      });
       return { started: true, stop };
     }
     await new Promise((r) => setTimeout(r, 100));

@@ -68,9 +68,27 @@ const table: Row[] = [
   { name: 'budget used exactly by this job', usage: { epsilonSpent: 9 }, request: { epsilon: 1 }, expect: [] },
   { name: 'budget already used exactly, noisy job', usage: { epsilonSpent: 10 }, request: { epsilon: 0.5 }, expect: ['BUDGET_EXHAUSTED'] },
   { name: 'budget already used exactly, noise-free job', usage: { epsilonSpent: 10 }, request: { epsilon: 0 }, expect: [] },
-  { name: 'decimal steps reach the budget exactly', policy: { epsilonBudget: 0.3 }, usage: { epsilonSpent: 0.1 + 0.1 }, request: { epsilon: 0.1 }, expect: [] },
-  { name: 'a hair over the budget', policy: { epsilonBudget: 1 }, usage: { epsilonSpent: 0.5 }, request: { epsilon: 0.5001 }, expect: ['BUDGET_EXHAUSTED'] },
-  { name: 'no budget (null) allows any epsilon', policy: { epsilonBudget: null }, usage: { epsilonSpent: 1e6 }, request: { epsilon: 100 }, expect: [] },
+  {
+    name: 'decimal steps reach the budget exactly',
+    policy: { epsilonBudget: 0.3 },
+    usage: { epsilonSpent: 0.1 + 0.1 },
+    request: { epsilon: 0.1 },
+    expect: [],
+  },
+  {
+    name: 'a hair over the budget',
+    policy: { epsilonBudget: 1 },
+    usage: { epsilonSpent: 0.5 },
+    request: { epsilon: 0.5001 },
+    expect: ['BUDGET_EXHAUSTED'],
+  },
+  {
+    name: 'no budget (null) allows any epsilon',
+    policy: { epsilonBudget: null },
+    usage: { epsilonSpent: 1e6 },
+    request: { epsilon: 100 },
+    expect: [],
+  },
   { name: 'single job larger than the whole budget', usage: { epsilonSpent: 0 }, request: { epsilon: 11 }, expect: ['BUDGET_EXHAUSTED'] },
   // expiry boundaries
   { name: 'expiry exactly now is expired', now: '2025-12-31T00:00:00.000Z', expect: ['POLICY_EXPIRED'] },
@@ -85,23 +103,100 @@ const table: Row[] = [
   // noise
   { name: 'noise required, exact job', policy: { noise: { required: true } }, request: { epsilon: 0 }, expect: ['NOISE_REQUIRED'] },
   { name: 'noise required, noisy job', policy: { noise: { required: true, maxEpsilonPerJob: 1 } }, request: { epsilon: 1 }, expect: [] },
-  { name: 'noise required, exact job with budget left and spent', policy: { noise: { required: true } }, usage: { epsilonSpent: 10 }, request: { epsilon: 0 }, expect: ['NOISE_REQUIRED'] },
-  { name: 'noise not required, exact job (today\'s behaviour)', policy: { noise: { required: false } }, request: { epsilon: 0 }, expect: [] },
+  {
+    name: 'noise required, exact job with budget left and spent',
+    policy: { noise: { required: true } },
+    usage: { epsilonSpent: 10 },
+    request: { epsilon: 0 },
+    expect: ['NOISE_REQUIRED'],
+  },
+  {
+    name: "noise not required, exact job (today's behaviour)",
+    policy: { noise: { required: false } },
+    request: { epsilon: 0 },
+    expect: [],
+  },
   { name: 'noise null, exact job', policy: { noise: null }, request: { epsilon: 0 }, expect: [] },
-  { name: 'epsilon above the per-job maximum', policy: { noise: { required: true, maxEpsilonPerJob: 0.5 } }, request: { epsilon: 1 }, expect: ['EPSILON_ABOVE_MAX'] },
-  { name: 'epsilon exactly the per-job maximum', policy: { noise: { required: true, maxEpsilonPerJob: 0.3 } }, request: { epsilon: 0.1 + 0.2 }, expect: [] },
-  { name: 'per-job maximum applies when noise is optional', policy: { noise: { required: false, maxEpsilonPerJob: 0.5 } }, request: { epsilon: 0.6 }, expect: ['EPSILON_ABOVE_MAX'] },
-  { name: 'per-job maximum does not refuse an exact job when noise is optional', policy: { noise: { required: false, maxEpsilonPerJob: 0.5 } }, request: { epsilon: 0 }, expect: [] },
-  { name: 'epsilon above max and over budget', policy: { noise: { required: true, maxEpsilonPerJob: 2 } }, usage: { epsilonSpent: 9 }, request: { epsilon: 3 }, expect: ['BUDGET_EXHAUSTED', 'EPSILON_ABOVE_MAX'] },
-  { name: 'noise required, no budget: any noisy job under the max', policy: { epsilonBudget: null, noise: { required: true, maxEpsilonPerJob: 1 } }, usage: { epsilonSpent: 1e6 }, request: { epsilon: 1 }, expect: [] },
+  {
+    name: 'epsilon above the per-job maximum',
+    policy: { noise: { required: true, maxEpsilonPerJob: 0.5 } },
+    request: { epsilon: 1 },
+    expect: ['EPSILON_ABOVE_MAX'],
+  },
+  {
+    name: 'epsilon exactly the per-job maximum',
+    policy: { noise: { required: true, maxEpsilonPerJob: 0.3 } },
+    request: { epsilon: 0.1 + 0.2 },
+    expect: [],
+  },
+  {
+    name: 'per-job maximum applies when noise is optional',
+    policy: { noise: { required: false, maxEpsilonPerJob: 0.5 } },
+    request: { epsilon: 0.6 },
+    expect: ['EPSILON_ABOVE_MAX'],
+  },
+  {
+    name: 'per-job maximum does not refuse an exact job when noise is optional',
+    policy: { noise: { required: false, maxEpsilonPerJob: 0.5 } },
+    request: { epsilon: 0 },
+    expect: [],
+  },
+  {
+    name: 'epsilon above max and over budget',
+    policy: { noise: { required: true, maxEpsilonPerJob: 2 } },
+    usage: { epsilonSpent: 9 },
+    request: { epsilon: 3 },
+    expect: ['BUDGET_EXHAUSTED', 'EPSILON_ABOVE_MAX'],
+  },
+  {
+    name: 'noise required, no budget: any noisy job under the max',
+    policy: { epsilonBudget: null, noise: { required: true, maxEpsilonPerJob: 1 } },
+    usage: { epsilonSpent: 1e6 },
+    request: { epsilon: 1 },
+    expect: [],
+  },
   // scenario allowlist
-  { name: 'scenario listed by id and version', policy: { scenarios: [{ id: 'water', version: 2 }] }, request: { scenario: { id: 'water', version: 2, hash: 'a'.repeat(64) } }, expect: [] },
-  { name: 'scenario listed by hash', policy: { scenarios: [{ hash: 'b'.repeat(64) }] }, request: { scenario: { id: 'mine', version: 7, hash: 'b'.repeat(64) } }, expect: [] },
-  { name: 'scenario id listed, other version', policy: { scenarios: [{ id: 'water', version: 2 }] }, request: { scenario: { id: 'water', version: 3, hash: 'a'.repeat(64) } }, expect: ['SCENARIO_NOT_ALLOWED'] },
-  { name: 'scenario version listed under another id', policy: { scenarios: [{ id: 'water', version: 2 }] }, request: { scenario: { id: 'waste', version: 2, hash: 'a'.repeat(64) } }, expect: ['SCENARIO_NOT_ALLOWED'] },
-  { name: 'scenario hash not listed', policy: { scenarios: [{ hash: 'b'.repeat(64) }, { id: 'x', version: 1 }] }, request: { scenario: { id: 'mine', version: 1, hash: 'c'.repeat(64) } }, expect: ['SCENARIO_NOT_ALLOWED'] },
-  { name: 'allowlist and a request without its scenario', policy: { scenarios: [{ id: 'water', version: 1 }] }, expect: ['SCENARIO_NOT_ALLOWED'] },
-  { name: 'no allowlist (null) allows any scenario', policy: { scenarios: null }, request: { scenario: { id: 'any', version: 9, hash: 'd'.repeat(64) } }, expect: [] },
+  {
+    name: 'scenario listed by id and version',
+    policy: { scenarios: [{ id: 'water', version: 2 }] },
+    request: { scenario: { id: 'water', version: 2, hash: 'a'.repeat(64) } },
+    expect: [],
+  },
+  {
+    name: 'scenario listed by hash',
+    policy: { scenarios: [{ hash: 'b'.repeat(64) }] },
+    request: { scenario: { id: 'mine', version: 7, hash: 'b'.repeat(64) } },
+    expect: [],
+  },
+  {
+    name: 'scenario id listed, other version',
+    policy: { scenarios: [{ id: 'water', version: 2 }] },
+    request: { scenario: { id: 'water', version: 3, hash: 'a'.repeat(64) } },
+    expect: ['SCENARIO_NOT_ALLOWED'],
+  },
+  {
+    name: 'scenario version listed under another id',
+    policy: { scenarios: [{ id: 'water', version: 2 }] },
+    request: { scenario: { id: 'waste', version: 2, hash: 'a'.repeat(64) } },
+    expect: ['SCENARIO_NOT_ALLOWED'],
+  },
+  {
+    name: 'scenario hash not listed',
+    policy: { scenarios: [{ hash: 'b'.repeat(64) }, { id: 'x', version: 1 }] },
+    request: { scenario: { id: 'mine', version: 1, hash: 'c'.repeat(64) } },
+    expect: ['SCENARIO_NOT_ALLOWED'],
+  },
+  {
+    name: 'allowlist and a request without its scenario',
+    policy: { scenarios: [{ id: 'water', version: 1 }] },
+    expect: ['SCENARIO_NOT_ALLOWED'],
+  },
+  {
+    name: 'no allowlist (null) allows any scenario',
+    policy: { scenarios: null },
+    request: { scenario: { id: 'any', version: 9, hash: 'd'.repeat(64) } },
+    expect: [],
+  },
   // minimum aligned keys
   { name: 'key list below the minimum', policy: { minAlignedKeys: 10 }, request: { alignment: { keys: 1 } }, expect: ['TOO_FEW_KEYS'] },
   { name: 'key list exactly the minimum', policy: { minAlignedKeys: 10 }, request: { alignment: { keys: 10 } }, expect: [] },
@@ -122,15 +217,22 @@ const table: Row[] = [
   },
   {
     name: 'expired and over the daily limit',
-    now: '2026-02-01T00:00:00Z', usage: { jobsToday: 3 },
+    now: '2026-02-01T00:00:00Z',
+    usage: { jobsToday: 3 },
     expect: ['POLICY_EXPIRED', 'DAILY_LIMIT_REACHED'],
   },
   {
     name: 'everything fails at once (a noisy job: all but NOISE_REQUIRED)',
     policy: { noise: { required: true, maxEpsilonPerJob: 1 }, scenarios: [{ id: 'water', version: 1 }], minAlignedKeys: 5 },
     request: {
-      consumerId: 'x', purpose: 'p', aggregations: ['dot'], rowLevel: true, minGroupSize: 2, epsilon: 20,
-      scenario: { id: 'water', version: 2, hash: 'e'.repeat(64) }, alignment: { keys: 1 },
+      consumerId: 'x',
+      purpose: 'p',
+      aggregations: ['dot'],
+      rowLevel: true,
+      minGroupSize: 2,
+      epsilon: 20,
+      scenario: { id: 'water', version: 2, hash: 'e'.repeat(64) },
+      alignment: { keys: 1 },
     },
     usage: { jobsToday: 3 },
     now: '2026-01-01T00:00:00Z',
@@ -140,8 +242,14 @@ const table: Row[] = [
     name: 'everything fails at once (an exact job: all but budget and EPSILON_ABOVE_MAX)',
     policy: { noise: { required: true, maxEpsilonPerJob: 1 }, scenarios: [{ hash: 'f'.repeat(64) }], minAlignedKeys: 5 },
     request: {
-      consumerId: 'x', purpose: 'p', aggregations: ['dot'], rowLevel: true, minGroupSize: 2, epsilon: 0,
-      scenario: { id: 'water', version: 2, hash: 'e'.repeat(64) }, alignment: { keys: 4 },
+      consumerId: 'x',
+      purpose: 'p',
+      aggregations: ['dot'],
+      rowLevel: true,
+      minGroupSize: 2,
+      epsilon: 0,
+      scenario: { id: 'water', version: 2, hash: 'e'.repeat(64) },
+      alignment: { keys: 4 },
     },
     usage: { jobsToday: 3 },
     now: '2026-01-01T00:00:00Z',
@@ -156,7 +264,10 @@ describe('decide: policy table', () => {
       const request = { ...baseRequest, ...row.request };
       const usage = { ...baseUsage, ...row.usage };
       const d = decide(policy, request, usage, row.now ? new Date(row.now) : NOW);
-      assert.deepEqual(d.reasons.map((r) => r.code), row.expect);
+      assert.deepEqual(
+        d.reasons.map((r) => r.code),
+        row.expect,
+      );
       assert.equal(d.allow, row.expect.length === 0);
       for (const r of d.reasons) assert.ok(r.message.length > 0, `${r.code} has a message`);
     });
@@ -173,12 +284,19 @@ describe('decide: reason details', () => {
     assert.deepEqual(d.reasons[0]?.detail, { requested: 3, spent: 8, budget: 10, remaining: 2 });
   });
   it('names the per-job maximum and the scenario refused', () => {
-    const d = decide({ ...basePolicy, noise: { required: true, maxEpsilonPerJob: 0.5 }, scenarios: [{ id: 'a', version: 1 }] },
-      { ...baseRequest, epsilon: 1, scenario: { id: 'b', version: 3, hash: '0'.repeat(64) } }, baseUsage, NOW);
-    assert.deepEqual(d.reasons.map((r) => [r.code, r.detail]), [
-      ['EPSILON_ABOVE_MAX', { requested: 1, maxEpsilonPerJob: 0.5 }],
-      ['SCENARIO_NOT_ALLOWED', { scenario: 'b', version: 3, hash: '0'.repeat(64) }],
-    ]);
+    const d = decide(
+      { ...basePolicy, noise: { required: true, maxEpsilonPerJob: 0.5 }, scenarios: [{ id: 'a', version: 1 }] },
+      { ...baseRequest, epsilon: 1, scenario: { id: 'b', version: 3, hash: '0'.repeat(64) } },
+      baseUsage,
+      NOW,
+    );
+    assert.deepEqual(
+      d.reasons.map((r) => [r.code, r.detail]),
+      [
+        ['EPSILON_ABOVE_MAX', { requested: 1, maxEpsilonPerJob: 0.5 }],
+        ['SCENARIO_NOT_ALLOWED', { scenario: 'b', version: 3, hash: '0'.repeat(64) }],
+      ],
+    );
   });
   it('reports remaining 0, not negative, when already overspent', () => {
     const d = decide(basePolicy, baseRequest, { epsilonSpent: 12, jobsToday: 0 }, NOW);
@@ -198,17 +316,42 @@ describe('decide: reason details', () => {
 
 describe('decide: argument checks', () => {
   const bad: [string, () => unknown, RegExp][] = [
-    ['NaN epsilon', () => decide(basePolicy, { ...baseRequest, epsilon: Number.NaN }, baseUsage, NOW), /request\.epsilon must be a finite number >= 0/],
+    [
+      'NaN epsilon',
+      () => decide(basePolicy, { ...baseRequest, epsilon: Number.NaN }, baseUsage, NOW),
+      /request\.epsilon must be a finite number >= 0/,
+    ],
     ['negative epsilon', () => decide(basePolicy, { ...baseRequest, epsilon: -1 }, baseUsage, NOW), /request\.epsilon/],
     ['negative spent', () => decide(basePolicy, baseRequest, { epsilonSpent: -1, jobsToday: 0 }, NOW), /usage\.epsilonSpent/],
     ['invalid date', () => decide(basePolicy, baseRequest, baseUsage, new Date('nope')), /now must be a valid Date/],
     ['unparsable expiry', () => decide({ ...basePolicy, expiresAt: 'tomorrow' }, baseRequest, baseUsage, NOW), /policy\.expiresAt/],
     ['empty consumer id', () => decide(basePolicy, { ...baseRequest, consumerId: '' }, baseUsage, NOW), /request\.consumerId/],
-    ['negative maxEpsilonPerJob', () => decide({ ...basePolicy, noise: { required: true, maxEpsilonPerJob: -1 } }, baseRequest, baseUsage, NOW), /policy\.noise\.maxEpsilonPerJob/],
-    ['noise without required', () => decide({ ...basePolicy, noise: {} as unknown as UsagePolicy['noise'] }, baseRequest, baseUsage, NOW), /policy\.noise/],
-    ['NaN alignment keys', () => decide(basePolicy, { ...baseRequest, alignment: { keys: Number.NaN } }, baseUsage, NOW), /request\.alignment\.keys/],
-    ['scenario without hash', () => decide(basePolicy, { ...baseRequest, scenario: { id: 'x', version: 1 } as unknown as UsageRequest['scenario'] }, baseUsage, NOW), /request\.scenario/],
-    ['aggregations not an array', () => decide(basePolicy, { ...baseRequest, aggregations: 'sum' as unknown as string[] }, baseUsage, NOW), /request\.aggregations/],
+    [
+      'negative maxEpsilonPerJob',
+      () => decide({ ...basePolicy, noise: { required: true, maxEpsilonPerJob: -1 } }, baseRequest, baseUsage, NOW),
+      /policy\.noise\.maxEpsilonPerJob/,
+    ],
+    [
+      'noise without required',
+      () => decide({ ...basePolicy, noise: {} as unknown as UsagePolicy['noise'] }, baseRequest, baseUsage, NOW),
+      /policy\.noise/,
+    ],
+    [
+      'NaN alignment keys',
+      () => decide(basePolicy, { ...baseRequest, alignment: { keys: Number.NaN } }, baseUsage, NOW),
+      /request\.alignment\.keys/,
+    ],
+    [
+      'scenario without hash',
+      () =>
+        decide(basePolicy, { ...baseRequest, scenario: { id: 'x', version: 1 } as unknown as UsageRequest['scenario'] }, baseUsage, NOW),
+      /request\.scenario/,
+    ],
+    [
+      'aggregations not an array',
+      () => decide(basePolicy, { ...baseRequest, aggregations: 'sum' as unknown as string[] }, baseUsage, NOW),
+      /request\.aggregations/,
+    ],
   ];
   for (const [name, f, re] of bad) it(`throws on ${name}`, () => assert.throws(f, re));
 });

@@ -28,7 +28,8 @@ function checkArguments(policy: UsagePolicy, request: UsageRequest, usage: Usage
   checkStringArray('policy.purposes', policy.purposes);
   checkStringArray('policy.aggregations', policy.aggregations);
   checkStringArray('request.aggregations', request.aggregations);
-  if (typeof request.consumerId !== 'string' || request.consumerId === '') throw new TypeError('request.consumerId must be a non-empty string');
+  if (typeof request.consumerId !== 'string' || request.consumerId === '')
+    throw new TypeError('request.consumerId must be a non-empty string');
   if (typeof request.purpose !== 'string') throw new TypeError('request.purpose must be a string');
   if (typeof request.rowLevel !== 'boolean') throw new TypeError('request.rowLevel must be a boolean');
   if (typeof policy.rowLevel !== 'boolean') throw new TypeError('policy.rowLevel must be a boolean');
@@ -40,15 +41,24 @@ function checkArguments(policy: UsagePolicy, request: UsageRequest, usage: Usage
   if (policy.epsilonBudget !== null) checkFiniteNonNegative('policy.epsilonBudget', policy.epsilonBudget);
   if (policy.jobsPerDay !== undefined && policy.jobsPerDay !== null) checkFiniteNonNegative('policy.jobsPerDay', policy.jobsPerDay);
   if (policy.noise !== undefined && policy.noise !== null) {
-    if (typeof policy.noise !== 'object' || typeof policy.noise.required !== 'boolean') throw new TypeError('policy.noise must be null or { required: boolean, maxEpsilonPerJob? }');
+    if (typeof policy.noise !== 'object' || typeof policy.noise.required !== 'boolean')
+      throw new TypeError('policy.noise must be null or { required: boolean, maxEpsilonPerJob? }');
     const max = policy.noise.maxEpsilonPerJob;
     if (max !== undefined && max !== null) checkFiniteNonNegative('policy.noise.maxEpsilonPerJob', max);
   }
-  if (policy.scenarios !== undefined && policy.scenarios !== null && !Array.isArray(policy.scenarios)) throw new TypeError('policy.scenarios must be null or an array');
-  if (policy.minAlignedKeys !== undefined && policy.minAlignedKeys !== null) checkFiniteNonNegative('policy.minAlignedKeys', policy.minAlignedKeys);
+  if (policy.scenarios !== undefined && policy.scenarios !== null && !Array.isArray(policy.scenarios))
+    throw new TypeError('policy.scenarios must be null or an array');
+  if (policy.minAlignedKeys !== undefined && policy.minAlignedKeys !== null)
+    checkFiniteNonNegative('policy.minAlignedKeys', policy.minAlignedKeys);
   if (request.scenario !== undefined) {
     const sc = request.scenario;
-    if (typeof sc !== 'object' || sc === null || typeof sc.id !== 'string' || typeof sc.hash !== 'string' || !Number.isInteger(sc.version)) {
+    if (
+      typeof sc !== 'object' ||
+      sc === null ||
+      typeof sc.id !== 'string' ||
+      typeof sc.hash !== 'string' ||
+      !Number.isInteger(sc.version)
+    ) {
       throw new TypeError('request.scenario must be { id: string, version: integer, hash: string }');
     }
   }
@@ -96,9 +106,10 @@ export function decide(policy: UsagePolicy, request: UsageRequest, usage: UsageS
   const expiresAt = checkArguments(policy, request, usage, now);
   const reasons: PolicyReason[] = [];
 
-  const consumerOk = policy.consumers.includes('*')
-    || policy.consumers.includes(request.consumerId)
-    || (request.consumerName !== undefined && policy.consumers.includes(request.consumerName));
+  const consumerOk =
+    policy.consumers.includes('*') ||
+    policy.consumers.includes(request.consumerId) ||
+    (request.consumerName !== undefined && policy.consumers.includes(request.consumerName));
   if (!consumerOk) {
     reasons.push({
       code: 'CONSUMER_NOT_ALLOWED',
@@ -125,7 +136,7 @@ export function decide(policy: UsagePolicy, request: UsageRequest, usage: UsageS
   }
 
   if (request.rowLevel && !policy.rowLevel) {
-    reasons.push({ code: 'ROW_LEVEL_NOT_ALLOWED', message: 'row-level outputs are not allowed by this dataset\'s policy' });
+    reasons.push({ code: 'ROW_LEVEL_NOT_ALLOWED', message: "row-level outputs are not allowed by this dataset's policy" });
   }
 
   if (request.minGroupSize < policy.minGroupSize) {
@@ -170,7 +181,7 @@ export function decide(policy: UsagePolicy, request: UsageRequest, usage: UsageS
   if (noise?.required === true && request.epsilon === 0) {
     reasons.push({
       code: 'NOISE_REQUIRED',
-      message: 'this dataset\'s policy requires Laplace noise on every job that reads it (release.noise); this job releases exact values',
+      message: "this dataset's policy requires Laplace noise on every job that reads it (release.noise); this job releases exact values",
       detail: { requested: 0, maxEpsilonPerJob: noise.maxEpsilonPerJob ?? null },
     });
   }
@@ -186,13 +197,15 @@ export function decide(policy: UsagePolicy, request: UsageRequest, usage: UsageS
   const allowlist = policy.scenarios ?? null;
   if (allowlist !== null) {
     const sc = request.scenario;
-    const listed = sc !== undefined && allowlist.some((r) => ('hash' in r ? r.hash === sc.hash : r.id === sc.id && r.version === sc.version));
+    const listed =
+      sc !== undefined && allowlist.some((r) => ('hash' in r ? r.hash === sc.hash : r.id === sc.id && r.version === sc.version));
     if (!listed) {
       reasons.push({
         code: 'SCENARIO_NOT_ALLOWED',
-        message: sc === undefined
-          ? 'this dataset\'s policy allows only listed scenarios, and the job does not name its scenario'
-          : `scenario ${sc.id} version ${sc.version} (hash ${sc.hash}) is not among the scenarios this dataset's policy allows`,
+        message:
+          sc === undefined
+            ? "this dataset's policy allows only listed scenarios, and the job does not name its scenario"
+            : `scenario ${sc.id} version ${sc.version} (hash ${sc.hash}) is not among the scenarios this dataset's policy allows`,
         detail: sc === undefined ? {} : { scenario: sc.id, version: sc.version, hash: sc.hash },
       });
     }

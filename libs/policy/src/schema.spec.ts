@@ -4,8 +4,13 @@ import { usagePolicySchema } from './schema.js';
 import { SCENARIO_HASH, scenarioHash } from './scenario-hash.js';
 
 const valid = {
-  consumers: ['*'], purposes: ['public-service'], aggregations: ['count', 'sum', 'mean'],
-  rowLevel: false, minGroupSize: 5, epsilonBudget: 10, expiresAt: null,
+  consumers: ['*'],
+  purposes: ['public-service'],
+  aggregations: ['count', 'sum', 'mean'],
+  rowLevel: false,
+  minGroupSize: 5,
+  epsilonBudget: 10,
+  expiresAt: null,
 };
 
 describe('usagePolicySchema', () => {
@@ -19,7 +24,9 @@ describe('usagePolicySchema', () => {
 
   it('accepts the release policy fields, and null for each', () => {
     const p = {
-      ...valid, noise: { required: true, maxEpsilonPerJob: 1 }, minAlignedKeys: 10,
+      ...valid,
+      noise: { required: true, maxEpsilonPerJob: 1 },
+      minAlignedKeys: 10,
       scenarios: [{ id: 'district-water', version: 2 }, { hash: 'a'.repeat(64) }],
     };
     assert.deepEqual(usagePolicySchema.parse(p), p);
@@ -32,13 +39,27 @@ describe('usagePolicySchema', () => {
     ['noise without required', { ...valid, noise: { maxEpsilonPerJob: 1 } }, 'noise.required'],
     ['noise with an unknown key', { ...valid, noise: { required: true, epsilon: 1 } }, 'noise'],
     ['zero maxEpsilonPerJob', { ...valid, noise: { required: true, maxEpsilonPerJob: 0 } }, 'noise.maxEpsilonPerJob'],
-    ['infinite maxEpsilonPerJob', { ...valid, noise: { required: true, maxEpsilonPerJob: Number.POSITIVE_INFINITY } }, 'noise.maxEpsilonPerJob'],
+    [
+      'infinite maxEpsilonPerJob',
+      { ...valid, noise: { required: true, maxEpsilonPerJob: Number.POSITIVE_INFINITY } },
+      'noise.maxEpsilonPerJob',
+    ],
     ['empty scenario allowlist', { ...valid, scenarios: [] }, 'scenarios'],
     ['scenario entry with neither id nor hash', { ...valid, scenarios: [{ version: 1 }] }, 'scenarios.0'],
     ['scenario entry with id but no version', { ...valid, scenarios: [{ id: 'x' }] }, 'scenarios.0'],
     ['scenario entry with both id and hash', { ...valid, scenarios: [{ id: 'x', version: 1, hash: 'a'.repeat(64) }] }, 'scenarios.0'],
     ['scenario hash not hex', { ...valid, scenarios: [{ hash: 'z'.repeat(64) }] }, 'scenarios.0.hash'],
-    ['duplicate scenario entry', { ...valid, scenarios: [{ id: 'x', version: 1 }, { id: 'x', version: 1 }] }, 'scenarios.1'],
+    [
+      'duplicate scenario entry',
+      {
+        ...valid,
+        scenarios: [
+          { id: 'x', version: 1 },
+          { id: 'x', version: 1 },
+        ],
+      },
+      'scenarios.1',
+    ],
     ['zero minAlignedKeys', { ...valid, minAlignedKeys: 0 }, 'minAlignedKeys'],
     ['fractional minAlignedKeys', { ...valid, minAlignedKeys: 1.5 }, 'minAlignedKeys'],
     ['unknown key', { ...valid, rowlevel: true }, ''],
@@ -59,7 +80,11 @@ describe('usagePolicySchema', () => {
     it(`refuses ${name}`, () => {
       const r = usagePolicySchema.safeParse(input);
       assert.equal(r.success, false);
-      if (!r.success) assert.ok(r.error.issues.some((i) => i.path.join('.') === path), JSON.stringify(r.error.issues));
+      if (!r.success)
+        assert.ok(
+          r.error.issues.some((i) => i.path.join('.') === path),
+          JSON.stringify(r.error.issues),
+        );
     });
   }
 });

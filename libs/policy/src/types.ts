@@ -5,8 +5,18 @@
 
 /** The `agg` names of the scenario format (docs/scenario-format.md); a policy allows a subset. */
 export const AGGREGATIONS = [
-  'count', 'sum', 'mean', 'variance', 'stddev', 'histogram',
-  'sumProduct', 'weightedSum', 'correlation', 'dot', 'ratio', 'difference',
+  'count',
+  'sum',
+  'mean',
+  'variance',
+  'stddev',
+  'histogram',
+  'sumProduct',
+  'weightedSum',
+  'correlation',
+  'dot',
+  'ratio',
+  'difference',
 ] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
 

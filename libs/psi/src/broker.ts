@@ -60,7 +60,8 @@ export class PsiRouter {
   }
 
   #check(party: number): void {
-    if (!Number.isSafeInteger(party) || party < 0 || party >= this.parties) throw new RangeError(`party must be 0..${this.parties - 1}, got ${party}`);
+    if (!Number.isSafeInteger(party) || party < 0 || party >= this.parties)
+      throw new RangeError(`party must be 0..${this.parties - 1}, got ${party}`);
   }
 
   /** Party `party` sent its own blinded set. */

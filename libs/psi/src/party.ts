@@ -36,7 +36,10 @@ export class PsiParty {
   /** ids in the order they were sent (a random permutation of the input). */
   #sent: string[] | null = null;
 
-  constructor(readonly sessionId: string, options: PsiPartyOptions = {}) {
+  constructor(
+    readonly sessionId: string,
+    options: PsiPartyOptions = {},
+  ) {
     const suite = psiSuite(options.suite ?? 'x25519');
     this.suite = suite.name;
     this.#blinder = suite.createBlinder(domainSeparationTag(sessionId, suite));
@@ -101,7 +104,8 @@ export class PsiParty {
     if (!Array.isArray(positions)) throw new TypeError('positions must be an array of integers');
     const used = new Set<number>();
     return positions.map((p, r) => {
-      if (!Number.isSafeInteger(p) || p < 0 || p >= sent.length) throw new RangeError(`positions[${r}] is not an index into the ${sent.length} points sent`);
+      if (!Number.isSafeInteger(p) || p < 0 || p >= sent.length)
+        throw new RangeError(`positions[${r}] is not an index into the ${sent.length} points sent`);
       if (used.has(p)) throw new RangeError(`positions[${r}] repeats an index`);
       used.add(p);
       return sent[p] as string;

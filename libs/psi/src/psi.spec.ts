@@ -17,7 +17,11 @@ type Transcript = PointBatch[];
  * Runs the protocol as the apps would: each party talks only to the broker (PsiRouter); every
  * message crosses as base64 text, as over HTTP or a queue; the broker's inbox is recorded.
  */
-function runPsi(sets: string[][], sessionId: string, suite: SuiteName): { aligned: string[][]; transcript: Transcript; size: number; timings: Record<string, number> } {
+function runPsi(
+  sets: string[][],
+  sessionId: string,
+  suite: SuiteName,
+): { aligned: string[][]; transcript: Transcript; size: number; timings: Record<string, number> } {
   const parties = sets.map(() => new PsiParty(sessionId, { suite }));
   const router = new PsiRouter(sets.length);
   const transcript: Transcript = [];
@@ -38,8 +42,12 @@ function runPsi(sets: string[][], sessionId: string, suite: SuiteName): { aligne
       assert.equal(ts.length, 1, `round ${round}: party ${j} has one set to reblind`);
       assert.equal(ts[0]!.set, (j - round + sets.length) % sets.length, 'ring order');
     });
-    const replies = tasks.map((ts, j) => ts.map((task) => ({ set: task.set, points: parties[j]!.reblind(batchFromBase64(batchToBase64(task.points))) })));
-    replies.forEach((rs, j) => { for (const r of rs) router.receiveReblinded(j, r.set, toBroker(r.points)); });
+    const replies = tasks.map((ts, j) =>
+      ts.map((task) => ({ set: task.set, points: parties[j]!.reblind(batchFromBase64(batchToBase64(task.points))) })),
+    );
+    replies.forEach((rs, j) => {
+      for (const r of rs) router.receiveReblinded(j, r.set, toBroker(r.points));
+    });
   }
   timings.reblind = performance.now() - t;
   assert.equal(router.complete, true);
@@ -88,7 +96,17 @@ for (const suite of SUITES) {
     });
 
     it('gives an empty intersection for disjoint sets and for different sessions', () => {
-      assert.deepEqual(runPsi([['a', 'b'], ['c', 'd']], 's1', suite).aligned, [[], []]);
+      assert.deepEqual(
+        runPsi(
+          [
+            ['a', 'b'],
+            ['c', 'd'],
+          ],
+          's1',
+          suite,
+        ).aligned,
+        [[], []],
+      );
       const p1 = new PsiParty('session-A', { suite });
       const p2 = new PsiParty('session-B', { suite });
       const b1 = p1.blind(['x', 'y']);
@@ -112,12 +130,15 @@ for (const suite of SUITES) {
           const h = createHash(alg).update(id).digest();
           assert.equal(everything.indexOf(h.subarray(0, 16)), -1, `${alg}(id) found in a broker message`);
         }
-        assert.ok(!chunks.has(Buffer.from(psiSuite(suite).hashUnblinded(id, dst)).toString('hex')), 'unblinded H(id) found in a broker message');
+        assert.ok(
+          !chunks.has(Buffer.from(psiSuite(suite).hashUnblinded(id, dst)).toString('hex')),
+          'unblinded H(id) found in a broker message',
+        );
       }
     });
 
     // x25519 is the default suite: the issue's 10^5 x 2 with 5·10^4 shared, exact alignment (about a minute).
-    const N = suite === 'x25519' ? 100_000 : (SLOW ? 10_000 : 400);
+    const N = suite === 'x25519' ? 100_000 : SLOW ? 10_000 : 400;
     it(`measures ${N} x 2 ids with ${N / 2} shared`, () => {
       const { sets, common } = makeSets(2, N, N / 2);
       const t0 = performance.now();
@@ -125,7 +146,9 @@ for (const suite of SUITES) {
       const total = (performance.now() - t0) / 1000;
       assertAligned(r.aligned, common);
       const perId = (total * 1000) / (2 * N);
-      console.log(`# PSI ${suite} ${N} x 2 (${N / 2} shared): ${total.toFixed(1)} s total; blind ${(r.timings.blind! / 1000).toFixed(1)} s, reblind ${(r.timings.reblind! / 1000).toFixed(1)} s, intersect ${r.timings.intersect!.toFixed(0)} ms; ${perId.toFixed(2)} ms per id per party`);
+      console.log(
+        `# PSI ${suite} ${N} x 2 (${N / 2} shared): ${total.toFixed(1)} s total; blind ${(r.timings.blind! / 1000).toFixed(1)} s, reblind ${(r.timings.reblind! / 1000).toFixed(1)} s, intersect ${r.timings.intersect!.toFixed(0)} ms; ${perId.toFixed(2)} ms per id per party`,
+      );
     });
   });
 }
@@ -139,7 +162,10 @@ describe('PSI argument checks', () => {
     assert.throws(() => new PsiParty('has space'), /sessionId/);
   });
   it('refuses duplicate and empty ids without echoing them', () => {
-    assert.throws(() => new PsiParty('s').blind(['secret-1', 'b', 'secret-1']), (e: Error) => /ids\[2\] duplicates ids\[0\]/.test(e.message) && !e.message.includes('secret'));
+    assert.throws(
+      () => new PsiParty('s').blind(['secret-1', 'b', 'secret-1']),
+      (e: Error) => /ids\[2\] duplicates ids\[0\]/.test(e.message) && !e.message.includes('secret'),
+    );
     assert.throws(() => new PsiParty('s').blind(['a', '']), /ids\[1\] must be a non-empty string/);
   });
   it('blinds once per session', () => {
@@ -156,17 +182,27 @@ describe('PSI argument checks', () => {
   });
   it('refuses non-canonical and low-order curve25519 points', () => {
     const p = new PsiParty('s', { suite: 'x25519' });
-    const pMinus = (): Uint8Array => { const u = new Uint8Array(32).fill(0xff); u[31] = 0x7f; u[0] = 0xed; return u; }; // = p
+    const pMinus = (): Uint8Array => {
+      const u = new Uint8Array(32).fill(0xff);
+      u[31] = 0x7f;
+      u[0] = 0xed;
+      return u;
+    }; // = p
     assert.throws(() => p.reblind(pMinus()), /point 0 is not a canonical curve25519 u-coordinate/);
-    const high = new Uint8Array(32); high[31] = 0x80; high[0] = 9;
+    const high = new Uint8Array(32);
+    high[31] = 0x80;
+    high[0] = 9;
     assert.throws(() => p.reblind(high), /not a canonical/);
-    const below = pMinus(); below[0] = 0xeb; // p - 2: canonical, not low-order (p - 1 is)
+    const below = pMinus();
+    below[0] = 0xeb; // p - 2: canonical, not low-order (p - 1 is)
     assert.equal(p.reblind(below).length, 32);
     assert.throws(() => p.reblind(new Uint8Array(32)), /point 0 is a low-order point/); // u = 0
-    const one = new Uint8Array(32); one[0] = 1; // u = 1, order 4
+    const one = new Uint8Array(32);
+    one[0] = 1; // u = 1, order 4
     const good = psiSuite('x25519').hashUnblinded('x', domainSeparationTag('s', psiSuite('x25519')));
     assert.throws(() => p.reblind(Uint8Array.from([...good, ...one])), /point 1 is a low-order point/);
-    const minusOne = pMinus(); minusOne[0] = 0xec; // u = p - 1, order 4
+    const minusOne = pMinus();
+    minusOne[0] = 0xec; // u = p - 1, order 4
     assert.throws(() => p.reblind(minusOne), /point 0 is a low-order point/);
   });
   it('resolve refuses bad positions', () => {

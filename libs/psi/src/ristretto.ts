@@ -53,7 +53,9 @@ export const ristretto255Suite: PsiSuite = {
       // `multiply` (not `multiplyUnsafe`): the scalar is secret, keep the ladder constant-time.
       hashAndBlind: (id) => hashToGroup(id, dst).multiply(k()).toBytes(),
       reblind: (encoded, index) => decode(encoded, index).multiply(k()).toBytes(),
-      destroy: () => { key = null; },
+      destroy: () => {
+        key = null;
+      },
     };
   },
   hashUnblinded: (id, dst) => hashToGroup(id, dst).toBytes(),

@@ -37,7 +37,10 @@ const encoder = new TextEncoder();
 
 function toLE32(n: bigint): Uint8Array {
   const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) { out[i] = Number(n & 0xffn); n >>= 8n; }
+  for (let i = 0; i < 32; i++) {
+    out[i] = Number(n & 0xffn);
+    n >>= 8n;
+  }
   return out;
 }
 
@@ -80,7 +83,9 @@ export const x25519Suite: PsiSuite = {
     return {
       hashAndBlind: (id) => exponentiate(k(), hashToU(id, dst), 0),
       reblind: (encoded, index) => exponentiate(k(), encoded, index),
-      destroy: () => { key = null; },
+      destroy: () => {
+        key = null;
+      },
     };
   },
   hashUnblinded: (id, dst) => hashToU(id, dst),

@@ -9,7 +9,8 @@ import type { MetricValue, Scenario } from './types.js';
 const sut = compareResult;
 
 const doc: Scenario = {
-  id: 'acc', title: 'accuracy',
+  id: 'acc',
+  title: 'accuracy',
   inputs: {
     a: { columns: { d: { type: 'category', values: ['x', 'y'] }, v: { type: 'number', min: 0, max: 1e6 } } },
   },
@@ -59,7 +60,13 @@ describe('compareResult', () => {
   });
 
   it('counts are exact: off by one fails', () => {
-    const r = sut(doc, withValue((m) => { (m.n as Record<string, number>).x = 11; }), truth());
+    const r = sut(
+      doc,
+      withValue((m) => {
+        (m.n as Record<string, number>).x = 11;
+      }),
+      truth(),
+    );
     assert.equal(r.ok, false);
     assert.equal(r.problems.length, 1);
     assert.equal(r.problems[0]!.metric, 'n');
@@ -70,69 +77,201 @@ describe('compareResult', () => {
   });
 
   it('histogram bins are exact', () => {
-    const r = sut(doc, withValue((m) => { (m.hist as Record<string, number[]>).x = [3, 7.0000001]; }), truth());
+    const r = sut(
+      doc,
+      withValue((m) => {
+        (m.hist as Record<string, number[]>).x = [3, 7.0000001];
+      }),
+      truth(),
+    );
     assert.equal(r.ok, false);
     assert.equal(r.problems[0]!.group, 'x[1]');
   });
 
   it('sum: relative 1e-6 passes below, fails above', () => {
-    const ok = sut(doc, withValue((m) => { m.total = 123456.789 * (1 + 5e-7); }), truth());
+    const ok = sut(
+      doc,
+      withValue((m) => {
+        m.total = 123456.789 * (1 + 5e-7);
+      }),
+      truth(),
+    );
     assert.equal(ok.ok, true);
     assert.ok(ok.largestError > 4e-7 && ok.largestError < 6e-7);
-    const bad = sut(doc, withValue((m) => { m.total = 123456.789 * (1 + 2e-6); }), truth());
+    const bad = sut(
+      doc,
+      withValue((m) => {
+        m.total = 123456.789 * (1 + 2e-6);
+      }),
+      truth(),
+    );
     assert.equal(bad.ok, false);
     assert.match(bad.problems[0]!.message, /relative 1e-6/);
   });
 
   it('mean near zero: absolute 1e-6', () => {
-    assert.equal(sut(doc, withValue((m) => { (m.mean as Record<string, number>).x = 0.25 + 9e-7; }), truth()).ok, true);
-    assert.equal(sut(doc, withValue((m) => { (m.mean as Record<string, number>).x = 0.25 + 2e-6; }), truth()).ok, false);
+    assert.equal(
+      sut(
+        doc,
+        withValue((m) => {
+          (m.mean as Record<string, number>).x = 0.25 + 9e-7;
+        }),
+        truth(),
+      ).ok,
+      true,
+    );
+    assert.equal(
+      sut(
+        doc,
+        withValue((m) => {
+          (m.mean as Record<string, number>).x = 0.25 + 2e-6;
+        }),
+        truth(),
+      ).ok,
+      false,
+    );
   });
 
   it('variance: 1e-4', () => {
-    assert.equal(sut(doc, withValue((m) => { m.var = 5000 * (1 + 9e-5); }), truth()).ok, true);
-    assert.equal(sut(doc, withValue((m) => { m.var = 5000 * (1 + 2e-4); }), truth()).ok, false);
+    assert.equal(
+      sut(
+        doc,
+        withValue((m) => {
+          m.var = 5000 * (1 + 9e-5);
+        }),
+        truth(),
+      ).ok,
+      true,
+    );
+    assert.equal(
+      sut(
+        doc,
+        withValue((m) => {
+          m.var = 5000 * (1 + 2e-4);
+        }),
+        truth(),
+      ).ok,
+      false,
+    );
   });
 
   it('difference: within 1e-6 of the larger operand (read from internal metrics of the reference)', () => {
     // |gap.x| ≈ 1e6 but the operand is 1e6 too; an error of 0.9 is within 1e-6 · 1e6 = 1
-    assert.equal(sut(doc, withValue((m) => { (m.gap as Record<string, number>).x = 999990.9; }), truth()).ok, true);
-    assert.equal(sut(doc, withValue((m) => { (m.gap as Record<string, number>).x = 999991.5; }), truth()).ok, false);
+    assert.equal(
+      sut(
+        doc,
+        withValue((m) => {
+          (m.gap as Record<string, number>).x = 999990.9;
+        }),
+        truth(),
+      ).ok,
+      true,
+    );
+    assert.equal(
+      sut(
+        doc,
+        withValue((m) => {
+          (m.gap as Record<string, number>).x = 999991.5;
+        }),
+        truth(),
+      ).ok,
+      false,
+    );
     // a difference much smaller than its operands may be off by 1e-6 of the operand, not of itself
     const small = { ...truth(), big: { x: 1e6 + 5, y: 2e6 }, small: { x: 1e6, y: 20 }, gap: { x: 5, y: 1999980 } };
-    assert.equal(sut(doc, withValue((m) => { (m.gap as Record<string, number>).x = 5.5; }), small).ok, true);
+    assert.equal(
+      sut(
+        doc,
+        withValue((m) => {
+          (m.gap as Record<string, number>).x = 5.5;
+        }),
+        small,
+      ).ok,
+      true,
+    );
     // without the operands, |expected| stands in (stricter)
     const noOps = released(small);
-    assert.equal(sut(doc, withValue((m) => { (m.gap as Record<string, number>).x = 5.5; }), noOps).ok, false);
+    assert.equal(
+      sut(
+        doc,
+        withValue((m) => {
+          (m.gap as Record<string, number>).x = 5.5;
+        }),
+        noOps,
+      ).ok,
+      false,
+    );
   });
 
   it('suppressed groups: null vs null; a value where null is expected fails, and vice versa', () => {
-    const leak = sut(doc, withValue((m) => { (m.n as Record<string, number>).y = 4; }), truth());
+    const leak = sut(
+      doc,
+      withValue((m) => {
+        (m.n as Record<string, number>).y = 4;
+      }),
+      truth(),
+    );
     assert.equal(leak.ok, false);
     assert.match(leak.problems[0]!.message, /expected null/);
-    const lost = sut(doc, withValue((m) => { (m.n as Record<string, number | null>).x = null; }), truth());
+    const lost = sut(
+      doc,
+      withValue((m) => {
+        (m.n as Record<string, number | null>).x = null;
+      }),
+      truth(),
+    );
     assert.equal(lost.ok, false);
     assert.match(lost.problems[0]!.message, /got null/);
   });
 
   it('a suppressed histogram group written as null or as an array of nulls compares equal', () => {
-    const r = sut(doc, withValue((m) => { (m.hist as Record<string, (number | null)[] | null>).y = [null, null]; }), truth());
+    const r = sut(
+      doc,
+      withValue((m) => {
+        (m.hist as Record<string, (number | null)[] | null>).y = [null, null];
+      }),
+      truth(),
+    );
     assert.deepEqual(r.problems, []);
   });
 
   it('missing metric, missing group, extra group, internal metric in the result, unreadable shape', () => {
-    const missing = withValue((m) => { delete m.total; });
+    const missing = withValue((m) => {
+      delete m.total;
+    });
     assert.match(sut(doc, missing, truth()).problems[0]!.message, /missing from the result/);
-    const noGroup = withValue((m) => { delete (m.n as Record<string, number>).x; });
+    const noGroup = withValue((m) => {
+      delete (m.n as Record<string, number>).x;
+    });
     assert.match(sut(doc, noGroup, truth()).problems[0]!.message, /group missing/);
-    const extra = withValue((m) => { (m.n as Record<string, number>).z = 1; });
+    const extra = withValue((m) => {
+      (m.n as Record<string, number>).z = 1;
+    });
     assert.match(sut(doc, extra, truth()).problems[0]!.message, /not in the reference/);
     const internal = { ...released(truth()), big: { x: 1e6, y: 2e6 } };
     const r = sut(doc, internal, truth());
     assert.equal(r.ok, false);
     assert.match(r.problems[0]!.message, /internal metric/);
-    assert.match(sut(doc, withValue((m) => { m.total = 'x' as unknown as number; }), truth()).problems[0]!.message, /shape/);
-    assert.match(sut(doc, withValue((m) => { m.total = Number.NaN; }), truth()).problems[0]!.message, /finite/);
+    assert.match(
+      sut(
+        doc,
+        withValue((m) => {
+          m.total = 'x' as unknown as number;
+        }),
+        truth(),
+      ).problems[0]!.message,
+      /shape/,
+    );
+    assert.match(
+      sut(
+        doc,
+        withValue((m) => {
+          m.total = Number.NaN;
+        }),
+        truth(),
+      ).problems[0]!.message,
+      /finite/,
+    );
   });
 
   it('argument checks', () => {
@@ -143,7 +282,11 @@ describe('compareResult', () => {
 });
 
 describe('compareResult with Laplace noise', () => {
-  const noisy: Scenario = { ...doc, metrics: doc.metrics.filter((m) => ['n', 'total'].includes(m.name)), release: { noise: { mechanism: 'laplace', epsilon: 1 } } };
+  const noisy: Scenario = {
+    ...doc,
+    metrics: doc.metrics.filter((m) => ['n', 'total'].includes(m.name)),
+    release: { noise: { mechanism: 'laplace', epsilon: 1 } },
+  };
   const want = { n: { x: 10, y: null }, total: 123456.789 };
 
   it('accepts errors up to 40 scales (+0.5 rounding for counts), refuses beyond', () => {
@@ -151,7 +294,10 @@ describe('compareResult with Laplace noise', () => {
     assert.equal(sut(noisy, { n: { x: 50, y: null }, total: 123456.789 + 4e7 - 1 }, want, { noise }).ok, true);
     const r = sut(noisy, { n: { x: 51, y: null }, total: 123456.789 + 4e7 + 1 }, want, { noise });
     assert.equal(r.ok, false);
-    assert.deepEqual(r.problems.map((p) => p.metric), ['n', 'total']);
+    assert.deepEqual(
+      r.problems.map((p) => p.metric),
+      ['n', 'total'],
+    );
     assert.match(r.problems[0]!.message, /Laplace/);
   });
 
@@ -163,7 +309,10 @@ describe('compareResult with Laplace noise', () => {
     assert.equal(sut(means, { m: { x: 2.5, y: 1e9 } }, ref, { noise }).ok, true);
     const r = sut(means, { m: { x: 2.51, y: null } }, ref, { noise });
     assert.equal(r.ok, false);
-    assert.deepEqual(r.problems.map((p) => p.group), ['x']);
+    assert.deepEqual(
+      r.problems.map((p) => p.group),
+      ['x'],
+    );
     // a suppressed group stays null even when its size is unknown
     assert.equal(sut(means, { m: { x: 2, y: 5 } }, { m: { x: 2, y: null }, ['m#rows']: { x: 1000, y: null } }, { noise }).ok, false);
   });
@@ -202,7 +351,12 @@ describe('laplaceScales', () => {
 });
 
 describe('compareResult on catalog references', () => {
-  for (const id of ['microgrid-renewable-balance', 'household-tariff-audit', 'invoice-double-financing', 'industrial-capacity-utilization']) {
+  for (const id of [
+    'microgrid-renewable-balance',
+    'household-tariff-audit',
+    'invoice-double-financing',
+    'industrial-capacity-utilization',
+  ]) {
     it(`${id}: the reference agrees with itself and a perturbed value is caught`, () => {
       const s = builtinScenario(id);
       const counts = Object.fromEntries(Object.keys(s.inputs).map((r) => [r, 200]));
@@ -217,7 +371,11 @@ describe('compareResult on catalog references', () => {
       const first = s.metrics.find((m) => m.release !== false)!.name;
       const bump = (v: unknown): unknown => {
         if (typeof v === 'number') return v * 1.01 + 1;
-        if (Array.isArray(v)) { const i = v.findIndex((x) => x !== null); if (i >= 0) v[i] = bump(v[i]); return v; }
+        if (Array.isArray(v)) {
+          const i = v.findIndex((x) => x !== null);
+          if (i >= 0) v[i] = bump(v[i]);
+          return v;
+        }
         if (v && typeof v === 'object') {
           const o = v as Record<string, unknown>;
           const k = Object.keys(o).find((x) => o[x] !== null);

@@ -44,7 +44,10 @@ export interface AccuracyReport {
 }
 
 /** Laplace scales of a mean decoded as a quotient of a noisy sum and a noisy count. */
-export interface QuotientNoise { num: number; den: number }
+export interface QuotientNoise {
+  num: number;
+  den: number;
+}
 
 export interface CompareOptions {
   /** Laplace scale b = sensitivity/ε per noisy metric, in the metric's units (see `laplaceScales`). */
@@ -101,7 +104,8 @@ function expandNullGroups(a: Map<string, Leaf>, b: Map<string, Leaf>): void {
 }
 
 function checkNumber(fn: string, what: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`${fn}: ${what} must be a finite number >= 0, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+    throw new RangeError(`${fn}: ${what} must be a finite number >= 0, got ${String(v)}`);
   return v;
 }
 
@@ -130,7 +134,10 @@ function quotientTolerance(b: QuotientNoise, mean: number | null, count: number 
  * nothing else may be: an internal (`release: false`) metric in a result is a problem too.
  */
 export function compareResult(
-  scenario: Scenario, actual: Record<string, MetricValue>, expected: Record<string, MetricValue>, opts: CompareOptions = {},
+  scenario: Scenario,
+  actual: Record<string, MetricValue>,
+  expected: Record<string, MetricValue>,
+  opts: CompareOptions = {},
 ): AccuracyReport {
   const fn = 'compareResult';
   if (!scenario || !Array.isArray(scenario.metrics)) throw new TypeError(`${fn}: scenario must be a validated scenario document`);
@@ -153,7 +160,13 @@ export function compareResult(
   for (const name of Object.keys(actual)) {
     const m = byName.get(name);
     if (!m) problems.push({ metric: name, expected: undefined, actual: actual[name], message: 'not a metric of the scenario' });
-    else if (m.release === false) problems.push({ metric: name, expected: undefined, actual: actual[name], message: 'internal metric (release: false) appears in the result' });
+    else if (m.release === false)
+      problems.push({
+        metric: name,
+        expected: undefined,
+        actual: actual[name],
+        message: 'internal metric (release: false) appears in the result',
+      });
   }
 
   for (const m of released) {
@@ -173,7 +186,12 @@ export function compareResult(
     expandNullGroups(got, want);
     const b = Object.hasOwn(noise, m.name) ? noise[m.name] : undefined;
     if (b === undefined && scenario.release?.noise) {
-      problems.push({ metric: m.name, expected: expected[m.name], actual: actual[m.name], message: 'the scenario adds noise but no noise scale was given for this metric' });
+      problems.push({
+        metric: m.name,
+        expected: expected[m.name],
+        actual: actual[m.name],
+        message: 'the scenario adds noise but no noise scale was given for this metric',
+      });
       continue;
     }
     for (const group of new Set([...want.keys(), ...got.keys()])) {
@@ -181,14 +199,30 @@ export function compareResult(
       const g = got.get(group);
       const at = group === '' ? {} : { group };
       if (w === undefined || g === undefined) {
-        problems.push({ metric: m.name, ...at, expected: w, actual: g, message: w === undefined ? 'group not in the reference' : 'group missing from the result' });
+        problems.push({
+          metric: m.name,
+          ...at,
+          expected: w,
+          actual: g,
+          message: w === undefined ? 'group not in the reference' : 'group missing from the result',
+        });
         continue;
       }
-      const q = b !== undefined && typeof b !== 'number' ? quotientTolerance(b, w, operandLeaf(expected, m.name + GROUP_SIZE_SUFFIX, group)) : undefined;
+      const q =
+        b !== undefined && typeof b !== 'number'
+          ? quotientTolerance(b, w, operandLeaf(expected, m.name + GROUP_SIZE_SUFFIX, group))
+          : undefined;
       // suppression happens before noise, on true counts: a null in the reference is exact
       if (q === Infinity && w !== null) continue;
       if (w === null || g === null) {
-        if (w !== g) problems.push({ metric: m.name, ...at, expected: w, actual: g, message: w === null ? 'expected null (suppressed or undefined), got a value' : 'expected a value, got null' });
+        if (w !== g)
+          problems.push({
+            metric: m.name,
+            ...at,
+            expected: w,
+            actual: g,
+            message: w === null ? 'expected null (suppressed or undefined), got a value' : 'expected a value, got null',
+          });
         continue;
       }
       if (!Number.isFinite(g)) {
@@ -223,7 +257,14 @@ export function compareResult(
       } else {
         throw new RangeError(`${fn}: no accuracy rule for agg ${m.agg}`);
       }
-      if (!(d <= tol)) problems.push({ metric: m.name, ...at, expected: w, actual: g, message: `error ${d.toPrecision(3)} exceeds ${rule} (tolerance ${tol.toPrecision(3)})` });
+      if (!(d <= tol))
+        problems.push({
+          metric: m.name,
+          ...at,
+          expected: w,
+          actual: g,
+          message: `error ${d.toPrecision(3)} exceeds ${rule} (tolerance ${tol.toPrecision(3)})`,
+        });
     }
   }
   return { ok: problems.length === 0, largestError, problems };
@@ -241,8 +282,12 @@ export function withInternalMetrics(scenario: Scenario): Scenario {
     const refs = Array.isArray(m.of) ? m.of : [m.of];
     const roles = refs.map((r) => r.slice(0, r.indexOf('.')));
     metrics.push({
-      name: m.name + GROUP_SIZE_SUFFIX, agg: 'count', role: roles.length === 1 ? roles[0]! : roles,
-      ...(m.where ? { where: m.where } : {}), ...(m.by ? { by: m.by } : {}), release: true,
+      name: m.name + GROUP_SIZE_SUFFIX,
+      agg: 'count',
+      role: roles.length === 1 ? roles[0]! : roles,
+      ...(m.where ? { where: m.where } : {}),
+      ...(m.by ? { by: m.by } : {}),
+      release: true,
     });
   }
   return { ...scenario, metrics };
@@ -270,12 +315,23 @@ export function laplaceScales(plan: Plan): Record<string, number | QuotientNoise
     if (!d) throw new RangeError(`laplaceScales: no decoding for released metric ${name}`);
     let scales: (number | null)[];
     switch (d.kind) {
-      case 'value': scales = [scaleOf(d.read)]; break;
-      case 'histogram': scales = d.bins.map(scaleOf); break;
-      case 'quotient': scales = [d.num, d.den].map(scaleOf); break;
-      case 'moments': scales = [d.m1, d.m2, ...(d.count ? [d.count] : [])].map(scaleOf); break;
-      case 'correlation': scales = [d.sa, d.sb, d.saa, d.sbb, d.sab].map(scaleOf); break;
-      default: scales = [];
+      case 'value':
+        scales = [scaleOf(d.read)];
+        break;
+      case 'histogram':
+        scales = d.bins.map(scaleOf);
+        break;
+      case 'quotient':
+        scales = [d.num, d.den].map(scaleOf);
+        break;
+      case 'moments':
+        scales = [d.m1, d.m2, ...(d.count ? [d.count] : [])].map(scaleOf);
+        break;
+      case 'correlation':
+        scales = [d.sa, d.sb, d.saa, d.sbb, d.sab].map(scaleOf);
+        break;
+      default:
+        scales = [];
     }
     if (scales.every((s) => s === null)) continue;
     if (d.kind === 'quotient') {

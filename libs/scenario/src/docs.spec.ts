@@ -69,7 +69,10 @@ describe('docs/scenario-format.md', () => {
         const r = validateScenario(b.json);
         assert.equal(r.ok, false, 'expected a refusal');
         const errors = r.ok ? [] : r.errors;
-        assert.ok(errors.some((e) => e.code === code && e.path === path), JSON.stringify(errors));
+        assert.ok(
+          errors.some((e) => e.code === code && e.path === path),
+          JSON.stringify(errors),
+        );
       });
     } else if (isResult(b.json)) {
       it(`line ${b.line}: the result example has the result document's fields`, () => {
@@ -99,7 +102,9 @@ describe('docs/scenario-format.md', () => {
 
   it('says the truth about too_many_metrics: 257 metrics are refused at /metrics', () => {
     const doc = {
-      id: 't', title: 'T', inputs: { u: { columns: { x: { type: 'number', min: 0, max: 1 } } } },
+      id: 't',
+      title: 'T',
+      inputs: { u: { columns: { x: { type: 'number', min: 0, max: 1 } } } },
       metrics: Array.from({ length: 257 }, (_, i) => ({ name: `n${i}`, agg: 'count', role: 'u' })),
     };
     const r = validateScenario(doc);
@@ -115,7 +120,18 @@ describe('docs/scenario-format.md', () => {
       if (r.ok) for (const m of r.scenario.metrics) aggs.add(m.agg);
     }
     assert.deepEqual([...aggs].sort(), [
-      'correlation', 'count', 'difference', 'dot', 'histogram', 'mean', 'ratio', 'stddev', 'sum', 'sumProduct', 'variance', 'weightedSum',
+      'correlation',
+      'count',
+      'difference',
+      'dot',
+      'histogram',
+      'mean',
+      'ratio',
+      'stddev',
+      'sum',
+      'sumProduct',
+      'variance',
+      'weightedSum',
     ]);
   });
 });

@@ -8,12 +8,27 @@ export type Ref = string;
 
 export type ColumnType = 'number' | 'integer' | 'category' | 'id';
 
-export interface NumberColumn { type: 'number' | 'integer'; min: number; max: number; description?: string }
-export interface CategoryColumn { type: 'category'; values: string[]; description?: string }
-export interface IdColumn { type: 'id'; description?: string }
+export interface NumberColumn {
+  type: 'number' | 'integer';
+  min: number;
+  max: number;
+  description?: string;
+}
+export interface CategoryColumn {
+  type: 'category';
+  values: string[];
+  description?: string;
+}
+export interface IdColumn {
+  type: 'id';
+  description?: string;
+}
 export type ColumnSpec = NumberColumn | CategoryColumn | IdColumn;
 
-export interface RoleInput { columns: Record<string, ColumnSpec>; description?: string }
+export interface RoleInput {
+  columns: Record<string, ColumnSpec>;
+  description?: string;
+}
 
 export type ParamType = 'number' | 'number-list' | 'id-list' | 'category';
 export interface ParamSpec {
@@ -29,26 +44,78 @@ export interface ParamSpec {
 export type Literal = number | string;
 export type Comparison = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
 export type WhereExpr =
-  | { eq: [Ref, Literal] } | { ne: [Ref, Literal] } | { gt: [Ref, Literal] }
-  | { ge: [Ref, Literal] } | { lt: [Ref, Literal] } | { le: [Ref, Literal] }
+  | { eq: [Ref, Literal] }
+  | { ne: [Ref, Literal] }
+  | { gt: [Ref, Literal] }
+  | { ge: [Ref, Literal] }
+  | { lt: [Ref, Literal] }
+  | { le: [Ref, Literal] }
   | { in: [Ref, Literal[]] }
-  | { and: WhereExpr[] } | { or: WhereExpr[] } | { not: WhereExpr };
+  | { and: WhereExpr[] }
+  | { or: WhereExpr[] }
+  | { not: WhereExpr };
 
 export type Agg =
-  | 'count' | 'sum' | 'mean' | 'variance' | 'stddev' | 'histogram'
-  | 'sumProduct' | 'weightedSum' | 'correlation' | 'dot' | 'ratio' | 'difference';
+  | 'count'
+  | 'sum'
+  | 'mean'
+  | 'variance'
+  | 'stddev'
+  | 'histogram'
+  | 'sumProduct'
+  | 'weightedSum'
+  | 'correlation'
+  | 'dot'
+  | 'ratio'
+  | 'difference';
 
-interface MetricBase { name: string; release?: boolean; description?: string }
-export interface CountMetric extends MetricBase { agg: 'count'; role: string | string[]; where?: WhereExpr; by?: Ref | Ref[] }
-export interface StatMetric extends MetricBase { agg: 'sum' | 'mean' | 'variance' | 'stddev'; of: Ref | Ref[]; where?: WhereExpr; by?: Ref | Ref[] }
-export interface HistogramMetric extends MetricBase { agg: 'histogram'; of: Ref | Ref[]; bins: number[]; where?: WhereExpr; by?: Ref | Ref[] }
-export interface SumProductMetric extends MetricBase { agg: 'sumProduct'; of: [Ref, Ref]; where?: WhereExpr; by?: Ref | Ref[] }
-export interface WeightedSumMetric extends MetricBase { agg: 'weightedSum'; of: Ref[]; weights: number[] | string; bias?: number | string }
+interface MetricBase {
+  name: string;
+  release?: boolean;
+  description?: string;
+}
+export interface CountMetric extends MetricBase {
+  agg: 'count';
+  role: string | string[];
+  where?: WhereExpr;
+  by?: Ref | Ref[];
+}
+export interface StatMetric extends MetricBase {
+  agg: 'sum' | 'mean' | 'variance' | 'stddev';
+  of: Ref | Ref[];
+  where?: WhereExpr;
+  by?: Ref | Ref[];
+}
+export interface HistogramMetric extends MetricBase {
+  agg: 'histogram';
+  of: Ref | Ref[];
+  bins: number[];
+  where?: WhereExpr;
+  by?: Ref | Ref[];
+}
+export interface SumProductMetric extends MetricBase {
+  agg: 'sumProduct';
+  of: [Ref, Ref];
+  where?: WhereExpr;
+  by?: Ref | Ref[];
+}
+export interface WeightedSumMetric extends MetricBase {
+  agg: 'weightedSum';
+  of: Ref[];
+  weights: number[] | string;
+  bias?: number | string;
+}
 /** `of` names other metrics (or, for `dot`, a `$params.x` second operand). */
-export interface CombineMetric extends MetricBase { agg: 'correlation' | 'dot' | 'ratio' | 'difference'; of: [string, string] }
+export interface CombineMetric extends MetricBase {
+  agg: 'correlation' | 'dot' | 'ratio' | 'difference';
+  of: [string, string];
+}
 export type Metric = CountMetric | StatMetric | HistogramMetric | SumProductMetric | WeightedSumMetric | CombineMetric;
 
-export interface Align { on: Record<string, string>; keys?: string }
+export interface Align {
+  on: Record<string, string>;
+  keys?: string;
+}
 
 export interface Release {
   minGroupSize?: number;

@@ -18,4 +18,3 @@ export function aggregationsByRole(s: Scenario): Record<string, string[]> {
   for (const m of s.metrics) for (const r of roles(m.name)) out[r]?.add(m.agg);
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v].sort()]));
 }
-

@@ -3,7 +3,12 @@
  * `{error, message, details}` and are thrown as `ApiError` with the same fields.
  */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly details: unknown[] = []) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: unknown[] = [],
+  ) {
     super(message);
     this.name = 'ApiError';
   }
@@ -23,7 +28,12 @@ export class DataspaceClient {
     return new DataspaceClient({ ...this.opts, token });
   }
 
-  async request<T>(method: string, path: string, body?: unknown, extra: { headers?: Record<string, string>; raw?: Uint8Array | string } = {}): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extra: { headers?: Record<string, string>; raw?: Uint8Array | string } = {},
+  ): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json', ...(extra.headers ?? {}) };
     if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
     let payload: Uint8Array | string | null = null;

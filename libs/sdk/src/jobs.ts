@@ -14,8 +14,13 @@ export interface SubmitRequest {
 }
 
 export interface JobStatus {
-  id: string; scenario: string; version: number; status: string; progress: Record<string, unknown>;
-  error: { code: string; message: string; details?: unknown[] } | null; meta: Record<string, unknown> | null;
+  id: string;
+  scenario: string;
+  version: number;
+  status: string;
+  progress: Record<string, unknown>;
+  error: { code: string; message: string; details?: unknown[] } | null;
+  meta: Record<string, unknown> | null;
 }
 
 export const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'refused']);
@@ -59,7 +64,9 @@ export async function encryptPrivateInputs(plan: Plan, keys: SecretKeyset, secre
         vec.fill(v * p.multiplier);
       } else {
         const list = raw as number[];
-        (p.slots ?? []).forEach((slot, i) => { vec[slot] = check(Number(list[i])) * p.multiplier; });
+        (p.slots ?? []).forEach((slot, i) => {
+          vec[slot] = check(Number(list[i])) * p.multiplier;
+        });
       }
       out[p.name] = Buffer.from(engine.scope(() => engine.save(engine.encrypt(pk, vec)))).toString('base64');
     }
@@ -70,7 +77,13 @@ export async function encryptPrivateInputs(plan: Plan, keys: SecretKeyset, secre
   }
 }
 
-export async function submitJob(client: DataspaceClient, keys: SecretKeyset, scenario: Scenario, req: SubmitRequest, opts: { dryRun?: boolean } = {}): Promise<Record<string, unknown>> {
+export async function submitJob(
+  client: DataspaceClient,
+  keys: SecretKeyset,
+  scenario: Scenario,
+  req: SubmitRequest,
+  opts: { dryRun?: boolean } = {},
+): Promise<Record<string, unknown>> {
   const keyset = await publishKeyset(client, keys);
   const { open, secret } = splitParams(scenario, req.params ?? {});
   const body: Record<string, unknown> = { scenario: req.scenario, bindings: req.bindings, keyset, purpose: req.purpose, params: open };
@@ -85,7 +98,13 @@ export async function submitJob(client: DataspaceClient, keys: SecretKeyset, sce
   return client.post<Record<string, unknown>>('jobs', body, req.idempotencyKey ? { 'idempotency-key': req.idempotencyKey } : undefined);
 }
 
-export async function waitForJob(client: DataspaceClient, id: string, onProgress?: (s: JobStatus) => void, pollMs = 250, timeoutMs = 3_600_000): Promise<JobStatus> {
+export async function waitForJob(
+  client: DataspaceClient,
+  id: string,
+  onProgress?: (s: JobStatus) => void,
+  pollMs = 250,
+  timeoutMs = 3_600_000,
+): Promise<JobStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = await client.get<JobStatus>(`jobs/${encodeURIComponent(id)}`);
@@ -97,15 +116,25 @@ export async function waitForJob(client: DataspaceClient, id: string, onProgress
 }
 
 interface EncryptedResult {
-  job: string; scenario: string; version: number; keyset: string; plan: Plan;
-  meta: { rows?: Record<string, number>; missingKeys?: Record<string, number>; suppressedGroups?: Record<string, number[]>; epsilonSpent?: number } | null;
+  job: string;
+  scenario: string;
+  version: number;
+  keyset: string;
+  plan: Plan;
+  meta: {
+    rows?: Record<string, number>;
+    missingKeys?: Record<string, number>;
+    suppressedGroups?: Record<string, number[]>;
+    epsilonSpent?: number;
+  } | null;
   outputs: Record<string, string>;
 }
 
 /** Fetches the encrypted result, decrypts it locally with the secret key and decodes the result document. */
 export async function fetchResult(client: DataspaceClient, id: string, keys: SecretKeyset): Promise<ResultDocument> {
   const r = await client.get<EncryptedResult>(`jobs/${encodeURIComponent(id)}/result`);
-  if (r.keyset !== keys.publicKeyset.fingerprint) throw new Error(`job ${id} was encrypted for keyset ${r.keyset.slice(0, 12)}…, not the one in this key file`);
+  if (r.keyset !== keys.publicKeyset.fingerprint)
+    throw new Error(`job ${id} was encrypted for keyset ${r.keyset.slice(0, 12)}…, not the one in this key file`);
   const engine = await HeEngine.create(r.plan.params as unknown as HeParams);
   const sk = engine.useSecretKeyset(keys);
   try {
@@ -114,7 +143,12 @@ export async function fetchResult(client: DataspaceClient, id: string, keys: Sec
       decrypted[oid] = engine.scope(() => engine.decrypt(sk, engine.load(new Uint8Array(Buffer.from(b64, 'base64')))));
     }
     const meta: EvaluationMeta = { suppressedGroups: r.meta?.suppressedGroups ?? {}, epsilonSpent: r.meta?.epsilonSpent ?? 0 };
-    return decodeResult(r.plan, decrypted, meta, { job: r.job, version: r.version, rows: r.meta?.rows ?? {}, missingKeys: r.meta?.missingKeys ?? {} });
+    return decodeResult(r.plan, decrypted, meta, {
+      job: r.job,
+      version: r.version,
+      rows: r.meta?.rows ?? {},
+      missingKeys: r.meta?.missingKeys ?? {},
+    });
   } finally {
     engine.releaseKeys(sk);
     engine.dispose();

@@ -1,7 +1,5 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
-import {
-  HeEngine, decodeSecretKeyset, encodePublicKeyset, encodeSecretKeyset, type HeParams, type SecretKeyset,
-} from '#he-core';
+import { HeEngine, decodeSecretKeyset, encodePublicKeyset, encodeSecretKeyset, type HeParams, type SecretKeyset } from '#he-core';
 import { type Plan, type ParamValues, type Scenario, compilePlan } from '#scenario';
 
 /** Every power-of-two rotation up to half the slots: enough for any plan at these parameters. */
@@ -61,7 +59,10 @@ export function placeholderParams(s: Scenario): ParamValues {
 }
 
 /** The HE parameters and keys a consumer needs for a plan (or for a scenario, before binding). */
-export function keyRequirements(planOrScenario: Plan | Scenario, params?: ParamValues): { params: HeParams; galoisSteps: number[]; relin: boolean } {
+export function keyRequirements(
+  planOrScenario: Plan | Scenario,
+  params?: ParamValues,
+): { params: HeParams; galoisSteps: number[]; relin: boolean } {
   let plan: Plan;
   if ('format' in planOrScenario && planOrScenario.format === 'dataspace-plan/1') plan = planOrScenario;
   else {
@@ -71,14 +72,21 @@ export function keyRequirements(planOrScenario: Plan | Scenario, params?: ParamV
     plan = r.plan;
   }
   const p = plan.params as unknown as HeParams;
-  return { params: p, galoisSteps: [...new Set([...allPowerOfTwoSteps(plan.slots), ...plan.galoisSteps])].sort((a, b) => a - b), relin: true };
+  return {
+    params: p,
+    galoisSteps: [...new Set([...allPowerOfTwoSteps(plan.slots), ...plan.galoisSteps])].sort((a, b) => a - b),
+    relin: true,
+  };
 }
 
 /**
  * Generates a keyset on the consumer's machine and writes it to `file` with mode 0600. The secret key is
  * written there and nowhere else; only `publicKeyset` ever leaves this process.
  */
-export async function generateKeyFile(file: string, req: { params: HeParams; galoisSteps: number[]; relin: boolean }): Promise<{ fingerprint: string; params: HeParams }> {
+export async function generateKeyFile(
+  file: string,
+  req: { params: HeParams; galoisSteps: number[]; relin: boolean },
+): Promise<{ fingerprint: string; params: HeParams }> {
   const engine = await HeEngine.create(req.params);
   try {
     const ks = engine.generateKeyset({ galoisSteps: req.galoisSteps, relin: req.relin });

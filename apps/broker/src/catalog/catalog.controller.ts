@@ -5,7 +5,16 @@ import { CatalogService } from './catalog.service.js';
 import type { OfferEntity } from '#persistence';
 
 function view(o: OfferEntity): unknown {
-  return { id: o.datasetId, name: o.name, description: o.description, provider: o.providerId, columns: o.columns, policy: o.policy, rows: o.rowCount, updatedAt: o.updatedAt };
+  return {
+    id: o.datasetId,
+    name: o.name,
+    description: o.description,
+    provider: o.providerId,
+    columns: o.columns,
+    policy: o.policy,
+    rows: o.rowCount,
+    updatedAt: o.updatedAt,
+  };
 }
 
 @ApiTags('catalog')

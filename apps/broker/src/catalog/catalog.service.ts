@@ -5,8 +5,14 @@ import { OfferEntity } from '#persistence';
 
 /** An offer in the broker's catalog: a dataset's metadata and policy, never its rows. */
 export interface Offer {
-  datasetId: string; providerId: string; connectorId: string; name: string; description: string;
-  columns: Record<string, unknown>; policy: Record<string, unknown>; rowCount: number;
+  datasetId: string;
+  providerId: string;
+  connectorId: string;
+  name: string;
+  description: string;
+  columns: Record<string, unknown>;
+  policy: Record<string, unknown>;
+  rowCount: number;
 }
 
 @Injectable()

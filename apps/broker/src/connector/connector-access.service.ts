@@ -27,7 +27,8 @@ export class ConnectorAccess {
 
   /** The connector a credential acts for; an admin or a connector credential without one acts for none. */
   connectorOf(who: Principal): string {
-    if (who.role !== 'connector' || !who.connectorId) throw new AppError('FORBIDDEN', 'only a connector credential bound to a connector id acts on connector routes');
+    if (who.role !== 'connector' || !who.connectorId)
+      throw new AppError('FORBIDDEN', 'only a connector credential bound to a connector id acts on connector routes');
     return who.connectorId;
   }
 
@@ -53,7 +54,9 @@ export class ConnectorAccess {
   async ownKeyset(who: Principal, keysetId: string): Promise<void> {
     const connectorId = this.connectorOf(who);
     if (!ID.test(keysetId)) throw new AppError('NOT_FOUND', 'no such keyset');
-    const n = await this.ds.getRepository(JobEntity).createQueryBuilder('j')
+    const n = await this.ds
+      .getRepository(JobEntity)
+      .createQueryBuilder('j')
       .innerJoin(JobDatasetEntity, 'jd', 'jd.job_id = j.id')
       .innerJoin(OfferEntity, 'o', 'o.dataset_id = jd.dataset_id')
       .where('j.keyset_id = :keysetId AND o.connector_id = :connectorId', { keysetId, connectorId })
@@ -71,21 +74,42 @@ export class ConnectorAccess {
     const connectorId = this.connectorOf(who);
     if (o.connectorId !== connectorId) throw new AppError('FORBIDDEN', `this credential publishes offers of connector ${connectorId} only`);
     // What the catalog shows and jobs are checked against is a valid dataset document, as the provider registered it.
-    const v = validateDatasetDocument({ name: o.name, ...(o.description ? { description: o.description } : {}), columns: o.columns, policy: o.policy });
-    if (!v.ok) throw new AppError('VALIDATION_FAILED', 'the offer is not a valid dataset document', v.errors.map((e) => ({ path: e.path ? `$.${e.path}` : '$', code: e.code, message: e.message })));
+    const v = validateDatasetDocument({
+      name: o.name,
+      ...(o.description ? { description: o.description } : {}),
+      columns: o.columns,
+      policy: o.policy,
+    });
+    if (!v.ok)
+      throw new AppError(
+        'VALIDATION_FAILED',
+        'the offer is not a valid dataset document',
+        v.errors.map((e) => ({ path: e.path ? `$.${e.path}` : '$', code: e.code, message: e.message })),
+      );
     await inTransaction(this.ds, async (m) => {
       const existing = await m.getRepository(OfferEntity).findOneBy({ datasetId: o.datasetId });
       if (existing) {
         if (existing.connectorId !== connectorId) throw new AppError('FORBIDDEN', `offer ${o.datasetId} belongs to another connector`);
         if (existing.providerId !== o.providerId) throw new AppError('FORBIDDEN', 'the provider of an offer cannot be changed');
-        if (!same(existing.policy, o.policy)) throw new AppError('CONFLICT', 'an offer\'s usage policy is set when its provider registers the dataset; a connector cannot change it');
-        if (!same(existing.columns, o.columns)) throw new AppError('CONFLICT', 'an offer\'s columns are set when its provider registers the dataset; a connector cannot change them');
+        if (!same(existing.policy, o.policy))
+          throw new AppError(
+            'CONFLICT',
+            "an offer's usage policy is set when its provider registers the dataset; a connector cannot change it",
+          );
+        if (!same(existing.columns, o.columns))
+          throw new AppError(
+            'CONFLICT',
+            "an offer's columns are set when its provider registers the dataset; a connector cannot change them",
+          );
       } else {
         const provider = await this.participants.byId(o.providerId);
-        if (!provider || (provider.role !== 'provider' && provider.role !== 'admin')) throw new AppError('UNPROCESSABLE', `no provider ${o.providerId}`);
+        if (!provider || (provider.role !== 'provider' && provider.role !== 'admin'))
+          throw new AppError('UNPROCESSABLE', `no provider ${o.providerId}`);
       }
       await this.ledger.record({
-        type: 'offer.published', actor: { id: who.id, role: who.role }, datasets: [o.datasetId],
+        type: 'offer.published',
+        actor: { id: who.id, role: who.role },
+        datasets: [o.datasetId],
         data: { provider: o.providerId, connector: connectorId, rows: o.rowCount, created: !existing },
       });
       await m.getRepository(OfferEntity).upsert({ ...o } as never, ['datasetId']);

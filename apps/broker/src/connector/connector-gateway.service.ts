@@ -2,7 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, In, Like } from 'typeorm';
 import { AppError, UPLOAD_BATCH_CHUNKS } from '#contracts';
 import {
-  JobCiphertextEntity, JobDatasetEntity, JobEntity, type JobStatus, KeysetEntity, OfferEntity, ScenarioEntity, inTransaction, purgeJobCiphertexts,
+  JobCiphertextEntity,
+  JobDatasetEntity,
+  JobEntity,
+  type JobStatus,
+  KeysetEntity,
+  OfferEntity,
+  ScenarioEntity,
+  inTransaction,
+  purgeJobCiphertexts,
 } from '#persistence';
 import { LedgerRecorder } from '#platform';
 import type { UsagePolicy } from '#policy';
@@ -49,7 +57,10 @@ async function endFailed(m: EntityManager, jobId: string): Promise<void> {
  */
 @Injectable()
 export class ConnectorGateway {
-  constructor(private readonly ds: DataSource, private readonly ledger: LedgerRecorder) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly ledger: LedgerRecorder,
+  ) {}
 
   async publishOffer(o: OfferDocument): Promise<void> {
     await this.ds.getRepository(OfferEntity).upsert({ ...o } as never, ['datasetId']);
@@ -61,8 +72,17 @@ export class ConnectorGateway {
     const s = await this.ds.getRepository(ScenarioEntity).findOneBy({ id: j.scenarioId, version: j.scenarioVersion });
     if (!s) return null;
     return {
-      id: j.id, consumerId: j.consumerId, purpose: j.purpose, status: j.status, scenarioId: j.scenarioId, scenarioVersion: j.scenarioVersion,
-      bindings: j.bindings, plan: j.plan, scenario: s.document, keysetId: j.keysetId, countsWithheld: countsWithheld(j),
+      id: j.id,
+      consumerId: j.consumerId,
+      purpose: j.purpose,
+      status: j.status,
+      scenarioId: j.scenarioId,
+      scenarioVersion: j.scenarioVersion,
+      bindings: j.bindings,
+      plan: j.plan,
+      scenario: s.document,
+      keysetId: j.keysetId,
+      countsWithheld: countsWithheld(j),
     };
   }
 
@@ -78,7 +98,9 @@ export class ConnectorGateway {
    */
   private async openJob(m: EntityManager, jobId: string, lock = true): Promise<JobEntity> {
     const pg = lock && m.connection.options.type === 'postgres' && m.queryRunner?.isTransactionActive === true;
-    const j = await m.getRepository(JobEntity).findOne({ where: { id: jobId }, ...(pg ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+    const j = await m
+      .getRepository(JobEntity)
+      .findOne({ where: { id: jobId }, ...(pg ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
     if (!j) throw new AppError('NOT_FOUND', `no job ${jobId}`);
     if (!OPEN.includes(j.status)) throw new AppError('CONFLICT', `job ${jobId} is ${j.status}: its inputs can no longer change`);
     return j;
@@ -101,15 +123,23 @@ export class ConnectorGateway {
   async uploadPart(jobId: string, role: string, part: UploadPart): Promise<void> {
     checkRole(role);
     for (const f of part.features) {
-      if (typeof f.id !== 'string' || f.id.length === 0 || f.id.length > 100 || f.id.includes('\u0000')) throw new AppError('BAD_REQUEST', 'a feature id is 1..100 characters, no NUL');
-      if (!Number.isSafeInteger(f.first) || f.first < 0 || f.first + f.chunks.length > 2 ** 31 - 1) throw new AppError('BAD_REQUEST', 'chunk index out of range');
+      if (typeof f.id !== 'string' || f.id.length === 0 || f.id.length > 100 || f.id.includes('\u0000'))
+        throw new AppError('BAD_REQUEST', 'a feature id is 1..100 characters, no NUL');
+      if (!Number.isSafeInteger(f.first) || f.first < 0 || f.first + f.chunks.length > 2 ** 31 - 1)
+        throw new AppError('BAD_REQUEST', 'chunk index out of range');
     }
     await inTransaction(this.ds, async (m) => {
       await this.openJob(m, jobId);
       for (const f of part.features) {
         for (let i = 0; i < f.chunks.length; i++) {
           const c = f.chunks[i]!;
-          await m.getRepository(JobCiphertextEntity).insert({ jobId, role: staging(role), feature: f.id, chunk: f.first + i, blob: Buffer.from(c.buffer, c.byteOffset, c.byteLength) });
+          await m.getRepository(JobCiphertextEntity).insert({
+            jobId,
+            role: staging(role),
+            feature: f.id,
+            chunk: f.first + i,
+            blob: Buffer.from(c.buffer, c.byteOffset, c.byteLength),
+          });
         }
       }
     });
@@ -119,11 +149,18 @@ export class ConnectorGateway {
     checkRole(role);
     await inTransaction(this.ds, async (m) => {
       await this.openJob(m, jobId);
-      if (!(await m.getRepository(JobDatasetEntity).findOneBy({ jobId, role }))) throw new AppError('NOT_FOUND', `job ${jobId} binds no role ${role}`);
+      if (!(await m.getRepository(JobDatasetEntity).findOneBy({ jobId, role })))
+        throw new AppError('NOT_FOUND', `job ${jobId} binds no role ${role}`);
       const staged = await m.getRepository(JobCiphertextEntity).count({ where: { jobId, role: staging(role) } });
-      if (staged !== meta.ciphertexts) throw new AppError('CONFLICT', `upload incomplete: ${staged} of ${meta.ciphertexts} ciphertexts staged`);
+      if (staged !== meta.ciphertexts)
+        throw new AppError('CONFLICT', `upload incomplete: ${staged} of ${meta.ciphertexts} ciphertexts staged`);
       await m.getRepository(JobCiphertextEntity).delete({ jobId, role });
-      await m.createQueryBuilder().update(JobCiphertextEntity).set({ role }).where('job_id = :jobId AND role = :staged', { jobId, staged: staging(role) }).execute();
+      await m
+        .createQueryBuilder()
+        .update(JobCiphertextEntity)
+        .set({ role })
+        .where('job_id = :jobId AND role = :staged', { jobId, staged: staging(role) })
+        .execute();
       await m.getRepository(JobDatasetEntity).update({ jobId, role }, { status: 'encrypted', meta: meta as never });
     });
     await this.reportProgress(jobId, role, { status: 'encrypted', ciphertexts: meta.ciphertexts, bytes: meta.bytes });
@@ -137,8 +174,12 @@ export class ConnectorGateway {
     await inTransaction(this.ds, async (m) => {
       const j = await m.getRepository(JobEntity).findOneBy({ id: jobId });
       if (!j || !OPEN.includes(j.status)) return;
-      const progress = countsWithheld(j) ? Object.fromEntries(Object.entries(reported).filter(([k]) => !COUNT_FIELDS.includes(k))) : reported;
-      const p = { ...(j.progress as { providers?: Record<string, Record<string, unknown>> }) } as Record<string, unknown> & { providers?: Record<string, Record<string, unknown>> };
+      const progress = countsWithheld(j)
+        ? Object.fromEntries(Object.entries(reported).filter(([k]) => !COUNT_FIELDS.includes(k)))
+        : reported;
+      const p = { ...(j.progress as { providers?: Record<string, Record<string, unknown>> }) } as Record<string, unknown> & {
+        providers?: Record<string, Record<string, unknown>>;
+      };
       p.providers = { ...(p.providers ?? {}), [role]: { ...(p.providers?.[role] ?? {}), ...progress } };
       const status = j.status === 'queued' ? 'encrypting' : j.status;
       if (status === 'encrypting') p.stage = 'encrypting';
@@ -151,7 +192,13 @@ export class ConnectorGateway {
     await inTransaction(this.ds, async (m) => {
       await this.openJob(m, jobId);
       await m.getRepository(JobDatasetEntity).update({ jobId, role }, { status: 'failed' });
-      await m.getRepository(JobEntity).update({ id: jobId, status: In(OPEN) }, { status: 'failed', error: { code: 'PROVIDER_FAILED', message: `the provider of role ${role} could not encrypt its inputs: ${message}` } as never });
+      await m.getRepository(JobEntity).update(
+        { id: jobId, status: In(OPEN) },
+        {
+          status: 'failed',
+          error: { code: 'PROVIDER_FAILED', message: `the provider of role ${role} could not encrypt its inputs: ${message}` } as never,
+        },
+      );
       await endFailed(m, jobId);
     });
   }
@@ -160,9 +207,17 @@ export class ConnectorGateway {
     await inTransaction(this.ds, async (m) => {
       await this.openJob(m, jobId);
       await m.getRepository(JobDatasetEntity).update({ jobId, role }, { status: 'refused' });
-      await m.getRepository(JobEntity).update({ id: jobId, status: In(OPEN) }, {
-        status: 'failed', error: { code: 'PROVIDER_REFUSED', message: `the provider of role ${role} refused to encrypt its inputs`, details: reasons } as never,
-      });
+      await m.getRepository(JobEntity).update(
+        { id: jobId, status: In(OPEN) },
+        {
+          status: 'failed',
+          error: {
+            code: 'PROVIDER_REFUSED',
+            message: `the provider of role ${role} refused to encrypt its inputs`,
+            details: reasons,
+          } as never,
+        },
+      );
       await endFailed(m, jobId);
     });
   }
@@ -179,7 +234,12 @@ export class ConnectorGateway {
    */
 
   /** The aligned roles of a running job (PSI parties in order) and the index of `role`, or a refusal. */
-  private async psiParty(m: EntityManager, jobId: string, role: string, lock = true): Promise<{ job: JobEntity; roles: string[]; me: number }> {
+  private async psiParty(
+    m: EntityManager,
+    jobId: string,
+    role: string,
+    lock = true,
+  ): Promise<{ job: JobEntity; roles: string[]; me: number }> {
     const job = await this.openJob(m, jobId, lock);
     const align = (job.plan as unknown as Plan | null)?.align;
     if (!align || align.keys) throw new AppError('CONFLICT', `job ${jobId} does not align by private set intersection`);
@@ -205,27 +265,45 @@ export class ConnectorGateway {
     await inTransaction(this.ds, async (m) => {
       const { job, roles, me } = await this.psiParty(m, jobId, role);
       const k = roles.length;
-      if (!Number.isSafeInteger(set) || set < 0 || set >= k || !Number.isSafeInteger(keys) || keys < 1 || keys > k) throw new AppError('BAD_REQUEST', 'no such set or step');
+      if (!Number.isSafeInteger(set) || set < 0 || set >= k || !Number.isSafeInteger(keys) || keys < 1 || keys > k)
+        throw new AppError('BAD_REQUEST', 'no such set or step');
       const repo = m.getRepository(JobCiphertextEntity);
       if (keys === 1) {
         if (set !== me) throw new AppError('FORBIDDEN', 'a party posts only its own set blinded once');
         const jd = await m.getRepository(JobDatasetEntity).findOneBy({ jobId, role });
         const offer = jd ? await m.getRepository(OfferEntity).findOneBy({ datasetId: jd.datasetId }) : null;
-        if (!offer || n > offer.rowCount) throw new AppError('UNPROCESSABLE', `a party's set holds at most its dataset's row count (${offer?.rowCount ?? 0}) of points; got ${n}`);
+        if (!offer || n > offer.rowCount)
+          throw new AppError(
+            'UNPROCESSABLE',
+            `a party's set holds at most its dataset's row count (${offer?.rowCount ?? 0}) of points; got ${n}`,
+          );
         const seen = new Set<string>();
-        for (let i = 0; i < n; i++) seen.add(Buffer.from(points.buffer, points.byteOffset + i * POINT_BYTES, POINT_BYTES).toString('latin1'));
+        for (let i = 0; i < n; i++)
+          seen.add(Buffer.from(points.buffer, points.byteOffset + i * POINT_BYTES, POINT_BYTES).toString('latin1'));
         if (seen.size !== n) throw new AppError('UNPROCESSABLE', 'a blinded set holds each point once');
       } else {
-        if (set === me || (set + keys - 1) % k !== me) throw new AppError('FORBIDDEN', `set ${set} with ${keys} keys is not this party's to blind`);
+        if (set === me || (set + keys - 1) % k !== me)
+          throw new AppError('FORBIDDEN', `set ${set} with ${keys} keys is not this party's to blind`);
         const prev = await repo.findOneBy({ jobId, role: PSI, feature: psiSet(set, keys - 1), chunk: 0 });
         if (!prev) throw new AppError('CONFLICT', `set ${set} with ${keys - 1} keys was not posted`);
-        if (prev.blob.length !== points.length) throw new AppError('UNPROCESSABLE', `set ${set} had ${prev.blob.length / POINT_BYTES} points, got ${n}`);
+        if (prev.blob.length !== points.length)
+          throw new AppError('UNPROCESSABLE', `set ${set} had ${prev.blob.length / POINT_BYTES} points, got ${n}`);
       }
       // Each step once: a party that re-posted with a fresh key (a retried task) would pair positions with the wrong
       // order and misalign rows without any error; refusing it fails the job instead.
       const again = await repo.countBy({ jobId, role: PSI, feature: In([psiSet(set, keys), ...roles.map(psiMatches)]) });
-      if (again) throw new AppError('CONFLICT', 'this step of the intersection was already taken: a party joins a job\'s intersection once, and a retried task cannot rejoin it');
-      await repo.insert({ jobId, role: PSI, feature: psiSet(set, keys), chunk: 0, blob: Buffer.from(points.buffer, points.byteOffset, points.byteLength) });
+      if (again)
+        throw new AppError(
+          'CONFLICT',
+          "this step of the intersection was already taken: a party joins a job's intersection once, and a retried task cannot rejoin it",
+        );
+      await repo.insert({
+        jobId,
+        role: PSI,
+        feature: psiSet(set, keys),
+        chunk: 0,
+        blob: Buffer.from(points.buffer, points.byteOffset, points.byteLength),
+      });
       if (keys === k) await this.psiIntersect(m, job, roles);
     });
   }
@@ -254,13 +332,25 @@ export class ConnectorGateway {
       await endFailed(m, job.id);
       // last in the transaction: a failure that cannot be recorded does not happen
       await this.ledger.record({
-        id: `${job.id}.failed`, type: 'job.failed', actor: { id: 'broker', role: 'broker' }, job: job.id, scenario: job.scenarioId,
-        consumer: job.consumerId, datasets: Object.values(job.bindings), data: { code: 'TOO_FEW_KEYS', minAlignedKeys: min },
+        id: `${job.id}.failed`,
+        type: 'job.failed',
+        actor: { id: 'broker', role: 'broker' },
+        job: job.id,
+        scenario: job.scenarioId,
+        consumer: job.consumerId,
+        datasets: Object.values(job.bindings),
+        data: { code: 'TOO_FEW_KEYS', minAlignedKeys: min },
       });
       return;
     }
     for (const [i, role] of roles.entries()) {
-      await repo.insert({ jobId: job.id, role: PSI, feature: psiMatches(role), chunk: 0, blob: Buffer.from(JSON.stringify(result.positions[i]), 'utf8') });
+      await repo.insert({
+        jobId: job.id,
+        role: PSI,
+        feature: psiMatches(role),
+        chunk: 0,
+        blob: Buffer.from(JSON.stringify(result.positions[i]), 'utf8'),
+      });
     }
   }
 
@@ -292,7 +382,8 @@ export class ConnectorGateway {
   async psiTask(jobId: string, role: string, set: number, keys: number): Promise<Uint8Array | null> {
     const { roles, me } = await this.psiParty(this.ds.manager, jobId, role, false);
     const k = roles.length;
-    if (!Number.isSafeInteger(set) || set < 0 || set >= k || !Number.isSafeInteger(keys) || keys < 1 || keys >= k) throw new AppError('BAD_REQUEST', 'no such set or step');
+    if (!Number.isSafeInteger(set) || set < 0 || set >= k || !Number.isSafeInteger(keys) || keys < 1 || keys >= k)
+      throw new AppError('BAD_REQUEST', 'no such set or step');
     if (set === me || (set + keys) % k !== me) throw new AppError('FORBIDDEN', `set ${set} with ${keys} keys is not this party's to blind`);
     const r = await this.ds.getRepository(JobCiphertextEntity).findOneBy({ jobId, role: PSI, feature: psiSet(set, keys), chunk: 0 });
     return r ? new Uint8Array(r.blob) : null;

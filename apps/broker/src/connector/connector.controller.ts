@@ -10,22 +10,45 @@ import { ConnectorAccess } from './connector-access.service.js';
 import { ConnectorGateway } from './connector-gateway.service.js';
 
 type Req = Readable & { headers: Record<string, string | string[] | undefined> };
-interface Res { status(n: number): Res; send(b: unknown): void; setHeader(k: string, v: string): void; end(b?: unknown): void }
+interface Res {
+  status(n: number): Res;
+  send(b: unknown): void;
+  setHeader(k: string, v: string): void;
+  end(b?: unknown): void;
+}
 
 const id = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, '1..64 letters, digits and . _ : -');
-const text = (min: number, max: number) => z.string().min(min).max(max).refine((v) => !v.includes('\u0000'), 'no NUL character');
+const text = (min: number, max: number) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .refine((v) => !v.includes('\u0000'), 'no NUL character');
 const offer = z.strictObject({
-  datasetId: id, providerId: id, connectorId: id,
-  name: text(1, 200), description: text(0, 10_000), columns: z.record(z.string(), z.unknown()),
-  policy: z.record(z.string(), z.unknown()), rowCount: z.number().int().min(0).max(2 ** 31 - 1),
+  datasetId: id,
+  providerId: id,
+  connectorId: id,
+  name: text(1, 200),
+  description: text(0, 10_000),
+  columns: z.record(z.string(), z.unknown()),
+  policy: z.record(z.string(), z.unknown()),
+  rowCount: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1),
 });
 const progress = z.strictObject({ progress: z.record(z.string(), z.unknown()) });
 const refusal = z.strictObject({ reasons: z.array(z.strictObject({ code: z.string().max(60), message: z.string().max(500) })).max(50) });
 const failure = z.strictObject({ message: z.string().max(2000) });
 const commitBody = z.strictObject({
   meta: z.strictObject({
-    rows: z.number().int().min(0), groupCounts: z.record(z.string(), z.array(z.number().int().min(0))), missingKeys: z.number().int().min(0),
-    skippedRows: z.number().int().min(0), ciphertexts: z.number().int().min(0), bytes: z.number().int().min(0),
+    rows: z.number().int().min(0),
+    groupCounts: z.record(z.string(), z.array(z.number().int().min(0))),
+    missingKeys: z.number().int().min(0),
+    skippedRows: z.number().int().min(0),
+    ciphertexts: z.number().int().min(0),
+    bytes: z.number().int().min(0),
   }),
 });
 /** A PSI set index or key count in a path. */
@@ -44,7 +67,11 @@ const step = (v: string, what: string): number => {
 @Controller('connector')
 @Roles('connector')
 export class ConnectorController {
-  constructor(private readonly gateway: ConnectorGateway, private readonly access: ConnectorAccess, @Inject(CONFIG) private readonly cfg: AppConfig) {}
+  constructor(
+    private readonly gateway: ConnectorGateway,
+    private readonly access: ConnectorAccess,
+    @Inject(CONFIG) private readonly cfg: AppConfig,
+  ) {}
 
   @Put('offers/:id')
   @HttpCode(204)
@@ -92,14 +119,19 @@ export class ConnectorController {
     }
     const first = (parsed.meta as { first?: unknown }).first;
     if (!Array.isArray(first) || first.length !== parsed.features.length || !first.every((n) => Number.isInteger(n) && n >= 0)) {
-      throw new AppError('BAD_REQUEST', 'malformed upload: meta.first must give each feature\'s first chunk index');
+      throw new AppError('BAD_REQUEST', "malformed upload: meta.first must give each feature's first chunk index");
     }
     await this.gateway.uploadPart(id, role, { features: parsed.features.map((f, i) => ({ ...f, first: first[i] as number })) });
   }
 
   @Post('jobs/:id/inputs/:role/commit')
   @HttpCode(204)
-  async commit(@Param('id') id: string, @Param('role') role: string, @Body() body: unknown, @CurrentPrincipal() who: Principal): Promise<void> {
+  async commit(
+    @Param('id') id: string,
+    @Param('role') role: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() who: Principal,
+  ): Promise<void> {
     await this.access.ownRole(who, id, role);
     const { meta } = parseInput(commitBody, body, 'commit');
     await this.gateway.commitUpload(id, role, meta as never);
@@ -107,21 +139,36 @@ export class ConnectorController {
 
   @Post('jobs/:id/roles/:role/progress')
   @HttpCode(204)
-  async progress(@Param('id') id: string, @Param('role') role: string, @Body() body: unknown, @CurrentPrincipal() who: Principal): Promise<void> {
+  async progress(
+    @Param('id') id: string,
+    @Param('role') role: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() who: Principal,
+  ): Promise<void> {
     await this.access.ownRole(who, id, role);
     await this.gateway.reportProgress(id, role, parseInput(progress, body, 'progress').progress);
   }
 
   @Post('jobs/:id/roles/:role/refusal')
   @HttpCode(204)
-  async refusal(@Param('id') id: string, @Param('role') role: string, @Body() body: unknown, @CurrentPrincipal() who: Principal): Promise<void> {
+  async refusal(
+    @Param('id') id: string,
+    @Param('role') role: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() who: Principal,
+  ): Promise<void> {
     await this.access.ownRole(who, id, role);
     await this.gateway.reportRefusal(id, role, parseInput(refusal, body, 'refusal').reasons);
   }
 
   @Post('jobs/:id/roles/:role/failure')
   @HttpCode(204)
-  async failure(@Param('id') id: string, @Param('role') role: string, @Body() body: unknown, @CurrentPrincipal() who: Principal): Promise<void> {
+  async failure(
+    @Param('id') id: string,
+    @Param('role') role: string,
+    @Body() body: unknown,
+    @CurrentPrincipal() who: Principal,
+  ): Promise<void> {
     await this.access.ownRole(who, id, role);
     await this.gateway.reportFailure(id, role, parseInput(failure, body, 'failure').message);
   }
@@ -129,8 +176,14 @@ export class ConnectorController {
   /** Private set intersection: this party's own set blinded once (set = its index, keys = 1), or a set it re-blinded. */
   @Put('jobs/:id/psi/:role/sets/:set/:keys')
   @HttpCode(204)
-  async psiSubmit(@Param('id') id: string, @Param('role') role: string, @Param('set') set: string, @Param('keys') keys: string,
-    @Req() req: Req, @CurrentPrincipal() who: Principal): Promise<void> {
+  async psiSubmit(
+    @Param('id') id: string,
+    @Param('role') role: string,
+    @Param('set') set: string,
+    @Param('keys') keys: string,
+    @Req() req: Req,
+    @CurrentPrincipal() who: Principal,
+  ): Promise<void> {
     await this.access.ownRole(who, id, role);
     const s = step(set, 'set');
     const k = step(keys, 'key count');
@@ -141,8 +194,14 @@ export class ConnectorController {
 
   /** A set this party must re-blind next (404 until it was posted); no other set is ever handed out. */
   @Get('jobs/:id/psi/:role/sets/:set/:keys')
-  async psiTask(@Param('id') id: string, @Param('role') role: string, @Param('set') set: string, @Param('keys') keys: string,
-    @Res() res: Res, @CurrentPrincipal() who: Principal): Promise<void> {
+  async psiTask(
+    @Param('id') id: string,
+    @Param('role') role: string,
+    @Param('set') set: string,
+    @Param('keys') keys: string,
+    @Res() res: Res,
+    @CurrentPrincipal() who: Principal,
+  ): Promise<void> {
     await this.access.ownRole(who, id, role);
     const b = await this.gateway.psiTask(id, role, step(set, 'set'), step(keys, 'key count'));
     if (!b) throw new AppError('NOT_FOUND', 'not yet posted');
@@ -152,7 +211,11 @@ export class ConnectorController {
 
   /** The positions of this party's matched points in the intersection's order (404 until every set is fully blinded). */
   @Get('jobs/:id/psi/:role/matches')
-  async psiMatches(@Param('id') id: string, @Param('role') role: string, @CurrentPrincipal() who: Principal): Promise<{ positions: number[] }> {
+  async psiMatches(
+    @Param('id') id: string,
+    @Param('role') role: string,
+    @CurrentPrincipal() who: Principal,
+  ): Promise<{ positions: number[] }> {
     await this.access.ownRole(who, id, role);
     const positions = await this.gateway.psiMatches(id, role);
     if (!positions) throw new AppError('NOT_FOUND', 'the intersection is not known yet');

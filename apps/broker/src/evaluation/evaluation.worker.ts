@@ -3,7 +3,15 @@ import { UnrecoverableError, WaitingChildrenError, type Job } from 'bullmq';
 import { DataSource, In } from 'typeorm';
 import { type EvaluatePayload, JobName, QueueName, type ReducePayload } from '#contracts';
 import type { HeParams } from '#he-core';
-import { JobCiphertextEntity, JobDatasetEntity, JobEntity, KeysetEntity, OfferEntity, inTransaction, purgeJobCiphertexts } from '#persistence';
+import {
+  JobCiphertextEntity,
+  JobDatasetEntity,
+  JobEntity,
+  KeysetEntity,
+  OfferEntity,
+  inTransaction,
+  purgeJobCiphertexts,
+} from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder, QueueService } from '#platform';
 import type { UsagePolicy } from '#policy';
 import { type Plan, reducibleFeatures } from '#scenario';
@@ -13,7 +21,10 @@ import { JobOrchestrator } from '../jobs/job-orchestrator.service.js';
 
 /** A job the policy of a bound dataset stops at evaluation: fails with `code`, never retried. */
 class PolicyFailure extends UnrecoverableError {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -39,9 +50,12 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   onApplicationBootstrap(): void {
-    this.queues.worker<EvaluatePayload | ReducePayload>(QueueName.evaluate, (job, token) => job.name === JobName.reduce
-      ? this.reduce(job as Job<ReducePayload>)
-      : this.process(job as Job<EvaluatePayload>, token), { concurrency: this.threads.size, lockDuration: this.cfg.WORKER_LOCK_MS });
+    this.queues.worker<EvaluatePayload | ReducePayload>(
+      QueueName.evaluate,
+      (job, token) =>
+        job.name === JobName.reduce ? this.reduce(job as Job<ReducePayload>) : this.process(job as Job<EvaluatePayload>, token),
+      { concurrency: this.threads.size, lockDuration: this.cfg.WORKER_LOCK_MS },
+    );
     this.orchestrator.startReconciler(this.cfg.RECONCILE_MS);
   }
 
@@ -53,7 +67,9 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     await inTransaction(this.ds, async (m) => {
       const j = await m.getRepository(JobEntity).findOneBy({ id });
       if (!j) return;
-      await m.getRepository(JobEntity).update({ id }, { ...patch, ...(progress ? { progress: { ...j.progress, ...progress } } : {}) } as never);
+      await m
+        .getRepository(JobEntity)
+        .update({ id }, { ...patch, ...(progress ? { progress: { ...j.progress, ...progress } } : {}) } as never);
     });
   }
 
@@ -91,7 +107,9 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     const privateParams: Record<string, Uint8Array> = {};
     const reduced = new Set<string>();
     if (bj.data.step === 'reduced') {
-      const partials = await this.ds.getRepository(JobCiphertextEntity).find({ where: { jobId: job.id, role: '$partial' }, order: { feature: 'ASC', chunk: 'ASC' } });
+      const partials = await this.ds
+        .getRepository(JobCiphertextEntity)
+        .find({ where: { jobId: job.id, role: '$partial' }, order: { feature: 'ASC', chunk: 'ASC' } });
       for (const p of partials) {
         const [role, feature] = JSON.parse(p.feature) as [string, string];
         ((inputs[role] ??= {})[feature] ??= []).push(new Uint8Array(p.blob));
@@ -99,14 +117,22 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
       }
     }
     // Which (role, feature) sets exist, without their bytes; then the bytes of those not reduced.
-    const sets: { role: string; feature: string }[] = await this.ds.getRepository(JobCiphertextEntity).createQueryBuilder('c')
-      .select('c.role', 'role').addSelect('c.feature', 'feature').where('c.job_id = :id', { id: job.id })
-      .groupBy('c.role').addGroupBy('c.feature').getRawMany();
+    const sets: { role: string; feature: string }[] = await this.ds
+      .getRepository(JobCiphertextEntity)
+      .createQueryBuilder('c')
+      .select('c.role', 'role')
+      .addSelect('c.feature', 'feature')
+      .where('c.job_id = :id', { id: job.id })
+      .groupBy('c.role')
+      .addGroupBy('c.feature')
+      .getRawMany();
     for (const { role, feature } of sets) {
       // `$result` holds outputs, `$psi` the intersection's messages, `$partial`/`$staging:*` work in progress.
       if (role.startsWith('$') && role !== '$params') continue;
       if (reduced.has(JSON.stringify([role, feature]))) continue;
-      const rows = await this.ds.getRepository(JobCiphertextEntity).find({ where: { jobId: job.id, role, feature }, order: { chunk: 'ASC' } });
+      const rows = await this.ds
+        .getRepository(JobCiphertextEntity)
+        .find({ where: { jobId: job.id, role, feature }, order: { chunk: 'ASC' } });
       for (const c of rows) {
         const bytes = new Uint8Array(c.blob);
         if (role === '$params') privateParams[feature] = bytes;
@@ -114,14 +140,16 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
       }
     }
     const parts = this.threads.size;
-    await Promise.all(reducible.map(async ({ role, feature }) => {
-      const chunks = inputs[role]?.[feature];
-      if (!chunks || chunks.length < 2 * parts || parts < 2) return;
-      const size = Math.ceil(chunks.length / parts);
-      const slices = Array.from({ length: parts }, (_, i) => chunks.slice(i * size, (i + 1) * size)).filter((s) => s.length);
-      const sums = await Promise.all(slices.map((s) => this.threads.run({ kind: 'reduce', params, chunks: s })));
-      inputs[role]![feature] = sums.map((r) => (r as { ct: Uint8Array }).ct);
-    }));
+    await Promise.all(
+      reducible.map(async ({ role, feature }) => {
+        const chunks = inputs[role]?.[feature];
+        if (!chunks || chunks.length < 2 * parts || parts < 2) return;
+        const size = Math.ceil(chunks.length / parts);
+        const slices = Array.from({ length: parts }, (_, i) => chunks.slice(i * size, (i + 1) * size)).filter((s) => s.length);
+        const sums = await Promise.all(slices.map((s) => this.threads.run({ kind: 'reduce', params, chunks: s })));
+        inputs[role]![feature] = sums.map((r) => (r as { ct: Uint8Array }).ct);
+      }),
+    );
     await bj.updateProgress({ stage: 'evaluating' });
     const groupCounts: Record<string, Record<string, number[]>> = {};
     const rows: Record<string, number> = {};
@@ -133,21 +161,49 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
       if (plan.align) missingKeys[r.role] = meta.missingKeys ?? 0;
     }
     await this.checkIntersection(job, plan, rows);
-    const res = await this.threads.run({ kind: 'evaluate', plan, publicKeyset: new Uint8Array(keyset.blob), inputs, privateParams, groupCounts });
+    const res = await this.threads.run({
+      kind: 'evaluate',
+      plan,
+      publicKeyset: new Uint8Array(keyset.blob),
+      inputs,
+      privateParams,
+      groupCounts,
+    });
     if (res.kind !== 'evaluate') throw new Error('unexpected HE task result');
     const evaluationMs = Date.now() - started;
-    const base = { actor: { id: 'broker', role: 'broker' }, job: job.id, scenario: job.scenarioId, consumer: job.consumerId, purpose: job.purpose, datasets: Object.values(job.bindings) };
-    await this.ledger.record({ ...base, id: `${job.id}.evaluated`, type: 'job.evaluated', data: { outputs: Object.keys(res.outputs).length, ms: evaluationMs } });
+    const base = {
+      actor: { id: 'broker', role: 'broker' },
+      job: job.id,
+      scenario: job.scenarioId,
+      consumer: job.consumerId,
+      purpose: job.purpose,
+      datasets: Object.values(job.bindings),
+    };
+    await this.ledger.record({
+      ...base,
+      id: `${job.id}.evaluated`,
+      type: 'job.evaluated',
+      data: { outputs: Object.keys(res.outputs).length, ms: evaluationMs },
+    });
     const suppressed = res.meta.suppressedGroups;
-    await this.ledger.record({ ...base, id: `${job.id}.released`, type: 'job.released', data: { suppressedGroups: suppressed, epsilonSpent: res.meta.epsilonSpent } });
+    await this.ledger.record({
+      ...base,
+      id: `${job.id}.released`,
+      type: 'job.released',
+      data: { suppressedGroups: suppressed, epsilonSpent: res.meta.epsilonSpent },
+    });
     // Counts withheld (a bound dataset's policy requires noise or a minimum group size): the consumer gets no row
     // or missing-key count; the SDK decodes without them (README, threat model).
     const counts = countsWithheld(job)
       ? { withheld: ['rows', 'missingKeys'] }
       : { rows, missingKeys: plan.align ? missingKeys : undefined };
     const resultMeta = {
-      ...counts, suppressedGroups: suppressed, epsilonSpent: res.meta.epsilonSpent,
-      scheme: params.scheme, polyModulusDegree: params.polyModulusDegree, evaluationMs,
+      ...counts,
+      suppressedGroups: suppressed,
+      epsilonSpent: res.meta.epsilonSpent,
+      scheme: params.scheme,
+      polyModulusDegree: params.polyModulusDegree,
+      evaluationMs,
     };
     await inTransaction(this.ds, async (m) => {
       await m.getRepository(JobCiphertextEntity).delete({ jobId: job.id, role: '$result' });
@@ -155,11 +211,15 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
       // the released outputs stay (README, threat model).
       await purgeJobCiphertexts(m, job.id, { keepResult: false });
       for (const [id, ct] of Object.entries(res.outputs)) {
-        await m.getRepository(JobCiphertextEntity).insert({ jobId: job.id, role: '$result', feature: id, chunk: 0, blob: Buffer.from(ct.buffer, ct.byteOffset, ct.byteLength) });
+        await m
+          .getRepository(JobCiphertextEntity)
+          .insert({ jobId: job.id, role: '$result', feature: id, chunk: 0, blob: Buffer.from(ct.buffer, ct.byteOffset, ct.byteLength) });
       }
       const j = await m.getRepository(JobEntity).findOneByOrFail({ id: job.id });
       await m.getRepository(JobEntity).update({ id: job.id }, {
-        status: 'completed', resultMeta, progress: { ...j.progress, stage: 'completed', evaluation: { status: 'done', ms: evaluationMs } },
+        status: 'completed',
+        resultMeta,
+        progress: { ...j.progress, stage: 'completed', evaluation: { status: 'done', ms: evaluationMs } },
       } as never);
     });
     this.log.log(`job ${job.id} evaluated in ${evaluationMs} ms`);
@@ -178,7 +238,10 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     const min = Math.max(0, ...offers.map((o) => (o.policy as unknown as UsagePolicy).minAlignedKeys ?? 0));
     const size = Math.min(...aligned.map((r) => rows[r] ?? 0));
     if (min > 0 && size < min) {
-      throw new PolicyFailure('TOO_FEW_KEYS', `the private set intersection has fewer keys than a bound dataset's policy requires (minAlignedKeys ${min})`);
+      throw new PolicyFailure(
+        'TOO_FEW_KEYS',
+        `the private set intersection has fewer keys than a bound dataset's policy requires (minAlignedKeys ${min})`,
+      );
     }
   }
 
@@ -189,9 +252,16 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
    */
   private async fanOut(job: JobEntity, bj: Job<EvaluatePayload>, token: string): Promise<boolean> {
     const plan = job.plan as unknown as Plan;
-    const counts: { role: string; feature: string; n: number }[] = await this.ds.getRepository(JobCiphertextEntity).createQueryBuilder('c')
-      .select('c.role', 'role').addSelect('c.feature', 'feature').addSelect('COUNT(*)', 'n')
-      .where('c.job_id = :id', { id: job.id }).groupBy('c.role').addGroupBy('c.feature').getRawMany();
+    const counts: { role: string; feature: string; n: number }[] = await this.ds
+      .getRepository(JobCiphertextEntity)
+      .createQueryBuilder('c')
+      .select('c.role', 'role')
+      .addSelect('c.feature', 'feature')
+      .addSelect('COUNT(*)', 'n')
+      .where('c.job_id = :id', { id: job.id })
+      .groupBy('c.role')
+      .addGroupBy('c.feature')
+      .getRawMany();
     const reducible = new Set(reducibleFeatures(plan).map((f) => JSON.stringify([f.role, f.feature])));
     const children: ReducePayload[] = [];
     for (const c of counts) {
@@ -207,8 +277,12 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     const q = this.queues.queue(QueueName.evaluate);
     for (const c of children) {
       await q.add(JobName.reduce, c, {
-        jobId: `red-${job.id}-${c.slice}-${Buffer.from(JSON.stringify([c.role, c.feature])).toString('base64url').slice(0, 80)}`,
-        parent: { id: bj.id!, queue: bj.queueQualifiedName }, attempts: 4, backoff: { type: 'exponential', delay: 1000 },
+        jobId: `red-${job.id}-${c.slice}-${Buffer.from(JSON.stringify([c.role, c.feature]))
+          .toString('base64url')
+          .slice(0, 80)}`,
+        parent: { id: bj.id!, queue: bj.queueQualifiedName },
+        attempts: 4,
+        backoff: { type: 'exponential', delay: 1000 },
         removeOnComplete: { age: 3600 },
       });
     }
@@ -221,23 +295,45 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     const { jobId, role, feature, from, to, slice } = bj.data;
     const job = await this.ds.getRepository(JobEntity).findOneBy({ id: jobId });
     if (!job) throw new UnrecoverableError('unknown job');
-    const rows = await this.ds.getRepository(JobCiphertextEntity).createQueryBuilder('c')
-      .where('c.job_id = :jobId AND c.role = :role AND c.feature = :feature AND c.chunk >= :from AND c.chunk < :to', { jobId, role, feature, from, to })
-      .orderBy('c.chunk', 'ASC').getMany();
+    const rows = await this.ds
+      .getRepository(JobCiphertextEntity)
+      .createQueryBuilder('c')
+      .where('c.job_id = :jobId AND c.role = :role AND c.feature = :feature AND c.chunk >= :from AND c.chunk < :to', {
+        jobId,
+        role,
+        feature,
+        from,
+        to,
+      })
+      .orderBy('c.chunk', 'ASC')
+      .getMany();
     const params = (job.plan as unknown as Plan).params as unknown as HeParams;
     const r = await this.threads.run({ kind: 'reduce', params, chunks: rows.map((x) => new Uint8Array(x.blob)) });
     if (r.kind !== 'reduce') throw new Error('unexpected HE task result');
     const key = JSON.stringify([role, feature]);
     await inTransaction(this.ds, async (m) => {
       await m.getRepository(JobCiphertextEntity).delete({ jobId, role: '$partial', feature: key, chunk: slice });
-      await m.getRepository(JobCiphertextEntity).insert({ jobId, role: '$partial', feature: key, chunk: slice, blob: Buffer.from(r.ct.buffer, r.ct.byteOffset, r.ct.byteLength) });
+      await m
+        .getRepository(JobCiphertextEntity)
+        .insert({ jobId, role: '$partial', feature: key, chunk: slice, blob: Buffer.from(r.ct.buffer, r.ct.byteOffset, r.ct.byteLength) });
     });
   }
 
   private async fail(job: JobEntity, e: unknown): Promise<void> {
     const message = e instanceof Error ? e.message : String(e);
     const code = (e as { code?: string })?.code ?? 'EVALUATION_FAILED';
-    await this.ledger.record({ id: `${job.id}.failed`, type: 'job.failed', actor: { id: 'broker', role: 'broker' }, job: job.id, scenario: job.scenarioId, consumer: job.consumerId, datasets: Object.values(job.bindings), data: { code } }).catch(() => undefined);
+    await this.ledger
+      .record({
+        id: `${job.id}.failed`,
+        type: 'job.failed',
+        actor: { id: 'broker', role: 'broker' },
+        job: job.id,
+        scenario: job.scenarioId,
+        consumer: job.consumerId,
+        datasets: Object.values(job.bindings),
+        data: { code },
+      })
+      .catch(() => undefined);
     await this.setJob(job.id, { status: 'failed', error: { code, message } }, { stage: 'failed' });
     await inTransaction(this.ds, (m) => purgeJobCiphertexts(m, job.id, { keepResult: false }));
   }

@@ -5,11 +5,13 @@ import { type Plan, evaluateCircuit, reduceChunks } from '#scenario';
 export type HeTask =
   | { kind: 'reduce'; params: HeParams; chunks: Uint8Array[] }
   | {
-    kind: 'evaluate'; plan: Plan; publicKeyset: Uint8Array;
-    inputs: Record<string, Record<string, Uint8Array[]>>;
-    privateParams: Record<string, Uint8Array>;
-    groupCounts: Record<string, Record<string, number[]>>;
-  };
+      kind: 'evaluate';
+      plan: Plan;
+      publicKeyset: Uint8Array;
+      inputs: Record<string, Record<string, Uint8Array[]>>;
+      privateParams: Record<string, Uint8Array>;
+      groupCounts: Record<string, Record<string, number[]>>;
+    };
 
 export type HeTaskResult =
   | { kind: 'reduce'; ct: Uint8Array }
@@ -46,7 +48,8 @@ export async function runHeTask(task: HeTask): Promise<HeTaskResult> {
       for (const [n, b] of Object.entries(task.privateParams)) privateParams[n] = engine.load(b);
       const r = evaluateCircuit(engine as never, pk as never, task.plan, inputs as never, {
         // Laplace noise, fill and flooding from the CSPRNG (circuit.ts: `random` defaults to node:crypto)
-        privateParams: privateParams as never, groupCounts: task.groupCounts,
+        privateParams: privateParams as never,
+        groupCounts: task.groupCounts,
       });
       const outputs: Record<string, Uint8Array> = {};
       for (const [id, ct] of Object.entries(r.outputs)) outputs[id] = engine.save(ct as Ct);

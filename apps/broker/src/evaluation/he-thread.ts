@@ -5,6 +5,10 @@ import { runHeTask, type HeTask } from './he-task.js';
 parentPort!.on('message', (msg: { id: number; task: HeTask }) => {
   runHeTask(msg.task).then(
     (result) => parentPort!.postMessage({ id: msg.id, result }),
-    (e: unknown) => parentPort!.postMessage({ id: msg.id, error: { name: (e as Error)?.name ?? 'Error', message: (e as Error)?.message ?? String(e), code: (e as { code?: string })?.code } }),
+    (e: unknown) =>
+      parentPort!.postMessage({
+        id: msg.id,
+        error: { name: (e as Error)?.name ?? 'Error', message: (e as Error)?.message ?? String(e), code: (e as { code?: string })?.code },
+      }),
   );
 });

@@ -35,7 +35,11 @@ test('a reduce task runs on a thread and returns the sum', async () => {
 test('closing rejects the running and queued tasks, and later ones, instead of leaving them pending', async () => {
   const threads = new HeThreads(1);
   const chunks = await savedChunks(2);
-  const settled = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => (e instanceof HeTaskError ? 'rejected' : `other: ${String(e)}`));
+  const settled = (p: Promise<unknown>) =>
+    p.then(
+      () => 'resolved',
+      (e: unknown) => (e instanceof HeTaskError ? 'rejected' : `other: ${String(e)}`),
+    );
   const running = settled(threads.run({ kind: 'reduce', params, chunks }));
   const queued = settled(threads.run({ kind: 'reduce', params, chunks }));
   await threads.close();

@@ -3,12 +3,18 @@ import { Worker } from 'node:worker_threads';
 import type { HeTask, HeTaskResult } from './he-task.js';
 
 export class HeTaskError extends Error {
-  constructor(message: string, readonly code?: string) {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
     super(message);
   }
 }
 
-interface Pending { resolve: (r: HeTaskResult) => void; reject: (e: Error) => void }
+interface Pending {
+  resolve: (r: HeTaskResult) => void;
+  reject: (e: Error) => void;
+}
 
 /**
  * A pool of worker threads for the broker's HE work, so evaluation uses every core and never blocks the

@@ -22,7 +22,10 @@ export class JobOrchestrator implements OnModuleDestroy {
   private readonly log = new Logger('orchestrator');
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly ds: DataSource, private readonly queues: QueueService) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly queues: QueueService,
+  ) {}
 
   async enqueue(jobId: string): Promise<void> {
     const job = await this.ds.getRepository(JobEntity).findOneByOrFail({ id: jobId });
@@ -31,13 +34,23 @@ export class JobOrchestrator implements OnModuleDestroy {
     const children = Object.entries(job.bindings).map(([role, datasetId]) => {
       const data: EncryptTaskPayload = { jobId, role, datasetId, consumerId: job.consumerId, purpose: job.purpose };
       return {
-        name: JobName.encryptInputs, queueName: QueueName.encrypt(byId.get(datasetId)?.connectorId ?? 'local'), data,
-        opts: { jobId: flowIds.encrypt(jobId, role), ...RETRY, failParentOnFailure: true, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } },
+        name: JobName.encryptInputs,
+        queueName: QueueName.encrypt(byId.get(datasetId)?.connectorId ?? 'local'),
+        data,
+        opts: {
+          jobId: flowIds.encrypt(jobId, role),
+          ...RETRY,
+          failParentOnFailure: true,
+          removeOnComplete: { age: 3600 },
+          removeOnFail: { age: 24 * 3600 },
+        },
       };
     });
     const data: EvaluatePayload = { jobId };
     await this.queues.addFlow({
-      name: JobName.evaluate, queueName: QueueName.evaluate, data,
+      name: JobName.evaluate,
+      queueName: QueueName.evaluate,
+      data,
       opts: { jobId: flowIds.evaluate(jobId), ...RETRY, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } },
       children,
     });
@@ -71,7 +84,12 @@ export class JobOrchestrator implements OnModuleDestroy {
   startReconciler(everyMs = 10_000): void {
     if (this.timer) return;
     const tick = (): void => {
-      this.reconcile().catch(() => undefined).finally(() => { this.timer = setTimeout(tick, everyMs); this.timer.unref(); });
+      this.reconcile()
+        .catch(() => undefined)
+        .finally(() => {
+          this.timer = setTimeout(tick, everyMs);
+          this.timer.unref();
+        });
     };
     tick();
   }

@@ -7,9 +7,20 @@ import { JobsService } from './jobs.service.js';
 
 export function jobView(j: JobEntity): Record<string, unknown> {
   return {
-    id: j.id, scenario: j.scenarioId, version: j.scenarioVersion, consumer: j.consumerId, keyset: j.keysetId,
-    purpose: j.purpose, bindings: j.bindings, status: j.status, progress: j.progress, error: j.error,
-    epsilon: j.epsilon, meta: j.resultMeta, createdAt: j.createdAt, updatedAt: j.updatedAt,
+    id: j.id,
+    scenario: j.scenarioId,
+    version: j.scenarioVersion,
+    consumer: j.consumerId,
+    keyset: j.keysetId,
+    purpose: j.purpose,
+    bindings: j.bindings,
+    status: j.status,
+    progress: j.progress,
+    error: j.error,
+    epsilon: j.epsilon,
+    meta: j.resultMeta,
+    createdAt: j.createdAt,
+    updatedAt: j.updatedAt,
   };
 }
 
@@ -26,8 +37,13 @@ export class JobsController {
   @ApiQuery({ name: 'dryRun', required: false, description: 'true: return the plan, cost estimate and policy decision without running' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'repeating a submission with the same key returns the same job' })
   @ApiOperation({ summary: 'Submit a job (202 + id), or dry-run it' })
-  async submit(@Body() body: unknown, @CurrentPrincipal() who: Principal, @Query('dryRun') dryRun: string | undefined,
-    @Headers('idempotency-key') key: string | undefined, @Res({ passthrough: true }) res: { status(n: number): void }): Promise<unknown> {
+  async submit(
+    @Body() body: unknown,
+    @CurrentPrincipal() who: Principal,
+    @Query('dryRun') dryRun: string | undefined,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) res: { status(n: number): void },
+  ): Promise<unknown> {
     if (dryRun === 'true' || dryRun === '1') {
       res.status(200);
       return this.jobs.dryRun(body, who);

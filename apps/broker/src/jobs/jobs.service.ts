@@ -4,19 +4,32 @@ import { DataSource, In } from 'typeorm';
 import { AppError, type ErrorDetail, type Principal } from '#contracts';
 import { paramsId as heParamsId } from '#he-core';
 import {
-  BudgetEntity, JobCiphertextEntity, JobDatasetEntity, JobEntity, type JobStatus, OfferEntity, inTransaction, purgeJobCiphertexts,
+  BudgetEntity,
+  JobCiphertextEntity,
+  JobDatasetEntity,
+  JobEntity,
+  type JobStatus,
+  OfferEntity,
+  inTransaction,
+  purgeJobCiphertexts,
 } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder, parseInput } from '#platform';
 import { type PolicyDecision, type ScenarioIdentity, type UsagePolicy, decide, scenarioHash, withholdsCounts } from '#policy';
 import {
-  type Plan, type Scenario, aggregationsByRole, compilePlan, costEstimate, validateBindingSchema, validateParams, validateScenario,
+  type Plan,
+  type Scenario,
+  aggregationsByRole,
+  compilePlan,
+  costEstimate,
+  validateBindingSchema,
+  validateParams,
+  validateScenario,
 } from '#scenario';
 import { KeysetsService } from '../keysets/keysets.service.js';
 import { ScenarioRegistry } from '../scenarios/scenario-registry.service.js';
 import { type SubmitJob, submitJobSchema } from './jobs.dto.js';
 import { JobOrchestrator } from './job-orchestrator.service.js';
 import { clearPsi } from '../connector/connector-gateway.service.js';
-
 
 export interface DatasetDecision {
   role: string;
@@ -25,8 +38,12 @@ export interface DatasetDecision {
   reasons: PolicyDecision['reasons'];
   /** What the dataset's policy asks of a job's release, as decided (shown by the dry run). */
   release: {
-    noiseRequired: boolean; maxEpsilonPerJob: number | null; epsilonBudget: number | null; epsilonSpent: number;
-    minAlignedKeys: number | null; scenarios: 'any' | 'listed';
+    noiseRequired: boolean;
+    maxEpsilonPerJob: number | null;
+    epsilonBudget: number | null;
+    epsilonSpent: number;
+    minAlignedKeys: number | null;
+    scenarios: 'any' | 'listed';
   };
 }
 
@@ -71,13 +88,21 @@ export class JobsService {
     const bounds = validateScenario(scenario);
     const over = bounds.ok ? [] : bounds.errors.filter((e) => COST_CODES.has(e.code));
     if (over.length) {
-      throw new AppError('PLAN_REFUSED', 'the scenario is over the cost ceiling', over.map((e) => ({ path: `$scenario${e.path.replace(/\//g, '.')}`, code: 'cost_ceiling', message: e.message })));
+      throw new AppError(
+        'PLAN_REFUSED',
+        'the scenario is over the cost ceiling',
+        over.map((e) => ({ path: `$scenario${e.path.replace(/\//g, '.')}`, code: 'cost_ceiling', message: e.message })),
+      );
     }
 
     // Bindings: every role bound exactly once, to a catalogued dataset with a compatible schema.
     const roles = Object.keys(scenario.inputs);
-    for (const r of roles) if (!(r in input.bindings)) details.push({ path: `$.bindings.${r}`, code: 'missing_binding', message: `role ${r} is not bound to a dataset` });
-    for (const r of Object.keys(input.bindings)) if (!roles.includes(r)) details.push({ path: `$.bindings.${r}`, code: 'unknown_role', message: `scenario ${scenario.id} has no role ${r}` });
+    for (const r of roles)
+      if (!(r in input.bindings))
+        details.push({ path: `$.bindings.${r}`, code: 'missing_binding', message: `role ${r} is not bound to a dataset` });
+    for (const r of Object.keys(input.bindings))
+      if (!roles.includes(r))
+        details.push({ path: `$.bindings.${r}`, code: 'unknown_role', message: `scenario ${scenario.id} has no role ${r}` });
     if (details.length) throw new AppError('VALIDATION_FAILED', 'bindings do not match the scenario roles', details);
     const ids = [...new Set(Object.values(input.bindings))];
     const found = await this.ds.getRepository(OfferEntity).findBy({ datasetId: In(ids) });
@@ -94,35 +119,65 @@ export class JobsService {
         details.push({ path: `$.bindings.${r}${i.path ? ' ' + i.path : ''}`, code: i.code, message: i.message });
       }
     }
-    if (details.some((d) => d.code === 'unknown_dataset')) throw new AppError('NOT_FOUND', 'a bound dataset is not in the catalog', details);
+    if (details.some((d) => d.code === 'unknown_dataset'))
+      throw new AppError('NOT_FOUND', 'a bound dataset is not in the catalog', details);
     if (details.length) throw new AppError('SCHEMA_MISMATCH', 'a bound dataset does not have the columns the scenario needs', details);
 
     // Private parameters never arrive in the clear: a value given for one is refused, and validation sees
     // an opaque marker in its place; their ciphertexts arrive in privateParams, as the plan names them.
-    const privateNames = Object.entries(scenario.params ?? {}).filter(([, p]) => p.private === true).map(([n]) => n);
+    const privateNames = Object.entries(scenario.params ?? {})
+      .filter(([, p]) => p.private === true)
+      .map(([n]) => n);
     for (const n of privateNames) {
-      if (n in input.params) details.push({ path: `$.params.${n}`, code: 'private_param_in_clear', message: `${n} is private: send it encrypted (the SDK and CLI do), never as a value` });
+      if (n in input.params)
+        details.push({
+          path: `$.params.${n}`,
+          code: 'private_param_in_clear',
+          message: `${n} is private: send it encrypted (the SDK and CLI do), never as a value`,
+        });
     }
     if (details.length) throw new AppError('VALIDATION_FAILED', 'a private parameter was sent in the clear', details);
     const marked = { ...input.params, ...Object.fromEntries(privateNames.map((n) => [n, 'encrypted'])) };
     const pv = validateParams(scenario, marked, { privateValues: 'encrypted' });
-    if (!pv.ok) throw new AppError('VALIDATION_FAILED', 'invalid parameters', pv.errors.map((e) => ({ path: `$.params${e.path ? '/' + e.path.replace(/^\//, '') : ''}`, code: e.code, message: e.message })));
+    if (!pv.ok)
+      throw new AppError(
+        'VALIDATION_FAILED',
+        'invalid parameters',
+        pv.errors.map((e) => ({ path: `$.params${e.path ? '/' + e.path.replace(/^\//, '') : ''}`, code: e.code, message: e.message })),
+      );
     const values = Object.fromEntries(Object.entries(pv.values).filter(([k]) => !privateNames.includes(k)));
 
     const rowCounts = Object.fromEntries(roles.map((r) => [r, offers[r]!.rowCount]));
     const compiled = compilePlan(scenario, values, { rowCounts });
-    if (!compiled.ok) throw new AppError('PLAN_REFUSED', 'the scenario cannot be planned with these inputs', compiled.errors.map((e) => ({ path: e.path, code: e.code, message: e.message })));
+    if (!compiled.ok)
+      throw new AppError(
+        'PLAN_REFUSED',
+        'the scenario cannot be planned with these inputs',
+        compiled.errors.map((e) => ({ path: e.path, code: e.code, message: e.message })),
+      );
     const plan = compiled.plan;
     // ... and a plan whose estimated cost is over the configured maximum, before keys, policies or storage.
     const estimate = costEstimate(plan, rowCounts);
     if (estimate.estimatedSeconds > this.cfg.MAX_JOB_SECONDS) {
-      throw new AppError('PLAN_REFUSED', 'the job is over the cost ceiling', [{ path: '$', code: 'cost_ceiling', message: `estimated ${estimate.estimatedSeconds.toFixed(1)} s of HE work; at most ${this.cfg.MAX_JOB_SECONDS} s are allowed (MAX_JOB_SECONDS)` }]);
+      throw new AppError('PLAN_REFUSED', 'the job is over the cost ceiling', [
+        {
+          path: '$',
+          code: 'cost_ceiling',
+          message: `estimated ${estimate.estimatedSeconds.toFixed(1)} s of HE work; at most ${this.cfg.MAX_JOB_SECONDS} s are allowed (MAX_JOB_SECONDS)`,
+        },
+      ]);
     }
     for (const p of plan.privateInputs) {
-      if (!opts.dryRun && !(p.name in input.privateParams)) details.push({ path: `$.privateParams.${p.name}`, code: 'missing_private_param', message: `the encrypted private parameter ${p.name} (${p.param}) is required` });
+      if (!opts.dryRun && !(p.name in input.privateParams))
+        details.push({
+          path: `$.privateParams.${p.name}`,
+          code: 'missing_private_param',
+          message: `the encrypted private parameter ${p.name} (${p.param}) is required`,
+        });
     }
     for (const k of Object.keys(input.privateParams)) {
-      if (!plan.privateInputs.some((p) => p.name === k)) details.push({ path: `$.privateParams.${k}`, code: 'unknown_private_param', message: `the plan has no private input ${k}` });
+      if (!plan.privateInputs.some((p) => p.name === k))
+        details.push({ path: `$.privateParams.${k}`, code: 'unknown_private_param', message: `the plan has no private input ${k}` });
     }
     if (details.length) throw new AppError('VALIDATION_FAILED', 'private parameters do not match the plan', details);
 
@@ -130,10 +185,25 @@ export class JobsService {
     const ks = await this.keysets.get(input.keyset);
     if (ks.consumerId !== consumer.id) throw new AppError('FORBIDDEN', 'the keyset belongs to another participant');
     const want = heParamsId(plan.params as never);
-    if (ks.paramsId !== want) details.push({ path: '$.keyset', code: 'params_mismatch', message: `the plan needs parameters ${want}; the keyset has ${ks.paramsId}` });
+    if (ks.paramsId !== want)
+      details.push({
+        path: '$.keyset',
+        code: 'params_mismatch',
+        message: `the plan needs parameters ${want}; the keyset has ${ks.paramsId}`,
+      });
     const missing = plan.galoisSteps.filter((s) => !ks.galoisSteps.includes(s));
-    if (missing.length) details.push({ path: '$.keyset', code: 'missing_galois_steps', message: `the keyset lacks rotation keys for steps ${missing.join(', ')}` });
-    if (details.length) throw new AppError('KEYSET_MISMATCH', 'the keyset does not fit the plan: generate keys for this scenario (dataspace keys generate)', details);
+    if (missing.length)
+      details.push({
+        path: '$.keyset',
+        code: 'missing_galois_steps',
+        message: `the keyset lacks rotation keys for steps ${missing.join(', ')}`,
+      });
+    if (details.length)
+      throw new AppError(
+        'KEYSET_MISMATCH',
+        'the keyset does not fit the plan: generate keys for this scenario (dataspace keys generate)',
+        details,
+      );
 
     const identity: ScenarioIdentity = { id: scenario.id, version: sv.version, hash: scenarioHash(scenario) };
     const decisions = await this.decide(scenario, identity, plan, input, offers, consumer);
@@ -141,29 +211,61 @@ export class JobsService {
     return { input, scenario, version: sv.version, plan, offers, decisions, estimate, countsWithheld };
   }
 
-  private async decide(s: Scenario, identity: ScenarioIdentity, plan: Plan, input: SubmitJob, offers: Record<string, OfferEntity>, consumer: Principal): Promise<DatasetDecision[]> {
+  private async decide(
+    s: Scenario,
+    identity: ScenarioIdentity,
+    plan: Plan,
+    input: SubmitJob,
+    offers: Record<string, OfferEntity>,
+    consumer: Principal,
+  ): Promise<DatasetDecision[]> {
     const aggs = aggregationsByRole(s);
     const rowLevel = s.release?.rowLevel === true;
     const minGroupSize = s.release?.minGroupSize ?? 1;
     const out: DatasetDecision[] = [];
     for (const [role, o] of Object.entries(offers)) {
       const spent = await this.ds.getRepository(BudgetEntity).findOneBy({ datasetId: o.datasetId, consumerId: consumer.id });
-      const jobsToday = await this.ds.getRepository(JobDatasetEntity).createQueryBuilder('jd')
+      const jobsToday = await this.ds
+        .getRepository(JobDatasetEntity)
+        .createQueryBuilder('jd')
         .innerJoin(JobEntity, 'j', 'j.id = jd.job_id')
-        .where('jd.dataset_id = :d AND j.consumer_id = :c AND j.day = :day AND j.status != :refused', { d: o.datasetId, c: consumer.id, day: utcDay(), refused: 'refused' })
+        .where('jd.dataset_id = :d AND j.consumer_id = :c AND j.day = :day AND j.status != :refused', {
+          d: o.datasetId,
+          c: consumer.id,
+          day: utcDay(),
+          refused: 'refused',
+        })
         .getCount();
-      const d = decide(o.policy as unknown as UsagePolicy, {
-        consumerId: consumer.id, consumerName: consumer.name, purpose: input.purpose, aggregations: aggs[role] ?? [],
-        rowLevel, minGroupSize, epsilon: plan.epsilon, scenario: identity,
-        // a consumer key list is counted now; a private set intersection when the broker intersects (ConnectorGateway)
-        ...(plan.align && plan.align.on[role] !== undefined ? { alignment: { keys: plan.align.keys?.length ?? null } } : {}),
-      }, { epsilonSpent: spent?.spent ?? 0, jobsToday }, new Date());
+      const d = decide(
+        o.policy as unknown as UsagePolicy,
+        {
+          consumerId: consumer.id,
+          consumerName: consumer.name,
+          purpose: input.purpose,
+          aggregations: aggs[role] ?? [],
+          rowLevel,
+          minGroupSize,
+          epsilon: plan.epsilon,
+          scenario: identity,
+          // a consumer key list is counted now; a private set intersection when the broker intersects (ConnectorGateway)
+          ...(plan.align && plan.align.on[role] !== undefined ? { alignment: { keys: plan.align.keys?.length ?? null } } : {}),
+        },
+        { epsilonSpent: spent?.spent ?? 0, jobsToday },
+        new Date(),
+      );
       const pol = o.policy as unknown as UsagePolicy;
       out.push({
-        role, dataset: o.datasetId, allow: d.allow, reasons: d.reasons,
+        role,
+        dataset: o.datasetId,
+        allow: d.allow,
+        reasons: d.reasons,
         release: {
-          noiseRequired: pol.noise?.required === true, maxEpsilonPerJob: pol.noise?.maxEpsilonPerJob ?? null, epsilonBudget: pol.epsilonBudget ?? null,
-          epsilonSpent: spent?.spent ?? 0, minAlignedKeys: pol.minAlignedKeys ?? null, scenarios: pol.scenarios ? 'listed' : 'any',
+          noiseRequired: pol.noise?.required === true,
+          maxEpsilonPerJob: pol.noise?.maxEpsilonPerJob ?? null,
+          epsilonBudget: pol.epsilonBudget ?? null,
+          epsilonSpent: spent?.spent ?? 0,
+          minAlignedKeys: pol.minAlignedKeys ?? null,
+          scenarios: pol.scenarios ? 'listed' : 'any',
         },
       });
     }
@@ -173,12 +275,25 @@ export class JobsService {
   async dryRun(body: unknown, consumer: Principal): Promise<unknown> {
     const p = await this.prepare(body, consumer, { dryRun: true });
     await this.ledger.record({
-      type: 'job.dry-run', actor: { id: consumer.id, role: consumer.role }, scenario: p.scenario.id, consumer: consumer.id,
-      purpose: p.input.purpose, datasets: Object.values(p.input.bindings), data: { allow: p.decisions.every((d) => d.allow), reasons: reasonCodes(p.decisions) },
+      type: 'job.dry-run',
+      actor: { id: consumer.id, role: consumer.role },
+      scenario: p.scenario.id,
+      consumer: consumer.id,
+      purpose: p.input.purpose,
+      datasets: Object.values(p.input.bindings),
+      data: { allow: p.decisions.every((d) => d.allow), reasons: reasonCodes(p.decisions) },
     });
     return {
-      dryRun: true, scenario: p.scenario.id, version: p.version, hash: scenarioHash(p.scenario), allow: p.decisions.every((d) => d.allow),
-      decisions: p.decisions, epsilon: p.plan.epsilon, counts: p.countsWithheld ? 'withheld' : 'exact', estimate: p.estimate, plan: p.plan,
+      dryRun: true,
+      scenario: p.scenario.id,
+      version: p.version,
+      hash: scenarioHash(p.scenario),
+      allow: p.decisions.every((d) => d.allow),
+      decisions: p.decisions,
+      epsilon: p.plan.epsilon,
+      counts: p.countsWithheld ? 'withheld' : 'exact',
+      estimate: p.estimate,
+      plan: p.plan,
     };
   }
 
@@ -188,7 +303,9 @@ export class JobsService {
    */
   async submit(body: unknown, consumer: Principal, idempotencyKey?: string): Promise<{ id: string; status: JobStatus; created: boolean }> {
     if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
-      throw new AppError('VALIDATION_FAILED', 'Idempotency-Key must be 1-200 visible ASCII characters', [{ path: '$header.idempotency-key', message: 'invalid' }]);
+      throw new AppError('VALIDATION_FAILED', 'Idempotency-Key must be 1-200 visible ASCII characters', [
+        { path: '$header.idempotency-key', message: 'invalid' },
+      ]);
     }
     if (idempotencyKey) {
       const prior = await this.ds.getRepository(JobEntity).findOneBy({ consumerId: consumer.id, idempotencyKey });
@@ -197,11 +314,23 @@ export class JobsService {
     const p = await this.prepare(body, consumer);
     const id = randomUUID();
     const datasets = Object.values(p.input.bindings);
-    const base = { actor: { id: consumer.id, role: consumer.role }, job: id, scenario: p.scenario.id, consumer: consumer.id, purpose: p.input.purpose, datasets };
+    const base = {
+      actor: { id: consumer.id, role: consumer.role },
+      job: id,
+      scenario: p.scenario.id,
+      consumer: consumer.id,
+      purpose: p.input.purpose,
+      datasets,
+    };
     if (!p.decisions.every((d) => d.allow)) {
       await this.ledger.record({ ...base, id: `${id}.refused`, type: 'job.refused', data: { reasons: reasonCodes(p.decisions) } });
-      throw new AppError('POLICY_REFUSED', 'the usage policy of a bound dataset refuses this job',
-        p.decisions.flatMap((d) => d.reasons.map((r) => ({ path: `$.bindings.${d.role}`, code: r.code, message: r.message, dataset: d.dataset }))));
+      throw new AppError(
+        'POLICY_REFUSED',
+        'the usage policy of a bound dataset refuses this job',
+        p.decisions.flatMap((d) =>
+          d.reasons.map((r) => ({ path: `$.bindings.${d.role}`, code: r.code, message: r.message, dataset: d.dataset })),
+        ),
+      );
     }
     const result = await inTransaction(this.ds, async (m) => {
       const budgetRefusals: ErrorDetail[] = [];
@@ -209,32 +338,78 @@ export class JobsService {
         for (const [role, o] of Object.entries(p.offers)) {
           const budget = (o.policy as unknown as UsagePolicy).epsilonBudget;
           if (budget === null || budget === undefined) continue;
-          await m.createQueryBuilder().insert().into(BudgetEntity).values({ datasetId: o.datasetId, consumerId: consumer.id, spent: 0 }).orIgnore().execute();
+          await m
+            .createQueryBuilder()
+            .insert()
+            .into(BudgetEntity)
+            .values({ datasetId: o.datasetId, consumerId: consumer.id, spent: 0 })
+            .orIgnore()
+            .execute();
           // Guarded update: concurrent jobs can never overspend (the row is locked by the UPDATE in PostgreSQL,
           // and SQLite has a single writer).
-          const r = await m.createQueryBuilder().update(BudgetEntity).set({ spent: () => `spent + ${Number(p.plan.epsilon)}` })
-            .where('dataset_id = :d AND consumer_id = :c AND spent + :e <= :b', { d: o.datasetId, c: consumer.id, e: p.plan.epsilon, b: budget })
+          const r = await m
+            .createQueryBuilder()
+            .update(BudgetEntity)
+            .set({ spent: () => `spent + ${Number(p.plan.epsilon)}` })
+            .where('dataset_id = :d AND consumer_id = :c AND spent + :e <= :b', {
+              d: o.datasetId,
+              c: consumer.id,
+              e: p.plan.epsilon,
+              b: budget,
+            })
             .execute();
-          if (!r.affected) budgetRefusals.push({ path: `$.bindings.${role}`, code: 'BUDGET_EXHAUSTED', message: `the privacy budget of dataset ${o.datasetId} cannot cover epsilon ${p.plan.epsilon}`, dataset: o.datasetId });
+          if (!r.affected)
+            budgetRefusals.push({
+              path: `$.bindings.${role}`,
+              code: 'BUDGET_EXHAUSTED',
+              message: `the privacy budget of dataset ${o.datasetId} cannot cover epsilon ${p.plan.epsilon}`,
+              dataset: o.datasetId,
+            });
         }
       }
       if (budgetRefusals.length) return { refused: budgetRefusals };
       await m.getRepository(JobEntity).insert({
-        id, scenarioId: p.scenario.id, scenarioVersion: p.version, consumerId: consumer.id, keysetId: p.input.keyset,
-        purpose: p.input.purpose, bindings: p.input.bindings, params: p.input.params as never,
-        plan: p.plan as never, status: 'queued', progress: initialProgress(p) as never,
-        error: null, resultMeta: null, epsilon: p.plan.epsilon, idempotencyKey: idempotencyKey ?? null, day: utcDay(),
+        id,
+        scenarioId: p.scenario.id,
+        scenarioVersion: p.version,
+        consumerId: consumer.id,
+        keysetId: p.input.keyset,
+        purpose: p.input.purpose,
+        bindings: p.input.bindings,
+        params: p.input.params as never,
+        plan: p.plan as never,
+        status: 'queued',
+        progress: initialProgress(p) as never,
+        error: null,
+        resultMeta: null,
+        epsilon: p.plan.epsilon,
+        idempotencyKey: idempotencyKey ?? null,
+        day: utcDay(),
       });
-      await m.getRepository(JobDatasetEntity).insert(Object.entries(p.offers).map(([role, o]) => ({ jobId: id, role, datasetId: o.datasetId, status: 'pending', meta: null })));
+      await m
+        .getRepository(JobDatasetEntity)
+        .insert(Object.entries(p.offers).map(([role, o]) => ({ jobId: id, role, datasetId: o.datasetId, status: 'pending', meta: null })));
       for (const [name, b64] of Object.entries(p.input.privateParams)) {
-        await m.getRepository(JobCiphertextEntity).insert({ jobId: id, role: '$params', feature: name, chunk: 0, blob: Buffer.from(b64, 'base64') });
+        await m
+          .getRepository(JobCiphertextEntity)
+          .insert({ jobId: id, role: '$params', feature: name, chunk: 0, blob: Buffer.from(b64, 'base64') });
       }
       // Last in the transaction: only a job whose rows went in is recorded; a ledger failure rolls them back.
-      await this.ledger.record({ ...base, id: `${id}.submitted`, type: 'job.submitted', data: { version: p.version, keyset: p.input.keyset, epsilon: p.plan.epsilon, bindings: p.input.bindings } });
+      await this.ledger.record({
+        ...base,
+        id: `${id}.submitted`,
+        type: 'job.submitted',
+        data: { version: p.version, keyset: p.input.keyset, epsilon: p.plan.epsilon, bindings: p.input.bindings },
+      });
       return { refused: null };
     });
     if (result.refused) {
-      await this.ledger.record({ ...base, id: `${id}.refused`, type: 'job.refused', data: { reasons: result.refused.map((r) => ({ dataset: r.dataset, code: r.code })) } });
+      await this.ledger.record({
+        ...base,
+        id: `${id}.refused`,
+        type: 'job.refused',
+        data: { reasons: result.refused.map((r) => ({ dataset: r.dataset, code: r.code })) },
+      });
       throw new AppError('POLICY_REFUSED', 'the privacy budget of a bound dataset is exhausted', result.refused);
     }
     // Accepted and stored: if Redis is down right now, the reconciler queues it later; nothing is lost.
@@ -252,20 +427,43 @@ export class JobsService {
     // Without the plans: a list shows none of them, and reading and parsing 200 of them made it slow.
     return this.ds.getRepository(JobEntity).find({
       select: {
-        id: true, scenarioId: true, scenarioVersion: true, consumerId: true, keysetId: true, purpose: true, bindings: true, status: true,
-        progress: true, error: true, epsilon: true, resultMeta: true, createdAt: true, updatedAt: true,
+        id: true,
+        scenarioId: true,
+        scenarioVersion: true,
+        consumerId: true,
+        keysetId: true,
+        purpose: true,
+        bindings: true,
+        status: true,
+        progress: true,
+        error: true,
+        epsilon: true,
+        resultMeta: true,
+        createdAt: true,
+        updatedAt: true,
       },
-      where: who.role === 'consumer' ? { consumerId: who.id } : {}, order: { createdAt: 'DESC' }, take: 200,
+      where: who.role === 'consumer' ? { consumerId: who.id } : {},
+      order: { createdAt: 'DESC' },
+      take: 200,
     });
   }
 
   async cancel(id: string, who: Principal): Promise<JobEntity> {
     const j = await this.get(id, who);
-    if (['completed', 'failed', 'cancelled', 'refused'].includes(j.status)) throw new AppError('CONFLICT', `job ${id} is already ${j.status}`);
+    if (['completed', 'failed', 'cancelled', 'refused'].includes(j.status))
+      throw new AppError('CONFLICT', `job ${id} is already ${j.status}`);
     await inTransaction(this.ds, async (m) => {
       await m.getRepository(JobEntity).update({ id }, { status: 'cancelled' });
       await clearPsi(m, id);
-      await this.ledger.record({ id: `${id}.cancelled`, type: 'job.cancelled', actor: { id: who.id, role: who.role }, job: id, scenario: j.scenarioId, consumer: j.consumerId, datasets: Object.values(j.bindings) });
+      await this.ledger.record({
+        id: `${id}.cancelled`,
+        type: 'job.cancelled',
+        actor: { id: who.id, role: who.role },
+        job: id,
+        scenario: j.scenarioId,
+        consumer: j.consumerId,
+        datasets: Object.values(j.bindings),
+      });
     });
     await this.orchestrator.remove(id).catch(() => undefined);
     // whatever was uploaded for the job goes with it (an upload racing the cancel is refused: JOB_NOT_RUNNING)
@@ -276,12 +474,29 @@ export class JobsService {
   /** The encrypted result and its decoding plan, for the consumer who submitted the job. */
   async result(id: string, who: Principal): Promise<unknown> {
     const j = await this.get(id, who);
-    if (who.role !== 'consumer' || j.consumerId !== who.id) throw new AppError('FORBIDDEN', 'only the consumer who submitted a job can fetch its result');
-    if (j.status !== 'completed') throw new AppError('NOT_READY', `job ${id} is ${j.status}`, j.error ? [{ code: j.error.code, message: j.error.message }] : []);
-    const outs = await this.ds.getRepository(JobCiphertextEntity).find({ where: { jobId: id, role: '$result' }, order: { feature: 'ASC', chunk: 'ASC' } });
-    await this.ledger.record({ type: 'result.fetched', actor: { id: who.id, role: who.role }, job: id, scenario: j.scenarioId, consumer: j.consumerId, datasets: Object.values(j.bindings), data: { outputs: outs.length } });
+    if (who.role !== 'consumer' || j.consumerId !== who.id)
+      throw new AppError('FORBIDDEN', 'only the consumer who submitted a job can fetch its result');
+    if (j.status !== 'completed')
+      throw new AppError('NOT_READY', `job ${id} is ${j.status}`, j.error ? [{ code: j.error.code, message: j.error.message }] : []);
+    const outs = await this.ds
+      .getRepository(JobCiphertextEntity)
+      .find({ where: { jobId: id, role: '$result' }, order: { feature: 'ASC', chunk: 'ASC' } });
+    await this.ledger.record({
+      type: 'result.fetched',
+      actor: { id: who.id, role: who.role },
+      job: id,
+      scenario: j.scenarioId,
+      consumer: j.consumerId,
+      datasets: Object.values(j.bindings),
+      data: { outputs: outs.length },
+    });
     return {
-      job: id, scenario: j.scenarioId, version: j.scenarioVersion, keyset: j.keysetId, plan: j.plan, meta: j.resultMeta,
+      job: id,
+      scenario: j.scenarioId,
+      version: j.scenarioVersion,
+      keyset: j.keysetId,
+      plan: j.plan,
+      meta: j.resultMeta,
       outputs: Object.fromEntries(outs.map((o) => [o.feature, Buffer.from(o.blob).toString('base64')])),
     };
   }
@@ -290,7 +505,12 @@ export class JobsService {
 function initialProgress(p: PreparedJob): Record<string, unknown> {
   return {
     stage: 'queued',
-    providers: Object.fromEntries(Object.entries(p.offers).map(([role, o]) => [role, { dataset: o.datasetId, status: 'pending', ...(p.countsWithheld ? {} : { rows: o.rowCount }) }])),
+    providers: Object.fromEntries(
+      Object.entries(p.offers).map(([role, o]) => [
+        role,
+        { dataset: o.datasetId, status: 'pending', ...(p.countsWithheld ? {} : { rows: o.rowCount }) },
+      ]),
+    ),
     evaluation: { status: 'pending' },
     // read by the connector gateway (progress reports) and the evaluation (result metadata): README, threat model
     ...(p.countsWithheld ? { counts: 'withheld' } : {}),

@@ -6,7 +6,10 @@ import { CurrentPrincipal, RawBody, Roles } from '#platform';
 import { KeysetsService } from './keysets.service.js';
 
 /** Reads a request body as bytes, refusing (413) beyond `limit` without buffering the rest. */
-export async function readBody(req: Readable & { headers: Record<string, string | string[] | undefined> }, limit: number): Promise<Uint8Array> {
+export async function readBody(
+  req: Readable & { headers: Record<string, string | string[] | undefined> },
+  limit: number,
+): Promise<Uint8Array> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();
@@ -37,8 +40,11 @@ export class KeysetsController {
   @Roles('consumer')
   @ApiConsumes('application/octet-stream')
   @ApiOperation({ summary: 'Publish a public keyset (binary, as `dataspace keys generate` writes it); returns its fingerprint id' })
-  async register(@Req() req: Readable & { headers: Record<string, string | string[] | undefined> }, @CurrentPrincipal() who: Principal,
-    @Res({ passthrough: true }) res: { status(n: number): void }): Promise<unknown> {
+  async register(
+    @Req() req: Readable & { headers: Record<string, string | string[] | undefined> },
+    @CurrentPrincipal() who: Principal,
+    @Res({ passthrough: true }) res: { status(n: number): void },
+  ): Promise<unknown> {
     const bytes = await readBody(req, this.keysets.maxBytes);
     if (bytes.length === 0) throw new AppError('BAD_REQUEST', 'empty body: send the public keyset bytes');
     const r = await this.keysets.register(bytes, who);

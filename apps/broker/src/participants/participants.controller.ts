@@ -7,20 +7,31 @@ import { type Principal } from '#contracts';
 import { ParticipantEntity } from '#persistence';
 import { CurrentPrincipal, LedgerRecorder, ParticipantsStore, Roles, parseInput } from '#platform';
 
-const addParticipant = z.object({
-  role: z.enum(['provider', 'consumer', 'auditor', 'connector']),
-  name: z.string().trim().min(1).max(200),
-  /** A connector credential acts only for this connector (the CONNECTOR_ID of its deployment). */
-  connectorId: z.string().regex(/^[a-z0-9-]{1,40}$/, 'lower-case letters, digits and -, at most 40').optional(),
-}).strict().refine((p) => (p.role === 'connector') === (p.connectorId !== undefined), {
-  message: 'connectorId is required for a connector credential and allowed for no other role', path: ['connectorId'],
-});
+const addParticipant = z
+  .object({
+    role: z.enum(['provider', 'consumer', 'auditor', 'connector']),
+    name: z.string().trim().min(1).max(200),
+    /** A connector credential acts only for this connector (the CONNECTOR_ID of its deployment). */
+    connectorId: z
+      .string()
+      .regex(/^[a-z0-9-]{1,40}$/, 'lower-case letters, digits and -, at most 40')
+      .optional(),
+  })
+  .strict()
+  .refine((p) => (p.role === 'connector') === (p.connectorId !== undefined), {
+    message: 'connectorId is required for a connector credential and allowed for no other role',
+    path: ['connectorId'],
+  });
 
 @ApiTags('participants')
 @ApiBearerAuth()
 @Controller('participants')
 export class ParticipantsController {
-  constructor(private readonly participants: ParticipantsStore, private readonly ledger: LedgerRecorder, private readonly ds: DataSource) {}
+  constructor(
+    private readonly participants: ParticipantsStore,
+    private readonly ledger: LedgerRecorder,
+    private readonly ds: DataSource,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -34,7 +45,8 @@ export class ParticipantsController {
     const added = await this.participants.add(input.role, input.name, id, input.connectorId);
     try {
       await this.ledger.record({
-        type: 'participant.added', actor: { id: admin.id, role: admin.role },
+        type: 'participant.added',
+        actor: { id: admin.id, role: admin.role },
         data: { participant: id, role: input.role, ...(input.connectorId ? { connector: input.connectorId } : {}) },
       });
     } catch (e) {

@@ -5,7 +5,13 @@ import { ScenarioEntity, inTransaction } from '#persistence';
 import { LedgerRecorder } from '#platform';
 import { type Scenario, validateScenario } from '#scenario';
 
-export interface ScenarioVersion { id: string; version: number; scenario: Scenario; builtin: boolean; createdAt: Date }
+export interface ScenarioVersion {
+  id: string;
+  version: number;
+  scenario: Scenario;
+  builtin: boolean;
+  createdAt: Date;
+}
 
 /**
  * The scenario registry: validated documents, versioned. Re-registering an id creates a new version;
@@ -13,13 +19,23 @@ export interface ScenarioVersion { id: string; version: number; scenario: Scenar
  */
 @Injectable()
 export class ScenarioRegistry {
-  constructor(private readonly ds: DataSource, private readonly ledger: LedgerRecorder) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly ledger: LedgerRecorder,
+  ) {}
 
-  async register(doc: unknown, by: Principal, opts: { builtin?: boolean } = {}): Promise<{ id: string; version: number; created: boolean }> {
+  async register(
+    doc: unknown,
+    by: Principal,
+    opts: { builtin?: boolean } = {},
+  ): Promise<{ id: string; version: number; created: boolean }> {
     const v = validateScenario(doc);
     if (!v.ok) {
-      throw new AppError('VALIDATION_FAILED', `invalid scenario document: ${v.errors.length} problem(s)`,
-        v.errors.map((e) => ({ path: e.path, code: e.code, message: e.message })));
+      throw new AppError(
+        'VALIDATION_FAILED',
+        `invalid scenario document: ${v.errors.length} problem(s)`,
+        v.errors.map((e) => ({ path: e.path, code: e.code, message: e.message })),
+      );
     }
     const scenario = v.scenario;
     return inTransaction(this.ds, async (m) => {
@@ -29,7 +45,8 @@ export class ScenarioRegistry {
         // A scenario id belongs to whoever published its first version; built-ins to the administrators.
         const first = latest.version === 1 ? latest : await repo.findOneBy({ id: scenario.id, version: 1 });
         const builtin = latest.builtin || first?.builtin === true;
-        if (builtin && by.role !== 'admin') throw new AppError('FORBIDDEN', `scenario ${scenario.id} is built in: only an administrator publishes its versions`);
+        if (builtin && by.role !== 'admin')
+          throw new AppError('FORBIDDEN', `scenario ${scenario.id} is built in: only an administrator publishes its versions`);
         if (!builtin && by.role !== 'admin' && first?.registeredBy !== by.id) {
           throw new AppError('FORBIDDEN', `scenario ${scenario.id} belongs to another participant: only its owner publishes its versions`);
         }
@@ -42,7 +59,10 @@ export class ScenarioRegistry {
       // Recorded last in the transaction: an insert that fails leaves no event behind; a ledger that cannot
       // take the event rolls the insert back.
       await this.ledger.record({
-        type: 'scenario.registered', actor: { id: by.id, role: by.role }, scenario: scenario.id, data: { version, builtin: !!opts.builtin },
+        type: 'scenario.registered',
+        actor: { id: by.id, role: by.role },
+        scenario: scenario.id,
+        data: { version, builtin: !!opts.builtin },
       });
       return { id: scenario.id, version, created: true };
     });
@@ -50,11 +70,16 @@ export class ScenarioRegistry {
 
   async get(id: string, version?: number): Promise<ScenarioVersion> {
     const repo = this.ds.getRepository(ScenarioEntity);
-    const row = version === undefined
-      ? await repo.findOne({ where: { id }, order: { version: 'DESC' } })
-      : await repo.findOneBy({ id, version });
+    const row =
+      version === undefined ? await repo.findOne({ where: { id }, order: { version: 'DESC' } }) : await repo.findOneBy({ id, version });
     if (!row) throw new AppError('UNKNOWN_SCENARIO', version === undefined ? `no scenario ${id}` : `no scenario ${id} version ${version}`);
-    return { id: row.id, version: row.version, scenario: row.document as unknown as Scenario, builtin: row.builtin, createdAt: row.createdAt };
+    return {
+      id: row.id,
+      version: row.version,
+      scenario: row.document as unknown as Scenario,
+      builtin: row.builtin,
+      createdAt: row.createdAt,
+    };
   }
 
   /** The latest version of every scenario. */

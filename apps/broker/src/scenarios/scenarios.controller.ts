@@ -24,19 +24,29 @@ export class ScenariosController {
   @ApiOperation({ summary: 'Latest version of every registered scenario' })
   async list(): Promise<unknown[]> {
     return (await this.registry.list()).map((s) => ({
-      id: s.id, version: s.version, title: s.scenario.title, sector: s.scenario.sector ?? null,
-      roles: Object.keys(s.scenario.inputs), metrics: s.scenario.metrics.map((m) => m.name), builtin: s.builtin,
+      id: s.id,
+      version: s.version,
+      title: s.scenario.title,
+      sector: s.scenario.sector ?? null,
+      roles: Object.keys(s.scenario.inputs),
+      metrics: s.scenario.metrics.map((m) => m.name),
+      builtin: s.builtin,
     }));
   }
 
   @Get(':id')
   @Roles('provider', 'consumer', 'auditor')
-  @ApiOperation({ summary: 'A scenario document (latest version, or ?version=N) and its content hash (what a policy\'s scenario allowlist names)' })
+  @ApiOperation({
+    summary: "A scenario document (latest version, or ?version=N) and its content hash (what a policy's scenario allowlist names)",
+  })
   async get(@Param('id') id: string, @Query('version') version?: string): Promise<unknown> {
     let v: number | undefined;
     if (version !== undefined) {
       v = Number(version);
-      if (!Number.isInteger(v) || v < 1) throw new AppError('VALIDATION_FAILED', 'version must be a positive integer', [{ path: '$query.version', message: 'not a positive integer' }]);
+      if (!Number.isInteger(v) || v < 1)
+        throw new AppError('VALIDATION_FAILED', 'version must be a positive integer', [
+          { path: '$query.version', message: 'not a positive integer' },
+        ]);
     }
     const s = await this.registry.get(id, v);
     return { id: s.id, version: s.version, builtin: s.builtin, hash: scenarioHash(s.scenario), document: s.scenario };

@@ -40,7 +40,7 @@ export function registerDatasets(program: Command): void {
     .description('import rows from a CSV, JSON or NDJSON file (a file with any bad row is refused whole)')
     .argument('<datasetId>')
     .requiredOption('--file <file>', 'rows.csv | rows.json | rows.ndjson')
-    .option('--replace', 'replace the dataset\'s rows instead of appending')
+    .option('--replace', "replace the dataset's rows instead of appending")
     .option('--json', 'machine-readable output')
     .action(async (id: string, o: { file: string; replace?: boolean; json?: boolean }, cmd: Command) => {
       const ext = extname(o.file).toLowerCase();
@@ -54,22 +54,37 @@ export function registerDatasets(program: Command): void {
       const client = clientOf(cmd);
       // Streamed upload: the file is never read into memory whole.
       const body = createReadStream(o.file);
-      const url = new URL(`datasets/${encodeURIComponent(id)}/rows?format=${format}&mode=${o.replace ? 'replace' : 'append'}`, client.opts.url.endsWith('/') ? client.opts.url : client.opts.url + '/');
+      const url = new URL(
+        `datasets/${encodeURIComponent(id)}/rows?format=${format}&mode=${o.replace ? 'replace' : 'append'}`,
+        client.opts.url.endsWith('/') ? client.opts.url : client.opts.url + '/',
+      );
       let res: Response;
       try {
         res = await fetch(url, {
-          method: 'POST', body: body as unknown as RequestInit['body'], duplex: 'half',
-          headers: { 'content-type': format === 'csv' ? 'text/csv' : 'application/json', ...(client.opts.token ? { authorization: `Bearer ${client.opts.token}` } : {}) },
+          method: 'POST',
+          body: body as unknown as RequestInit['body'],
+          duplex: 'half',
+          headers: {
+            'content-type': format === 'csv' ? 'text/csv' : 'application/json',
+            ...(client.opts.token ? { authorization: `Bearer ${client.opts.token}` } : {}),
+          },
         } as RequestInit);
       } catch (e) {
         throw new CliError(`cannot reach ${client.opts.url}: ${(e as Error).message}`, 3);
       }
-      const r = (await res.json().catch(() => ({}))) as Record<string, unknown> & { error?: string; message?: string; details?: { path?: string; message: string }[] };
+      const r = (await res.json().catch(() => ({}))) as Record<string, unknown> & {
+        error?: string;
+        message?: string;
+        details?: { path?: string; message: string }[];
+      };
       if (!res.ok) {
         const first = r.details?.[0];
         const more = (r.details?.length ?? 0) > 1 ? ` (+${(r.details?.length ?? 0) - 1} more; use --json for all)` : '';
-        throw new CliError(`${r.error ?? res.status}: ${r.message ?? ''}${first ? `: ${first.path ?? ''}: ${first.message}` : ''}${more}`, res.status >= 500 ? 4 : 1,
-          { error: r.error ?? String(res.status), message: r.message ?? '', details: r.details ?? [] });
+        throw new CliError(
+          `${r.error ?? res.status}: ${r.message ?? ''}${first ? `: ${first.path ?? ''}: ${first.message}` : ''}${more}`,
+          res.status >= 500 ? 4 : 1,
+          { error: r.error ?? String(res.status), message: r.message ?? '', details: r.details ?? [] },
+        );
       }
       if (o.json) printJson(r);
       else process.stdout.write(`imported ${String(r.imported)} rows into ${id} (${String(r.rows)} rows now)\n`);

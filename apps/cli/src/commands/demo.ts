@@ -12,7 +12,8 @@ function collect(v: string, prev: string[]): string[] {
 function positiveInt(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new CliError(`${flag}: expected a positive integer, got ${JSON.stringify(v)}`, 2);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1)
+    throw new CliError(`${flag}: expected a positive integer, got ${JSON.stringify(v)}`, 2);
   return n;
 }
 
@@ -22,21 +23,32 @@ function list(json: boolean): void {
     return { id, title: s.title, sector: s.sector ?? '', roles: Object.keys(s.inputs) };
   });
   if (json) printJson(rows);
-  else printTable(rows.map((r) => ({ ...r, roles: r.roles.join(',') })), ['id', 'sector', 'roles', 'title']);
+  else
+    printTable(
+      rows.map((r) => ({ ...r, roles: r.roles.join(',') })),
+      ['id', 'sector', 'roles', 'title'],
+    );
 }
 
 function tableRow(r: ScenarioRun): Record<string, unknown> {
   return {
-    scenario: r.scenario, roles: r.roles, rows: r.rows, seconds: r.seconds.toFixed(1),
-    'largest error': r.largestError === null ? '-' : r.largestError.toExponential(1), status: r.status,
+    scenario: r.scenario,
+    roles: r.roles,
+    rows: r.rows,
+    seconds: r.seconds.toFixed(1),
+    'largest error': r.largestError === null ? '-' : r.largestError.toExponential(1),
+    status: r.status,
   };
 }
 
 export function registerDemo(program: Command): void {
-  program.command('demo')
-    .description('run built-in scenarios end to end on an embedded data space (no server needed): seed providers, run each job on encrypted data, decrypt, compare with the plaintext reference, check the ledger')
+  program
+    .command('demo')
+    .description(
+      'run built-in scenarios end to end on an embedded data space (no server needed): seed providers, run each job on encrypted data, decrypt, compare with the plaintext reference, check the ledger',
+    )
     .option('--scenario <id>', 'a built-in scenario to run (repeat; default: all 33)', collect, [])
-    .option('--rows <n>', 'rows per role (default: each role\'s catalog default)')
+    .option('--rows <n>', "rows per role (default: each role's catalog default)")
     .option('--seed <n>', 'seed of the data generators', '1')
     .option('--list', 'list the built-in scenarios and exit')
     .option('--json', 'machine-readable output')
@@ -49,9 +61,12 @@ export function registerDemo(program: Command): void {
       if (bad.length) throw new CliError(`--scenario: unknown built-in scenario ${bad.join(', ')} (dataspace demo --list shows them)`, 2);
       const rows = positiveInt('--rows', o.rows);
       const seedN = Number(o.seed);
-      if (!/^\d+$/.test(o.seed) || seedN >= 2 ** 32) throw new CliError(`--seed: expected an integer in [0, 2^32), got ${JSON.stringify(o.seed)}`, 2);
+      if (!/^\d+$/.test(o.seed) || seedN >= 2 ** 32)
+        throw new CliError(`--seed: expected an integer in [0, 2^32), got ${JSON.stringify(o.seed)}`, 2);
       const ids = o.scenario.length ? [...new Set(o.scenario)] : [...CATALOG_IDS];
-      const say = (line: string): void => { process.stderr.write(line + '\n'); };
+      const say = (line: string): void => {
+        process.stderr.write(line + '\n');
+      };
 
       let session;
       try {
@@ -86,9 +101,12 @@ export function registerDemo(program: Command): void {
       else {
         printTable(runs.map(tableRow), ['scenario', 'roles', 'rows', 'seconds', 'largest error', 'status']);
         for (const r of failed) process.stdout.write(`\n${r.scenario}: ${r.problems.join('; ')}\n`);
-        const ledger = runs.every((r) => r.ledger === 'absent') ? 'ledger app absent' : `ledger verified for ${runs.filter((r) => r.ledger === 'verified').length}`;
+        const ledger = runs.every((r) => r.ledger === 'absent')
+          ? 'ledger app absent'
+          : `ledger verified for ${runs.filter((r) => r.ledger === 'verified').length}`;
         process.stdout.write(`\n${runs.length - failed.length} of ${runs.length} scenarios passed in ${total.toFixed(1)} s (${ledger})\n`);
       }
-      if (failed.length) throw new CliError(`${failed.length} of ${runs.length} scenarios failed: ${failed.map((r) => r.scenario).join(', ')}`);
+      if (failed.length)
+        throw new CliError(`${failed.length} of ${runs.length} scenarios failed: ${failed.map((r) => r.scenario).join(', ')}`);
     });
 }

@@ -49,7 +49,9 @@ export function parseParams(list: string[]): ParamValues {
 
 function progressLine(s: JobStatus): string {
   const providers = (s.progress.providers ?? {}) as Record<string, { status?: string }>;
-  const parts = Object.entries(providers).map(([r, p]) => `${r}:${p.status ?? '?'}`).join(' ');
+  const parts = Object.entries(providers)
+    .map(([r, p]) => `${r}:${p.status ?? '?'}`)
+    .join(' ');
   return `${s.status}${parts ? ` [${parts}]` : ''}`;
 }
 
@@ -58,16 +60,23 @@ const STAGES = ['queued', 'encrypting', 'evaluating', 'completed'];
 export async function waitWithProgress(cmd: Command, id: string, json: boolean): Promise<JobStatus> {
   const client = clientOf(cmd);
   const tty = process.stderr.isTTY && !json;
-  const bar = tty ? new cliProgress.SingleBar({ format: '{bar} {percentage}% | {stage}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+  const bar = tty
+    ? new cliProgress.SingleBar(
+        { format: '{bar} {percentage}% | {stage}', stream: process.stderr, hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
   bar?.start(STAGES.length - 1, 0, { stage: 'queued' });
   let last = '';
   try {
-    return await api(waitForJob(client, id, (s) => {
-      const line = progressLine(s);
-      if (bar) bar.update(Math.max(0, STAGES.indexOf(s.status)), { stage: line });
-      else if (!json && line !== last) process.stderr.write(`job ${id}: ${line}\n`);
-      last = line;
-    }));
+    return await api(
+      waitForJob(client, id, (s) => {
+        const line = progressLine(s);
+        if (bar) bar.update(Math.max(0, STAGES.indexOf(s.status)), { stage: line });
+        else if (!json && line !== last) process.stderr.write(`job ${id}: ${line}\n`);
+        last = line;
+      }),
+    );
   } finally {
     bar?.stop();
   }
@@ -81,47 +90,82 @@ export function registerJobs(program: Command): void {
     .option('--bind <ROLE=DATASET_ID>', 'bind a role to a dataset (repeat)', collect, [])
     .requiredOption('--keys <file>', 'your key file (dataspace keys generate)')
     .option('--param <NAME=VALUE>', 'a parameter value, or NAME=@file.json (repeat)', collect, [])
-    .option('--purpose <purpose>', 'purpose of use, checked against every dataset\'s policy', 'public-service')
+    .option('--purpose <purpose>', "purpose of use, checked against every dataset's policy", 'public-service')
     .option('--idempotency-key <key>', 'repeat-safe submission key')
     .option('--dry-run', 'plan, cost estimate and policy decision; runs nothing')
     .option('--wait', 'wait until the job ends, with progress')
     .option('--json', 'machine-readable output')
-    .action(async (o: { scenario: string; version?: string; bind: string[]; keys: string; param: string[]; purpose: string; idempotencyKey?: string; dryRun?: boolean; wait?: boolean; json?: boolean }, cmd: Command) => {
-      const client = clientOf(cmd);
-      let keys;
-      try {
-        keys = readKeyFile(o.keys);
-      } catch (e) {
-        throw new CliError(`cannot use key file ${o.keys}: ${(e as Error).message}`);
-      }
-      const version = o.version !== undefined ? Number(o.version) : undefined;
-      const sc = await api(client.get<{ document: Scenario; version: number }>(`scenarios/${encodeURIComponent(o.scenario)}${version ? `?version=${version}` : ''}`));
-      const req = {
-        scenario: o.scenario, bindings: parseBindings(o.bind), purpose: o.purpose, params: parseParams(o.param),
-        ...(version !== undefined ? { version } : {}), ...(o.idempotencyKey ? { idempotencyKey: o.idempotencyKey } : {}),
-      };
-      const r = await api(submitJob(client, keys, sc.document, req, { dryRun: !!o.dryRun }));
-      if (o.dryRun) {
-        if (o.json) printJson(r);
-        else {
-          const d = r as { allow: boolean; decisions: { role: string; dataset: string; allow: boolean; reasons: { code: string; message: string }[] }[]; estimate: Record<string, unknown> };
-          process.stdout.write(`policy: ${d.allow ? 'allowed' : 'refused'}\n`);
-          printTable(d.decisions.map((x) => ({ role: x.role, dataset: x.dataset, allow: x.allow, reasons: x.reasons.map((y) => y.code).join(',') })));
-          process.stdout.write(`estimate: ${JSON.stringify(d.estimate)}\n`);
+    .action(
+      async (
+        o: {
+          scenario: string;
+          version?: string;
+          bind: string[];
+          keys: string;
+          param: string[];
+          purpose: string;
+          idempotencyKey?: string;
+          dryRun?: boolean;
+          wait?: boolean;
+          json?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        const client = clientOf(cmd);
+        let keys;
+        try {
+          keys = readKeyFile(o.keys);
+        } catch (e) {
+          throw new CliError(`cannot use key file ${o.keys}: ${(e as Error).message}`);
         }
-        return;
-      }
-      const id = String(r.id);
-      if (!o.wait) {
-        if (o.json) printJson(r);
-        else process.stdout.write(`${id}\n`);
-        return;
-      }
-      const s = await waitWithProgress(cmd, id, !!o.json);
-      if (o.json) printJson(s);
-      else process.stdout.write(`${id} ${s.status}${s.error ? `: ${s.error.code}: ${s.error.message}` : ''}\n`);
-      if (s.status !== 'completed') throw new CliError(`job ${id} ended ${s.status}${s.error ? `: ${s.error.message}` : ''}`);
-    });
+        const version = o.version !== undefined ? Number(o.version) : undefined;
+        const sc = await api(
+          client.get<{ document: Scenario; version: number }>(
+            `scenarios/${encodeURIComponent(o.scenario)}${version ? `?version=${version}` : ''}`,
+          ),
+        );
+        const req = {
+          scenario: o.scenario,
+          bindings: parseBindings(o.bind),
+          purpose: o.purpose,
+          params: parseParams(o.param),
+          ...(version !== undefined ? { version } : {}),
+          ...(o.idempotencyKey ? { idempotencyKey: o.idempotencyKey } : {}),
+        };
+        const r = await api(submitJob(client, keys, sc.document, req, { dryRun: !!o.dryRun }));
+        if (o.dryRun) {
+          if (o.json) printJson(r);
+          else {
+            const d = r as {
+              allow: boolean;
+              decisions: { role: string; dataset: string; allow: boolean; reasons: { code: string; message: string }[] }[];
+              estimate: Record<string, unknown>;
+            };
+            process.stdout.write(`policy: ${d.allow ? 'allowed' : 'refused'}\n`);
+            printTable(
+              d.decisions.map((x) => ({
+                role: x.role,
+                dataset: x.dataset,
+                allow: x.allow,
+                reasons: x.reasons.map((y) => y.code).join(','),
+              })),
+            );
+            process.stdout.write(`estimate: ${JSON.stringify(d.estimate)}\n`);
+          }
+          return;
+        }
+        const id = String(r.id);
+        if (!o.wait) {
+          if (o.json) printJson(r);
+          else process.stdout.write(`${id}\n`);
+          return;
+        }
+        const s = await waitWithProgress(cmd, id, !!o.json);
+        if (o.json) printJson(s);
+        else process.stdout.write(`${id} ${s.status}${s.error ? `: ${s.error.code}: ${s.error.message}` : ''}\n`);
+        if (s.status !== 'completed') throw new CliError(`job ${id} ended ${s.status}${s.error ? `: ${s.error.message}` : ''}`);
+      },
+    );
   j.command('status')
     .argument('<jobId>')
     .option('--json', 'machine-readable output')

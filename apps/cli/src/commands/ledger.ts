@@ -12,8 +12,20 @@ import type { KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
 import type { DataspaceClient } from '#sdk';
 import {
-  type Checkpoint, type LogProblemCode, type NodeKey, type StoredEntry, type StoredTree, Frontier, ProofError,
-  assertConsistency, assertInclusion, hashFromHex, publicKeyFromPem, toHex, verifyCheckpoint, verifyLog,
+  type Checkpoint,
+  type LogProblemCode,
+  type NodeKey,
+  type StoredEntry,
+  type StoredTree,
+  Frontier,
+  ProofError,
+  assertConsistency,
+  assertInclusion,
+  hashFromHex,
+  publicKeyFromPem,
+  toHex,
+  verifyCheckpoint,
+  verifyLog,
 } from '#ledger-core';
 import { api, clientOf } from '../context.js';
 import { CliError, printJson, printTable } from '../output.js';
@@ -29,7 +41,11 @@ export interface CheckpointDoc {
   publicKey: string;
 }
 
-export interface RawEntry { index: number; body: string; leafHash: string }
+export interface RawEntry {
+  index: number;
+  body: string;
+  leafHash: string;
+}
 
 /** Where `verifyLedger` reads the log from: the HTTP API for the CLI, the database directly in benchmarks. */
 export interface LedgerSource {
@@ -49,8 +65,14 @@ export type VerifyProblemCode = LogProblemCode | 'INCLUSION_PROOF_FAILED' | 'CON
 
 export type LedgerVerifyOutcome =
   | {
-      ok: true; size: number; root: string; checkpointSize: number; checkpointRoot: string;
-      inclusionChecked: number; consistencyChecked: number; keyPinned: boolean;
+      ok: true;
+      size: number;
+      root: string;
+      checkpointSize: number;
+      checkpointRoot: string;
+      inclusionChecked: number;
+      consistencyChecked: number;
+      keyPinned: boolean;
     }
   | { ok: false; code: VerifyProblemCode; problem: string; firstBadIndex?: number; keyPinned: boolean };
 
@@ -70,8 +92,14 @@ export function httpLedgerSource(client: DataspaceClient): LedgerSource {
     pageSize: 10_000,
     checkpoint: () => api(client.get<CheckpointDoc>('ledger/checkpoint')),
     raw: (from, limit) => api(client.get<{ size: number; entries: RawEntry[] }>(`ledger/raw?from=${from}&limit=${limit}`)),
-    nodes: async (keys) => (await api(client.post<{ hashes: (string | null)[] }>('ledger/nodes', { keys: keys.map((k) => ({ level: k.level, index: k.index })) }))).hashes,
-    inclusion: (index, size) => api(client.get<{ leafHash: string; proof: string[] }>(`ledger/proof/inclusion?index=${index}&size=${size}`)),
+    nodes: async (keys) =>
+      (
+        await api(
+          client.post<{ hashes: (string | null)[] }>('ledger/nodes', { keys: keys.map((k) => ({ level: k.level, index: k.index })) }),
+        )
+      ).hashes,
+    inclusion: (index, size) =>
+      api(client.get<{ leafHash: string; proof: string[] }>(`ledger/proof/inclusion?index=${index}&size=${size}`)),
     consistency: (from, to) => api(client.get<{ proof: string[] }>(`ledger/proof/consistency?from=${from}&to=${to}`)),
   };
 }
@@ -104,9 +132,11 @@ class BadResponse extends Error {}
 
 function checkRaw(page: unknown, from: number): { size: number; entries: RawEntry[] } {
   const p = page as { size?: unknown; entries?: unknown } | null;
-  if (p === null || typeof p !== 'object' || !Array.isArray(p.entries) || typeof p.size !== 'number') throw new BadResponse(`raw entries page at ${from} is malformed`);
+  if (p === null || typeof p !== 'object' || !Array.isArray(p.entries) || typeof p.size !== 'number')
+    throw new BadResponse(`raw entries page at ${from} is malformed`);
   for (const e of p.entries as Partial<RawEntry>[]) {
-    if (typeof e?.index !== 'number' || typeof e.body !== 'string' || typeof e.leafHash !== 'string') throw new BadResponse(`raw entries page at ${from} holds a malformed entry`);
+    if (typeof e?.index !== 'number' || typeof e.body !== 'string' || typeof e.leafHash !== 'string')
+      throw new BadResponse(`raw entries page at ${from} holds a malformed entry`);
   }
   return p as { size: number; entries: RawEntry[] };
 }
@@ -195,7 +225,8 @@ export async function verifyLedger(src: LedgerSource, opts: VerifyLedgerOptions 
         for (let i = 0; i < keys.length; i += src.maxNodeKeys) {
           const part = keys.slice(i, i + src.maxNodeKeys);
           const hashes = await src.nodes(part);
-          if (!Array.isArray(hashes) || hashes.length !== part.length) throw new BadResponse(`nodes: asked ${part.length} hashes, got ${Array.isArray(hashes) ? hashes.length : 'none'}`);
+          if (!Array.isArray(hashes) || hashes.length !== part.length)
+            throw new BadResponse(`nodes: asked ${part.length} hashes, got ${Array.isArray(hashes) ? hashes.length : 'none'}`);
           hashes.forEach((h, j) => out.push(h === null ? undefined : hexHash(h, `stored node ${part[j]!.level}:${part[j]!.index}`)));
         }
         return out;
@@ -203,8 +234,14 @@ export async function verifyLedger(src: LedgerSource, opts: VerifyLedgerOptions 
     };
 
     const r = await verifyLog({
-      entries: entries(), checkpoint: latest.checkpoint, publicKey, keyName, tree, checkCanonicalForm: true,
-      ...(opts.since ? { since: opts.since.checkpoint } : {}), ...(origin !== undefined ? { origin } : {}),
+      entries: entries(),
+      checkpoint: latest.checkpoint,
+      publicKey,
+      keyName,
+      tree,
+      checkCanonicalForm: true,
+      ...(opts.since ? { since: opts.since.checkpoint } : {}),
+      ...(origin !== undefined ? { origin } : {}),
     });
     if (!r.ok) return fail(r.code, r.problem, r.firstBadIndex);
 
@@ -217,7 +254,13 @@ export async function verifyLedger(src: LedgerSource, opts: VerifyLedgerOptions 
         return fail('INCLUSION_PROOF_FAILED', `the API serves a different leaf hash for entry ${index} than the one stored`, index);
       }
       try {
-        assertInclusion(leaf, index, S, (p.proof ?? []).map((h, i) => hexHash(h, `inclusion proof[${i}]`)), signed.root);
+        assertInclusion(
+          leaf,
+          index,
+          S,
+          (p.proof ?? []).map((h, i) => hexHash(h, `inclusion proof[${i}]`)),
+          signed.root,
+        );
       } catch (e) {
         if (!(e instanceof ProofError)) throw e;
         return fail('INCLUSION_PROOF_FAILED', `inclusion proof of entry ${index} in ${S} entries does not verify: ${e.message}`, index);
@@ -232,15 +275,27 @@ export async function verifyLedger(src: LedgerSource, opts: VerifyLedgerOptions 
       if (m === 0 || m > S) continue;
       const p = await src.consistency(m, S);
       try {
-        assertConsistency(m, S, (p.proof ?? []).map((h, i) => hexHash(h, `consistency proof[${i}]`)), root1, signed.root);
+        assertConsistency(
+          m,
+          S,
+          (p.proof ?? []).map((h, i) => hexHash(h, `consistency proof[${i}]`)),
+          root1,
+          signed.root,
+        );
       } catch (e) {
         if (!(e instanceof ProofError)) throw e;
         return fail('CONSISTENCY_PROOF_FAILED', `consistency proof ${m} -> ${S} does not verify against the signed roots: ${e.message}`);
       }
     }
     return {
-      ok: true, size: r.size, root: toHex(r.root), checkpointSize: S, checkpointRoot: toHex(signed.root),
-      inclusionChecked: inclusionAt.length, consistencyChecked: pairs.filter(([m]) => m > 0 && m <= S).length, keyPinned,
+      ok: true,
+      size: r.size,
+      root: toHex(r.root),
+      checkpointSize: S,
+      checkpointRoot: toHex(signed.root),
+      inclusionChecked: inclusionAt.length,
+      consistencyChecked: pairs.filter(([m]) => m > 0 && m <= S).length,
+      keyPinned,
     };
   } catch (e) {
     if (e instanceof BadResponse) return fail('BAD_RESPONSE', e.message);
@@ -248,7 +303,19 @@ export async function verifyLedger(src: LedgerSource, opts: VerifyLedgerOptions 
   }
 }
 
-interface EntryRow { index: number; leafHash: string; event: { id?: string; type?: string; at?: string; actor?: { id?: string; role?: string }; job?: string; consumer?: string; datasets?: string[] } }
+interface EntryRow {
+  index: number;
+  leafHash: string;
+  event: {
+    id?: string;
+    type?: string;
+    at?: string;
+    actor?: { id?: string; role?: string };
+    job?: string;
+    consumer?: string;
+    datasets?: string[];
+  };
+}
 
 function describeCheckpoint(d: CheckpointDoc, cp: Checkpoint): string {
   return `checkpoint ${d.origin} size ${cp.size} root ${toHex(cp.root)}${cp.time ? ` at ${cp.time.toISOString()}` : ''}`;
@@ -268,23 +335,47 @@ export function registerLedger(program: Command): void {
     .option('--offset <n>', 'skip this many matching events', '0')
     .option('--limit <n>', 'at most this many events (1..1000)', '100')
     .option('--json', 'machine-readable output')
-    .action(async (o: { dataset?: string; job?: string; consumer?: string; type?: string; from?: string; to?: string; offset: string; limit: string; json?: boolean }, cmd: Command) => {
-      const q = new URLSearchParams();
-      for (const k of ['dataset', 'job', 'consumer', 'type', 'from', 'to'] as const) if (o[k] !== undefined) q.set(k, o[k]);
-      q.set('offset', o.offset);
-      q.set('limit', o.limit);
-      const r = await api(clientOf(cmd).get<{ total: number; entries: EntryRow[] }>(`ledger/entries?${q.toString()}`));
-      if (o.json) {
-        printJson(r);
-        return;
-      }
-      printTable(r.entries.map((e) => ({
-        index: e.index, at: e.event.at, type: e.event.type, actor: e.event.actor ? `${e.event.actor.role ?? ''}:${e.event.actor.id ?? ''}` : '',
-        job: e.event.job, consumer: e.event.consumer, datasets: (e.event.datasets ?? []).join(' '),
-      })), ['index', 'at', 'type', 'actor', 'job', 'consumer', 'datasets']);
-      const shown = r.entries.length;
-      if (r.total > Number(o.offset) + shown) process.stderr.write(`${shown} of ${r.total} shown; use --offset ${Number(o.offset) + shown} for more\n`);
-    });
+    .action(
+      async (
+        o: {
+          dataset?: string;
+          job?: string;
+          consumer?: string;
+          type?: string;
+          from?: string;
+          to?: string;
+          offset: string;
+          limit: string;
+          json?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        const q = new URLSearchParams();
+        for (const k of ['dataset', 'job', 'consumer', 'type', 'from', 'to'] as const) if (o[k] !== undefined) q.set(k, o[k]);
+        q.set('offset', o.offset);
+        q.set('limit', o.limit);
+        const r = await api(clientOf(cmd).get<{ total: number; entries: EntryRow[] }>(`ledger/entries?${q.toString()}`));
+        if (o.json) {
+          printJson(r);
+          return;
+        }
+        printTable(
+          r.entries.map((e) => ({
+            index: e.index,
+            at: e.event.at,
+            type: e.event.type,
+            actor: e.event.actor ? `${e.event.actor.role ?? ''}:${e.event.actor.id ?? ''}` : '',
+            job: e.event.job,
+            consumer: e.event.consumer,
+            datasets: (e.event.datasets ?? []).join(' '),
+          })),
+          ['index', 'at', 'type', 'actor', 'job', 'consumer', 'datasets'],
+        );
+        const shown = r.entries.length;
+        if (r.total > Number(o.offset) + shown)
+          process.stderr.write(`${shown} of ${r.total} shown; use --offset ${Number(o.offset) + shown} for more\n`);
+      },
+    );
 
   l.command('checkpoint')
     .description('sign a checkpoint of the log now (auditor), or show the latest (--latest); --out saves it to pin the key')
@@ -318,7 +409,8 @@ export function registerLedger(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (o: { since?: string; key?: string; samples: string; json?: boolean }, cmd: Command) => {
       const randomSamples = Number(o.samples);
-      if (!Number.isSafeInteger(randomSamples) || randomSamples < 0 || randomSamples > 1000) throw new CliError('--samples: expected an integer 0..1000', 2);
+      if (!Number.isSafeInteger(randomSamples) || randomSamples < 0 || randomSamples > 1000)
+        throw new CliError('--samples: expected an integer 0..1000', 2);
       const opts: VerifyLedgerOptions = { randomSamples };
       if (o.since !== undefined) opts.since = readCheckpointFile(o.since);
       if (o.key !== undefined) opts.publicKeyPem = readText(o.key, '--key');
@@ -329,12 +421,18 @@ export function registerLedger(program: Command): void {
       if (o.json) printJson(r);
       if (!r.ok) {
         if (o.json) process.exitCode = 1;
-        else throw new CliError(`ledger verify: ${r.code}${r.firstBadIndex !== undefined ? ` at index ${r.firstBadIndex}` : ''}: ${r.problem}`, 1);
+        else
+          throw new CliError(
+            `ledger verify: ${r.code}${r.firstBadIndex !== undefined ? ` at index ${r.firstBadIndex}` : ''}: ${r.problem}`,
+            1,
+          );
         return;
       }
       if (!o.json) {
-        process.stdout.write(`ok: ${r.size} entries verified, root ${r.root}; signed checkpoint size ${r.checkpointSize} root ${r.checkpointRoot}; ` +
-          `${r.inclusionChecked} inclusion and ${r.consistencyChecked} consistency proofs verified\n`);
+        process.stdout.write(
+          `ok: ${r.size} entries verified, root ${r.root}; signed checkpoint size ${r.checkpointSize} root ${r.checkpointRoot}; ` +
+            `${r.inclusionChecked} inclusion and ${r.consistencyChecked} consistency proofs verified\n`,
+        );
       }
     });
 }

@@ -12,7 +12,9 @@ export function registerParticipants(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (o: { role: string; name: string; connectorId?: string; json?: boolean }, cmd: Command) => {
       const body = { role: o.role, name: o.name, ...(o.connectorId !== undefined ? { connectorId: o.connectorId } : {}) };
-      const r = await api(clientOf(cmd).post<{ id: string; name: string; role: string; connectorId?: string; token: string }>('participants', body));
+      const r = await api(
+        clientOf(cmd).post<{ id: string; name: string; role: string; connectorId?: string; token: string }>('participants', body),
+      );
       if (o.json) printJson(r);
       else printTable([r], o.connectorId !== undefined ? ['id', 'name', 'role', 'connectorId', 'token'] : ['id', 'name', 'role', 'token']);
     });

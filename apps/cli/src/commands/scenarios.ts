@@ -18,14 +18,22 @@ export function registerScenarios(program: Command): void {
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const r = await api(clientOf(cmd).get<Record<string, unknown>[]>('scenarios'));
       if (o.json) printJson(r);
-      else printTable(r.map((x) => ({ ...x, roles: (x.roles as string[]).join(',') })), ['id', 'version', 'sector', 'roles', 'title']);
+      else
+        printTable(
+          r.map((x) => ({ ...x, roles: (x.roles as string[]).join(',') })),
+          ['id', 'version', 'sector', 'roles', 'title'],
+        );
     });
   s.command('show')
     .argument('<id>')
     .option('--version <n>', 'a given version (default: latest)')
     .option('--json', 'machine-readable output')
     .action(async (id: string, o: { json?: boolean; version?: string }, cmd: Command) => {
-      const r = await api(clientOf(cmd).get<{ document: unknown }>(`scenarios/${encodeURIComponent(id)}${o.version ? `?version=${encodeURIComponent(o.version)}` : ''}`));
+      const r = await api(
+        clientOf(cmd).get<{ document: unknown }>(
+          `scenarios/${encodeURIComponent(id)}${o.version ? `?version=${encodeURIComponent(o.version)}` : ''}`,
+        ),
+      );
       if (o.json) printJson(r);
       else process.stdout.write(JSON.stringify(r.document, null, 2) + '\n');
     });

@@ -5,7 +5,8 @@ import { startServer } from '../server.js';
 import { CliError } from '../output.js';
 
 export function registerServe(program: Command): void {
-  program.command('serve')
+  program
+    .command('serve')
     .description('run the data space: all apps in this process (embedded), or the listed ones')
     .option('--port <port>', 'HTTP port (env PORT, default 8080)')
     .option('--apps <apps>', 'all, or a comma list of provider,broker,ledger,worker', 'all')

@@ -18,11 +18,15 @@ export function csvStream(columns: string[], rows: Iterable<Row>, chunkRows = 20
     yield columns.map(field).join(',') + '\r\n';
     let buf: string[] = [];
     for (const r of rows) {
-      buf.push(columns.map((c) => {
-        const v = r[c];
-        if (v === undefined) throw new RangeError(`csvStream: a row has no value for column ${c}`);
-        return field(v);
-      }).join(','));
+      buf.push(
+        columns
+          .map((c) => {
+            const v = r[c];
+            if (v === undefined) throw new RangeError(`csvStream: a row has no value for column ${c}`);
+            return field(v);
+          })
+          .join(','),
+      );
       if (buf.length >= chunkRows) {
         yield buf.join('\r\n') + '\r\n';
         buf = [];

@@ -9,11 +9,31 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import {
-  ApiError, DataspaceClient, type JobStatus, fetchResult, generateKeyFile, keyRequirements, readKeyFile, submitJob, waitForJob,
+  ApiError,
+  DataspaceClient,
+  type JobStatus,
+  fetchResult,
+  generateKeyFile,
+  keyRequirements,
+  readKeyFile,
+  submitJob,
+  waitForJob,
 } from '#sdk';
 import {
-  type CompareOptions, type Row, type Scenario, catalogPurpose, compareResult, compilePlan, datasetDocumentFor, defaultParams,
-  defaultRowCounts, evaluateReference, generateRoleRows, isCatalogId, laplaceScales, withInternalMetrics,
+  type CompareOptions,
+  type Row,
+  type Scenario,
+  catalogPurpose,
+  compareResult,
+  compilePlan,
+  datasetDocumentFor,
+  defaultParams,
+  defaultRowCounts,
+  evaluateReference,
+  generateRoleRows,
+  isCatalogId,
+  laplaceScales,
+  withInternalMetrics,
 } from '#scenario';
 import { type CheckpointDoc, httpLedgerSource, verifyLedger } from '../commands/ledger.js';
 import { csvStream } from './csv.js';
@@ -100,15 +120,30 @@ export class DemoRunner {
 
   /** Streams the rows to `POST /datasets/:id/rows` as text/csv. */
   private async importRows(provider: DataspaceClient, dataset: string, columns: string[], rows: Row[]): Promise<number> {
-    const url = new URL(`datasets/${encodeURIComponent(dataset)}/rows?format=csv`, this.ctx.url.endsWith('/') ? this.ctx.url : this.ctx.url + '/');
+    const url = new URL(
+      `datasets/${encodeURIComponent(dataset)}/rows?format=csv`,
+      this.ctx.url.endsWith('/') ? this.ctx.url : this.ctx.url + '/',
+    );
     const res = await fetch(url, {
-      method: 'POST', body: csvStream(columns, rows) as unknown as RequestInit['body'], duplex: 'half',
+      method: 'POST',
+      body: csvStream(columns, rows) as unknown as RequestInit['body'],
+      duplex: 'half',
       headers: { 'content-type': 'text/csv', authorization: `Bearer ${provider.opts.token ?? ''}` },
     } as RequestInit);
-    const body = (await res.json().catch(() => ({}))) as { imported?: number; error?: string; message?: string; details?: { path?: string; message?: string }[] };
+    const body = (await res.json().catch(() => ({}))) as {
+      imported?: number;
+      error?: string;
+      message?: string;
+      details?: { path?: string; message?: string }[];
+    };
     if (!res.ok) {
       const d = body.details?.[0];
-      throw new ApiError(res.status, body.error ?? `HTTP_${res.status}`, `${body.message ?? 'import refused'}${d ? `: ${d.path ?? ''} ${d.message ?? ''}` : ''}`, body.details ?? []);
+      throw new ApiError(
+        res.status,
+        body.error ?? `HTTP_${res.status}`,
+        `${body.message ?? 'import refused'}${d ? `: ${d.path ?? ''} ${d.message ?? ''}` : ''}`,
+        body.details ?? [],
+      );
     }
     return body.imported ?? rows.length;
   }
@@ -141,30 +176,47 @@ export class DemoRunner {
       throw e;
     }
     // the events stored so far, then a checkpoint signed after them: it must cover every one
-    const r = await this.auditor.get<{ total: number; entries: { index: number }[] }>(`ledger/entries?job=${encodeURIComponent(job)}&limit=1000`);
+    const r = await this.auditor.get<{ total: number; entries: { index: number }[] }>(
+      `ledger/entries?job=${encodeURIComponent(job)}&limit=1000`,
+    );
     if (r.total === 0) return { check: 'failed', problem: `ledger: no events of job ${job}` };
     const signed = await this.auditor.post<CheckpointDoc>('ledger/checkpoint');
     const v = await verifyLedger(httpLedgerSource(this.auditor));
     if (!v.ok) return { check: 'failed', problem: `ledger: ${v.code}: ${v.problem}` };
     const outside = r.entries.filter((e) => e.index >= signed.size);
-    if (outside.length) return { check: 'failed', problem: `ledger: ${outside.length} events of job ${job} are not under the checkpoint just signed (size ${signed.size})` };
+    if (outside.length)
+      return {
+        check: 'failed',
+        problem: `ledger: ${outside.length} events of job ${job} are not under the checkpoint just signed (size ${signed.size})`,
+      };
     return { check: 'verified' };
   }
 
   /** Runs one built-in scenario end to end; never throws for a failing scenario (the run says why). */
   async run(id: string, opts: ScenarioRunOptions = {}): Promise<ScenarioRun> {
     if (!isCatalogId(id)) throw new RangeError(`runScenario: ${JSON.stringify(id)} is not a built-in scenario id`);
-    if (opts.rows !== undefined && (!Number.isSafeInteger(opts.rows) || opts.rows < 1)) throw new RangeError('runScenario: rows must be a positive integer');
+    if (opts.rows !== undefined && (!Number.isSafeInteger(opts.rows) || opts.rows < 1))
+      throw new RangeError('runScenario: rows must be a positive integer');
     const started = Date.now();
     const counts = defaultRowCounts(id);
     if (opts.rows !== undefined) for (const r of Object.keys(counts)) counts[r] = opts.rows;
     const out: ScenarioRun = {
-      scenario: id, roles: Object.keys(counts).length, rows: Object.values(counts).reduce((a, b) => a + b, 0),
-      seconds: 0, jobSeconds: null, largestError: null, status: 'fail', ledger: 'absent', job: null, problems: [],
+      scenario: id,
+      roles: Object.keys(counts).length,
+      rows: Object.values(counts).reduce((a, b) => a + b, 0),
+      seconds: 0,
+      jobSeconds: null,
+      largestError: null,
+      status: 'fail',
+      ledger: 'absent',
+      job: null,
+      problems: [],
     };
     try {
       // the registered document, as any consumer reads it
-      const scenario = (await retryOnReset(() => this.admin.get<{ document: Scenario }>(`scenarios/${encodeURIComponent(id)}`), this.ctx.say)).document;
+      const scenario = (
+        await retryOnReset(() => this.admin.get<{ document: Scenario }>(`scenarios/${encodeURIComponent(id)}`), this.ctx.say)
+      ).document;
       const rows: Record<string, Row[]> = {};
       const bindings: Record<string, string> = {};
       for (const role of Object.keys(scenario.inputs)) {
@@ -190,10 +242,14 @@ export class DemoRunner {
       out.job = String(job.id);
       let last = '';
       const jobId = out.job;
-      const final: JobStatus = await retryOnReset(() => waitForJob(consumer, jobId, (s) => {
-        if (s.status !== last) this.say(`  job ${jobId}: ${s.status}`);
-        last = s.status;
-      }), this.ctx.say);
+      const final: JobStatus = await retryOnReset(
+        () =>
+          waitForJob(consumer, jobId, (s) => {
+            if (s.status !== last) this.say(`  job ${jobId}: ${s.status}`);
+            last = s.status;
+          }),
+        this.ctx.say,
+      );
       out.jobSeconds = (Date.now() - submitted) / 1000;
       if (final.status !== 'completed') {
         out.problems.push(`job ended ${final.status}${final.error ? `: ${final.error.code}: ${final.error.message}` : ''}`);
@@ -214,10 +270,12 @@ export class DemoRunner {
       }
       if (report.problems.length > 5) out.problems.push(`(+${report.problems.length - 5} more)`);
       // with `align`, the broker reports the rows that took part (aligned ones), not the input rows
-      if (!scenario.align) for (const [role, n] of Object.entries(counts)) {
-        // absent when a bound dataset's policy withholds counts (noise required or minGroupSize > 1)
-        if (role in result.meta.rows && result.meta.rows[role] !== n) out.problems.push(`meta.rows.${role} is ${String(result.meta.rows[role])}, not ${n}`);
-      }
+      if (!scenario.align)
+        for (const [role, n] of Object.entries(counts)) {
+          // absent when a bound dataset's policy withholds counts (noise required or minGroupSize > 1)
+          if (role in result.meta.rows && result.meta.rows[role] !== n)
+            out.problems.push(`meta.rows.${role} is ${String(result.meta.rows[role])}, not ${n}`);
+        }
       const ledger = await retryOnReset(() => this.checkLedger(jobId), this.ctx.say);
       out.ledger = ledger.check;
       if (ledger.problem) out.problems.push(ledger.problem);

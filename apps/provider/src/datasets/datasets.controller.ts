@@ -17,7 +17,11 @@ function formatOf(req: Req, q: string | undefined): RowFormat {
   if (ct.includes('csv')) return 'csv';
   if (ct.includes('ndjson') || ct.includes('jsonl')) return 'ndjson';
   if (ct.includes('json')) return 'json';
-  throw new AppError('VALIDATION_FAILED', 'say the file format: Content-Type text/csv, application/json or application/x-ndjson (or ?format=)', [{ path: '$header.content-type', message: 'unknown format' }]);
+  throw new AppError(
+    'VALIDATION_FAILED',
+    'say the file format: Content-Type text/csv, application/json or application/x-ndjson (or ?format=)',
+    [{ path: '$header.content-type', message: 'unknown format' }],
+  );
 }
 
 /** Counts bytes as they stream, refusing (413) beyond the limit. */
@@ -62,13 +66,26 @@ export class DatasetsController {
   @RawBody()
   @Roles('provider')
   @ApiConsumes('text/csv', 'application/json', 'application/x-ndjson')
-  @ApiQuery({ name: 'mode', required: false, description: 'append (default) adds the file\'s rows; replace swaps the dataset\'s rows for them' })
+  @ApiQuery({
+    name: 'mode',
+    required: false,
+    description: "append (default) adds the file's rows; replace swaps the dataset's rows for them",
+  })
   @ApiQuery({ name: 'format', required: false, description: 'csv | json | ndjson (default: from Content-Type)' })
-  @ApiOperation({ summary: 'Import rows (streamed). A file with any bad row is refused whole (422, line and column of each problem) and nothing is stored' })
-  async importRows(@Param('id') id: string, @Req() req: Req, @CurrentPrincipal() who: Principal,
-    @Query('mode') mode: string | undefined, @Query('format') format: string | undefined): Promise<unknown> {
+  @ApiOperation({
+    summary:
+      'Import rows (streamed). A file with any bad row is refused whole (422, line and column of each problem) and nothing is stored',
+  })
+  async importRows(
+    @Param('id') id: string,
+    @Req() req: Req,
+    @CurrentPrincipal() who: Principal,
+    @Query('mode') mode: string | undefined,
+    @Query('format') format: string | undefined,
+  ): Promise<unknown> {
     const m = (mode ?? 'append') as ImportMode;
-    if (m !== 'append' && m !== 'replace') throw new AppError('VALIDATION_FAILED', 'mode must be append or replace', [{ path: '$query.mode', message: 'unknown mode' }]);
+    if (m !== 'append' && m !== 'replace')
+      throw new AppError('VALIDATION_FAILED', 'mode must be append or replace', [{ path: '$query.mode', message: 'unknown mode' }]);
     const f = formatOf(req, format);
     await this.datasets.get(id, who);
     return this.datasets.importRows(id, who, limited(req, this.datasets.maxImportBytes), f, m);

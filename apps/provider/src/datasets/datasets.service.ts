@@ -10,7 +10,17 @@ import { BrokerLink } from '../ports.js';
 export type ImportMode = 'append' | 'replace';
 
 export function datasetView(d: DatasetEntity): Record<string, unknown> {
-  return { id: d.id, name: d.name, description: d.description, owner: d.ownerId, columns: d.columns, policy: d.policy, rows: d.rowCount, createdAt: d.createdAt, updatedAt: d.updatedAt };
+  return {
+    id: d.id,
+    name: d.name,
+    description: d.description,
+    owner: d.ownerId,
+    columns: d.columns,
+    policy: d.policy,
+    rows: d.rowCount,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+  };
 }
 
 /** Rows per INSERT: 3 bound values each, well under SQLite's and PostgreSQL's parameter limits. */
@@ -31,23 +41,49 @@ export class DatasetsService {
 
   async register(doc: unknown, owner: Principal): Promise<DatasetEntity> {
     const v = validateDatasetDocument(doc);
-    if (!v.ok) throw new AppError('VALIDATION_FAILED', `invalid dataset document: ${v.errors.length} problem(s)`, v.errors.map((e) => ({ path: e.path ? `$.${e.path}` : '$', code: e.code, message: e.message })));
+    if (!v.ok)
+      throw new AppError(
+        'VALIDATION_FAILED',
+        `invalid dataset document: ${v.errors.length} problem(s)`,
+        v.errors.map((e) => ({ path: e.path ? `$.${e.path}` : '$', code: e.code, message: e.message })),
+      );
     const id = randomUUID();
     return inTransaction(this.ds, async (m) => {
       const row = m.getRepository(DatasetEntity).create({
-        id, ownerId: owner.id, connectorId: this.cfg.CONNECTOR_ID, name: v.dataset.name, description: v.dataset.description ?? '',
-        columns: v.dataset.columns as unknown as Record<string, unknown>, policy: v.dataset.policy as unknown as Record<string, unknown>, rowCount: 0,
+        id,
+        ownerId: owner.id,
+        connectorId: this.cfg.CONNECTOR_ID,
+        name: v.dataset.name,
+        description: v.dataset.description ?? '',
+        columns: v.dataset.columns as unknown as Record<string, unknown>,
+        policy: v.dataset.policy as unknown as Record<string, unknown>,
+        rowCount: 0,
       });
       await m.getRepository(DatasetEntity).insert(row as never);
       // Recorded once the insert went through (a failed insert leaves no event), before the offer is published.
-      await this.ledger.record({ id: `${id}.registered`, type: 'dataset.registered', actor: { id: owner.id, role: owner.role }, datasets: [id], data: { name: v.dataset.name, policy: v.dataset.policy } });
+      await this.ledger.record({
+        id: `${id}.registered`,
+        type: 'dataset.registered',
+        actor: { id: owner.id, role: owner.role },
+        datasets: [id],
+        data: { name: v.dataset.name, policy: v.dataset.policy },
+      });
       await this.publish(row);
       return row;
     });
   }
 
   private async publish(d: DatasetEntity): Promise<void> {
-    await this.broker.publishOffer({ datasetId: d.id, providerId: d.ownerId, connectorId: d.connectorId, name: d.name, description: d.description, columns: d.columns, policy: d.policy, rowCount: d.rowCount });
+    await this.broker.publishOffer({
+      datasetId: d.id,
+      providerId: d.ownerId,
+      connectorId: d.connectorId,
+      name: d.name,
+      description: d.description,
+      columns: d.columns,
+      policy: d.policy,
+      rowCount: d.rowCount,
+    });
   }
 
   async get(id: string, who: Principal): Promise<DatasetEntity> {
@@ -57,7 +93,9 @@ export class DatasetsService {
   }
 
   async list(who: Principal): Promise<DatasetEntity[]> {
-    return this.ds.getRepository(DatasetEntity).find({ where: who.role === 'provider' ? { ownerId: who.id } : {}, order: { createdAt: 'ASC' } });
+    return this.ds
+      .getRepository(DatasetEntity)
+      .find({ where: who.role === 'provider' ? { ownerId: who.id } : {}, order: { createdAt: 'ASC' } });
   }
 
   /**
@@ -65,7 +103,13 @@ export class DatasetsService {
    * a file with any bad row is refused whole (line and column of each problem, first 100) and nothing of it
    * is stored. `append` adds to the dataset's rows; `replace` swaps them for the file's.
    */
-  async importRows(id: string, who: Principal, input: AsyncIterable<Uint8Array | string>, format: RowFormat, mode: ImportMode): Promise<{ id: string; imported: number; rows: number; mode: ImportMode }> {
+  async importRows(
+    id: string,
+    who: Principal,
+    input: AsyncIterable<Uint8Array | string>,
+    format: RowFormat,
+    mode: ImportMode,
+  ): Promise<{ id: string; imported: number; rows: number; mode: ImportMode }> {
     const d = await this.get(id, who);
     if (who.role !== 'provider' && who.role !== 'admin') throw new AppError('FORBIDDEN', 'only the dataset owner imports rows');
     class Refused extends Error {}
@@ -75,13 +119,19 @@ export class DatasetsService {
         // the write lock from BEGIN IMMEDIATE), so concurrent appends queue up: each one numbers its rows after
         // the previous one's and adds to the count that one committed.
         const locked = await m.getRepository(DatasetEntity).findOne({
-          where: { id }, ...(this.ds.options.type === 'postgres' ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+          where: { id },
+          ...(this.ds.options.type === 'postgres' ? { lock: { mode: 'pessimistic_write' as const } } : {}),
         });
         if (!locked) throw new AppError('NOT_FOUND', `no dataset ${id}`);
         let seq = 0;
         if (mode === 'replace') await m.getRepository(DatasetRowEntity).delete({ datasetId: id });
         else {
-          const max = await m.getRepository(DatasetRowEntity).createQueryBuilder('r').select('MAX(r.seq)', 'max').where('r.dataset_id = :id', { id }).getRawOne<{ max: number | string | null }>();
+          const max = await m
+            .getRepository(DatasetRowEntity)
+            .createQueryBuilder('r')
+            .select('MAX(r.seq)', 'max')
+            .where('r.dataset_id = :id', { id })
+            .getRawOne<{ max: number | string | null }>();
           seq = max?.max === null || max?.max === undefined ? 0 : Number(max.max) + 1;
         }
         const start = seq;
@@ -93,24 +143,43 @@ export class DatasetsService {
         };
         const report = await validateRowStream(input, { format, columns: d.columns as never, onBatch: insert, batchSize: 2000 });
         if (!report.ok) {
-          throw new Refused(JSON.stringify({
-            problemCount: report.problemCount,
-            problems: report.problems,
-          }));
+          throw new Refused(
+            JSON.stringify({
+              problemCount: report.problemCount,
+              problems: report.problems,
+            }),
+          );
         }
         const imported = seq - start;
         const total = mode === 'replace' ? imported : locked.rowCount + imported;
         await m.getRepository(DatasetEntity).update({ id }, { rowCount: total });
         // Recorded once the rows and the count are written; a ledger failure rolls them back.
-        await this.ledger.record({ type: 'dataset.imported', actor: { id: who.id, role: who.role }, datasets: [id], data: { rows: imported, total, mode } });
+        await this.ledger.record({
+          type: 'dataset.imported',
+          actor: { id: who.id, role: who.role },
+          datasets: [id],
+          data: { rows: imported, total, mode },
+        });
         await this.publish({ ...locked, rowCount: total } as DatasetEntity);
         return { id, imported, rows: total, mode };
       });
     } catch (e) {
       if (e instanceof Refused) {
-        const r = JSON.parse(e.message) as { problemCount: number; problems: { line: number; column: string | null; code: string; message: string }[] };
-        throw new AppError('UNPROCESSABLE', `the file was refused whole: ${r.problemCount} problem(s); nothing was stored`,
-          r.problems.map((p) => ({ path: `line ${p.line}${p.column ? `, column ${p.column}` : ''}`, line: p.line, column: p.column, code: p.code, message: p.message })));
+        const r = JSON.parse(e.message) as {
+          problemCount: number;
+          problems: { line: number; column: string | null; code: string; message: string }[];
+        };
+        throw new AppError(
+          'UNPROCESSABLE',
+          `the file was refused whole: ${r.problemCount} problem(s); nothing was stored`,
+          r.problems.map((p) => ({
+            path: `line ${p.line}${p.column ? `, column ${p.column}` : ''}`,
+            line: p.line,
+            column: p.column,
+            code: p.code,
+            message: p.message,
+          })),
+        );
       }
       throw e;
     }
@@ -120,8 +189,13 @@ export class DatasetsService {
   async *rows(id: string, batch = 5000): AsyncGenerator<DatasetRow[]> {
     let from = 0;
     for (;;) {
-      const part = await this.ds.getRepository(DatasetRowEntity).createQueryBuilder('r')
-        .where('r.dataset_id = :id AND r.seq >= :from', { id, from }).orderBy('r.seq', 'ASC').limit(batch).getMany();
+      const part = await this.ds
+        .getRepository(DatasetRowEntity)
+        .createQueryBuilder('r')
+        .where('r.dataset_id = :id AND r.seq >= :from', { id, from })
+        .orderBy('r.seq', 'ASC')
+        .limit(batch)
+        .getMany();
       if (part.length === 0) return;
       yield part.map((r) => JSON.parse(r.data) as DatasetRow);
       from = part[part.length - 1]!.seq + 1;

@@ -11,7 +11,10 @@ import { DatasetsService } from '../datasets/datasets.service.js';
 import { HeEncryption } from './he-encryption.js';
 import { psiAlign } from './psi-alignment.js';
 
-export interface TaskRefusal { code: string; message: string }
+export interface TaskRefusal {
+  code: string;
+  message: string;
+}
 
 /** Ciphertexts encrypted and uploaded at a time (~0.5 MiB each at N=8192). */
 const UPLOAD_BATCH = UPLOAD_BATCH_CHUNKS;
@@ -38,29 +41,59 @@ export class EncryptionWorker implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.queues.worker<EncryptTaskPayload>(QueueName.encrypt(this.cfg.CONNECTOR_ID), (job) => this.process(job), { concurrency: 4, lockDuration: this.cfg.WORKER_LOCK_MS });
+    this.queues.worker<EncryptTaskPayload>(QueueName.encrypt(this.cfg.CONNECTOR_ID), (job) => this.process(job), {
+      concurrency: 4,
+      lockDuration: this.cfg.WORKER_LOCK_MS,
+    });
     // Deployed apart: the broker accepts this connector's calls only for the connector id its credential is bound to.
-    void this.broker.boundConnectorId().then((id) => {
-      if (id !== null && id !== this.cfg.CONNECTOR_ID) {
-        this.log.error(`CONNECTOR_TOKEN is bound to connector ${JSON.stringify(id)}, not CONNECTOR_ID ${this.cfg.CONNECTOR_ID}: the broker will refuse this connector's offers and jobs (dataspace participants add --role connector --connector-id ${this.cfg.CONNECTOR_ID})`);
-      }
-    }).catch(() => undefined);
+    void this.broker
+      .boundConnectorId()
+      .then((id) => {
+        if (id !== null && id !== this.cfg.CONNECTOR_ID) {
+          this.log.error(
+            `CONNECTOR_TOKEN is bound to connector ${JSON.stringify(id)}, not CONNECTOR_ID ${this.cfg.CONNECTOR_ID}: the broker will refuse this connector's offers and jobs (dataspace participants add --role connector --connector-id ${this.cfg.CONNECTOR_ID})`,
+          );
+        }
+      })
+      .catch(() => undefined);
   }
 
   /** Checks a task; returns every reason to refuse it (empty when it may run). */
-  async check(task: EncryptTaskPayload): Promise<{ reasons: TaskRefusal[]; dataset: DatasetEntity | null; plan: Plan | null; keysetId: string | null; countsWithheld: boolean }> {
+  async check(task: EncryptTaskPayload): Promise<{
+    reasons: TaskRefusal[];
+    dataset: DatasetEntity | null;
+    plan: Plan | null;
+    keysetId: string | null;
+    countsWithheld: boolean;
+  }> {
     const reasons: TaskRefusal[] = [];
     const dataset = await this.ds.getRepository(DatasetEntity).findOneBy({ id: task.datasetId });
     if (!dataset || dataset.connectorId !== this.cfg.CONNECTOR_ID) {
-      return { reasons: [{ code: 'UNKNOWN_DATASET', message: 'this connector holds no such dataset' }], dataset: null, plan: null, keysetId: null, countsWithheld: true };
+      return {
+        reasons: [{ code: 'UNKNOWN_DATASET', message: 'this connector holds no such dataset' }],
+        dataset: null,
+        plan: null,
+        keysetId: null,
+        countsWithheld: true,
+      };
     }
     const policy = dataset.policy as unknown as UsagePolicy;
     const job = await this.broker.job(task.jobId);
-    if (!job) return { reasons: [{ code: 'UNKNOWN_JOB', message: 'the broker has no such job' }], dataset, plan: null, keysetId: null, countsWithheld: true };
-    if (job.bindings[task.role] !== task.datasetId) reasons.push({ code: 'BINDING_MISMATCH', message: `the job does not bind this dataset to role ${task.role}` });
-    if (job.consumerId !== task.consumerId) reasons.push({ code: 'CONSUMER_MISMATCH', message: 'the task names another consumer than the job' });
+    if (!job)
+      return {
+        reasons: [{ code: 'UNKNOWN_JOB', message: 'the broker has no such job' }],
+        dataset,
+        plan: null,
+        keysetId: null,
+        countsWithheld: true,
+      };
+    if (job.bindings[task.role] !== task.datasetId)
+      reasons.push({ code: 'BINDING_MISMATCH', message: `the job does not bind this dataset to role ${task.role}` });
+    if (job.consumerId !== task.consumerId)
+      reasons.push({ code: 'CONSUMER_MISMATCH', message: 'the task names another consumer than the job' });
     if (job.purpose !== task.purpose) reasons.push({ code: 'PURPOSE_MISMATCH', message: 'the task names another purpose than the job' });
-    if (['cancelled', 'failed', 'refused', 'completed'].includes(job.status)) reasons.push({ code: 'JOB_NOT_RUNNING', message: `the job is ${job.status}` });
+    if (['cancelled', 'failed', 'refused', 'completed'].includes(job.status))
+      reasons.push({ code: 'JOB_NOT_RUNNING', message: `the job is ${job.status}` });
     const scenario = job.scenario as Scenario;
     const plan = job.plan as unknown as Plan;
     // The plan's epsilon, scenario and key list are re-checked against this connector's own copy of the policy
@@ -68,21 +101,42 @@ export class EncryptionWorker implements OnApplicationBootstrap {
     // limit are the broker's to count.
     const epsilon = typeof plan.epsilon === 'number' && Number.isFinite(plan.epsilon) && plan.epsilon >= 0 ? plan.epsilon : 0;
     const aligned = plan.align && plan.align.on[task.role] !== undefined;
-    const d = decide(policy, {
-      consumerId: job.consumerId, purpose: job.purpose, aggregations: aggregationsByRole(scenario)[task.role] ?? [],
-      rowLevel: scenario.release?.rowLevel === true, minGroupSize: scenario.release?.minGroupSize ?? 1, epsilon,
-      ...(Number.isInteger(job.scenarioVersion) ? { scenario: { id: job.scenarioId, version: job.scenarioVersion!, hash: scenarioHash(scenario) } } : {}),
-      ...(aligned ? { alignment: { keys: plan.align?.keys?.length ?? null } } : {}),
-    }, { epsilonSpent: 0, jobsToday: 0 }, new Date());
-    reasons.push(...d.reasons.filter((r) => r.code !== 'BUDGET_EXHAUSTED' && r.code !== 'DAILY_LIMIT_REACHED').map((r) => ({ code: r.code, message: r.message })));
+    const d = decide(
+      policy,
+      {
+        consumerId: job.consumerId,
+        purpose: job.purpose,
+        aggregations: aggregationsByRole(scenario)[task.role] ?? [],
+        rowLevel: scenario.release?.rowLevel === true,
+        minGroupSize: scenario.release?.minGroupSize ?? 1,
+        epsilon,
+        ...(Number.isInteger(job.scenarioVersion)
+          ? { scenario: { id: job.scenarioId, version: job.scenarioVersion!, hash: scenarioHash(scenario) } }
+          : {}),
+        ...(aligned ? { alignment: { keys: plan.align?.keys?.length ?? null } } : {}),
+      },
+      { epsilonSpent: 0, jobsToday: 0 },
+      new Date(),
+    );
+    reasons.push(
+      ...d.reasons
+        .filter((r) => r.code !== 'BUDGET_EXHAUSTED' && r.code !== 'DAILY_LIMIT_REACHED')
+        .map((r) => ({ code: r.code, message: r.message })),
+    );
     if (!plan.roles?.[task.role]) reasons.push({ code: 'PLAN_MISMATCH', message: `the plan has no work for role ${task.role}` });
     return { reasons, dataset, plan, keysetId: job.keysetId, countsWithheld: job.countsWithheld === true || withholdsCounts(policy) };
   }
 
   private async refuse(task: EncryptTaskPayload, reasons: TaskRefusal[]): Promise<never> {
     await this.ledger.record({
-      id: `${task.jobId}.inputs-refused.${task.role}`, type: 'inputs.refused', actor: { id: this.cfg.CONNECTOR_ID, role: 'provider' },
-      job: task.jobId, consumer: task.consumerId, purpose: task.purpose, datasets: [task.datasetId], data: { role: task.role, reasons: reasons.map((r) => r.code) },
+      id: `${task.jobId}.inputs-refused.${task.role}`,
+      type: 'inputs.refused',
+      actor: { id: this.cfg.CONNECTOR_ID, role: 'provider' },
+      job: task.jobId,
+      consumer: task.consumerId,
+      purpose: task.purpose,
+      datasets: [task.datasetId],
+      data: { role: task.role, reasons: reasons.map((r) => r.code) },
     });
     await this.broker.reportRefusal(task.jobId, task.role, reasons).catch(() => undefined);
     throw new UnrecoverableError(`refused: ${reasons.map((r) => r.code).join(', ')}`);
@@ -93,7 +147,8 @@ export class EncryptionWorker implements OnApplicationBootstrap {
       return await this.run(job);
     } catch (e) {
       const final = e instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (final && !(e instanceof UnrecoverableError)) await this.broker.reportFailure(job.data.jobId, job.data.role, (e as Error).message).catch(() => undefined);
+      if (final && !(e instanceof UnrecoverableError))
+        await this.broker.reportFailure(job.data.jobId, job.data.role, (e as Error).message).catch(() => undefined);
       throw e;
     }
   }
@@ -110,18 +165,30 @@ export class EncryptionWorker implements OnApplicationBootstrap {
       // Align by private set intersection with the other aligned providers, through the broker.
       await this.broker.reportProgress(task.jobId, task.role, { status: 'intersecting' });
       const idColumn = plan.align.on[task.role]!;
-      keys = await psiAlign(this.broker, task.jobId, Object.keys(plan.align.on).sort(), task.role, rows.map((r) => String(r[idColumn])));
+      keys = await psiAlign(
+        this.broker,
+        task.jobId,
+        Object.keys(plan.align.on).sort(),
+        task.role,
+        rows.map((r) => String(r[idColumn])),
+      );
       // The intersection's size is known now: under the policy's minimum, nothing is encrypted (the broker checks too).
       const min = (dataset.policy as unknown as UsagePolicy).minAlignedKeys ?? null;
       if (min !== null && keys.length < min) {
         rows.length = 0;
-        return this.refuse(task, [{ code: 'TOO_FEW_KEYS', message: `the private set intersection has fewer keys than this dataset's policy requires (${min})` }]);
+        return this.refuse(task, [
+          { code: 'TOO_FEW_KEYS', message: `the private set intersection has fewer keys than this dataset's policy requires (${min})` },
+        ]);
       }
     }
     const encoded = encodeRole(plan, task.role, rows, keys ? { keys } : {});
     rows.length = 0;
     await job.updateProgress({ stage: 'encrypting' });
-    await this.broker.reportProgress(task.jobId, task.role, countsWithheld ? { status: 'encrypting' } : { status: 'encrypting', rows: encoded.rows });
+    await this.broker.reportProgress(
+      task.jobId,
+      task.role,
+      countsWithheld ? { status: 'encrypting' } : { status: 'encrypting', rows: encoded.rows },
+    );
     const pk = await this.broker.publicKeyset(keysetId);
     // Encrypt and upload batch by batch: the connector never holds a role's whole set of ciphertexts.
     await this.broker.beginUpload(task.jobId, task.role);
@@ -137,13 +204,25 @@ export class EncryptionWorker implements OnApplicationBootstrap {
       }
     }
     await this.ledger.record({
-      id: `${task.jobId}.inputs-encrypted.${task.role}`, type: 'inputs.encrypted', actor: { id: this.cfg.CONNECTOR_ID, role: 'provider' },
-      job: task.jobId, consumer: task.consumerId, purpose: task.purpose, datasets: [task.datasetId],
+      id: `${task.jobId}.inputs-encrypted.${task.role}`,
+      type: 'inputs.encrypted',
+      actor: { id: this.cfg.CONNECTOR_ID, role: 'provider' },
+      job: task.jobId,
+      consumer: task.consumerId,
+      purpose: task.purpose,
+      datasets: [task.datasetId],
       // the consumer reads this event: a policy that withholds counts keeps them out of it (the broker gets them below)
-      data: countsWithheld ? { role: task.role, ciphertexts, counts: 'withheld' } : { role: task.role, rows: encoded.rows, ciphertexts, bytes, missingKeys: encoded.missingKeys },
+      data: countsWithheld
+        ? { role: task.role, ciphertexts, counts: 'withheld' }
+        : { role: task.role, rows: encoded.rows, ciphertexts, bytes, missingKeys: encoded.missingKeys },
     });
     await this.broker.commitUpload(task.jobId, task.role, {
-      rows: encoded.rows, groupCounts: encoded.groupCounts, missingKeys: encoded.missingKeys, skippedRows: encoded.skippedRows, ciphertexts, bytes,
+      rows: encoded.rows,
+      groupCounts: encoded.groupCounts,
+      missingKeys: encoded.missingKeys,
+      skippedRows: encoded.skippedRows,
+      ciphertexts,
+      bytes,
     });
     this.log.log(`job ${task.jobId} role ${task.role}: ${ciphertexts} ciphertexts uploaded`);
     return { ciphertexts };

@@ -14,7 +14,14 @@ import type { BrokerLink } from '../ports.js';
  * the blinded bytes), so the encoded rows of all parties line up. Every party of a job runs this at the same
  * time (the connector's worker runs tasks concurrently).
  */
-export async function psiAlign(broker: BrokerLink, jobId: string, roles: string[], role: string, ids: string[], opts: { timeoutMs?: number } = {}): Promise<string[]> {
+export async function psiAlign(
+  broker: BrokerLink,
+  jobId: string,
+  roles: string[],
+  role: string,
+  ids: string[],
+  opts: { timeoutMs?: number } = {},
+): Promise<string[]> {
   const k = roles.length;
   const me = roles.indexOf(role);
   if (me < 0) throw new Error(`role ${role} is not aligned`);
@@ -46,7 +53,10 @@ export async function psiAlign(broker: BrokerLink, jobId: string, roles: string[
 class ThreadParty {
   private readonly worker: Worker;
   private next = 1;
-  private readonly pending = new Map<number, { resolve: (v: { points?: Uint8Array; ids?: string[] }) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (v: { points?: Uint8Array; ids?: string[] }) => void; reject: (e: Error) => void }
+  >();
 
   constructor(sessionId: string) {
     this.worker = new Worker(new URL('./psi-thread.js', import.meta.url), { workerData: { sessionId } });

@@ -5,7 +5,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PsiParty } from '#psi';
 
-type Msg = { id: number; op: 'blind'; ids: string[] } | { id: number; op: 'reblind'; points: Uint8Array } | { id: number; op: 'resolve'; positions: number[] };
+type Msg =
+  | { id: number; op: 'blind'; ids: string[] }
+  | { id: number; op: 'reblind'; points: Uint8Array }
+  | { id: number; op: 'resolve'; positions: number[] };
 
 const party = new PsiParty((workerData as { sessionId: string }).sessionId);
 parentPort!.on('message', (m: Msg) => {

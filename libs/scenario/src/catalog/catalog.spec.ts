@@ -8,19 +8,50 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Agg, Scenario, WhereExpr } from '../types.js';
 import { describeMetric, validateScenario } from '../validate/index.js';
 import {
-  builtinScenario, builtinScenarios, CATALOG_DIR, CATALOG_IDS, catalogPurpose, datasetDocumentFor, defaultRowCounts,
+  builtinScenario,
+  builtinScenarios,
+  CATALOG_DIR,
+  CATALOG_IDS,
+  catalogPurpose,
+  datasetDocumentFor,
+  defaultRowCounts,
 } from './index.js';
 
 /** The table of docs/scenarios.md, copied by hand: the catalog must not drift from it. */
 const EXPECTED_IDS = [
-  'water-district-consumption', 'water-leak-screening', 'drainage-rainfall-response', 'ev-charging-demand',
-  'ev-grid-load-coupling', 'microgrid-renewable-balance', 'household-tariff-audit', 'park-carbon-accounting',
-  'waste-free-city-recycling', 'stroke-length-of-stay', 'disease-incidence-by-age', 'chronic-elderly-care-demand',
-  'insurance-cost-ratio', 'childcare-capacity-gap', 'salary-benchmark', 'graduate-job-match', 'school-teacher-ratio',
-  'housing-affordability', 'transit-od-flows', 'tourism-spend-per-visitor', 'parking-occupancy', 'sme-credit-score',
-  'invoice-double-financing', 'retail-consumption-index', 'industrial-capacity-utilization', 'energy-intensity-by-sector',
-  'crop-yield-estimate', 'service-hall-wait-times', 'drone-inspection-findings', 'fishery-catch-vs-temperature',
-  'emergency-response-coverage', 'land-parcel-valuation', 'smart-meter-differential-privacy',
+  'water-district-consumption',
+  'water-leak-screening',
+  'drainage-rainfall-response',
+  'ev-charging-demand',
+  'ev-grid-load-coupling',
+  'microgrid-renewable-balance',
+  'household-tariff-audit',
+  'park-carbon-accounting',
+  'waste-free-city-recycling',
+  'stroke-length-of-stay',
+  'disease-incidence-by-age',
+  'chronic-elderly-care-demand',
+  'insurance-cost-ratio',
+  'childcare-capacity-gap',
+  'salary-benchmark',
+  'graduate-job-match',
+  'school-teacher-ratio',
+  'housing-affordability',
+  'transit-od-flows',
+  'tourism-spend-per-visitor',
+  'parking-occupancy',
+  'sme-credit-score',
+  'invoice-double-financing',
+  'retail-consumption-index',
+  'industrial-capacity-utilization',
+  'energy-intensity-by-sector',
+  'crop-yield-estimate',
+  'service-hall-wait-times',
+  'drone-inspection-findings',
+  'fishery-catch-vs-temperature',
+  'emergency-response-coverage',
+  'land-parcel-valuation',
+  'smart-meter-differential-privacy',
 ];
 
 const QINGDAO = ['shinan', 'shibei', 'licang', 'laoshan', 'chengyang', 'huangdao', 'jimo', 'jiaozhou', 'pingdu', 'laixi'];
@@ -69,26 +100,44 @@ const roleOf = (ref: string) => ref.slice(0, ref.indexOf('.'));
 describe('built-in catalog documents', () => {
   it('holds the 33 ids of docs/scenarios.md, in order, unique', () => {
     assert.deepEqual([...CATALOG_IDS], EXPECTED_IDS);
-    assert.deepEqual(docs.map((d) => d.id), EXPECTED_IDS);
+    assert.deepEqual(
+      docs.map((d) => d.id),
+      EXPECTED_IDS,
+    );
     assert.equal(new Set(docs.map((d) => d.id)).size, 33);
   });
 
   it('matches the ids of the table in docs/scenarios.md, in order', () => {
     const file = new URL('../../../../../docs/scenarios.md', import.meta.url);
     const rows = [...readFileSync(file, 'utf8').matchAll(/^\| (\d+) \| \[([a-z0-9-]+)\]\(#([a-z0-9-]+)\) \|/gm)];
-    assert.deepEqual(rows.map((m) => m[2]), EXPECTED_IDS);
-    assert.deepEqual(rows.map((m) => Number(m[1])), EXPECTED_IDS.map((_, i) => i + 1));
+    assert.deepEqual(
+      rows.map((m) => m[2]),
+      EXPECTED_IDS,
+    );
+    assert.deepEqual(
+      rows.map((m) => Number(m[1])),
+      EXPECTED_IDS.map((_, i) => i + 1),
+    );
     for (const m of rows) assert.equal(m[3], m[2], `the table links ${m[2]} to its own section`);
   });
 
   it('keeps one JSON file per id in the catalog folder (the loader reads the source folder after tsc)', () => {
     assert.ok(existsSync(CATALOG_DIR), `${CATALOG_DIR.pathname} must exist`);
-    const files = readdirSync(CATALOG_DIR).filter((f) => f.endsWith('.json')).sort();
-    assert.deepEqual(files, [...EXPECTED_IDS].sort().map((id) => `${id}.json`));
+    const files = readdirSync(CATALOG_DIR)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
+    assert.deepEqual(
+      files,
+      [...EXPECTED_IDS].sort().map((id) => `${id}.json`),
+    );
     for (const id of EXPECTED_IDS) {
       const raw: unknown = JSON.parse(readFileSync(new URL(`${id}.json`, CATALOG_DIR), 'utf8'));
       assert.equal((raw as Scenario).id, id);
-      assert.equal((raw as { $schema?: string }).$schema, '../../../../../schemas/scenario.schema.json', `${id}.json names the JSON Schema`);
+      assert.equal(
+        (raw as { $schema?: string }).$schema,
+        '../../../../../schemas/scenario.schema.json',
+        `${id}.json names the JSON Schema`,
+      );
       assert.ok(!('$schema' in builtinScenario(id)), 'the loaded document does not keep the editor hint');
     }
   });
@@ -100,7 +149,7 @@ describe('built-in catalog documents', () => {
     });
   }
 
-  it('uses Qingdao\'s ten districts wherever a district column appears, and bounded number columns', () => {
+  it("uses Qingdao's ten districts wherever a district column appears, and bounded number columns", () => {
     for (const d of docs) {
       for (const [role, input] of Object.entries(d.inputs)) {
         for (const [name, col] of Object.entries(input.columns)) {
@@ -135,9 +184,22 @@ describe('built-in catalog documents', () => {
     const aggs = new Set<Agg>();
     const ops = new Set<string>();
     const seen = {
-      crossProduct: false, whereAcrossAligned: false, byAcrossAligned: false, multiRoleCount: false, multiRoleOf: false,
-      crossProviderCorrelation: false, dotWithParam: false, dotOfMetrics: false, alignKeys: false, alignPsi: false,
-      privateParam: false, internal: false, rowLevel: false, suppression: false, noise: false, crossRoleSumProduct: false,
+      crossProduct: false,
+      whereAcrossAligned: false,
+      byAcrossAligned: false,
+      multiRoleCount: false,
+      multiRoleOf: false,
+      crossProviderCorrelation: false,
+      dotWithParam: false,
+      dotOfMetrics: false,
+      alignKeys: false,
+      alignPsi: false,
+      privateParam: false,
+      internal: false,
+      rowLevel: false,
+      suppression: false,
+      noise: false,
+      crossRoleSumProduct: false,
     };
     for (const d of docs) {
       const aligned = new Set(Object.keys(d.align?.on ?? {}));
@@ -173,7 +235,20 @@ describe('built-in catalog documents', () => {
         }
       }
     }
-    assert.deepEqual([...aggs].sort(), ['correlation', 'count', 'difference', 'dot', 'histogram', 'mean', 'ratio', 'stddev', 'sum', 'sumProduct', 'variance', 'weightedSum']);
+    assert.deepEqual([...aggs].sort(), [
+      'correlation',
+      'count',
+      'difference',
+      'dot',
+      'histogram',
+      'mean',
+      'ratio',
+      'stddev',
+      'sum',
+      'sumProduct',
+      'variance',
+      'weightedSum',
+    ]);
     assert.deepEqual([...ops].sort(), ['and', 'eq', 'ge', 'gt', 'in', 'le', 'lt', 'ne', 'not', 'or']);
     for (const [feature, ok] of Object.entries(seen)) assert.ok(ok, `no catalog scenario exercises ${feature}`);
   });
@@ -182,11 +257,17 @@ describe('built-in catalog documents', () => {
     const file = new URL('../../../../../docs/scenarios.md', import.meta.url);
     const text = readFileSync(file, 'utf8');
     const sections = text.split(/^## /m).slice(1);
-    assert.deepEqual(sections.map((x) => x.slice(0, x.indexOf('\n'))), EXPECTED_IDS);
+    assert.deepEqual(
+      sections.map((x) => x.slice(0, x.indexOf('\n'))),
+      EXPECTED_IDS,
+    );
     for (const [i, d] of docs.entries()) {
       for (const m of d.metrics) assert.ok(sections[i].includes(`\`${m.name}\``), `${d.id}: docs name ${m.name}`);
       for (const [role, n] of Object.entries(defaultRowCounts(d.id))) {
-        assert.ok(sections[i].includes(`\`${role}\` (${n.toLocaleString('en-US')} rows by default)`), `${d.id}: docs give ${role}'s ${n} rows`);
+        assert.ok(
+          sections[i].includes(`\`${role}\` (${n.toLocaleString('en-US')} rows by default)`),
+          `${d.id}: docs give ${role}'s ${n} rows`,
+        );
       }
     }
   });

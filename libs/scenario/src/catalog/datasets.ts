@@ -53,7 +53,9 @@ export function datasetDocumentFor(scenarioId: string, role: string): CatalogDat
   const id = checkCatalogId('datasetDocumentFor', scenarioId);
   const s = catalogDocument(id);
   if (!Object.hasOwn(s.inputs, role)) {
-    throw new RangeError(`datasetDocumentFor: scenario ${id} has no role ${JSON.stringify(role)} (roles: ${Object.keys(s.inputs).join(', ')})`);
+    throw new RangeError(
+      `datasetDocumentFor: scenario ${id} has no role ${JSON.stringify(role)} (roles: ${Object.keys(s.inputs).join(', ')})`,
+    );
   }
   const input = s.inputs[role];
   const aggregations = [...new Set(s.metrics.map((m) => m.agg))];

@@ -8,7 +8,13 @@ import type { ColumnSpec, MetricValue, Row } from '../types.js';
 import { validateParams } from '../validate/index.js';
 import { evaluateReference } from '../reference/index.js';
 import {
-  builtinScenario, CATALOG_IDS, datasetDocumentFor, defaultParams, defaultRowCounts, generateRoleRows, generateRoleRowsIter,
+  builtinScenario,
+  CATALOG_IDS,
+  datasetDocumentFor,
+  defaultParams,
+  defaultRowCounts,
+  generateRoleRows,
+  generateRoleRowsIter,
 } from './index.js';
 
 /** Row counts docs/scenarios.md states (other roles have realistic defaults of the catalog's choosing). */
@@ -129,7 +135,7 @@ describe('realistic data', () => {
     const mean = m3.reduce((s, x) => s + x, 0) / m3.length;
     assert.ok(mean > med * 1.3, 'right-skewed (commercial accounts)');
     const by = (d: string) => rows.filter((r) => r.district === d).length;
-    assert.ok(by('huangdao') > 2.5 * by('shinan'), 'huangdao has about 3.5 times shinan\'s population');
+    assert.ok(by('huangdao') > 2.5 * by('shinan'), "huangdao has about 3.5 times shinan's population");
     const leaks = rows.filter((r) => (r.night_flow as number) > 0.05).length / rows.length;
     assert.ok(leaks > 0.02 && leaks < 0.06, `leak share ${leaks}`);
   });
@@ -141,7 +147,10 @@ describe('realistic data', () => {
   });
 
   it('aligned roles share a realistic fraction of ids (PSI scenarios 70-95% of the smaller role)', () => {
-    for (const [id, a, b] of [['chronic-elderly-care-demand', 'registry', 'health'], ['energy-intensity-by-sector', 'grid', 'stats']] as const) {
+    for (const [id, a, b] of [
+      ['chronic-elderly-care-demand', 'registry', 'health'],
+      ['energy-intensity-by-sector', 'grid', 'stats'],
+    ] as const) {
       const key = idColumn(builtinScenario(id).inputs[a].columns);
       const ra = new Set(generateRoleRows(id, a).map((r) => r[key]));
       const rb = generateRoleRows(id, b).map((r) => r[key]);
@@ -153,12 +162,21 @@ describe('realistic data', () => {
   it('health records agree with the registry about the same resident (chronic conditions rise with age)', () => {
     const id = 'chronic-elderly-care-demand';
     const age = new Map(generateRoleRows(id, 'registry', { rows: 8_000 }).map((r) => [r.resident_id, r.age as number]));
-    let old = 0, oldSick = 0, young = 0, youngSick = 0;
+    let old = 0,
+      oldSick = 0,
+      young = 0,
+      youngSick = 0;
     for (const r of generateRoleRows(id, 'health', { rows: 6_000 })) {
       const a = age.get(r.resident_id);
       if (a === undefined) continue;
       const sick = (r.chronic_conditions as number) > 0 ? 1 : 0;
-      if (a >= 65) { old++; oldSick += sick; } else if (a < 40) { young++; youngSick += sick; }
+      if (a >= 65) {
+        old++;
+        oldSick += sick;
+      } else if (a < 40) {
+        young++;
+        youngSick += sick;
+      }
     }
     assert.ok(oldSick / old > 0.6 && youngSick / young < 0.2, `65+: ${oldSick / old}, under 40: ${youngSick / young}`);
   });
@@ -174,19 +192,26 @@ describe('defaultParams', () => {
     }
   });
 
-  it('lists keys mostly present in the providers\' rows, and a few absent from every role', () => {
-    for (const [id, param] of [['sme-credit-score', 'firms'], ['invoice-double-financing', 'invoices'], ['crop-yield-estimate', 'plots']] as const) {
+  it("lists keys mostly present in the providers' rows, and a few absent from every role", () => {
+    for (const [id, param] of [
+      ['sme-credit-score', 'firms'],
+      ['invoice-double-financing', 'invoices'],
+      ['crop-yield-estimate', 'plots'],
+    ] as const) {
       const s = builtinScenario(id);
       const rows = defaultRowCounts(id);
       const keys = defaultParams(id, rows)[param] as string[];
       assert.equal(new Set(keys).size, keys.length, 'no duplicate keys');
-      const held = Object.entries(s.align!.on).map(([role, col]) => new Set(generateRoleRows(id, role, { rows: rows[role] }).map((r) => r[col])));
+      const held = Object.entries(s.align!.on).map(
+        ([role, col]) => new Set(generateRoleRows(id, role, { rows: rows[role] }).map((r) => r[col])),
+      );
       const inAll = keys.filter((k) => held.every((h) => h.has(k))).length;
       const inNone = keys.filter((k) => held.every((h) => !h.has(k))).length;
       const inSome = keys.length - inAll - inNone;
       assert.ok(inNone >= 2 && inNone <= 5, `${id}: ${inNone} keys absent everywhere`);
       assert.ok(inAll + inSome >= 100, `${id}: ${inAll + inSome} keys present`);
-      if (id === 'sme-credit-score' || id === 'crop-yield-estimate') assert.ok(inAll > 0.7 * keys.length, `${id}: ${inAll} of ${keys.length} in all roles`);
+      if (id === 'sme-credit-score' || id === 'crop-yield-estimate')
+        assert.ok(inAll > 0.7 * keys.length, `${id}: ${inAll} of ${keys.length} in all roles`);
     }
   });
 
@@ -195,14 +220,18 @@ describe('defaultParams', () => {
     const keys = new Set(defaultParams(id).invoices as string[]);
     const count = new Map<string, number>();
     for (const p of ['platform1', 'platform2', 'platform3']) {
-      for (const r of generateRoleRows(id, p)) if (keys.has(r.invoice_id as string)) count.set(r.invoice_id as string, (count.get(r.invoice_id as string) ?? 0) + 1);
+      for (const r of generateRoleRows(id, p))
+        if (keys.has(r.invoice_id as string)) count.set(r.invoice_id as string, (count.get(r.invoice_id as string) ?? 0) + 1);
     }
     const doubled = [...count.values()].filter((n) => n > 1).length;
     assert.ok(doubled >= 20, `${doubled} double-financed invoices listed`);
   });
 
   it('refuses a role the scenario does not have', () => {
-    assert.throws(() => defaultParams('sme-credit-score', { insurer: 10 }), /defaultParams: scenario sme-credit-score has no role "insurer"/);
+    assert.throws(
+      () => defaultParams('sme-credit-score', { insurer: 10 }),
+      /defaultParams: scenario sme-credit-score has no role "insurer"/,
+    );
   });
 });
 

@@ -22,7 +22,11 @@ export interface GenerateOptions {
 /** Largest entity index a role may scan (ids are 9 digits). */
 const MAX_ENTITY = 400_000_000;
 
-function roleGenerator(fn: string, scenarioId: string, role: string): { id: CatalogId; gen: RoleGenerator; columns: Record<string, ColumnSpec> } {
+function roleGenerator(
+  fn: string,
+  scenarioId: string,
+  role: string,
+): { id: CatalogId; gen: RoleGenerator; columns: Record<string, ColumnSpec> } {
   const id = checkCatalogId(fn, scenarioId);
   const roles = GENERATORS[id].roles;
   const input = catalogDocument(id).inputs[role];

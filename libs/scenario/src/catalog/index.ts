@@ -5,6 +5,4 @@
 export { CATALOG_IDS, isCatalogId, type CatalogId } from './ids.js';
 export { CATALOG_DIR, builtinScenario, builtinScenarios } from './load.js';
 export { defaultParams, defaultRowCounts, generateRoleRows, generateRoleRowsIter, type GenerateOptions } from './generators.js';
-export {
-  CATALOG_EPSILON_BUDGET, catalogPurpose, datasetDocumentFor, type CatalogDatasetDocument, type CatalogPolicy,
-} from './datasets.js';
+export { CATALOG_EPSILON_BUDGET, catalogPurpose, datasetDocumentFor, type CatalogDatasetDocument, type CatalogPolicy } from './datasets.js';

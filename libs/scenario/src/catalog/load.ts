@@ -30,7 +30,10 @@ function load(): ReadonlyMap<CatalogId, Scenario> {
     }
     const v = validateScenario(doc);
     if (!v.ok) {
-      const first = v.errors.slice(0, 5).map((x) => `${x.path || '/'} ${x.code}: ${x.message}`).join('; ');
+      const first = v.errors
+        .slice(0, 5)
+        .map((x) => `${x.path || '/'} ${x.code}: ${x.message}`)
+        .join('; ');
       throw new Error(`built-in scenario ${id} is invalid (${v.errors.length} problems): ${first}`);
     }
     if (v.scenario.id !== id) throw new Error(`built-in scenario file ${id}.json has id ${JSON.stringify(v.scenario.id)}`);

@@ -65,19 +65,33 @@ export type District = (typeof DISTRICTS)[number];
 
 /** Resident population, 10,000s (Qingdao, 7th national census, 2020): skews district sizes. */
 export const DISTRICT_POPULATION: Record<District, number> = {
-  shinan: 54.4, shibei: 103.9, licang: 75.7, laoshan: 56.1, chengyang: 111.0,
-  huangdao: 190.3, jimo: 134.1, jiaozhou: 100.9, pingdu: 120.3, laixi: 73.5,
+  shinan: 54.4,
+  shibei: 103.9,
+  licang: 75.7,
+  laoshan: 56.1,
+  chengyang: 111.0,
+  huangdao: 190.3,
+  jimo: 134.1,
+  jiaozhou: 100.9,
+  pingdu: 120.3,
+  laixi: 73.5,
 };
 
 /** Hour-of-day categories, `00:00` .. `23:00` (not bare digits: JSON objects would reorder integer-like keys). */
 export const HOURS: readonly string[] = Array.from({ length: 24 }, (_, h) => `${String(h).padStart(2, '0')}:00`);
 
-export const byPopulation = new Weighted<District>(DISTRICTS, DISTRICTS.map((d) => DISTRICT_POPULATION[d]));
+export const byPopulation = new Weighted<District>(
+  DISTRICTS,
+  DISTRICTS.map((d) => DISTRICT_POPULATION[d]),
+);
 
 /** A weighted draw over `values` from a weight table keyed by value. */
 export function weighted<T extends string>(table: Record<T, number>): Weighted<T> {
   const values = Object.keys(table) as T[];
-  return new Weighted(values, values.map((v) => table[v]));
+  return new Weighted(
+    values,
+    values.map((v) => table[v]),
+  );
 }
 
 /**

@@ -9,7 +9,10 @@
 
 /** cyrb128: four 32-bit words from a string; used only to derive seeds. */
 export function hash128(text: string): [number, number, number, number] {
-  let h1 = 1779033703, h2 = 3144134277, h3 = 1013904242, h4 = 2773480762;
+  let h1 = 1779033703,
+    h2 = 3144134277,
+    h3 = 1013904242,
+    h4 = 2773480762;
   for (let i = 0; i < text.length; i++) {
     const k = text.charCodeAt(i);
     h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
@@ -81,7 +84,10 @@ export class Rng {
 
   /** sfc32 step: a uniform 32-bit unsigned integer. */
   u32(): number {
-    this.a >>>= 0; this.b >>>= 0; this.c >>>= 0; this.d >>>= 0;
+    this.a >>>= 0;
+    this.b >>>= 0;
+    this.c >>>= 0;
+    this.d >>>= 0;
     const t = (this.a + this.b) | 0;
     this.a = this.b ^ (this.b >>> 9);
     this.b = (this.c + (this.c << 3)) | 0;
@@ -189,7 +195,10 @@ export class Rng {
 export class Weighted<T> {
   private readonly cumulative: number[];
 
-  constructor(readonly values: readonly T[], weights: readonly number[]) {
+  constructor(
+    readonly values: readonly T[],
+    weights: readonly number[],
+  ) {
     if (values.length === 0 || values.length !== weights.length) {
       throw new RangeError(`Weighted: need as many weights as values (got ${weights.length} for ${values.length})`);
     }
@@ -203,7 +212,8 @@ export class Weighted<T> {
 
   pick(rng: Rng): T {
     const x = rng.next() * this.cumulative[this.cumulative.length - 1];
-    let lo = 0, hi = this.cumulative.length - 1;
+    let lo = 0,
+      hi = this.cumulative.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (this.cumulative[mid] > x) hi = mid;

@@ -2,23 +2,46 @@
 import type { CatalogId } from './ids.js';
 import type { ScenarioGenerator } from './model.js';
 import {
-  drainageRainfallResponse, evChargingDemand, evGridLoadCoupling, householdTariffAudit, microgridRenewableBalance,
-  waterDistrictConsumption, waterLeakScreening,
+  drainageRainfallResponse,
+  evChargingDemand,
+  evGridLoadCoupling,
+  householdTariffAudit,
+  microgridRenewableBalance,
+  waterDistrictConsumption,
+  waterLeakScreening,
 } from './rows/water-energy.js';
 import {
-  childcareCapacityGap, chronicElderlyCareDemand, diseaseIncidenceByAge, insuranceCostRatio, parkCarbonAccounting,
-  strokeLengthOfStay, wasteFreeCityRecycling,
+  childcareCapacityGap,
+  chronicElderlyCareDemand,
+  diseaseIncidenceByAge,
+  insuranceCostRatio,
+  parkCarbonAccounting,
+  strokeLengthOfStay,
+  wasteFreeCityRecycling,
 } from './rows/green-health.js';
 import {
-  graduateJobMatch, housingAffordability, parkingOccupancy, salaryBenchmark, schoolTeacherRatio, tourismSpendPerVisitor,
+  graduateJobMatch,
+  housingAffordability,
+  parkingOccupancy,
+  salaryBenchmark,
+  schoolTeacherRatio,
+  tourismSpendPerVisitor,
   transitOdFlows,
 } from './rows/society.js';
 import {
-  cropYieldEstimate, energyIntensityBySector, industrialCapacityUtilization, invoiceDoubleFinancing, retailConsumptionIndex,
+  cropYieldEstimate,
+  energyIntensityBySector,
+  industrialCapacityUtilization,
+  invoiceDoubleFinancing,
+  retailConsumptionIndex,
   smeCreditScore,
 } from './rows/economy.js';
 import {
-  droneInspectionFindings, emergencyResponseCoverage, fisheryCatchVsTemperature, landParcelValuation, serviceHallWaitTimes,
+  droneInspectionFindings,
+  emergencyResponseCoverage,
+  fisheryCatchVsTemperature,
+  landParcelValuation,
+  serviceHallWaitTimes,
 } from './rows/city.js';
 
 export const GENERATORS: Readonly<Record<CatalogId, ScenarioGenerator>> = {

@@ -33,7 +33,14 @@ for (const s of builtinScenarios()) {
     }
     const rng = prng(99);
     const engine = SlotEngine.forPlan(compiled.plan, 1e-12, rng);
-    const out = runPlan(engine, s, pub, rows, { pk: null, sk: null, ctx: { rowCounts: rowsPer }, privateValues: priv, noiseRng: rng, ...(keys ? { keys } : {}) });
+    const out = runPlan(engine, s, pub, rows, {
+      pk: null,
+      sk: null,
+      ctx: { rowCounts: rowsPer },
+      privateValues: priv,
+      noiseRng: rng,
+      ...(keys ? { keys } : {}),
+    });
     assert.equal(engine.live, 0);
     // the plan's depth budgets every level the engine's scale alignment spends (SlotEngine models HeEngine's rules)
     assert.ok(engine.deepest <= Math.max(1, compiled.plan.depth), `depth ${engine.deepest} > plan depth ${compiled.plan.depth}`);
@@ -56,6 +63,10 @@ test('catalog: CKKS parameters, depth and rotations do not depend on row counts 
     const a = compilePlan(s, pub, { rowCounts: rowsPer });
     const b = compilePlan(s, pub, {});
     assert.ok(a.ok && b.ok, s.id);
-    assert.deepEqual([b.plan.params, b.plan.depth, b.plan.galoisSteps, b.plan.needsRelin], [a.plan.params, a.plan.depth, a.plan.galoisSteps, a.plan.needsRelin], s.id);
+    assert.deepEqual(
+      [b.plan.params, b.plan.depth, b.plan.galoisSteps, b.plan.needsRelin],
+      [a.plan.params, a.plan.depth, a.plan.galoisSteps, a.plan.needsRelin],
+      s.id,
+    );
   }
 });

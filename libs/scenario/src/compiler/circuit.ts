@@ -68,15 +68,22 @@ export function reducibleFeatures(plan: Plan): { role: string; feature: string }
   const users = new Map<string, CircuitNode[]>();
   for (const n of plan.circuit.nodes) for (const a of argsOf(n)) users.set(a, [...(users.get(a) ?? []), n]);
   return plan.circuit.nodes.flatMap((n) =>
-    n.op === 'input' && (users.get(n.id) ?? []).every((u) => u.op === 'reduce') ? [{ role: n.role, feature: n.feature }] : []);
+    n.op === 'input' && (users.get(n.id) ?? []).every((u) => u.op === 'reduce') ? [{ role: n.role, feature: n.feature }] : [],
+  );
 }
 
 function argsOf(n: CircuitNode): string[] {
   switch (n.op) {
-    case 'input': case 'private': return [];
-    case 'add': return n.args;
-    case 'sub': case 'mul': return [n.a, n.b];
-    default: return [n.a];
+    case 'input':
+    case 'private':
+      return [];
+    case 'add':
+      return n.args;
+    case 'sub':
+    case 'mul':
+      return [n.a, n.b];
+    default:
+      return [n.a];
   }
 }
 
@@ -93,7 +100,8 @@ export function suppressedGroups(c: Condition, counts: Record<string, Record<str
     });
     // aligned rows: the joint count is at most the min over each product's factors (README, release controls)
     const terms = c.terms ?? [per.map((_, i) => i)];
-    const combined = c.combine === 'sum' ? per.reduce((a, b) => a + b, 0) : terms.reduce((n, t) => n + Math.min(...t.map((i) => per[i])), 0);
+    const combined =
+      c.combine === 'sum' ? per.reduce((a, b) => a + b, 0) : terms.reduce((n, t) => n + Math.min(...t.map((i) => per[i])), 0);
     if (combined < c.minGroupSize) out.push(g);
   }
   return out;
@@ -156,7 +164,9 @@ function uniformIn(r: RandomSource, w: number): number {
 /** The reads of one output (rows outputs have no per-group reads). */
 function readsOf(plan: Plan, output: string): Read[] {
   const out: Read[] = [];
-  const take = (r: Read): void => { if (r.output === output) out.push(r); };
+  const take = (r: Read): void => {
+    if (r.output === output) out.push(r);
+  };
   for (const d of Object.values(plan.decoding.metrics)) for (const { read } of decodingReads(d)) take(read);
   for (const c of plan.conditions) if (c.jointCount) take(c.jointCount);
   return out;
@@ -214,8 +224,7 @@ export function evaluateCircuit<Ct, Pk>(
     }
     return Array.from({ length: n }, (_, i) => make(f(Array.isArray(a) ? la[i] : la[0], Array.isArray(b) ? lb[i] : lb[0])));
   };
-  const map = (a: Val<Ct>, f: (x: Ct, chunk: number) => Ct): Val<Ct> =>
-    Array.isArray(a) ? a.map((x, i) => make(f(x, i))) : make(f(a, 0));
+  const map = (a: Val<Ct>, f: (x: Ct, chunk: number) => Ct): Val<Ct> => (Array.isArray(a) ? a.map((x, i) => make(f(x, i))) : make(f(a, 0)));
   const plainOf = (p: PlainVec, chunk: number): Float64Array => {
     const v = new Float64Array(slots);
     if (p.kind === 'const') v.fill(p.value);
@@ -256,12 +265,30 @@ export function evaluateCircuit<Ct, Pk>(
           v = list.length === 1 ? r : make(r);
           break;
         }
-        case 'add': v = n.args.slice(1).reduce<Val<Ct>>((acc, a) => zip(acc, get(a), (x, y) => engine.add(x, y)), get(n.args[0])); break;
-        case 'sub': v = zip(get(n.a), get(n.b), (x, y) => engine.sub(x, y)); break;
-        case 'mul': v = zip(get(n.a), get(n.b), (x, y) => engine.multiply(x, y, pk)); break;
-        case 'mulPlain': { const p = n.plain; v = map(get(n.a), (x, c) => engine.multiplyPlain(x, plainOf(p, c))); break; }
-        case 'addPlain': { const p = n.plain; v = map(get(n.a), (x, c) => engine.addPlain(x, plainOf(p, c))); break; }
-        case 'sumSlots': { const w = n.width; v = map(get(n.a), (x) => engine.sumSlots(x, w, pk)); break; }
+        case 'add':
+          v = n.args.slice(1).reduce<Val<Ct>>((acc, a) => zip(acc, get(a), (x, y) => engine.add(x, y)), get(n.args[0]));
+          break;
+        case 'sub':
+          v = zip(get(n.a), get(n.b), (x, y) => engine.sub(x, y));
+          break;
+        case 'mul':
+          v = zip(get(n.a), get(n.b), (x, y) => engine.multiply(x, y, pk));
+          break;
+        case 'mulPlain': {
+          const p = n.plain;
+          v = map(get(n.a), (x, c) => engine.multiplyPlain(x, plainOf(p, c)));
+          break;
+        }
+        case 'addPlain': {
+          const p = n.plain;
+          v = map(get(n.a), (x, c) => engine.addPlain(x, plainOf(p, c)));
+          break;
+        }
+        case 'sumSlots': {
+          const w = n.width;
+          v = map(get(n.a), (x) => engine.sumSlots(x, w, pk));
+          break;
+        }
         case 'mask': {
           const vec = new Float64Array(slots);
           const off = new Set(n.conditions.flatMap((c) => suppressed[c] ?? []));
@@ -273,7 +300,9 @@ export function evaluateCircuit<Ct, Pk>(
           const vec = new Float64Array(slots);
           const grid = n.grid ?? n.scale * 2 ** -20;
           // slot i of the list is group i's leader; a blinded value's noise is blinded with it
-          n.slots.forEach((s, g) => { vec[s] = gridLaplace(random, n.scale, grid, LAPLACE_TAIL) * (n.blind ? blindOf(n.blind, g) : 1); });
+          n.slots.forEach((s, g) => {
+            vec[s] = gridLaplace(random, n.scale, grid, LAPLACE_TAIL) * (n.blind ? blindOf(n.blind, g) : 1);
+          });
           v = make(engine.addPlain(one(get(n.a), n.id), vec));
           break;
         }
@@ -284,7 +313,11 @@ export function evaluateCircuit<Ct, Pk>(
       for (const a of new Set(argsOf(n))) {
         if (lastUse.get(a) === i && !outputNodes.has(a)) {
           // a length-1 reduce passes its argument through: never free what the new value holds
-          for (const ct of asList(get(a))) if (owned.has(ct) && !live.has(ct)) { engine.free(ct); owned.delete(ct); }
+          for (const ct of asList(get(a)))
+            if (owned.has(ct) && !live.has(ct)) {
+              engine.free(ct);
+              owned.delete(ct);
+            }
           values.delete(a);
         }
       }
@@ -327,7 +360,10 @@ export function evaluateCircuit<Ct, Pk>(
         kept.add(x);
         return x;
       };
-      if (Array.isArray(v)) v.forEach((ct, c) => { outputs[`${o.id}#${c}`] = hygienic(ct, `${o.id}#${c}`); });
+      if (Array.isArray(v))
+        v.forEach((ct, c) => {
+          outputs[`${o.id}#${c}`] = hygienic(ct, `${o.id}#${c}`);
+        });
       else outputs[o.id] = hygienic(v, o.id);
     }
   } catch (e) {

@@ -5,13 +5,37 @@
 import { noiseGrid } from './sampler.js';
 import { decodingReads } from './reads.js';
 import type {
-  CategoryColumn, ColumnSpec, CombineMetric, Metric, NumberColumn, ParamValues, Ref, Scenario,
-  WeightedSumMetric, WhereExpr,
+  CategoryColumn,
+  ColumnSpec,
+  CombineMetric,
+  Metric,
+  NumberColumn,
+  ParamValues,
+  Ref,
+  Scenario,
+  WeightedSumMetric,
+  WhereExpr,
 } from '../types.js';
 import type {
-  CircuitNode, CircuitOp, CompileContext, CompileResult, Condition, CountSpec, Decoding, FeatureSpec,
-  FeatureValue, LocalGrouping, MetricDecoding, NodeId, OutputSpec, Plan, PlanError, PlanHeParams,
-  PrivateInput, ProviderWork, Read,
+  CircuitNode,
+  CircuitOp,
+  CompileContext,
+  CompileResult,
+  Condition,
+  CountSpec,
+  Decoding,
+  FeatureSpec,
+  FeatureValue,
+  LocalGrouping,
+  MetricDecoding,
+  NodeId,
+  OutputSpec,
+  Plan,
+  PlanError,
+  PlanHeParams,
+  PrivateInput,
+  ProviderWork,
+  Read,
 } from './plan-types.js';
 import { blockWidth, groupComponents, groupKeys, stepsForWidth } from './layout.js';
 import { bindWhereParams, renameRole, splitByRole, splitRef, whereRoles } from './where.js';
@@ -36,7 +60,11 @@ export function planParamsForDepth(depth: number): PlanHeParams | null {
 }
 
 class CompileError extends Error {
-  constructor(readonly path: string, readonly code: string, message: string) {
+  constructor(
+    readonly path: string,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -115,7 +143,12 @@ function alignedLevel(a: { level: number; scale: Scale }, b: { level: number; sc
  */
 function halveReads(decodings: Record<string, MetricDecoding>, conditions: Condition[]): void {
   const seen = new Set<Read>();
-  const half = (r: Read): void => { if (!seen.has(r)) { seen.add(r); r.factor /= 2; } };
+  const half = (r: Read): void => {
+    if (!seen.has(r)) {
+      seen.add(r);
+      r.factor /= 2;
+    }
+  };
   for (const d of new Set(Object.values(decodings))) {
     for (const { read } of decodingReads(d)) half(read);
     if (d.kind === 'rows') d.factor /= 2;
@@ -170,7 +203,8 @@ class Compiler {
     if (s.align) {
       for (const [role, col] of Object.entries(s.align.on)) {
         const spec = s.inputs[role]?.columns[col];
-        if (!spec || spec.type !== 'id') throw new CompileError(`/align/on/${role}`, 'align-column', `align.on.${role} must name an id column of role ${role}`);
+        if (!spec || spec.type !== 'id')
+          throw new CompileError(`/align/on/${role}`, 'align-column', `align.on.${role} must name an id column of role ${role}`);
       }
       if (s.align.keys !== undefined) {
         const v = this.params[paramName(s.align.keys)];
@@ -343,9 +377,15 @@ class Compiler {
     let scale = FRESH_SCALE;
     let chunked = false;
     switch (op.op) {
-      case 'input': chunked = true; break;
-      case 'private': break;
-      case 'reduce': level = get(op.a).level; scale = this.scaleOf(op.a); break;
+      case 'input':
+        chunked = true;
+        break;
+      case 'private':
+        break;
+      case 'reduce':
+        level = get(op.a).level;
+        scale = this.scaleOf(op.a);
+        break;
       case 'add': {
         // the engine folds left, aligning each pair (alignedLevel)
         let acc = { level: get(op.args[0]).level, scale: this.scaleOf(op.args[0]) };
@@ -355,7 +395,10 @@ class Compiler {
         break;
       }
       case 'sub': {
-        ({ level, scale } = alignedLevel({ level: get(op.a).level, scale: this.scaleOf(op.a) }, { level: get(op.b).level, scale: this.scaleOf(op.b) }));
+        ({ level, scale } = alignedLevel(
+          { level: get(op.a).level, scale: this.scaleOf(op.a) },
+          { level: get(op.b).level, scale: this.scaleOf(op.b) },
+        ));
         chunked = get(op.a).chunked || get(op.b).chunked;
         break;
       }
@@ -366,8 +409,19 @@ class Compiler {
         chunked = get(op.a).chunked || get(op.b).chunked;
         break;
       }
-      case 'mulPlain': case 'mask': level = get(op.a).level + 1; scale = this.scaleOf(op.a); chunked = get(op.a).chunked; break;
-      case 'addPlain': case 'noise': case 'sumSlots': level = get(op.a).level; scale = this.scaleOf(op.a); chunked = get(op.a).chunked; break;
+      case 'mulPlain':
+      case 'mask':
+        level = get(op.a).level + 1;
+        scale = this.scaleOf(op.a);
+        chunked = get(op.a).chunked;
+        break;
+      case 'addPlain':
+      case 'noise':
+      case 'sumSlots':
+        level = get(op.a).level;
+        scale = this.scaleOf(op.a);
+        chunked = get(op.a).chunked;
+        break;
     }
     if (op.op === 'sumSlots') this.widths.add(op.width);
     const id = `v${this.nodes.length}`;
@@ -432,7 +486,15 @@ class Compiler {
     const entries = g.leaders.map((slot, group) => ({ group, slot, scale }));
     const node = this.node({ op: 'mask', a: g.node, entries, conditions, ...(blind ? { blind } : {}) });
     const grow = blind ? 2 ** BLIND_BITS : 1;
-    return { ...g, node, clean: true, factor: g.factor / scale, bound: g.bound * Math.abs(scale) * grow, l1: g.l1 * Math.abs(scale) * grow, conditions };
+    return {
+      ...g,
+      node,
+      clean: true,
+      factor: g.factor / scale,
+      bound: g.bound * Math.abs(scale) * grow,
+      l1: g.l1 * Math.abs(scale) * grow,
+      conditions,
+    };
   }
 
   /**
@@ -485,9 +547,21 @@ class Compiler {
     if (epsilon !== null) {
       const scale = masked.sens / epsilon / masked.factor;
       // a rounded value's noise is a whole number of counts; a real value's lives on a power-of-two grid
-      node = this.node({ op: 'noise', a: node, slots: masked.leaders, scale, grid: g.round ? 1 / masked.factor : noiseGrid(scale), ...(blind ? { blind } : {}) });
+      node = this.node({
+        op: 'noise',
+        a: node,
+        slots: masked.leaders,
+        scale,
+        grid: g.round ? 1 / masked.factor : noiseGrid(scale),
+        ...(blind ? { blind } : {}),
+      });
     }
-    return { output: this.output(node, masked.conditions, g.anyGroup === true), slots: masked.leaders, factor: masked.factor, ...(blind ? { blinded: true } : {}) };
+    return {
+      output: this.output(node, masked.conditions, g.anyGroup === true),
+      slots: masked.leaders,
+      factor: masked.factor,
+      ...(blind ? { blinded: true } : {}),
+    };
   }
 
   // ---------- metrics ----------
@@ -500,14 +574,32 @@ class Compiler {
     const m = this.metricDoc(name, path);
     let out: CMetric;
     switch (m.agg) {
-      case 'count': case 'sum': case 'mean': case 'variance': case 'stddev': case 'histogram': case 'sumProduct':
-        out = this.rowMetric(m, path); break;
-      case 'weightedSum': out = this.weightedSum(m, path); break;
-      case 'difference': out = this.difference(m, path); break;
-      case 'ratio': out = this.ratio(m, path); break;
-      case 'dot': out = this.dot(m, path); break;
-      case 'correlation': out = this.correlation(m, path); break;
-      default: throw new CompileError(`${path}/agg`, 'unknown-agg', `unknown agg ${JSON.stringify((m as { agg: unknown }).agg)}`);
+      case 'count':
+      case 'sum':
+      case 'mean':
+      case 'variance':
+      case 'stddev':
+      case 'histogram':
+      case 'sumProduct':
+        out = this.rowMetric(m, path);
+        break;
+      case 'weightedSum':
+        out = this.weightedSum(m, path);
+        break;
+      case 'difference':
+        out = this.difference(m, path);
+        break;
+      case 'ratio':
+        out = this.ratio(m, path);
+        break;
+      case 'dot':
+        out = this.dot(m, path);
+        break;
+      case 'correlation':
+        out = this.correlation(m, path);
+        break;
+      default:
+        throw new CompileError(`${path}/agg`, 'unknown-agg', `unknown agg ${JSON.stringify((m as { agg: unknown }).agg)}`);
     }
     this.compiling.delete(name);
     this.metrics.set(name, out);
@@ -519,14 +611,21 @@ class Compiler {
     if (!noise || m.release === false) return null;
     if (!(noise.epsilon > 0)) throw new CompileError('/release/noise/epsilon', 'bad-epsilon', 'noise epsilon must be > 0');
     if (['weightedSum', 'ratio', 'dot', 'correlation'].includes(m.agg)) {
-      throw new CompileError(path, 'noise-unsupported', `Laplace noise is not defined for agg ${m.agg} (its sensitivity is unbounded by the column bounds)`);
+      throw new CompileError(
+        path,
+        'noise-unsupported',
+        `Laplace noise is not defined for agg ${m.agg} (its sensitivity is unbounded by the column bounds)`,
+      );
     }
     this.epsilon += noise.epsilon;
     return noise.epsilon;
   }
 
   /** Global grouping of a metric from its `by` refs. */
-  private grouping(by: Ref | Ref[] | undefined, path: string): { refs: { role: string; column: string; values: string[] }[]; keys: string[] | null; G: number } {
+  private grouping(
+    by: Ref | Ref[] | undefined,
+    path: string,
+  ): { refs: { role: string; column: string; values: string[] }[]; keys: string[] | null; G: number } {
     const refs = by === undefined ? [] : Array.isArray(by) ? by : [by];
     const cols = refs.map((r, i) => {
       const c = this.category(r, `${path}/by${Array.isArray(by) ? `/${i}` : ''}`);
@@ -537,7 +636,10 @@ class Compiler {
     return { refs: cols, keys: cols.length ? groupKeys({ columns: cols }) : null, G };
   }
 
-  private rowMetric(doc: Extract<Metric, { agg: 'count' | 'sum' | 'mean' | 'variance' | 'stddev' | 'histogram' | 'sumProduct' }>, path: string): CMetric {
+  private rowMetric(
+    doc: Extract<Metric, { agg: 'count' | 'sum' | 'mean' | 'variance' | 'stddev' | 'histogram' | 'sumProduct' }>,
+    path: string,
+  ): CMetric {
     let m = doc;
     if (doc.where) {
       try {
@@ -572,7 +674,14 @@ class Compiler {
     for (const g of grouping.refs) roles.add(g.role);
     if (roles.size === 1) {
       const [role] = roles;
-      return this.stackedMetric(m, [{ role, ...(ofRefs[0] !== undefined && m.agg !== 'sumProduct' ? { of: ofRefs[0] } : {}) }], grouping, eps, minGroup, path);
+      return this.stackedMetric(
+        m,
+        [{ role, ...(ofRefs[0] !== undefined && m.agg !== 'sumProduct' ? { of: ofRefs[0] } : {}) }],
+        grouping,
+        eps,
+        minGroup,
+        path,
+      );
     }
     return this.alignedMetric(m, [...roles], ofRefs, grouping, eps, minGroup, path);
   }
@@ -597,14 +706,21 @@ class Compiler {
     const perRole = list.map(({ role, of }) => {
       // a list metric is written with one role's refs: rename them to each role, by column name
       let where = m.where;
-      if (where) for (const from of fromRoles) if (from !== role) {
-        if (!list.some((x) => x.role === from)) throw new CompileError(`${path}/where`, 'where-role', `where names role ${from}, which is not in the metric`);
-        where = renameRole(where, from, role);
-      }
+      if (where)
+        for (const from of fromRoles)
+          if (from !== role) {
+            if (!list.some((x) => x.role === from))
+              throw new CompileError(`${path}/where`, 'where-role', `where names role ${from}, which is not in the metric`);
+            where = renameRole(where, from, role);
+          }
       const cols = grouping.refs.map((r, i) => {
         const spec = this.s.inputs[role].columns[r.column];
         if (!spec || spec.type !== 'category' || JSON.stringify(spec.values) !== JSON.stringify(r.values)) {
-          throw new CompileError(`${path}/by${grouping.refs.length > 1 ? `/${i}` : ''}`, 'by-mismatch', `role ${role} needs a category column ${r.column} with the same values`);
+          throw new CompileError(
+            `${path}/by${grouping.refs.length > 1 ? `/${i}` : ''}`,
+            'by-mismatch',
+            `role ${role} needs a category column ${r.column} with the same values`,
+          );
         }
         return { column: r.column, values: r.values };
       });
@@ -616,7 +732,11 @@ class Compiler {
     const totalRows = perRole.reduce((n, p) => n + this.rows(p.role), 0);
 
     const countCond = (kind: 'minGroupSize' | 'empty', min: number): string => {
-      const parts = perRole.map((p) => ({ role: p.role, count: this.count(p.role, p.where, p.grouping), groupMap: leaders.map((_, g) => g) }));
+      const parts = perRole.map((p) => ({
+        role: p.role,
+        count: this.count(p.role, p.where, p.grouping),
+        groupMap: leaders.map((_, g) => g),
+      }));
       const id = `c${this.conditions.length}`;
       this.conditions.push({ id, minGroupSize: min, groups: G, parts, combine: 'sum', kind });
       return id;
@@ -630,7 +750,10 @@ class Compiler {
      * spans at most two blocks, so partial sums never exceed the rows' total). A single-role mean
      * (x / n_g per row) sums to <= maxRow per group, and a window spans two groups: 2·maxRow.
      */
-    const gv = (value: (p: (typeof perRole)[number], gain: number) => FeatureValue, opts: { maxRow: number; perGroupMean?: boolean; round: boolean; eps: number | null; conditions?: string[] }): GVal => {
+    const gv = (
+      value: (p: (typeof perRole)[number], gain: number) => FeatureValue,
+      opts: { maxRow: number; perGroupMean?: boolean; round: boolean; eps: number | null; conditions?: string[] },
+    ): GVal => {
       const worst = opts.perGroupMean ? 2 * opts.maxRow : totalRows * opts.maxRow;
       const tail = opts.eps === null ? 0 : (LAPLACE_TAIL * opts.maxRow) / opts.eps;
       const l1Unit = opts.perGroupMean ? G * opts.maxRow : totalRows * opts.maxRow;
@@ -638,27 +761,53 @@ class Compiler {
       // is costly: the mask's encoding error (~2.4e-11 per slot, relative to the slot it multiplies)
       // leaves every partial sum's share in the masked-off slots, and the full-slot sum adds them up,
       // which n·Σa² − (Σa)² amplifies. So a squared operand gets a gain whose squares already fit.
-      const cap = this.squared.has(m.name) ? Math.min(VALUE_CAP / (worst + tail), Math.sqrt(VALUE_CAP / (worst * l1Unit))) : VALUE_CAP / (worst + tail);
+      const cap = this.squared.has(m.name)
+        ? Math.min(VALUE_CAP / (worst + tail), Math.sqrt(VALUE_CAP / (worst * l1Unit)))
+        : VALUE_CAP / (worst + tail);
       const gain = pow2floor(cap);
       const sums = perRole.map((p) => {
-        const f: Omit<FeatureSpec, 'id'> = { layout: 'blocked', value: value(p, gain), grouping: p.grouping, width: W, ...(p.where ? { where: p.where } : {}), ...(opts.perGroupMean ? { perGroupMean: true } : {}) };
+        const f: Omit<FeatureSpec, 'id'> = {
+          layout: 'blocked',
+          value: value(p, gain),
+          grouping: p.grouping,
+          width: W,
+          ...(p.where ? { where: p.where } : {}),
+          ...(opts.perGroupMean ? { perGroupMean: true } : {}),
+        };
         const fid = this.feature(p.role, f);
         const input = this.node({ op: 'input', role: p.role, feature: fid });
         return this.node({ op: 'sumSlots', a: this.node({ op: 'reduce', a: input }), width: W });
       });
       const l1 = l1Unit * gain;
-      return { node: this.add(sums), groups: keys, leaders, clean: false, factor: 1 / gain, round: opts.round, conditions: opts.conditions ?? minConds, bound: worst * gain, l1, sens: opts.maxRow };
+      return {
+        node: this.add(sums),
+        groups: keys,
+        leaders,
+        clean: false,
+        factor: 1 / gain,
+        round: opts.round,
+        conditions: opts.conditions ?? minConds,
+        bound: worst * gain,
+        l1,
+        sens: opts.maxRow,
+      };
     };
     const one = (_p: unknown, gain: number): FeatureValue => ({ kind: 'one', scale: gain });
-    const pow = (k: number) => (p: (typeof perRole)[number], gain: number): FeatureValue => {
-      if (!p.of) throw new Error('internal: value ref missing');
-      return { kind: 'columns', factors: [{ column: splitRef(p.of).column, power: k }], scale: gain };
-    };
+    const pow =
+      (k: number) =>
+      (p: (typeof perRole)[number], gain: number): FeatureValue => {
+        if (!p.of) throw new Error('internal: value ref missing');
+        return { kind: 'columns', factors: [{ column: splitRef(p.of).column, power: k }], scale: gain };
+      };
     const countVal = (e: number | null): GVal => gv(one, { maxRow: 1, round: true, eps: e });
     let emptyId: string | undefined;
     const empty = (): string => (emptyId ??= countCond('empty', 1));
-    const out = (read: (blind?: string) => MetricDecoding, gval?: GVal, withEmpty = false): CMetric =>
-      ({ groups: keys, ...(gval ? { gval } : {}), decode: memoDecode(read), ...(withEmpty ? { empty } : {}) });
+    const out = (read: (blind?: string) => MetricDecoding, gval?: GVal, withEmpty = false): CMetric => ({
+      groups: keys,
+      ...(gval ? { gval } : {}),
+      decode: memoDecode(read),
+      ...(withEmpty ? { empty } : {}),
+    });
 
     switch (m.agg) {
       case 'count': {
@@ -671,16 +820,37 @@ class Compiler {
       }
       case 'sumProduct': {
         const [a, b] = m.of.map((r, i) => this.numeric(r, `${path}/of/${i}`));
-        const v = gv((_p, gain) => ({ kind: 'columns', factors: [{ column: a.column, power: 1 }, { column: b.column, power: 1 }], scale: gain }),
-          { maxRow: a.bound * b.bound, round: false, eps });
+        const v = gv(
+          (_p, gain) => ({
+            kind: 'columns',
+            factors: [
+              { column: a.column, power: 1 },
+              { column: b.column, power: 1 },
+            ],
+            scale: gain,
+          }),
+          { maxRow: a.bound * b.bound, round: false, eps },
+        );
         return out((bl) => ({ kind: 'value', read: this.release(v, eps, bl), round: false }), v, true);
       }
       case 'histogram': {
         const edges = m.bins;
-        if (edges.length < 2 || edges.some((e, i) => i > 0 && e <= edges[i - 1])) throw new CompileError(`${path}/bins`, 'bins', 'bins must be at least two ascending edges');
+        if (edges.length < 2 || edges.some((e, i) => i > 0 && e <= edges[i - 1]))
+          throw new CompileError(`${path}/bins`, 'bins', 'bins must be at least two ascending edges');
         const col = splitRef(list[0].of ?? '').column;
-        const bins = edges.slice(0, -1).map((lo, b) => gv((p, gain) => ({ kind: 'bin', column: p.of ? splitRef(p.of).column : col, lo, hi: edges[b + 1], closed: b === edges.length - 2, scale: gain }),
-          { maxRow: 1, round: true, eps }));
+        const bins = edges.slice(0, -1).map((lo, b) =>
+          gv(
+            (p, gain) => ({
+              kind: 'bin',
+              column: p.of ? splitRef(p.of).column : col,
+              lo,
+              hi: edges[b + 1],
+              closed: b === edges.length - 2,
+              scale: gain,
+            }),
+            { maxRow: 1, round: true, eps },
+          ),
+        );
         return out(() => ({ kind: 'histogram', bins: bins.map((v) => this.release(v, eps)) }));
       }
       case 'mean': {
@@ -694,9 +864,13 @@ class Compiler {
         const s = gv(pow(1), { maxRow: B, round: false, eps: e });
         const n = countVal(e);
         // the consumer gets Σx·r and n·r with a secret r per group: their quotient, not the operands
-        return out((bl) => { const id = bl ?? `mean:${m.name}`; return { kind: 'quotient', num: this.release(s, e, id), den: this.release(n, e, id) }; });
+        return out((bl) => {
+          const id = bl ?? `mean:${m.name}`;
+          return { kind: 'quotient', num: this.release(s, e, id), den: this.release(n, e, id) };
+        });
       }
-      case 'variance': case 'stddev': {
+      case 'variance':
+      case 'stddev': {
         const sqrt = m.agg === 'stddev';
         if (single && eps === null) {
           const empty = countCond('empty', 1);
@@ -710,7 +884,14 @@ class Compiler {
         const n = countVal(e);
         return out((bl) => {
           const id = bl ?? `moments:${m.name}`;
-          return { kind: 'moments', m1: this.release(s1, e, id), m2: this.release(s2, e, id), count: this.release(n, e, id), factor2: 1, sqrt };
+          return {
+            kind: 'moments',
+            m1: this.release(s1, e, id),
+            m2: this.release(s2, e, id),
+            count: this.release(n, e, id),
+            factor2: 1,
+            sqrt,
+          };
         });
       }
     }
@@ -730,10 +911,20 @@ class Compiler {
     path: string,
   ): CMetric {
     for (const r of roles) {
-      if (!this.isAligned(r)) throw new CompileError(path, 'needs-align', `the metric combines rows of roles ${roles.join(', ')}: role ${r} must be listed in align.on`);
+      if (!this.isAligned(r))
+        throw new CompileError(
+          path,
+          'needs-align',
+          `the metric combines rows of roles ${roles.join(', ')}: role ${r} must be listed in align.on`,
+        );
     }
     const whereParts = m.where ? splitByRole(m.where) : new Map<string, WhereExpr>();
-    if (!whereParts) throw new CompileError(`${path}/where`, 'cross-role-where', 'an or/not across aligned roles is not supported; write the where as an and of per-role terms');
+    if (!whereParts)
+      throw new CompileError(
+        `${path}/where`,
+        'cross-role-where',
+        'an or/not across aligned roles is not supported; write the where as an and of per-role terms',
+      );
     const { G, keys } = grouping;
     const W = blockWidth(this.slots, G);
     const leaders = Array.from({ length: G }, (_, g) => g * W);
@@ -749,7 +940,10 @@ class Compiler {
       if (!l) throw new Error('internal');
       return leaders.map((_, g) => {
         const comp = groupComponents(global, g);
-        return l.positions.reduce((idx, pos, j) => idx * l.grouping.columns[j].values.length + l.grouping.columns[j].values.indexOf(comp[pos]), 0);
+        return l.positions.reduce(
+          (idx, pos, j) => idx * l.grouping.columns[j].values.length + l.grouping.columns[j].values.indexOf(comp[pos]),
+          0,
+        );
       });
     };
     const ofInfo = ofRefs.map((r, i) => this.numeric(r, `${path}/of/${i}`));
@@ -762,13 +956,24 @@ class Compiler {
      */
     const ofRoles = [...new Set(ofInfo.map((x) => x.role))];
     const named = roles.filter((r) => whereParts.has(r) || (local.get(r)?.positions.length ?? 0) > 0);
-    const termRoles: string[][] = m.agg === 'sumProduct' && ofRoles.length > 1
-      ? ofRoles.map((r) => roles.filter((q) => q === r || named.includes(q)))
-      : [roles];
+    const termRoles: string[][] =
+      m.agg === 'sumProduct' && ofRoles.length > 1 ? ofRoles.map((r) => roles.filter((q) => q === r || named.includes(q))) : [roles];
     const terms = termRoles.map((t) => t.map((r) => roles.indexOf(r)));
     const countCondition = (kind: 'minGroupSize' | 'empty', min: number): Condition => {
-      const parts = roles.map((r) => ({ role: r, count: this.count(r, whereParts.get(r), local.get(r)?.grouping ?? { columns: [] }), groupMap: groupMapOf(r) }));
-      const c: Condition = { id: `c${this.conditions.length}`, minGroupSize: min, groups: G, parts, combine: 'min', ...(termRoles.length > 1 ? { terms } : {}), kind };
+      const parts = roles.map((r) => ({
+        role: r,
+        count: this.count(r, whereParts.get(r), local.get(r)?.grouping ?? { columns: [] }),
+        groupMap: groupMapOf(r),
+      }));
+      const c: Condition = {
+        id: `c${this.conditions.length}`,
+        minGroupSize: min,
+        groups: G,
+        parts,
+        combine: 'min',
+        ...(termRoles.length > 1 ? { terms } : {}),
+        kind,
+      };
       this.conditions.push(c);
       return c;
     };
@@ -780,7 +985,10 @@ class Compiler {
     if (minGroup > 0) {
       const c = countCondition('minGroupSize', minGroup);
       minConds.push(c.id);
-      if (exactCounts) this.conditionHooks.set(c.id, () => { c.jointCount = jointRead(); });
+      if (exactCounts)
+        this.conditionHooks.set(c.id, () => {
+          c.jointCount = jointRead();
+        });
     }
     /**
      * Per role, its factor of the row value (|factor| <= maxRowOf(role), real units) at a power-of-two
@@ -789,7 +997,10 @@ class Compiler {
      * every factor has about the same magnitude (splitGain). Partial products of the tree stay below
      * the full product's bound when each factor's magnitude is >= 1, and below 1 otherwise.
      */
-    const gv = (value: (role: string, gain: number) => FeatureValue, opts: { maxRowOf: (role: string) => number; round: boolean; eps: number | null; over?: string[]; gain?: number }): GVal => {
+    const gv = (
+      value: (role: string, gain: number) => FeatureValue,
+      opts: { maxRowOf: (role: string) => number; round: boolean; eps: number | null; over?: string[]; gain?: number },
+    ): GVal => {
       // `over`: a product over these roles only (a term of a joint count); `gain`: a smaller total gain to use
       const over = opts.over ?? roles;
       const maxRows = over.map(opts.maxRowOf);
@@ -804,9 +1015,14 @@ class Compiler {
           const l = local.get(r) ?? { grouping: { columns: [] }, positions: [] };
           const where = whereParts.get(r);
           const f: Omit<FeatureSpec, 'id'> = {
-            layout: 'aligned', value: value(r, gains[ri]), grouping: { columns: [] }, width: this.slots,
+            layout: 'aligned',
+            value: value(r, gains[ri]),
+            grouping: { columns: [] },
+            width: this.slots,
             ...(where ? { where } : {}),
-            ...(l.positions.length ? { groupIs: l.positions.map((pos, j) => ({ column: l.grouping.columns[j].column, value: comp[pos] })) } : {}),
+            ...(l.positions.length
+              ? { groupIs: l.positions.map((pos, j) => ({ column: l.grouping.columns[j].column, value: comp[pos] })) }
+              : {}),
           };
           return this.node({ op: 'input', role: r, feature: this.feature(r, f) });
         });
@@ -814,20 +1030,40 @@ class Compiler {
         return { total, slot, g };
       });
       // one mask per group keeps only its leader slot (totals are replicated in every slot), with suppression
-      const masked = perGroup.map((p) => this.node({ op: 'mask', a: p.total, entries: [{ group: p.g, slot: p.slot, scale: 1 }], conditions: minConds }));
-      return { node: this.add(masked), groups: keys, leaders, clean: true, factor: 1 / total, round: opts.round, conditions: minConds, bound: worst * total, l1: worst * total, sens: prodMax };
+      const masked = perGroup.map((p) =>
+        this.node({ op: 'mask', a: p.total, entries: [{ group: p.g, slot: p.slot, scale: 1 }], conditions: minConds }),
+      );
+      return {
+        node: this.add(masked),
+        groups: keys,
+        leaders,
+        clean: true,
+        factor: 1 / total,
+        round: opts.round,
+        conditions: minConds,
+        bound: worst * total,
+        l1: worst * total,
+        sens: prodMax,
+      };
     };
     const one = (gain: number): FeatureValue => ({ kind: 'one', scale: gain });
-    const valueOf = (power: number) => (role: string, gain: number): FeatureValue => {
-      const mine = ofInfo.filter((x) => x.role === role);
-      if (!mine.length) return one(gain);
-      return { kind: 'columns', factors: mine.map((x) => ({ column: x.column, power })), scale: gain };
-    };
-    const maxRowOf = (power: number) => (role: string): number =>
-      ofInfo.filter((x) => x.role === role).reduce((p, x) => p * x.bound ** power, 1);
+    const valueOf =
+      (power: number) =>
+      (role: string, gain: number): FeatureValue => {
+        const mine = ofInfo.filter((x) => x.role === role);
+        if (!mine.length) return one(gain);
+        return { kind: 'columns', factors: mine.map((x) => ({ column: x.column, power })), scale: gain };
+      };
+    const maxRowOf =
+      (power: number) =>
+      (role: string): number =>
+        ofInfo.filter((x) => x.role === role).reduce((p, x) => p * x.bound ** power, 1);
     const ones = (): number => 1;
-    const out = (read: (blind?: string) => MetricDecoding, gval?: GVal): CMetric =>
-      ({ groups: keys, ...(gval ? { gval } : {}), decode: memoDecode(read) });
+    const out = (read: (blind?: string) => MetricDecoding, gval?: GVal): CMetric => ({
+      groups: keys,
+      ...(gval ? { gval } : {}),
+      decode: memoDecode(read),
+    });
     const countVal = (e: number | null): GVal => gv((_r, gain) => one(gain), { maxRowOf: ones, round: true, eps: e });
     let joint: Read | undefined;
     /** the joint counts as an output, masked like the metric (the same output as a count's or a mean's denominator) */
@@ -840,7 +1076,13 @@ class Compiler {
         const gain = pow2floor(VALUE_CAP / (termRoles.length * Math.max(...termRoles.map((t) => this.alignedCount(t)))));
         const vs = termRoles.map((t) => gv((_r, g) => one(g), { maxRowOf: ones, round: true, eps: null, over: t, gain }));
         if (vs.some((x) => x.factor !== vs[0].factor)) throw new Error('internal: joint count terms at different gains');
-        v = { ...vs[0], node: this.add(vs.map((x) => x.node)), bound: vs.reduce((a, x) => a + x.bound, 0), l1: vs.reduce((a, x) => a + x.l1, 0), sens: vs.length };
+        v = {
+          ...vs[0],
+          node: this.add(vs.map((x) => x.node)),
+          bound: vs.reduce((a, x) => a + x.bound, 0),
+          l1: vs.reduce((a, x) => a + x.l1, 0),
+          sens: vs.length,
+        };
       }
       joint = this.release(v, null);
       return joint;
@@ -858,14 +1100,25 @@ class Compiler {
         const v = countVal(eps);
         return out((bl) => ({ kind: 'value', read: this.release(v, eps, bl), round: true }), v);
       }
-      case 'sum': case 'sumProduct': {
+      case 'sum':
+      case 'sumProduct': {
         const v = gv(valueOf(1), { maxRowOf: maxRowOf(1), round: false, eps });
         return { ...out((bl) => ({ kind: 'value', read: this.release(v, eps, bl), round: false }), v), empty };
       }
       case 'histogram': {
         const edges = m.bins;
         const x = ofInfo[0];
-        const bins = edges.slice(0, -1).map((lo, b) => gv((r, gain) => (r === x.role ? { kind: 'bin', column: x.column, lo, hi: edges[b + 1], closed: b === edges.length - 2, scale: gain } : one(gain)), { maxRowOf: ones, round: true, eps }));
+        const bins = edges
+          .slice(0, -1)
+          .map((lo, b) =>
+            gv(
+              (r, gain) =>
+                r === x.role
+                  ? { kind: 'bin', column: x.column, lo, hi: edges[b + 1], closed: b === edges.length - 2, scale: gain }
+                  : one(gain),
+              { maxRowOf: ones, round: true, eps },
+            ),
+          );
         return out(() => ({ kind: 'histogram', bins: bins.map((v) => this.release(v, eps)) }));
       }
       case 'mean': {
@@ -873,16 +1126,27 @@ class Compiler {
         const s = gv(valueOf(1), { maxRowOf: maxRowOf(1), round: false, eps: e });
         const n = countVal(e);
         // the consumer gets Σx·r and n·r with a secret r per group: their quotient, not the operands
-        return out((bl) => { const id = bl ?? `mean:${m.name}`; return { kind: 'quotient', num: this.release(s, e, id), den: this.release(n, e, id) }; });
+        return out((bl) => {
+          const id = bl ?? `mean:${m.name}`;
+          return { kind: 'quotient', num: this.release(s, e, id), den: this.release(n, e, id) };
+        });
       }
-      case 'variance': case 'stddev': {
+      case 'variance':
+      case 'stddev': {
         const e = eps === null ? null : eps / 3;
         const s1 = gv(valueOf(1), { maxRowOf: maxRowOf(1), round: false, eps: e });
         const s2 = gv(valueOf(2), { maxRowOf: maxRowOf(2), round: false, eps: e });
         const n = countVal(e);
         return out((bl) => {
           const id = bl ?? `moments:${m.name}`;
-          return { kind: 'moments', m1: this.release(s1, e, id), m2: this.release(s2, e, id), count: this.release(n, e, id), factor2: 1, sqrt: m.agg === 'stddev' };
+          return {
+            kind: 'moments',
+            m1: this.release(s1, e, id),
+            m2: this.release(s2, e, id),
+            count: this.release(n, e, id),
+            factor2: 1,
+            sqrt: m.agg === 'stddev',
+          };
         });
       }
     }
@@ -890,19 +1154,33 @@ class Compiler {
 
   private weightedSum(m: WeightedSumMetric, path: string): CMetric {
     this.noiseEpsilon(m, path);
-    if (!this.s.align) throw new CompileError(path, 'needs-align', 'weightedSum is a row-level output over aligned keys: the scenario needs align');
-    if (!this.alignKeys) throw new CompileError('/align/keys', 'row-level-needs-keys', 'a row-level output is keyed by the keys the consumer lists: align.keys is required');
-    if (this.s.release?.rowLevel !== true) throw new CompileError('/release/rowLevel', 'row-level', 'weightedSum needs release.rowLevel: true');
+    if (!this.s.align)
+      throw new CompileError(path, 'needs-align', 'weightedSum is a row-level output over aligned keys: the scenario needs align');
+    if (!this.alignKeys)
+      throw new CompileError(
+        '/align/keys',
+        'row-level-needs-keys',
+        'a row-level output is keyed by the keys the consumer lists: align.keys is required',
+      );
+    if (this.s.release?.rowLevel !== true)
+      throw new CompileError('/release/rowLevel', 'row-level', 'weightedSum needs release.rowLevel: true');
     const refs = m.of.map((r, i) => this.numeric(r, `${path}/of/${i}`));
-    for (const [i, r] of refs.entries()) if (!this.isAligned(r.role)) throw new CompileError(`${path}/of/${i}`, 'needs-align', `role ${r.role} is not in align.on`);
+    for (const [i, r] of refs.entries())
+      if (!this.isAligned(r.role)) throw new CompileError(`${path}/of/${i}`, 'needs-align', `role ${r.role} is not in align.on`);
     const privWeights = isParam(m.weights) && this.s.params?.[paramName(m.weights)]?.private === true;
     const privBias = isParam(m.bias) && this.s.params?.[paramName(m.bias)]?.private === true;
     let weights: number[] | null = null;
     if (!privWeights) {
       const w = isParam(m.weights) ? this.params[paramName(m.weights)] : m.weights;
-      if (!Array.isArray(w) || !w.every((x) => typeof x === 'number' && Number.isFinite(x))) throw new CompileError(`${path}/weights`, 'param-missing', 'weights must be a list of numbers');
+      if (!Array.isArray(w) || !w.every((x) => typeof x === 'number' && Number.isFinite(x)))
+        throw new CompileError(`${path}/weights`, 'param-missing', 'weights must be a list of numbers');
       weights = w as number[];
-      if (weights.length !== refs.length) throw new CompileError(`${path}/weights`, 'weights-length', `${refs.length} refs need ${refs.length} weights, got ${weights.length}`);
+      if (weights.length !== refs.length)
+        throw new CompileError(
+          `${path}/weights`,
+          'weights-length',
+          `${refs.length} refs need ${refs.length} weights, got ${weights.length}`,
+        );
     }
     let bias = 0;
     if (m.bias !== undefined && !privBias) {
@@ -921,7 +1199,13 @@ class Compiler {
       s = pow2floor(VALUE_CAP / (refs.reduce((a, r, i) => a + Math.abs(ws[i]) * r.bound, 0) + biasBound || 1));
       parts = rolesInOrder.map((role) => {
         const terms = refs.flatMap((r, i) => (r.role === role ? [{ column: r.column, weight: ws[i] }] : []));
-        const fid = this.feature(role, { layout: 'aligned', value: { kind: 'linear', terms, scale: s }, grouping: { columns: [] }, width: this.slots, rowLevel: true });
+        const fid = this.feature(role, {
+          layout: 'aligned',
+          value: { kind: 'linear', terms, scale: s },
+          grouping: { columns: [] },
+          width: this.slots,
+          rowLevel: true,
+        });
         return this.node({ op: 'input', role, feature: fid });
       });
     } else {
@@ -935,14 +1219,26 @@ class Compiler {
       s = pow2floor(VALUE_CAP / (refs.reduce((a, r) => a + r.bound * wmax, 0) + biasBound));
       parts = refs.map((r, i) => {
         const g = 8 * Math.sqrt(s / r.bound);
-        const fid = this.feature(r.role, { layout: 'aligned', value: { kind: 'columns', factors: [{ column: r.column, power: 1 }], scale: g }, grouping: { columns: [] }, width: this.slots, rowLevel: true });
-        const name = this.privateInput({ name: `${pname}[${i}]`, param: pname, index: i, multiplier: s / g, layout: 'replicated', maxAbs: wmax }, m.name);
+        const fid = this.feature(r.role, {
+          layout: 'aligned',
+          value: { kind: 'columns', factors: [{ column: r.column, power: 1 }], scale: g },
+          grouping: { columns: [] },
+          width: this.slots,
+          rowLevel: true,
+        });
+        const name = this.privateInput(
+          { name: `${pname}[${i}]`, param: pname, index: i, multiplier: s / g, layout: 'replicated', maxAbs: wmax },
+          m.name,
+        );
         return this.mul(this.node({ op: 'input', role: r.role, feature: fid }), this.node({ op: 'private', name }));
       });
     }
     if (privBias) {
       const bp = paramName(m.bias as string);
-      const bname = this.privateInput({ name: bp, param: bp, index: null, multiplier: s, layout: 'replicated', maxAbs: PRIVATE_PARAM_BOUND }, m.name);
+      const bname = this.privateInput(
+        { name: bp, param: bp, index: null, multiplier: s, layout: 'replicated', maxAbs: PRIVATE_PARAM_BOUND },
+        m.name,
+      );
       parts.push(this.node({ op: 'private', name: bname }));
     }
     let node = this.add(parts);
@@ -960,11 +1256,17 @@ class Compiler {
   }
 
   private sameGroups(a: CMetric, b: CMetric, path: string): void {
-    if (JSON.stringify(a.groups) !== JSON.stringify(b.groups)) throw new CompileError(`${path}/of`, 'groups-mismatch', 'the two metrics must be grouped by equal category lists');
+    if (JSON.stringify(a.groups) !== JSON.stringify(b.groups))
+      throw new CompileError(`${path}/of`, 'groups-mismatch', 'the two metrics must be grouped by equal category lists');
   }
 
   private linear(x: CMetric, path: string): GVal {
-    if (!x.gval) throw new CompileError(path, 'operand-not-linear', 'this operand is not a single encrypted value per group (use count, sum, a single-role mean, sumProduct or difference)');
+    if (!x.gval)
+      throw new CompileError(
+        path,
+        'operand-not-linear',
+        'this operand is not a single encrypted value per group (use count, sum, a single-role mean, sumProduct or difference)',
+      );
     return x.gval;
   }
 
@@ -977,10 +1279,24 @@ class Compiler {
     const conditions = [...new Set([...a.conditions, ...b.conditions])];
     let g: GVal;
     const sens = a.sens + b.sens;
-    if (!a.clean && !b.clean && a.factor === b.factor && JSON.stringify(a.leaders) === JSON.stringify(b.leaders) && a.bound + b.bound <= SLOT_CAP) {
+    if (
+      !a.clean &&
+      !b.clean &&
+      a.factor === b.factor &&
+      JSON.stringify(a.leaders) === JSON.stringify(b.leaders) &&
+      a.bound + b.bound <= SLOT_CAP
+    ) {
       // two values of at most VALUE_CAP each: their difference fits SLOT_CAP (release() rescales for noise)
       const [x, y] = this.levelled([a.node, b.node], true);
-      g = { ...a, node: this.node({ op: 'sub', a: x, b: y }), round: a.round && b.round, conditions, bound: a.bound + b.bound, l1: a.l1 + b.l1, sens };
+      g = {
+        ...a,
+        node: this.node({ op: 'sub', a: x, b: y }),
+        round: a.round && b.round,
+        conditions,
+        bound: a.bound + b.bound,
+        l1: a.l1 + b.l1,
+        sens,
+      };
     } else {
       // bring both to the larger factor (the smaller gain) in their masks, shrunk by t when the two
       // bounds plus the Laplace tail would exceed VALUE_CAP; scales are <= 1
@@ -990,7 +1306,16 @@ class Compiler {
       const ma = this.maskVal(a, (a.factor / f) * t, conditions);
       const mb = this.maskVal(b, (b.factor / f) * t, conditions);
       const [x, y] = this.levelled([ma.node, mb.node], true);
-      g = { ...ma, node: this.node({ op: 'sub', a: x, b: y }), factor: f / t, round: a.round && b.round, conditions, bound: ma.bound + mb.bound, l1: ma.l1 + mb.l1, sens };
+      g = {
+        ...ma,
+        node: this.node({ op: 'sub', a: x, b: y }),
+        factor: f / t,
+        round: a.round && b.round,
+        conditions,
+        bound: ma.bound + mb.bound,
+        l1: ma.l1 + mb.l1,
+        sens,
+      };
     }
     if (a.anyGroup || b.anyGroup) g.anyGroup = true;
     return { groups: A.groups, gval: g, decode: memoDecode((bl) => ({ kind: 'value', read: this.release(g, eps, bl), round: g.round })) };
@@ -1045,7 +1370,10 @@ class Compiler {
         const root = Math.sqrt(VALUE_CAP);
         const ma = a.clean ? a : this.maskVal(a, root / a.l1, a.conditions);
         const mult = Math.min(VALUE_CAP / (ma.l1 * wmax), VALUE_CAP / wmax);
-        const name = this.privateInput({ name: pname, param: pname, index: null, multiplier: mult, layout: 'slots', slots: a.leaders, maxAbs: wmax }, m.name);
+        const name = this.privateInput(
+          { name: pname, param: pname, index: null, multiplier: mult, layout: 'slots', slots: a.leaders, maxAbs: wmax },
+          m.name,
+        );
         node = this.mul(ma.node, this.node({ op: 'private', name }));
         factor = ma.factor / mult;
       } else {
@@ -1056,13 +1384,19 @@ class Compiler {
         const ps = p as number[];
         // Σ_g |A_g·p_g|·t <= max|p|·l1(A)·t = VALUE_CAP (also bounds every partial sum of the rotate-and-sum)
         const t = VALUE_CAP / ((Math.max(...ps.map(Math.abs)) || 1) * a.l1);
-        node = this.node({ op: 'mask', a: a.node, entries: a.leaders.map((slot, g) => ({ group: g, slot, scale: ps[g] * t })), conditions: [] });
+        node = this.node({
+          op: 'mask',
+          a: a.node,
+          entries: a.leaders.map((slot, g) => ({ group: g, slot, scale: ps[g] * t })),
+          conditions: [],
+        });
         factor = a.factor / t;
       }
     } else {
       this.sameGroups(A, B, path);
       const b = this.linear(B, `${path}/of/1`);
-      if (JSON.stringify(a.leaders) !== JSON.stringify(b.leaders)) throw new CompileError(`${path}/of`, 'layout-mismatch', 'the two metrics use different slot layouts');
+      if (JSON.stringify(a.leaders) !== JSON.stringify(b.leaders))
+        throw new CompileError(`${path}/of`, 'layout-mismatch', 'the two metrics use different slot layouts');
       // Σ_g |a_g·b_g| <= min(max|a|·Σ|b|, max|b|·Σ|a|) = P; scale so sA·sB·P <= VALUE_CAP. A clean
       // operand without conditions needs no mask (saves a level); otherwise balance the two magnitudes.
       const P = Math.min(a.bound * b.l1, b.bound * a.l1);
@@ -1085,7 +1419,19 @@ class Compiler {
     const total = this.node({ op: 'sumSlots', a: node, width: this.slots });
     const conds = [...new Set([...a.conditions, ...(B ? this.linear(B, path).conditions : [])])];
     // the total sits in every slot (full rotate-and-sum): nothing partial to mask away
-    const g: GVal = { node: total, groups: null, leaders: [0], clean: true, factor, round: false, conditions: conds, bound: VALUE_CAP, l1: VALUE_CAP, sens: 0, anyGroup: true };
+    const g: GVal = {
+      node: total,
+      groups: null,
+      leaders: [0],
+      clean: true,
+      factor,
+      round: false,
+      conditions: conds,
+      bound: VALUE_CAP,
+      l1: VALUE_CAP,
+      sens: 0,
+      anyGroup: true,
+    };
     return { groups: null, gval: g, decode: memoDecode((bl) => ({ kind: 'value', read: this.release(g, null, bl), round: false })) };
   }
 
@@ -1102,9 +1448,18 @@ class Compiler {
     const ma = this.maskVal(a, fit(a), []);
     const mb = this.maskVal(b, fit(b), []);
     const conds = [...new Set([...a.conditions, ...b.conditions])];
-    const tot = (n: NodeId): Read => ({ output: this.output(this.node({ op: 'sumSlots', a: n, width: this.slots }), conds, true), slots: [0], factor: 1 });
+    const tot = (n: NodeId): Read => ({
+      output: this.output(this.node({ op: 'sumSlots', a: n, width: this.slots }), conds, true),
+      slots: [0],
+      factor: 1,
+    });
     const dec: MetricDecoding = {
-      kind: 'correlation', sa: tot(ma.node), sb: tot(mb.node), saa: tot(this.mul(ma.node, ma.node)), sbb: tot(this.mul(mb.node, mb.node)), sab: tot(this.mul(ma.node, mb.node)),
+      kind: 'correlation',
+      sa: tot(ma.node),
+      sb: tot(mb.node),
+      saa: tot(this.mul(ma.node, ma.node)),
+      sbb: tot(this.mul(mb.node, mb.node)),
+      sab: tot(this.mul(ma.node, mb.node)),
       n: a.leaders.length,
     };
     return { groups: null, decode: () => dec };
@@ -1140,7 +1495,16 @@ export function compilePlan(scenario: Scenario, params: ParamValues, ctx: Compil
     }
     const he = planParamsForDepth(body.depth);
     if (!he) {
-      return { ok: false, errors: [{ path: '/metrics', code: 'depth-capacity', message: `the circuit needs multiplicative depth ${body.depth}, above the supported maximum (9 at N=16384)` }] };
+      return {
+        ok: false,
+        errors: [
+          {
+            path: '/metrics',
+            code: 'depth-capacity',
+            message: `the circuit needs multiplicative depth ${body.depth}, above the supported maximum (9 at N=16384)`,
+          },
+        ],
+      };
     }
     const heSlots = he.polyModulusDegree / 2;
     if (heSlots !== slots) {

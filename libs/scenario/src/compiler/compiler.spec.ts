@@ -29,7 +29,13 @@ test('water-district-consumption compiles to a depth-1 plan at N=8192', () => {
 });
 
 /** Runs a scenario through the plaintext slot model and the reference on the same random rows. */
-function check(doc: unknown, params: Record<string, number | number[] | string | string[]>, rowsPer: Record<string, number>, seed: number, opts: { privateValues?: Record<string, number | number[]>; psi?: boolean } = {}) {
+function check(
+  doc: unknown,
+  params: Record<string, number | number[] | string | string[]>,
+  rowsPer: Record<string, number>,
+  seed: number,
+  opts: { privateValues?: Record<string, number | number[]>; psi?: boolean } = {},
+) {
   const s = valid(doc);
   const rng = prng(seed);
   const rows = randomRows(s, rowsPer, rng);
@@ -43,7 +49,13 @@ function check(doc: unknown, params: Record<string, number | number[] | string |
     const sets = Object.entries(s.align.on).map(([role, col]) => new Set(rows[role].map((r) => String(r[col]))));
     keys = [...sets[0]].filter((k) => sets.every((x) => x.has(k))).sort();
   }
-  const out = runPlan(engine, s, params, rows, { pk: null, sk: null, ctx: { rowCounts: rowsPer }, ...(keys ? { keys } : {}), ...(opts.privateValues ? { privateValues: opts.privateValues } : {}) });
+  const out = runPlan(engine, s, params, rows, {
+    pk: null,
+    sk: null,
+    ctx: { rowCounts: rowsPer },
+    ...(keys ? { keys } : {}),
+    ...(opts.privateValues ? { privateValues: opts.privateValues } : {}),
+  });
   assert.equal(engine.live, 0, 'every ciphertext freed');
   const bad = compareMetrics(s, out.result.metrics, want.metrics);
   assert.deepEqual(bad, []);
@@ -85,8 +97,21 @@ const mixed = {
   id: 'mixed-aggs',
   title: 'every agg on one role pair',
   inputs: {
-    a: { columns: { d: { type: 'category', values: districts }, h: { type: 'category', values: ['0', '1', '2'] }, x: { type: 'number', min: -20, max: 80 }, y: { type: 'integer', min: 0, max: 9 } } },
-    b: { columns: { d: { type: 'category', values: districts }, h: { type: 'category', values: ['0', '1', '2'] }, x: { type: 'number', min: 0, max: 500 } } },
+    a: {
+      columns: {
+        d: { type: 'category', values: districts },
+        h: { type: 'category', values: ['0', '1', '2'] },
+        x: { type: 'number', min: -20, max: 80 },
+        y: { type: 'integer', min: 0, max: 9 },
+      },
+    },
+    b: {
+      columns: {
+        d: { type: 'category', values: districts },
+        h: { type: 'category', values: ['0', '1', '2'] },
+        x: { type: 'number', min: 0, max: 500 },
+      },
+    },
   },
   params: { prices: { type: 'number-list' }, cut: { type: 'number' } },
   metrics: [
@@ -119,7 +144,14 @@ test('slot model: every stacked agg, cross-product by, public dot, small-group s
 
 test('refusals name the reason and the path', () => {
   const s = valid(mixed);
-  const many = valid({ ...mixed, inputs: { ...mixed.inputs, a: { columns: { ...mixed.inputs.a.columns, id: { type: 'category', values: Array.from({ length: 5000 }, (_, i) => `v${i}`) } } } }, metrics: [{ name: 'n', agg: 'count', role: 'a', by: ['a.id', 'a.h'] }] });
+  const many = valid({
+    ...mixed,
+    inputs: {
+      ...mixed.inputs,
+      a: { columns: { ...mixed.inputs.a.columns, id: { type: 'category', values: Array.from({ length: 5000 }, (_, i) => `v${i}`) } } },
+    },
+    metrics: [{ name: 'n', agg: 'count', role: 'a', by: ['a.id', 'a.h'] }],
+  });
   const r1 = compilePlan(many, {});
   assert.ok(!r1.ok && r1.errors[0].code === 'slot-capacity' && r1.errors[0].path === '/metrics/0/by');
   const r2 = compilePlan(s, { cut: 1 });
@@ -157,12 +189,20 @@ test('Laplace noise: scale follows sensitivity/epsilon, epsilon is reported, cou
 });
 
 test('every plan is plain JSON and its galois steps cover its rotations', () => {
-  for (const [doc, params] of [[waterExample, {}], [evCharging, { minKwh: 1, onlyDistrict: 'a' }], [drainage, {}], [tariff, {}], [elderly, {}], [creditScore, { firms: ['a'], b: 1 }]] as [unknown, ParamValues][]) {
+  for (const [doc, params] of [
+    [waterExample, {}],
+    [evCharging, { minKwh: 1, onlyDistrict: 'a' }],
+    [drainage, {}],
+    [tariff, {}],
+    [elderly, {}],
+    [creditScore, { firms: ['a'], b: 1 }],
+  ] as [unknown, ParamValues][]) {
     const r = compilePlan(valid(doc), params);
     assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
     assert.deepEqual(JSON.parse(JSON.stringify(r.plan)), r.plan);
-    for (const n of r.plan.circuit.nodes) if (n.op === 'sumSlots') for (let st = 1; st < n.width; st *= 2) assert.ok(r.plan.galoisSteps.includes(st));
-    assert.ok(r.plan.depth <= r.plan.params.coeffModulusBits.length - 3, "depth fits the rescale primes");
+    for (const n of r.plan.circuit.nodes)
+      if (n.op === 'sumSlots') for (let st = 1; st < n.width; st *= 2) assert.ok(r.plan.galoisSteps.includes(st));
+    assert.ok(r.plan.depth <= r.plan.params.coeffModulusBits.length - 3, 'depth fits the rescale primes');
   }
 });
 
@@ -185,7 +225,13 @@ test('cost estimate: ciphertexts follow C = ceil(n_g / W) per feature, keys and 
  * from the gains, and worst-case rows (all at the bounds, one group, exactly the declared row counts)
  * must stay within the slot headroom (SlotEngine throws above SLOT_CAP) while using a good part of it.
  */
-function checkScaled(doc: unknown, params: ParamValues, privateValues: Record<string, number | number[]>, rowsPer: Record<string, number>, o: { atBound?: boolean; keys?: (rows: Record<string, Row[]>) => string[]; skipNearZero?: boolean }) {
+function checkScaled(
+  doc: unknown,
+  params: ParamValues,
+  privateValues: Record<string, number | number[]>,
+  rowsPer: Record<string, number>,
+  o: { atBound?: boolean; keys?: (rows: Record<string, Row[]>) => string[]; skipNearZero?: boolean },
+) {
   const s = valid(doc);
   const rng = prng(77);
   const rows = scaledRows(s, rowsPer, rng, o.atBound ? { atBound: true } : { frac: 0.01 });
@@ -200,14 +246,20 @@ function checkScaled(doc: unknown, params: ParamValues, privateValues: Record<st
   const opScale: Record<string, number> = {};
   for (const m of s.metrics) {
     if (m.agg !== 'difference') continue;
-    const mags = m.of.flatMap((o) => Object.values((want.metrics[o] ?? {}) as Record<string, number>)).filter((v) => typeof v === 'number').map(Math.abs);
+    const mags = m.of
+      .flatMap((o) => Object.values((want.metrics[o] ?? {}) as Record<string, number>))
+      .filter((v) => typeof v === 'number')
+      .map(Math.abs);
     opScale[m.name] = Math.max(0, ...mags);
   }
   let bad = compareMetrics(s, out.result.metrics, want.metrics, opScale);
   // At the bounds, empty groups and constant series have reference 0 (or a null 0/0 ratio): the slot
   // error times the gain's inverse (~1e-13 of the worst case) is above "absolute 1e-6" there (README).
   if (o.skipNearZero) bad = bad.filter((l) => !/want (0|null)$/.test(l));
-  assert.deepEqual(bad.filter((l) => !l.startsWith('score.')), []);
+  assert.deepEqual(
+    bad.filter((l) => !l.startsWith('score.')),
+    [],
+  );
   privateScoreWithinLimit(out.result.metrics, want.metrics, o.atBound ? 1e-4 : 1e-6, 2e-5);
   return { engine, out, want };
 }
@@ -221,9 +273,21 @@ test('slot model with CKKS-sized error: realistic magnitudes (1% of the bounds, 
 
 test('slot model: rows at the column bounds in one group fill but never exceed the headroom', () => {
   for (const [doc, params, priv, rowsPer, keys] of [
-    [stackedWide, { prices: [1.5, 2, 0.25, 3] }, { tariff: [PRIVATE_PARAM_BOUND, PRIVATE_PARAM_BOUND, PRIVATE_PARAM_BOUND, PRIVATE_PARAM_BOUND] }, { a: 3000, b: 2000 }, undefined],
+    [
+      stackedWide,
+      { prices: [1.5, 2, 0.25, 3] },
+      { tariff: [PRIVATE_PARAM_BOUND, PRIVATE_PARAM_BOUND, PRIVATE_PARAM_BOUND, PRIVATE_PARAM_BOUND] },
+      { a: 3000, b: 2000 },
+      undefined,
+    ],
     [alignedWide, {}, { w: [PRIVATE_PARAM_BOUND, -PRIVATE_PARAM_BOUND], b: -PRIVATE_PARAM_BOUND }, { a: 3000, c: 3000 }, wideKeys],
-  ] as [unknown, ParamValues, Record<string, number | number[]>, Record<string, number>, ((r: Record<string, Row[]>) => string[]) | undefined][]) {
+  ] as [
+    unknown,
+    ParamValues,
+    Record<string, number | number[]>,
+    Record<string, number>,
+    ((r: Record<string, Row[]>) => string[]) | undefined,
+  ][]) {
     const { engine } = checkScaled(doc, params, priv, rowsPer, { atBound: true, skipNearZero: true, ...(keys ? { keys } : {}) });
     // the worst case reaches at least a quarter of VALUE_CAP (power-of-two gains lose at most 2x)
     assert.ok(engine.peak > VALUE_CAP / 4, `peak ${engine.peak} uses the headroom`);
@@ -236,7 +300,10 @@ test('plans record the row bounds and private-value bounds their gains assume; p
   assert.ok(r.ok);
   assert.equal(r.plan.roles.a.maxRows, 100);
   assert.equal(r.plan.roles.c.maxRows, 50);
-  assert.deepEqual(r.plan.privateInputs.map((p) => p.maxAbs), [PRIVATE_PARAM_BOUND, PRIVATE_PARAM_BOUND, PRIVATE_PARAM_BOUND]);
+  assert.deepEqual(
+    r.plan.privateInputs.map((p) => p.maxAbs),
+    [PRIVATE_PARAM_BOUND, PRIVATE_PARAM_BOUND, PRIVATE_PARAM_BOUND],
+  );
   const rows = scaledRows(s, { a: 101, c: 10 }, prng(3));
   assert.throws(() => encodeRole(r.plan, 'a', rows.a, {}), /101 rows but the plan was sized for at most 100/);
   assert.equal(encodeRole(r.plan, 'c', rows.c, {}).rows, rows.c.filter((x) => x.id === 'k1' || x.id === 'k2').length);

@@ -57,15 +57,40 @@ export function costEstimate(plan: Plan, rowCounts: Record<string, number>, alig
   for (const node of plan.circuit.nodes) {
     let w = 1;
     switch (node.op) {
-      case 'input': w = chunksOf.get(`${node.role}/${node.feature}`) ?? 1; break;
-      case 'private': break;
-      case 'reduce': evalMs += ((width.get(node.a) ?? 1) - 1) * ms.add; break;
-      case 'add': w = Math.max(...node.args.map((a) => width.get(a) ?? 1)); evalMs += (node.args.length - 1) * w * ms.add; break;
-      case 'sub': w = Math.max(width.get(node.a) ?? 1, width.get(node.b) ?? 1); evalMs += w * ms.add; break;
-      case 'mul': w = Math.max(width.get(node.a) ?? 1, width.get(node.b) ?? 1); evalMs += w * ms.mul; break;
-      case 'mulPlain': case 'mask': w = width.get(node.a) ?? 1; evalMs += w * ms.mulPlain; break;
-      case 'addPlain': case 'noise': w = width.get(node.a) ?? 1; evalMs += w * ms.add; break;
-      case 'sumSlots': w = width.get(node.a) ?? 1; evalMs += w * Math.log2(node.width) * (ms.rotate + ms.add); break;
+      case 'input':
+        w = chunksOf.get(`${node.role}/${node.feature}`) ?? 1;
+        break;
+      case 'private':
+        break;
+      case 'reduce':
+        evalMs += ((width.get(node.a) ?? 1) - 1) * ms.add;
+        break;
+      case 'add':
+        w = Math.max(...node.args.map((a) => width.get(a) ?? 1));
+        evalMs += (node.args.length - 1) * w * ms.add;
+        break;
+      case 'sub':
+        w = Math.max(width.get(node.a) ?? 1, width.get(node.b) ?? 1);
+        evalMs += w * ms.add;
+        break;
+      case 'mul':
+        w = Math.max(width.get(node.a) ?? 1, width.get(node.b) ?? 1);
+        evalMs += w * ms.mul;
+        break;
+      case 'mulPlain':
+      case 'mask':
+        w = width.get(node.a) ?? 1;
+        evalMs += w * ms.mulPlain;
+        break;
+      case 'addPlain':
+      case 'noise':
+        w = width.get(node.a) ?? 1;
+        evalMs += w * ms.add;
+        break;
+      case 'sumSlots':
+        w = width.get(node.a) ?? 1;
+        evalMs += w * Math.log2(node.width) * (ms.rotate + ms.add);
+        break;
     }
     width.set(node.id, w);
   }

@@ -40,7 +40,9 @@ export function decodeResult(plan: Plan, decrypted: Record<string, Float64Array>
     if (c && jc) {
       const vec = decrypted[jc.output];
       if (!vec) throw new Error(`decrypted output ${jc.output} (joint counts) is missing`);
-      jc.slots.forEach((slot, g) => { if (Math.round(vec[slot] * jc.factor) < c.minGroupSize) off.add(g); });
+      jc.slots.forEach((slot, g) => {
+        if (Math.round(vec[slot] * jc.factor) < c.minGroupSize) off.add(g);
+      });
     }
     const list = [...off].sort((a, b) => a - b);
     offMemo.set(cid, list);
@@ -88,7 +90,10 @@ export function decodeResult(plan: Plan, decrypted: Record<string, Float64Array>
       case 'quotient': {
         const num = read(d.num, name);
         const den = counts(d.den, name);
-        out = { kind: 'series', v: num.map((x, g) => (x === null || den[g] === null || isZero(den[g] as number, d.den.blinded) ? null : x / (den[g] as number))) };
+        out = {
+          kind: 'series',
+          v: num.map((x, g) => (x === null || den[g] === null || isZero(den[g] as number, d.den.blinded) ? null : x / (den[g] as number))),
+        };
         break;
       }
       case 'moments': {
@@ -136,23 +141,30 @@ export function decodeResult(plan: Plan, decrypted: Record<string, Float64Array>
             return x === null || y === null || isZero(y, d.blinded && countLike(d.b)) || empty.has(b.length === 1 ? 0 : g) ? null : x / y;
           }),
         };
-        for (const src of [d.a, d.b]) for (const g of suppressedOf.get(src) ?? []) {
-          const s = suppressedOf.get(name) ?? new Set<number>();
-          s.add(g);
-          suppressedOf.set(name, s);
-        }
+        for (const src of [d.a, d.b])
+          for (const g of suppressedOf.get(src) ?? []) {
+            const s = suppressedOf.get(name) ?? new Set<number>();
+            s.add(g);
+            suppressedOf.set(name, s);
+          }
         break;
       }
       case 'correlation': {
         const parts = [d.sa, d.sb, d.saa, d.sbb, d.sab].map((r) => read(r, name)[0]);
-        if (parts.some((x) => x === null)) { out = { kind: 'series', v: [null] }; break; }
+        if (parts.some((x) => x === null)) {
+          out = { kind: 'series', v: [null] };
+          break;
+        }
         const [sa, sb, saa, sbb, sab] = parts as number[];
         const n = d.n;
         const vx = n * saa - sa * sa;
         const vy = n * sbb - sb * sb;
         // a constant series (zero variance up to CKKS error, ~1e-9 relative to n·Σa² or absolute) has no correlation
         const tiny = 1e-8 * n * (Math.abs(saa) + Math.abs(sbb)) + 1e-9 * n * n;
-        out = { kind: 'series', v: [n >= 2 && vx > tiny && vy > tiny ? Math.max(-1, Math.min(1, (n * sab - sa * sb) / Math.sqrt(vx * vy))) : null] };
+        out = {
+          kind: 'series',
+          v: [n >= 2 && vx > tiny && vy > tiny ? Math.max(-1, Math.min(1, (n * sab - sa * sb) / Math.sqrt(vx * vy))) : null],
+        };
         break;
       }
       case 'rows': {
@@ -194,7 +206,9 @@ export function decodeResult(plan: Plan, decrypted: Record<string, Float64Array>
     if (keys === null) metrics[name] = d.v[0] ?? null;
     else {
       const obj: Record<string, number | null | (number | null)[]> = {};
-      keys.forEach((k, g) => { obj[k] = d.v[g] ?? null; });
+      keys.forEach((k, g) => {
+        obj[k] = d.v[g] ?? null;
+      });
       metrics[name] = obj;
     }
     const off = suppressedOf.get(name);

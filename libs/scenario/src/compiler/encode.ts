@@ -48,13 +48,16 @@ function num(row: Row, column: string): number {
 
 function valueOf(v: FeatureValue, row: Row): number {
   switch (v.kind) {
-    case 'one': return v.scale ?? 1;
-    case 'columns': return v.factors.reduce((p, f) => p * num(row, f.column) ** f.power, v.scale);
+    case 'one':
+      return v.scale ?? 1;
+    case 'columns':
+      return v.factors.reduce((p, f) => p * num(row, f.column) ** f.power, v.scale);
     case 'bin': {
       const x = num(row, v.column);
       return x >= v.lo && (x < v.hi || (v.closed && x === v.hi)) ? (v.scale ?? 1) : 0;
     }
-    case 'linear': return v.terms.reduce((s, t) => s + t.weight * num(row, t.column), 0) * v.scale;
+    case 'linear':
+      return v.terms.reduce((s, t) => s + t.weight * num(row, t.column), 0) * v.scale;
   }
 }
 
@@ -73,7 +76,9 @@ export function encodeRole(plan: Plan, role: string, rows: Row[], opts: { keys?:
   const slots = plan.slots;
   if (work.maxRows !== undefined && rows.length > work.maxRows) {
     // the gains assume at most maxRows rows: more could push a sum past the slot headroom and wrap
-    throw new Error(`role ${role} has ${rows.length} rows but the plan was sized for at most ${work.maxRows}: recompile with the current row count`);
+    throw new Error(
+      `role ${role} has ${rows.length} rows but the plan was sized for at most ${work.maxRows}: recompile with the current row count`,
+    );
   }
   let used = clampRows(work, rows);
   let missingKeys = 0;

@@ -22,7 +22,9 @@ function valid(doc: unknown): Scenario {
 
 const inputs = {
   reg: { columns: { id: { type: 'id' }, age: { type: 'integer', min: 0, max: 120 }, c: { type: 'category', values: ['c1', 'c2', 'c3'] } } },
-  hl: { columns: { id: { type: 'id' }, chronic: { type: 'category', values: ['yes', 'no'] }, visits: { type: 'integer', min: 0, max: 50 } } },
+  hl: {
+    columns: { id: { type: 'id' }, chronic: { type: 'category', values: ['yes', 'no'] }, visits: { type: 'integer', min: 0, max: 50 } },
+  },
 };
 
 const joint = (minGroupSize?: number) => ({
@@ -32,8 +34,20 @@ const joint = (minGroupSize?: number) => ({
   align: { on: { reg: 'id', hl: 'id' } },
   metrics: [
     { name: 'old', agg: 'count', role: 'reg', where: { ge: ['reg.age', 65] }, by: 'reg.c' },
-    { name: 'oldChronic', agg: 'count', role: 'reg', where: { and: [{ ge: ['reg.age', 65] }, { eq: ['hl.chronic', 'yes'] }] }, by: 'reg.c' },
-    { name: 'chronicVisits', agg: 'sum', of: 'hl.visits', where: { and: [{ ge: ['reg.age', 65] }, { eq: ['hl.chronic', 'yes'] }] }, by: 'reg.c' },
+    {
+      name: 'oldChronic',
+      agg: 'count',
+      role: 'reg',
+      where: { and: [{ ge: ['reg.age', 65] }, { eq: ['hl.chronic', 'yes'] }] },
+      by: 'reg.c',
+    },
+    {
+      name: 'chronicVisits',
+      agg: 'sum',
+      of: 'hl.visits',
+      where: { and: [{ ge: ['reg.age', 65] }, { eq: ['hl.chronic', 'yes'] }] },
+      by: 'reg.c',
+    },
     { name: 'share', agg: 'ratio', of: ['oldChronic', 'old'] },
     { name: 'visitsPerOld', agg: 'ratio', of: ['old', 'chronicVisits'] },
     { name: 'gap', agg: 'difference', of: ['old', 'oldChronic'] },
@@ -88,7 +102,12 @@ test('aligned metrics: groups whose joint count is below minGroupSize are null a
   assert.equal((want.metrics.oldChronic as Record<string, unknown>).c1, null);
   assert.deepEqual(want.meta.suppressed.oldChronic, ['c1', 'c3']);
   const plan = out.plan;
-  const cond = plan.conditions.find((c) => c.kind === 'minGroupSize' && c.combine === 'min' && c.parts.some((p) => p.role === 'hl' && plan.roles.hl.counts.find((n) => n.id === p.count)?.where));
+  const cond = plan.conditions.find(
+    (c) =>
+      c.kind === 'minGroupSize' &&
+      c.combine === 'min' &&
+      c.parts.some((p) => p.role === 'hl' && plan.roles.hl.counts.find((n) => n.id === p.count)?.where),
+  );
   assert.ok(cond?.jointCount, 'the aligned condition carries an encrypted joint count');
   // broker side: its bound (min of the local counts) cuts c3 (no resident 65+) but not c1 (5 and 6)
   const keys = [...new Set(rows().reg.map((r) => String(r.id)))].sort();
@@ -101,7 +120,7 @@ test('aligned metrics: groups whose joint count is below minGroupSize are null a
   assert.deepEqual(out.result.meta.suppressed.weighted, ['*']);
 });
 
-test('joined sumProduct: the broker bound sums the roles\' present rows (reference: both roles counted), so it never cuts a releasable group', () => {
+test("joined sumProduct: the broker bound sums the roles' present rows (reference: both roles counted), so it never cuts a releasable group", () => {
   const data = rows();
   // minGroupSize 12: ageVisits counts 10 + 10 = 20 rows, no role has 12; c1 counts 5 + 5 = 10 (suppressed), c2 8
   const { params: _unused, ...base } = joint(12);
@@ -125,8 +144,17 @@ test('ratio: a denominator group with no rows reads null (0/0), stacked and alig
   assert.equal((want.metrics.visitsPerOld as Record<string, unknown>).c3, null);
   assert.equal((out.result.metrics.visitsPerOld as Record<string, unknown>).c3, null);
   const stacked = {
-    id: 'stacked-ratio', title: 'ratio of sums with an empty group',
-    inputs: { a: { columns: { d: { type: 'category', values: ['d0', 'd1', 'd2'] }, x: { type: 'number', min: 0, max: 100 }, y: { type: 'number', min: 0, max: 10 } } } },
+    id: 'stacked-ratio',
+    title: 'ratio of sums with an empty group',
+    inputs: {
+      a: {
+        columns: {
+          d: { type: 'category', values: ['d0', 'd1', 'd2'] },
+          x: { type: 'number', min: 0, max: 100 },
+          y: { type: 'number', min: 0, max: 10 },
+        },
+      },
+    },
     metrics: [
       { name: 'sx', agg: 'sum', of: 'a.x', by: 'a.d' },
       { name: 'sy', agg: 'sum', of: 'a.y', by: 'a.d', release: false },
@@ -141,7 +169,11 @@ test('ratio: a denominator group with no rows reads null (0/0), stacked and alig
 });
 
 test('with Laplace noise no exact joint count is released (only the broker bound applies)', () => {
-  const doc = { ...joint(3), metrics: joint(3).metrics.filter((m) => ['old', 'oldChronic', 'chronicVisits'].includes(m.name)), release: { minGroupSize: 3, noise: { mechanism: 'laplace', epsilon: 1 } } };
+  const doc = {
+    ...joint(3),
+    metrics: joint(3).metrics.filter((m) => ['old', 'oldChronic', 'chronicVisits'].includes(m.name)),
+    release: { minGroupSize: 3, noise: { mechanism: 'laplace', epsilon: 1 } },
+  };
   const r = compilePlan(valid(doc), {});
   assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
   assert.ok(r.plan.conditions.every((c) => c.jointCount === undefined));

@@ -107,14 +107,17 @@ export type CircuitOp =
    * group is suppressed by one of `conditions` gets 0 (release control, applied by the broker).
    */
   | {
-    op: 'mask'; a: NodeId; entries: { group: number; slot: number; scale: number }[]; conditions: string[];
-    /**
-     * Blinding (the operands of a quotient): every entry of group g is also multiplied by a secret factor
-     * r_g = 2^(BLIND_BITS·u), u uniform in [0, 1), drawn by the broker per job and per blinding id and never
-     * stored; masks with the same id share the factors, so their quotient is unchanged (circuit.ts).
-     */
-    blind?: string;
-  }
+      op: 'mask';
+      a: NodeId;
+      entries: { group: number; slot: number; scale: number }[];
+      conditions: string[];
+      /**
+       * Blinding (the operands of a quotient): every entry of group g is also multiplied by a secret factor
+       * r_g = 2^(BLIND_BITS·u), u uniform in [0, 1), drawn by the broker per job and per blinding id and never
+       * stored; masks with the same id share the factors, so their quotient is unchanged (circuit.ts).
+       */
+      blind?: string;
+    }
   /**
    * add Laplace noise of the given scale at the listed slots (release control): an integer multiple of
    * `grid` (slot units; one count for a rounded value, else a power of two 2^-GRID_BITS below the scale),

@@ -7,11 +7,21 @@ import type { MetricDecoding, Read } from './plan-types.js';
  */
 export function decodingReads(d: MetricDecoding): { read: Read; round: boolean }[] {
   switch (d.kind) {
-    case 'value': return [{ read: d.read, round: d.round }];
-    case 'quotient': return [{ read: d.num, round: false }, { read: d.den, round: false }];
-    case 'moments': return [d.m1, d.m2, ...(d.count ? [d.count] : [])].map((read) => ({ read, round: false }));
-    case 'histogram': return d.bins.map((read) => ({ read, round: true }));
-    case 'correlation': return [d.sa, d.sb, d.saa, d.sbb, d.sab].map((read) => ({ read, round: false }));
-    case 'rows': case 'ratio': return [];
+    case 'value':
+      return [{ read: d.read, round: d.round }];
+    case 'quotient':
+      return [
+        { read: d.num, round: false },
+        { read: d.den, round: false },
+      ];
+    case 'moments':
+      return [d.m1, d.m2, ...(d.count ? [d.count] : [])].map((read) => ({ read, round: false }));
+    case 'histogram':
+      return d.bins.map((read) => ({ read, round: true }));
+    case 'correlation':
+      return [d.sa, d.sb, d.saa, d.sbb, d.sab].map((read) => ({ read, round: false }));
+    case 'rows':
+    case 'ratio':
+      return [];
   }
 }

@@ -10,7 +10,14 @@ export const stackedWide = {
   id: 'stacked-wide',
   title: 'every stacked agg over wide bounds',
   inputs: {
-    a: { columns: { d: { type: 'category', values: d }, x: { type: 'number', min: 0, max: 100000 }, y: { type: 'integer', min: 0, max: 10000 }, t: { type: 'number', min: -5000, max: 5000 } } },
+    a: {
+      columns: {
+        d: { type: 'category', values: d },
+        x: { type: 'number', min: 0, max: 100000 },
+        y: { type: 'integer', min: 0, max: 10000 },
+        t: { type: 'number', min: -5000, max: 5000 },
+      },
+    },
     b: { columns: { d: { type: 'category', values: d }, x: { type: 'number', min: 0, max: 100000 } } },
   },
   params: { prices: { type: 'number-list' }, tariff: { type: 'number-list', private: true } },

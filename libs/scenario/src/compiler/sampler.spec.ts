@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bernoulliExp, discreteLaplace, gridLaplace, noiseGrid, rationalOf, seededRandom, truncatedDiscreteLaplace, GRID_BITS } from './sampler.js';
+import {
+  bernoulliExp,
+  discreteLaplace,
+  gridLaplace,
+  noiseGrid,
+  rationalOf,
+  seededRandom,
+  truncatedDiscreteLaplace,
+  GRID_BITS,
+} from './sampler.js';
 
 /** Upper 0.999 quantile of χ² with k degrees of freedom (Wilson–Hilferty). */
 function chi2Quantile999(k: number): number {
@@ -41,7 +50,10 @@ test('rationalOf is exact for doubles', () => {
 
 test('Bernoulli(exp(-γ)) has the right mean for γ below and above 1', () => {
   const r = seededRandom('bern');
-  for (const [num, den] of [[1n, 3n], [5n, 2n]] as const) {
+  for (const [num, den] of [
+    [1n, 3n],
+    [5n, 2n],
+  ] as const) {
     const n = 200_000;
     let hits = 0;
     for (let i = 0; i < n; i++) if (bernoulliExp(r, num, den)) hits++;
@@ -57,7 +69,10 @@ test('discrete Laplace: χ² over 10^6 draws at a fixed seed matches P(k) ∝ ex
     const draws: number[] = new Array(1_000_000);
     for (let i = 0; i < draws.length; i++) draws[i] = Number(discreteLaplace(r, rationalOf(t)));
     const { stat, dof } = chi2DiscreteLaplace(draws, t, 12);
-    assert.ok(stat < chi2Quantile999(dof), `t=${t}: χ²=${stat.toFixed(1)} with ${dof} degrees of freedom (0.999 quantile ${chi2Quantile999(dof).toFixed(1)})`);
+    assert.ok(
+      stat < chi2Quantile999(dof),
+      `t=${t}: χ²=${stat.toFixed(1)} with ${dof} degrees of freedom (0.999 quantile ${chi2Quantile999(dof).toFixed(1)})`,
+    );
     // symmetric: as many positive as negative draws (5 standard deviations)
     const pos = draws.filter((k) => k > 0).length;
     const neg = draws.filter((k) => k < 0).length;
@@ -83,7 +98,10 @@ test('truncation is symmetric: support exactly [-tail, tail], both ends reached 
     const k = truncatedDiscreteLaplace(r, rationalOf(4), tail);
     seen.set(k, (seen.get(k) ?? 0) + 1);
   }
-  assert.deepEqual([...seen.keys()].sort((a, b) => Number(a - b)), [-3n, -2n, -1n, 0n, 1n, 2n, 3n]);
+  assert.deepEqual(
+    [...seen.keys()].sort((a, b) => Number(a - b)),
+    [-3n, -2n, -1n, 0n, 1n, 2n, 3n],
+  );
   for (const k of [1n, 2n, 3n]) {
     const a = seen.get(k)!;
     const b = seen.get(-k)!;

@@ -70,25 +70,36 @@ export function cryptoRandom(): RandomSource {
 
 /** A reproducible stream (AES-256-CTR keyed by SHA-256 of the seed): tests and benchmarks only. */
 export function seededRandom(seed: string | number): RandomSource {
-  const key = createHash('sha256').update(`dataspace-seeded-random:${String(seed)}`).digest();
+  const key = createHash('sha256')
+    .update(`dataspace-seeded-random:${String(seed)}`)
+    .digest();
   const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
   const zeros = Buffer.alloc(65536);
   return new ByteSource(() => cipher.update(zeros));
 }
 
 /** An exact non-negative rational num/den. */
-export interface Rational { num: bigint; den: bigint }
+export interface Rational {
+  num: bigint;
+  den: bigint;
+}
 
 /** The exact value of a finite positive double as a rational (every double is m·2^e). */
 export function rationalOf(x: number): Rational {
   if (!(Number.isFinite(x) && x > 0)) throw new RangeError(`expected a finite positive number, got ${x}`);
   let m = x;
   let e = 0;
-  while (!Number.isInteger(m)) { m *= 2; e++; }
+  while (!Number.isInteger(m)) {
+    m *= 2;
+    e++;
+  }
   // m is an integer double (exact); normalise the power of two
   let num = BigInt(m);
   let den = 1n << BigInt(e);
-  while (num % 2n === 0n && den % 2n === 0n) { num /= 2n; den /= 2n; }
+  while (num % 2n === 0n && den % 2n === 0n) {
+    num /= 2n;
+    den /= 2n;
+  }
   return { num, den };
 }
 

@@ -14,7 +14,12 @@ import type { Plan } from './plan-types.js';
 import type { TestEngine } from './testkit.js';
 import { SLOT_CAP } from './magnitude.js';
 
-export interface SlotCt { v: Float64Array; level: number; scale: number; freed: boolean }
+export interface SlotCt {
+  v: Float64Array;
+  level: number;
+  scale: number;
+  freed: boolean;
+}
 
 /** Stand-in for the rescale prime dropped at `level`: distinct per level and != 2^40, as SEAL's NTT primes. */
 const primeAt = (level: number): number => 2 ** 40 - 2 ** 15 * (2 * level + 1) + 1;
@@ -31,7 +36,13 @@ export class SlotEngine implements TestEngine<SlotCt, null, null> {
    * `errSum`: the same for a rotate-and-sum (on `#he-core` a fresh encryption or product leaves ~1e-8
    * at most, a rotate-and-sum over 1024 slots ~2e-7: key switching per rotation).
    */
-  constructor(readonly slots: number, private readonly maxLevel: number, private readonly err = 1e-9, private readonly rng: () => number = Math.random, private readonly errSum = err) {}
+  constructor(
+    readonly slots: number,
+    private readonly maxLevel: number,
+    private readonly err = 1e-9,
+    private readonly rng: () => number = Math.random,
+    private readonly errSum = err,
+  ) {}
 
   /** An engine with the plan's slot count and modulus chain (rescale primes = the primes of size scaleBits after the base). */
   static forPlan(plan: Plan, err = 1e-9, rng: () => number = Math.random, errSum = err): SlotEngine {
@@ -63,7 +74,8 @@ export class SlotEngine implements TestEngine<SlotCt, null, null> {
     const L = Math.max(a.level, b.level);
     if (a.scale === b.scale) return { level: L, scale: a.scale };
     if (a.level !== b.level) return { level: L, scale: (a.level > b.level ? a : b).scale };
-    if (L >= this.maxLevel) throw new Error(`LEVEL_EXHAUSTED: operands at level ${L} have different scales and no level is left to align them`);
+    if (L >= this.maxLevel)
+      throw new Error(`LEVEL_EXHAUSTED: operands at level ${L} have different scales and no level is left to align them`);
     return { level: L + 1, scale: b.scale };
   }
   encrypt(_pk: null, values: Float64Array): SlotCt {
@@ -72,15 +84,50 @@ export class SlotEngine implements TestEngine<SlotCt, null, null> {
     v.set(values);
     return this.make(v, 0, 2 ** 40);
   }
-  decrypt(_sk: null, ct: SlotCt): Float64Array { this.check(ct); return Float64Array.from(ct.v); }
-  add(a: SlotCt, b: SlotCt): SlotCt { const { level, scale } = this.align(a, b); return this.make(a.v.map((x, i) => x + b.v[i]), level, scale); }
-  sub(a: SlotCt, b: SlotCt): SlotCt { const { level, scale } = this.align(a, b); return this.make(a.v.map((x, i) => x - b.v[i]), level, scale); }
-  addPlain(a: SlotCt, p: Float64Array): SlotCt { this.check(a); return this.make(a.v.map((x, i) => x + (p[i] ?? 0)), a.level, a.scale); }
-  multiplyPlain(a: SlotCt, p: Float64Array): SlotCt { this.check(a); return this.make(a.v.map((x, i) => x * (p[i] ?? 0)), a.level + 1, a.scale); }
+  decrypt(_sk: null, ct: SlotCt): Float64Array {
+    this.check(ct);
+    return Float64Array.from(ct.v);
+  }
+  add(a: SlotCt, b: SlotCt): SlotCt {
+    const { level, scale } = this.align(a, b);
+    return this.make(
+      a.v.map((x, i) => x + b.v[i]),
+      level,
+      scale,
+    );
+  }
+  sub(a: SlotCt, b: SlotCt): SlotCt {
+    const { level, scale } = this.align(a, b);
+    return this.make(
+      a.v.map((x, i) => x - b.v[i]),
+      level,
+      scale,
+    );
+  }
+  addPlain(a: SlotCt, p: Float64Array): SlotCt {
+    this.check(a);
+    return this.make(
+      a.v.map((x, i) => x + (p[i] ?? 0)),
+      a.level,
+      a.scale,
+    );
+  }
+  multiplyPlain(a: SlotCt, p: Float64Array): SlotCt {
+    this.check(a);
+    return this.make(
+      a.v.map((x, i) => x * (p[i] ?? 0)),
+      a.level + 1,
+      a.scale,
+    );
+  }
   multiply(a: SlotCt, b: SlotCt): SlotCt {
     this.check(a, b);
     const L = Math.max(a.level, b.level);
-    return this.make(a.v.map((x, i) => x * b.v[i]), L + 1, (a.scale * b.scale) / primeAt(L));
+    return this.make(
+      a.v.map((x, i) => x * b.v[i]),
+      L + 1,
+      (a.scale * b.scale) / primeAt(L),
+    );
   }
   sumSlots(a: SlotCt, width: number): SlotCt {
     this.check(a);

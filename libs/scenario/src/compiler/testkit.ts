@@ -67,7 +67,12 @@ export function randomRows(s: Scenario, rowsPerRole: Record<string, number>, rng
  * precision); with `atBound`, every number sits at its max and every category at its first value
  * (one group holds every row: the worst case the plan's gains must fit). Ids as in `randomRows`.
  */
-export function scaledRows(s: Scenario, rowsPerRole: Record<string, number>, rng: () => number, o: { frac?: number; atBound?: boolean } = {}): Record<string, Row[]> {
+export function scaledRows(
+  s: Scenario,
+  rowsPerRole: Record<string, number>,
+  rng: () => number,
+  o: { frac?: number; atBound?: boolean } = {},
+): Record<string, Row[]> {
   const out: Record<string, Row[]> = {};
   for (const [role, input] of Object.entries(s.inputs)) {
     const n = rowsPerRole[role] ?? 50;
@@ -127,7 +132,11 @@ export interface RunOutcome {
 
 /** Compile → encode (each role) → encrypt → evaluate → decrypt → decode. */
 export function runPlan<Ct, Pk, Sk>(
-  engine: TestEngine<Ct, Pk, Sk>, s: Scenario, params: ParamValues, rows: Record<string, Row[]>, o: RunOptions<Pk, Sk>,
+  engine: TestEngine<Ct, Pk, Sk>,
+  s: Scenario,
+  params: ParamValues,
+  rows: Record<string, Row[]>,
+  o: RunOptions<Pk, Sk>,
 ): RunOutcome {
   const compiled = compilePlan(s, params, o.ctx ?? {});
   if (!compiled.ok) throw new Error(`compile failed: ${JSON.stringify(compiled.errors)}`);
@@ -161,17 +170,29 @@ export function runPlan<Ct, Pk, Sk>(
       }
       const vec = new Float64Array(plan.slots);
       if (p.layout === 'replicated') vec.fill((p.index === null ? (v as number) : (v as number[])[p.index]) * p.multiplier);
-      else (p.slots ?? []).forEach((slot, i) => { vec[slot] = (v as number[])[i] * p.multiplier; });
+      else
+        (p.slots ?? []).forEach((slot, i) => {
+          vec[slot] = (v as number[])[i] * p.multiplier;
+        });
       privateParams[p.name] = engine.encrypt(o.pk, vec);
       toFree.push(privateParams[p.name]);
     }
-    const ev = evaluateCircuit(engine, o.pk, plan, inputs, { privateParams, groupCounts, random: seededRandom(o.noiseRng ? o.noiseRng() : 'testkit') });
+    const ev = evaluateCircuit(engine, o.pk, plan, inputs, {
+      privateParams,
+      groupCounts,
+      random: seededRandom(o.noiseRng ? o.noiseRng() : 'testkit'),
+    });
     const decrypted: Record<string, Float64Array> = {};
     for (const [id, ct] of Object.entries(ev.outputs)) {
       decrypted[id] = engine.decrypt(o.sk, ct);
       engine.free(ct);
     }
-    const result = decodeResult(plan, decrypted, ev.meta, { job: 'test', version: 1, rows: meta, ...(Object.keys(missing).length ? { missingKeys: missing } : {}) });
+    const result = decodeResult(plan, decrypted, ev.meta, {
+      job: 'test',
+      version: 1,
+      rows: meta,
+      ...(Object.keys(missing).length ? { missingKeys: missing } : {}),
+    });
     return { plan, result, ciphertexts };
   } finally {
     for (const ct of toFree) engine.free(ct);
@@ -182,16 +203,27 @@ export function runPlan<Ct, Pk, Sk>(
 export function withinAccuracy(agg: Agg, got: number, want: number, operandScale = 0): boolean {
   const d = Math.abs(got - want);
   switch (agg) {
-    case 'count': case 'histogram': return got === want;
-    case 'sum': case 'mean': case 'sumProduct': case 'weightedSum': return d <= 1e-6 * Math.max(1, Math.abs(want));
-    case 'difference': return d <= 1e-6 * Math.max(1, Math.abs(want), operandScale);
-    default: return d <= 1e-4 * Math.max(1, Math.abs(want));
+    case 'count':
+    case 'histogram':
+      return got === want;
+    case 'sum':
+    case 'mean':
+    case 'sumProduct':
+    case 'weightedSum':
+      return d <= 1e-6 * Math.max(1, Math.abs(want));
+    case 'difference':
+      return d <= 1e-6 * Math.max(1, Math.abs(want), operandScale);
+    default:
+      return d <= 1e-4 * Math.max(1, Math.abs(want));
   }
 }
 
 /** Every mismatch between an HE result and the reference's metrics (empty when they agree). */
 export function compareMetrics(
-  s: Scenario, got: Record<string, MetricValue>, want: Record<string, MetricValue>, operandScale: Record<string, number> = {},
+  s: Scenario,
+  got: Record<string, MetricValue>,
+  want: Record<string, MetricValue>,
+  operandScale: Record<string, number> = {},
 ): string[] {
   const bad: string[] = [];
   const agg = new Map(s.metrics.map((m) => [m.name, m.agg]));
@@ -201,12 +233,18 @@ export function compareMetrics(
       return;
     }
     if (Array.isArray(w)) {
-      if (!Array.isArray(g) || g.length !== w.length) { bad.push(`${path}: shape`); return; }
+      if (!Array.isArray(g) || g.length !== w.length) {
+        bad.push(`${path}: shape`);
+        return;
+      }
       w.forEach((x, i) => cmp(`${path}[${i}]`, a, g[i], x));
       return;
     }
     if (typeof w === 'object') {
-      if (typeof g !== 'object' || Array.isArray(g)) { bad.push(`${path}: shape`); return; }
+      if (typeof g !== 'object' || Array.isArray(g)) {
+        bad.push(`${path}: shape`);
+        return;
+      }
       const keys = new Set([...Object.keys(w), ...Object.keys(g)]);
       for (const k of keys) cmp(`${path}.${k}`, a, (g as Record<string, unknown>)[k], (w as Record<string, unknown>)[k]);
       return;
@@ -217,7 +255,10 @@ export function compareMetrics(
   };
   for (const name of new Set([...Object.keys(want), ...Object.keys(got)])) {
     const a = agg.get(name);
-    if (!a) { bad.push(`${name}: unknown metric`); continue; }
+    if (!a) {
+      bad.push(`${name}: unknown metric`);
+      continue;
+    }
     cmp(name, a, got[name], want[name]);
   }
   return bad;

@@ -91,13 +91,20 @@ export function evalWhere(e: WhereExpr, row: Row): boolean {
     const v = row[splitRef(l.ref).column];
     if (v === undefined) throw new Error(`where names column ${JSON.stringify(l.ref)} that the row lacks`);
     switch (l.op) {
-      case 'eq': return compare(v, l.lit) === 0;
-      case 'ne': return compare(v, l.lit) !== 0;
-      case 'gt': return compare(v, l.lit) > 0;
-      case 'ge': return compare(v, l.lit) >= 0;
-      case 'lt': return compare(v, l.lit) < 0;
-      case 'le': return compare(v, l.lit) <= 0;
-      case 'in': return l.lits.some((x) => compare(v, x) === 0);
+      case 'eq':
+        return compare(v, l.lit) === 0;
+      case 'ne':
+        return compare(v, l.lit) !== 0;
+      case 'gt':
+        return compare(v, l.lit) > 0;
+      case 'ge':
+        return compare(v, l.lit) >= 0;
+      case 'lt':
+        return compare(v, l.lit) < 0;
+      case 'le':
+        return compare(v, l.lit) <= 0;
+      case 'in':
+        return l.lits.some((x) => compare(v, x) === 0);
     }
   }
   if ('and' in e) return e.and.every((t) => evalWhere(t, row));

@@ -38,7 +38,10 @@ test('minGroupSize suppresses groups with fewer contributing rows (rows passing 
   assert.deepEqual(r.metrics.total_m3, { shinan: 80, shibei: null, licang: null, laoshan: 1 });
   assert.deepEqual(r.metrics.leaks, { shinan: 2, shibei: null, licang: null, laoshan: null });
   assert.deepEqual(r.meta.suppressed, {
-    total_m3: ['shibei', 'licang'], meters: ['shibei', 'licang'], mean_m3: ['shibei', 'licang'], leaks: ['shibei', 'licang', 'laoshan'],
+    total_m3: ['shibei', 'licang'],
+    meters: ['shibei', 'licang'],
+    mean_m3: ['shibei', 'licang'],
+    leaks: ['shibei', 'licang', 'laoshan'],
   });
   // the document's own minGroupSize (5) applies without opts
   const r5 = evaluateReference(scenario(waterExample), {}, { utility: meters });
@@ -46,8 +49,18 @@ test('minGroupSize suppresses groups with fewer contributing rows (rows passing 
 });
 
 const statsDoc = {
-  id: 'stats', title: 'stats',
-  inputs: { t: { columns: { g: { type: 'category', values: ['a', 'b', 'c'] }, h: { type: 'category', values: ['0', '1'] }, x: { type: 'number', min: 0, max: 10 }, y: { type: 'integer', min: -5, max: 5 } } } },
+  id: 'stats',
+  title: 'stats',
+  inputs: {
+    t: {
+      columns: {
+        g: { type: 'category', values: ['a', 'b', 'c'] },
+        h: { type: 'category', values: ['0', '1'] },
+        x: { type: 'number', min: 0, max: 10 },
+        y: { type: 'integer', min: -5, max: 5 },
+      },
+    },
+  },
   metrics: [
     { name: 'var', agg: 'variance', of: 't.x', by: 't.g' },
     { name: 'sd', agg: 'stddev', of: 't.x', by: 't.g' },
@@ -95,11 +108,20 @@ test('ungrouped suppression is listed as "*"', () => {
   assert.deepEqual(r.metrics.hist_by, { a: [3], b: null, c: null });
 });
 
-test('multi-role metrics: combined sums, counts with where on each role\'s own column, category params', () => {
+test("multi-role metrics: combined sums, counts with where on each role's own column, category params", () => {
   const ops = {
-    op1: [{ district: 'a', hour: '0', kwh: 10, pile: 'p1' }, { district: 'b', hour: '2', kwh: 20, pile: 'p2' }],
-    op2: [{ district: 'a', hour: '0', kwh: 5 }, { district: 'a', hour: '1', kwh: 1 }],
-    op3: [{ district: 'a', hour: '0', kwh: 2, power: 3 }, { district: 'b', hour: '0', kwh: 160, power: 11 }],
+    op1: [
+      { district: 'a', hour: '0', kwh: 10, pile: 'p1' },
+      { district: 'b', hour: '2', kwh: 20, pile: 'p2' },
+    ],
+    op2: [
+      { district: 'a', hour: '0', kwh: 5 },
+      { district: 'a', hour: '1', kwh: 1 },
+    ],
+    op3: [
+      { district: 'a', hour: '0', kwh: 2, power: 3 },
+      { district: 'b', hour: '0', kwh: 160, power: 11 },
+    ],
   };
   const r = evaluateReference(scenario(evCharging), { minKwh: 3, onlyDistrict: 'a' }, ops, { minGroupSize: 0 });
   assert.deepEqual(r.metrics.kwh, { 'a|0': 17, 'a|1': 1, 'a|2': 0, 'b|0': 100, 'b|1': 0, 'b|2': 20 });
@@ -124,12 +146,16 @@ test('multi-role metrics: combined sums, counts with where on each role\'s own c
 test('align by intersection: where and by across roles, joined sumProduct', () => {
   const rows = {
     registry: [
-      { resident: 'r1', age: 70, community: 'c1' }, { resident: 'r2', age: 80, community: 'c2' },
-      { resident: 'r3', age: 60, community: 'c1' }, { resident: 'r4', age: 90, community: 'c1' },
+      { resident: 'r1', age: 70, community: 'c1' },
+      { resident: 'r2', age: 80, community: 'c2' },
+      { resident: 'r3', age: 60, community: 'c1' },
+      { resident: 'r4', age: 90, community: 'c1' },
     ],
     health: [
-      { resident: 'r1', chronic: 'yes', visits: 3 }, { resident: 'r2', chronic: 'no', visits: 5 },
-      { resident: 'r4', chronic: 'yes', visits: 2 }, { resident: 'r5', chronic: 'yes', visits: 7 },
+      { resident: 'r1', chronic: 'yes', visits: 3 },
+      { resident: 'r2', chronic: 'no', visits: 5 },
+      { resident: 'r4', chronic: 'yes', visits: 2 },
+      { resident: 'r5', chronic: 'yes', visits: 7 },
     ],
   };
   const r = evaluateReference(scenario(elderly), {}, rows);
@@ -144,8 +170,16 @@ test('align by intersection: where and by across roles, joined sumProduct', () =
 
 test('align with consumer keys: weightedSum per key, missing keys count 0 and are reported', () => {
   const rows = {
-    bank: [{ firm: 'f1', loans: 100 }, { firm: 'f2', loans: 200 }, { firm: 'f3', loans: 300 }],
-    tax: [{ firm: 'f1', paid: 10, sector: 'x' }, { firm: 'f3', paid: 30, sector: 'y' }, { firm: 'f4', paid: 40, sector: 'x' }],
+    bank: [
+      { firm: 'f1', loans: 100 },
+      { firm: 'f2', loans: 200 },
+      { firm: 'f3', loans: 300 },
+    ],
+    tax: [
+      { firm: 'f1', paid: 10, sector: 'x' },
+      { firm: 'f3', paid: 30, sector: 'y' },
+      { firm: 'f4', paid: 40, sector: 'x' },
+    ],
   };
   const r = evaluateReference(scenario(creditScore), { firms: ['f1', 'f2', 'f4'], w: [0.5, 2], b: 1 }, rows);
   // f1: .5·100 + 2·10 + 1; f2: .5·200 + 0 + 1; f4: 0 + 2·40 + 1
@@ -165,7 +199,10 @@ test('derived: correlation, ratio, difference over internal metrics; release:fal
   const rows = {
     weather: groups.map((g, i) => ({ ...split(g), rain_mm: rain[i] })),
     // two readings per group whose mean is level[i]
-    drains: groups.flatMap((g, i) => [{ ...split(g), level: level[i] - 0.25 }, { ...split(g), level: level[i] + 0.25 }]),
+    drains: groups.flatMap((g, i) => [
+      { ...split(g), level: level[i] - 0.25 },
+      { ...split(g), level: level[i] + 0.25 },
+    ]),
   };
   const r = evaluateReference(scenario(drainage), {}, rows);
   assert.deepEqual(Object.keys(r.metrics), ['rain_vs_level', 'level_per_mm', 'gap']);
@@ -186,7 +223,12 @@ test('derived: correlation, ratio, difference over internal metrics; release:fal
 });
 
 test('dot with a (private) parameter list, one value per group in group order', () => {
-  const grid = [{ hour: '0', kwh: 1 }, { hour: '0', kwh: 2 }, { hour: '1', kwh: 4 }, { hour: '3', kwh: 5 }];
+  const grid = [
+    { hour: '0', kwh: 1 },
+    { hour: '0', kwh: 2 },
+    { hour: '1', kwh: 4 },
+    { hour: '3', kwh: 5 },
+  ];
   const r = evaluateReference(scenario(tariff), { tariff: [0.5, 1, 2, 3] }, { grid });
   // 3·0.5 + 4·1 + 0·2 + 5·3
   assert.equal(r.metrics.billed, 20.5);
@@ -196,8 +238,17 @@ test('dot with a (private) parameter list, one value per group in group order', 
 
 test('dot of two metrics and ratio by zero', () => {
   const doc = {
-    id: 'dot2', title: 'dot of metrics',
-    inputs: { p: { columns: { g: { type: 'category', values: ['u', 'v'] }, a: { type: 'number', min: 0, max: 9 }, b: { type: 'number', min: 0, max: 9 } } } },
+    id: 'dot2',
+    title: 'dot of metrics',
+    inputs: {
+      p: {
+        columns: {
+          g: { type: 'category', values: ['u', 'v'] },
+          a: { type: 'number', min: 0, max: 9 },
+          b: { type: 'number', min: 0, max: 9 },
+        },
+      },
+    },
     metrics: [
       { name: 'sa', agg: 'sum', of: 'p.a', by: 'p.g' },
       { name: 'sb', agg: 'sum', of: 'p.b', by: 'p.g' },
@@ -206,7 +257,17 @@ test('dot of two metrics and ratio by zero', () => {
       { name: 'corr', agg: 'correlation', of: ['sa', 'sb'] },
     ],
   };
-  const r = evaluateReference(scenario(doc), {}, { p: [{ g: 'u', a: 2, b: 3 }, { g: 'u', a: 1, b: 0 }, { g: 'v', a: 4, b: 0 }] });
+  const r = evaluateReference(
+    scenario(doc),
+    {},
+    {
+      p: [
+        { g: 'u', a: 2, b: 3 },
+        { g: 'u', a: 1, b: 0 },
+        { g: 'v', a: 4, b: 0 },
+      ],
+    },
+  );
   // sa = {u: 3, v: 4}, sb = {u: 3, v: 0}: dot 9; ratio u 1, v 4/0 → null (not suppressed)
   assert.equal(r.metrics.d, 9);
   assert.deepEqual(r.metrics.q, { u: 1, v: null });
@@ -223,9 +284,22 @@ test('pearson: known values and degenerate cases', () => {
 
 test('bad rows are refused without echoing values', () => {
   const s = scenario(waterExample);
-  assert.throws(() => evaluateReference(s, {}, { utility: [{ meter_id: 'm', district: 'shinan', m3: 'secret-7' as unknown as number, night_flow: 0 }] }), (e: Error) => e instanceof TypeError && !e.message.includes('secret') && /row 0 column "m3"/.test(e.message));
-  assert.throws(() => evaluateReference(s, {}, { utility: [{ meter_id: 'm', district: 'shinan', night_flow: 0 }] }), /column "m3" is missing/);
+  assert.throws(
+    () =>
+      evaluateReference(s, {}, { utility: [{ meter_id: 'm', district: 'shinan', m3: 'secret-7' as unknown as number, night_flow: 0 }] }),
+    (e: Error) => e instanceof TypeError && !e.message.includes('secret') && /row 0 column "m3"/.test(e.message),
+  );
+  assert.throws(
+    () => evaluateReference(s, {}, { utility: [{ meter_id: 'm', district: 'shinan', night_flow: 0 }] }),
+    /column "m3" is missing/,
+  );
   assert.throws(() => evaluateReference(s, {}, {}), /no rows for role "utility"/);
-  const dup = [{ firm: 'f1', loans: 1 }, { firm: 'f1', loans: 2 }];
-  assert.throws(() => evaluateReference(scenario(creditScore), { firms: ['f1'], w: [1, 1], b: 0 }, { bank: dup, tax: [] }), /repeats an id/);
+  const dup = [
+    { firm: 'f1', loans: 1 },
+    { firm: 'f1', loans: 2 },
+  ];
+  assert.throws(
+    () => evaluateReference(scenario(creditScore), { firms: ['f1'], w: [1, 1], b: 0 }, { bank: dup, tax: [] }),
+    /repeats an id/,
+  );
 });

@@ -30,7 +30,16 @@
  */
 import type { CombineMetric, Metric, MetricValue, ParamValues, Row, Scenario, WhereExpr } from '../types.js';
 import {
-  asList, byRefs, describeMetric, GROUP_SEPARATOR, isParamRef, paramName, parseRef, validateParams, whereOf, whereRefs,
+  asList,
+  byRefs,
+  describeMetric,
+  GROUP_SEPARATOR,
+  isParamRef,
+  paramName,
+  parseRef,
+  validateParams,
+  whereOf,
+  whereRefs,
   type MetricShape,
 } from '../validate/index.js';
 import { alignRows, normaliseRows, type Alignment } from './rows.js';
@@ -102,7 +111,8 @@ export function evaluateReference(
     throw new RangeError(`evaluateReference: bad parameters: ${checked.errors.map((e) => `${e.path} ${e.code}`).join('; ')}`);
   }
   const minGroupSize = opts.minGroupSize ?? scenario.release?.minGroupSize ?? 0;
-  if (!Number.isInteger(minGroupSize) || minGroupSize < 0) throw new RangeError('evaluateReference: minGroupSize must be a non-negative integer');
+  if (!Number.isInteger(minGroupSize) || minGroupSize < 0)
+    throw new RangeError('evaluateReference: minGroupSize must be a non-negative integer');
   const rows: Record<string, Row[]> = {};
   const meta: ReferenceMeta = { rows: {}, suppressed: {} };
   for (const role of Object.keys(scenario.inputs)) {
@@ -121,7 +131,12 @@ export function evaluateReference(
     const ev = evaluate(env, m.name);
     if (m.release === false) continue;
     setOwn(metrics, m.name, output(ev));
-    if (ev.suppressed.size > 0) setOwn(meta.suppressed, m.name, ev.groups.filter((g) => ev.suppressed.has(g)));
+    if (ev.suppressed.size > 0)
+      setOwn(
+        meta.suppressed,
+        m.name,
+        ev.groups.filter((g) => ev.suppressed.has(g)),
+      );
   }
   return { metrics, meta };
 }
@@ -189,13 +204,20 @@ function test(env: Env, e: WhereExpr, get: (ref: string) => number | string): bo
   const x = get(ref);
   const y = literal(env, lit) as number | string;
   switch (op) {
-    case 'eq': return x === y;
-    case 'ne': return x !== y;
-    case 'gt': return x > y;
-    case 'ge': return x >= y;
-    case 'lt': return x < y;
-    case 'le': return x <= y;
-    default: throw new RangeError(`evaluateReference: unknown operator ${op}`);
+    case 'eq':
+      return x === y;
+    case 'ne':
+      return x !== y;
+    case 'gt':
+      return x > y;
+    case 'ge':
+      return x >= y;
+    case 'lt':
+      return x < y;
+    case 'le':
+      return x <= y;
+    default:
+      throw new RangeError(`evaluateReference: unknown operator ${op}`);
   }
 }
 
@@ -325,7 +347,7 @@ function derived(env: Env, m: Metric, shape: MetricShape): Evaluated {
   const A = evaluate(env, nameA);
   const paramList = isParamRef(second) ? (env.params[paramName(second)] as number[]) : null;
   const B = paramList ? null : evaluate(env, second);
-  const bAt = (g: string, i: number): Cell => (paramList ? paramList[i] : (B as Evaluated).values.get(g) ?? null);
+  const bAt = (g: string, i: number): Cell => (paramList ? paramList[i] : ((B as Evaluated).values.get(g) ?? null));
   const opSuppressed = (g: string) => A.suppressed.has(g) || (B?.suppressed.has(g) ?? false);
   const values = new Map<string, Cell>();
   const suppressed = new Set<string>();
@@ -380,4 +402,3 @@ export function pearson(xs: number[], ys: number[]): number | null {
   }
   return sxx === 0 || syy === 0 ? null : sxy / Math.sqrt(sxx * syy);
 }
-

@@ -55,7 +55,9 @@ function indexRole(rows: Row[], role: string, idColumn: string): Map<string, Row
   rows.forEach((row, i) => {
     const id = row[idColumn] as string;
     if (index.has(id)) {
-      throw new RangeError(`evaluateReference: role "${role}" row ${i}: id column "${idColumn}" repeats an id; align needs at most one row per id`);
+      throw new RangeError(
+        `evaluateReference: role "${role}" row ${i}: id column "${idColumn}" repeats an id; align needs at most one row per id`,
+      );
     }
     index.set(id, row);
   });

@@ -8,7 +8,8 @@ test('the published JSON Schema is draft 2020-12, closed, with the where express
   assert.equal(scenarioJsonSchema.additionalProperties, false);
   assert.deepEqual(scenarioJsonSchema.required, ['id', 'title', 'inputs', 'metrics']);
   const text = JSON.stringify(scenarioJsonSchema);
-  for (const agg of ['count', 'sum', 'histogram', 'sumProduct', 'weightedSum', 'correlation', 'dot', 'ratio', 'difference']) assert.ok(text.includes(`"${agg}"`), agg);
+  for (const agg of ['count', 'sum', 'histogram', 'sumProduct', 'weightedSum', 'correlation', 'dot', 'ratio', 'difference'])
+    assert.ok(text.includes(`"${agg}"`), agg);
   assert.ok(Object.keys(scenarioJsonSchema.$defs as object).length > 0);
 });
 

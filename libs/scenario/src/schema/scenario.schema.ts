@@ -10,12 +10,31 @@ import type { WhereExpr } from '../types.js';
 import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from '../validate/names.js';
 
 const NAME = '[A-Za-z_][A-Za-z0-9_-]*';
-const name = z.string().max(MAX_NAME_LENGTH).regex(new RegExp(`^${NAME}$`)).meta({ description: 'identifier: letters, digits, _ and -; no dots' });
-const ref = z.string().regex(new RegExp(`^${NAME}\\.${NAME}$`)).meta({ description: '"role.column"' });
-const paramRef = z.string().regex(new RegExp(`^\\$params\\.${NAME}$`)).meta({ description: '"$params.name"' });
+const name = z
+  .string()
+  .max(MAX_NAME_LENGTH)
+  .regex(new RegExp(`^${NAME}$`))
+  .meta({ description: 'identifier: letters, digits, _ and -; no dots' });
+const ref = z
+  .string()
+  .regex(new RegExp(`^${NAME}\\.${NAME}$`))
+  .meta({ description: '"role.column"' });
+const paramRef = z
+  .string()
+  .regex(new RegExp(`^\\$params\\.${NAME}$`))
+  .meta({ description: '"$params.name"' });
 const text = (max: number) => z.string().max(max);
 const description = text(4000).optional();
-const categoryValues = z.array(z.string().min(1).max(200).regex(/^[^|]*$/)).min(1).meta({ description: 'closed list of distinct values (no "|")' });
+const categoryValues = z
+  .array(
+    z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[^|]*$/),
+  )
+  .min(1)
+  .meta({ description: 'closed list of distinct values (no "|")' });
 
 const column = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('number'), min: z.number(), max: z.number(), description }),
@@ -28,7 +47,7 @@ const role = z.strictObject({ columns: z.record(name, column), description });
 
 const param = z.strictObject({
   type: z.enum(['number', 'number-list', 'id-list', 'category']),
-  private: z.boolean().optional().meta({ description: 'only number and number-list: sent encrypted under the consumer\'s key' }),
+  private: z.boolean().optional().meta({ description: "only number and number-list: sent encrypted under the consumer's key" }),
   values: categoryValues.optional().meta({ description: 'only category: the allowed values' }),
   description,
   default: z.union([z.number(), z.array(z.number()).min(1), z.string(), z.array(z.string()).min(1)]).optional(),
@@ -36,15 +55,25 @@ const param = z.strictObject({
 
 const literal = z.union([z.number(), z.string()]);
 const comparison = (op: 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le') => z.strictObject({ [op]: z.tuple([ref, literal]) });
-export const whereSchema: z.ZodType<WhereExpr> = z.lazy(() =>
-  z.union([
-    comparison('eq'), comparison('ne'), comparison('gt'), comparison('ge'), comparison('lt'), comparison('le'),
-    z.strictObject({ in: z.tuple([ref, z.union([z.array(literal).min(1), paramRef])]) }),
-    z.strictObject({ and: z.array(whereSchema).min(1) }),
-    z.strictObject({ or: z.array(whereSchema).min(1) }),
-    z.strictObject({ not: whereSchema }),
-  ]),
-).meta({ id: 'WhereExpr', description: 'one operator per node: eq|ne|gt|ge|lt|le [ref, literal], in [ref, [literals] | "$params.x"], and|or [exprs], not expr' }) as z.ZodType<WhereExpr>;
+export const whereSchema: z.ZodType<WhereExpr> = z
+  .lazy(() =>
+    z.union([
+      comparison('eq'),
+      comparison('ne'),
+      comparison('gt'),
+      comparison('ge'),
+      comparison('lt'),
+      comparison('le'),
+      z.strictObject({ in: z.tuple([ref, z.union([z.array(literal).min(1), paramRef])]) }),
+      z.strictObject({ and: z.array(whereSchema).min(1) }),
+      z.strictObject({ or: z.array(whereSchema).min(1) }),
+      z.strictObject({ not: whereSchema }),
+    ]),
+  )
+  .meta({
+    id: 'WhereExpr',
+    description: 'one operator per node: eq|ne|gt|ge|lt|le [ref, literal], in [ref, [literals] | "$params.x"], and|or [exprs], not expr',
+  }) as z.ZodType<WhereExpr>;
 
 const by = z.union([ref, z.array(ref).min(1)]).meta({ description: 'category ref(s); a list is a cross product' });
 const refOrList = z.union([ref, z.array(ref).min(1)]);
@@ -63,13 +92,20 @@ const metric = z.discriminatedUnion('agg', [
     weights: z.union([z.array(z.number()).min(1), paramRef]),
     bias: z.union([z.number(), paramRef]).optional(),
   }),
-  z.strictObject({ ...common, agg: z.literal(['correlation', 'dot', 'ratio', 'difference']), of: z.tuple([name, z.union([name, paramRef])]) }),
+  z.strictObject({
+    ...common,
+    agg: z.literal(['correlation', 'dot', 'ratio', 'difference']),
+    of: z.tuple([name, z.union([name, paramRef])]),
+  }),
 ]);
 
 export const scenarioDocumentSchema = z
   .strictObject({
     $schema: z.string().optional(),
-    id: z.string().max(MAX_ID_LENGTH).regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/),
+    id: z
+      .string()
+      .max(MAX_ID_LENGTH)
+      .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/),
     title: z.string().min(1).max(200),
     sector: text(200).optional(),
     description,
@@ -87,8 +123,12 @@ export const scenarioDocumentSchema = z
   })
   .meta({
     title: 'Scenario',
-    description: 'A scenario document of the trusted data space (docs/scenario-format.md). Shape only: registration also checks references, types and groupings.',
+    description:
+      'A scenario document of the trusted data space (docs/scenario-format.md). Shape only: registration also checks references, types and groupings.',
   });
 
 /** JSON Schema (draft 2020-12) of the scenario document, for `GET /scenarios/schema`. */
-export const scenarioJsonSchema: Record<string, unknown> = z.toJSONSchema(scenarioDocumentSchema, { target: 'draft-2020-12' }) as Record<string, unknown>;
+export const scenarioJsonSchema: Record<string, unknown> = z.toJSONSchema(scenarioDocumentSchema, { target: 'draft-2020-12' }) as Record<
+  string,
+  unknown
+>;

@@ -43,7 +43,11 @@ export function validateBindingSchema(scenario: Scenario, role: string, datasetC
       }
       const accepted = want.type === 'number' ? ['number', 'integer'] : [want.type];
       if (!accepted.includes(gotType)) {
-        issues.add([...p, 'type'], 'type_mismatch', `role ${show(role)} needs ${show(name)} as ${want.type === 'number' ? 'number or integer' : want.type}; the dataset's is ${show(gotType)}`);
+        issues.add(
+          [...p, 'type'],
+          'type_mismatch',
+          `role ${show(role)} needs ${show(name)} as ${want.type === 'number' ? 'number or integer' : want.type}; the dataset's is ${show(gotType)}`,
+        );
         continue;
       }
       if (want.type === 'category') {
@@ -54,13 +58,21 @@ export function validateBindingSchema(scenario: Scenario, role: string, datasetC
         }
         vals.forEach((v: unknown, i) => {
           if (typeof v !== 'string' || !want.values.includes(v)) {
-            issues.add([...p, 'values', i], 'unknown_category_value', `dataset value ${show(v)} of ${show(name)} is not among the scenario's values`);
+            issues.add(
+              [...p, 'values', i],
+              'unknown_category_value',
+              `dataset value ${show(v)} of ${show(name)} is not among the scenario's values`,
+            );
           }
         });
       } else if (want.type === 'number' || want.type === 'integer') {
         const { min, max } = got;
         if (isFiniteNumber(min) && isFiniteNumber(max) && (max < want.min || min > want.max)) {
-          issues.add(p, 'bad_value', `dataset range [${min}, ${max}] of ${show(name)} does not overlap the scenario's [${want.min}, ${want.max}]: every value would be clamped to a bound`);
+          issues.add(
+            p,
+            'bad_value',
+            `dataset range [${min}, ${max}] of ${show(name)} does not overlap the scenario's [${want.min}, ${want.max}]: every value would be clamped to a bound`,
+          );
         }
       }
     }

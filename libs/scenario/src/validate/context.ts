@@ -32,8 +32,18 @@ export interface Ctx {
 }
 
 export const AGGS: readonly Agg[] = [
-  'count', 'sum', 'mean', 'variance', 'stddev', 'histogram',
-  'sumProduct', 'weightedSum', 'correlation', 'dot', 'ratio', 'difference',
+  'count',
+  'sum',
+  'mean',
+  'variance',
+  'stddev',
+  'histogram',
+  'sumProduct',
+  'weightedSum',
+  'correlation',
+  'dot',
+  'ratio',
+  'difference',
 ];
 
 export function has(obj: Record<string, unknown>, key: string): boolean {
@@ -102,7 +112,11 @@ export function checkBoolean(ctx: Ctx, obj: Record<string, unknown>, key: string
 /** A checked name (role, column, param, metric); reports and returns false otherwise. */
 export function checkName(ctx: Ctx, name: string, path: Path, what: string): boolean {
   if (isName(name)) return true;
-  ctx.issues.add(path, 'bad_name', `${what} name ${show(name)} must be an identifier of at most 64 characters (letters, digits, _ and -, not starting with a digit or -; no dots)`);
+  ctx.issues.add(
+    path,
+    'bad_name',
+    `${what} name ${show(name)} must be an identifier of at most 64 characters (letters, digits, _ and -, not starting with a digit or -; no dots)`,
+  );
   return false;
 }
 
@@ -126,13 +140,21 @@ export function resolveRef(ctx: Ctx, v: unknown, path: Path): ResolvedRef | unde
     return undefined;
   }
   if (!ctx.roles.has(p.role)) {
-    ctx.issues.add(path, 'unknown_role', `${show(v)} names role ${show(p.role)}, which is not in inputs${suggest(p.role, ctx.roles.keys())}`);
+    ctx.issues.add(
+      path,
+      'unknown_role',
+      `${show(v)} names role ${show(p.role)}, which is not in inputs${suggest(p.role, ctx.roles.keys())}`,
+    );
     return undefined;
   }
   const table = ctx.roles.get(p.role);
   if (table === null || table === undefined) return undefined; // malformed role: reported at its declaration
   if (!table.has(p.column)) {
-    ctx.issues.add(path, 'unknown_column', `${show(v)}: role ${show(p.role)} has no column ${show(p.column)}${suggest(p.column, table.keys())}`);
+    ctx.issues.add(
+      path,
+      'unknown_column',
+      `${show(v)}: role ${show(p.role)} has no column ${show(p.column)}${suggest(p.column, table.keys())}`,
+    );
     return undefined;
   }
   return { ref: v, role: p.role, column: p.column, spec: table.get(p.column) ?? null };
@@ -147,7 +169,11 @@ export interface ResolvedParam {
 export function resolveParam(ctx: Ctx, v: string, path: Path): ResolvedParam | undefined {
   const name = paramName(v);
   if (!ctx.params.has(name)) {
-    ctx.issues.add(path, 'unknown_param', `${show(v)}: no parameter ${show(name)} is declared in params${suggest(name, ctx.params.keys())}`);
+    ctx.issues.add(
+      path,
+      'unknown_param',
+      `${show(v)}: no parameter ${show(name)} is declared in params${suggest(name, ctx.params.keys())}`,
+    );
     return undefined;
   }
   return { name, spec: ctx.params.get(name) ?? null };

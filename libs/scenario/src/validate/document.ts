@@ -6,12 +6,27 @@
 import type { ColumnSpec, ParamSpec, ParamType } from '../types.js';
 import { isFiniteNumber, IssueList, show } from './issues.js';
 import {
-  checkBoolean, checkFields, checkName, checkText, has, isObject, isParamRef, resolveParam, suggest,
-  type ColumnTable, type Ctx, type Path,
+  checkBoolean,
+  checkFields,
+  checkName,
+  checkText,
+  has,
+  isObject,
+  isParamRef,
+  resolveParam,
+  suggest,
+  type ColumnTable,
+  type Ctx,
+  type Path,
 } from './context.js';
 
 import {
-  GROUP_SEPARATOR, MAX_CATEGORY_VALUE_LENGTH, MAX_DESCRIPTION_LENGTH, MAX_ID_LENGTH, MAX_TITLE_LENGTH, SCENARIO_ID_RE,
+  GROUP_SEPARATOR,
+  MAX_CATEGORY_VALUE_LENGTH,
+  MAX_DESCRIPTION_LENGTH,
+  MAX_ID_LENGTH,
+  MAX_TITLE_LENGTH,
+  SCENARIO_ID_RE,
 } from './names.js';
 
 /** Largest magnitude of a column bound (the dataset schema's limit too). */
@@ -29,7 +44,11 @@ export function checkTop(ctx: Ctx, doc: Record<string, unknown>): void {
   if (!has(doc, 'id')) ctx.issues.add([], 'required', 'id is required');
   else if (typeof doc.id !== 'string') ctx.issues.add(['id'], 'type', `id must be a string, not ${show(doc.id)}`);
   else if (doc.id.length > MAX_ID_LENGTH || !SCENARIO_ID_RE.test(doc.id)) {
-    ctx.issues.add(['id'], 'bad_id', `id ${show(doc.id)} must be lower-case kebab case (a-z, 0-9, single '-' between words), at most ${MAX_ID_LENGTH} characters`);
+    ctx.issues.add(
+      ['id'],
+      'bad_id',
+      `id ${show(doc.id)} must be lower-case kebab case (a-z, 0-9, single '-' between words), at most ${MAX_ID_LENGTH} characters`,
+    );
   }
   checkText(ctx, doc, 'title', [], MAX_TITLE_LENGTH, true);
   checkText(ctx, doc, 'sector', [], MAX_TITLE_LENGTH);
@@ -83,7 +102,11 @@ function checkColumn(ctx: Ctx, v: unknown, path: Path): ColumnSpec | null {
   }
   const type = v.type;
   if (typeof type !== 'string' || !(COLUMN_TYPES as readonly string[]).includes(type)) {
-    ctx.issues.add([...path, 'type'], 'enum', `column type ${show(type)} is not one of ${COLUMN_TYPES.join(', ')}${typeof type === 'string' ? suggest(type, COLUMN_TYPES) : ''}`);
+    ctx.issues.add(
+      [...path, 'type'],
+      'enum',
+      `column type ${show(type)} is not one of ${COLUMN_TYPES.join(', ')}${typeof type === 'string' ? suggest(type, COLUMN_TYPES) : ''}`,
+    );
     return null;
   }
   checkText(ctx, v, 'description', path, MAX_DESCRIPTION_LENGTH);
@@ -194,7 +217,8 @@ function checkParamValue(issues: IssueList, type: ParamType, values: string[] | 
       return listOf((x) => typeof x === 'string' && x !== '' && x.length <= 256, 'non-empty strings of at most 256 characters', true);
     case 'category':
       if (typeof v !== 'string') ctx.issues.add(path, 'type', `a category parameter needs a string, not ${show(v)}`);
-      else if (values && !values.includes(v)) ctx.issues.add(path, 'unknown_category_value', `${show(v)} is not one of the parameter's values`);
+      else if (values && !values.includes(v))
+        ctx.issues.add(path, 'unknown_category_value', `${show(v)} is not one of the parameter's values`);
       return;
   }
 }
@@ -225,7 +249,11 @@ export function checkParams(ctx: Ctx, doc: Record<string, unknown>): void {
       continue;
     }
     if (typeof type !== 'string' || !(PARAM_TYPES as readonly string[]).includes(type)) {
-      ctx.issues.add([...pp, 'type'], 'enum', `parameter type ${show(type)} is not one of ${PARAM_TYPES.join(', ')}${typeof type === 'string' ? suggest(type, PARAM_TYPES) : ''}`);
+      ctx.issues.add(
+        [...pp, 'type'],
+        'enum',
+        `parameter type ${show(type)} is not one of ${PARAM_TYPES.join(', ')}${typeof type === 'string' ? suggest(type, PARAM_TYPES) : ''}`,
+      );
       ctx.params.set(name, null);
       continue;
     }
@@ -233,7 +261,11 @@ export function checkParams(ctx: Ctx, doc: Record<string, unknown>): void {
     let ok = true;
     const isPrivate = spec.private === true;
     if (isPrivate && ptype !== 'number' && ptype !== 'number-list') {
-      ctx.issues.add([...pp, 'private'], 'private_param_type', `only number and number-list parameters can be private (encrypted under the consumer's key), not ${ptype}`);
+      ctx.issues.add(
+        [...pp, 'private'],
+        'private_param_type',
+        `only number and number-list parameters can be private (encrypted under the consumer's key), not ${ptype}`,
+      );
       ok = false;
     }
     let values: string[] | null = null;
@@ -274,7 +306,8 @@ export function checkAlign(ctx: Ctx, doc: Record<string, unknown>): void {
   checkFields(ctx, align, ['on', 'keys'], ['align'], 'align');
   let entries = 0;
   if (!has(align, 'on')) ctx.issues.add(['align'], 'required', 'align.on is required: role → id column');
-  else if (!isObject(align.on)) ctx.issues.add(['align', 'on'], 'type', `align.on must be an object mapping roles to id columns, not ${show(align.on)}`);
+  else if (!isObject(align.on))
+    ctx.issues.add(['align', 'on'], 'type', `align.on must be an object mapping roles to id columns, not ${show(align.on)}`);
   else {
     const on = align.on;
     entries = Object.keys(on).length;
@@ -298,19 +331,26 @@ export function checkAlign(ctx: Ctx, doc: Record<string, unknown>): void {
         continue;
       }
       const spec = table.get(col);
-      if (spec && spec.type !== 'id') ctx.issues.add(p, 'not_id', `${role}.${col} is a ${spec.type} column; align matches rows on id columns`);
+      if (spec && spec.type !== 'id')
+        ctx.issues.add(p, 'not_id', `${role}.${col} is a ${spec.type} column; align matches rows on id columns`);
     }
   }
   if (has(align, 'keys')) {
     const keys = align.keys;
     const p = ['align', 'keys'];
-    if (!isParamRef(keys)) ctx.issues.add(p, 'type', `align.keys must be a "$params.name" reference to an id-list parameter, not ${show(keys)}`);
+    if (!isParamRef(keys))
+      ctx.issues.add(p, 'type', `align.keys must be a "$params.name" reference to an id-list parameter, not ${show(keys)}`);
     else {
       const prm = resolveParam(ctx, keys, p);
-      if (prm?.spec && prm.spec.type !== 'id-list') ctx.issues.add(p, 'param_type', `align.keys must name an id-list parameter; ${show(prm.name)} is ${prm.spec.type}`);
+      if (prm?.spec && prm.spec.type !== 'id-list')
+        ctx.issues.add(p, 'param_type', `align.keys must name an id-list parameter; ${show(prm.name)} is ${prm.spec.type}`);
     }
   } else if (isObject(align.on) && entries === 1) {
-    ctx.issues.add(['align', 'on'], 'align_too_few', 'align without keys matches rows on the intersection of the roles\' ids: it needs at least two roles');
+    ctx.issues.add(
+      ['align', 'on'],
+      'align_too_few',
+      "align without keys matches rows on the intersection of the roles' ids: it needs at least two roles",
+    );
   }
 }
 
@@ -340,9 +380,11 @@ export function checkRelease(ctx: Ctx, doc: Record<string, unknown>): void {
     }
     checkFields(ctx, n, ['mechanism', 'epsilon'], p, 'noise');
     if (!has(n, 'mechanism')) ctx.issues.add(p, 'required', 'noise.mechanism is required ("laplace")');
-    else if (n.mechanism !== 'laplace') ctx.issues.add([...p, 'mechanism'], 'enum', `noise mechanism ${show(n.mechanism)} is not supported; use "laplace"`);
+    else if (n.mechanism !== 'laplace')
+      ctx.issues.add([...p, 'mechanism'], 'enum', `noise mechanism ${show(n.mechanism)} is not supported; use "laplace"`);
     if (!has(n, 'epsilon')) ctx.issues.add(p, 'required', 'noise.epsilon is required');
-    else if (!isFiniteNumber(n.epsilon)) ctx.issues.add([...p, 'epsilon'], 'type', `epsilon must be a finite number, not ${show(n.epsilon)}`);
+    else if (!isFiniteNumber(n.epsilon))
+      ctx.issues.add([...p, 'epsilon'], 'type', `epsilon must be a finite number, not ${show(n.epsilon)}`);
     else if (n.epsilon <= 0) ctx.issues.add([...p, 'epsilon'], 'bad_value', 'epsilon must be greater than 0');
     else if (n.epsilon < MIN_NOISE_EPSILON || n.epsilon > MAX_NOISE_EPSILON) {
       // 1e-320 (subnormal) makes the Laplace scale Infinity

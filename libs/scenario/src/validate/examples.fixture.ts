@@ -51,7 +51,12 @@ export const evCharging = {
     { name: 'var_kwh', agg: 'variance', of: 'op3.kwh', by: 'op3.district' },
     { name: 'sd_kwh', agg: 'stddev', of: ['op2.kwh', 'op3.kwh'], where: { not: { in: ['op2.hour', ['2']] } } },
     { name: 'kwh_hist', agg: 'histogram', of: 'op1.kwh', bins: [0, 10, 50, 100], by: 'op1.district' },
-    { name: 'energy', agg: 'sumProduct', of: ['op3.kwh', 'op3.power'], where: { or: [{ lt: ['op3.kwh', 50] }, { eq: ['op3.hour', '0'] }] } },
+    {
+      name: 'energy',
+      agg: 'sumProduct',
+      of: ['op3.kwh', 'op3.power'],
+      where: { or: [{ lt: ['op3.kwh', 50] }, { eq: ['op3.hour', '0'] }] },
+    },
   ],
   release: { minGroupSize: 2 },
 };
@@ -90,12 +95,30 @@ export const elderly = {
   id: 'chronic-elderly-care-demand',
   title: 'Chronic elderly care demand',
   inputs: {
-    registry: { columns: { resident: { type: 'id' }, age: { type: 'integer', min: 0, max: 120 }, community: { type: 'category', values: ['c1', 'c2'] } } },
-    health: { columns: { resident: { type: 'id' }, chronic: { type: 'category', values: ['yes', 'no'] }, visits: { type: 'integer', min: 0, max: 50 } } },
+    registry: {
+      columns: {
+        resident: { type: 'id' },
+        age: { type: 'integer', min: 0, max: 120 },
+        community: { type: 'category', values: ['c1', 'c2'] },
+      },
+    },
+    health: {
+      columns: {
+        resident: { type: 'id' },
+        chronic: { type: 'category', values: ['yes', 'no'] },
+        visits: { type: 'integer', min: 0, max: 50 },
+      },
+    },
   },
   align: { on: { registry: 'resident', health: 'resident' } },
   metrics: [
-    { name: 'elderly_chronic', agg: 'count', role: 'registry', where: { and: [{ ge: ['registry.age', 65] }, { eq: ['health.chronic', 'yes'] }] }, by: 'registry.community' },
+    {
+      name: 'elderly_chronic',
+      agg: 'count',
+      role: 'registry',
+      where: { and: [{ ge: ['registry.age', 65] }, { eq: ['health.chronic', 'yes'] }] },
+      by: 'registry.community',
+    },
     { name: 'visits_by_community', agg: 'sum', of: 'health.visits', by: 'registry.community' },
     { name: 'age_visits', agg: 'sumProduct', of: ['registry.age', 'health.visits'] },
   ],
@@ -107,7 +130,9 @@ export const creditScore = {
   title: 'SME credit score',
   inputs: {
     bank: { columns: { firm: { type: 'id' }, loans: { type: 'number', min: 0, max: 1000 } } },
-    tax: { columns: { firm: { type: 'id' }, paid: { type: 'number', min: 0, max: 500 }, sector: { type: 'category', values: ['x', 'y'] } } },
+    tax: {
+      columns: { firm: { type: 'id' }, paid: { type: 'number', min: 0, max: 500 }, sector: { type: 'category', values: ['x', 'y'] } },
+    },
   },
   params: { firms: { type: 'id-list' }, w: { type: 'number-list', private: true }, b: { type: 'number' } },
   align: { on: { bank: 'firm', tax: 'firm' }, keys: '$params.firms' },

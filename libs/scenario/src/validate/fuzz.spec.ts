@@ -29,12 +29,81 @@ function mulberry32(seed: number): () => number {
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 const WORDS = [
-  'id', 'title', 'inputs', 'columns', 'type', 'min', 'max', 'values', 'params', 'metrics', 'name', 'agg', 'of', 'role', 'by', 'where',
-  'bins', 'weights', 'bias', 'release', 'align', 'on', 'keys', 'minGroupSize', 'noise', 'rowLevel', 'private', 'default', 'mechanism',
-  'epsilon', 'eq', 'ne', 'gt', 'ge', 'lt', 'le', 'in', 'and', 'or', 'not', 'number', 'integer', 'category', 'id-list', 'number-list',
-  'sum', 'count', 'mean', 'variance', 'stddev', 'histogram', 'sumProduct', 'weightedSum', 'correlation', 'dot', 'ratio', 'difference',
-  'utility', 'utility.m3', 'utility.district', 'utility.meter_id', 'op1.kwh', 'op2.district', '$params.x', '$params.tariff', 'laplace',
-  'shinan', 'a|b', '', '__proto__', 'constructor', 'x', 'total_m3', 'rain', 'level',
+  'id',
+  'title',
+  'inputs',
+  'columns',
+  'type',
+  'min',
+  'max',
+  'values',
+  'params',
+  'metrics',
+  'name',
+  'agg',
+  'of',
+  'role',
+  'by',
+  'where',
+  'bins',
+  'weights',
+  'bias',
+  'release',
+  'align',
+  'on',
+  'keys',
+  'minGroupSize',
+  'noise',
+  'rowLevel',
+  'private',
+  'default',
+  'mechanism',
+  'epsilon',
+  'eq',
+  'ne',
+  'gt',
+  'ge',
+  'lt',
+  'le',
+  'in',
+  'and',
+  'or',
+  'not',
+  'number',
+  'integer',
+  'category',
+  'id-list',
+  'number-list',
+  'sum',
+  'count',
+  'mean',
+  'variance',
+  'stddev',
+  'histogram',
+  'sumProduct',
+  'weightedSum',
+  'correlation',
+  'dot',
+  'ratio',
+  'difference',
+  'utility',
+  'utility.m3',
+  'utility.district',
+  'utility.meter_id',
+  'op1.kwh',
+  'op2.district',
+  '$params.x',
+  '$params.tariff',
+  'laplace',
+  'shinan',
+  'a|b',
+  '',
+  '__proto__',
+  'constructor',
+  'x',
+  'total_m3',
+  'rain',
+  'level',
 ];
 
 /** Own-property write, as JSON.parse does (`o["__proto__"] = v` would set the prototype instead). */
@@ -122,7 +191,12 @@ function generated(g: Gen): Json {
     values.set(`${r}.g`, vals);
     columns.x = g.chance(0.5) ? { type: 'number', min: 0, max: 10 } : { type: 'integer', min: -3, max: 3 };
     if (g.chance(0.5)) columns.y = { type: 'number', min: -1, max: 1 };
-    numeric.set(r, Object.keys(columns).filter((c) => c === 'x' || c === 'y').map((c) => `${r}.${c}`));
+    numeric.set(
+      r,
+      Object.keys(columns)
+        .filter((c) => c === 'x' || c === 'y')
+        .map((c) => `${r}.${c}`),
+    );
     inputs[r] = { columns };
   }
   const aligned = roleNames.length > 1 && g.chance(0.5);
@@ -130,7 +204,20 @@ function generated(g: Gen): Json {
   const metrics: Json[] = [];
   const kinds: string[] = [];
   for (let i = 0; i < 1 + g.int(5); i++) {
-    const agg = g.pick(['count', 'sum', 'mean', 'variance', 'stddev', 'histogram', 'sumProduct', 'weightedSum', 'ratio', 'difference', 'dot', 'correlation']);
+    const agg = g.pick([
+      'count',
+      'sum',
+      'mean',
+      'variance',
+      'stddev',
+      'histogram',
+      'sumProduct',
+      'weightedSum',
+      'ratio',
+      'difference',
+      'dot',
+      'correlation',
+    ]);
     // refs mostly into the metric's own role; into another role mostly when aligned
     const own = g.pick(roleNames);
     const other = () => (aligned || g.chance(0.05) ? g.pick(roleNames) : own);
@@ -170,7 +257,12 @@ function generated(g: Gen): Json {
     kinds.push(agg);
   }
   const doc: { [k: string]: Json } = { id: 'gen', title: 'generated', inputs, metrics };
-  doc.params = { w: { type: 'number-list', private: g.chance(0.5) }, v: { type: 'number-list' }, keys: { type: 'id-list' }, b: { type: 'number' } };
+  doc.params = {
+    w: { type: 'number-list', private: g.chance(0.5) },
+    v: { type: 'number-list' },
+    keys: { type: 'id-list' },
+    b: { type: 'number' },
+  };
   if (aligned) doc.align = { on: Object.fromEntries(roleNames.map((r) => [r, 'key'])), ...(withKeys ? { keys: '$params.keys' } : {}) };
   doc.release = { rowLevel: g.chance(0.9), ...(g.chance(0.5) ? { minGroupSize: 1 + g.int(3) } : {}) };
   return doc;
@@ -228,7 +320,10 @@ function checkOne(g: Gen, doc: unknown, stats: { valid: number; evaluated: numbe
   }
   stats.valid++;
   const parsed = scenarioDocumentSchema.safeParse(doc);
-  assert.ok(parsed.success, `accepted but not matching the published schema: ${JSON.stringify(doc)} ${JSON.stringify(parsed.error?.issues)}`);
+  assert.ok(
+    parsed.success,
+    `accepted but not matching the published schema: ${JSON.stringify(doc)} ${JSON.stringify(parsed.error?.issues)}`,
+  );
   const params = paramsFor(g, r.scenario);
   const pv = validateParams(r.scenario, params);
   assert.ok(pv.ok, `generated params refused: ${JSON.stringify(pv)} for ${JSON.stringify(doc)}`);

@@ -4,10 +4,28 @@ export { validateParams, type ParamsOptions, type ParamsValidation } from './par
 export { validateBindingSchema } from './binding.js';
 export { pointer, type IssueCode, type PathSegment, type ScenarioIssue } from './issues.js';
 export {
-  asList, byRefs, columnOf, describeMetric, findMetric, groupKeys, metricKind, metricRoles, whereOf, whereRefs,
-  type GroupDim, type MetricKind, type MetricShape,
+  asList,
+  byRefs,
+  columnOf,
+  describeMetric,
+  findMetric,
+  groupKeys,
+  metricKind,
+  metricRoles,
+  whereOf,
+  whereRefs,
+  type GroupDim,
+  type MetricKind,
+  type MetricShape,
 } from './model.js';
 export {
-  GROUP_SEPARATOR, MAX_GROUPS, MAX_WHERE_DEPTH, NAME_RE, SCENARIO_ID_RE, isParamRef, paramName, parseRef,
+  GROUP_SEPARATOR,
+  MAX_GROUPS,
+  MAX_WHERE_DEPTH,
+  NAME_RE,
+  SCENARIO_ID_RE,
+  isParamRef,
+  paramName,
+  parseRef,
   type ParsedRef,
 } from './names.js';

@@ -6,8 +6,21 @@
 import type { Agg } from '../types.js';
 import { isFiniteNumber, show } from './issues.js';
 import {
-  AGGS, checkBoolean, checkFields, checkName, checkText, has, isNumeric, isObject, isParamRef, resolveParam,
-  resolveRef, suggest, type Ctx, type Path, type ResolvedRef,
+  AGGS,
+  checkBoolean,
+  checkFields,
+  checkName,
+  checkText,
+  has,
+  isNumeric,
+  isObject,
+  isParamRef,
+  resolveParam,
+  resolveRef,
+  suggest,
+  type Ctx,
+  type Path,
+  type ResolvedRef,
 } from './context.js';
 import { MAX_DESCRIPTION_LENGTH } from './names.js';
 import { checkBy, checkWhere, type Scope } from './where.js';
@@ -53,7 +66,11 @@ export function collectMetrics(ctx: Ctx, doc: Record<string, unknown>): unknown[
     let agg: Agg | null = null;
     if (!has(m, 'agg')) ctx.issues.add(mp, 'required', `agg is required (one of ${AGGS.join(', ')})`);
     else if (typeof m.agg !== 'string' || !(AGGS as readonly string[]).includes(m.agg)) {
-      ctx.issues.add([...mp, 'agg'], 'unknown_agg', `unknown agg ${show(m.agg)}; one of ${AGGS.join(', ')}${typeof m.agg === 'string' ? suggest(m.agg, AGGS) : ''}`);
+      ctx.issues.add(
+        [...mp, 'agg'],
+        'unknown_agg',
+        `unknown agg ${show(m.agg)}; one of ${AGGS.join(', ')}${typeof m.agg === 'string' ? suggest(m.agg, AGGS) : ''}`,
+      );
     } else agg = m.agg as Agg;
     if (!has(m, 'name')) {
       ctx.issues.add(mp, 'required', 'name is required');
@@ -75,7 +92,12 @@ export function collectMetrics(ctx: Ctx, doc: Record<string, unknown>): unknown[
 }
 
 /** Refs of `of`: one ref or a list (`single`), or a list of exactly `arity` refs. */
-function checkOfRefs(ctx: Ctx, m: Record<string, unknown>, mp: Path, opts: { single: boolean; arity?: number; what: string }): { refs: ResolvedRef[]; paths: Path[]; complete: boolean } {
+function checkOfRefs(
+  ctx: Ctx,
+  m: Record<string, unknown>,
+  mp: Path,
+  opts: { single: boolean; arity?: number; what: string },
+): { refs: ResolvedRef[]; paths: Path[]; complete: boolean } {
   const out = { refs: [] as ResolvedRef[], paths: [] as Path[], complete: false };
   const p = [...mp, 'of'];
   if (!has(m, 'of')) {
@@ -113,7 +135,11 @@ function checkOfRefs(ctx: Ctx, m: Record<string, unknown>, mp: Path, opts: { sin
 function requireNumeric(ctx: Ctx, refs: ResolvedRef[], paths: Path[], agg: Agg): void {
   refs.forEach((r, i) => {
     if (r.spec && !isNumeric(r.spec)) {
-      ctx.issues.add(paths[i], 'type_mismatch', `${agg} needs number or integer columns; ${r.ref} is ${r.spec.type === 'id' ? 'an id' : 'a category'} column${r.spec.type === 'category' ? ' (count it with by instead)' : ''}`);
+      ctx.issues.add(
+        paths[i],
+        'type_mismatch',
+        `${agg} needs number or integer columns; ${r.ref} is ${r.spec.type === 'id' ? 'an id' : 'a category'} column${r.spec.type === 'category' ? ' (count it with by instead)' : ''}`,
+      );
     }
   });
 }
@@ -154,9 +180,10 @@ export function checkMetric(ctx: Ctx, m: Record<string, unknown>, i: number): vo
       ctx.issues.add(mp, 'required', 'count needs role: a role or a list of roles whose rows are counted');
       rolesComplete = false;
     } else {
-      const items: [unknown, Path][] = typeof m.role === 'string' ? [[m.role, p]]
-        : Array.isArray(m.role) ? m.role.map((x: unknown, k) => [x, [...p, k]]) : [];
-      if (!Array.isArray(m.role) && typeof m.role !== 'string') ctx.issues.add(p, 'type', `role must be a role name or a list of them, not ${show(m.role)}`);
+      const items: [unknown, Path][] =
+        typeof m.role === 'string' ? [[m.role, p]] : Array.isArray(m.role) ? m.role.map((x: unknown, k) => [x, [...p, k]]) : [];
+      if (!Array.isArray(m.role) && typeof m.role !== 'string')
+        ctx.issues.add(p, 'type', `role must be a role name or a list of them, not ${show(m.role)}`);
       else if (items.length === 0) ctx.issues.add(p, 'empty', 'role needs at least one role');
       if (items.length === 0) rolesComplete = false;
       for (const [x, xp] of items) {
@@ -176,9 +203,12 @@ export function checkMetric(ctx: Ctx, m: Record<string, unknown>, i: number): vo
     }
     requireAligned(ctx, roles, rolePaths, null, mp);
   } else {
-    const shape = agg === 'sumProduct' ? { single: false, arity: 2, what: 'a list of two number refs [a, b]' }
-      : agg === 'weightedSum' ? { single: false, what: 'a list of number refs (aligned roles)' }
-      : { single: true, what: 'a number ref or a list of refs in different roles' };
+    const shape =
+      agg === 'sumProduct'
+        ? { single: false, arity: 2, what: 'a list of two number refs [a, b]' }
+        : agg === 'weightedSum'
+          ? { single: false, what: 'a list of number refs (aligned roles)' }
+          : { single: true, what: 'a number ref or a list of refs in different roles' };
     const { refs, paths, complete } = checkOfRefs(ctx, m, mp, shape);
     rolesComplete = complete;
     requireNumeric(ctx, refs, paths, agg);
@@ -192,12 +222,17 @@ export function checkMetric(ctx: Ctx, m: Record<string, unknown>, i: number): vo
           rolePaths.push(paths[k]);
         }
       });
-      const need = agg === 'weightedSum' ? 'weightedSum is one score per aligned key: it needs align'
-        : roles.length > 1 ? `sumProduct over two roles multiplies values of the same aligned key: it needs align covering ${roles.join(' and ')}` : null;
+      const need =
+        agg === 'weightedSum'
+          ? 'weightedSum is one score per aligned key: it needs align'
+          : roles.length > 1
+            ? `sumProduct over two roles multiplies values of the same aligned key: it needs align covering ${roles.join(' and ')}`
+            : null;
       requireAligned(ctx, roles, rolePaths, need, [...mp, 'of']);
     } else {
       refs.forEach((r, k) => {
-        if (roles.includes(r.role)) ctx.issues.add(paths[k], 'same_role', `${r.ref}: a list in of combines different roles; role ${show(r.role)} is already listed`);
+        if (roles.includes(r.role))
+          ctx.issues.add(paths[k], 'same_role', `${r.ref}: a list in of combines different roles; role ${show(r.role)} is already listed`);
         else {
           roles.push(r.role);
           rolePaths.push(paths[k]);
@@ -210,7 +245,11 @@ export function checkMetric(ctx: Ctx, m: Record<string, unknown>, i: number): vo
   if (agg === 'weightedSum') {
     checkWeights(ctx, m, mp, Array.isArray(m.of) ? m.of.length : null);
     if (!ctx.rowLevel) {
-      ctx.issues.add(mp, 'row_level_required', 'weightedSum releases one value per key (row-level): it needs "release": {"rowLevel": true}');
+      ctx.issues.add(
+        mp,
+        'row_level_required',
+        'weightedSum releases one value per key (row-level): it needs "release": {"rowLevel": true}',
+      );
     }
     if (name) ctx.signatures.set(name, null);
     return;
@@ -245,18 +284,21 @@ function checkWeights(ctx: Ctx, m: Record<string, unknown>, mp: Path, n: number 
   if (!has(m, 'weights')) ctx.issues.add(mp, 'required', 'weightedSum needs weights: one number per ref of of, or "$params.name"');
   else if (isParamRef(m.weights)) {
     const prm = resolveParam(ctx, m.weights, p);
-    if (prm?.spec && prm.spec.type !== 'number-list') ctx.issues.add(p, 'param_type', `weights must name a number-list parameter; ${show(prm.name)} is ${prm.spec.type}`);
+    if (prm?.spec && prm.spec.type !== 'number-list')
+      ctx.issues.add(p, 'param_type', `weights must name a number-list parameter; ${show(prm.name)} is ${prm.spec.type}`);
   } else if (Array.isArray(m.weights)) {
     m.weights.forEach((w: unknown, k) => {
       if (!isFiniteNumber(w)) ctx.issues.add([...p, k], 'type', `a weight must be a finite number, not ${show(w)}`);
     });
-    if (n !== null && m.weights.length !== n) ctx.issues.add(p, 'length_mismatch', `${m.weights.length} weights for ${n} refs in of: one weight per ref`);
+    if (n !== null && m.weights.length !== n)
+      ctx.issues.add(p, 'length_mismatch', `${m.weights.length} weights for ${n} refs in of: one weight per ref`);
   } else ctx.issues.add(p, 'type', `weights must be a list of numbers or "$params.name", not ${show(m.weights)}`);
   if (has(m, 'bias')) {
     const bp = [...mp, 'bias'];
     if (isParamRef(m.bias)) {
       const prm = resolveParam(ctx, m.bias, bp);
-      if (prm?.spec && prm.spec.type !== 'number') ctx.issues.add(bp, 'param_type', `bias must name a number parameter; ${show(prm.name)} is ${prm.spec.type}`);
+      if (prm?.spec && prm.spec.type !== 'number')
+        ctx.issues.add(bp, 'param_type', `bias must name a number parameter; ${show(prm.name)} is ${prm.spec.type}`);
     } else if (!isFiniteNumber(m.bias)) ctx.issues.add(bp, 'type', `bias must be a finite number or "$params.name", not ${show(m.bias)}`);
   }
 }
@@ -271,15 +313,29 @@ function checkDerivedOperands(ctx: Ctx, m: Record<string, unknown>, mp: Path, ag
     const xp = [...p, k];
     if (typeof x !== 'string') return ctx.issues.add(xp, 'type', `expected a metric name, not ${show(x)}`);
     if (isParamRef(x)) {
-      if (agg !== 'dot' || k !== 1) return ctx.issues.add(xp, 'unknown_metric', `${agg} operands are metrics; only dot's second operand may be a "$params.name" number-list`);
+      if (agg !== 'dot' || k !== 1)
+        return ctx.issues.add(
+          xp,
+          'unknown_metric',
+          `${agg} operands are metrics; only dot's second operand may be a "$params.name" number-list`,
+        );
       const prm = resolveParam(ctx, x, xp);
-      if (prm?.spec && prm.spec.type !== 'number-list') ctx.issues.add(xp, 'param_type', `dot's parameter operand must be a number-list (one value per group); ${show(prm.name)} is ${prm.spec.type}`);
+      if (prm?.spec && prm.spec.type !== 'number-list')
+        ctx.issues.add(
+          xp,
+          'param_type',
+          `dot's parameter operand must be a number-list (one value per group); ${show(prm.name)} is ${prm.spec.type}`,
+        );
       return;
     }
     const target = ctx.metrics.get(x);
     if (!target) return ctx.issues.add(xp, 'unknown_metric', `no metric named ${show(x)}${suggest(x, ctx.metrics.keys())}`);
     if (target.agg && !SCALAR.includes(target.agg)) {
-      ctx.issues.add(xp, 'invalid_operand', `${show(x)} is a ${target.agg} (${target.agg === 'histogram' ? 'a list of counts' : 'row-level'}); ${agg} needs one number per group`);
+      ctx.issues.add(
+        xp,
+        'invalid_operand',
+        `${show(x)} is a ${target.agg} (${target.agg === 'histogram' ? 'a list of counts' : 'row-level'}); ${agg} needs one number per group`,
+      );
     }
   });
 }
@@ -322,7 +378,11 @@ export function checkDerivedGrouping(ctx: Ctx): void {
     const known = (s: Sig | 'param'): s is string[][] => s !== null && s !== 'param';
     if (agg === 'ratio' || agg === 'difference') {
       if (known(a) && known(b) && JSON.stringify(a) !== JSON.stringify(b)) {
-        ctx.issues.add(p, 'group_mismatch', `${show(ops[0])} and ${show(ops[1])} are grouped differently (${describe(a)} vs ${describe(b)}): ${agg} combines them group by group`);
+        ctx.issues.add(
+          p,
+          'group_mismatch',
+          `${show(ops[0])} and ${show(ops[1])} are grouped differently (${describe(a)} vs ${describe(b)}): ${agg} combines them group by group`,
+        );
         return null;
       }
       return known(a) && known(b) ? a : null;
@@ -331,7 +391,11 @@ export function checkDerivedGrouping(ctx: Ctx): void {
     if (known(a) && a.length === 0) ctx.issues.add([...p, 0], 'not_grouped', `${agg} runs across groups: ${show(ops[0])} needs by`);
     if (known(b) && b.length === 0) ctx.issues.add([...p, 1], 'not_grouped', `${agg} runs across groups: ${show(ops[1])} needs by`);
     if (known(a) && known(b) && a.length > 0 && b.length > 0 && JSON.stringify(a) !== JSON.stringify(b)) {
-      ctx.issues.add(p, 'group_mismatch', `${show(ops[0])} and ${show(ops[1])} are grouped differently (${describe(a)} vs ${describe(b)}): ${agg} pairs them group by group`);
+      ctx.issues.add(
+        p,
+        'group_mismatch',
+        `${show(ops[0])} and ${show(ops[1])} are grouped differently (${describe(a)} vs ${describe(b)}): ${agg} pairs them group by group`,
+      );
     }
     if (agg === 'correlation' && known(a) && a.length > 0 && a.reduce((n, v) => n * v.length, 1) < 2) {
       ctx.issues.add(p, 'too_few_groups', 'a correlation across groups needs at least two groups');

@@ -124,9 +124,7 @@ export function describeMetric(s: Scenario, name: string, seen: ReadonlySet<stri
   let dims: GroupDim[];
   if (kind === 'derived') {
     dims =
-      m.agg === 'ratio' || m.agg === 'difference'
-        ? describeMetric(s, (m.of as [string, string])[0], new Set([...seen, name])).dims
-        : [];
+      m.agg === 'ratio' || m.agg === 'difference' ? describeMetric(s, (m.of as [string, string])[0], new Set([...seen, name])).dims : [];
   } else {
     dims = byRefs(m).map((ref) => {
       const p = parseRef(ref);

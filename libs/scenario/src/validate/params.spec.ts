@@ -18,14 +18,21 @@ test('validateParams: defaults filled, types, category values, implied lengths',
   const ok = validateParams(ev, { onlyDistrict: 'b' });
   assert.deepEqual(ok, { ok: true, values: { minKwh: 0, onlyDistrict: 'b' } });
   assert.deepEqual(codes(validateParams(ev, {}) as never), ['/onlyDistrict required']);
-  assert.deepEqual(codes(validateParams(ev, { onlyDistrict: 'c', minKwh: '3', extra: 1 }) as never), ['/extra unknown_param', '/minKwh type', '/onlyDistrict unknown_category_value']);
+  assert.deepEqual(codes(validateParams(ev, { onlyDistrict: 'c', minKwh: '3', extra: 1 }) as never), [
+    '/extra unknown_param',
+    '/minKwh type',
+    '/onlyDistrict unknown_category_value',
+  ]);
   const t = scenario(tariff);
   assert.equal(validateParams(t, { tariff: [1, 2, 3, 4] }).ok, true);
   assert.deepEqual(codes(validateParams(t, { tariff: [1, 2, 3] }) as never), ['/tariff length_mismatch']);
   assert.deepEqual(codes(validateParams(t, { tariff: [1, 'x', 3, 4] }) as never), ['/tariff/1 type']);
   const c = scenario(creditScore);
   assert.equal(validateParams(c, { firms: ['a', 'b'], w: [1, 2], b: 0 }).ok, true);
-  assert.deepEqual(codes(validateParams(c, { firms: ['a', 'a'], w: [1, 2, 3], b: 0 }) as never), ['/firms/1 duplicate', '/w length_mismatch']);
+  assert.deepEqual(codes(validateParams(c, { firms: ['a', 'a'], w: [1, 2, 3], b: 0 }) as never), [
+    '/firms/1 duplicate',
+    '/w length_mismatch',
+  ]);
   assert.deepEqual(codes(validateParams(c, { firms: [], w: [1, 2], b: 0 }) as never), ['/firms empty']);
   assert.deepEqual(codes(validateParams(c, 'nope') as never), [' type']);
 });
@@ -49,19 +56,43 @@ test('validateParams: a category parameter must be a value of every column it is
 test('validateBindingSchema: names, types, category values, bounds', () => {
   const s = scenario(waterExample);
   const good = {
-    meter_id: { type: 'id' }, district: { type: 'category', values: ['shinan', 'laoshan'] },
-    m3: { type: 'integer', min: 0, max: 80 }, night_flow: { type: 'number', min: 0, max: 1 }, extra: { type: 'number', min: 0, max: 1 },
+    meter_id: { type: 'id' },
+    district: { type: 'category', values: ['shinan', 'laoshan'] },
+    m3: { type: 'integer', min: 0, max: 80 },
+    night_flow: { type: 'number', min: 0, max: 1 },
+    extra: { type: 'number', min: 0, max: 1 },
   };
   assert.deepEqual(validateBindingSchema(s, 'utility', good), []);
   const bad = {
-    meter_id: { type: 'category', values: ['x'] }, district: { type: 'category', values: ['shinan', 'jimo'] },
+    meter_id: { type: 'category', values: ['x'] },
+    district: { type: 'category', values: ['shinan', 'jimo'] },
     m3: { type: 'number', min: 100, max: 200 },
   };
-  assert.deepEqual(validateBindingSchema(s, 'utility', bad).map((e) => `${e.path} ${e.code}`), [
-    '/columns/meter_id/type type_mismatch', '/columns/district/values/1 unknown_category_value', '/columns/m3 bad_value', '/columns/night_flow unknown_column',
-  ]);
+  assert.deepEqual(
+    validateBindingSchema(s, 'utility', bad).map((e) => `${e.path} ${e.code}`),
+    [
+      '/columns/meter_id/type type_mismatch',
+      '/columns/district/values/1 unknown_category_value',
+      '/columns/m3 bad_value',
+      '/columns/night_flow unknown_column',
+    ],
+  );
   const ev = scenario(evCharging);
-  assert.deepEqual(validateBindingSchema(ev, 'op3', { district: { type: 'category', values: ['a'] }, hour: { type: 'category', values: ['0'] }, kwh: { type: 'number', min: 0, max: 1 }, power: { type: 'integer', min: 0, max: 1 } }).map((e) => e.code), ['type_mismatch']);
-  assert.deepEqual(validateBindingSchema(s, 'nobody', good).map((e) => e.code), ['unknown_role']);
-  assert.deepEqual(validateBindingSchema(s, 'utility', null).map((e) => e.code), ['type']);
+  assert.deepEqual(
+    validateBindingSchema(ev, 'op3', {
+      district: { type: 'category', values: ['a'] },
+      hour: { type: 'category', values: ['0'] },
+      kwh: { type: 'number', min: 0, max: 1 },
+      power: { type: 'integer', min: 0, max: 1 },
+    }).map((e) => e.code),
+    ['type_mismatch'],
+  );
+  assert.deepEqual(
+    validateBindingSchema(s, 'nobody', good).map((e) => e.code),
+    ['unknown_role'],
+  );
+  assert.deepEqual(
+    validateBindingSchema(s, 'utility', null).map((e) => e.code),
+    ['type'],
+  );
 });

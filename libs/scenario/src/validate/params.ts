@@ -53,10 +53,11 @@ function usesOf(s: Scenario): Map<string, Use[]> {
       add(m.of[1], { length: groups, what: `dot ${m.name} (one value per group of ${m.of[0]}, in group order)` });
     }
     const w = whereOf(m);
-    if (w) walkWhere(w, (ref, lit) => {
-      const col = columnOf(s, ref);
-      if (col?.type === 'category') add(lit, { categories: (col as CategoryColumn).values, what: `the where of ${m.name} (${ref})` });
-    });
+    if (w)
+      walkWhere(w, (ref, lit) => {
+        const col = columnOf(s, ref);
+        if (col?.type === 'category') add(lit, { categories: (col as CategoryColumn).values, what: `the where of ${m.name} (${ref})` });
+      });
   });
   return uses;
 }
@@ -67,9 +68,14 @@ export function validateParams(scenario: Scenario, values: unknown, opts: Params
     const issues = new IssueList();
     const specs = scenario.params ?? {};
     const given = values === undefined || values === null ? {} : values;
-    if (!isObject(given)) return { ok: false, errors: [{ path: '', code: 'type', message: `parameter values must be an object mapping names to values, not ${show(given)}` }] };
+    if (!isObject(given))
+      return {
+        ok: false,
+        errors: [{ path: '', code: 'type', message: `parameter values must be an object mapping names to values, not ${show(given)}` }],
+      };
     for (const k of Object.keys(given)) {
-      if (!Object.hasOwn(specs, k)) issues.add([k], 'unknown_param', `the scenario declares no parameter ${show(k)}${suggest(k, Object.keys(specs))}`);
+      if (!Object.hasOwn(specs, k))
+        issues.add([k], 'unknown_param', `the scenario declares no parameter ${show(k)}${suggest(k, Object.keys(specs))}`);
     }
     const uses = usesOf(scenario);
     const out: ParamValues = {};
@@ -81,7 +87,8 @@ export function validateParams(scenario: Scenario, values: unknown, opts: Params
       }
       const v = has ? given[name] : spec.default;
       if (spec.private && opts.privateValues === 'encrypted') {
-        if (typeof v !== 'string' || v === '') issues.add([name], 'type', `private parameter ${show(name)} must be given as the id of its ciphertext`);
+        if (typeof v !== 'string' || v === '')
+          issues.add([name], 'type', `private parameter ${show(name)} must be given as the id of its ciphertext`);
         else out[name] = v;
         continue;
       }

@@ -58,7 +58,13 @@ test('every problem is listed, not only the first', () => {
   d.release.minGroupSize = -1;
   d.extra = true;
   const got = refused(d).map((e) => `${e.path} ${e.code}`);
-  for (const want of ['/metrics/0/agg unknown_agg', '/metrics/2/of unknown_column', '/inputs/utility/columns/m3/min min_gt_max', '/release/minGroupSize bad_value', '/extra unknown_field']) {
+  for (const want of [
+    '/metrics/0/agg unknown_agg',
+    '/metrics/2/of unknown_column',
+    '/inputs/utility/columns/m3/min min_gt_max',
+    '/release/minGroupSize bad_value',
+    '/extra unknown_field',
+  ]) {
     assert.ok(got.includes(want), `missing ${want} in ${JSON.stringify(got)}`);
   }
 });
@@ -74,11 +80,16 @@ test('refs into a malformed column are not reported twice', () => {
   const d = structuredClone(waterExample) as Doc;
   d.inputs.utility.columns.m3 = { type: 'number' };
   const errors = refused(d);
-  assert.deepEqual(errors.map((e) => e.path), ['/inputs/utility/columns/m3', '/inputs/utility/columns/m3']);
+  assert.deepEqual(
+    errors.map((e) => e.path),
+    ['/inputs/utility/columns/m3', '/inputs/utility/columns/m3'],
+  );
 });
 
 test('prototype-looking names are refused and cannot pollute', () => {
-  const d = JSON.parse('{"id":"x","title":"t","inputs":{"__proto__":{"columns":{"a":{"type":"id"}}}},"metrics":[{"name":"constructor","agg":"count","role":"__proto__"}]}');
+  const d = JSON.parse(
+    '{"id":"x","title":"t","inputs":{"__proto__":{"columns":{"a":{"type":"id"}}}},"metrics":[{"name":"constructor","agg":"count","role":"__proto__"}]}',
+  );
   const errors = refused(d);
   assert.ok(errors.some((e) => e.path === '/inputs/__proto__' && e.code === 'bad_name'));
   assert.ok(errors.some((e) => e.path === '/metrics/0/name' && e.code === 'bad_name'));
@@ -89,7 +100,14 @@ test('non-JSON input (cycles, throwing getters) is refused, not thrown', () => {
   const cyclic: Doc = structuredClone(waterExample);
   cyclic.release.self = cyclic;
   assert.equal(validateScenario(cyclic).ok, false);
-  const trap = new Proxy({}, { ownKeys() { throw new Error('boom'); } });
+  const trap = new Proxy(
+    {},
+    {
+      ownKeys() {
+        throw new Error('boom');
+      },
+    },
+  );
   const r = validateScenario(trap);
   assert.equal(r.ok, false);
   assert.equal(r.ok ? '' : r.errors[0].code, 'internal');

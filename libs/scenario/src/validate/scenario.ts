@@ -35,7 +35,11 @@ function checkOutputCount(ctx: Ctx, metrics: unknown[]): void {
     total += groups * bins;
   });
   if (total > MAX_OUTPUT_VALUES) {
-    ctx.issues.add(['metrics'], 'too_many_outputs', `the metrics release ${total} values (groups summed over metrics); at most ${MAX_OUTPUT_VALUES} are allowed`);
+    ctx.issues.add(
+      ['metrics'],
+      'too_many_outputs',
+      `the metrics release ${total} values (groups summed over metrics); at most ${MAX_OUTPUT_VALUES} are allowed`,
+    );
   }
 }
 

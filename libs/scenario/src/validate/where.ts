@@ -6,8 +6,16 @@
 import type { CategoryColumn, ColumnSpec } from '../types.js';
 import { isFiniteNumber, show } from './issues.js';
 import {
-  has, isNumeric, isObject, isParamRef, resolveParam, resolveRef, suggest,
-  type Ctx, type Path, type ResolvedRef,
+  has,
+  isNumeric,
+  isObject,
+  isParamRef,
+  resolveParam,
+  resolveRef,
+  suggest,
+  type Ctx,
+  type Path,
+  type ResolvedRef,
 } from './context.js';
 import { MAX_GROUPS, MAX_WHERE_DEPTH } from './names.js';
 import type { MetricKind } from './model.js';
@@ -42,17 +50,33 @@ export function checkScope(ctx: Ctx, ref: ResolvedRef, path: Path, scope: Scope)
       if (!table) continue;
       const other = table.get(ref.column);
       if (other === undefined) {
-        ctx.issues.add(path, 'column_mismatch', `${ref.ref} is read from every role of this metric, but role ${show(q)} has no column ${show(ref.column)}`);
+        ctx.issues.add(
+          path,
+          'column_mismatch',
+          `${ref.ref} is read from every role of this metric, but role ${show(q)} has no column ${show(ref.column)}`,
+        );
       } else if (other !== null && !sameColumn(ref.spec, other)) {
-        ctx.issues.add(path, 'column_mismatch', `${q}.${ref.column} differs from ${ref.ref} (a metric over several roles needs the same type${ref.spec.type === 'category' ? ' and the same category values, in the same order' : ''})`);
+        ctx.issues.add(
+          path,
+          'column_mismatch',
+          `${q}.${ref.column} differs from ${ref.ref} (a metric over several roles needs the same type${ref.spec.type === 'category' ? ' and the same category values, in the same order' : ''})`,
+        );
       }
     }
     return;
   }
   if (!ctx.align) {
-    ctx.issues.add(path, 'not_aligned', `${ref.ref} is in role ${show(ref.role)}, which this metric does not read (${scope.roles.join(', ')}): naming another role's column needs align covering both roles`);
+    ctx.issues.add(
+      path,
+      'not_aligned',
+      `${ref.ref} is in role ${show(ref.role)}, which this metric does not read (${scope.roles.join(', ')}): naming another role's column needs align covering both roles`,
+    );
   } else if (!ctx.align.has(ref.role)) {
-    ctx.issues.add(path, 'not_aligned', `${ref.ref}: role ${show(ref.role)} is not in align.on, so its rows cannot be matched to this metric's rows`);
+    ctx.issues.add(
+      path,
+      'not_aligned',
+      `${ref.ref}: role ${show(ref.role)} is not in align.on, so its rows cannot be matched to this metric's rows`,
+    );
   }
 }
 
@@ -62,15 +86,22 @@ function checkLiteral(ctx: Ctx, spec: ColumnSpec | null, lit: unknown, path: Pat
     const p = resolveParam(ctx, lit, path);
     if (!p || !p.spec || !spec || spec.type === 'id') return;
     if (p.spec.private) {
-      ctx.issues.add(path, 'private_param_use', `${show(lit)} is private (encrypted under the consumer's key): a provider cannot filter rows with it`);
+      ctx.issues.add(
+        path,
+        'private_param_use',
+        `${show(lit)} is private (encrypted under the consumer's key): a provider cannot filter rows with it`,
+      );
     }
     if (isNumeric(spec) && p.spec.type !== 'number') {
       ctx.issues.add(path, 'param_type', `${ref} is a ${spec.type} column: ${show(lit)} must be a number parameter, not ${p.spec.type}`);
     } else if (spec.type === 'category') {
-      if (p.spec.type !== 'category') ctx.issues.add(path, 'param_type', `${ref} is a category column: ${show(lit)} must be a category parameter, not ${p.spec.type}`);
-      else for (const v of p.spec.values ?? []) {
-        if (!spec.values.includes(v)) ctx.issues.add(path, 'unknown_category_value', `parameter value ${show(v)} of ${show(lit)} is not a value of ${ref}`);
-      }
+      if (p.spec.type !== 'category')
+        ctx.issues.add(path, 'param_type', `${ref} is a category column: ${show(lit)} must be a category parameter, not ${p.spec.type}`);
+      else
+        for (const v of p.spec.values ?? []) {
+          if (!spec.values.includes(v))
+            ctx.issues.add(path, 'unknown_category_value', `parameter value ${show(v)} of ${show(lit)} is not a value of ${ref}`);
+        }
     }
     return;
   }
@@ -80,7 +111,8 @@ function checkLiteral(ctx: Ctx, spec: ColumnSpec | null, lit: unknown, path: Pat
   }
   if (!spec || spec.type === 'id') return;
   if (isNumeric(spec)) {
-    if (typeof lit !== 'number') ctx.issues.add(path, 'type_mismatch', `${ref} is a ${spec.type} column: compare it with a number, not the string ${show(lit)}`);
+    if (typeof lit !== 'number')
+      ctx.issues.add(path, 'type_mismatch', `${ref} is a ${spec.type} column: compare it with a number, not the string ${show(lit)}`);
   } else if (typeof lit !== 'string') {
     ctx.issues.add(path, 'type_mismatch', `${ref} is a category column: compare it with one of its values, not the number ${lit}`);
   } else if (!spec.values.includes(lit)) {
@@ -118,9 +150,13 @@ export function checkWhere(ctx: Ctx, v: unknown, path: Path, scope: Scope, depth
   }
   const keys = Object.keys(v);
   if (keys.length !== 1) {
-    ctx.issues.add(path, 'bad_where', keys.length === 0
-      ? `a where node needs one operator (${OPERATORS.join(', ')})`
-      : `a where node has exactly one operator, not ${keys.length}: combine conditions with {"and": [...]}`);
+    ctx.issues.add(
+      path,
+      'bad_where',
+      keys.length === 0
+        ? `a where node needs one operator (${OPERATORS.join(', ')})`
+        : `a where node has exactly one operator, not ${keys.length}: combine conditions with {"and": [...]}`,
+    );
   }
   for (const op of keys) {
     const p = [...path, op];
@@ -160,9 +196,14 @@ function checkInList(ctx: Ctx, spec: ColumnSpec | null, v: unknown, path: Path, 
     const p = resolveParam(ctx, v, path);
     if (!p?.spec || !spec) return;
     if (spec.type === 'category') {
-      ctx.issues.add(path, 'param_type', `${ref} is a category column: list its values in the document (there is no category-list parameter)`);
+      ctx.issues.add(
+        path,
+        'param_type',
+        `${ref} is a category column: list its values in the document (there is no category-list parameter)`,
+      );
     } else if (spec.type !== 'id') {
-      if (p.spec.type !== 'number-list') ctx.issues.add(path, 'param_type', `${show(v)} must be a number-list parameter, not ${p.spec.type}`);
+      if (p.spec.type !== 'number-list')
+        ctx.issues.add(path, 'param_type', `${show(v)} must be a number-list parameter, not ${p.spec.type}`);
       if (p.spec.private) ctx.issues.add(path, 'private_param_use', `${show(v)} is private: a provider cannot filter rows with it`);
     }
     return;
@@ -176,7 +217,8 @@ function checkInList(ctx: Ctx, spec: ColumnSpec | null, v: unknown, path: Path, 
     return;
   }
   v.forEach((lit: unknown, i) => {
-    if (isParamRef(lit)) ctx.issues.add([...path, i], 'type', 'an in list holds literals; to pass a list use "$params.name" in place of the whole list');
+    if (isParamRef(lit))
+      ctx.issues.add([...path, i], 'type', 'an in list holds literals; to pass a list use "$params.name" in place of the whole list');
     else checkLiteral(ctx, spec, lit, [...path, i], ref);
   });
 }
@@ -215,7 +257,11 @@ export function checkBy(ctx: Ctx, metric: Record<string, unknown>, path: Path, s
     checkScope(ctx, ref, xp, scope);
     if (!ref.spec) ok = false;
     else if (ref.spec.type !== 'category') {
-      ctx.issues.add(xp, 'not_category', `by needs category columns; ${ref.ref} is ${ref.spec.type === 'id' ? 'an id' : `a ${ref.spec.type}`} column`);
+      ctx.issues.add(
+        xp,
+        'not_category',
+        `by needs category columns; ${ref.ref} is ${ref.spec.type === 'id' ? 'an id' : `a ${ref.spec.type}`} column`,
+      );
       ok = false;
     } else sig.push((ref.spec as CategoryColumn).values);
   }

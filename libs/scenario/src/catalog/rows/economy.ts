@@ -18,7 +18,10 @@ function spread(from: readonly number[], count: number): number[] {
 
 // ---- #22 SME credit score (bank, tax, utility aligned on firm id; keys listed by the bank)
 
-interface Firm { health: number; size: number }
+interface Firm {
+  health: number;
+  size: number;
+}
 
 /** Facts about firm k every source reflects: creditworthiness (standard normal) and size. */
 function firmOf(c: RowContext, k: number): Firm {
@@ -125,7 +128,14 @@ export const invoiceDoubleFinancing: ScenarioGenerator = {
     for (const list of platforms) for (const k of list) seen.set(k, (seen.get(k) ?? 0) + 1);
     const doubled = [...seen].filter(([, n]) => n > 1).map(([k]) => k);
     const fictitious = platforms.flat().filter((k) => k >= FAKE_BASE);
-    const ordinary = platforms.map((l) => spread(l.filter((k) => k < FAKE_BASE), 60)).flat();
+    const ordinary = platforms
+      .map((l) =>
+        spread(
+          l.filter((k) => k < FAKE_BASE),
+          60,
+        ),
+      )
+      .flat();
     const beyond = tools.scannedUpTo(rows) + 1;
     // The regulator's list: ordinary financed invoices, every double-financed one it suspects (up to 60),
     // up to 5 fictitious ones and two numbers nobody holds.
@@ -138,7 +148,14 @@ export const invoiceDoubleFinancing: ScenarioGenerator = {
 
 const MERCHANTS = weighted({ grocery: 30, restaurants: 22, apparel: 10, electronics: 6, travel: 8, fuel: 10, health: 8, entertainment: 6 });
 const TICKET: Record<string, number> = {
-  grocery: 85, restaurants: 95, apparel: 260, electronics: 900, travel: 600, fuel: 280, health: 120, entertainment: 150,
+  grocery: 85,
+  restaurants: 95,
+  apparel: 260,
+  electronics: 900,
+  travel: 600,
+  fuel: 280,
+  health: 120,
+  entertainment: 150,
 };
 const WEEKS = Array.from({ length: 12 }, (_, i) => `w${String(i + 1).padStart(2, '0')}`);
 /** A holiday week (w05) and a shopping festival (w11) lift spending. */
@@ -150,7 +167,9 @@ function processor(prefix: string): RoleGenerator {
     row: (c) => {
       const category = cover(c.i, MERCHANTS, c.rng);
       return {
-        txn_id: idFor(prefix, c.i), merchant_category: category, week: WEEK.pick(c.rng),
+        txn_id: idFor(prefix, c.i),
+        merchant_category: category,
+        week: WEEK.pick(c.rng),
         amount_yuan: round(clamp(c.rng.logNormal(TICKET[category], 0.8), 1, 20_000), 2),
       };
     },
@@ -163,9 +182,25 @@ export const retailConsumptionIndex: ScenarioGenerator = {
 
 // ---- #25 capacity utilisation
 
-const SECTORS = ['automotive', 'machinery', 'electronics', 'chemicals', 'textiles', 'food-processing', 'shipbuilding', 'home-appliances'] as const;
+const SECTORS = [
+  'automotive',
+  'machinery',
+  'electronics',
+  'chemicals',
+  'textiles',
+  'food-processing',
+  'shipbuilding',
+  'home-appliances',
+] as const;
 const MEAN_UTILISATION: Record<string, number> = {
-  automotive: 0.72, machinery: 0.6, electronics: 0.78, chemicals: 0.85, textiles: 0.55, 'food-processing': 0.65, shipbuilding: 0.5, 'home-appliances': 0.7,
+  automotive: 0.72,
+  machinery: 0.6,
+  electronics: 0.78,
+  chemicals: 0.85,
+  textiles: 0.55,
+  'food-processing': 0.65,
+  shipbuilding: 0.5,
+  'home-appliances': 0.7,
 };
 
 function machinePlatform(prefix: string, mix: readonly number[]): RoleGenerator {
@@ -194,10 +229,21 @@ export const industrialCapacityUtilization: ScenarioGenerator = {
 const SECTOR_SHARE = new Weighted(SECTORS, [12, 20, 15, 10, 10, 14, 5, 14]);
 /** Electricity per unit of output, MWh per 10,000 yuan. */
 const INTENSITY: Record<string, number> = {
-  automotive: 0.08, machinery: 0.12, electronics: 0.1, chemicals: 0.6, textiles: 0.35, 'food-processing': 0.15, shipbuilding: 0.2, 'home-appliances': 0.07,
+  automotive: 0.08,
+  machinery: 0.12,
+  electronics: 0.1,
+  chemicals: 0.6,
+  textiles: 0.35,
+  'food-processing': 0.15,
+  shipbuilding: 0.2,
+  'home-appliances': 0.07,
 };
 
-interface Plant { sector: string; output: number; intensity: number }
+interface Plant {
+  sector: string;
+  output: number;
+  intensity: number;
+}
 
 function plantOf(c: RowContext, k: number): Plant {
   const r = c.keyed('plant', k);
@@ -239,8 +285,10 @@ export const cropYieldEstimate: ScenarioGenerator = {
         const gdd = w.normal(2400, 180);
         const sunshine = w.normal(1900, 120) - 0.3 * (rain - 650); // rainy seasons are cloudier
         return {
-          plot_id: idFor('PL', c.k), rain_mm: round(clamp(rain, 0, 1200), 1),
-          gdd: round(clamp(gdd, 0, 3500), 1), sunshine_h: round(clamp(sunshine, 0, 2200), 1),
+          plot_id: idFor('PL', c.k),
+          rain_mm: round(clamp(rain, 0, 1200), 1),
+          gdd: round(clamp(gdd, 0, 3500), 1),
+          sunshine_h: round(clamp(sunshine, 0, 2200), 1),
         };
       },
     },
@@ -250,8 +298,10 @@ export const cropYieldEstimate: ScenarioGenerator = {
       row: (c) => {
         const p = c.keyed('plot-inputs', c.k);
         return {
-          plot_id: idFor('PL', c.k), area_mu: round(clamp(p.logNormal(12, 0.9), 0.5, 300), 2),
-          fertilizer_kg_per_mu: round(clamp(p.normal(32, 7), 0, 80), 1), irrigated: p.bernoulli(0.55) ? 1 : 0,
+          plot_id: idFor('PL', c.k),
+          area_mu: round(clamp(p.logNormal(12, 0.9), 0.5, 300), 2),
+          fertilizer_kg_per_mu: round(clamp(p.normal(32, 7), 0, 80), 1),
+          irrigated: p.bernoulli(0.55) ? 1 : 0,
         };
       },
     },

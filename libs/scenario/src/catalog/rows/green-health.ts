@@ -6,11 +6,25 @@ import type { District, RoleGenerator, RowContext, ScenarioGenerator } from '../
 // ---- #8 park carbon accounting
 
 const PARK_INDUSTRY = weighted({
-  manufacturing: 30, chemicals: 8, electronics: 14, food: 10, textiles: 8, logistics: 12, 'data-center': 3, services: 15,
+  manufacturing: 30,
+  chemicals: 8,
+  electronics: 14,
+  food: 10,
+  textiles: 8,
+  logistics: 12,
+  'data-center': 3,
+  services: 15,
 });
 /** Median annual emissions per enterprise, tCO2e (log-normal, sigma 1). */
 const EMISSIONS_MEDIAN: Record<string, number> = {
-  manufacturing: 8000, chemicals: 40000, electronics: 5000, food: 3000, textiles: 4000, logistics: 2500, 'data-center': 30000, services: 600,
+  manufacturing: 8000,
+  chemicals: 40000,
+  electronics: 5000,
+  food: 3000,
+  textiles: 4000,
+  logistics: 2500,
+  'data-center': 30000,
+  services: 600,
 };
 
 export const parkCarbonAccounting: ScenarioGenerator = {
@@ -23,7 +37,8 @@ export const parkCarbonAccounting: ScenarioGenerator = {
         // Allowances follow sector benchmarks, mostly a little above verified emissions: about 1 in 6 firms is over.
         const allowance = emissions * c.rng.uniform(0.95, 1.25);
         return {
-          firm_id: idFor('PK', c.i), industry,
+          firm_id: idFor('PK', c.i),
+          industry,
           emissions_t: round(emissions, 1),
           balance_t: round(clamp(allowance - emissions, -250_000, 250_000), 1),
         };
@@ -36,15 +51,33 @@ export const parkCarbonAccounting: ScenarioGenerator = {
 
 const WASTE = weighted({ construction: 20, 'household-recyclables': 30, kitchen: 15, 'industrial-solid': 20, hazardous: 8, 'e-waste': 7 });
 const WASTE_TONNES: Record<string, [number, number]> = {
-  construction: [15000, 0.9], 'household-recyclables': [3000, 0.8], kitchen: [8000, 0.7],
-  'industrial-solid': [12000, 0.9], hazardous: [2000, 0.8], 'e-waste': [800, 0.8],
+  construction: [15000, 0.9],
+  'household-recyclables': [3000, 0.8],
+  kitchen: [8000, 0.7],
+  'industrial-solid': [12000, 0.9],
+  hazardous: [2000, 0.8],
+  'e-waste': [800, 0.8],
 };
 const RECOVERY: Record<string, number> = {
-  construction: 0.85, 'household-recyclables': 0.9, kitchen: 0.75, 'industrial-solid': 0.7, hazardous: 0.45, 'e-waste': 0.8,
+  construction: 0.85,
+  'household-recyclables': 0.9,
+  kitchen: 0.75,
+  'industrial-solid': 0.7,
+  hazardous: 0.45,
+  'e-waste': 0.8,
 };
 /** Industrial streams sit in the industrial districts; household streams follow population. */
 const INDUSTRIAL_DISTRICT = weighted<District>({
-  shinan: 1, shibei: 3, licang: 5, laoshan: 2, chengyang: 14, huangdao: 22, jimo: 14, jiaozhou: 16, pingdu: 12, laixi: 11,
+  shinan: 1,
+  shibei: 3,
+  licang: 5,
+  laoshan: 2,
+  chengyang: 14,
+  huangdao: 22,
+  jimo: 14,
+  jiaozhou: 16,
+  pingdu: 12,
+  laixi: 11,
 });
 
 export const wasteFreeCityRecycling: ScenarioGenerator = {
@@ -58,7 +91,9 @@ export const wasteFreeCityRecycling: ScenarioGenerator = {
         const [median, sigma] = WASTE_TONNES[category];
         const mean = RECOVERY[category];
         return {
-          facility_id: idFor('RF', c.i), district, waste_category: category,
+          facility_id: idFor('RF', c.i),
+          district,
+          waste_category: category,
           tonnes: round(clamp(c.rng.logNormal(median, sigma), 0, 100_000), 1),
           recovery_rate: round(c.rng.beta(mean * 20, (1 - mean) * 20), 4),
         };
@@ -86,8 +121,11 @@ function strokeHospital(prefix: string, factor: number): RoleGenerator {
 
 export const strokeLengthOfStay: ScenarioGenerator = {
   roles: {
-    hospital1: strokeHospital('SA', 1.12), hospital2: strokeHospital('SB', 1.05), hospital3: strokeHospital('SC', 1),
-    hospital4: strokeHospital('SD', 0.94), hospital5: strokeHospital('SE', 0.88),
+    hospital1: strokeHospital('SA', 1.12),
+    hospital2: strokeHospital('SB', 1.05),
+    hospital3: strokeHospital('SC', 1),
+    hospital4: strokeHospital('SD', 0.94),
+    hospital5: strokeHospital('SE', 0.88),
   },
 };
 
@@ -108,7 +146,9 @@ function diabetesHospital(prefix: string): RoleGenerator {
 
 export const diseaseIncidenceByAge: ScenarioGenerator = {
   roles: {
-    hospital1: diabetesHospital('DA'), hospital2: diabetesHospital('DB'), hospital3: diabetesHospital('DC'),
+    hospital1: diabetesHospital('DA'),
+    hospital2: diabetesHospital('DB'),
+    hospital3: diabetesHospital('DC'),
     registry: {
       defaultRows: 700, // 140 streets x 5 age bands
       row: (c) => {
@@ -125,13 +165,26 @@ export const diseaseIncidenceByAge: ScenarioGenerator = {
 // ---- #12 chronic elderly care (registry and health records aligned by resident id, PSI)
 
 const COMMUNITY = weighted({
-  badaguan: 6, 'zhongshan-road': 9, 'jiangsu-road': 8, xiaoyushan: 5, taidong: 12, 'dengzhou-road': 10,
-  'haibo-road': 9, 'fushan-bay': 11, zhanshan: 7, jinmenlu: 8, xiazhuang: 10, shazikou: 5,
+  badaguan: 6,
+  'zhongshan-road': 9,
+  'jiangsu-road': 8,
+  xiaoyushan: 5,
+  taidong: 12,
+  'dengzhou-road': 10,
+  'haibo-road': 9,
+  'fushan-bay': 11,
+  zhanshan: 7,
+  jinmenlu: 8,
+  xiazhuang: 10,
+  shazikou: 5,
 });
 /** Age pyramid in 10-year bands 0-9 .. 100-109 (an ageing old town: about 21% aged 65+). */
 const AGE_DECADE = new Weighted([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100], [8, 9, 12, 15, 15, 15, 13, 8, 4, 1, 0.05]);
 
-interface Resident { community: string; age: number }
+interface Resident {
+  community: string;
+  age: number;
+}
 
 /** Facts of resident k both the registry and the health records agree on. */
 function residentOf(c: RowContext, k: number): Resident {
@@ -172,13 +225,34 @@ export const chronicElderlyCareDemand: ScenarioGenerator = {
 // ---- #13 insurance cost ratio
 
 const DIAGNOSIS = weighted({
-  cardiovascular: 20, respiratory: 18, oncology: 10, orthopedic: 12, maternity: 10, digestive: 14, neurology: 8, other: 8,
+  cardiovascular: 20,
+  respiratory: 18,
+  oncology: 10,
+  orthopedic: 12,
+  maternity: 10,
+  digestive: 14,
+  neurology: 8,
+  other: 8,
 });
 const STAY_COST: Record<string, number> = {
-  cardiovascular: 28000, respiratory: 9000, oncology: 45000, orthopedic: 32000, maternity: 7000, digestive: 11000, neurology: 22000, other: 8000,
+  cardiovascular: 28000,
+  respiratory: 9000,
+  oncology: 45000,
+  orthopedic: 32000,
+  maternity: 7000,
+  digestive: 11000,
+  neurology: 22000,
+  other: 8000,
 };
 const REIMBURSED_SHARE: Record<string, number> = {
-  cardiovascular: 0.68, respiratory: 0.72, oncology: 0.6, orthopedic: 0.62, maternity: 0.75, digestive: 0.7, neurology: 0.65, other: 0.66,
+  cardiovascular: 0.68,
+  respiratory: 0.72,
+  oncology: 0.6,
+  orthopedic: 0.62,
+  maternity: 0.75,
+  digestive: 0.7,
+  neurology: 0.65,
+  other: 0.66,
 };
 
 function costHospital(prefix: string, factor: number): RoleGenerator {
@@ -212,11 +286,29 @@ export const insuranceCostRatio: ScenarioGenerator = {
 
 /** Children aged 3-5 follow recent births: fast-growing districts (huangdao, chengyang) weigh most. */
 const CHILD_DISTRICT = weighted<District>({
-  shinan: 3, shibei: 7, licang: 6, laoshan: 6, chengyang: 14, huangdao: 22, jimo: 13, jiaozhou: 11, pingdu: 11, laixi: 7,
+  shinan: 3,
+  shibei: 7,
+  licang: 6,
+  laoshan: 6,
+  chengyang: 14,
+  huangdao: 22,
+  jimo: 13,
+  jiaozhou: 11,
+  pingdu: 11,
+  laixi: 7,
 });
 /** Kindergartens lag behind: relatively more in the old town, fewer in growing districts. */
 const KINDERGARTEN_DISTRICT = weighted<District>({
-  shinan: 5, shibei: 9, licang: 7, laoshan: 7, chengyang: 11, huangdao: 18, jimo: 12, jiaozhou: 11, pingdu: 12, laixi: 8,
+  shinan: 5,
+  shibei: 9,
+  licang: 7,
+  laoshan: 7,
+  chengyang: 11,
+  huangdao: 18,
+  jimo: 12,
+  jiaozhou: 11,
+  pingdu: 12,
+  laixi: 8,
 });
 const OWNERSHIP = weighted({ public: 45, 'private-inclusive': 40, private: 15 });
 const PLACES_MEDIAN: Record<string, number> = { public: 200, 'private-inclusive': 160, private: 120 };
@@ -238,4 +330,3 @@ export const childcareCapacityGap: ScenarioGenerator = {
     },
   },
 };
-

@@ -6,8 +6,16 @@ import type { District, RoleGenerator, RowContext, ScenarioGenerator } from '../
 
 /** Old-town districts have older mains and more leaking service pipes. */
 const LEAK_RATE: Record<District, number> = {
-  shinan: 0.05, shibei: 0.05, licang: 0.035, laoshan: 0.02, chengyang: 0.03,
-  huangdao: 0.025, jimo: 0.035, jiaozhou: 0.035, pingdu: 0.04, laixi: 0.04,
+  shinan: 0.05,
+  shibei: 0.05,
+  licang: 0.035,
+  laoshan: 0.02,
+  chengyang: 0.03,
+  huangdao: 0.025,
+  jimo: 0.035,
+  jiaozhou: 0.035,
+  pingdu: 0.04,
+  laixi: 0.04,
 };
 
 /** One smart meter's day: households log-normal around 0.42 m3, 7% commercial accounts around 4 m3. */
@@ -30,8 +38,16 @@ const OLD_TOWN = new Weighted(AGE_BANDS, [10, 20, 35, 35]);
 const INNER = new Weighted(AGE_BANDS, [25, 35, 25, 15]);
 const NEW_TOWN = new Weighted(AGE_BANDS, [50, 30, 15, 5]);
 const PIPE_AGE: Record<District, Weighted<string>> = {
-  shinan: OLD_TOWN, shibei: OLD_TOWN, licang: INNER, laoshan: NEW_TOWN, chengyang: INNER,
-  huangdao: NEW_TOWN, jimo: INNER, jiaozhou: INNER, pingdu: INNER, laixi: INNER,
+  shinan: OLD_TOWN,
+  shibei: OLD_TOWN,
+  licang: INNER,
+  laoshan: NEW_TOWN,
+  chengyang: INNER,
+  huangdao: NEW_TOWN,
+  jimo: INNER,
+  jiaozhou: INNER,
+  pingdu: INNER,
+  laixi: INNER,
 };
 const LEAK_BY_AGE: Record<string, number> = { '0-10': 0.01, '10-20': 0.025, '20-30': 0.05, '30+': 0.09 };
 
@@ -53,7 +69,11 @@ export const waterLeakScreening: ScenarioGenerator = {
 
 // ---- #3 drainage: one storm day; rain per district-hour is a shared field both roles see.
 
-interface Storm { peak: Record<string, number>; intensity: Record<string, number>; base: Record<string, number> }
+interface Storm {
+  peak: Record<string, number>;
+  intensity: Record<string, number>;
+  base: Record<string, number>;
+}
 
 function storm(c: RowContext): Storm {
   return c.shared('storm', (r: Rng) => {
@@ -110,7 +130,16 @@ export const drainageRainfallResponse: ScenarioGenerator = {
 const SESSION_WEIGHTS = [3, 2, 1.5, 1, 1, 1.5, 3, 5, 6, 5, 4, 4, 5, 5, 4, 4, 4, 5, 7, 8, 8, 7, 6, 4];
 const SESSION_START = hourProfile(SESSION_WEIGHTS);
 const EV_DISTRICT = weighted<District>({
-  shinan: 8, shibei: 10, licang: 9, laoshan: 10, chengyang: 11, huangdao: 16, jimo: 9, jiaozhou: 9, pingdu: 5, laixi: 4,
+  shinan: 8,
+  shibei: 10,
+  licang: 9,
+  laoshan: 10,
+  chengyang: 11,
+  huangdao: 16,
+  jimo: 9,
+  jiaozhou: 9,
+  pingdu: 5,
+  laixi: 4,
 });
 
 /** A pile's main session: DC fast piles (share `dcShare`) deliver more per session than AC piles. */
@@ -135,7 +164,9 @@ export const evChargingDemand: ScenarioGenerator = {
 };
 
 /** Relative city load by hour: night trough, late-morning shoulder, evening peak. */
-const CITY_LOAD = [0.62, 0.58, 0.56, 0.55, 0.56, 0.6, 0.7, 0.82, 0.92, 1.0, 1.05, 1.08, 1.0, 1.02, 1.05, 1.04, 1.03, 1.08, 1.18, 1.22, 1.18, 1.05, 0.9, 0.74];
+const CITY_LOAD = [
+  0.62, 0.58, 0.56, 0.55, 0.56, 0.6, 0.7, 0.82, 0.92, 1.0, 1.05, 1.08, 1.0, 1.02, 1.05, 1.04, 1.03, 1.08, 1.18, 1.22, 1.18, 1.05, 0.9, 0.74,
+];
 const EV_SHARE_BY_HOUR = SESSION_WEIGHTS.map((w) => w / 8);
 
 export const evGridLoadCoupling: ScenarioGenerator = {
@@ -203,9 +234,13 @@ export const microgridRenewableBalance: ScenarioGenerator = {
 
 /** The current residential time-of-use tariff, yuan/kWh: valley 23:00-08:00, peaks 10-12 and 17-22. */
 export const CURRENT_TARIFF: readonly number[] = HOURS.map((_, h) =>
-  h < 8 || h === 23 ? 0.3469 : (h >= 10 && h < 12) || (h >= 17 && h < 22) ? 0.6969 : 0.5469);
+  h < 8 || h === 23 ? 0.3469 : (h >= 10 && h < 12) || (h >= 17 && h < 22) ? 0.6969 : 0.5469,
+);
 /** Mean household kWh by hour: low overnight, a breakfast bump, the evening peak. */
-const HOUSEHOLD_KWH = [0.18, 0.15, 0.13, 0.12, 0.12, 0.14, 0.22, 0.34, 0.3, 0.24, 0.22, 0.26, 0.3, 0.26, 0.22, 0.22, 0.26, 0.36, 0.52, 0.62, 0.64, 0.58, 0.44, 0.28];
+const HOUSEHOLD_KWH = [
+  0.18, 0.15, 0.13, 0.12, 0.12, 0.14, 0.22, 0.34, 0.3, 0.24, 0.22, 0.26, 0.3, 0.26, 0.22, 0.22, 0.26, 0.36, 0.52, 0.62, 0.64, 0.58, 0.44,
+  0.28,
+];
 
 export const householdTariffAudit: ScenarioGenerator = {
   roles: {
