@@ -425,6 +425,61 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
     assert.ok('paid' in decoded.metrics);
   });
 
+  /** One role, one ungrouped sum over the rows at or under a public threshold `t`: moving t past one row isolates it. */
+  function threshold(id: string, release: Record<string, unknown>): Scenario {
+    return {
+      id,
+      title: id,
+      sector: 'test',
+      description: 'policy binding test, differencing',
+      inputs: { p: { description: 'rows', columns: col } },
+      params: { t: { type: 'number', description: 'the threshold' } },
+      metrics: [{ name: 'total', agg: 'sum', of: 'p.x', where: { le: ['p.x', '$params.t'] }, description: 'x at or under t' }],
+      release,
+    } as unknown as Scenario;
+  }
+
+  it('differencing: two exact jobs one row apart cannot both run where noise is required; where it is not, their difference is the row (the test can tell)', async () => {
+    // 90 rows, x = 10·i: t = 500 and t = 510 differ by exactly the row with x = 510
+    const rows = Array.from({ length: 90 }, (_, i) => ({ rid: `p${i}`, cat: ['a', 'b', 'c'][i % 3]!, x: 10 * i }));
+    const exactSc = threshold('pb-diff-exact', { minGroupSize: 5 });
+    const noisySc = threshold('pb-diff-noisy', { minGroupSize: 5, noise: { mechanism: 'laplace', epsilon: 0.5 } });
+    for (const sc of [exactSc, noisySc]) {
+      const reg = await call(s.url, 'POST', '/scenarios', { token: consumer, body: sc });
+      assert.equal(reg.status, 201, reg.text);
+    }
+    const run = async (b: Record<string, unknown>, sc: Scenario, params: Record<string, unknown>): Promise<number> => {
+      const r = await call(s.url, 'POST', '/jobs', { token: consumer, body: b });
+      assert.equal(r.status, 202, r.text);
+      const st = await waitForJob(client, r.body.id as string, undefined, 250, 240_000);
+      assert.equal(st.status, 'completed', JSON.stringify(st.error));
+      const doc = await fetchResult(client, r.body.id as string, await keysFor(sc, params));
+      return doc.metrics.total as number;
+    };
+
+    // control: a policy without required noise lets both exact jobs run, and subtracting them gives the row back
+    const open = await dataset(col, rows, policy());
+    const below = await run(await body(exactSc, { p: open }, { t: 500 }), exactSc, { t: 500 });
+    const above = await run(await body(exactSc, { p: open }, { t: 510 }), exactSc, { t: 510 });
+    assert.equal(Math.round(above - below), 510, 'the differencing attack works where the policy allows exact jobs');
+
+    // noise required: neither exact job runs (dry run and submit), nothing stored or charged
+    const held = await dataset(col, rows, policy({ epsilonBudget: 1, noise: { required: true, maxEpsilonPerJob: 0.5 } }));
+    for (const t of [500, 510]) {
+      const b = await body(exactSc, { p: held }, { t });
+      assert.deepEqual(await codesOfDryRun(b), ['NOISE_REQUIRED']);
+      await refused(b, held, ['NOISE_REQUIRED']);
+    }
+    // the same two questions with noise: both run, each charged its epsilon; a third is refused for budget
+    const n1 = await run(await body(noisySc, { p: held }, { t: 500 }), noisySc, { t: 500 });
+    const n2 = await run(await body(noisySc, { p: held }, { t: 510 }), noisySc, { t: 510 });
+    assert.ok(Math.abs((await spentOn(held)) - 1) < 1e-9, 'each noisy job charged 0.5');
+    await refused(await body(noisySc, { p: held }, { t: 520 }), held, ['BUDGET_EXHAUSTED']);
+    // the difference carries the noise of both releases (scale 1000/0.5 each), not the row
+    assert.ok(Number.isFinite(n1) && Number.isFinite(n2));
+    assert.notEqual(n2 - n1, 510);
+  });
+
   it('control: without noise or a minimum group size the same probe reads membership from the metadata (the test can tell)', async () => {
     const rows = people();
     const pol = policy({ minGroupSize: 1 });
