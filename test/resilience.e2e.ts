@@ -212,6 +212,66 @@ describe('resilience: crashes and restarts lose no accepted job', { timeout: 600
     }
   });
 
+  it('SIGTERM under load: with 20 jobs in flight the worker and the connector stop gracefully; after a restart every accepted job completes exactly once', async () => {
+    // a small dataset of its own, so that 20 jobs are many in flight rather than long
+    const doc = datasetDocumentFor(SCENARIO, 'utility');
+    const small = (await call(provUrl, 'POST', '/datasets', { token: provider, body: { ...doc, name: `${doc.name} (small)` } })).body.id;
+    const smallRows = generateRoleRows(SCENARIO, 'utility', { rows: 2_000, seed: 12 });
+    const imp = await call(provUrl, 'POST', `/datasets/${small}/rows`, {
+      token: provider,
+      raw: toCsv(Object.keys(doc.columns), smallRows),
+      headers: { 'content-type': 'text/csv' },
+    });
+    assert.equal(imp.status, 200, imp.text);
+    const client = new DataspaceClient({ url: apiUrl, token: consumer });
+    const keys = readKeyFile(join(dir, 'k'));
+    let worker = await serve('worker', await freePort(), env);
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const r = await submitJob(client, keys, builtinScenario(SCENARIO), {
+        scenario: SCENARIO,
+        bindings: { utility: small },
+        purpose: 'public-service',
+      });
+      ids.push(String(r.id));
+    }
+    const statusOf = async (id: string): Promise<string> => (await call(apiUrl, 'GET', `/jobs/${id}`, { token: consumer })).body.status;
+    await waitUntil(async () => (await statusOf(ids[0]!)) !== 'queued', 120_000, 'work to start');
+    // both stop on SIGTERM, each exiting 0 of its own accord (the kill waits for the exit; the test's timeout bounds it)
+    await Promise.all([worker.kill('SIGTERM'), prov.kill('SIGTERM')]);
+    assert.equal(worker.child.exitCode, 0, `the worker exited ${worker.child.exitCode} (${worker.child.signalCode}): ${worker.stderr()}`);
+    assert.equal(prov.child.exitCode, 0, `the connector exited ${prov.child.exitCode} (${prov.child.signalCode})`);
+    const mid = await Promise.all(ids.map(statusOf));
+    assert.ok(
+      mid.some((st) => st !== 'completed'),
+      'jobs were still in flight at the stop',
+    );
+    assert.deepEqual(
+      mid.filter((st) => st === 'failed' || st === 'cancelled'),
+      [],
+      'a graceful stop fails no job',
+    );
+    prov = await serve('provider', Number(new URL(provUrl).port), env);
+    worker = await serve('worker', await freePort(), env);
+    try {
+      const ref = evaluateReference(builtinScenario(SCENARIO), {}, { utility: smallRows });
+      for (const id of ids) {
+        const st = await waitForJob(client, id, undefined, 200, 300_000);
+        assert.equal(st.status, 'completed', JSON.stringify(st.error));
+        assert.deepEqual((await fetchResult(client, id, keys)).metrics.meters, ref.metrics.meters);
+        // exactly once: every usage event of the job once (no duplicate ids, one of each kind)
+        const ev = await call(apiUrl, 'GET', `/ledger/entries?job=${id}&limit=1000`, { token: auditor });
+        const events = (ev.body.entries as { event: { id: string; type: string } }[]).map((e) => e.event);
+        assert.equal(new Set(events.map((e) => e.id)).size, events.length, `${id}: a ledger event recorded twice`);
+        for (const type of ['job.submitted', 'inputs.encrypted', 'job.evaluated', 'job.released']) {
+          assert.equal(events.filter((e) => e.type === type).length, 1, `${id}: ${type}`);
+        }
+      }
+    } finally {
+      await worker.kill();
+    }
+  });
+
   async function countCiphertexts(jobId: string): Promise<number> {
     const { openDatabase } = await import('#persistence');
     const ds = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR!, schema: env.DATABASE_SCHEMA });

@@ -100,6 +100,9 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
       queues,
       adminTokenPath: admin.path,
       close: async () => {
+        // stop taking work and let running jobs finish (or hand them back) while their HE pools and the
+        // database are still open; then the HTTP server and the modules close
+        await queues.stopWorkers(config.SHUTDOWN_GRACE_MS);
         await app!.close();
         await queues.close();
         await dataSource.destroy();

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'QUEUE_UNAVAILABLE'
   | 'NOT_READY'
   | 'RATE_LIMITED'
+  | 'TOO_MANY_JOBS'
   | 'INTERNAL';
 
 export interface ErrorDetail {
@@ -49,6 +50,7 @@ const STATUS: Record<ErrorCode, number> = {
   QUEUE_UNAVAILABLE: 503,
   NOT_READY: 409,
   RATE_LIMITED: 429,
+  TOO_MANY_JOBS: 429,
   INTERNAL: 500,
 };
 
@@ -58,6 +60,8 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details: ErrorDetail[] = [],
+    /** Seconds after which the same request may succeed (sent as `Retry-After` with a 429 or 503). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'AppError';

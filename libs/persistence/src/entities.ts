@@ -79,6 +79,8 @@ export class KeysetEntity {
 }
 
 export type JobStatus = 'queued' | 'encrypting' | 'evaluating' | 'completed' | 'failed' | 'cancelled' | 'refused';
+/** The statuses of an accepted job that has not ended: what admission control counts (queued and running). */
+export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = ['queued', 'encrypting', 'evaluating'];
 
 @Entity('jobs')
 @Index(['consumerId', 'idempotencyKey'], { unique: true })

@@ -66,6 +66,14 @@ const schema = z.object({
     .int()
     .positive()
     .default(16 * 1024 * 1024),
+  /**
+   * Admission control (backpressure): at most this many accepted jobs not yet ended (queued or running) per
+   * consumer, and in the whole data space; beyond either, submission answers 429 TOO_MANY_JOBS with Retry-After.
+   */
+  MAX_ACTIVE_JOBS_PER_CONSUMER: z.coerce.number().int().positive().default(20),
+  MAX_ACTIVE_JOBS: z.coerce.number().int().positive().default(500),
+  /** The Retry-After (seconds) sent with TOO_MANY_JOBS. */
+  ADMISSION_RETRY_SECONDS: z.coerce.number().int().positive().default(5),
   /** Cost ceiling: a job whose plan's estimated HE work (one core) is longer than this many seconds is refused. */
   MAX_JOB_SECONDS: z.coerce.number().positive().default(3600),
   /** Rate limit window (ms) and the requests allowed in it per client address and per bearer credential. */
@@ -84,6 +92,8 @@ const schema = z.object({
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(120_000),
   /** Ciphertexts per partial-sum slice that evaluation hands to other workers (features with 2+ slices are fanned out). */
   REDUCE_SLICE: z.coerce.number().int().min(2).max(100_000).default(32),
+  /** On SIGTERM, how long running jobs may take to finish before they are handed back to other workers (ms). */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   /** How often accepted jobs missing from the queue are re-queued (ms). */
   RECONCILE_MS: z.coerce.number().int().min(200).default(10_000),
   /** Start a local redis-server when nothing answers on REDIS_URL. */

@@ -27,6 +27,8 @@ export class ErrorsFilter implements ExceptionFilter {
     // A refused request whose body is still arriving (no token, too large, ...): answer now and close the
     // connection, rather than reading and discarding the rest of the body to keep the connection alive.
     if (req.complete === false && !res.headersSent) res.setHeader('connection', 'close');
+    if (exception instanceof AppError && exception.retryAfterSeconds !== undefined && !res.headersSent)
+      res.setHeader('retry-after', String(Math.max(1, Math.ceil(exception.retryAfterSeconds))));
     if (!res.headersSent) res.status(status).json(body);
   }
 

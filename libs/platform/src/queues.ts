@@ -69,6 +69,24 @@ export class QueueService {
     return w;
   }
 
+  /**
+   * Stops taking work: every worker stops fetching jobs and finishes the ones it runs. A job still running after
+   * `graceMs` is handed back: the worker closes without waiting, its lock lapses (WORKER_LOCK_MS) and another
+   * worker takes the job over as after a crash (BullMQ stalled-job recovery), so nothing accepted is lost.
+   * Called before the app's modules are destroyed, so a running job still has its HE pool and database.
+   */
+  async stopWorkers(graceMs: number): Promise<'finished' | 'handed-back'> {
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = Promise.allSettled(this.workers.map((w) => w.close())).then(() => 'finished' as const);
+    const late = new Promise<'handed-back'>((r) => {
+      timer = setTimeout(() => r('handed-back'), graceMs);
+    });
+    const outcome = await Promise.race([graceful, late]);
+    clearTimeout(timer);
+    if (outcome === 'handed-back') await Promise.allSettled(this.workers.map((w) => w.close(true)));
+    return outcome;
+  }
+
   /** Graceful: workers finish their current job (up to their lock), then connections close. */
   async close(): Promise<void> {
     await Promise.allSettled(this.workers.map((w) => w.close()));

@@ -47,6 +47,8 @@ export class RateLimitGuard extends ThrottlerGuard {
     throw new AppError(
       'RATE_LIMITED',
       `too many requests: at most ${detail.limit} per ${Math.round(detail.ttl / 1000)} s; retry in ${detail.timeToBlockExpire} s`,
+      [],
+      detail.timeToBlockExpire,
     );
   }
 }

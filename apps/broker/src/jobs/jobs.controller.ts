@@ -36,7 +36,9 @@ export class JobsController {
   @BodyLimit('MAX_JOB_BYTES')
   @ApiQuery({ name: 'dryRun', required: false, description: 'true: return the plan, cost estimate and policy decision without running' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'repeating a submission with the same key returns the same job' })
-  @ApiOperation({ summary: 'Submit a job (202 + id), or dry-run it' })
+  @ApiOperation({
+    summary: 'Submit a job (202 + id), or dry-run it; 429 TOO_MANY_JOBS with Retry-After beyond the limits on jobs in flight',
+  })
   async submit(
     @Body() body: unknown,
     @CurrentPrincipal() who: Principal,

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource, In } from 'typeorm';
+import { DataSource, type EntityManager, In } from 'typeorm';
 import { AppError, type ErrorDetail, type Principal } from '#contracts';
 import { paramsId as heParamsId } from '#he-core';
 import {
+  ACTIVE_JOB_STATUSES,
   BudgetEntity,
   JobCiphertextEntity,
   JobDatasetEntity,
@@ -65,6 +66,9 @@ const COST_CODES: ReadonlySet<string> = new Set(['too_many_metrics', 'too_many_o
 function utcDay(d = new Date()): string {
   return d.toISOString().slice(0, 10);
 }
+
+/** PostgreSQL advisory lock key serializing job admissions (any fixed 64-bit value; "dsadmit" in ASCII). */
+const ADMISSION_LOCK = '28274359804979572';
 
 @Injectable()
 export class JobsService {
@@ -311,6 +315,9 @@ export class JobsService {
       const prior = await this.ds.getRepository(JobEntity).findOneBy({ consumerId: consumer.id, idempotencyKey });
       if (prior) return { id: prior.id, status: prior.status, created: false };
     }
+    // cheap refusal under load, before the plan is compiled; the check inside the transaction below decides
+    const early = await this.admissionRefusal(this.ds.manager, consumer.id);
+    if (early) throw early;
     const p = await this.prepare(body, consumer);
     const id = randomUUID();
     const datasets = Object.values(p.input.bindings);
@@ -333,6 +340,9 @@ export class JobsService {
       );
     }
     const result = await inTransaction(this.ds, async (m) => {
+      if (m.connection.options.type === 'postgres') await m.query('SELECT pg_advisory_xact_lock($1)', [ADMISSION_LOCK]);
+      const busy = await this.admissionRefusal(m, consumer.id);
+      if (busy) return { refused: null, busy };
       const budgetRefusals: ErrorDetail[] = [];
       if (p.plan.epsilon > 0) {
         for (const [role, o] of Object.entries(p.offers)) {
@@ -367,7 +377,7 @@ export class JobsService {
             });
         }
       }
-      if (budgetRefusals.length) return { refused: budgetRefusals };
+      if (budgetRefusals.length) return { refused: budgetRefusals, busy: null };
       await m.getRepository(JobEntity).insert({
         id,
         scenarioId: p.scenario.id,
@@ -401,8 +411,9 @@ export class JobsService {
         type: 'job.submitted',
         data: { version: p.version, keyset: p.input.keyset, epsilon: p.plan.epsilon, bindings: p.input.bindings },
       });
-      return { refused: null };
+      return { refused: null, busy: null };
     });
+    if (result.busy) throw result.busy;
     if (result.refused) {
       await this.ledger.record({
         ...base,
@@ -415,6 +426,44 @@ export class JobsService {
     // Accepted and stored: if Redis is down right now, the reconciler queues it later; nothing is lost.
     await this.orchestrator.enqueue(id).catch(() => undefined);
     return { id, status: 'queued', created: true };
+  }
+
+  /**
+   * Admission control (backpressure): the accepted jobs that have not ended (queued or running), this consumer's
+   * and all of them, against MAX_ACTIVE_JOBS_PER_CONSUMER and MAX_ACTIVE_JOBS. Run before the plan is compiled
+   * (a cheap refusal under load) and again inside the transaction that stores the job, which decides: there an
+   * advisory transaction lock serializes admissions in PostgreSQL (SQLite has one writer), so two concurrent
+   * submissions cannot both take the last place. A refusal stores, queues and charges nothing; the data space's
+   * total is not disclosed to the consumer, only that it is full.
+   */
+  private async admissionRefusal(m: EntityManager, consumerId: string): Promise<AppError | null> {
+    const jobs = m.getRepository(JobEntity);
+    const active = { status: In([...ACTIVE_JOB_STATUSES]) };
+    const mine = await jobs.count({ where: { ...active, consumerId } });
+    const retry = this.cfg.ADMISSION_RETRY_SECONDS;
+    if (mine >= this.cfg.MAX_ACTIVE_JOBS_PER_CONSUMER) {
+      return new AppError(
+        'TOO_MANY_JOBS',
+        `this consumer already has ${mine} jobs queued or running, the most it may have (MAX_ACTIVE_JOBS_PER_CONSUMER); retry when one has ended`,
+        [
+          {
+            path: '$',
+            code: 'CONSUMER_JOB_LIMIT',
+            message: `at most ${this.cfg.MAX_ACTIVE_JOBS_PER_CONSUMER} jobs queued or running per consumer`,
+          },
+        ],
+        retry,
+      );
+    }
+    if ((await jobs.count({ where: active })) >= this.cfg.MAX_ACTIVE_JOBS) {
+      return new AppError(
+        'TOO_MANY_JOBS',
+        'the data space has as many jobs queued or running as it accepts (MAX_ACTIVE_JOBS); retry later',
+        [{ path: '$', code: 'QUEUE_FULL', message: 'the job queue is full' }],
+        retry,
+      );
+    }
+    return null;
   }
 
   async get(id: string, who: Principal): Promise<JobEntity> {
