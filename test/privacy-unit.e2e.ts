@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JobDatasetEntity } from '#persistence';
+import { JobName, QueueName } from '#contracts';
+import { JobDatasetEntity, JobEntity } from '#persistence';
 import { DataspaceClient, fetchResult, generateKeyFile, keyRequirements, readKeyFile, submitJob, waitForJob } from '#sdk';
 import {
   compareResult,
@@ -62,7 +63,9 @@ describe('privacy unit: contribution bounding through the HE path', () => {
   let s: Awaited<ReturnType<typeof startTestServer>>;
   let dir: string;
   let consumer: string;
+  let auditor: string;
   let datasetId: string;
+  let exactJob = '';
 
   before(async () => {
     s = await startTestServer();
@@ -70,6 +73,8 @@ describe('privacy unit: contribution bounding through the HE path', () => {
     const provider = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: 'holder' } })).body
       .token as string;
     consumer = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'analyst' } })).body
+      .token as string;
+    auditor = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'auditor', name: 'audit' } })).body
       .token as string;
     const reg = await call(s.url, 'POST', '/datasets', {
       token: provider,
@@ -124,6 +129,7 @@ describe('privacy unit: contribution bounding through the HE path', () => {
   it('an exact job decrypts to the bounded reference; the provider reports only the total it dropped', async () => {
     const sc = scenario('unit-exact', { minGroupSize: 1, privacyUnit: UNIT });
     const got = await run(sc);
+    exactJob = got.jobId;
     const want = evaluateReference(withInternalMetrics(sc), {}, { p: rows() });
     const report = compareResult(sc, got.metrics as never, want.metrics);
     assert.deepEqual(report.problems, []);
@@ -143,6 +149,40 @@ describe('privacy unit: contribution bounding through the HE path', () => {
     const jd = await s.dataSource.getRepository(JobDatasetEntity).findOneByOrFail({ jobId: got.jobId, role: 'p' });
     assert.equal((jd.meta as { skippedRows: number; rows: number }).skippedRows, 34);
     assert.equal((jd.meta as { skippedRows: number; rows: number }).rows, 36);
+  });
+
+  it('the connector refuses a plan whose cut is not the scenario’s privacy unit (PLAN_MISMATCH), and encrypts nothing', async () => {
+    assert.ok(exactJob, 'needs the exact job');
+    const jobs = s.dataSource.getRepository(JobEntity);
+    const job = await jobs.findOneByOrFail({ id: exactJob });
+    const plan = job.plan as unknown as Plan;
+    // a broker that loosens the bounds while its noise still assumes them
+    plan.roles.p!.unit!.maxRowsPerGroup = 40;
+    await jobs.update({ id: exactJob }, { plan: plan as never, status: 'encrypting' });
+    const before = await s.dataSource.getRepository(JobDatasetEntity).findOneByOrFail({ jobId: exactJob, role: 'p' });
+    const q = s.queues.queue(QueueName.encrypt(s.config.CONNECTOR_ID));
+    const task = await q.add(
+      JobName.encryptInputs,
+      { jobId: exactJob, role: 'p', datasetId, consumerId: job.consumerId, purpose: job.purpose },
+      { jobId: 'unit-loosened-1', attempts: 1 },
+    );
+    const end = Date.now() + 30_000;
+    while ((await task.getState()) !== 'failed') {
+      assert.ok(Date.now() < end, 'the task was not refused');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    let reasons: string[] | undefined;
+    while (!reasons) {
+      assert.ok(Date.now() < end + 30_000, 'no inputs.refused event');
+      const e = await call(s.url, 'GET', '/ledger/entries?type=inputs.refused&limit=1000', { token: auditor });
+      assert.equal(e.status, 200, e.text);
+      const hit = (e.body.entries as { event: { job: string; data: { reasons: string[] } } }[]).find((x) => x.event.job === exactJob);
+      reasons = hit?.event.data.reasons;
+      if (!reasons) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(reasons, ['PLAN_MISMATCH']);
+    const after = await s.dataSource.getRepository(JobDatasetEntity).findOneByOrFail({ jobId: exactJob, role: 'p' });
+    assert.deepEqual(after.meta, before.meta, 'nothing was encoded or uploaded again');
   });
 
   it('a noisy job: every group’s Laplace scale covers a whole unit (L1 = maxGroups·maxRowsPerGroup), within 40 scales of the bounded reference', async () => {
