@@ -7,3 +7,4 @@ export * from './compiler/index.js';
 export { aggregationsByRole } from './usage.js';
 export * from './catalog/index.js';
 export * from './accuracy.js';
+export { boundContributions, sameBounding, unitBounding, unitRowBound, type UnitBounding } from './privacy-unit.js';

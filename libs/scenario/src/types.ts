@@ -117,10 +117,23 @@ export interface Align {
   keys?: string;
 }
 
+/**
+ * The privacy unit (docs/scenario-format.md, "Privacy unit"): whose contribution the noise hides. Each role
+ * names its id column holding the unit (a person, a firm); before encoding, a provider keeps of each unit's rows
+ * at most `maxRowsPerGroup` in each of at most `maxGroups` groups, and the Laplace sensitivities use these bounds.
+ */
+export interface PrivacyUnit {
+  /** role → its id column holding the unit; every role is listed, an aligned role by its `align.on` column */
+  on: Record<string, string>;
+  maxGroups: number;
+  maxRowsPerGroup: number;
+}
+
 export interface Release {
   minGroupSize?: number;
   noise?: { mechanism: 'laplace'; epsilon: number };
   rowLevel?: boolean;
+  privacyUnit?: PrivacyUnit;
 }
 
 export interface Scenario {

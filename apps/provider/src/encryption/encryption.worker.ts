@@ -5,7 +5,7 @@ import { type EncryptTaskPayload, QueueName, UPLOAD_BATCH_CHUNKS } from '#contra
 import { DatasetEntity } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder, QueueService } from '#platform';
 import { type UsagePolicy, decide, scenarioHash, withholdsCounts } from '#policy';
-import { type Plan, type Row, type Scenario, aggregationsByRole, encodeRole } from '#scenario';
+import { type Plan, type Row, type Scenario, aggregationsByRole, encodeRole, sameBounding, unitBounding } from '#scenario';
 import { BrokerLink } from '../ports.js';
 import { DatasetsService } from '../datasets/datasets.service.js';
 import { HeEncryption } from './he-encryption.js';
@@ -124,6 +124,12 @@ export class EncryptionWorker implements OnApplicationBootstrap {
         .map((r) => ({ code: r.code, message: r.message })),
     );
     if (!plan.roles?.[task.role]) reasons.push({ code: 'PLAN_MISMATCH', message: `the plan has no work for role ${task.role}` });
+    // the scenario's privacy unit bounds this role's rows: a plan that carries another cut (or none) is not encoded
+    else if (!sameBounding(plan.roles[task.role]?.unit, unitBounding(scenario, task.role)))
+      reasons.push({
+        code: 'PLAN_MISMATCH',
+        message: `the plan's contribution bounds for role ${task.role} are not the scenario's privacy unit`,
+      });
     return { reasons, dataset, plan, keysetId: job.keysetId, countsWithheld: job.countsWithheld === true || withholdsCounts(policy) };
   }
 
@@ -220,7 +226,8 @@ export class EncryptionWorker implements OnApplicationBootstrap {
       rows: encoded.rows,
       groupCounts: encoded.groupCounts,
       missingKeys: encoded.missingKeys,
-      skippedRows: encoded.skippedRows,
+      // rows dropped by the privacy unit's bounds are reported as skipped: one total, never a count per unit
+      skippedRows: encoded.skippedRows + encoded.boundedRows,
       ciphertexts,
       bytes,
     });

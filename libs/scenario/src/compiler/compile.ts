@@ -38,6 +38,7 @@ import type {
   Read,
 } from './plan-types.js';
 import { blockWidth, groupComponents, groupKeys, stepsForWidth } from './layout.js';
+import { unitBounding, unitRowBound } from '../privacy-unit.js';
 import { bindWhereParams, renameRole, splitByRole, splitRef, whereRoles } from './where.js';
 import { HeError, ckksParamsForDepth } from '#he-core';
 import { BLIND_BITS, LAPLACE_TAIL, PRIVATE_PARAM_BOUND, SLOT_CAP, VALUE_CAP, pow2floor, splitGain } from './magnitude.js';
@@ -308,6 +309,12 @@ class Compiler {
       if (on !== undefined) {
         w.alignOn = on;
         w.columns.push(on);
+      }
+      // the provider reads the unit and its partition's columns to bound each unit's rows (privacy-unit.ts)
+      const unit = unitBounding(this.s, role);
+      if (unit) {
+        w.unit = unit;
+        for (const c of [unit.column, ...unit.groupBy.map((g) => g.column)]) if (!w.columns.includes(c)) w.columns.push(c);
       }
       this.roles.set(role, w);
     }
@@ -755,7 +762,13 @@ class Compiler {
       opts: { maxRow: number; perGroupMean?: boolean; round: boolean; eps: number | null; conditions?: string[] },
     ): GVal => {
       const worst = opts.perGroupMean ? 2 * opts.maxRow : totalRows * opts.maxRow;
-      const tail = opts.eps === null ? 0 : (LAPLACE_TAIL * opts.maxRow) / opts.eps;
+      // L1 sensitivity of the metric's group values to one privacy unit: maxRow per row it contributes, and
+      // it contributes up to unitRowBound rows to each role (1 without a privacy unit: the row is the unit;
+      // maxRowsPerGroup·min(maxGroups, cells) with one, Wilson et al. 2020, privacy-unit.ts), in every role of
+      // the metric (the same unit may hold rows in several). Each group's Laplace noise has scale sens/ε.
+      const unitRows = this.s.release?.privacyUnit ? perRole.reduce((n, p) => n + unitRowBound(this.s, p.role), 0) : 1;
+      const sens = opts.maxRow * unitRows;
+      const tail = opts.eps === null ? 0 : (LAPLACE_TAIL * sens) / opts.eps;
       const l1Unit = opts.perGroupMean ? G * opts.maxRow : totalRows * opts.maxRow;
       // A correlation squares its operands after masking. Shrinking a large unclean value in that mask
       // is costly: the mask's encoding error (~2.4e-11 per slot, relative to the slot it multiplies)
@@ -789,7 +802,7 @@ class Compiler {
         conditions: opts.conditions ?? minConds,
         bound: worst * gain,
         l1,
-        sens: opts.maxRow,
+        sens,
       };
     };
     const one = (_p: unknown, gain: number): FeatureValue => ({ kind: 'one', scale: gain });

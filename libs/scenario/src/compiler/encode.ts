@@ -1,11 +1,12 @@
 /**
- * Provider-side encoding (runs at the provider, in plaintext): clamps, filters, groups and lays
- * out the rows as the plan's features say. The result is what the provider encrypts.
+ * Provider-side encoding (runs at the provider, in plaintext): clamps, bounds each privacy unit's
+ * rows (privacy-unit.ts), filters, groups and lays out the rows as the plan's features say. The result is what the provider encrypts.
  */
 import type { Row } from '../types.js';
 import type { FeatureSpec, FeatureValue, Plan, ProviderWork } from './plan-types.js';
 import { groupCount, groupIndexOf } from './layout.js';
 import { evalWhere } from './where.js';
+import { boundContributions } from '../privacy-unit.js';
 
 export interface EncodedRole {
   /** per feature, the plaintext chunks (each `plan.slots` long) to encrypt, in order */
@@ -18,6 +19,8 @@ export interface EncodedRole {
   missingKeys: number;
   /** rows skipped because a `by` value is outside its category list */
   skippedRows: number;
+  /** rows dropped by the privacy unit's contribution bounds (`ProviderWork.unit`), in total: never a count per unit */
+  boundedRows: number;
 }
 
 function clampRows(work: ProviderWork, rows: Row[]): Row[] {
@@ -81,6 +84,14 @@ export function encodeRole(plan: Plan, role: string, rows: Row[], opts: { keys?:
     );
   }
   let used = clampRows(work, rows);
+  let boundedRows = 0;
+  if (work.unit) {
+    if (work.alignOn !== undefined) throw new Error(`role ${role} is aligned: its privacy unit is its aligned key, not a bound`);
+    // contribution bounding before anything is encoded or counted: the kept rows are the role's rows from here on
+    const b = boundContributions(used, work.unit);
+    used = b.kept;
+    boundedRows = b.dropped;
+  }
   let missingKeys = 0;
   let aligned: (Row | null)[] = [];
   if (work.alignOn !== undefined) {
@@ -156,5 +167,5 @@ export function encodeRole(plan: Plan, role: string, rows: Row[], opts: { keys?:
     });
     return { id: f.id, chunks };
   });
-  return { features, groupCounts, rows: used.length, missingKeys, skippedRows };
+  return { features, groupCounts, rows: used.length, missingKeys, skippedRows, boundedRows };
 }

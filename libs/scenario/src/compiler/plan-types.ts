@@ -5,6 +5,7 @@
  * document, the public parameter values and public row counts. See compiler/README.md.
  */
 import type { WhereExpr } from '../types.js';
+import type { UnitBounding } from '../privacy-unit.js';
 
 /** CKKS parameters, the same shape as `#he-core`'s `HeParams`. */
 export interface PlanHeParams {
@@ -82,6 +83,13 @@ export interface ProviderWork {
    * Absent in plans compiled before gains.
    */
   maxRows?: number;
+  /**
+   * Contribution bounding of the scenario's privacy unit (`release.privacyUnit`, privacy-unit.ts): before
+   * anything else is encoded or counted, each unit (value of `column`) keeps its first rows in input order, at
+   * most `maxRowsPerGroup` in each of at most `maxGroups` cells of `groupBy`. Absent without a privacy unit and
+   * for an aligned role (one row per key already).
+   */
+  unit?: UnitBounding;
 }
 
 export type NodeId = string;

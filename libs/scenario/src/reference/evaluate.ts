@@ -26,7 +26,10 @@
  * - weightedSum: Σ wᵢ·xᵢ + bias per aligned key, a missing row's values counting as 0;
  *   row-level outputs are never suppressed;
  * - `release: false` metrics are computed (others may use them) but not output, and not
- *   listed in `meta.suppressed`. Noise is not applied here.
+ *   listed in `meta.suppressed`. Noise is not applied here;
+ * - `release.privacyUnit`: each role's rows are first cut to the unit's bounds, keeping each
+ *   unit's first rows in input order (privacy-unit.ts, the provider's own cut), before any
+ *   `where`; an aligned role is not cut (one row per key).
  */
 import type { CombineMetric, Metric, MetricValue, ParamValues, Row, Scenario, WhereExpr } from '../types.js';
 import {
@@ -43,6 +46,7 @@ import {
   type MetricShape,
 } from '../validate/index.js';
 import { alignRows, normaliseRows, type Alignment } from './rows.js';
+import { boundContributions, unitBounding } from '../privacy-unit.js';
 
 export interface ReferenceOptions {
   /** Overrides `release.minGroupSize` (e.g. the strictest of the scenario and the datasets' policies). */
@@ -50,8 +54,10 @@ export interface ReferenceOptions {
 }
 
 export interface ReferenceMeta {
-  /** Input rows per role. */
+  /** Input rows per role (after the privacy unit's bounds, when the scenario has one). */
   rows: Record<string, number>;
+  /** With `release.privacyUnit`: per bounded role, the rows its contribution bounds dropped. */
+  boundedRows?: Record<string, number>;
   suppressed: Record<string, string[]>;
   /** With `align.keys`: per aligned role, the number of consumer keys it lacks. */
   missingKeys?: Record<string, number>;
@@ -118,6 +124,13 @@ export function evaluateReference(
   for (const role of Object.keys(scenario.inputs)) {
     if (!Object.hasOwn(rowsByRole, role)) throw new TypeError(`evaluateReference: no rows for role "${role}"`);
     rows[role] = normaliseRows(scenario, role, rowsByRole[role]);
+    // the privacy unit's contribution bounds, exactly as the provider applies them (privacy-unit.ts)
+    const unit = unitBounding(scenario, role);
+    if (unit) {
+      const b = boundContributions(rows[role], unit);
+      rows[role] = b.kept;
+      (meta.boundedRows ??= {})[role] = b.dropped;
+    }
     meta.rows[role] = rows[role].length;
   }
   const alignment = alignRows(scenario, checked.values, rows);

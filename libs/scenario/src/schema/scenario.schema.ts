@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { WhereExpr } from '../types.js';
-import { MAX_ID_LENGTH, MAX_NAME_LENGTH } from '../validate/names.js';
+import { MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_UNIT_BOUND } from '../validate/names.js';
 
 const NAME = '[A-Za-z_][A-Za-z0-9_-]*';
 const name = z
@@ -118,6 +118,14 @@ export const scenarioDocumentSchema = z
         minGroupSize: z.int().min(1).optional(),
         noise: z.strictObject({ mechanism: z.literal('laplace'), epsilon: z.number().min(1e-6).max(1e6) }).optional(),
         rowLevel: z.boolean().optional(),
+        privacyUnit: z
+          .strictObject({
+            on: z.record(name, name).meta({ description: 'role → its id column holding the unit; every role of inputs is listed' }),
+            maxGroups: z.int().min(1).max(MAX_UNIT_BOUND).meta({ description: 'groups one unit may contribute to, per role' }),
+            maxRowsPerGroup: z.int().min(1).max(MAX_UNIT_BOUND).meta({ description: 'rows one unit may contribute to each group' }),
+          })
+          .optional()
+          .meta({ description: 'contribution bounding: providers keep at most maxRowsPerGroup rows in at most maxGroups groups per unit' }),
       })
       .optional(),
   })

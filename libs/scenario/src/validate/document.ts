@@ -26,6 +26,7 @@ import {
   MAX_DESCRIPTION_LENGTH,
   MAX_ID_LENGTH,
   MAX_TITLE_LENGTH,
+  MAX_UNIT_BOUND,
   SCENARIO_ID_RE,
 } from './names.js';
 
@@ -361,7 +362,8 @@ export function checkRelease(ctx: Ctx, doc: Record<string, unknown>): void {
     ctx.issues.add(['release'], 'type', `release must be an object, not ${show(r)}`);
     return;
   }
-  checkFields(ctx, r, ['minGroupSize', 'noise', 'rowLevel'], ['release'], 'release');
+  checkFields(ctx, r, ['minGroupSize', 'noise', 'rowLevel', 'privacyUnit'], ['release'], 'release');
+  if (has(r, 'privacyUnit')) checkPrivacyUnit(ctx, r.privacyUnit);
   checkBoolean(ctx, r, 'rowLevel', ['release']);
   ctx.rowLevel = r.rowLevel === true;
   if (has(r, 'minGroupSize')) {
@@ -391,6 +393,81 @@ export function checkRelease(ctx: Ctx, doc: Record<string, unknown>): void {
       ctx.issues.add([...p, 'epsilon'], 'bad_value', `epsilon must be between ${MIN_NOISE_EPSILON} and ${MAX_NOISE_EPSILON}`);
     }
   }
+}
+
+/**
+ * `release.privacyUnit`: `on` maps every role of `inputs` to one of its id columns (an aligned role to its
+ * `align.on` column: its rows are already one per key), and both bounds are whole numbers in [1, MAX_UNIT_BOUND].
+ */
+function checkPrivacyUnit(ctx: Ctx, u: unknown): void {
+  const p = ['release', 'privacyUnit'];
+  if (!isObject(u)) {
+    ctx.issues.add(
+      p,
+      'type',
+      `privacyUnit must be an object like {"on": {"role": "person_id"}, "maxGroups": 1, "maxRowsPerGroup": 1}, not ${show(u)}`,
+    );
+    return;
+  }
+  checkFields(ctx, u, ['on', 'maxGroups', 'maxRowsPerGroup'], p, 'privacyUnit');
+  for (const field of ['maxGroups', 'maxRowsPerGroup'] as const) {
+    if (!has(u, field)) {
+      ctx.issues.add(p, 'required', `privacyUnit.${field} is required`);
+      continue;
+    }
+    const v = u[field];
+    const fp = [...p, field];
+    if (!isFiniteNumber(v)) ctx.issues.add(fp, 'type', `${field} must be a whole number, not ${show(v)}`);
+    else if (!Number.isSafeInteger(v)) ctx.issues.add(fp, 'not_integer', `${field} must be a whole number`);
+    else if (v < 1 || v > MAX_UNIT_BOUND) ctx.issues.add(fp, 'bad_value', `${field} must be between 1 and ${MAX_UNIT_BOUND}`);
+  }
+  if (!has(u, 'on')) {
+    ctx.issues.add(p, 'required', 'privacyUnit.on is required: role → the id column holding the unit');
+    return;
+  }
+  const on = u.on;
+  const op = [...p, 'on'];
+  if (!isObject(on)) {
+    ctx.issues.add(op, 'type', `privacyUnit.on must be an object mapping roles to id columns, not ${show(on)}`);
+    return;
+  }
+  for (const role of Object.keys(on)) {
+    const rp = [...op, role];
+    if (!ctx.roles.has(role)) {
+      ctx.issues.add(rp, 'unknown_role', `privacyUnit names role ${show(role)}, which is not in inputs${suggest(role, ctx.roles.keys())}`);
+      continue;
+    }
+    const col = on[role];
+    if (typeof col !== 'string') {
+      ctx.issues.add(rp, 'type', `expected the name of an id column of ${show(role)}, not ${show(col)}`);
+      continue;
+    }
+    const table = ctx.roles.get(role);
+    if (!table) continue;
+    if (!table.has(col)) {
+      ctx.issues.add(rp, 'unknown_column', `role ${show(role)} has no column ${show(col)}${suggest(col, table.keys())}`);
+      continue;
+    }
+    const spec = table.get(col);
+    if (spec && spec.type !== 'id') {
+      ctx.issues.add(rp, 'not_id', `${role}.${col} is a ${spec.type} column; a privacy unit is an id column`);
+      continue;
+    }
+    const aligned = ctx.align?.get(role);
+    if (aligned !== undefined && aligned !== col)
+      ctx.issues.add(
+        rp,
+        'unit_align',
+        `role ${show(role)} is aligned on ${show(aligned)}: its rows are one per aligned key, so its privacy unit must be that column`,
+      );
+  }
+  for (const role of ctx.roles.keys())
+    if (!Object.hasOwn(on, role))
+      ctx.issues.add(
+        op,
+        'unit_role',
+        `privacyUnit.on must name the unit column of every role: role ${show(role)} is missing (a unit's rows in it would be unbounded)`,
+      );
 }
 
 export { checkParamValue };

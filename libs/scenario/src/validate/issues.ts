@@ -39,6 +39,8 @@ export type IssueCode =
   | 'not_aligned' // a metric or ref needs `align` covering its roles
   | 'not_id' // `align.on` names a column that is not of type id
   | 'align_too_few' // `align` without keys over fewer than two roles
+  | 'unit_role' // `release.privacyUnit.on` leaves out a role of `inputs` (every role names its unit column)
+  | 'unit_align' // an aligned role's privacy unit is not its `align.on` column
   | 'row_level_required' // weightedSum without `release.rowLevel: true`
   | 'length_mismatch' // weights vs `of`, a dot parameter vs groups
   | 'invalid_operand' // a derived metric over a histogram or a row-level metric

@@ -21,6 +21,8 @@ export const MAX_DESCRIPTION_LENGTH = 4000;
 export const MAX_CATEGORY_VALUE_LENGTH = 200;
 /** A `by` cross product may not have more groups than this (the reference enumerates them all). */
 export const MAX_GROUPS = 65536;
+/** Largest `release.privacyUnit.maxGroups` / `maxRowsPerGroup`: a unit bound above it is no bound worth noising for. */
+export const MAX_UNIT_BOUND = 1_000_000;
 /**
  * Cost bounds checked at validation, before anything is compiled: the number of metrics, and the values a job
  * releases (each metric's groups, times its bins for a histogram, summed). A 3,000-metric scenario over 4,096
