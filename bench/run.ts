@@ -4,7 +4,8 @@
  * `--out FILE` also writes the run as markdown (machine, date, command, tables) for BENCHMARKS.md.
  *
  * Sections, in this order: water (1, 6, 10^6 import memory), paillier (2), he (HE core per-op
- * and pool), release (release hygiene per output and per scenario), sme, energy and psi (3), workers (4), ledger (5).
+ * and pool), release (release hygiene per output and per scenario), sme, energy and psi (3; psi also compares the
+ * PSI backends of issue 20), workers (4), ledger (5).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { benchHe } from './he.js';
 import { benchLedger } from './ledger.js';
 import { benchEnergy, benchPsiDirect, benchSme } from './multiparty.js';
 import { benchPaillierSection } from './paillier.js';
+import { benchPsiBackends } from './psi-backends.js';
 import { benchRelease } from './release.js';
 import { benchWater } from './water.js';
 import { benchWorkers } from './workers.js';
@@ -84,7 +86,8 @@ function sizes(quick: boolean) {
         sme: 10_000,
         energy: 10_000,
         psi: 2_000,
-        psiSuites: ['x25519'] as const,
+        psiSample: 1_000,
+        psiSuites: ['x25519', 'ristretto255'] as const,
         jobs: 10,
         jobRows: 2000,
         ledger: 100_000,
@@ -95,6 +98,7 @@ function sizes(quick: boolean) {
         sme: 100_000,
         energy: 100_000,
         psi: 20_000,
+        psiSample: 5_000,
         psiSuites: ['x25519', 'ristretto255'] as const,
         jobs: 30,
         jobRows: 2000,
@@ -135,7 +139,10 @@ async function main(): Promise<number> {
     await run('release', () => benchRelease(ctx));
     await run('sme', () => benchSme(ctx, z.sme));
     await run('energy', () => benchEnergy(ctx, z.energy));
-    await run('psi', () => benchPsiDirect(ctx, z.psi, [...z.psiSuites]));
+    await run('psi', async () => {
+      await benchPsiBackends(ctx, z.psiSample);
+      await benchPsiDirect(ctx, z.psi, [...z.psiSuites]);
+    });
     await run('workers', () => benchWorkers(ctx, z.jobs, z.jobRows));
     await run('ledger', () => benchLedger(ctx, z.ledger));
   } finally {

@@ -1,0 +1,138 @@
+/**
+ * One database's half of the import benchmark (bench/import.ts), in its own process: the column
+ * types of the entities are fixed by DATABASE_URL when they load, so SQLite and PostgreSQL cannot
+ * share a process. Prints one JSON line per figure on stdout, prefixed `FIGURE `.
+ *
+ * Measured on the same pre-generated CSV (the water-district-consumption provider's rows, generated
+ * once, not timed): parsing and validation alone; today's and the former storage path, each as
+ * `validateRowStream` feeding a writer inside one import transaction; and the whole HTTP import
+ * (`POST /datasets/:id/rows`) on the provider as deployed.
+ */
+import { request } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { DataSource, EntityManager } from 'typeorm';
+import { type Columns, type DatasetRow, validateRowStream } from '#dataset';
+import { DatasetRowEntity, datasetRowWriter, inTransaction } from '#persistence';
+import { datasetDocumentFor } from '#scenario';
+import type { DataspaceClient } from '#sdk';
+import { catalogRows, csvChunks, participant, registerCatalogDataset, startSystem } from './lib/system.js';
+
+const ID = 'water-district-consumption';
+const ROLE = 'utility';
+
+interface Figure {
+  name: string;
+  rows: number;
+  ms: number;
+  note?: string;
+}
+const emit = (f: Figure): void => void process.stdout.write(`FIGURE ${JSON.stringify(f)}\n`);
+
+/** Today's storage path before issue 20 (apps/provider datasets.service.ts): TypeORM multi-row INSERTs of 500 rows. */
+async function formerInsert(m: EntityManager, id: string, rows: DatasetRow[], seq: { n: number }): Promise<void> {
+  for (let i = 0; i < rows.length; i += 500) {
+    const part = rows.slice(i, i + 500).map((r) => ({ datasetId: id, seq: seq.n++, data: JSON.stringify(r) }));
+    await m.createQueryBuilder().insert().into(DatasetRowEntity).values(part).execute();
+  }
+}
+
+async function direct(ds: DataSource, columns: Columns, chunks: Buffer[], how: 'former' | 'now', id: string): Promise<number> {
+  const t = performance.now();
+  const rows = await inTransaction(ds, async (m) => {
+    const seq = { n: 0 };
+    const writer = how === 'now' ? await datasetRowWriter(m, id, 0) : null;
+    const report = await validateRowStream(Readable.from(chunks), {
+      format: 'csv',
+      columns,
+      batchSize: how === 'now' ? 10_000 : 2000,
+      onBatch: async (b) => {
+        if (writer) await writer.write(b.map((r) => JSON.stringify(r)));
+        else await formerInsert(m, id, b, seq);
+      },
+    });
+    if (!report.ok) throw new Error(`bench CSV refused: ${JSON.stringify(report.problems.slice(0, 3))}`);
+    return report.rows;
+  });
+  const ms = performance.now() - t;
+  const [{ n }] = (await ds.query(
+    'SELECT COUNT(*) AS n FROM dataset_rows WHERE dataset_id = $1'.replace('$1', ds.options.type === 'postgres' ? '$1' : '?'),
+    [id],
+  )) as [{ n: number | string }];
+  if (Number(n) !== rows) throw new Error(`${how}: ${n} rows stored, ${rows} read`);
+  return ms;
+}
+
+async function overHttp(provider: DataspaceClient, datasetId: string, chunks: Buffer[]): Promise<number> {
+  const url = new URL(
+    `datasets/${encodeURIComponent(datasetId)}/rows`,
+    provider.opts.url.endsWith('/') ? provider.opts.url : provider.opts.url + '/',
+  );
+  const t = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv', authorization: `Bearer ${provider.opts.token ?? ''}`, 'transfer-encoding': 'chunked' },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => ((res.statusCode ?? 0) >= 400 ? reject(new Error(`HTTP ${res.statusCode} ${text.slice(0, 300)}`)) : resolve()));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    pipeline(Readable.from(chunks), req).catch(reject);
+  });
+  return performance.now() - t;
+}
+
+async function main(): Promise<void> {
+  const n = Number(process.argv[2]);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error('usage: import-child.js ROWS');
+  const columns = datasetDocumentFor(ID, ROLE).columns as unknown as Columns;
+  const names = Object.keys(columns);
+  const chunks: Buffer[] = [];
+  // 64 KiB-ish chunks, as a client streaming a file would send them.
+  for await (const c of csvChunks(names, catalogRows(ID, ROLE, n, 1), 1000)) chunks.push(c);
+  const bytes = chunks.reduce((a, c) => a + c.length, 0);
+
+  const t = performance.now();
+  const parsed = await validateRowStream(Readable.from(chunks), { format: 'csv', columns, batchSize: 10_000, onBatch: () => undefined });
+  emit({
+    name: 'parse + validate only (libs/dataset validateRowStream, no store)',
+    rows: parsed.rows,
+    ms: performance.now() - t,
+    note: `${(bytes / 2 ** 20).toFixed(1)} MiB CSV`,
+  });
+
+  const sys = await startSystem({ env: { HE_THREADS: '0' } });
+  try {
+    const ds = sys.server.dataSource;
+    const former = await direct(ds, columns, chunks, 'former', 'bench-import-former');
+    emit({ name: 'store, before: TypeORM INSERT of 500 rows per statement, one transaction', rows: n, ms: former });
+    const now = await direct(ds, columns, chunks, 'now', 'bench-import-now');
+    emit({
+      name: `store, now: ${ds.options.type === 'postgres' ? 'COPY FROM STDIN per 10,000 rows' : 'prepared INSERT (64 rows per statement)'}, one transaction`,
+      rows: n,
+      ms: now,
+    });
+    const provider = await participant(sys, 'provider', 'importer');
+    const dsId = await registerCatalogDataset(provider, ID, ROLE);
+    const http = await overHttp(provider, dsId, chunks);
+    emit({ name: 'whole import over HTTP, now (POST /datasets/:id/rows, streamed CSV)', rows: n, ms: http });
+  } finally {
+    await sys.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`import bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);
