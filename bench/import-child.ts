@@ -4,18 +4,20 @@
  * share a process. Prints one JSON line per figure on stdout, prefixed `FIGURE `.
  *
  * Measured on the same pre-generated CSV (the water-district-consumption provider's rows, generated
- * once, not timed): parsing and validation alone; today's and the former storage path, each as
- * `validateRowStream` feeding a writer inside one import transaction; and the whole HTTP import
- * (`POST /datasets/:id/rows`) on the provider as deployed.
+ * once, not timed): parsing and validation alone, before and now; the whole import below HTTP
+ * (parse, validate, store in one transaction), before (bench/lib/former-import.ts) and now
+ * (`validateRowStream` + `datasetRowWriter`); and the whole HTTP import (`POST /datasets/:id/rows`)
+ * on the provider as deployed now.
  */
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { DataSource, EntityManager } from 'typeorm';
-import { type Columns, type DatasetRow, validateRowStream } from '#dataset';
-import { DatasetRowEntity, datasetRowWriter, inTransaction } from '#persistence';
+import type { DataSource } from 'typeorm';
+import { type Columns, validateRowStream } from '#dataset';
+import { datasetRowWriter, inTransaction } from '#persistence';
 import { datasetDocumentFor } from '#scenario';
 import type { DataspaceClient } from '#sdk';
+import { formerInsert, formerValidate } from './lib/former-import.js';
 import { catalogRows, csvChunks, participant, registerCatalogDataset, startSystem } from './lib/system.js';
 
 const ID = 'water-district-consumption';
@@ -29,37 +31,29 @@ interface Figure {
 }
 const emit = (f: Figure): void => void process.stdout.write(`FIGURE ${JSON.stringify(f)}\n`);
 
-/** Today's storage path before issue 20 (apps/provider datasets.service.ts): TypeORM multi-row INSERTs of 500 rows. */
-async function formerInsert(m: EntityManager, id: string, rows: DatasetRow[], seq: { n: number }): Promise<void> {
-  for (let i = 0; i < rows.length; i += 500) {
-    const part = rows.slice(i, i + 500).map((r) => ({ datasetId: id, seq: seq.n++, data: JSON.stringify(r) }));
-    await m.createQueryBuilder().insert().into(DatasetRowEntity).values(part).execute();
-  }
-}
-
 async function direct(ds: DataSource, columns: Columns, chunks: Buffer[], how: 'former' | 'now', id: string): Promise<number> {
   const t = performance.now();
   const rows = await inTransaction(ds, async (m) => {
-    const seq = { n: 0 };
-    const writer = how === 'now' ? await datasetRowWriter(m, id, 0) : null;
+    if (how === 'former') {
+      const seq = { n: 0 };
+      return formerValidate(chunks, columns, 2000, (b) => formerInsert(m, id, b, seq));
+    }
+    const writer = await datasetRowWriter(m, id, 0);
     const report = await validateRowStream(Readable.from(chunks), {
       format: 'csv',
       columns,
-      batchSize: how === 'now' ? 10_000 : 2000,
-      onBatch: async (b) => {
-        if (writer) await writer.write(b.map((r) => JSON.stringify(r)));
-        else await formerInsert(m, id, b, seq);
-      },
+      batchSize: 10_000,
+      onBatch: (b) => writer.write(b.map((r) => JSON.stringify(r))),
     });
     if (!report.ok) throw new Error(`bench CSV refused: ${JSON.stringify(report.problems.slice(0, 3))}`);
     return report.rows;
   });
   const ms = performance.now() - t;
-  const [{ n }] = (await ds.query(
-    'SELECT COUNT(*) AS n FROM dataset_rows WHERE dataset_id = $1'.replace('$1', ds.options.type === 'postgres' ? '$1' : '?'),
-    [id],
-  )) as [{ n: number | string }];
-  if (Number(n) !== rows) throw new Error(`${how}: ${n} rows stored, ${rows} read`);
+  const placeholder = ds.options.type === 'postgres' ? '$1' : '?';
+  const counted = (await ds.query(`SELECT COUNT(*) AS n FROM dataset_rows WHERE dataset_id = ${placeholder}`, [id])) as {
+    n: number | string;
+  }[];
+  if (Number(counted[0]?.n) !== rows) throw new Error(`${how}: ${String(counted[0]?.n)} rows stored, ${rows} read`);
   return ms;
 }
 
@@ -96,27 +90,30 @@ async function main(): Promise<void> {
   const columns = datasetDocumentFor(ID, ROLE).columns as unknown as Columns;
   const names = Object.keys(columns);
   const chunks: Buffer[] = [];
-  // 64 KiB-ish chunks, as a client streaming a file would send them.
+  // Chunks of 1,000 rows (about 32 KiB), as a client streaming a file would send them.
   for await (const c of csvChunks(names, catalogRows(ID, ROLE, n, 1), 1000)) chunks.push(c);
   const bytes = chunks.reduce((a, c) => a + c.length, 0);
 
-  const t = performance.now();
-  const parsed = await validateRowStream(Readable.from(chunks), { format: 'csv', columns, batchSize: 10_000, onBatch: () => undefined });
+  let t = performance.now();
+  const formerRows = await formerValidate(chunks, columns, 2000, () => undefined);
   emit({
-    name: 'parse + validate only (libs/dataset validateRowStream, no store)',
-    rows: parsed.rows,
+    name: 'parse + validate only, before (csv-parse per record)',
+    rows: formerRows,
     ms: performance.now() - t,
     note: `${(bytes / 2 ** 20).toFixed(1)} MiB CSV`,
   });
+  t = performance.now();
+  const parsed = await validateRowStream(Readable.from(chunks), { format: 'csv', columns, batchSize: 10_000, onBatch: () => undefined });
+  emit({ name: 'parse + validate only, now (quote-free fast path, batched)', rows: parsed.rows, ms: performance.now() - t });
 
   const sys = await startSystem({ env: { HE_THREADS: '0' } });
   try {
     const ds = sys.server.dataSource;
     const former = await direct(ds, columns, chunks, 'former', 'bench-import-former');
-    emit({ name: 'store, before: TypeORM INSERT of 500 rows per statement, one transaction', rows: n, ms: former });
+    emit({ name: 'parse + validate + store, before (TypeORM INSERT of 500 rows per statement), one transaction', rows: n, ms: former });
     const now = await direct(ds, columns, chunks, 'now', 'bench-import-now');
     emit({
-      name: `store, now: ${ds.options.type === 'postgres' ? 'COPY FROM STDIN per 10,000 rows' : 'prepared INSERT (64 rows per statement)'}, one transaction`,
+      name: `parse + validate + store, now (${ds.options.type === 'postgres' ? 'COPY FROM STDIN per 10,000 rows' : 'prepared INSERT of 64 rows, run per batch'}), one transaction`,
       rows: n,
       ms: now,
     });
