@@ -17,6 +17,7 @@ interface ChildFigure {
   name: string;
   rows: number;
   ms: number;
+  cpuMs: number;
   note?: string;
 }
 
@@ -67,7 +68,7 @@ export async function benchImport(ctx: BenchContext, n: number): Promise<void> {
           value: Math.round(rate),
           unit: 'rows/s',
           ...(isTarget ? { target: `≥ ${TARGET.toLocaleString('en-US')} rows/s`, met: rate >= TARGET } : {}),
-          note: `${(f.ms / 1000).toFixed(2)} s${f.note ? `; ${f.note}` : ''}`,
+          note: `${(f.ms / 1000).toFixed(2)} s wall, ${(f.cpuMs / 1000).toFixed(2)} s CPU of the bench process (${Math.round(f.rows / (f.cpuMs / 1000)).toLocaleString('en-US')} rows per CPU-second${t.db === 'PostgreSQL' ? ', server not counted' : ''})${f.note ? `; ${f.note}` : ''}`,
         });
       }
     } catch (e) {
