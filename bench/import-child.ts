@@ -120,7 +120,9 @@ async function main(): Promise<void> {
   [ms, cpuMs] = done();
   emit({ name: 'parse + validate only, now (quote-free fast path, batched)', rows: parsed.rows, ms, cpuMs });
 
-  const sys = await startSystem({ env: { HE_THREADS: '0' } });
+  // DATABASE_URL passed on explicitly: startSystem then gives the run its own schema, dropped at the end.
+  const pg = process.env.DATABASE_URL;
+  const sys = await startSystem({ env: { HE_THREADS: '0', ...(pg ? { DATABASE_URL: pg } : {}) } });
   try {
     const ds = sys.server.dataSource;
     [ms, cpuMs] = await direct(ds, columns, chunks, 'former', 'bench-import-former');

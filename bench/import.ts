@@ -40,7 +40,9 @@ function runChild(n: number, env: NodeJS.ProcessEnv): Promise<ChildFigure[]> {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.on('error', reject);
     child.on('close', (code) =>
-      code === 0 ? resolve(figures) : reject(new Error(`import bench child exited ${code}: ${err.slice(-800)}`)),
+      code === 0
+        ? resolve(figures)
+        : reject(new Error(`import bench child exited ${code}: ${err.length > 1600 ? `${err.slice(0, 800)} … ${err.slice(-800)}` : err}`)),
     );
   });
 }

@@ -112,7 +112,7 @@ export class PsiParty {
     });
   }
 
-  /** Drops the key and the ids (a bigint or KeyObject cannot be zeroed from JS; this ends their reachability). */
+  /** Drops the key and the ids (ristretto255 overwrites its key bytes; an x25519 KeyObject cannot be zeroed from JS, this ends its reachability). */
   destroy(): void {
     this.#destroyed = true;
     this.#blinder.destroy();
