@@ -3,8 +3,10 @@
  * (issue 10). Every figure is printed as it is measured; the end lists each target met or missed.
  * `--out FILE` also writes the run as markdown (machine, date, command, tables) for BENCHMARKS.md.
  *
- * Sections, in this order: water (1, 6, 10^6 import memory), paillier (2), he (HE core per-op
- * and pool), release (release hygiene per output and per scenario), sme, energy and psi (3), workers (4), ledger (5).
+ * Sections, in this order: water (1, 6, 10^6 import memory), import (issue 20: CSV import speed, SQLite and
+ * PostgreSQL, before and now), paillier (2), he (HE core per-op
+ * and pool), release (release hygiene per output and per scenario), sme, energy and psi (3; psi also compares the
+ * PSI backends of issue 20), workers (4), ledger (5).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,14 +16,16 @@ import type { BenchContext } from './lib/context.js';
 import { Report } from './lib/report.js';
 import { RssSampler } from './lib/rss.js';
 import { benchHe } from './he.js';
+import { benchImport } from './import.js';
 import { benchLedger } from './ledger.js';
 import { benchEnergy, benchPsiDirect, benchSme } from './multiparty.js';
 import { benchPaillierSection } from './paillier.js';
+import { benchPsiBackends } from './psi-backends.js';
 import { benchRelease } from './release.js';
 import { benchWater } from './water.js';
 import { benchWorkers } from './workers.js';
 
-const SECTIONS = ['water', 'paillier', 'he', 'release', 'sme', 'energy', 'psi', 'workers', 'ledger'] as const;
+const SECTIONS = ['water', 'import', 'paillier', 'he', 'release', 'sme', 'energy', 'psi', 'workers', 'ledger'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Args {
@@ -84,7 +88,9 @@ function sizes(quick: boolean) {
         sme: 10_000,
         energy: 10_000,
         psi: 2_000,
-        psiSuites: ['x25519'] as const,
+        psiSample: 1_000,
+        importRows: 100_000,
+        psiSuites: ['x25519', 'ristretto255'] as const,
         jobs: 10,
         jobRows: 2000,
         ledger: 100_000,
@@ -95,6 +101,8 @@ function sizes(quick: boolean) {
         sme: 100_000,
         energy: 100_000,
         psi: 20_000,
+        psiSample: 5_000,
+        importRows: 1_000_000,
         psiSuites: ['x25519', 'ristretto255'] as const,
         jobs: 30,
         jobRows: 2000,
@@ -130,12 +138,16 @@ async function main(): Promise<number> {
     // Water first: its peak-RSS figures should not carry the heap other sections leave behind
     // (the ledger benches hold 10^6-entry trees).
     await run('water', () => benchWater(ctx, z.water));
+    await run('import', () => benchImport(ctx, z.importRows));
     await run('paillier', () => benchPaillierSection(ctx, z.paillier));
     await run('he', () => benchHe(ctx));
     await run('release', () => benchRelease(ctx));
     await run('sme', () => benchSme(ctx, z.sme));
     await run('energy', () => benchEnergy(ctx, z.energy));
-    await run('psi', () => benchPsiDirect(ctx, z.psi, [...z.psiSuites]));
+    await run('psi', async () => {
+      await benchPsiBackends(ctx, z.psiSample);
+      await benchPsiDirect(ctx, z.psi, [...z.psiSuites]);
+    });
     await run('workers', () => benchWorkers(ctx, z.jobs, z.jobRows));
     await run('ledger', () => benchLedger(ctx, z.ledger));
   } finally {

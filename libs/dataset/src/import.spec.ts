@@ -161,6 +161,40 @@ describe('validateRowStream: CSV', () => {
     assert.equal(ok.staged[0]?.district, 'li cang');
   });
 
+  it('switches from the quote-free fast path to the RFC 4180 parser at the first quote, lines and rows unchanged', async () => {
+    // 300 plain lines (fast path), blank lines, a quoted multi-line field after them, then plain lines again; CRLF and LF mixed.
+    const plain = Array.from({ length: 300 }, (_, i) => `P${i},shinan,${i % 50},1`);
+    const text = `${HEADER}\r\n${plain.join('\n')}\n\r\n\n"Q,1","multi\nline",1,1\nA1,shibei,2,2\r\nA2,shinan,bad,3`;
+    for (const size of [1, 5, 64, 4096]) {
+      const r = await run(text, 'csv', size);
+      // header line 1, 300 rows on lines 2..301, blank 302 and 303, the quoted record 304-305, A1 306, A2 307.
+      assert.deepEqual(
+        codes(r),
+        [
+          [304, 'district', 'UNKNOWN_CATEGORY'],
+          [307, 'm3', 'NOT_A_NUMBER'],
+        ],
+        `chunk size ${size}`,
+      );
+      assert.equal(r.rows, 301);
+      const ok = await run(text.replace('"multi\nline"', 'shinan').replace('bad', '4'), 'csv', size);
+      assert.equal(ok.ok, true);
+      assert.deepEqual(ok.staged.at(-3), { meter_id: 'Q,1', district: 'shinan', m3: 1, residents: 1 });
+      assert.deepEqual(ok.staged.at(-1), { meter_id: 'A2', district: 'shinan', m3: 4, residents: 3 });
+      assert.equal(ok.staged.length, 303);
+      assert.deepEqual(ok.staged[299], { meter_id: 'P299', district: 'shinan', m3: 49, residents: 1 });
+    }
+  });
+
+  it('reads a quote-free file without a final line break, and a final CR', async () => {
+    assert.deepEqual((await run(`${HEADER}\nA1,shinan,1,1`)).staged, [{ meter_id: 'A1', district: 'shinan', m3: 1, residents: 1 }]);
+    assert.deepEqual((await run(`${HEADER}\r\nA1,shinan,1,1\r`)).staged, [{ meter_id: 'A1', district: 'shinan', m3: 1, residents: 1 }]);
+    assert.deepEqual(codes(await run(`${HEADER}\nA1,shinan,1\n\nA2,shinan,1,1,1`)), [
+      [2, null, 'WRONG_FIELD_COUNT'],
+      [4, null, 'WRONG_FIELD_COUNT'],
+    ]);
+  });
+
   it('reports a malformed CSV (unclosed quote) at the line where the record starts', async () => {
     const r = await run(`${HEADER}\nA1,shinan,1,1\n"A2,shinan,1,1\nA3,shinan,1,1\n`);
     assert.deepEqual(codes(r), [[3, null, 'MALFORMED_CSV']]);

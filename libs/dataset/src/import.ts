@@ -110,15 +110,20 @@ export async function validateRowStream(input: Chunks, options: RowImportOptions
   let rows = 0;
   let batch: DatasetRow[] = [];
 
-  async function accept(row: DatasetRow): Promise<void> {
+  /** Counts a valid row and stages it; true when a full batch waits for `flush` (awaited only then: no promise per row). */
+  function stage(row: DatasetRow): boolean {
     rows++;
-    if (problems.count > 0 || !onBatch) return;
+    if (problems.count > 0 || !onBatch) return false;
     batch.push(row);
-    if (batch.length >= batchSize) {
-      const b = batch;
-      batch = [];
-      await onBatch(b);
-    }
+    return batch.length >= batchSize;
+  }
+  async function flush(): Promise<void> {
+    const b = batch;
+    batch = [];
+    await onBatch!(b);
+  }
+  async function accept(row: DatasetRow): Promise<void> {
+    if (stage(row)) await flush();
   }
   async function finish(): Promise<RowImportReport> {
     if (problems.count === 0 && onBatch && batch.length > 0) await onBatch(batch);
@@ -135,40 +140,42 @@ export async function validateRowStream(input: Chunks, options: RowImportOptions
   if (options.format === 'csv') {
     let header: string[] | null = null;
     const names = Object.keys(columns);
-    for await (const item of csvRecords(all)) {
-      if (item.kind === 'problem') {
-        problems.add(item.line, null, item.code, item.message);
-        break;
-      }
-      if (header === null) {
-        header = item.value.map((h) => h.trim());
-        const seen = new Set<string>();
-        for (const h of header) {
-          if (seen.has(h)) problems.add(item.line, fieldName(h), 'DUPLICATE_COLUMN', 'column appears more than once in the header');
-          else if (!Object.hasOwn(columns, h)) problems.add(item.line, fieldName(h), 'EXTRA_COLUMN', 'not a column of the dataset');
-          seen.add(h);
+    records: for await (const items of csvRecords(all)) {
+      for (const item of items) {
+        if (item.kind === 'problem') {
+          problems.add(item.line, null, item.code, item.message);
+          break records;
         }
-        for (const n of names) if (!seen.has(n)) problems.add(item.line, n, 'MISSING_COLUMN', 'column missing from the header');
-        // Rows cannot be read against a wrong header.
-        if (problems.count > 0) break;
-        continue;
-      }
-      if (item.value.length !== header.length) {
-        problems.add(item.line, null, 'WRONG_FIELD_COUNT', `row has ${item.value.length} fields, the header ${header.length}`);
-        continue;
-      }
-      const row: DatasetRow = {};
-      let good = true;
-      for (let i = 0; i < header.length; i++) {
-        const name = header[i] as string;
-        const r = parseCsvCell(columns[name]!, item.value[i] as string);
-        if (r.ok) row[name] = r.value;
-        else {
-          good = false;
-          problems.add(item.line, name, r.code, r.message);
+        if (header === null) {
+          header = item.value.map((h) => h.trim());
+          const seen = new Set<string>();
+          for (const h of header) {
+            if (seen.has(h)) problems.add(item.line, fieldName(h), 'DUPLICATE_COLUMN', 'column appears more than once in the header');
+            else if (!Object.hasOwn(columns, h)) problems.add(item.line, fieldName(h), 'EXTRA_COLUMN', 'not a column of the dataset');
+            seen.add(h);
+          }
+          for (const n of names) if (!seen.has(n)) problems.add(item.line, n, 'MISSING_COLUMN', 'column missing from the header');
+          // Rows cannot be read against a wrong header.
+          if (problems.count > 0) break records;
+          continue;
         }
+        if (item.value.length !== header.length) {
+          problems.add(item.line, null, 'WRONG_FIELD_COUNT', `row has ${item.value.length} fields, the header ${header.length}`);
+          continue;
+        }
+        const row: DatasetRow = {};
+        let good = true;
+        for (let i = 0; i < header.length; i++) {
+          const name = header[i] as string;
+          const r = parseCsvCell(columns[name]!, item.value[i] as string);
+          if (r.ok) row[name] = r.value;
+          else {
+            good = false;
+            problems.add(item.line, name, r.code, r.message);
+          }
+        }
+        if (good && stage(row)) await flush();
       }
-      if (good) await accept(row);
     }
     if (header === null && problems.count === 0) problems.add(1, null, 'EMPTY_FILE', 'the file has no header');
     return finish();

@@ -13,7 +13,7 @@ export function psiSuite(name: SuiteName): PsiSuite {
 }
 
 export interface PsiPartyOptions {
-  /** All parties of a session must use the same suite (default `x25519`, see x25519.ts for why). */
+  /** All parties of a session must use the same suite (default `ristretto255`, see ristretto.ts for why). */
   suite?: SuiteName;
 }
 
@@ -40,7 +40,7 @@ export class PsiParty {
     readonly sessionId: string,
     options: PsiPartyOptions = {},
   ) {
-    const suite = psiSuite(options.suite ?? 'x25519');
+    const suite = psiSuite(options.suite ?? 'ristretto255');
     this.suite = suite.name;
     this.#blinder = suite.createBlinder(domainSeparationTag(sessionId, suite));
   }
@@ -112,7 +112,7 @@ export class PsiParty {
     });
   }
 
-  /** Drops the key and the ids (a bigint or KeyObject cannot be zeroed from JS; this ends their reachability). */
+  /** Drops the key and the ids (ristretto255 overwrites its key bytes; an x25519 KeyObject cannot be zeroed from JS, this ends its reachability). */
   destroy(): void {
     this.#destroyed = true;
     this.#blinder.destroy();

@@ -1,12 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { expand_message_xmd } from '@noble/curves/abstract/hash-to-curve.js';
+import { ristretto255_hasher } from '@noble/curves/ed25519.js';
+import { sha512 } from '@noble/hashes/sha2.js';
 import { PsiParty, psiSuite } from './party.js';
 import { PsiRouter, intersect } from './broker.js';
 import { batchFromBase64, batchToBase64, pointAt } from './batch.js';
 import { POINT_BYTES, SUITES, domainSeparationTag } from './suite.js';
 import type { SuiteName } from './suite.js';
 import type { PointBatch } from './batch.js';
+import { hashToRistretto255, ristrettoFromUniform, ristrettoScalarMult, xmdSha512 } from './ristretto.js';
 
 const SLOW = process.env.SLOW === '1';
 
@@ -137,8 +141,8 @@ for (const suite of SUITES) {
       }
     });
 
-    // x25519 is the default suite: the issue's 10^5 x 2 with 5·10^4 shared, exact alignment (about a minute).
-    const N = suite === 'x25519' ? 100_000 : SLOW ? 10_000 : 400;
+    // ristretto255 is the default suite: the issue's 10^5 x 2 with 5·10^4 shared, exact alignment.
+    const N = suite === 'ristretto255' ? 100_000 : SLOW ? 10_000 : 400;
     it(`measures ${N} x 2 ids with ${N / 2} shared`, () => {
       const { sets, common } = makeSets(2, N, N / 2);
       const t0 = performance.now();
@@ -152,6 +156,79 @@ for (const suite of SUITES) {
     });
   });
 }
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const unhex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
+
+describe('ristretto255 hash-to-group (libsodium WebAssembly) against published vectors and noble', () => {
+  it('RFC 9496 Appendix A.3: element derivation from 64 uniform bytes (SHA-512 of each string)', () => {
+    const vectors: [string, string][] = [
+      ['Ristretto is traditionally a short shot of espresso coffee', '3066f82a1a747d45120d1740f14358531a8f04bbffe6a819f86dfe50f44a0a46'],
+      [
+        'made with the normal amount of ground coffee but extracted with',
+        'f26e5b6f7d362d2d2a94c5d0e7602cb4773c95a2e5c31a64f133189fa76ed61b',
+      ],
+      ['about half the amount of water in the same amount of time', '006ccd2a9e6867e6a2c5cea83d3302cc9de128dd2a9a57dd8ee7b9d7ffe02826'],
+      ['by using a finer grind.', 'f8f0c87cf237953c5890aec3998169005dae3eca1fbb04548c635953c817f92a'],
+      ['This produces a concentrated shot of coffee per volume.', 'ae81e7dedf20a497e10c304a765c1767a42d6e06029758d2d7e8ef7cc4c41179'],
+      ['Just pulling a normal shot short will produce a weaker shot', 'e2705652ff9f5e44d3e841bf1c251cf7dddb77d140870d1ab2ed64f1a9ce8628'],
+      ['and is not a Ristretto as some believe.', '80bd07262511cdde4863f8a7434cef696750681cb9510eea557088f76d9e5065'],
+    ];
+    for (const [label, expected] of vectors) {
+      const uniform = new Uint8Array(createHash('sha512').update(label, 'utf8').digest());
+      assert.equal(hex(ristrettoFromUniform(uniform)), expected, label);
+      assert.equal(hex(ristretto255_hasher.deriveToCurve!(uniform).toBytes()), expected, `noble: ${label}`);
+    }
+  });
+
+  it('RFC 9497 Appendix A.1.1 (OPRF ristretto255-SHA512): blind · hash_to_ristretto255(input), then · skSm', () => {
+    // DST = "HashToGroup-" || contextString, contextString = "OPRFV1-" || I2OSP(0, 1) || "-ristretto255-SHA512" (RFC 9497 §3.1, §4.1).
+    const dst = new Uint8Array(Buffer.concat([Buffer.from('HashToGroup-OPRFV1-'), Buffer.from([0]), Buffer.from('-ristretto255-SHA512')]));
+    const blind = unhex('64d37aed22a27f5191de1c1d69fadb899d8862b58eb4220029e036ec4c1f6706');
+    const skSm = unhex('5ebcea5ee37023ccb9fc2d2019f9d7737be85591ae8652ffa9ef0f4d37063b0e');
+    const vectors = [
+      {
+        input: '00',
+        blinded: '609a0ae68c15a3cf6903766461307e5c8bb2f95e7e6550e1ffa2dc99e412803c',
+        evaluated: '7ec6578ae5120958eb2db1745758ff379e77cb64fe77b0b2d8cc917ea0869c7e',
+      },
+      {
+        input: '5a'.repeat(17),
+        blinded: 'da27ef466870f5f15296299850aa088629945a17d1f5b7f5ff043f76b3c06418',
+        evaluated: 'b4cbf5a4f1eeda5a63ce7b77c7d23f461db3fcab0dd28e4e17cecb5c90d02c25',
+      },
+    ];
+    for (const v of vectors) {
+      const blinded = ristrettoScalarMult(blind, hashToRistretto255(unhex(v.input), dst));
+      assert.equal(hex(blinded), v.blinded, `BlindedElement for input ${v.input}`);
+      assert.equal(hex(ristrettoScalarMult(skSm, blinded)), v.evaluated, `EvaluationElement for input ${v.input}`);
+    }
+  });
+
+  it('equals noble hashToCurve (the pure-JS implementation used before) with the suite DST', () => {
+    const dst = domainSeparationTag('job-vectors', psiSuite('ristretto255'));
+    const ids = [
+      'a',
+      'firm-0000001',
+      'ümlaut-ß-名',
+      ...Array.from({ length: 300 }, () => randomBytes(1 + (randomBytes(1)[0]! % 40)).toString('base64')),
+    ];
+    for (const id of ids) {
+      const msg = new TextEncoder().encode(id);
+      assert.equal(hex(hashToRistretto255(msg, dst)), hex(ristretto255_hasher.hashToCurve(msg, { DST: dst }).toBytes()), id);
+      assert.equal(hex(psiSuite('ristretto255').hashUnblinded(id, dst)), hex(ristretto255_hasher.hashToCurve(msg, { DST: dst }).toBytes()));
+    }
+  });
+
+  it('expand_message_xmd with node:crypto SHA-512 equals it with noble SHA-512 (RFC 9380 §5.3.1, incl. an oversize DST)', () => {
+    for (let i = 0; i < 200; i++) {
+      const msg = new Uint8Array(randomBytes(i * 3));
+      const dst = i % 50 === 49 ? new Uint8Array(randomBytes(300)) : new Uint8Array(randomBytes(1 + (i % 60)));
+      const len = [32, 64, 96, 200][i % 4]!;
+      assert.equal(hex(expand_message_xmd(msg, dst, len, xmdSha512)), hex(expand_message_xmd(msg, dst, len, sha512)));
+    }
+  });
+});
 
 describe('PSI argument checks', () => {
   it('refuses an unknown suite', () => {

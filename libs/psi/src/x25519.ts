@@ -1,12 +1,13 @@
 /**
- * Suite `x25519` (default): RFC 9380 hash-to-curve onto edwards25519 (noble, random-oracle variant
+ * Suite `x25519`: RFC 9380 hash-to-curve onto edwards25519 (noble, random-oracle variant
  * edwards25519_XMD:SHA-512_ELL2_RO_, cofactor cleared) mapped to the birationally equivalent
  * Montgomery curve25519 (u = (1 + y) / (1 - y), RFC 7748 §4.1), then exponentiation with the
  * native X25519 of node:crypto (OpenSSL), where the secret key is a KeyObject that never exists
  * as a JS value.
  *
- * Why this suite is the default (measured on this 2-core machine kind, Node 20, psi.spec.ts with
- * SLOW=1): 0.69 ms per id per party over the whole protocol (10^5 x 2 ids, 5 x 10^4 shared, in
+ * This suite was the default while ristretto255 was pure JS; since ristretto255 runs on libsodium
+ * (WebAssembly) it is the slower one (BENCHMARKS.md, "PSI backends"). Measured before that
+ * (this 2-core machine kind, Node 20, psi.spec.ts with SLOW=1): 0.69 ms per id per party over the whole protocol (10^5 x 2 ids, 5 x 10^4 shared, in
  * 138 s for both parties in one process; the hash is ~0.5 ms of it, a native exponentiation
  * ~0.12 ms), against 2.59 ms for ristretto255 in pure JS (10^4 x 2 in 52 s; its exponentiation
  * is ~1.2 ms). About a minute per provider for 10^5 ids instead of about four. node:crypto X25519 does exponentiate arbitrary
