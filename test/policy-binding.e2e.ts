@@ -84,8 +84,9 @@ function people(): Row[] {
 }
 
 const EXACT = blocked('pb-exact', { minGroupSize: 5 });
-const NOISY = blocked('pb-noisy', { minGroupSize: 5, noise: { mechanism: 'laplace', epsilon: 0.5 } }); // 1.0 per job
-const NOISY_BIG = blocked('pb-noisy-big', { minGroupSize: 5, noise: { mechanism: 'laplace', epsilon: 1 } }); // 2.0 per job
+// per job: ε on each of two metrics, and ε once more for their shared noisy small-group selection (selection.ts)
+const NOISY = blocked('pb-noisy', { minGroupSize: 5, noise: { mechanism: 'laplace', epsilon: 0.5 } }); // 1.5 per job
+const NOISY_BIG = blocked('pb-noisy-big', { minGroupSize: 5, noise: { mechanism: 'laplace', epsilon: 1 } }); // 3.0 per job
 const LISTED = blocked('pb-listed', { minGroupSize: 5 });
 const HASHED = blocked('pb-hashed', { minGroupSize: 5 });
 const ALIGNED_NOISY = aligned('pb-aligned-noisy', { minGroupSize: 10, noise: { mechanism: 'laplace', epsilon: 0.1 } });
@@ -232,8 +233,8 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
   }
 
   it('noise required: an exact job is refused (dry run and submit), epsilon above the maximum is refused, every noisy job is charged until the budget is spent', async () => {
-    // budget for two jobs of pb-noisy (epsilon 0.5 on each of two metrics: 1.0 per job); at most 1.0 per job
-    const ds = await dataset(col, people(), policy({ epsilonBudget: 2, noise: { required: true, maxEpsilonPerJob: 1 } }));
+    // budget for two jobs of pb-noisy (epsilon 0.5 on each of two metrics and on their selection: 1.5 per job); at most 1.5 per job
+    const ds = await dataset(col, people(), policy({ epsilonBudget: 3, noise: { required: true, maxEpsilonPerJob: 1.5 } }));
     const exact = await body(EXACT, { p: ds });
     assert.deepEqual(await codesOfDryRun(exact), ['NOISE_REQUIRED']);
     await refused(exact, ds, ['NOISE_REQUIRED']);
@@ -245,12 +246,12 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
     const noisy = await body(NOISY, { p: ds });
     const d = await call(s.url, 'POST', '/jobs?dryRun=true', { token: consumer, body: noisy });
     assert.equal(d.body.allow, true, d.text);
-    assert.equal(d.body.epsilon, 1);
+    assert.equal(d.body.epsilon, 1.5);
     assert.equal(d.body.counts, 'withheld');
     assert.deepEqual(d.body.decisions[0].release, {
       noiseRequired: true,
-      maxEpsilonPerJob: 1,
-      epsilonBudget: 2,
+      maxEpsilonPerJob: 1.5,
+      epsilonBudget: 3,
       epsilonSpent: 0,
       minAlignedKeys: null,
       scenarios: 'any',
@@ -260,7 +261,7 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
       const r = await call(s.url, 'POST', '/jobs', { token: consumer, body: noisy });
       assert.equal(r.status, 202, r.text);
       ids.push(r.body.id as string);
-      assert.ok(Math.abs((await spentOn(ds)) - i) < 1e-9, `charged ${i} job(s)`);
+      assert.ok(Math.abs((await spentOn(ds)) - 1.5 * i) < 1e-9, `charged ${i} job(s)`);
     }
     await refused(noisy, ds, ['BUDGET_EXHAUSTED']);
     assert.deepEqual(await codesOfDryRun(exact), ['NOISE_REQUIRED'], 'an exact job stays refused for noise, not budget');
@@ -270,7 +271,7 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
       // the connector re-checked its own policy against the plan's epsilon and let the job run; counts are withheld
       const doc = await fetchResult(client, id, await keysFor(NOISY));
       assert.deepEqual(doc.meta.rows, {});
-      assert.equal(doc.meta.epsilonSpent, 1);
+      assert.equal(doc.meta.epsilonSpent, 1.5);
     }
     // the dry runs were decisions too, each a ledger event with its reasons
     const dryRuns = await eventually(async () => {
