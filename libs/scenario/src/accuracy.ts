@@ -181,6 +181,10 @@ export function compareResult(
       checkNumber(fn, `noise scale of ${name}.den`, b.den);
     } else throw new RangeError(`${fn}: noise scale of ${name} must be a number or {num, den}`);
   }
+  for (const [i, b] of (opts.selection?.bands ?? []).entries()) {
+    checkNumber(fn, `selection band ${i} threshold`, b.threshold);
+    checkNumber(fn, `selection band ${i} scale`, b.scale);
+  }
 
   const problems: AccuracyProblem[] = [];
   let largestError = 0;
