@@ -273,7 +273,7 @@ export class DemoRunner {
       // with `align`, the broker reports the rows that took part (aligned ones), not the input rows
       if (!scenario.align)
         for (const [role, n] of Object.entries(counts)) {
-          // absent when a bound dataset's policy withholds counts (noise required or minGroupSize > 1)
+          // absent when counts are withheld (a policy requires noise or minGroupSize > 1, or the plan is noisy)
           if (role in result.meta.rows && result.meta.rows[role] !== n)
             out.problems.push(`meta.rows.${role} is ${String(result.meta.rows[role])}, not ${n}`);
         }
