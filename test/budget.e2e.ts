@@ -36,7 +36,8 @@ describe('privacy budget: concurrent jobs never overspend', () => {
     const doc = datasetDocumentFor(id, 'utility');
     const reg = await call(s.url, 'POST', '/datasets', {
       token: provider,
-      body: { ...doc, policy: { ...doc.policy, epsilonBudget: 5 * eps } },
+      // minGroupSize 1: the policy alone would not withhold counts; the noisy plan does (JobsService)
+      body: { ...doc, policy: { ...doc.policy, minGroupSize: 1, epsilonBudget: 5 * eps } },
     });
     assert.equal(reg.status, 201, reg.text);
     const rows = generateRoleRows(id, 'utility', { rows: 200, seed: 3 });
@@ -67,6 +68,17 @@ describe('privacy budget: concurrent jobs never overspend', () => {
     for (const a of accepted) {
       const st = await waitForJob(client, a.body.id, undefined, 250, 240_000);
       assert.equal(st.status, 'completed', JSON.stringify(st.error));
+      // a noisy job shows no exact count: its suppression is a noisy selection, an exact count would undo it
+      const progress = st.progress as { counts?: string; providers?: Record<string, Record<string, unknown>> };
+      assert.equal(progress.counts, 'withheld');
+      for (const p of Object.values(progress.providers ?? {}))
+        for (const k of ['rows', 'missingKeys', 'bytes']) assert.equal(p[k], undefined, k);
+      const meta = st.meta as { rows?: unknown; withheld?: unknown; epsilonSpent?: number; selection?: { epsilon: number; delta: number } };
+      assert.equal(meta.rows, undefined);
+      assert.deepEqual(meta.withheld, ['rows', 'missingKeys']);
+      // the published suppression list is the noisy selection's output, its (ε, δ) stated and charged
+      assert.equal(meta.epsilonSpent, eps);
+      assert.ok(meta.selection && meta.selection.epsilon > 0 && meta.selection.delta > 0);
     }
   });
 });

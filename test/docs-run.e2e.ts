@@ -21,7 +21,7 @@ import {
   compareResult,
   compilePlan,
   evaluateReference,
-  laplaceScales,
+  noisyCompareOptions,
   validateScenario,
   withInternalMetrics,
 } from '#scenario';
@@ -149,13 +149,13 @@ describe('the scenarios of docs/scenario-format.md run end to end', { timeout: 9
         ...Object.fromEntries(Object.entries(sc.params ?? {}).flatMap(([n, p]) => (p.default !== undefined ? [[n, p.default]] : []))),
         ...params,
       };
-      const expected = evaluateReference(withInternalMetrics(sc), withDefaults, rows);
-      const compare: CompareOptions = {};
+      const expected = evaluateReference(withInternalMetrics(sc), withDefaults, rows, { groupRows: true });
+      let compare: CompareOptions = {};
       if (sc.release?.noise) {
         const counts = Object.fromEntries(Object.keys(rows).map((r) => [r, ROWS]));
         const plan = compilePlan(sc, withDefaults, { rowCounts: counts });
         assert.ok(plan.ok);
-        if (plan.ok) compare.noise = laplaceScales(plan.plan);
+        if (plan.ok) compare = noisyCompareOptions(plan.plan, expected.meta.groupRows);
       }
       const report = compareResult(sc, result.metrics, expected.metrics, compare);
       assert.ok(report.ok, JSON.stringify(report.problems.slice(0, 5)));

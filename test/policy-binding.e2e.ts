@@ -84,8 +84,9 @@ function people(): Row[] {
 }
 
 const EXACT = blocked('pb-exact', { minGroupSize: 5 });
-const NOISY = blocked('pb-noisy', { minGroupSize: 5, noise: { mechanism: 'laplace', epsilon: 0.5 } }); // 1.0 per job
-const NOISY_BIG = blocked('pb-noisy-big', { minGroupSize: 5, noise: { mechanism: 'laplace', epsilon: 1 } }); // 2.0 per job
+// per job: ε on each of two metrics, and ε once more for their shared noisy small-group selection (selection.ts)
+const NOISY = blocked('pb-noisy', { minGroupSize: 5, noise: { mechanism: 'laplace', epsilon: 0.5 } }); // 1.5 per job
+const NOISY_BIG = blocked('pb-noisy-big', { minGroupSize: 5, noise: { mechanism: 'laplace', epsilon: 1 } }); // 3.0 per job
 const LISTED = blocked('pb-listed', { minGroupSize: 5 });
 const HASHED = blocked('pb-hashed', { minGroupSize: 5 });
 const ALIGNED_NOISY = aligned('pb-aligned-noisy', { minGroupSize: 10, noise: { mechanism: 'laplace', epsilon: 0.1 } });
@@ -232,8 +233,8 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
   }
 
   it('noise required: an exact job is refused (dry run and submit), epsilon above the maximum is refused, every noisy job is charged until the budget is spent', async () => {
-    // budget for two jobs of pb-noisy (epsilon 0.5 on each of two metrics: 1.0 per job); at most 1.0 per job
-    const ds = await dataset(col, people(), policy({ epsilonBudget: 2, noise: { required: true, maxEpsilonPerJob: 1 } }));
+    // budget for two jobs of pb-noisy (epsilon 0.5 on each of two metrics and on their selection: 1.5 per job); at most 1.5 per job
+    const ds = await dataset(col, people(), policy({ epsilonBudget: 3, noise: { required: true, maxEpsilonPerJob: 1.5 } }));
     const exact = await body(EXACT, { p: ds });
     assert.deepEqual(await codesOfDryRun(exact), ['NOISE_REQUIRED']);
     await refused(exact, ds, ['NOISE_REQUIRED']);
@@ -245,12 +246,12 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
     const noisy = await body(NOISY, { p: ds });
     const d = await call(s.url, 'POST', '/jobs?dryRun=true', { token: consumer, body: noisy });
     assert.equal(d.body.allow, true, d.text);
-    assert.equal(d.body.epsilon, 1);
+    assert.equal(d.body.epsilon, 1.5);
     assert.equal(d.body.counts, 'withheld');
     assert.deepEqual(d.body.decisions[0].release, {
       noiseRequired: true,
-      maxEpsilonPerJob: 1,
-      epsilonBudget: 2,
+      maxEpsilonPerJob: 1.5,
+      epsilonBudget: 3,
       epsilonSpent: 0,
       minAlignedKeys: null,
       scenarios: 'any',
@@ -260,7 +261,7 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
       const r = await call(s.url, 'POST', '/jobs', { token: consumer, body: noisy });
       assert.equal(r.status, 202, r.text);
       ids.push(r.body.id as string);
-      assert.ok(Math.abs((await spentOn(ds)) - i) < 1e-9, `charged ${i} job(s)`);
+      assert.ok(Math.abs((await spentOn(ds)) - 1.5 * i) < 1e-9, `charged ${i} job(s)`);
     }
     await refused(noisy, ds, ['BUDGET_EXHAUSTED']);
     assert.deepEqual(await codesOfDryRun(exact), ['NOISE_REQUIRED'], 'an exact job stays refused for noise, not budget');
@@ -270,7 +271,7 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
       // the connector re-checked its own policy against the plan's epsilon and let the job run; counts are withheld
       const doc = await fetchResult(client, id, await keysFor(NOISY));
       assert.deepEqual(doc.meta.rows, {});
-      assert.equal(doc.meta.epsilonSpent, 1);
+      assert.equal(doc.meta.epsilonSpent, 1.5);
     }
     // the dry runs were decisions too, each a ledger event with its reasons
     const dryRuns = await eventually(async () => {
@@ -464,7 +465,8 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
     assert.equal(Math.round(above - below), 510, 'the differencing attack works where the policy allows exact jobs');
 
     // noise required: neither exact job runs (dry run and submit), nothing stored or charged
-    const held = await dataset(col, rows, policy({ epsilonBudget: 1, noise: { required: true, maxEpsilonPerJob: 0.5 } }));
+    // a noisy job costs 1: 0.5 for the sum, 0.5 for the noisy small-group selection of its one group
+    const held = await dataset(col, rows, policy({ epsilonBudget: 2, noise: { required: true, maxEpsilonPerJob: 1 } }));
     for (const t of [500, 510]) {
       const b = await body(exactSc, { p: held }, { t });
       assert.deepEqual(await codesOfDryRun(b), ['NOISE_REQUIRED']);
@@ -473,7 +475,7 @@ describe('release policy binds every job: noise, budget, scenario allowlist, ali
     // the same two questions with noise: both run, each charged its epsilon; a third is refused for budget
     const n1 = await run(await body(noisySc, { p: held }, { t: 500 }), noisySc, { t: 500 });
     const n2 = await run(await body(noisySc, { p: held }, { t: 510 }), noisySc, { t: 510 });
-    assert.ok(Math.abs((await spentOn(held)) - 1) < 1e-9, 'each noisy job charged 0.5');
+    assert.ok(Math.abs((await spentOn(held)) - 2) < 1e-9, 'each noisy job charged 1');
     await refused(await body(noisySc, { p: held }, { t: 520 }), held, ['BUDGET_EXHAUSTED']);
     // the difference carries the noise of both releases (scale 1000/0.5 each), not the row
     assert.ok(Number.isFinite(n1) && Number.isFinite(n2));

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareResult, laplaceScales, withInternalMetrics } from './accuracy.js';
+import { compareResult, laplaceScales, noisyCompareOptions, selectionBands, withInternalMetrics } from './accuracy.js';
 import { builtinScenario, defaultParams, generateRoleRows } from './catalog/index.js';
 import { compilePlan } from './compiler/index.js';
 import { evaluateReference } from './reference/index.js';
@@ -325,6 +325,46 @@ describe('compareResult with Laplace noise', () => {
     const r = sut(noisy, { n: { x: 10, y: null }, total: 123456.789 }, want, { noise: { n: 1 } });
     assert.equal(r.ok, false);
     assert.match(r.problems[0]!.message, /no noise scale/);
+  });
+});
+
+describe('compareResult with noisy small-group suppression', () => {
+  const s = builtinScenario('smart-meter-differential-privacy');
+  const r = compilePlan(s, {}, { rowCounts: { utility: 2000 } });
+  assert.ok(r.ok);
+  const plan = r.plan;
+  const rows = { utility: generateRoleRows(s.id, 'utility', { rows: 2000, seed: 3 }) };
+  const ref = evaluateReference(withInternalMetrics(s), {}, rows, { groupRows: true });
+  const released = (m: Record<string, MetricValue>): Record<string, MetricValue> =>
+    Object.fromEntries(Object.entries(m).filter(([k]) => s.metrics.some((x) => x.name === k && x.release !== false)));
+
+  it('the plan carries one threshold τ = k + t at scale 1/ε; the reference reports each group’s rows', () => {
+    const bands = selectionBands(plan);
+    assert.equal(bands.length, 1);
+    assert.equal(bands[0].scale, 1);
+    assert.ok(bands[0].threshold > 5 + 19 && bands[0].threshold < 5 + 23, `τ ${bands[0].threshold}`);
+    const meters = ref.metrics.meters as Record<string, number>;
+    for (const [g, n] of Object.entries(meters)) assert.deepEqual(ref.meta.groupRows?.meters[g], [n]);
+    assert.throws(() => noisyCompareOptions(plan, undefined), RangeError);
+  });
+
+  it('a group cut far above τ (|n − τ| > 40 scales) fails; near τ it is accepted', () => {
+    const opts = noisyCompareOptions(plan, ref.meta.groupRows);
+    const actual = released(structuredClone(ref.metrics));
+    assert.deepEqual(compareResult(s, actual, ref.metrics, opts).problems, []);
+    (actual.meters as Record<string, number | null>).shinan = null;
+    const far = compareResult(s, actual, ref.metrics, opts);
+    assert.equal(far.problems.length, 1);
+    assert.equal(far.problems[0].message, 'expected a value, got null');
+    // the same null when the group's count is within 40 scales of τ
+    const tau = selectionBands(plan)[0].threshold;
+    const near = structuredClone(ref.meta.groupRows ?? {});
+    near.meters.shinan = [tau + 39];
+    assert.deepEqual(compareResult(s, actual, ref.metrics, noisyCompareOptions(plan, near)).problems, []);
+    near.meters.shinan = [tau + 41];
+    assert.equal(compareResult(s, actual, ref.metrics, noisyCompareOptions(plan, near)).problems.length, 1);
+    // without the selection options the exact rule applies
+    assert.equal(compareResult(s, actual, ref.metrics, { noise: laplaceScales(plan) }).problems.length, 1);
   });
 });
 

@@ -23,6 +23,13 @@
  * at most (E₁ + |S/C|·E₂) / (C − E₂), E₁ = 40·b₁, E₂ = 40·b₂ + 0.5 (the count is rounded); it needs
  * C, read from `expected[name + GROUP_SIZE_SUFFIX]` (see `withInternalMetrics`). When C ≤ E₂ the
  * noisy count may round to 0 or below, so there is no bound: any value, or null, is accepted.
+ *
+ * Small-group suppression under noise (compiler/selection.ts): the broker releases a group iff its count n is at
+ * least minGroupSize and n + Z >= τ, Z discrete Laplace of scale b, while the reference applies the exact rule
+ * n >= minGroupSize. With `opts.selection`, a group null on one side and a value on the other is accepted when one
+ * of the counts its suppression depends on (`ReferenceMeta.groupRows`) is within 40 scales of a threshold of the
+ * plan, |n − τ| <= 40·b (`selectionBands`): further from every threshold, the noisy decision agrees with
+ * "n >= τ" except with probability e^-40, so a wrongly cut or wrongly released group still fails.
  */
 import type { Agg, Metric, MetricValue, Scenario } from './types.js';
 import type { Plan, Read } from './compiler/plan-types.js';
@@ -52,6 +59,29 @@ export interface QuotientNoise {
 export interface CompareOptions {
   /** Laplace scale b = sensitivity/ε per noisy metric, in the metric's units (see `laplaceScales`). */
   noise?: Record<string, number | QuotientNoise>;
+  /** Noisy small-group suppression: the plan's thresholds (`selectionBands`) and the reference's `meta.groupRows`. */
+  selection?: { bands: SelectionBand[]; groupRows: Record<string, Record<string, number[]>> };
+}
+
+/** A noisy selection's threshold τ and discrete Laplace scale b (rows). */
+export interface SelectionBand {
+  threshold: number;
+  scale: number;
+}
+
+/** The thresholds of a plan's noisy small-group selections (compiler/selection.ts); empty without noise. */
+export function selectionBands(plan: Plan): SelectionBand[] {
+  const seen = new Map<string, SelectionBand>();
+  for (const c of plan.conditions)
+    if (c.selection)
+      seen.set(`${c.selection.threshold}/${c.selection.scale}`, { threshold: c.selection.threshold, scale: c.selection.scale });
+  return [...seen.values()];
+}
+
+/** The reference group a leaf label belongs to: `"a|b"`, `"a|b[3]"` → `"a|b"`; `""`, `"[3]"` → `"*"`. */
+function groupOfLabel(label: string): string {
+  const g = label.replace(/\[\d+\]$/, '');
+  return g === '' ? '*' : g;
 }
 
 /** Name suffix of the group-size (contributing rows) metric `withInternalMetrics` adds per mean. */
@@ -151,6 +181,10 @@ export function compareResult(
       checkNumber(fn, `noise scale of ${name}.den`, b.den);
     } else throw new RangeError(`${fn}: noise scale of ${name} must be a number or {num, den}`);
   }
+  for (const [i, b] of (opts.selection?.bands ?? []).entries()) {
+    checkNumber(fn, `selection band ${i} threshold`, b.threshold);
+    checkNumber(fn, `selection band ${i} scale`, b.scale);
+  }
 
   const problems: AccuracyProblem[] = [];
   let largestError = 0;
@@ -212,9 +246,13 @@ export function compareResult(
         b !== undefined && typeof b !== 'number'
           ? quotientTolerance(b, w, operandLeaf(expected, m.name + GROUP_SIZE_SUFFIX, group))
           : undefined;
-      // suppression happens before noise, on true counts: a null in the reference is exact
+      // a mean's noisy count near 0: any value or null (see above)
       if (q === Infinity && w !== null) continue;
       if (w === null || g === null) {
+        const near = (n: number): boolean =>
+          (opts.selection?.bands ?? []).some((b) => Math.abs(n - b.threshold) <= NOISE_SCALES_ACCEPTED * b.scale);
+        // noisy suppression near its threshold may differ from the exact rule (module comment)
+        if (w !== g && (opts.selection?.groupRows[m.name]?.[groupOfLabel(group)] ?? []).some(near)) continue;
         if (w !== g)
           problems.push({
             metric: m.name,
@@ -345,4 +383,16 @@ export function laplaceScales(plan: Plan): Record<string, number | QuotientNoise
     out[name] = Math.max(...(scales as number[]));
   }
   return out;
+}
+
+/**
+ * Compare options for a result released under `release.noise`: the metrics' Laplace scales and, when the plan
+ * suppresses small groups by noisy selection, its thresholds with the reference's `meta.groupRows` (evaluate the
+ * reference with `{ groupRows: true }`).
+ */
+export function noisyCompareOptions(plan: Plan, groupRows: Record<string, Record<string, number[]>> | undefined): CompareOptions {
+  const bands = selectionBands(plan);
+  if (bands.length > 0 && !groupRows)
+    throw new RangeError('noisyCompareOptions: the plan selects groups noisily: pass the reference meta.groupRows');
+  return { noise: laplaceScales(plan), ...(bands.length > 0 && groupRows ? { selection: { bands, groupRows } } : {}) };
 }

@@ -190,9 +190,14 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
       ...base,
       id: `${job.id}.released`,
       type: 'job.released',
-      data: { suppressedGroups: suppressed, epsilonSpent: res.meta.epsilonSpent },
+      // under noise the suppressed groups are the noisy selection's output (selection.ts), safe to publish
+      data: {
+        suppressedGroups: suppressed,
+        epsilonSpent: res.meta.epsilonSpent,
+        ...(res.meta.selection ? { selection: res.meta.selection } : {}),
+      },
     });
-    // Counts withheld (a bound dataset's policy requires noise or a minimum group size): the consumer gets no row
+    // Counts withheld (a bound dataset's policy requires noise or a minimum group size, or the plan is noisy): the consumer gets no row
     // or missing-key count; the SDK decodes without them (README, threat model).
     const counts = countsWithheld(job)
       ? { withheld: ['rows', 'missingKeys'] }
@@ -201,6 +206,7 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
       ...counts,
       suppressedGroups: suppressed,
       epsilonSpent: res.meta.epsilonSpent,
+      ...(res.meta.selection ? { selection: res.meta.selection } : {}),
       scheme: params.scheme,
       polyModulusDegree: params.polyModulusDegree,
       evaluationMs,

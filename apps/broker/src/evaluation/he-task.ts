@@ -1,5 +1,5 @@
 import { HeEngine, decodePublicKeyset, paramsId, type Ct, type HeParams } from '#he-core';
-import { type Plan, evaluateCircuit, reduceChunks } from '#scenario';
+import { type EvaluationMeta, type Plan, evaluateCircuit, reduceChunks } from '#scenario';
 
 /** Work a broker HE thread does. Only ciphertexts, public keys and metadata cross this boundary. */
 export type HeTask =
@@ -14,8 +14,7 @@ export type HeTask =
     };
 
 export type HeTaskResult =
-  | { kind: 'reduce'; ct: Uint8Array }
-  | { kind: 'evaluate'; outputs: Record<string, Uint8Array>; meta: { suppressedGroups: Record<string, number[]>; epsilonSpent: number } };
+  { kind: 'reduce'; ct: Uint8Array } | { kind: 'evaluate'; outputs: Record<string, Uint8Array>; meta: EvaluationMeta };
 
 const engines = new Map<string, Promise<HeEngine>>();
 function engineFor(params: HeParams): Promise<HeEngine> {

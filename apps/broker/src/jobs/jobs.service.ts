@@ -56,7 +56,10 @@ export interface PreparedJob {
   offers: Record<string, OfferEntity>;
   decisions: DatasetDecision[];
   estimate: unknown;
-  /** Whether the consumer is denied exact row and missing-key counts (a bound dataset's policy: `withholdsCounts`). */
+  /**
+   * Whether the consumer is denied exact row and missing-key counts: a bound dataset's policy (`withholdsCounts`),
+   * or a plan with noise (`plan.epsilon > 0`).
+   */
   countsWithheld: boolean;
 }
 
@@ -211,7 +214,9 @@ export class JobsService {
 
     const identity: ScenarioIdentity = { id: scenario.id, version: sv.version, hash: scenarioHash(scenario) };
     const decisions = await this.decide(scenario, identity, plan, input, offers, consumer);
-    const countsWithheld = Object.values(offers).some((o) => withholdsCounts(o.policy as unknown as UsagePolicy));
+    // A noisy plan withholds them too, whatever the policies say: an exact count beside a noisy release (and
+    // beside the noisy small-group selection) would undo its differential privacy (README, threat model).
+    const countsWithheld = plan.epsilon > 0 || Object.values(offers).some((o) => withholdsCounts(o.policy as unknown as UsagePolicy));
     return { input, scenario, version: sv.version, plan, offers, decisions, estimate, countsWithheld };
   }
 

@@ -6,6 +6,7 @@ import type { CircuitNode, Condition, Plan, PlainVec, Read } from './plan-types.
 import { BLIND_BITS, LAPLACE_TAIL } from './magnitude.js';
 import { type RandomSource, cryptoRandom, gridLaplace } from './sampler.js';
 import { decodingReads } from './reads.js';
+import { combinedCounts, exactSuppressed, noisySuppressed, selectionCharge, selectionKey } from './selection.js';
 
 /**
  * The operations the circuit needs; `#he-core`'s `HeEngine` provides them (structural typing keeps
@@ -30,7 +31,7 @@ export interface EvaluationExtra<Ct> {
   /** each role's `groupCounts` from `encodeRole` (needed when the plan has conditions) */
   groupCounts?: Record<string, Record<string, number[]>>;
   /**
-   * randomness for Laplace noise and the release hygiene's fill (default: the operating system's CSPRNG;
+   * randomness for Laplace noise, the noisy small-group selection and the release hygiene's fill (default: the operating system's CSPRNG;
    * `seededRandom` only in tests)
    */
   random?: RandomSource;
@@ -40,6 +41,11 @@ export interface EvaluationMeta {
   /** per condition id, the group indices zeroed by it */
   suppressedGroups: Record<string, number[]>;
   epsilonSpent: number;
+  /**
+   * Under noise with `minGroupSize`: the (ε, δ) of the noisy small-group selections (ε included in
+   * `epsilonSpent`); `suppressedGroups` is then their DP output. Absent: suppression by exact counts.
+   */
+  selection?: { epsilon: number; delta: number };
 }
 
 export interface EvaluationResult<Ct> {
@@ -87,22 +93,36 @@ function argsOf(n: CircuitNode): string[] {
   }
 }
 
-/** Group indices a condition suppresses, from the providers' reported counts. */
-export function suppressedGroups(c: Condition, counts: Record<string, Record<string, number[]>>): number[] {
-  const out: number[] = [];
-  for (let g = 0; g < c.groups; g++) {
-    const per = c.parts.map((p) => {
-      const arr = counts[p.role]?.[p.count];
-      if (!arr) throw new Error(`group counts of role ${p.role} (${p.count}) are missing`);
-      const v = arr[p.groupMap[g]];
-      if (!Number.isInteger(v) || v < 0) throw new Error(`group counts of role ${p.role} (${p.count}) are malformed`);
-      return v;
-    });
-    // aligned rows: the joint count is at most the min over each product's factors (README, release controls)
-    const terms = c.terms ?? [per.map((_, i) => i)];
-    const combined =
-      c.combine === 'sum' ? per.reduce((a, b) => a + b, 0) : terms.reduce((n, t) => n + Math.min(...t.map((i) => per[i])), 0);
-    if (combined < c.minGroupSize) out.push(g);
+/**
+ * Group indices a condition suppresses, from the providers' reported counts: the exact rule, or with
+ * `c.selection` (plans under noise) the noisy-threshold selection drawn from `random` (selection.ts).
+ */
+export function suppressedGroups(
+  c: Condition,
+  counts: Record<string, Record<string, number[]>>,
+  random: RandomSource = cryptoRandom(),
+): number[] {
+  const combined = combinedCounts(c, counts);
+  return c.selection ? noisySuppressed(c.minGroupSize, c.selection, combined, random) : exactSuppressed(c.minGroupSize, combined);
+}
+
+/** Every condition's suppressed groups; conditions on the same counts share one noisy decision. */
+function suppressedByCondition(
+  plan: Plan,
+  counts: Record<string, Record<string, number[]>>,
+  random: RandomSource,
+): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  const shared = new Map<string, number[]>();
+  for (const c of plan.conditions) {
+    if (!c.selection) {
+      out[c.id] = suppressedGroups(c, counts, random);
+      continue;
+    }
+    const key = selectionKey(c);
+    let groups = shared.get(key);
+    if (!groups) shared.set(key, (groups = suppressedGroups(c, counts, random)));
+    out[c.id] = [...groups];
   }
   return out;
 }
@@ -188,10 +208,9 @@ export function evaluateCircuit<Ct, Pk>(
 ): EvaluationResult<Ct> {
   if (engine.slots !== plan.slots) throw new Error(`engine has ${engine.slots} slots, the plan needs ${plan.slots}`);
   const slots = plan.slots;
-  const suppressed: Record<string, number[]> = {};
-  for (const c of plan.conditions) suppressed[c.id] = suppressedGroups(c, extra.groupCounts ?? {});
-  const keyCount = plan.align?.keys?.length ?? 0;
   const random = extra.random ?? cryptoRandom();
+  const suppressed = suppressedByCondition(plan, extra.groupCounts ?? {}, random);
+  const keyCount = plan.align?.keys?.length ?? 0;
 
   const nodes = plan.circuit.nodes;
   const lastUse = new Map<string, number>();
@@ -371,6 +390,10 @@ export function evaluateCircuit<Ct, Pk>(
     throw e;
   }
   for (const ct of owned) if (!kept.has(ct)) engine.free(ct);
-  if (plan.circuit.nodes.some((n) => n.op === 'noise')) epsilonSpent = plan.epsilon;
-  return { outputs, meta: { suppressedGroups: suppressed, epsilonSpent } };
+  const selection = selectionCharge(plan.conditions);
+  if (plan.circuit.nodes.some((n) => n.op === 'noise') || selection.epsilon > 0) epsilonSpent = plan.epsilon;
+  return {
+    outputs,
+    meta: { suppressedGroups: suppressed, epsilonSpent, ...(selection.epsilon > 0 ? { selection } : {}) },
+  };
 }

@@ -3,6 +3,7 @@
  * (compiler/README.md describes layouts, the circuit and what each party learns).
  */
 import { noiseGrid } from './sampler.js';
+import { selectionCharge, selectionFor } from './selection.js';
 import { decodingReads } from './reads.js';
 import type {
   CategoryColumn,
@@ -239,6 +240,9 @@ class Compiler {
     // release hygiene conjugates every output (step 0, circuit.ts `releaseOutputs`), doubling its real part
     galois.add(0);
     halveReads(this.decodings, this.conditions);
+    // under noise, small-group suppression is a noisy selection, charged like a metric (selection.ts)
+    const noise = s.release?.noise;
+    if (noise) for (const c of this.conditions) if (c.kind === 'minGroupSize') c.selection = selectionFor(c, noise.epsilon);
     const roles: Record<string, ProviderWork> = {};
     for (const [r, w] of this.roles) roles[r] = w;
     const decoding: Decoding = { metrics: this.decodings, groups: this.decodingGroups, released: this.released };
@@ -252,7 +256,7 @@ class Compiler {
       conditions: this.conditions,
       outputs: this.outputs,
       privateInputs: this.privateInputs,
-      epsilon: this.epsilon,
+      epsilon: this.epsilon + selectionCharge(this.conditions).epsilon,
       decoding,
     };
   }

@@ -25,6 +25,16 @@ export {
 } from './sampler.js';
 export type { RandomSource, Rational } from './sampler.js';
 export type { CircuitEngine, EvaluationExtra, EvaluationMeta, EvaluationResult } from './circuit.js';
+export {
+  SELECTION_DELTA,
+  selectionFor,
+  selectionOffset,
+  selectionCharge,
+  combinedCounts,
+  exactSuppressed,
+  noisySuppressed,
+} from './selection.js';
+export type { Selection } from './selection.js';
 export { decodeResult } from './decode.js';
 export type { DecodeInfo } from './decode.js';
 export { costEstimate, ciphertextBytes } from './cost.js';

@@ -174,6 +174,12 @@ export interface Condition {
    * `combine` bound above is only an early cut.
    */
   jointCount?: Read;
+  /**
+   * `minGroupSize` under Laplace noise (`release.noise`): the broker releases a group iff its combined count is at
+   * least `minGroupSize` and count + Z >= `threshold`, Z discrete Laplace of scale `scale` (noisy-threshold partition
+   * selection, selection.ts). Absent: the exact rule (count < minGroupSize is cut), no DP claim.
+   */
+  selection?: { epsilon: number; delta: number; sensitivity: number; scale: number; threshold: number };
 }
 
 export interface OutputSpec {
@@ -253,7 +259,10 @@ export interface Plan {
   conditions: Condition[];
   outputs: OutputSpec[];
   privateInputs: PrivateInput[];
-  /** epsilon charged per bound dataset when the job runs (0 without noise) */
+  /**
+   * epsilon charged per bound dataset when the job runs (0 without noise): the metrics' noise plus the noisy
+   * small-group selections (`Condition.selection`, each distinct one once)
+   */
   epsilon: number;
   decoding: Decoding;
 }

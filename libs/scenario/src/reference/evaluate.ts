@@ -51,6 +51,11 @@ import { boundContributions, unitBounding } from '../privacy-unit.js';
 export interface ReferenceOptions {
   /** Overrides `release.minGroupSize` (e.g. the strictest of the scenario and the datasets' policies). */
   minGroupSize?: number;
+  /**
+   * Also report `meta.groupRows`: per released metric and group, the contributing-row counts its suppression
+   * depends on (accuracy.ts compares noisy suppression against them, `CompareOptions.selection`).
+   */
+  groupRows?: boolean;
 }
 
 export interface ReferenceMeta {
@@ -63,6 +68,11 @@ export interface ReferenceMeta {
   missingKeys?: Record<string, number>;
   /** With `align`: the number of aligned keys. */
   alignedKeys?: number;
+  /**
+   * With `opts.groupRows`: per released metric and group key (`"*"` when ungrouped), the contributing rows of the
+   * group (a derived metric: its operands' counts) that `minGroupSize` compares.
+   */
+  groupRows?: Record<string, Record<string, number[]>>;
 }
 
 export interface ReferenceResult {
@@ -81,6 +91,8 @@ interface Evaluated {
   groups: string[];
   values: Map<string, Cell>;
   suppressed: Set<string>;
+  /** contributing rows per group that its suppression depends on (a derived metric: its operands') */
+  counts?: Map<string, number[]>;
   /** weightedSum: values keyed by aligned key. */
   rowLevel?: boolean;
 }
@@ -144,6 +156,11 @@ export function evaluateReference(
     const ev = evaluate(env, m.name);
     if (m.release === false) continue;
     setOwn(metrics, m.name, output(ev));
+    if (opts.groupRows) {
+      const per: Record<string, number[]> = {};
+      for (const [g, n] of ev.counts ?? []) setOwn(per, g, n);
+      setOwn((meta.groupRows ??= {}), m.name, per);
+    }
     if (ev.suppressed.size > 0)
       setOwn(
         meta.suppressed,
@@ -284,14 +301,16 @@ function aggregate(env: Env, m: Metric, shape: MetricShape): Evaluated {
   }
   const values = new Map<string, Cell>();
   const suppressed = new Set<string>();
+  const counts = new Map<string, number[]>();
   for (const g of groups) {
     const a = acc.get(g) as Acc;
+    counts.set(g, [a.n]);
     if (a.n < env.minGroupSize) {
       values.set(g, null);
       suppressed.add(g);
     } else values.set(g, statistic(m, a));
   }
-  return { grouped, groups, values, suppressed };
+  return { grouped, groups, values, suppressed, counts };
 }
 
 function sum(xs: number[]): number {
@@ -362,8 +381,10 @@ function derived(env: Env, m: Metric, shape: MetricShape): Evaluated {
   const B = paramList ? null : evaluate(env, second);
   const bAt = (g: string, i: number): Cell => (paramList ? paramList[i] : ((B as Evaluated).values.get(g) ?? null));
   const opSuppressed = (g: string) => A.suppressed.has(g) || (B?.suppressed.has(g) ?? false);
+  const opCounts = (g: string): number[] => [...(A.counts?.get(g) ?? []), ...(B?.counts?.get(g) ?? [])];
   const values = new Map<string, Cell>();
   const suppressed = new Set<string>();
+  const counts = new Map<string, number[]>();
 
   if (m.agg === 'ratio' || m.agg === 'difference') {
     const grouped = shape.dims.length > 0;
@@ -375,8 +396,9 @@ function derived(env: Env, m: Metric, shape: MetricShape): Evaluated {
         if (opSuppressed(g)) suppressed.add(g);
       } else if (m.agg === 'ratio') values.set(g, b === 0 ? null : a / b);
       else values.set(g, a - b);
+      counts.set(g, opCounts(g));
     });
-    return { grouped, groups: A.groups, values, suppressed };
+    return { grouped, groups: A.groups, values, suppressed, counts };
   }
 
   // dot and correlation: over all groups of both operands, in group order.
@@ -392,11 +414,12 @@ function derived(env: Env, m: Metric, shape: MetricShape): Evaluated {
       bs.push(b);
     }
     if (opSuppressed(g)) suppressed.add(UNGROUPED);
+    counts.set(UNGROUPED, [...(counts.get(UNGROUPED) ?? []), ...opCounts(g)]);
   });
   let result: number | null = null;
   if (!anyNull) result = m.agg === 'dot' ? sum(as.map((a, i) => a * bs[i])) : pearson(as, bs);
   values.set(UNGROUPED, result);
-  return { grouped: false, groups: [UNGROUPED], values, suppressed };
+  return { grouped: false, groups: [UNGROUPED], values, suppressed, counts };
 }
 
 /** Pearson's r of paired series; null with fewer than two pairs or a constant series. */
