@@ -23,9 +23,16 @@
  * at most (E₁ + |S/C|·E₂) / (C − E₂), E₁ = 40·b₁, E₂ = 40·b₂ + 0.5 (the count is rounded); it needs
  * C, read from `expected[name + GROUP_SIZE_SUFFIX]` (see `withInternalMetrics`). When C ≤ E₂ the
  * noisy count may round to 0 or below, so there is no bound: any value, or null, is accepted.
+ * A ratio of two noisy operands gets the same quotient bound, C being the denominator operand's reference
+ * value (`expected[of[1]]`, an internal metric included by `withInternalMetrics`).
+ * Suppression decided on a noisy joint count (aligned roles under noise, `noisyNullMetrics`): a group null on
+ * one side only is accepted for the metrics listed in `opts.noisyNulls` (the SDK nulls a group whose noisy
+ * joint count is under minGroupSize, the reference one whose exact count is); a value on both sides is
+ * still held to its noise bound.
  */
 import type { Agg, Metric, MetricValue, Scenario } from './types.js';
 import type { Plan, Read } from './compiler/plan-types.js';
+import { decodingReads } from './compiler/reads.js';
 
 export interface AccuracyProblem {
   metric: string;
@@ -52,6 +59,8 @@ export interface QuotientNoise {
 export interface CompareOptions {
   /** Laplace scale b = sensitivity/ε per noisy metric, in the metric's units (see `laplaceScales`). */
   noise?: Record<string, number | QuotientNoise>;
+  /** metrics whose groups are nulled by a noisy joint count (see `noisyNullMetrics`): a one-sided null is accepted */
+  noisyNulls?: string[];
 }
 
 /** Name suffix of the group-size (contributing rows) metric `withInternalMetrics` adds per mean. */
@@ -144,6 +153,7 @@ export function compareResult(
   if (!actual || typeof actual !== 'object') throw new TypeError(`${fn}: actual must be an object of metric values`);
   if (!expected || typeof expected !== 'object') throw new TypeError(`${fn}: expected must be an object of metric values`);
   const noise = opts.noise ?? {};
+  const noisyNulls = new Set(opts.noisyNulls ?? []);
   for (const [name, b] of Object.entries(noise)) {
     if (typeof b === 'number') checkNumber(fn, `noise scale of ${name}`, b);
     else if (b && typeof b === 'object') {
@@ -210,12 +220,16 @@ export function compareResult(
       }
       const q =
         b !== undefined && typeof b !== 'number'
-          ? quotientTolerance(b, w, operandLeaf(expected, m.name + GROUP_SIZE_SUFFIX, group))
+          ? quotientTolerance(
+              b,
+              w,
+              operandLeaf(expected, m.agg === 'ratio' ? (m as { of: [string, string] }).of[1] : m.name + GROUP_SIZE_SUFFIX, group),
+            )
           : undefined;
       // suppression happens before noise, on true counts: a null in the reference is exact
       if (q === Infinity && w !== null) continue;
       if (w === null || g === null) {
-        if (w !== g)
+        if (w !== g && !noisyNulls.has(m.name))
           problems.push({
             metric: m.name,
             ...at,
@@ -330,6 +344,16 @@ export function laplaceScales(plan: Plan): Record<string, number | QuotientNoise
       case 'correlation':
         scales = [d.sa, d.sb, d.saa, d.sbb, d.sab].map(scaleOf);
         break;
+      case 'ratio': {
+        // a ratio of two noisy plain values: the quotient bound, with the operands' scales
+        const ops = [d.a, d.b].map((x) => plan.decoding.metrics[x]);
+        scales = ops.map((o) => (o?.kind === 'value' ? scaleOf(o.read) : null));
+        if (scales.every((x) => x === null)) continue;
+        if (scales.some((x) => x === null))
+          throw new RangeError(`laplaceScales: ratio ${name} divides operands that are not both noisy plain values`);
+        out[name] = { num: scales[0] as number, den: scales[1] as number };
+        continue;
+      }
       default:
         scales = [];
     }
@@ -345,4 +369,26 @@ export function laplaceScales(plan: Plan): Record<string, number | QuotientNoise
     out[name] = Math.max(...(scales as number[]));
   }
   return out;
+}
+
+/**
+ * Released metrics whose groups the consumer's SDK nulls by a noisy joint count (aligned roles under
+ * `release.noise`: a condition whose `jointCount` is read from a noise node), directly or through a ratio's
+ * operands. Their nulls differ from the reference's (exact counts) near the threshold: see `compareResult`.
+ */
+export function noisyNullMetrics(plan: Plan): string[] {
+  const nodes = new Map(plan.circuit.nodes.map((n) => [n.id, n]));
+  const outputs = new Map(plan.outputs.map((o) => [o.id, o]));
+  const noisyConds = new Set(
+    plan.conditions.filter((c) => c.jointCount && nodes.get(outputs.get(c.jointCount.output)?.node ?? '')?.op === 'noise').map((c) => c.id),
+  );
+  const touches = (name: string, seen: Set<string>): boolean => {
+    if (seen.has(name)) return false;
+    seen.add(name);
+    const d = plan.decoding.metrics[name];
+    if (!d) return false;
+    if (d.kind === 'ratio') return [d.a, d.b].some((x) => touches(x, seen)) || (d.emptyDen ?? []).some((c) => noisyConds.has(c));
+    return decodingReads(d).some(({ read }) => (outputs.get(read.output)?.conditions ?? []).some((c) => noisyConds.has(c)));
+  };
+  return plan.decoding.released.filter((name) => touches(name, new Set()));
 }

@@ -33,6 +33,7 @@ import {
   generateRoleRows,
   isCatalogId,
   laplaceScales,
+  noisyNullMetrics,
   withInternalMetrics,
 } from '#scenario';
 import { type CheckpointDoc, httpLedgerSource, verifyLedger } from '../commands/ledger.js';
@@ -262,6 +263,7 @@ export class DemoRunner {
         const plan = compilePlan(scenario, params, { rowCounts: counts });
         if (!plan.ok) throw new Error(`local plan for the noise bound failed: ${plan.errors[0]?.message ?? ''}`);
         compare.noise = laplaceScales(plan.plan);
+        compare.noisyNulls = noisyNullMetrics(plan.plan);
       }
       const report = compareResult(scenario, result.metrics, expected.metrics, compare);
       out.largestError = report.largestError;

@@ -13,7 +13,7 @@ import { encodeRole } from './encode.js';
 import type { CompileContext, Plan } from './plan-types.js';
 import { builtinScenario, defaultParams, generateRoleRows } from '../catalog/index.js';
 import { evaluateReference } from '../reference/index.js';
-import { compareResult, laplaceScales, withInternalMetrics, type AccuracyReport } from '../accuracy.js';
+import { compareResult, laplaceScales, noisyNullMetrics, withInternalMetrics, type AccuracyReport } from '../accuracy.js';
 
 export interface TestEngine<Ct, Pk, Sk> extends CircuitEngine<Ct, Pk> {
   encrypt(pk: Pk, values: Float64Array): Ct;
@@ -334,7 +334,12 @@ export function judgeCatalog(c: CatalogCase, plan: Plan, result: ResultDocument)
   const all = { ...c.pub, ...c.priv };
   const want = evaluateReference(c.s, all, c.rows);
   const wantAll = evaluateReference(withInternalMetrics(c.s), all, c.rows);
-  const report = compareResult(c.s, result.metrics, wantAll.metrics, c.s.release?.noise ? { noise: laplaceScales(plan) } : {});
+  const report = compareResult(
+    c.s,
+    result.metrics,
+    wantAll.metrics,
+    c.s.release?.noise ? { noise: laplaceScales(plan), noisyNulls: noisyNullMetrics(plan) } : {},
+  );
   const worstByAgg: Record<string, { error: number; at: string }> = {};
   if (!c.s.release?.noise) {
     for (const m of c.s.metrics) {
