@@ -13,6 +13,7 @@ import { SlotEngine } from './slot-engine.testkit.js';
 import { compareMetrics, prng, runPlan } from './testkit.js';
 import { suppressedGroups } from './circuit.js';
 import { encodeRole } from './encode.js';
+import { laplaceScales, noisyNullMetrics } from '../accuracy.js';
 
 function valid(doc: unknown): Scenario {
   const v = validateScenario(doc);
@@ -188,6 +189,11 @@ test('with Laplace noise the joint count is released noisy and charged, ratios d
   // charges: the four released non-ratio metrics (old, oldChronic, chronicVisits, gap) and one joint count per
   // aligned metric (oldChronic, chronicVisits); the two ratios divide released operands and charge nothing
   assert.equal(plan.epsilon, 6);
+  // the accuracy check: a ratio of noisy counts gets the quotient bound, and the metrics nulled by a noisy joint count
+  // accept a one-sided null (old is stacked: the broker's exact local count cuts it)
+  const scales = laplaceScales(plan);
+  assert.deepEqual(scales.share, { num: 1, den: 1 });
+  assert.deepEqual(noisyNullMetrics(plan).sort(), ['chronicVisits', 'gap', 'oldChronic', 'share', 'visitsPerOld']);
 
   const rowsPer = { reg: rows().reg.length, hl: rows().hl.length };
   const keys = [...new Set(rows().reg.map((x) => String(x.id)))].sort();
