@@ -1109,11 +1109,17 @@ class Compiler {
     /** the joint counts as an output, masked like the metric (the same output as a count's or a mean's denominator) */
     const jointRead = (): Read => {
       if (joint) return joint;
+      // under noise: a count release (sensitivity: one row changes each term's count by at most 1), its gains
+      // sized for the Laplace tail like a noisy count metric's; a count metric's own release is the same output
+      const noise = this.s.release?.noise;
+      const ne = noise ? noise.epsilon : null;
       let v: GVal;
-      if (termRoles.length === 1) v = countVal(null);
+      if (termRoles.length === 1) v = countVal(ne);
       else {
-        // one gain for every term, so their sum fits VALUE_CAP
-        const gain = pow2floor(VALUE_CAP / (termRoles.length * Math.max(...termRoles.map((t) => this.alignedCount(t)))));
+        // one gain for every term, so their sum (and its noise tail) fits VALUE_CAP
+        const T = termRoles.length;
+        const worst = T * Math.max(...termRoles.map((t) => this.alignedCount(t)));
+        const gain = pow2floor(VALUE_CAP / (worst + (ne === null ? 0 : (LAPLACE_TAIL * T) / ne)));
         const vs = termRoles.map((t) => gv((_r, g) => one(g), { maxRowOf: ones, round: true, eps: null, over: t, gain }));
         if (vs.some((x) => x.factor !== vs[0].factor)) throw new Error('internal: joint count terms at different gains');
         v = {
@@ -1124,10 +1130,10 @@ class Compiler {
           sens: vs.length,
         };
       }
-      // under noise: a count release of its own (sensitivity: one row changes each term's count by at most 1)
-      const noise = this.s.release?.noise;
-      if (noise) this.epsilon += noise.epsilon;
-      joint = this.release(v, noise ? noise.epsilon : null);
+      const before = this.outputs.length;
+      joint = this.release(v, ne);
+      // charged when it is a release of its own (not the count metric's output, charged with the metric)
+      if (ne !== null && this.outputs.length > before) this.epsilon += ne;
       return joint;
     };
     let emptyId: string | undefined;
