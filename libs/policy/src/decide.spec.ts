@@ -204,6 +204,41 @@ const table: Row[] = [
   { name: 'dataset not aligned: no minimum applies', policy: { minAlignedKeys: 10 }, expect: [] },
   { name: 'empty key list, minimum 1', policy: { minAlignedKeys: 1 }, request: { alignment: { keys: 0 } }, expect: ['TOO_FEW_KEYS'] },
   { name: 'no minimum (null), one key', policy: { minAlignedKeys: null }, request: { alignment: { keys: 1 } }, expect: [] },
+  // aligned joint groups: an exact aligned job with a minimum group size above 1 is refused
+  {
+    name: 'aligned, exact, minGroupSize 5',
+    request: { epsilon: 0, alignment: { keys: null, roles: 2 } },
+    expect: ['ALIGNED_NOISE_REQUIRED'],
+  },
+  { name: 'aligned, noisy, minGroupSize 5', request: { epsilon: 1, alignment: { keys: null, roles: 2 } }, expect: [] },
+  {
+    name: 'aligned, exact, roles not given (taken as joint)',
+    request: { epsilon: 0, alignment: { keys: 20 } },
+    expect: ['ALIGNED_NOISE_REQUIRED'],
+  },
+  {
+    name: 'aligned, exact, minGroupSize 1 on both sides',
+    policy: { minGroupSize: 1 },
+    request: { epsilon: 0, minGroupSize: 1, alignment: { keys: null, roles: 2 } },
+    expect: [],
+  },
+  {
+    name: "aligned, exact, the job's minGroupSize 1 under the policy's 5 (the policy's counts)",
+    request: { epsilon: 0, minGroupSize: 1, alignment: { keys: null, roles: 3 } },
+    expect: ['GROUP_SIZE_TOO_SMALL', 'ALIGNED_NOISE_REQUIRED'],
+  },
+  {
+    name: "aligned, exact, policy's minGroupSize 1, the job's 2",
+    policy: { minGroupSize: 1 },
+    request: { epsilon: 0, minGroupSize: 2, alignment: { keys: null, roles: 2 } },
+    expect: ['ALIGNED_NOISE_REQUIRED'],
+  },
+  {
+    name: 'one aligned role (no joint group), exact',
+    request: { epsilon: 0, alignment: { keys: 12, roles: 1 } },
+    expect: [],
+  },
+  { name: 'not aligned, exact, minGroupSize 5', request: { epsilon: 0 }, expect: [] },
   // combinations: every failing reason is named, in the order of REASON_CODES
   {
     name: 'consumer + purpose',
@@ -236,7 +271,7 @@ const table: Row[] = [
     },
     usage: { jobsToday: 3 },
     now: '2026-01-01T00:00:00Z',
-    expect: REASON_CODES.filter((c) => c !== 'NOISE_REQUIRED'),
+    expect: REASON_CODES.filter((c) => c !== 'NOISE_REQUIRED' && c !== 'ALIGNED_NOISE_REQUIRED'),
   },
   {
     name: 'everything fails at once (an exact job: all but budget and EPSILON_ABOVE_MAX)',
@@ -340,6 +375,11 @@ describe('decide: argument checks', () => {
       'NaN alignment keys',
       () => decide(basePolicy, { ...baseRequest, alignment: { keys: Number.NaN } }, baseUsage, NOW),
       /request\.alignment\.keys/,
+    ],
+    [
+      'negative aligned roles',
+      () => decide(basePolicy, { ...baseRequest, alignment: { keys: null, roles: -1 } }, baseUsage, NOW),
+      /request\.alignment\.roles/,
     ],
     [
       'scenario without hash',

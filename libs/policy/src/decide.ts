@@ -65,6 +65,8 @@ function checkArguments(policy: UsagePolicy, request: UsageRequest, usage: Usage
   if (request.alignment !== undefined) {
     const k = request.alignment?.keys;
     if (k !== null) checkFiniteNonNegative('request.alignment.keys', k);
+    const roles = request.alignment?.roles;
+    if (roles !== undefined) checkFiniteNonNegative('request.alignment.roles', roles);
   }
   if (policy.expiresAt === null) return null;
   const expires = typeof policy.expiresAt === 'string' ? Date.parse(policy.expiresAt) : Number.NaN;
@@ -101,6 +103,13 @@ function checkArguments(policy: UsagePolicy, request: UsageRequest, usage: Usage
  * - minAlignedKeys: a job aligning this dataset on a consumer key list with fewer keys is refused
  *   (`TOO_FEW_KEYS`); a private set intersection (`alignment.keys` null) is checked by the caller when its
  *   size is known; a job that does not align this dataset is not concerned.
+ * - aligned joint groups: a job that aligns this dataset's rows with another role's, releases exact values
+ *   (epsilon 0) and has an effective minimum group size above 1 (the larger of the job's and this policy's) is
+ *   refused (`ALIGNED_NOISE_REQUIRED`), whatever the policy's `noise` says. The broker can only bound a joint
+ *   group's row count from above (the smallest of the providers' local counts); an exact job would hand the
+ *   consumer every joint group's exact values and joint count, groups of 1 row included, for it to drop by
+ *   cooperation only. Under Laplace noise a small joint group is readable only as an ε-DP noisy value (README,
+ *   threat model; compiler README, "Aligned joint groups").
  */
 export function decide(policy: UsagePolicy, request: UsageRequest, usage: UsageSoFar, now: Date): PolicyDecision {
   const expiresAt = checkArguments(policy, request, usage, now);
@@ -218,6 +227,15 @@ export function decide(policy: UsagePolicy, request: UsageRequest, usage: UsageS
       code: 'TOO_FEW_KEYS',
       message: `the job aligns on ${keys} key${keys === 1 ? '' : 's'}; this dataset's policy requires at least ${minKeys}`,
       detail: { keys, minAlignedKeys: minKeys },
+    });
+  }
+
+  const jointMin = Math.max(request.minGroupSize, policy.minGroupSize);
+  if (request.alignment !== undefined && (request.alignment.roles ?? 2) >= 2 && request.epsilon === 0 && jointMin > 1) {
+    reasons.push({
+      code: 'ALIGNED_NOISE_REQUIRED',
+      message: `the job aligns this dataset's rows with another role's and suppresses groups under ${jointMin} rows: the broker cannot cut joint groups by their exact count, so every aligned metric needs Laplace noise (release.noise)`,
+      detail: { minGroupSize: jointMin, requested: 0 },
     });
   }
 

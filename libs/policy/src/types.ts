@@ -93,9 +93,10 @@ export interface UsageRequest {
   /**
    * Present when the job aligns this dataset's rows on an id column: `keys` is the number of distinct keys of
    * the consumer's `align.keys` list, or `null` for a private set intersection (its size is not known yet:
-   * the broker checks `minAlignedKeys` when it is). Absent: the dataset's rows are not aligned.
+   * the broker checks `minAlignedKeys` when it is). `roles`: how many roles the job aligns (absent: taken
+   * as 2 or more, i.e. joint groups across providers exist). Absent: the dataset's rows are not aligned.
    */
-  alignment?: { keys: number | null };
+  alignment?: { keys: number | null; roles?: number };
 }
 
 /** Usage recorded so far, for this consumer on this dataset. */
@@ -119,6 +120,7 @@ export const REASON_CODES = [
   'EPSILON_ABOVE_MAX',
   'SCENARIO_NOT_ALLOWED',
   'TOO_FEW_KEYS',
+  'ALIGNED_NOISE_REQUIRED',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 

@@ -30,9 +30,16 @@
  * of the counts its suppression depends on (`ReferenceMeta.groupRows`) is within 40 scales of a threshold of the
  * plan, |n − τ| <= 40·b (`selectionBands`): further from every threshold, the noisy decision agrees with
  * "n >= τ" except with probability e^-40, so a wrongly cut or wrongly released group still fails.
+ * A ratio of two noisy operands gets the same quotient bound, C being the denominator operand's reference
+ * value (`expected[of[1]]`, an internal metric included by `withInternalMetrics`).
+ * Suppression decided on a noisy joint count (aligned roles under noise, `noisyNullMetrics`): a group null on
+ * one side only is accepted for the metrics listed in `opts.noisyNulls` (the SDK nulls a group whose noisy
+ * joint count is under minGroupSize, the reference one whose exact count is); a value on both sides is
+ * still held to its noise bound.
  */
 import type { Agg, Metric, MetricValue, Scenario } from './types.js';
 import type { Plan, Read } from './compiler/plan-types.js';
+import { decodingReads } from './compiler/reads.js';
 
 export interface AccuracyProblem {
   metric: string;
@@ -61,6 +68,8 @@ export interface CompareOptions {
   noise?: Record<string, number | QuotientNoise>;
   /** Noisy small-group suppression: the plan's thresholds (`selectionBands`) and the reference's `meta.groupRows`. */
   selection?: { bands: SelectionBand[]; groupRows: Record<string, Record<string, number[]>> };
+  /** metrics whose groups are nulled by a noisy joint count (see `noisyNullMetrics`): a one-sided null is accepted */
+  noisyNulls?: string[];
 }
 
 /** A noisy selection's threshold τ and discrete Laplace scale b (rows). */
@@ -174,6 +183,7 @@ export function compareResult(
   if (!actual || typeof actual !== 'object') throw new TypeError(`${fn}: actual must be an object of metric values`);
   if (!expected || typeof expected !== 'object') throw new TypeError(`${fn}: expected must be an object of metric values`);
   const noise = opts.noise ?? {};
+  const noisyNulls = new Set(opts.noisyNulls ?? []);
   for (const [name, b] of Object.entries(noise)) {
     if (typeof b === 'number') checkNumber(fn, `noise scale of ${name}`, b);
     else if (b && typeof b === 'object') {
@@ -244,7 +254,11 @@ export function compareResult(
       }
       const q =
         b !== undefined && typeof b !== 'number'
-          ? quotientTolerance(b, w, operandLeaf(expected, m.name + GROUP_SIZE_SUFFIX, group))
+          ? quotientTolerance(
+              b,
+              w,
+              operandLeaf(expected, m.agg === 'ratio' ? (m as { of: [string, string] }).of[1] : m.name + GROUP_SIZE_SUFFIX, group),
+            )
           : undefined;
       // a mean's noisy count near 0: any value or null (see above)
       if (q === Infinity && w !== null) continue;
@@ -253,7 +267,7 @@ export function compareResult(
           (opts.selection?.bands ?? []).some((b) => Math.abs(n - b.threshold) <= NOISE_SCALES_ACCEPTED * b.scale);
         // noisy suppression near its threshold may differ from the exact rule (module comment)
         if (w !== g && (opts.selection?.groupRows[m.name]?.[groupOfLabel(group)] ?? []).some(near)) continue;
-        if (w !== g)
+        if (w !== g && !noisyNulls.has(m.name))
           problems.push({
             metric: m.name,
             ...at,
@@ -368,6 +382,16 @@ export function laplaceScales(plan: Plan): Record<string, number | QuotientNoise
       case 'correlation':
         scales = [d.sa, d.sb, d.saa, d.sbb, d.sab].map(scaleOf);
         break;
+      case 'ratio': {
+        // a ratio of two noisy plain values: the quotient bound, with the operands' scales
+        const ops = [d.a, d.b].map((x) => plan.decoding.metrics[x]);
+        scales = ops.map((o) => (o?.kind === 'value' ? scaleOf(o.read) : null));
+        if (scales.every((x) => x === null)) continue;
+        if (scales.some((x) => x === null))
+          throw new RangeError(`laplaceScales: ratio ${name} divides operands that are not both noisy plain values`);
+        out[name] = { num: scales[0] as number, den: scales[1] as number };
+        continue;
+      }
       default:
         scales = [];
     }
@@ -388,11 +412,38 @@ export function laplaceScales(plan: Plan): Record<string, number | QuotientNoise
 /**
  * Compare options for a result released under `release.noise`: the metrics' Laplace scales and, when the plan
  * suppresses small groups by noisy selection, its thresholds with the reference's `meta.groupRows` (evaluate the
- * reference with `{ groupRows: true }`).
+ * reference with `{ groupRows: true }`), and the metrics nulled by a noisy joint count (`noisyNullMetrics`).
  */
 export function noisyCompareOptions(plan: Plan, groupRows: Record<string, Record<string, number[]>> | undefined): CompareOptions {
   const bands = selectionBands(plan);
   if (bands.length > 0 && !groupRows)
     throw new RangeError('noisyCompareOptions: the plan selects groups noisily: pass the reference meta.groupRows');
-  return { noise: laplaceScales(plan), ...(bands.length > 0 && groupRows ? { selection: { bands, groupRows } } : {}) };
+  const noisyNulls = noisyNullMetrics(plan);
+  return {
+    noise: laplaceScales(plan),
+    ...(bands.length > 0 && groupRows ? { selection: { bands, groupRows } } : {}),
+    ...(noisyNulls.length > 0 ? { noisyNulls } : {}),
+  };
+}
+
+/**
+ * Released metrics whose groups the consumer's SDK nulls by a noisy joint count (aligned roles under
+ * `release.noise`: a condition whose `jointCount` is read from a noise node), directly or through a ratio's
+ * operands. Their nulls differ from the reference's (exact counts) near the threshold: see `compareResult`.
+ */
+export function noisyNullMetrics(plan: Plan): string[] {
+  const nodes = new Map(plan.circuit.nodes.map((n) => [n.id, n]));
+  const outputs = new Map(plan.outputs.map((o) => [o.id, o]));
+  const noisyConds = new Set(
+    plan.conditions.filter((c) => c.jointCount && nodes.get(outputs.get(c.jointCount.output)?.node ?? '')?.op === 'noise').map((c) => c.id),
+  );
+  const touches = (name: string, seen: Set<string>): boolean => {
+    if (seen.has(name)) return false;
+    seen.add(name);
+    const d = plan.decoding.metrics[name];
+    if (!d) return false;
+    if (d.kind === 'ratio') return [d.a, d.b].some((x) => touches(x, seen)) || (d.emptyDen ?? []).some((c) => noisyConds.has(c));
+    return decodingReads(d).some(({ read }) => (outputs.get(read.output)?.conditions ?? []).some((c) => noisyConds.has(c)));
+  };
+  return plan.decoding.released.filter((name) => touches(name, new Set()));
 }

@@ -257,7 +257,10 @@ export class JobsService {
           epsilon: plan.epsilon,
           scenario: identity,
           // a consumer key list is counted now; a private set intersection when the broker intersects (ConnectorGateway)
-          ...(plan.align && plan.align.on[role] !== undefined ? { alignment: { keys: plan.align.keys?.length ?? null } } : {}),
+          // roles: joint groups across providers exist when two or more roles are aligned (ALIGNED_NOISE_REQUIRED)
+          ...(plan.align && plan.align.on[role] !== undefined
+            ? { alignment: { keys: plan.align.keys?.length ?? null, roles: Object.keys(plan.align.on).length } }
+            : {}),
         },
         { epsilonSpent: spent?.spent ?? 0, jobsToday },
         new Date(),

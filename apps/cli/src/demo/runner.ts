@@ -261,7 +261,8 @@ export class DemoRunner {
       if (scenario.release?.noise) {
         const plan = compilePlan(scenario, params, { rowCounts: counts });
         if (!plan.ok) throw new Error(`local plan for the noise bound failed: ${plan.errors[0]?.message ?? ''}`);
-        // noisy metrics within their Laplace bound; noisy suppression may differ from the exact rule near its threshold
+        // noisy metrics within their Laplace bound; noisy suppression (selection, noisy joint counts) may differ
+        // from the exact rule near its threshold
         compare = noisyCompareOptions(plan.plan, expected.meta.groupRows);
       }
       const report = compareResult(scenario, result.metrics, expected.metrics, compare);

@@ -192,6 +192,11 @@ class Compiler {
   private readonly scales = new Map<NodeId, Scale>();
   /** run once when an output first carries the condition: releases its joint count (aligned rows) */
   private readonly conditionHooks = new Map<string, () => void>();
+  /**
+   * Under `release.noise`: the metrics whose values the consumer reads, each noised and charged: the released
+   * ones, and the operands of a noised ratio (a ratio is post-processing of its two noisy operands).
+   */
+  private readonly noised = new Set<string>();
 
   constructor(
     private readonly s: Scenario,
@@ -218,6 +223,17 @@ class Compiler {
       }
     }
     for (const m of s.metrics) if (m.agg === 'correlation') for (const o of m.of) this.squared.add(o);
+    if (s.release?.noise) {
+      const byName = new Map(s.metrics.map((m) => [m.name, m]));
+      const todo = s.metrics.filter((m) => m.release !== false).map((m) => m.name);
+      while (todo.length) {
+        const name = todo.pop() as string;
+        if (this.noised.has(name)) continue;
+        this.noised.add(name);
+        const m = byName.get(name);
+        if (m?.agg === 'ratio') todo.push(...m.of.filter((o) => byName.has(o)));
+      }
+    }
     for (const [i, m] of s.metrics.entries()) {
       const cm = this.metric(m.name, `/metrics/${i}`);
       if (m.release !== false) {
@@ -613,22 +629,45 @@ class Compiler {
         throw new CompileError(`${path}/agg`, 'unknown-agg', `unknown agg ${JSON.stringify((m as { agg: unknown }).agg)}`);
     }
     this.compiling.delete(name);
+    const charge = this.s.release?.noise && this.noised.has(name) && m.agg !== 'ratio' ? this.s.release.noise.epsilon : 0;
+    if (charge > 0) {
+      // sequential composition: every release of a noisy value is charged, once per decoding (a metric that is
+      // both released and a blinded ratio operand, or an operand of two ratios, is released, noised and charged twice)
+      const inner = out.decode;
+      const charged = new Set<string>();
+      out = {
+        ...out,
+        decode: (blind?: string) => {
+          const key = blind ?? '';
+          if (!charged.has(key)) {
+            charged.add(key);
+            this.epsilon += charge;
+          }
+          return inner(blind);
+        },
+      };
+    }
     this.metrics.set(name, out);
     return out;
   }
 
+  /**
+   * The Laplace epsilon of one release of metric `m` (null: not noised). The charge is made when the metric's
+   * decoding is built (`metric`), once per release. A ratio adds no noise of its own: its operands are noised
+   * and charged, and the consumer divides them (post-processing keeps ε-DP, Dwork & Roth 2014, Prop. 2.1).
+   */
   private noiseEpsilon(m: Metric, path: string): number | null {
     const noise = this.s.release?.noise;
-    if (!noise || m.release === false) return null;
+    if (!noise || !this.noised.has(m.name)) return null;
     if (!(noise.epsilon > 0)) throw new CompileError('/release/noise/epsilon', 'bad-epsilon', 'noise epsilon must be > 0');
-    if (['weightedSum', 'ratio', 'dot', 'correlation'].includes(m.agg)) {
+    if (['weightedSum', 'dot', 'correlation'].includes(m.agg)) {
       throw new CompileError(
         path,
         'noise-unsupported',
         `Laplace noise is not defined for agg ${m.agg} (its sensitivity is unbounded by the column bounds)`,
       );
     }
-    this.epsilon += noise.epsilon;
+    if (m.agg === 'ratio') return null;
     return noise.epsilon;
   }
 
@@ -995,17 +1034,18 @@ class Compiler {
       return c;
     };
     // The broker can only bound the joint count from above (min of the local counts: an early cut);
-    // the consumer's decoding applies the exact rule from the encrypted joint count (jointCount). Not
-    // under Laplace noise: an exact count would be released beside noisy values (README, threat model).
-    const exactCounts = !this.s.release?.noise;
+    // the consumer's decoding applies the rule from the encrypted joint count (jointCount). Without noise
+    // that count is exact (the broker refuses such a job when minGroupSize > 1: ALIGNED_NOISE_REQUIRED, so
+    // only empty groups are cut this way); under Laplace noise it is a noisy count, charged like a count
+    // metric, and the consumer nulls the groups whose noisy joint count is under minGroupSize
+    // (post-processing: compiler README, "Aligned joint groups").
     const minConds: string[] = [];
     if (minGroup > 0) {
       const c = countCondition('minGroupSize', minGroup);
       minConds.push(c.id);
-      if (exactCounts)
-        this.conditionHooks.set(c.id, () => {
-          c.jointCount = jointRead();
-        });
+      this.conditionHooks.set(c.id, () => {
+        c.jointCount = jointRead();
+      });
     }
     /**
      * Per role, its factor of the row value (|factor| <= maxRowOf(role), real units) at a power-of-two
@@ -1086,11 +1126,17 @@ class Compiler {
     /** the joint counts as an output, masked like the metric (the same output as a count's or a mean's denominator) */
     const jointRead = (): Read => {
       if (joint) return joint;
+      // under noise: a count release (sensitivity: one row changes each term's count by at most 1), its gains
+      // sized for the Laplace tail like a noisy count metric's; a count metric's own release is the same output
+      const noise = this.s.release?.noise;
+      const ne = noise ? noise.epsilon : null;
       let v: GVal;
-      if (termRoles.length === 1) v = countVal(null);
+      if (termRoles.length === 1) v = countVal(ne);
       else {
-        // one gain for every term, so their sum fits VALUE_CAP
-        const gain = pow2floor(VALUE_CAP / (termRoles.length * Math.max(...termRoles.map((t) => this.alignedCount(t)))));
+        // one gain for every term, so their sum (and its noise tail) fits VALUE_CAP
+        const T = termRoles.length;
+        const worst = T * Math.max(...termRoles.map((t) => this.alignedCount(t)));
+        const gain = pow2floor(VALUE_CAP / (worst + (ne === null ? 0 : (LAPLACE_TAIL * T) / ne)));
         const vs = termRoles.map((t) => gv((_r, g) => one(g), { maxRowOf: ones, round: true, eps: null, over: t, gain }));
         if (vs.some((x) => x.factor !== vs[0].factor)) throw new Error('internal: joint count terms at different gains');
         v = {
@@ -1101,7 +1147,10 @@ class Compiler {
           sens: vs.length,
         };
       }
-      joint = this.release(v, null);
+      const before = this.outputs.length;
+      joint = this.release(v, ne);
+      // charged when it is a release of its own (not the count metric's output, charged with the metric)
+      if (ne !== null && this.outputs.length > before) this.epsilon += ne;
       return joint;
     };
     let emptyId: string | undefined;
@@ -1109,7 +1158,7 @@ class Compiler {
       if (emptyId) return emptyId;
       const c = countCondition('empty', 1);
       emptyId = c.id;
-      if (exactCounts) c.jointCount = jointRead();
+      c.jointCount = jointRead();
       return emptyId;
     };
     switch (m.agg) {

@@ -28,7 +28,9 @@ export function decodeResult(plan: Plan, decrypted: Record<string, Float64Array>
   /**
    * Groups a condition suppresses: the broker's (from the providers' counts) and, for aligned rows,
    * those whose decrypted joint count is below the threshold (`Condition.jointCount`: nobody knows
-   * the joint count in plaintext, the broker's rule is only an upper-bound cut).
+   * the joint count in plaintext, the broker's rule is only an upper-bound cut). Under Laplace noise that
+   * joint count is itself a noisy count release (the exact one is never released: the broker refuses an exact
+   * aligned job with minGroupSize > 1), so this cut is post-processing of an ε-DP value, not the protection.
    */
   const offMemo = new Map<string, number[]>();
   const offGroups = (cid: string): number[] => {

@@ -221,14 +221,15 @@ test(
 );
 
 test(
-  'HE: chronic-elderly-care-demand nulls communities whose joint (registry × health) count is small, as the reference does',
+  'HE: chronic-elderly-care-demand (noisy) nulls communities by their noisy joint (registry × health) count; values within the noise bound',
   { skip },
   async () => {
     const { j } = await heCatalog('chronic-elderly-care-demand', 300);
+    // values present on both sides are held to the Laplace bound; a null on one side only is the noisy count's decision
     assert.deepEqual(j.report.problems, []);
-    assert.deepEqual(j.suppressed.got, j.suppressed.want);
     // at 300 rows some communities have fewer than 5 chronic residents 65+ (the broker's min bound released them)
     assert.ok((j.suppressed.want.chronic_65_plus ?? []).length > 0, 'the data exercises joint suppression');
+    assert.ok((j.suppressed.got.chronic_65_plus ?? []).length > 0, 'the noisy joint count nulls small communities');
   },
 );
 

@@ -13,6 +13,7 @@ import { SlotEngine } from './slot-engine.testkit.js';
 import { compareMetrics, prng, runPlan } from './testkit.js';
 import { suppressedGroups } from './circuit.js';
 import { encodeRole } from './encode.js';
+import { laplaceScales, noisyNullMetrics } from '../accuracy.js';
 
 function valid(doc: unknown): Scenario {
   const v = validateScenario(doc);
@@ -168,13 +169,52 @@ test('ratio: a denominator group with no rows reads null (0/0), stacked and alig
   assert.equal((st.out.result.metrics.sx as Record<string, unknown>).d2 !== null, true, 'the operand itself stays 0, not null');
 });
 
-test('with Laplace noise no exact joint count is released (only the broker bound applies)', () => {
+test('with Laplace noise the joint count is released noisy and charged, ratios divide noisy operands, and the SDK nulls by the noisy count', () => {
   const doc = {
     ...joint(3),
-    metrics: joint(3).metrics.filter((m) => ['old', 'oldChronic', 'chronicVisits'].includes(m.name)),
+    metrics: joint(3).metrics.filter((m) => ['old', 'oldChronic', 'chronicVisits', 'share', 'visitsPerOld', 'gap'].includes(m.name)),
     release: { minGroupSize: 3, noise: { mechanism: 'laplace', epsilon: 1 } },
+    params: {},
   };
   const r = compilePlan(valid(doc), {});
   assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
-  assert.ok(r.plan.conditions.every((c) => c.jointCount === undefined));
+  const plan = r.plan;
+  const nodes = new Map(plan.circuit.nodes.map((n) => [n.id, n]));
+  const noisyOutput = (id: string): boolean => nodes.get(plan.outputs.find((o) => o.id === id)?.node ?? '')?.op === 'noise';
+  // every output the consumer can decrypt is a noise node's: no exact joint count, no exact value
+  for (const o of plan.outputs) assert.ok(noisyOutput(o.id), `output ${o.id} is released exact`);
+  const carried = new Set(plan.outputs.flatMap((o) => o.conditions));
+  const joints = plan.conditions.filter((c) => c.kind === 'minGroupSize' && carried.has(c.id) && c.combine === 'min' && c.parts.length > 1);
+  assert.ok(joints.length > 0 && joints.every((c) => c.jointCount !== undefined), 'each aligned condition carries a noisy joint count');
+  // charges: the four released non-ratio metrics (old, oldChronic, chronicVisits, gap) and the joint count of
+  // chronicVisits (oldChronic's joint count is its own noisy count output, charged once); the two ratios divide
+  // released operands and charge nothing
+  assert.equal(plan.epsilon, 5);
+  // the accuracy check: a ratio of noisy counts gets the quotient bound, and the metrics nulled by a noisy joint count
+  // accept a one-sided null (old is stacked: the broker's exact local count cuts it)
+  const scales = laplaceScales(plan);
+  assert.deepEqual(scales.share, { num: 1, den: 1 });
+  assert.deepEqual(noisyNullMetrics(plan).sort(), ['chronicVisits', 'gap', 'oldChronic', 'share', 'visitsPerOld']);
+
+  const rowsPer = { reg: rows().reg.length, hl: rows().hl.length };
+  const keys = [...new Set(rows().reg.map((x) => String(x.id)))].sort();
+  for (let seed = 1; seed <= 5; seed++) {
+    const rng = prng(seed);
+    const engine = SlotEngine.forPlan(plan, 1e-9, rng);
+    const out = runPlan(engine, valid(doc), {}, rows(), { pk: null, sk: null, ctx: { rowCounts: rowsPer }, keys, noiseRng: rng });
+    assert.equal(engine.live, 0);
+    const c = out.plan.conditions.find(
+      (x) =>
+        x.jointCount &&
+        x.parts.some((p) => p.role === 'hl' && out.plan.roles.hl.counts.find((n) => n.id === p.count)?.where) &&
+        x.kind === 'minGroupSize',
+    );
+    assert.ok(c?.jointCount);
+    const jc = c.jointCount;
+    // the SDK's rule: a group is null when the broker cut it or its noisy joint count is under 3 (post-processing)
+    const noisy = jc.slots.map((slot) => Math.round(out.decrypted[jc.output]![slot]! * jc.factor));
+    const off = new Set([...(out.meta.suppressedGroups[c.id] ?? []), ...noisy.flatMap((n, g) => (n < 3 ? [g] : []))]);
+    const got = out.result.metrics.oldChronic as Record<string, number | null>;
+    ['c1', 'c2', 'c3'].forEach((k, g) => assert.equal(got[k] === null, off.has(g), `oldChronic.${k}: noisy joint count ${noisy[g]}`));
+  }
 });

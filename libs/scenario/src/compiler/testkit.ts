@@ -4,7 +4,7 @@
  * and checks a result against the plaintext reference within docs/scenario-format.md's accuracy table.
  */
 import type { Agg, MetricValue, ParamValues, ResultDocument, Row, Scenario } from '../types.js';
-import type { CircuitEngine } from './circuit.js';
+import type { CircuitEngine, EvaluationMeta } from './circuit.js';
 import { evaluateCircuit } from './circuit.js';
 import { seededRandom } from './sampler.js';
 import { compilePlan } from './compile.js';
@@ -128,6 +128,10 @@ export interface RunOutcome {
   plan: Plan;
   result: ResultDocument;
   ciphertexts: number;
+  /** what the consumer decrypted, per output id (before the SDK's decoding) */
+  decrypted: Record<string, Float64Array>;
+  /** the broker's evaluation metadata */
+  meta: EvaluationMeta;
 }
 
 /** Compile → encode (each role) → encrypt → evaluate → decrypt → decode. */
@@ -193,7 +197,7 @@ export function runPlan<Ct, Pk, Sk>(
       rows: meta,
       ...(Object.keys(missing).length ? { missingKeys: missing } : {}),
     });
-    return { plan, result, ciphertexts };
+    return { plan, result, ciphertexts, decrypted, meta: ev.meta };
   } finally {
     for (const ct of toFree) engine.free(ct);
   }
