@@ -1,5 +1,63 @@
+import { readFileSync, readdirSync } from 'node:fs';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+/*
+ * Module boundaries (docs/ARCHITECTURE.md). Apps are processes that assemble libs: no app imports another
+ * (apps/cli is the composition root and may import them all), and no lib imports an app. A lib is imported only
+ * through its alias in package.json `imports` (`#scenario`, ...), never by a path into it. The app and lib lists
+ * are read from the tree and from package.json, so a new app or lib is covered without editing this file.
+ */
+const root = new URL('./', import.meta.url);
+const APPS = readdirSync(new URL('apps/', root), { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name);
+const LIBS = Object.keys(JSON.parse(readFileSync(new URL('package.json', root), 'utf8')).imports).map((alias) => alias.slice(1));
+const COMPOSITION_ROOT = 'cli';
+const alt = (names) => names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+const deepLib = [
+  {
+    regex: '(^|/)libs/',
+    message: 'import a lib through its alias in package.json `imports` (#scenario, #contracts, ...), never by a path into libs/',
+  },
+  { regex: '^#[^/]+/', message: "a lib's alias names the lib; what it exports is in its src/index.ts (no #lib/deep/path)" },
+];
+const otherLib = (lib) => ({
+  regex: `^(\\.\\./)+(${alt(LIBS.filter((l) => l !== lib))})/`,
+  message: `import another lib through its alias (#name), never by a path out of libs/${lib}`,
+});
+const noApps = { regex: '(^|/)apps/', message: 'a lib never imports an app' };
+const otherApp = (app) => ({
+  regex: `^(\\.\\./)+(apps/)?(${alt(APPS.filter((a) => a !== app))})/`,
+  message: `apps/${app} must not import another app: share the contract through a lib (the connector protocol is in #contracts); only apps/${COMPOSITION_ROOT}, the composition root, wires apps together`,
+});
+/** Libs that import neither Nest, TypeORM, BullMQ nor ioredis. */
+const PURE_LIBS = ['he-core', 'scenario', 'ledger-core', 'policy', 'dataset', 'psi'];
+const PURE = ['@nestjs/*', 'typeorm', 'bullmq', 'ioredis'].map((group) => ({
+  group: [group],
+  message: 'a pure lib imports neither Nest, TypeORM, BullMQ nor ioredis',
+}));
+const boundaries = [
+  ...APPS.map((app) => ({
+    files: [`apps/${app}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [...deepLib, noAppsOutside(app), ...(app === COMPOSITION_ROOT ? [] : [otherApp(app)])] },
+      ],
+    },
+  })),
+  ...LIBS.map((lib) => ({
+    files: [`libs/${lib}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [...deepLib, otherLib(lib), noApps, ...(PURE_LIBS.includes(lib) ? PURE : [])] }],
+    },
+  })),
+];
+/** From inside apps/<app>, a path that names apps/ (going up past the apps directory) is another app's or a loop. */
+function noAppsOutside(app) {
+  return { regex: '(^|/)apps/', message: `apps/${app}: reach another app only through the composition root (apps/${COMPOSITION_ROOT})` };
+}
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.data/**', '.tmp/**', 'test-artifacts/**', 'apps/ledger/web/dist/**'] },
@@ -12,19 +70,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
-  {
-    files: [
-      'libs/he-core/**/*.ts',
-      'libs/scenario/**/*.ts',
-      'libs/ledger-core/**/*.ts',
-      'libs/policy/**/*.ts',
-      'libs/dataset/**/*.ts',
-      'libs/psi/**/*.ts',
-    ],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: ['@nestjs/*', 'typeorm', 'bullmq', 'ioredis'] }],
-    },
-  },
+  ...boundaries,
   {
     files: ['apps/ledger/web/**/*.js'],
     languageOptions: {

@@ -1,70 +1,50 @@
-import { frameUpload } from '#contracts';
-import { BrokerLink, type JobForProvider, type OfferDocument, type UploadPart, type UploadedInputs } from './ports.js';
+import {
+  BrokerDocumentError,
+  ConnectorPort,
+  type ConnectorJob,
+  type OfferDocument,
+  type RefusalReason,
+  type UploadMeta,
+  type UploadPart,
+  FAILURE_MESSAGE_MAX,
+  WHO_AM_I_PATH,
+  brokerErrorSchema,
+  connectorJobSchema,
+  connectorPath,
+  frameUpload,
+  psiMatchesSchema,
+  readBrokerDocument,
+  whoAmISchema,
+} from '#contracts';
 
-/** The structural shape of the broker's ConnectorGateway (a direct call when both run in one process). */
-export interface Gateway {
-  publishOffer(o: OfferDocument): Promise<void>;
-  job(jobId: string): Promise<JobForProvider | null>;
-  publicKeyset(keysetId: string): Promise<Uint8Array>;
-  beginUpload(jobId: string, role: string): Promise<void>;
-  uploadPart(jobId: string, role: string, part: UploadPart): Promise<void>;
-  commitUpload(jobId: string, role: string, meta: UploadedInputs['meta']): Promise<void>;
-  reportProgress(jobId: string, role: string, progress: Record<string, unknown>): Promise<void>;
-  reportRefusal(jobId: string, role: string, reasons: { code: string; message: string }[]): Promise<void>;
-  reportFailure(jobId: string, role: string, message: string): Promise<void>;
-  psiSubmit(jobId: string, role: string, set: number, keys: number, points: Uint8Array): Promise<void>;
-  psiTask(jobId: string, role: string, set: number, keys: number): Promise<Uint8Array | null>;
-  psiMatches(jobId: string, role: string): Promise<number[] | null>;
-}
-
-/** Embedded default: the broker runs in this process. */
-export class DirectBrokerLink extends BrokerLink {
-  constructor(private readonly g: Gateway) {
-    super();
-  }
-  boundConnectorId(): Promise<string | null> {
-    return Promise.resolve(null);
-  }
-  publishOffer(o: OfferDocument): Promise<void> {
-    return this.g.publishOffer(o);
-  }
-  job(jobId: string): Promise<JobForProvider | null> {
-    return this.g.job(jobId);
-  }
-  publicKeyset(keysetId: string): Promise<Uint8Array> {
-    return this.g.publicKeyset(keysetId);
-  }
-  beginUpload(jobId: string, role: string): Promise<void> {
-    return this.g.beginUpload(jobId, role);
-  }
-  uploadPart(jobId: string, role: string, part: UploadPart): Promise<void> {
-    return this.g.uploadPart(jobId, role, part);
-  }
-  commitUpload(jobId: string, role: string, meta: UploadedInputs['meta']): Promise<void> {
-    return this.g.commitUpload(jobId, role, meta);
-  }
-  reportProgress(jobId: string, role: string, p: Record<string, unknown>): Promise<void> {
-    return this.g.reportProgress(jobId, role, p);
-  }
-  reportRefusal(jobId: string, role: string, r: { code: string; message: string }[]): Promise<void> {
-    return this.g.reportRefusal(jobId, role, r);
-  }
-  reportFailure(jobId: string, role: string, m: string): Promise<void> {
-    return this.g.reportFailure(jobId, role, m);
-  }
-  psiSubmit(jobId: string, role: string, set: number, keys: number, points: Uint8Array): Promise<void> {
-    return this.g.psiSubmit(jobId, role, set, keys, points);
-  }
-  psiTask(jobId: string, role: string, set: number, keys: number): Promise<Uint8Array | null> {
-    return this.g.psiTask(jobId, role, set, keys);
-  }
-  psiMatches(jobId: string, role: string): Promise<number[] | null> {
-    return this.g.psiMatches(jobId, role);
+/** The broker refused a call (or failed): its HTTP status and error code (`NOT_FOUND`, `CONFLICT`, ...), if it sent one. */
+export class BrokerCallError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string | null,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BrokerCallError';
   }
 }
 
-/** A connector deployed apart: talks to the broker over HTTP with its `connector` credential. */
-export class HttpBrokerLink extends BrokerLink {
+interface Call {
+  body?: unknown;
+  raw?: Uint8Array | Uint8Array[];
+  /** A 404 means "absent" (the method answers null) rather than a refusal. */
+  absent?: boolean;
+}
+
+/**
+ * `ConnectorPort` over HTTP, for a connector deployed apart: it calls the broker's connector routes
+ * (`ConnectorRoute`, `#contracts`) with its `connector` credential. Every JSON document the broker answers with is
+ * checked against the protocol's schema before the connector acts on it (`readBrokerDocument`: a malformed one is a
+ * BrokerDocumentError naming its JSON paths); every refusal is a BrokerCallError with the broker's status and code.
+ * A 404 reads as "absent" only where the port says so (a job, a PSI set not posted yet, matches not known yet, a
+ * progress report about a job that is gone); anywhere else it is a refusal like any other.
+ */
+export class HttpBrokerLink extends ConnectorPort {
   constructor(
     private readonly baseUrl: string,
     private readonly token: string,
@@ -72,85 +52,93 @@ export class HttpBrokerLink extends BrokerLink {
     super();
   }
 
-  private async req(method: string, path: string, body?: unknown, raw?: Uint8Array | Uint8Array[]): Promise<Response> {
+  /** The response, or null for a 404 when `absent` is set; any other non-2xx answer throws BrokerCallError. */
+  private async req(method: string, path: string, c: Call = {}): Promise<Response | null> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
     let payload: RequestInit['body'];
-    if (raw) {
+    if (c.raw) {
       headers['content-type'] = 'application/octet-stream';
-      payload = Array.isArray(raw) ? Buffer.concat(raw) : raw;
-    } else if (body !== undefined) {
+      payload = Array.isArray(c.raw) ? Buffer.concat(c.raw) : c.raw;
+    } else if (c.body !== undefined) {
       headers['content-type'] = 'application/json';
-      payload = JSON.stringify(body);
+      payload = JSON.stringify(c.body);
     }
     const res = await fetch(new URL(path, this.baseUrl.endsWith('/') ? this.baseUrl : this.baseUrl + '/'), {
       method,
       headers,
       body: payload,
     });
-    if (!res.ok && res.status !== 404) {
-      const text = await res.text().catch(() => '');
-      throw new Error(`broker ${method} ${path.split('/').slice(0, 2).join('/')}: HTTP ${res.status} ${text.slice(0, 200)}`);
+    if (res.ok) return res;
+    const text = await res.text().catch(() => '');
+    if (res.status === 404 && c.absent) return null;
+    let code: string | null = null;
+    try {
+      const e = brokerErrorSchema.safeParse(JSON.parse(text));
+      if (e.success) code = e.data.error;
+    } catch {
+      // not a JSON error document (a proxy's page, say): the status alone tells what happened
     }
-    return res;
+    throw new BrokerCallError(
+      res.status,
+      code,
+      `broker ${method} ${path.split('/').slice(0, 2).join('/')}: HTTP ${res.status} ${text.slice(0, 200)}`,
+    );
+  }
+
+  private async json(res: Response, what: string): Promise<unknown> {
+    try {
+      return await res.json();
+    } catch {
+      throw new BrokerDocumentError(what, [{ path: '$', code: 'invalid_json', message: 'the body is not JSON' }]);
+    }
   }
 
   async boundConnectorId(): Promise<string | null> {
-    const r = await this.req('GET', 'participants/me');
-    return r.ok ? (((await r.json()) as { connectorId?: string }).connectorId ?? '') : '';
+    const r = await this.req('GET', WHO_AM_I_PATH, { absent: true });
+    if (!r) return '';
+    return readBrokerDocument(whoAmISchema, await this.json(r, 'participant'), 'participant').connectorId ?? '';
   }
   async publishOffer(o: OfferDocument): Promise<void> {
-    await this.req('PUT', `connector/offers/${encodeURIComponent(o.datasetId)}`, o);
+    await this.req('PUT', connectorPath('offer', { id: o.datasetId }), { body: o });
   }
-  async job(jobId: string): Promise<JobForProvider | null> {
-    const r = await this.req('GET', `connector/jobs/${encodeURIComponent(jobId)}`);
-    return r.status === 404 ? null : ((await r.json()) as JobForProvider);
+  async job(jobId: string): Promise<ConnectorJob | null> {
+    const r = await this.req('GET', connectorPath('job', { id: jobId }), { absent: true });
+    return r ? readBrokerDocument(connectorJobSchema, await this.json(r, 'job'), 'job') : null;
   }
   async publicKeyset(keysetId: string): Promise<Uint8Array> {
-    const r = await this.req('GET', `connector/keysets/${encodeURIComponent(keysetId)}`);
-    if (r.status === 404) throw new Error('keyset not found at the broker');
-    return new Uint8Array(await r.arrayBuffer());
-  }
-  private inputs(jobId: string, role: string, what: string): string {
-    return `connector/jobs/${encodeURIComponent(jobId)}/inputs/${encodeURIComponent(role)}/${what}`;
+    const r = await this.req('GET', connectorPath('keyset', { id: keysetId }));
+    return new Uint8Array(await r!.arrayBuffer());
   }
   async beginUpload(jobId: string, role: string): Promise<void> {
-    await this.req('POST', this.inputs(jobId, role, 'begin'), {});
+    await this.req('POST', connectorPath('uploadBegin', { id: jobId, role }), { body: {} });
   }
   async uploadPart(jobId: string, role: string, part: UploadPart): Promise<void> {
-    await this.req(
-      'PUT',
-      this.inputs(jobId, role, 'parts'),
-      undefined,
-      frameUpload({ first: part.features.map((f) => f.first) }, part.features),
-    );
-  }
-  async commitUpload(jobId: string, role: string, meta: UploadedInputs['meta']): Promise<void> {
-    await this.req('POST', this.inputs(jobId, role, 'commit'), { meta });
-  }
-  async reportProgress(jobId: string, role: string, progress: Record<string, unknown>): Promise<void> {
-    await this.req('POST', `connector/jobs/${encodeURIComponent(jobId)}/roles/${encodeURIComponent(role)}/progress`, { progress });
-  }
-  async reportRefusal(jobId: string, role: string, reasons: { code: string; message: string }[]): Promise<void> {
-    await this.req('POST', `connector/jobs/${encodeURIComponent(jobId)}/roles/${encodeURIComponent(role)}/refusal`, { reasons });
-  }
-  async reportFailure(jobId: string, role: string, message: string): Promise<void> {
-    await this.req('POST', `connector/jobs/${encodeURIComponent(jobId)}/roles/${encodeURIComponent(role)}/failure`, {
-      message: message.slice(0, 2000),
+    await this.req('PUT', connectorPath('uploadPart', { id: jobId, role }), {
+      raw: frameUpload({ first: part.features.map((f) => f.first) }, part.features),
     });
   }
-  private psi(jobId: string, role: string, what: string): string {
-    return `connector/jobs/${encodeURIComponent(jobId)}/psi/${encodeURIComponent(role)}/${what}`;
+  async commitUpload(jobId: string, role: string, meta: UploadMeta): Promise<void> {
+    await this.req('POST', connectorPath('uploadCommit', { id: jobId, role }), { body: { meta } });
+  }
+  async reportProgress(jobId: string, role: string, progress: Record<string, unknown>): Promise<void> {
+    // as in process: a report about a job that is gone changes nothing
+    await this.req('POST', connectorPath('progress', { id: jobId, role }), { body: { progress }, absent: true });
+  }
+  async reportRefusal(jobId: string, role: string, reasons: RefusalReason[]): Promise<void> {
+    await this.req('POST', connectorPath('refusal', { id: jobId, role }), { body: { reasons } });
+  }
+  async reportFailure(jobId: string, role: string, message: string): Promise<void> {
+    await this.req('POST', connectorPath('failure', { id: jobId, role }), { body: { message: message.slice(0, FAILURE_MESSAGE_MAX) } });
   }
   async psiSubmit(jobId: string, role: string, set: number, keys: number, points: Uint8Array): Promise<void> {
-    const r = await this.req('PUT', this.psi(jobId, role, `sets/${set}/${keys}`), undefined, points);
-    if (r.status === 404) throw new Error(`broker PUT psi: HTTP 404 ${(await r.text().catch(() => '')).slice(0, 200)}`);
+    await this.req('PUT', connectorPath('psiSet', { id: jobId, role, set, keys }), { raw: points });
   }
   async psiTask(jobId: string, role: string, set: number, keys: number): Promise<Uint8Array | null> {
-    const r = await this.req('GET', this.psi(jobId, role, `sets/${set}/${keys}`));
-    return r.status === 404 ? null : new Uint8Array(await r.arrayBuffer());
+    const r = await this.req('GET', connectorPath('psiSet', { id: jobId, role, set, keys }), { absent: true });
+    return r ? new Uint8Array(await r.arrayBuffer()) : null;
   }
   async psiMatches(jobId: string, role: string): Promise<number[] | null> {
-    const r = await this.req('GET', this.psi(jobId, role, 'matches'));
-    return r.status === 404 ? null : ((await r.json()) as { positions: number[] }).positions;
+    const r = await this.req('GET', connectorPath('psiMatches', { id: jobId, role }), { absent: true });
+    return r ? readBrokerDocument(psiMatchesSchema, await this.json(r, 'matches'), 'matches').positions : null;
   }
 }

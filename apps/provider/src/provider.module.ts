@@ -1,41 +1,27 @@
-import { type DynamicModule, Module } from '@nestjs/common';
-import { LedgerRecorder, type PlatformDeps } from '#platform';
-import { DataSource } from 'typeorm';
-import { ConnectorGateway } from '../../broker/src/connector/connector-gateway.service.js';
-import { DirectBrokerLink, HttpBrokerLink } from './broker-link.js';
+import { type DynamicModule, type FactoryProvider, Module, type ValueProvider } from '@nestjs/common';
+import { ConnectorPort } from '#contracts';
+import type { PlatformDeps } from '#platform';
 import { DatasetsController } from './datasets/datasets.controller.js';
 import { DatasetsService } from './datasets/datasets.service.js';
 import { EncryptionWorker } from './encryption/encryption.worker.js';
 import { HeEncryption } from './encryption/he-encryption.js';
-import { BrokerLink } from './ports.js';
+
+/** How the connector reaches the broker: a `ConnectorPort` given as a value or a factory (the composition root picks it). */
+export type BrokerBinding = Omit<ValueProvider<ConnectorPort>, 'provide'> | Omit<FactoryProvider<ConnectorPort>, 'provide'>;
 
 /** The provider connector: datasets, row import, its store, and the encryption worker. */
 @Module({})
 export class ProviderModule {
   /**
-   * How the connector reaches the broker: over HTTP (BROKER_URL with its CONNECTOR_TOKEN) when it runs apart
-   * with its own database; otherwise directly, through the database it shares with the broker (the embedded
-   * default, or several processes on one database).
+   * `broker` is how the connector reaches the broker (`ConnectorPort`, `#contracts`): the composition root
+   * (apps/cli/src/apps.ts) binds the connector's HTTP client (HttpBrokerLink) when it runs apart, or the broker's
+   * own gateway when it shares the broker's process or database. The connector never imports the broker.
    */
-  static forRoot(deps: PlatformDeps, opts: { brokerInProcess: boolean }): DynamicModule {
-    const { BROKER_URL: url, CONNECTOR_TOKEN: token } = deps.config;
-    const http = !opts.brokerInProcess && !!url && !!token;
-    if (!opts.brokerInProcess && !!url !== !!token) {
-      throw new Error(
-        'a provider connector that reaches the broker over HTTP needs both BROKER_URL and CONNECTOR_TOKEN (dataspace participants add --role connector)',
-      );
-    }
-    const link = http
-      ? { provide: BrokerLink, useValue: new HttpBrokerLink(url!, token!) }
-      : {
-          provide: BrokerLink,
-          useFactory: (ds: DataSource, ledger: LedgerRecorder) => new DirectBrokerLink(new ConnectorGateway(ds, ledger)),
-          inject: [DataSource, LedgerRecorder],
-        };
+  static forRoot(_deps: PlatformDeps, opts: { broker: BrokerBinding }): DynamicModule {
     return {
       module: ProviderModule,
       controllers: [DatasetsController],
-      providers: [DatasetsService, EncryptionWorker, HeEncryption, link],
+      providers: [DatasetsService, EncryptionWorker, HeEncryption, { ...opts.broker, provide: ConnectorPort }],
       exports: [DatasetsService, EncryptionWorker],
     };
   }

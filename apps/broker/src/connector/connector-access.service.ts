@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import canonicalize from 'canonicalize';
 import { DataSource, In } from 'typeorm';
-import { AppError, type Principal } from '#contracts';
+import { AppError, type OfferDocument, type Principal } from '#contracts';
 import { validateDatasetDocument } from '#dataset';
 import { JobDatasetEntity, JobEntity, OfferEntity, inTransaction } from '#persistence';
 import { LedgerRecorder, ParticipantsStore } from '#platform';
-import type { OfferDocument } from '../../../provider/src/ports.js';
 
 const same = (a: unknown, b: unknown): boolean => canonicalize(a) === canonicalize(b);
 /** A job or keyset id as the broker makes them (no id it stores is longer, none holds a control character). */

@@ -1,6 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, In, Like } from 'typeorm';
-import { AppError, UPLOAD_BATCH_CHUNKS } from '#contracts';
+import {
+  AppError,
+  type ConnectorJob,
+  ConnectorPort,
+  type OfferDocument,
+  type RefusalReason,
+  type UploadMeta,
+  type UploadPart,
+  UPLOAD_BATCH_CHUNKS,
+  connectorJobSchema,
+  readBrokerDocument,
+} from '#contracts';
 import {
   JobCiphertextEntity,
   JobDatasetEntity,
@@ -16,7 +27,6 @@ import { LedgerRecorder } from '#platform';
 import type { UsagePolicy } from '#policy';
 import { POINT_BYTES, batchLength, intersect } from '#psi';
 import { type Plan, ciphertextBytes } from '#scenario';
-import type { JobForProvider, OfferDocument, UploadPart, UploadedInputs } from '../../../provider/src/ports.js';
 
 const staging = (role: string): string => `$staging:${role}`;
 /** Job states in which a provider's inputs may still be uploaded, reported on or refused (a job that ended never changes). */
@@ -50,40 +60,57 @@ async function endFailed(m: EntityManager, jobId: string): Promise<void> {
 }
 
 /**
- * What the broker does for provider connectors: catalog offers, job and keyset look-ups, ciphertext uploads,
- * progress and refusals, and its part of the private set intersection. Served over HTTP (ConnectorController,
- * which first checks that the calling connector credential owns what it touches: ConnectorAccess) to connectors
- * deployed apart, and called directly by a connector running in the same process.
+ * What the broker does for provider connectors (the broker's side of `ConnectorPort`, `#contracts`): catalog
+ * offers, job and keyset look-ups, ciphertext uploads, progress and refusals, and its part of the private set
+ * intersection. Served over HTTP (ConnectorController, which first checks that the calling connector credential
+ * owns what it touches: ConnectorAccess) to connectors deployed apart, and handed by the composition root
+ * (apps/cli) to a connector running in the same process or on the same database. Refusals are AppErrors, so over
+ * HTTP each answers its 4xx (a job that does not exist: 404).
  */
 @Injectable()
-export class ConnectorGateway {
+export class ConnectorGateway extends ConnectorPort {
   constructor(
     private readonly ds: DataSource,
     private readonly ledger: LedgerRecorder,
-  ) {}
+  ) {
+    super();
+  }
+
+  /** In process no credential is used. */
+  boundConnectorId(): Promise<string | null> {
+    return Promise.resolve(null);
+  }
 
   async publishOffer(o: OfferDocument): Promise<void> {
     await this.ds.getRepository(OfferEntity).upsert({ ...o } as never, ['datasetId']);
   }
 
-  async job(jobId: string): Promise<JobForProvider | null> {
+  /**
+   * The job as a connector sees it, checked against the protocol's schema as a connector deployed apart checks
+   * it (a stored plan or scenario that is not one is refused by the connector: BrokerDocumentError).
+   */
+  async job(jobId: string): Promise<ConnectorJob | null> {
     const j = await this.ds.getRepository(JobEntity).findOneBy({ id: jobId });
     if (!j || !j.plan) return null;
     const s = await this.ds.getRepository(ScenarioEntity).findOneBy({ id: j.scenarioId, version: j.scenarioVersion });
     if (!s) return null;
-    return {
-      id: j.id,
-      consumerId: j.consumerId,
-      purpose: j.purpose,
-      status: j.status,
-      scenarioId: j.scenarioId,
-      scenarioVersion: j.scenarioVersion,
-      bindings: j.bindings,
-      plan: j.plan,
-      scenario: s.document,
-      keysetId: j.keysetId,
-      countsWithheld: countsWithheld(j),
-    };
+    return readBrokerDocument(
+      connectorJobSchema,
+      {
+        id: j.id,
+        consumerId: j.consumerId,
+        purpose: j.purpose,
+        status: j.status,
+        scenarioId: j.scenarioId,
+        scenarioVersion: j.scenarioVersion,
+        bindings: j.bindings,
+        plan: j.plan,
+        scenario: s.document,
+        keysetId: j.keysetId,
+        countsWithheld: countsWithheld(j),
+      },
+      'job',
+    );
   }
 
   async publicKeyset(keysetId: string): Promise<Uint8Array> {
@@ -145,7 +172,7 @@ export class ConnectorGateway {
     });
   }
 
-  async commitUpload(jobId: string, role: string, meta: UploadedInputs['meta']): Promise<void> {
+  async commitUpload(jobId: string, role: string, meta: UploadMeta): Promise<void> {
     checkRole(role);
     await inTransaction(this.ds, async (m) => {
       await this.openJob(m, jobId);
@@ -203,7 +230,7 @@ export class ConnectorGateway {
     });
   }
 
-  async reportRefusal(jobId: string, role: string, reasons: { code: string; message: string }[]): Promise<void> {
+  async reportRefusal(jobId: string, role: string, reasons: RefusalReason[]): Promise<void> {
     await inTransaction(this.ds, async (m) => {
       await this.openJob(m, jobId);
       await m.getRepository(JobDatasetEntity).update({ jobId, role }, { status: 'refused' });

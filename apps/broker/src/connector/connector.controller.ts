@@ -1,10 +1,21 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeController } from '@nestjs/swagger';
 import type { Readable } from 'node:stream';
-import { z } from 'zod';
-import { AppError, type Principal, unframeUpload } from '#contracts';
+import {
+  AppError,
+  CONNECTOR_ROUTE_PREFIX,
+  type ConnectorJob,
+  ConnectorRoute,
+  type Principal,
+  failureReportSchema,
+  offerDocumentSchema,
+  progressReportSchema,
+  refusalReportSchema,
+  unframeUpload,
+  uploadCommitSchema,
+  uploadPartMetaSchema,
+} from '#contracts';
 import { type AppConfig, CONFIG, CurrentPrincipal, Roles, parseInput } from '#platform';
-import { Inject } from '@nestjs/common';
 import { readBody } from '../keysets/keysets.controller.js';
 import { ConnectorAccess } from './connector-access.service.js';
 import { ConnectorGateway } from './connector-gateway.service.js';
@@ -17,40 +28,6 @@ interface Res {
   end(b?: unknown): void;
 }
 
-const id = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, '1..64 letters, digits and . _ : -');
-const text = (min: number, max: number) =>
-  z
-    .string()
-    .min(min)
-    .max(max)
-    .refine((v) => !v.includes('\u0000'), 'no NUL character');
-const offer = z.strictObject({
-  datasetId: id,
-  providerId: id,
-  connectorId: id,
-  name: text(1, 200),
-  description: text(0, 10_000),
-  columns: z.record(z.string(), z.unknown()),
-  policy: z.record(z.string(), z.unknown()),
-  rowCount: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 31 - 1),
-});
-const progress = z.strictObject({ progress: z.record(z.string(), z.unknown()) });
-const refusal = z.strictObject({ reasons: z.array(z.strictObject({ code: z.string().max(60), message: z.string().max(500) })).max(50) });
-const failure = z.strictObject({ message: z.string().max(2000) });
-const commitBody = z.strictObject({
-  meta: z.strictObject({
-    rows: z.number().int().min(0),
-    groupCounts: z.record(z.string(), z.array(z.number().int().min(0))),
-    missingKeys: z.number().int().min(0),
-    skippedRows: z.number().int().min(0),
-    ciphertexts: z.number().int().min(0),
-    bytes: z.number().int().min(0),
-  }),
-});
 /** A PSI set index or key count in a path. */
 const step = (v: string, what: string): number => {
   if (!/^\d{1,3}$/.test(v)) throw new AppError('BAD_REQUEST', `bad ${what}`);
@@ -64,7 +41,7 @@ const step = (v: string, what: string): number => {
  */
 @ApiExcludeController()
 @ApiBearerAuth()
-@Controller('connector')
+@Controller(CONNECTOR_ROUTE_PREFIX)
 @Roles('connector')
 export class ConnectorController {
   constructor(
@@ -73,24 +50,24 @@ export class ConnectorController {
     @Inject(CONFIG) private readonly cfg: AppConfig,
   ) {}
 
-  @Put('offers/:id')
+  @Put(ConnectorRoute.offer)
   @HttpCode(204)
   async publish(@Param('id') id: string, @Body() body: unknown, @CurrentPrincipal() who: Principal): Promise<void> {
     this.access.connectorOf(who);
-    const o = parseInput(offer, body, 'offer');
+    const o = parseInput(offerDocumentSchema, body, 'offer');
     if (o.datasetId !== id) throw new AppError('BAD_REQUEST', 'dataset id mismatch');
     await this.access.publishOffer(who, o);
   }
 
-  @Get('jobs/:id')
-  async job(@Param('id') id: string, @CurrentPrincipal() who: Principal): Promise<unknown> {
+  @Get(ConnectorRoute.job)
+  async job(@Param('id') id: string, @CurrentPrincipal() who: Principal): Promise<ConnectorJob> {
     await this.access.ownRoles(who, id);
     const j = await this.gateway.job(id);
     if (!j) throw new AppError('NOT_FOUND', `no job ${id}`);
     return j;
   }
 
-  @Get('keysets/:id')
+  @Get(ConnectorRoute.keyset)
   async keyset(@Param('id') id: string, @Res() res: Res, @CurrentPrincipal() who: Principal): Promise<void> {
     await this.access.ownKeyset(who, id);
     const bytes = await this.gateway.publicKeyset(id);
@@ -98,14 +75,14 @@ export class ConnectorController {
     res.status(200).end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 
-  @Post('jobs/:id/inputs/:role/begin')
+  @Post(ConnectorRoute.uploadBegin)
   @HttpCode(204)
   async begin(@Param('id') id: string, @Param('role') role: string, @CurrentPrincipal() who: Principal): Promise<void> {
     await this.access.ownRole(who, id, role);
     await this.gateway.beginUpload(id, role);
   }
 
-  @Put('jobs/:id/inputs/:role/parts')
+  @Put(ConnectorRoute.uploadPart)
   @HttpCode(204)
   async part(@Param('id') id: string, @Param('role') role: string, @Req() req: Req, @CurrentPrincipal() who: Principal): Promise<void> {
     await this.access.ownRole(who, id, role);
@@ -117,14 +94,15 @@ export class ConnectorController {
     } catch (e) {
       throw new AppError('BAD_REQUEST', `malformed upload: ${(e as Error).message}`);
     }
-    const first = (parsed.meta as { first?: unknown }).first;
-    if (!Array.isArray(first) || first.length !== parsed.features.length || !first.every((n) => Number.isInteger(n) && n >= 0)) {
+    const meta = uploadPartMetaSchema.safeParse(parsed.meta);
+    if (!meta.success || meta.data.first.length !== parsed.features.length) {
       throw new AppError('BAD_REQUEST', "malformed upload: meta.first must give each feature's first chunk index");
     }
-    await this.gateway.uploadPart(id, role, { features: parsed.features.map((f, i) => ({ ...f, first: first[i] as number })) });
+    const first = meta.data.first;
+    await this.gateway.uploadPart(id, role, { features: parsed.features.map((f, i) => ({ ...f, first: first[i]! })) });
   }
 
-  @Post('jobs/:id/inputs/:role/commit')
+  @Post(ConnectorRoute.uploadCommit)
   @HttpCode(204)
   async commit(
     @Param('id') id: string,
@@ -133,11 +111,11 @@ export class ConnectorController {
     @CurrentPrincipal() who: Principal,
   ): Promise<void> {
     await this.access.ownRole(who, id, role);
-    const { meta } = parseInput(commitBody, body, 'commit');
-    await this.gateway.commitUpload(id, role, meta as never);
+    const { meta } = parseInput(uploadCommitSchema, body, 'commit');
+    await this.gateway.commitUpload(id, role, meta);
   }
 
-  @Post('jobs/:id/roles/:role/progress')
+  @Post(ConnectorRoute.progress)
   @HttpCode(204)
   async progress(
     @Param('id') id: string,
@@ -146,10 +124,10 @@ export class ConnectorController {
     @CurrentPrincipal() who: Principal,
   ): Promise<void> {
     await this.access.ownRole(who, id, role);
-    await this.gateway.reportProgress(id, role, parseInput(progress, body, 'progress').progress);
+    await this.gateway.reportProgress(id, role, parseInput(progressReportSchema, body, 'progress').progress);
   }
 
-  @Post('jobs/:id/roles/:role/refusal')
+  @Post(ConnectorRoute.refusal)
   @HttpCode(204)
   async refusal(
     @Param('id') id: string,
@@ -158,10 +136,10 @@ export class ConnectorController {
     @CurrentPrincipal() who: Principal,
   ): Promise<void> {
     await this.access.ownRole(who, id, role);
-    await this.gateway.reportRefusal(id, role, parseInput(refusal, body, 'refusal').reasons);
+    await this.gateway.reportRefusal(id, role, parseInput(refusalReportSchema, body, 'refusal').reasons);
   }
 
-  @Post('jobs/:id/roles/:role/failure')
+  @Post(ConnectorRoute.failure)
   @HttpCode(204)
   async failure(
     @Param('id') id: string,
@@ -170,11 +148,11 @@ export class ConnectorController {
     @CurrentPrincipal() who: Principal,
   ): Promise<void> {
     await this.access.ownRole(who, id, role);
-    await this.gateway.reportFailure(id, role, parseInput(failure, body, 'failure').message);
+    await this.gateway.reportFailure(id, role, parseInput(failureReportSchema, body, 'failure').message);
   }
 
   /** Private set intersection: this party's own set blinded once (set = its index, keys = 1), or a set it re-blinded. */
-  @Put('jobs/:id/psi/:role/sets/:set/:keys')
+  @Put(ConnectorRoute.psiSet)
   @HttpCode(204)
   async psiSubmit(
     @Param('id') id: string,
@@ -193,7 +171,7 @@ export class ConnectorController {
   }
 
   /** A set this party must re-blind next (404 until it was posted); no other set is ever handed out. */
-  @Get('jobs/:id/psi/:role/sets/:set/:keys')
+  @Get(ConnectorRoute.psiSet)
   async psiTask(
     @Param('id') id: string,
     @Param('role') role: string,
@@ -210,7 +188,7 @@ export class ConnectorController {
   }
 
   /** The positions of this party's matched points in the intersection's order (404 until every set is fully blinded). */
-  @Get('jobs/:id/psi/:role/matches')
+  @Get(ConnectorRoute.psiMatches)
   async psiMatches(
     @Param('id') id: string,
     @Param('role') role: string,

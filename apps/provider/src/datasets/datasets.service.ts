@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AppError, type Principal } from '#contracts';
+import { AppError, ConnectorPort, type Principal } from '#contracts';
 import { type DatasetRow, type RowFormat, validateDatasetDocument, validateRowStream } from '#dataset';
 import { DatasetEntity, DatasetRowEntity, datasetRowWriter, inTransaction } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder } from '#platform';
-import { BrokerLink } from '../ports.js';
 
 export type ImportMode = 'append' | 'replace';
 
@@ -31,7 +30,7 @@ export class DatasetsService {
   constructor(
     private readonly ds: DataSource,
     private readonly ledger: LedgerRecorder,
-    private readonly broker: BrokerLink,
+    private readonly broker: ConnectorPort,
     @Inject(CONFIG) private readonly cfg: AppConfig,
   ) {}
 

@@ -1,20 +1,27 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { DataSource } from 'typeorm';
-import { type EncryptTaskPayload, QueueName, UPLOAD_BATCH_CHUNKS } from '#contracts';
+import {
+  BrokerDocumentError,
+  ConnectorPort,
+  type ConnectorJob,
+  type EncryptTaskPayload,
+  QueueName,
+  type RefusalReason,
+  UPLOAD_BATCH_CHUNKS,
+} from '#contracts';
 import { DatasetEntity } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder, QueueService } from '#platform';
 import { type UsagePolicy, decide, scenarioHash, withholdsCounts } from '#policy';
 import { type Plan, type Row, type Scenario, aggregationsByRole, encodeRole, sameBounding, unitBounding } from '#scenario';
-import { BrokerLink } from '../ports.js';
 import { DatasetsService } from '../datasets/datasets.service.js';
 import { HeEncryption } from './he-encryption.js';
 import { psiAlign } from './psi-alignment.js';
 
-export interface TaskRefusal {
-  code: string;
-  message: string;
-}
+export type TaskRefusal = RefusalReason;
+
+/** The longest refusal message the broker takes (refusalReasonSchema, `#contracts`). */
+const REASON_MESSAGE_MAX = 500;
 
 /** Ciphertexts encrypted and uploaded at a time (~0.5 MiB each at N=8192). */
 const UPLOAD_BATCH = UPLOAD_BATCH_CHUNKS;
@@ -34,7 +41,7 @@ export class EncryptionWorker implements OnApplicationBootstrap {
     private readonly ds: DataSource,
     private readonly queues: QueueService,
     private readonly ledger: LedgerRecorder,
-    private readonly broker: BrokerLink,
+    private readonly broker: ConnectorPort,
     private readonly datasets: DatasetsService,
     private readonly he: HeEncryption,
     @Inject(CONFIG) private readonly cfg: AppConfig,
@@ -78,7 +85,21 @@ export class EncryptionWorker implements OnApplicationBootstrap {
       };
     }
     const policy = dataset.policy as unknown as UsagePolicy;
-    const job = await this.broker.job(task.jobId);
+    let job: ConnectorJob | null;
+    try {
+      job = await this.broker.job(task.jobId);
+    } catch (e) {
+      // The connector does not act on a job document that is not what the protocol says (the broker's schema,
+      // `connectorJobSchema`): the task is refused, and the refusal names the JSON paths at fault.
+      if (!(e instanceof BrokerDocumentError)) throw e;
+      return {
+        reasons: [{ code: 'MALFORMED_JOB', message: e.message.slice(0, REASON_MESSAGE_MAX) }],
+        dataset,
+        plan: null,
+        keysetId: null,
+        countsWithheld: true,
+      };
+    }
     if (!job)
       return {
         reasons: [{ code: 'UNKNOWN_JOB', message: 'the broker has no such job' }],
@@ -94,12 +115,11 @@ export class EncryptionWorker implements OnApplicationBootstrap {
     if (job.purpose !== task.purpose) reasons.push({ code: 'PURPOSE_MISMATCH', message: 'the task names another purpose than the job' });
     if (['cancelled', 'failed', 'refused', 'completed'].includes(job.status))
       reasons.push({ code: 'JOB_NOT_RUNNING', message: `the job is ${job.status}` });
-    const scenario = job.scenario as Scenario;
-    const plan = job.plan as unknown as Plan;
+    const { scenario, plan } = job;
     // The plan's epsilon, scenario and key list are re-checked against this connector's own copy of the policy
     // (noise required, per-job maximum, scenario allowlist, minimum of aligned keys); the budget and the daily
     // limit are the broker's to count.
-    const epsilon = typeof plan.epsilon === 'number' && Number.isFinite(plan.epsilon) && plan.epsilon >= 0 ? plan.epsilon : 0;
+    const epsilon = plan.epsilon; // finite and >= 0: checked with the job document
     const aligned = plan.align && plan.align.on[task.role] !== undefined;
     const d = decide(
       policy,

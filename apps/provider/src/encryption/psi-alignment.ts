@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { BrokerLink } from '../ports.js';
+import type { ConnectorPort } from '#contracts';
 
 /**
  * This connector's side of the private set intersection for `align` without consumer keys: ECDH-PSI (libs/psi)
@@ -15,7 +15,7 @@ import type { BrokerLink } from '../ports.js';
  * time (the connector's worker runs tasks concurrently).
  */
 export async function psiAlign(
-  broker: BrokerLink,
+  broker: ConnectorPort,
   jobId: string,
   roles: string[],
   role: string,
