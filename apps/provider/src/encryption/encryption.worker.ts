@@ -13,7 +13,7 @@ import {
 import { DatasetEntity } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder, QueueService } from '#platform';
 import { type UsagePolicy, decide, scenarioHash, withholdsCounts } from '#policy';
-import { type Plan, type Row, type Scenario, aggregationsByRole, encodeRole, sameBounding, unitBounding } from '#scenario';
+import { type Plan, type Row, aggregationsByRole, encodeRole, sameBounding, unitBounding } from '#scenario';
 import { DatasetsService } from '../datasets/datasets.service.js';
 import { HeEncryption } from './he-encryption.js';
 import { psiAlign } from './psi-alignment.js';
