@@ -133,7 +133,10 @@ export class EncryptionWorker implements OnApplicationBootstrap {
         ...(Number.isInteger(job.scenarioVersion)
           ? { scenario: { id: job.scenarioId, version: job.scenarioVersion!, hash: scenarioHash(scenario) } }
           : {}),
-        ...(aligned ? { alignment: { keys: plan.align?.keys?.length ?? null } } : {}),
+        // the number of aligned roles, as the broker passes it: joint groups exist with two or more (ALIGNED_NOISE_REQUIRED)
+        ...(aligned && plan.align
+          ? { alignment: { keys: plan.align.keys?.length ?? null, roles: Object.keys(plan.align.on).length } }
+          : {}),
       },
       { epsilonSpent: 0, jobsToday: 0 },
       new Date(),
