@@ -3,7 +3,7 @@
  * (compiler/README.md describes layouts, the circuit and what each party learns).
  */
 import { noiseGrid } from './sampler.js';
-import { selectionCharge, selectionFor } from './selection.js';
+import { type UnitContribution, selectionCharge, selectionFor } from './selection.js';
 import { decodingReads } from './reads.js';
 import type {
   CategoryColumn,
@@ -258,7 +258,9 @@ class Compiler {
     halveReads(this.decodings, this.conditions);
     // under noise, small-group suppression is a noisy selection, charged like a metric (selection.ts)
     const noise = s.release?.noise;
-    if (noise) for (const c of this.conditions) if (c.kind === 'minGroupSize') c.selection = selectionFor(c, noise.epsilon);
+    if (noise)
+      for (const c of this.conditions)
+        if (c.kind === 'minGroupSize') c.selection = selectionFor(c, noise.epsilon, undefined, this.unitOf(c));
     const roles: Record<string, ProviderWork> = {};
     for (const [r, w] of this.roles) roles[r] = w;
     const decoding: Decoding = { metrics: this.decodings, groups: this.decodingGroups, released: this.released };
@@ -656,6 +658,17 @@ class Compiler {
    * decoding is built (`metric`), once per release. A ratio adds no noise of its own: its operands are noised
    * and charged, and the consumer divides them (post-processing keeps ε-DP, Dwork & Roth 2014, Prop. 2.1).
    */
+  /** How one privacy unit moves a stacked condition's counts (selection.ts `UnitContribution`); none without a unit. */
+  private unitOf(c: Condition): UnitContribution | undefined {
+    const unit = this.s.release?.privacyUnit;
+    if (!unit || c.combine !== 'sum') return undefined;
+    const roles = [...new Set(c.parts.map((p) => p.role))];
+    return {
+      l1: roles.reduce((n, r) => n + unitRowBound(this.s, r), 0),
+      linf: roles.reduce((n, r) => n + (unitBounding(this.s, r) ? unit.maxRowsPerGroup : 1), 0),
+    };
+  }
+
   private noiseEpsilon(m: Metric, path: string): number | null {
     const noise = this.s.release?.noise;
     if (!noise || !this.noised.has(m.name)) return null;
@@ -791,7 +804,11 @@ class Compiler {
       this.conditions.push({ id, minGroupSize: min, groups: G, parts, combine: 'sum', kind });
       return id;
     };
-    const minConds = minGroup > 0 ? [countCond('minGroupSize', minGroup)] : [];
+    // Under noise a minGroupSize of 1 suppresses nothing that noise does not already hide: the groups are the
+    // declared category lists (public partitions, no selection needed), and cutting empty groups exactly would
+    // tell 0 rows from 1 (δ = 1). Every group is released noisily instead; minGroupSize >= 2 is a noisy selection.
+    const suppress = minGroup > 1 || (minGroup === 1 && !this.s.release?.noise);
+    const minConds = suppress ? [countCond('minGroupSize', minGroup)] : [];
 
     /**
      * A grouped sum of per-row values |v| <= maxRow (real units; also a row's L1 sensitivity) over the

@@ -12,6 +12,7 @@ import { compilePlan } from './compile.js';
 import { SlotEngine } from './slot-engine.testkit.js';
 import { compareMetrics, prng, runPlan } from './testkit.js';
 import { suppressedGroups } from './circuit.js';
+import { selectionCharge } from './selection.js';
 import { encodeRole } from './encode.js';
 import { laplaceScales, noisyNullMetrics } from '../accuracy.js';
 
@@ -188,8 +189,9 @@ test('with Laplace noise the joint count is released noisy and charged, ratios d
   assert.ok(joints.length > 0 && joints.every((c) => c.jointCount !== undefined), 'each aligned condition carries a noisy joint count');
   // charges: the four released non-ratio metrics (old, oldChronic, chronicVisits, gap) and the joint count of
   // chronicVisits (oldChronic's joint count is its own noisy count output, charged once); the two ratios divide
-  // released operands and charge nothing
-  assert.equal(plan.epsilon, 5);
+  // released operands and charge nothing; plus the noisy small-group selections, one charge per distinct one
+  assert.equal(plan.epsilon, 5 + selectionCharge(plan.conditions).epsilon);
+  assert.ok(selectionCharge(plan.conditions).epsilon > 0);
   // the accuracy check: a ratio of noisy counts gets the quotient bound, and the metrics nulled by a noisy joint count
   // accept a one-sided null (old is stacked: the broker's exact local count cuts it)
   const scales = laplaceScales(plan);

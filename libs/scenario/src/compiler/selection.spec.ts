@@ -110,6 +110,31 @@ test('the same harness flags the exact rule (one row flips a group at k rows: δ
   assert.ok(dpViolations(lax, k - 1, k, 1, 0.01, RUNS, 'lax').length > 0);
 });
 
+test('privacy unit: one unit moving a group by L∞ = 3 rows (L1 = 6) stays within e^ε·p + δ; without the unit bounds it does not', () => {
+  const k = 5;
+  const [epsilon, delta] = [1, 0.01];
+  const unit = { l1: 6, linf: 3 };
+  const s = selectionFor(cond(k), epsilon, delta, unit);
+  assert.equal(s.sensitivity, 6);
+  assert.equal(s.scale, 6);
+  assert.equal(s.threshold, k + 2 + selectionOffset(6, delta));
+  // neighbours one unit apart: a group's count moves by up to 3 rows (the pre-threshold k − 1 → k + 2, and at τ)
+  const rule = noisyRule(k, s);
+  for (const [n, n2] of [
+    [k - 1, k + 2],
+    [k - 3, k],
+    [s.threshold - 3, s.threshold],
+  ]) {
+    assert.deepEqual(dpViolations(rule, n, n2, epsilon, delta, RUNS, `unit-${n}`), [], `${n} vs ${n2}`);
+  }
+  // the per-row selection, applied to units, is flagged: its gate lets k + 2 through far more often than δ
+  const perRow = noisyRule(k, selectionFor(cond(k), epsilon, delta));
+  assert.ok(dpViolations(perRow, k - 1, k + 2, epsilon, delta, RUNS, 'unit-per-row').length > 0);
+  // aligned (min) conditions keep their per-key sensitivity: the unit is the aligned key
+  assert.equal(selectionFor({ minGroupSize: 5, combine: 'min' }, 1, delta, unit).sensitivity, 1);
+  assert.throws(() => selectionFor(cond(k), 1, delta, { l1: 2, linf: 3 }), RangeError);
+});
+
 test('selectionOffset: the smallest t with P(Z >= t) = q^t/(1+q) <= δ, near Google’s b·ln(1/(2δ))', () => {
   for (const b of [0.25, 1, 2, 10, 100]) {
     for (const d of [1e-3, 1e-9, 1e-12]) {

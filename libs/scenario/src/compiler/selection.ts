@@ -61,16 +61,39 @@ export function selectionOffset(scale: number, delta: number): number {
   return t;
 }
 
-/** The selection of a `minGroupSize` condition at ε per selection and δ (compile.ts, under `release.noise`). */
+/**
+ * How much one privacy unit (`release.privacyUnit`) moves a condition's counts: `l1` rows over all its groups
+ * together (Σ over the condition's roles of maxRowsPerGroup·min(maxGroups, cells), privacy-unit.ts
+ * `unitRowBound`) and `linf` rows in any one group (maxRowsPerGroup per role).
+ */
+export interface UnitContribution {
+  l1: number;
+  linf: number;
+}
+
+/**
+ * The selection of a `minGroupSize` condition at ε per selection and δ (compile.ts, under `release.noise`).
+ *
+ * With a privacy unit (stacked rows, `combine: 'sum'`), a unit moves up to L0 groups' counts by up to L∞ rows
+ * each: the scale is L1/ε (L1 = `unit.l1`, the vector of noisy comparisons is then ε-DP, as the metrics' noise
+ * is), and τ = k + (L∞ − 1) + t, so that a group the pre-threshold lets through in one neighbour only (count
+ * at most k − 1 + L∞) is released with probability at most δ; with up to L0 such groups the pattern is
+ * (ε, L0·δ)-DP per unit (Wilson et al. 2020 bound contributions the same way before partition selection).
+ */
 export function selectionFor(
   c: Pick<Condition, 'minGroupSize' | 'combine' | 'terms'>,
   epsilon: number,
   delta = SELECTION_DELTA,
+  unit?: UnitContribution,
 ): Selection {
   if (!(epsilon > 0) || !Number.isFinite(epsilon)) throw new RangeError('selection epsilon must be finite and > 0');
-  const sensitivity = c.combine === 'sum' ? 1 : (c.terms?.length ?? 1);
+  const byUnit = c.combine === 'sum' && unit !== undefined;
+  if (byUnit && !(Number.isSafeInteger(unit.l1) && Number.isSafeInteger(unit.linf) && unit.linf >= 1 && unit.l1 >= unit.linf))
+    throw new RangeError('selection unit bounds must be whole numbers with l1 >= linf >= 1');
+  const sensitivity = byUnit ? unit.l1 : c.combine === 'sum' ? 1 : (c.terms?.length ?? 1);
   const scale = sensitivity / epsilon;
-  return { epsilon, delta, sensitivity, scale, threshold: c.minGroupSize + selectionOffset(scale, delta) };
+  const gate = byUnit ? unit.linf - 1 : 0;
+  return { epsilon, delta, sensitivity, scale, threshold: c.minGroupSize + gate + selectionOffset(scale, delta) };
 }
 
 /** Conditions deciding on the same counts share one noisy decision (and one ε). */
