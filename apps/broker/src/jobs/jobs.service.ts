@@ -507,8 +507,7 @@ export class JobsService {
 
   async cancel(id: string, who: Principal): Promise<JobEntity> {
     const j = await this.get(id, who);
-    if (['completed', 'failed', 'cancelled', 'refused'].includes(j.status))
-      throw new AppError('CONFLICT', `job ${id} is already ${j.status}`);
+    if (!ACTIVE_JOB_STATUSES.includes(j.status)) throw new AppError('CONFLICT', `job ${id} is already ${j.status}`);
     await inTransaction(this.ds, async (m) => {
       await m.getRepository(JobEntity).update({ id }, { status: 'cancelled' });
       await clearPsi(m, id);
