@@ -138,7 +138,8 @@ export async function benchWater(ctx: BenchContext, sizes: number[]): Promise<vo
         value: prov.ciphertexts ?? NaN,
         note: `${((prov.bytes ?? 0) / MiB).toFixed(1)} MiB; ${paramsLabel(plan.params as never)}`,
       });
-      const targetS = n === 100_000 ? 10 : n === 1_000_000 ? 60 : undefined;
+      // issue 20: with provider-side aggregation (TOTALS layout) the job at 10^6 meters takes <= 5 s after import
+      const targetS = n === 100_000 ? 10 : n === 1_000_000 ? 5 : undefined;
       report.add({
         section: S1,
         name: `n=${n}: end to end (submit → decrypted result)`,
@@ -188,12 +189,13 @@ export async function benchWater(ctx: BenchContext, sizes: number[]): Promise<vo
     name: 'peak RSS over all runs',
     value: peakAll / MiB,
     unit: 'MiB',
-    target: '≤ 2 GiB',
-    met: peakAll <= 2 * GiB,
+    target: '≤ 1 GiB',
+    met: peakAll <= GiB,
   });
-  const a = totals.get(100_000);
+  // the job's cost grows with its groups, not its rows (issue 20): time(10^6) <= 3 × time(10^4)
+  const a = totals.get(10_000);
   const b = totals.get(1_000_000);
-  if (a && b) report.add({ section: S1, name: 'time(10^6) / time(10^5)', value: b / a, unit: '×', target: '≤ 11×', met: b / a <= 11 });
+  if (a && b) report.add({ section: S1, name: 'time(10^6) / time(10^4)', value: b / a, unit: '×', target: '≤ 3×', met: b / a <= 3 });
 }
 
 async function opSum(

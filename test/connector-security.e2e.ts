@@ -16,7 +16,7 @@ import { frameUpload } from '#contracts';
 import { JobCiphertextEntity, JobDatasetEntity, JobEntity, LedgerEntryEntity, OfferEntity } from '#persistence';
 import { POINT_BYTES, PsiParty } from '#psi';
 import { DataspaceClient, fetchResult, generateKeyFile, keyRequirements, readKeyFile, submitJob, waitForJob } from '#sdk';
-import { builtinScenario, datasetDocumentFor, evaluateReference, generateRoleRows, type Row } from '#scenario';
+import { type Plan, builtinScenario, datasetDocumentFor, evaluateReference, generateRoleRows, type Row } from '#scenario';
 import { HttpBrokerLink } from '../apps/provider/src/broker-link.js';
 import { psiAlign } from '../apps/provider/src/encryption/psi-alignment.js';
 import { call, startTestServer } from './support/env.js';
@@ -220,6 +220,27 @@ describe("connector credentials act only for their own connector's datasets and 
     const client = new DataspaceClient({ url: s.url, token: tokens.consumer });
     const result = await fetchResult(client, doneJob, readKeyFile(join(dir, 'k')));
     assert.deepEqual(result.metrics.meters, evaluateReference(water, {}, { utility: rows }).metrics.meters);
+  });
+
+  it('an upload part the plan does not describe is refused (400, with its path) and nothing is staged: an unknown feature, a second ciphertext of a TOTALS feature', async () => {
+    const plan = (await s.dataSource.getRepository(JobEntity).findOneByOrFail({ id: queuedJob })).plan as unknown as Plan;
+    const totals = plan.roles.utility!.features.find((f) => f.layout === 'totals');
+    assert.ok(totals, 'the water plan sends group totals');
+    const cases: [string, number, string][] = [
+      ['no-such-feature', 0, '/features/0/id'],
+      [totals.id, 1, '/features/0/chunks'],
+    ];
+    for (const [feature, first, path] of cases) {
+      const part = Buffer.concat(frameUpload({ first: [first] }, [{ id: feature, chunks: [new Uint8Array(randomBytes(64))] }]));
+      const r = await call(s.url, 'PUT', `/connector/jobs/${queuedJob}/inputs/utility/parts`, {
+        token: tokens.other,
+        raw: part,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.body.details[0].path, path, r.text);
+    }
+    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: queuedJob, role: '$staging:utility' }), 0);
   });
 
   it('progress, refusal and failure reports on a job of another connector: 404, nothing changed; a completed job is never marked failed', async () => {

@@ -141,7 +141,7 @@ const providerWork = z.strictObject({
   features: z.array(
     z.strictObject({
       id: name,
-      layout: z.enum(['blocked', 'aligned']),
+      layout: z.enum(['totals', 'aligned']),
       value: featureValue,
       where: whereSchema.optional(),
       grouping: localGrouping,

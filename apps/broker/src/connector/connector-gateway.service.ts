@@ -156,7 +156,20 @@ export class ConnectorGateway extends ConnectorPort {
         throw new AppError('BAD_REQUEST', 'chunk index out of range');
     }
     await inTransaction(this.ds, async (m) => {
-      await this.openJob(m, jobId);
+      const job = await this.openJob(m, jobId);
+      // only the plan's features of this role; a TOTALS feature (group totals summed by the provider) is one ciphertext
+      const features = new Map((job.plan as unknown as Plan).roles[role]?.features.map((f) => [f.id, f.layout]) ?? []);
+      for (const [k, f] of part.features.entries()) {
+        const layout = features.get(f.id);
+        if (!layout)
+          throw new AppError('BAD_REQUEST', `the plan has no feature ${f.id} for role ${role}`, [
+            { path: `/features/${k}/id`, message: 'unknown feature' },
+          ]);
+        if (layout === 'totals' && f.first + f.chunks.length > 1)
+          throw new AppError('BAD_REQUEST', `feature ${f.id} holds group totals: one ciphertext`, [
+            { path: `/features/${k}/chunks`, message: 'more than one chunk' },
+          ]);
+      }
       for (const f of part.features) {
         for (let i = 0; i < f.chunks.length; i++) {
           const c = f.chunks[i]!;

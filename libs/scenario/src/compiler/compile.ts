@@ -813,15 +813,14 @@ class Compiler {
     /**
      * A grouped sum of per-row values |v| <= maxRow (real units; also a row's L1 sensitivity) over the
      * roles' rows, at gain g = the largest power of two with (worst + Laplace tail)·g <= VALUE_CAP.
-     * Worst |slot|: the total of every row (reduce and rotate-and-sum only add rows; a window of W slots
-     * spans at most two blocks, so partial sums never exceed the rows' total). A single-role mean
-     * (x / n_g per row) sums to <= maxRow per group, and a window spans two groups: 2·maxRow.
+     * Worst |slot|: the total of every row (each provider sends its group totals, TOTALS layout, and the
+     * broker adds the roles' totals). A single-role mean (x / n_g per row) is <= maxRow per group.
      */
     const gv = (
       value: (p: (typeof perRole)[number], gain: number) => FeatureValue,
       opts: { maxRow: number; perGroupMean?: boolean; round: boolean; eps: number | null; conditions?: string[] },
     ): GVal => {
-      const worst = opts.perGroupMean ? 2 * opts.maxRow : totalRows * opts.maxRow;
+      const worst = opts.perGroupMean ? opts.maxRow : totalRows * opts.maxRow;
       // L1 sensitivity of the metric's group values to one privacy unit: maxRow per row it contributes, and
       // it contributes up to unitRowBound rows to each role (1 without a privacy unit: the row is the unit;
       // maxRowsPerGroup·min(maxGroups, cells) with one, Wilson et al. 2020, privacy-unit.ts), in every role of
@@ -840,7 +839,7 @@ class Compiler {
       const gain = pow2floor(cap);
       const sums = perRole.map((p) => {
         const f: Omit<FeatureSpec, 'id'> = {
-          layout: 'blocked',
+          layout: 'totals',
           value: value(p, gain),
           grouping: p.grouping,
           width: W,
@@ -848,8 +847,8 @@ class Compiler {
           ...(opts.perGroupMean ? { perGroupMean: true } : {}),
         };
         const fid = this.feature(p.role, f);
-        const input = this.node({ op: 'input', role: p.role, feature: fid });
-        return this.node({ op: 'sumSlots', a: this.node({ op: 'reduce', a: input }), width: W });
+        // the provider sends group totals (TOTALS layout): group g's total already sits at its leader g·W
+        return this.node({ op: 'reduce', a: this.node({ op: 'input', role: p.role, feature: fid }) });
       });
       const l1 = l1Unit * gain;
       return {

@@ -3,7 +3,6 @@
  * on this machine kind (sealbench figures in libs/he-core/src/bench.ts, "node-seal 6 facts" and "The floor"; one core, Node 20).
  */
 import type { Plan } from './plan-types.js';
-import { groupCount } from './layout.js';
 
 /** Measured milliseconds per operation (sealbench figures in libs/he-core/src/bench.ts), by polynomial modulus degree. */
 const OP_MS: Record<number, { encrypt: number; add: number; mulPlain: number; mul: number; rotate: number; decrypt: number }> = {
@@ -29,8 +28,8 @@ export function ciphertextBytes(plan: Plan): number {
 }
 
 /**
- * Estimates a plan's cost. Blocked features assume evenly sized groups (the real C depends on
- * the largest group); aligned features use the aligned key count (`alignedKeys`, or the plan's keys).
+ * Estimates a plan's cost. A TOTALS feature is one ciphertext per role (the provider sums its groups);
+ * aligned features use the aligned key count (`alignedKeys`, or the plan's keys).
  */
 export function costEstimate(plan: Plan, rowCounts: Record<string, number>, alignedKeys?: number): CostEstimate {
   const n = plan.params.polyModulusDegree;
@@ -39,13 +38,10 @@ export function costEstimate(plan: Plan, rowCounts: Record<string, number>, alig
   const chunksOf = new Map<string, number>();
   const ciphertextsPerRole: Record<string, number> = {};
   for (const [role, work] of Object.entries(plan.roles)) {
-    const rows = rowCounts[role] ?? 0;
-    const blocked = work.features.filter((f) => f.layout === 'blocked');
-    const C = Math.max(1, ...blocked.map((f) => Math.ceil(rows / groupCount(f.grouping) / f.width)));
     const A = Math.max(1, Math.ceil(K / plan.slots));
     let total = 0;
     for (const f of work.features) {
-      const c = f.layout === 'blocked' ? C : A;
+      const c = f.layout === 'totals' ? 1 : A;
       chunksOf.set(`${role}/${f.id}`, c);
       total += c;
     }

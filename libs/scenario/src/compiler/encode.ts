@@ -9,7 +9,7 @@ import { evalWhere } from './where.js';
 import { boundContributions } from '../privacy-unit.js';
 
 export interface EncodedRole {
-  /** per feature, the plaintext chunks (each `plan.slots` long) to encrypt, in order */
+  /** per feature, the plaintext chunks (each `plan.slots` long) to encrypt, in order: one for a TOTALS feature */
   features: { id: string; chunks: Float64Array[] }[];
   /** per count spec, contributing rows per local group (release metadata for the broker) */
   groupCounts: Record<string, number[]>;
@@ -118,47 +118,50 @@ export function encodeRole(plan: Plan, role: string, rows: Row[], opts: { keys?:
     groupCounts[c.id] = counts;
   }
 
-  // blocked features: one C (chunks) for the whole role, from the largest group of any feature
-  const blocked = work.features.filter((f) => f.layout === 'blocked');
+  // TOTALS features: summed per group here, at the provider, which sees these rows anyway (README, "Layouts");
+  // the broker receives one ciphertext per feature whatever the row count.
+  const totals = work.features.filter((f) => f.layout === 'totals');
   const groupIdx = new Map<FeatureSpec, Int32Array>();
-  let C = 1;
   let skippedRows = 0;
-  for (const f of blocked) {
+  for (const f of totals) {
     const idx = new Int32Array(used.length);
-    const sizes = new Array<number>(groupCount(f.grouping)).fill(0);
-    used.forEach((r, i) => {
-      idx[i] = groupIndexOf(f.grouping, r);
-      if (idx[i] >= 0) sizes[idx[i]]++;
-    });
-    skippedRows = Math.max(skippedRows, used.length - sizes.reduce((a, b) => a + b, 0));
+    let inGroups = 0;
+    for (let i = 0; i < used.length; i++) {
+      idx[i] = groupIndexOf(f.grouping, used[i]);
+      if (idx[i] >= 0) inGroups++;
+    }
+    skippedRows = Math.max(skippedRows, used.length - inGroups);
     groupIdx.set(f, idx);
-    C = Math.max(C, ...sizes.map((n) => Math.ceil(n / f.width)));
   }
   const alignedChunks = Math.max(1, Math.ceil(aligned.length / slots));
 
   const features = work.features.map((f) => {
-    if (f.layout === 'blocked') {
+    if (f.layout === 'totals') {
       const idx = groupIdx.get(f) ?? new Int32Array(0);
       const G = groupCount(f.grouping);
-      const chunks = Array.from({ length: C }, () => new Float64Array(slots));
-      let denom: number[] | null = null;
-      if (f.perGroupMean) {
-        denom = new Array<number>(G).fill(0);
-        used.forEach((r, i) => {
-          if (idx[i] >= 0 && (!f.where || evalWhere(f.where, r))) (denom as number[])[idx[i]]++;
-        });
-      }
-      const next = new Array<number>(G).fill(0);
-      used.forEach((r, i) => {
+      if (G * f.width > slots) throw new Error(`feature ${f.id}: ${G} groups of width ${f.width} do not fit ${slots} slots`);
+      const sum = new Float64Array(G);
+      const carry = new Float64Array(G);
+      const n = new Float64Array(G);
+      for (let i = 0; i < used.length; i++) {
         const g = idx[i];
-        if (g < 0) return;
-        const pos = next[g]++;
-        if (f.where && !evalWhere(f.where, r)) return;
-        let v = valueOf(f.value, r);
-        if (denom) v /= denom[g];
-        chunks[Math.floor(pos / f.width)][g * f.width + (pos % f.width)] = v;
-      });
-      return { id: f.id, chunks };
+        if (g < 0) continue;
+        const r = used[i];
+        if (f.where && !evalWhere(f.where, r)) continue;
+        n[g]++;
+        // Neumaier's compensated sum: a group of 10^6 rows keeps the double's precision, below CKKS's own error
+        const v = valueOf(f.value, r);
+        const t = sum[g] + v;
+        carry[g] += Math.abs(sum[g]) >= Math.abs(v) ? sum[g] - t + v : v - t + sum[g];
+        sum[g] = t;
+      }
+      const chunk = new Float64Array(slots);
+      for (let g = 0; g < G; g++) {
+        const total = sum[g] + carry[g];
+        // a single-role mean divides by the group's contributing rows (0 rows: 0, the broker nulls the group)
+        chunk[g * f.width] = f.perGroupMean ? (n[g] > 0 ? total / n[g] : 0) : total;
+      }
+      return { id: f.id, chunks: [chunk] };
     }
     const chunks = Array.from({ length: alignedChunks }, () => new Float64Array(slots));
     aligned.forEach((r, i) => {

@@ -42,18 +42,20 @@ export type FeatureValue =
 /**
  * One feature of a role: a per-row plaintext number, multiplied by the row's local `where`
  * indicator (and, for an aligned feature, by its group indicator), laid out in slots.
+ * `totals`: summed per group by the provider, group g's total at slot g·width of one ciphertext (README, "Layouts").
+ * `aligned`: one slot per aligned key, chunks of `slots` keys.
  */
 export interface FeatureSpec {
   id: string;
-  layout: 'blocked' | 'aligned';
+  layout: 'totals' | 'aligned';
   value: FeatureValue;
   /** this role's part of the metric's `where` (refs written `role.column` of this role) */
   where?: WhereExpr;
-  /** blocked: rows are grouped by these columns, group g in block g of width `width` */
+  /** totals: rows are grouped by these columns, group g's total at slot g·`width` */
   grouping: LocalGrouping;
-  /** blocked only: block width W (a power of two) */
+  /** totals only: the metric's leader spacing W (a power of two, G·W <= slots) */
   width: number;
-  /** blocked only: divide each row's value by its group's contributing-row count (single-role means) */
+  /** totals only: divide each group's total by its contributing-row count (single-role means) */
   perGroupMean?: boolean;
   /** aligned only: keep only rows whose group columns equal these values (a per-group feature) */
   groupIs?: { column: string; value: string }[];
