@@ -212,6 +212,39 @@ describe('resilience: crashes and restarts lose no accepted job', { timeout: 600
     }
   });
 
+  it('an encryption task that stalled more often than the queue allows fails its job with a reason instead of leaving it waiting', async () => {
+    const worker = await serve('worker', await freePort(), env);
+    await prov.kill('SIGKILL');
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(env.REDIS_URL!);
+    try {
+      const id = await submit();
+      // the connector is down: its task waits in its queue; mark it as BullMQ's stalled-job check does once a
+      // task's lock has lapsed past maxStalledCount (deferred failure, the next worker to take it fails it)
+      const queue = `${env.QUEUE_PREFIX}:encrypt.local`;
+      let task: string | undefined;
+      await waitUntil(
+        async () => {
+          for (const t of await redis.lrange(`${queue}:wait`, 0, -1))
+            if ((await redis.hget(`${queue}:${t}`, 'data'))?.includes(id)) task = t;
+          return task !== undefined;
+        },
+        30_000,
+        'the encryption task to be queued',
+      );
+      await redis.hset(`${queue}:${task}`, 'defa', 'job stalled more than allowable limit');
+      prov = await serve('provider', Number(new URL(provUrl).port), env);
+      const client = new DataspaceClient({ url: apiUrl, token: consumer });
+      const st = await waitForJob(client, id, undefined, 200, 120_000);
+      assert.equal(st.status, 'failed');
+      assert.equal(st.error?.code, 'PROVIDER_FAILED');
+      assert.match(String(st.error?.message), /stalled more than allowable limit/);
+    } finally {
+      redis.disconnect();
+      await worker.kill();
+    }
+  });
+
   it('SIGTERM under load: with 20 jobs in flight the worker and the connector stop gracefully; after a restart every accepted job completes exactly once', async () => {
     // a small dataset of its own, so that 20 jobs are many in flight rather than long
     const doc = datasetDocumentFor(SCENARIO, 'utility');

@@ -48,9 +48,17 @@ export class EncryptionWorker implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.queues.worker<EncryptTaskPayload>(QueueName.encrypt(this.cfg.CONNECTOR_ID), (job) => this.process(job), {
+    const worker = this.queues.worker<EncryptTaskPayload>(QueueName.encrypt(this.cfg.CONNECTOR_ID), (job) => this.process(job), {
       concurrency: 4,
       lockDuration: this.cfg.WORKER_LOCK_MS,
+    });
+    // A task whose lock lapsed more often than the queue allows (a process killed or blocked mid-task, again and
+    // again) is failed by the next worker that takes it, without running `process` (BullMQ's deferred failure,
+    // "job stalled more than allowable limit"): the broker is told here, or the job would wait for it forever.
+    worker.on('failed', (job, err) => {
+      if (!job?.deferredFailure) return;
+      this.log.warn(`job ${job.data.jobId} role ${job.data.role}: encryption task failed (${err.message})`);
+      void this.broker.reportFailure(job.data.jobId, job.data.role, err.message.slice(0, REASON_MESSAGE_MAX)).catch(() => undefined);
     });
     // Deployed apart: the broker accepts this connector's calls only for the connector id its credential is bound to.
     void this.broker
