@@ -21,7 +21,8 @@ import { runTimedJob, type JobRun } from './lib/jobs.js';
 import { GiB, MiB } from './lib/rss.js';
 import { catalogRows, consumerKeys, importRows, localPlan, participant, registerCatalogDataset, startSystem } from './lib/system.js';
 import { availableParallelism } from 'node:os';
-import type { DataSource } from 'typeorm';
+import { In, Not, type DataSource } from 'typeorm';
+import { JobCiphertextEntity } from '#persistence';
 import { probeEvaluation } from './lib/eval-probe.js';
 
 const ID = 'water-district-consumption';
@@ -251,6 +252,12 @@ async function opSum(
     value: costs.keysetLoad / 1000,
     unit: 'ms',
   });
+  // the replay reads the job's stored inputs, which are deleted when the job ends (release hygiene, issue 15)
+  const stored = await ds.getRepository(JobCiphertextEntity).countBy({ jobId: run.id, role: Not(In(['$result', '$psi', '$params'])) });
+  if (stored === 0) {
+    report.add({ section: S6, name: 'replay of the evaluation in the bench process', value: 'skipped', note: "the job's inputs were deleted when it ended" });
+    return;
+  }
   const p = await probeEvaluation(ds, run.id);
   report.add({
     section: S6,
