@@ -255,7 +255,12 @@ async function opSum(
   // the replay reads the job's stored inputs, which are deleted when the job ends (release hygiene, issue 15)
   const stored = await ds.getRepository(JobCiphertextEntity).countBy({ jobId: run.id, role: Not(In(['$result', '$psi', '$params'])) });
   if (stored === 0) {
-    report.add({ section: S6, name: 'replay of the evaluation in the bench process', value: 'skipped', note: "the job's inputs were deleted when it ended" });
+    report.add({
+      section: S6,
+      name: 'replay of the evaluation in the bench process',
+      value: 'skipped',
+      note: "the job's inputs were deleted when it ended",
+    });
     return;
   }
   const p = await probeEvaluation(ds, run.id);
