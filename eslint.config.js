@@ -32,7 +32,7 @@ const otherApp = (app) => ({
   message: `apps/${app} must not import another app: share the contract through a lib (the connector protocol is in #contracts); only apps/${COMPOSITION_ROOT}, the composition root, wires apps together`,
 });
 /** Libs that import neither Nest, TypeORM, BullMQ nor ioredis. */
-const PURE_LIBS = ['he-core', 'scenario', 'ledger-core', 'policy', 'dataset', 'psi'];
+const PURE_LIBS = ['he-core', 'scenario', 'ledger-core', 'policy', 'dataset', 'psi', 'jobs'];
 const PURE = ['@nestjs/*', 'typeorm', 'bullmq', 'ioredis'].map((group) => ({
   group: [group],
   message: 'a pure lib imports neither Nest, TypeORM, BullMQ nor ioredis',

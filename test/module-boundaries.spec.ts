@@ -28,6 +28,8 @@ describe('module boundaries (eslint no-restricted-imports)', () => {
     ['libs/contracts/src/x.ts', '../../scenario/src/types.js'],
     ['libs/platform/src/x.ts', '../../../apps/broker/src/broker.module.js'],
     ['libs/scenario/src/x.ts', '@nestjs/common'],
+    ['libs/jobs/src/x.ts', 'typeorm'],
+    ['libs/jobs/src/x.ts', '../../persistence/src/entities.js'],
   ];
   for (const [file, source] of refused) {
     it(`refuses ${source} in ${file}`, async () => {
@@ -42,6 +44,8 @@ describe('module boundaries (eslint no-restricted-imports)', () => {
     ['apps/provider/src/x.ts', '#contracts'],
     ['libs/scenario/src/compiler/x.ts', '../validate/index.js'],
     ['libs/platform/src/x.ts', '@nestjs/common'],
+    ['apps/broker/src/x.ts', '#jobs'],
+    ['libs/jobs/src/x.ts', '#contracts'],
   ];
   for (const [file, source] of allowed) {
     it(`allows ${source} in ${file}`, async () => {
