@@ -54,6 +54,29 @@ const boundaries = [
     },
   })),
 ];
+/**
+ * An app's entry point (apps/<app>/src/main.ts, or *.main.ts: what `nest start <app>` runs) runs that app through the
+ * composition root's bootstrap, as `dataspace serve --apps <app>` does: of another app it may import that one file.
+ */
+const ENTRY_BOOTSTRAP = 'src/run-apps.js';
+const entryPoints = APPS.filter((app) => app !== COMPOSITION_ROOT).map((app) => ({
+  files: [`apps/${app}/src/main.ts`, `apps/${app}/src/*.main.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          ...deepLib,
+          noAppsOutside(app),
+          {
+            regex: `^(\\.\\./)+(apps/)?((${alt(APPS.filter((a) => a !== app && a !== COMPOSITION_ROOT))})/|${COMPOSITION_ROOT}/(?!${alt([ENTRY_BOOTSTRAP])}$))`,
+            message: `an entry point imports of another app only the bootstrap apps/${COMPOSITION_ROOT}/${ENTRY_BOOTSTRAP} (runApps)`,
+          },
+        ],
+      },
+    ],
+  },
+}));
 /** From inside apps/<app>, a path that names apps/ (going up past the apps directory) is another app's or a loop. */
 function noAppsOutside(app) {
   return { regex: '(^|/)apps/', message: `apps/${app}: reach another app only through the composition root (apps/${COMPOSITION_ROOT})` };
@@ -71,6 +94,7 @@ export default tseslint.config(
     },
   },
   ...boundaries,
+  ...entryPoints,
   {
     files: ['apps/ledger/web/**/*.js'],
     languageOptions: {

@@ -29,6 +29,11 @@ describe('module boundaries (eslint no-restricted-imports)', () => {
     ['libs/platform/src/x.ts', '../../../apps/broker/src/broker.module.js'],
     ['libs/scenario/src/x.ts', '@nestjs/common'],
     ['libs/jobs/src/x.ts', 'typeorm'],
+    ['apps/broker/src/main.ts', '../../cli/src/apps.js'],
+    ['apps/broker/src/main.ts', '../../provider/src/provider.module.js'],
+    ['apps/broker/src/worker.main.ts', '../../cli/src/server.js'],
+    ['apps/provider/src/main.ts', '../../../libs/jobs/src/index.js'],
+    ['apps/ledger/src/x.ts', '../../cli/src/run-apps.js'],
     ['libs/jobs/src/x.ts', '../../persistence/src/entities.js'],
   ];
   for (const [file, source] of refused) {
@@ -45,6 +50,9 @@ describe('module boundaries (eslint no-restricted-imports)', () => {
     ['libs/scenario/src/compiler/x.ts', '../validate/index.js'],
     ['libs/platform/src/x.ts', '@nestjs/common'],
     ['apps/broker/src/x.ts', '#jobs'],
+    ['apps/broker/src/main.ts', '../../cli/src/run-apps.js'],
+    ['apps/broker/src/worker.main.ts', '../../cli/src/run-apps.js'],
+    ['apps/ledger/src/main.ts', '../../cli/src/run-apps.js'],
     ['libs/jobs/src/x.ts', '#contracts'],
   ];
   for (const [file, source] of allowed) {
