@@ -32,7 +32,7 @@ const otherApp = (app) => ({
   message: `apps/${app} must not import another app: share the contract through a lib (the connector protocol is in #contracts); only apps/${COMPOSITION_ROOT}, the composition root, wires apps together`,
 });
 /** Libs that import neither Nest, TypeORM, BullMQ nor ioredis. */
-const PURE_LIBS = ['he-core', 'scenario', 'ledger-core', 'policy', 'dataset', 'psi'];
+const PURE_LIBS = ['he-core', 'scenario', 'ledger-core', 'policy', 'dataset', 'psi', 'jobs'];
 const PURE = ['@nestjs/*', 'typeorm', 'bullmq', 'ioredis'].map((group) => ({
   group: [group],
   message: 'a pure lib imports neither Nest, TypeORM, BullMQ nor ioredis',
@@ -54,6 +54,29 @@ const boundaries = [
     },
   })),
 ];
+/**
+ * An app's entry point (apps/<app>/src/main.ts, or *.main.ts: what `nest start <app>` runs) runs that app through the
+ * composition root's bootstrap, as `dataspace serve --apps <app>` does: of another app it may import that one file.
+ */
+const ENTRY_BOOTSTRAP = 'src/run-apps.js';
+const entryPoints = APPS.filter((app) => app !== COMPOSITION_ROOT).map((app) => ({
+  files: [`apps/${app}/src/main.ts`, `apps/${app}/src/*.main.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          ...deepLib,
+          noAppsOutside(app),
+          {
+            regex: `^(\\.\\./)+(apps/)?((${alt(APPS.filter((a) => a !== app && a !== COMPOSITION_ROOT))})/|${COMPOSITION_ROOT}/(?!${alt([ENTRY_BOOTSTRAP])}$))`,
+            message: `an entry point imports of another app only the bootstrap apps/${COMPOSITION_ROOT}/${ENTRY_BOOTSTRAP} (runApps)`,
+          },
+        ],
+      },
+    ],
+  },
+}));
 /** From inside apps/<app>, a path that names apps/ (going up past the apps directory) is another app's or a loop. */
 function noAppsOutside(app) {
   return { regex: '(^|/)apps/', message: `apps/${app}: reach another app only through the composition root (apps/${COMPOSITION_ROOT})` };
@@ -71,6 +94,7 @@ export default tseslint.config(
     },
   },
   ...boundaries,
+  ...entryPoints,
   {
     files: ['apps/ledger/web/**/*.js'],
     languageOptions: {

@@ -28,6 +28,13 @@ describe('module boundaries (eslint no-restricted-imports)', () => {
     ['libs/contracts/src/x.ts', '../../scenario/src/types.js'],
     ['libs/platform/src/x.ts', '../../../apps/broker/src/broker.module.js'],
     ['libs/scenario/src/x.ts', '@nestjs/common'],
+    ['libs/jobs/src/x.ts', 'typeorm'],
+    ['apps/broker/src/main.ts', '../../cli/src/apps.js'],
+    ['apps/broker/src/main.ts', '../../provider/src/provider.module.js'],
+    ['apps/broker/src/worker.main.ts', '../../cli/src/server.js'],
+    ['apps/provider/src/main.ts', '../../../libs/jobs/src/index.js'],
+    ['apps/ledger/src/x.ts', '../../cli/src/run-apps.js'],
+    ['libs/jobs/src/x.ts', '../../persistence/src/entities.js'],
   ];
   for (const [file, source] of refused) {
     it(`refuses ${source} in ${file}`, async () => {
@@ -42,6 +49,11 @@ describe('module boundaries (eslint no-restricted-imports)', () => {
     ['apps/provider/src/x.ts', '#contracts'],
     ['libs/scenario/src/compiler/x.ts', '../validate/index.js'],
     ['libs/platform/src/x.ts', '@nestjs/common'],
+    ['apps/broker/src/x.ts', '#jobs'],
+    ['apps/broker/src/main.ts', '../../cli/src/run-apps.js'],
+    ['apps/broker/src/worker.main.ts', '../../cli/src/run-apps.js'],
+    ['apps/ledger/src/main.ts', '../../cli/src/run-apps.js'],
+    ['libs/jobs/src/x.ts', '#contracts'],
   ];
   for (const [file, source] of allowed) {
     it(`allows ${source} in ${file}`, async () => {

@@ -3,3 +3,4 @@ export * from './queues.js';
 export * from './events.js';
 export * from './roles.js';
 export * from './connector.js';
+export * from './job-status.js';

@@ -1,3 +1,4 @@
+import type { JobStatus } from '#contracts';
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 import { BINARY, REAL, TIMESTAMP } from './column-types.js';
 
@@ -78,10 +79,6 @@ export class KeysetEntity {
   @CreateDateColumn({ name: 'created_at', type: TIMESTAMP }) createdAt!: Date;
 }
 
-export type JobStatus = 'queued' | 'encrypting' | 'evaluating' | 'completed' | 'failed' | 'cancelled' | 'refused';
-/** The statuses of an accepted job that has not ended: what admission control counts (queued and running). */
-export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = ['queued', 'encrypting', 'evaluating'];
-
 @Entity('jobs')
 @Index(['consumerId', 'idempotencyKey'], { unique: true })
 export class JobEntity {
@@ -94,6 +91,7 @@ export class JobEntity {
   @Column(json) bindings!: Record<string, string>;
   @Column(json) params!: Record<string, unknown>;
   @Column({ type: 'simple-json', nullable: true }) plan!: Record<string, unknown> | null;
+  /** A state of the job state machine (`#contracts`); written only through `transition` (`#jobs`). */
   @Column('varchar', { length: 16 }) status!: JobStatus;
   /** Progress per stage and per provider role. */
   @Column(json) progress!: Record<string, unknown>;

@@ -1,3 +1,4 @@
+import { TERMINAL_JOB_STATUSES } from '#contracts';
 import { HeEngine, type HeParams, type SecretKeyset } from '#he-core';
 import { type EvaluationMeta, type ParamValues, type Plan, type ResultDocument, type Scenario, decodeResult } from '#scenario';
 import { type DataspaceClient } from './client.js';
@@ -23,7 +24,8 @@ export interface JobStatus {
   meta: Record<string, unknown> | null;
 }
 
-export const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'refused']);
+/** The statuses of a job that ended (the job state machine, `#contracts`): waiting for a job stops there. */
+export const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_JOB_STATUSES);
 
 /** Publishes the public part of the keyset (idempotent: the server keys it by fingerprint). */
 export async function publishKeyset(client: DataspaceClient, keys: SecretKeyset): Promise<string> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, In, Like } from 'typeorm';
 import {
+  ACTIVE_JOB_STATUSES,
   AppError,
   type ConnectorJob,
   ConnectorPort,
@@ -16,21 +17,19 @@ import {
   JobCiphertextEntity,
   JobDatasetEntity,
   JobEntity,
-  type JobStatus,
   KeysetEntity,
   OfferEntity,
   ScenarioEntity,
   inTransaction,
   purgeJobCiphertexts,
 } from '#persistence';
+import { type JobRecord, readJobRecord, transition } from '#jobs';
 import { LedgerRecorder } from '#platform';
 import type { UsagePolicy } from '#policy';
 import { POINT_BYTES, batchLength, intersect } from '#psi';
-import { type Plan, ciphertextBytes } from '#scenario';
+import { ciphertextBytes } from '#scenario';
 
 const staging = (role: string): string => `$staging:${role}`;
-/** Job states in which a provider's inputs may still be uploaded, reported on or refused (a job that ended never changes). */
-const OPEN: JobStatus[] = ['queued', 'encrypting', 'evaluating'];
 const PSI = '$psi';
 const psiSet = (set: number, keys: number): string => `set:${set}:${keys}`;
 const psiMatches = (role: string): string => `matches:${role}`;
@@ -129,7 +128,8 @@ export class ConnectorGateway extends ConnectorPort {
       .getRepository(JobEntity)
       .findOne({ where: { id: jobId }, ...(pg ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
     if (!j) throw new AppError('NOT_FOUND', `no job ${jobId}`);
-    if (!OPEN.includes(j.status)) throw new AppError('CONFLICT', `job ${jobId} is ${j.status}: its inputs can no longer change`);
+    if (!ACTIVE_JOB_STATUSES.includes(j.status))
+      throw new AppError('CONFLICT', `job ${jobId} is ${j.status}: its inputs can no longer change`);
     return j;
   }
 
@@ -213,7 +213,7 @@ export class ConnectorGateway extends ConnectorPort {
   async reportProgress(jobId: string, role: string, reported: Record<string, unknown>): Promise<void> {
     await inTransaction(this.ds, async (m) => {
       const j = await m.getRepository(JobEntity).findOneBy({ id: jobId });
-      if (!j || !OPEN.includes(j.status)) return;
+      if (!j || !ACTIVE_JOB_STATUSES.includes(j.status)) return;
       const progress = countsWithheld(j)
         ? Object.fromEntries(Object.entries(reported).filter(([k]) => !COUNT_FIELDS.includes(k)))
         : reported;
@@ -221,21 +221,22 @@ export class ConnectorGateway extends ConnectorPort {
         providers?: Record<string, Record<string, unknown>>;
       };
       p.providers = { ...(p.providers ?? {}), [role]: { ...(p.providers?.[role] ?? {}), ...progress } };
-      const status = j.status === 'queued' ? 'encrypting' : j.status;
-      if (status === 'encrypting') p.stage = 'encrypting';
-      await m.getRepository(JobEntity).update({ id: jobId }, { progress: p as never, status });
+      // a provider's first report starts the encryption stage
+      const started = j.status === 'queued' ? transition(j, 'encrypting') : {};
+      if (j.status === 'queued' || j.status === 'encrypting') p.stage = 'encrypting';
+      await m.getRepository(JobEntity).update({ id: jobId }, { progress: p as never, ...started });
     });
   }
 
   /** A provider could not encrypt: the job fails, unless it already ended (a completed job stays completed). */
   async reportFailure(jobId: string, role: string, message: string): Promise<void> {
     await inTransaction(this.ds, async (m) => {
-      await this.openJob(m, jobId);
+      const j = await this.openJob(m, jobId);
       await m.getRepository(JobDatasetEntity).update({ jobId, role }, { status: 'failed' });
       await m.getRepository(JobEntity).update(
-        { id: jobId, status: In(OPEN) },
+        { id: jobId, status: In([...ACTIVE_JOB_STATUSES]) },
         {
-          status: 'failed',
+          ...transition(j, 'failed'),
           error: { code: 'PROVIDER_FAILED', message: `the provider of role ${role} could not encrypt its inputs: ${message}` } as never,
         },
       );
@@ -245,12 +246,12 @@ export class ConnectorGateway extends ConnectorPort {
 
   async reportRefusal(jobId: string, role: string, reasons: RefusalReason[]): Promise<void> {
     await inTransaction(this.ds, async (m) => {
-      await this.openJob(m, jobId);
+      const j = await this.openJob(m, jobId);
       await m.getRepository(JobDatasetEntity).update({ jobId, role }, { status: 'refused' });
       await m.getRepository(JobEntity).update(
-        { id: jobId, status: In(OPEN) },
+        { id: jobId, status: In([...ACTIVE_JOB_STATUSES]) },
         {
-          status: 'failed',
+          ...transition(j, 'failed'),
           error: {
             code: 'PROVIDER_REFUSED',
             message: `the provider of role ${role} refused to encrypt its inputs`,
@@ -279,9 +280,9 @@ export class ConnectorGateway extends ConnectorPort {
     jobId: string,
     role: string,
     lock = true,
-  ): Promise<{ job: JobEntity; roles: string[]; me: number }> {
-    const job = await this.openJob(m, jobId, lock);
-    const align = (job.plan as unknown as Plan | null)?.align;
+  ): Promise<{ job: JobRecord<JobEntity>; roles: string[]; me: number }> {
+    const job = readJobRecord(await this.openJob(m, jobId, lock));
+    const align = job.plan.align;
     if (!align || align.keys) throw new AppError('CONFLICT', `job ${jobId} does not align by private set intersection`);
     const roles = Object.keys(align.on).sort();
     const me = roles.indexOf(role);
@@ -349,7 +350,7 @@ export class ConnectorGateway extends ConnectorPort {
   }
 
   /** Once every set carries every key: the positions of each party's matches, then no blinded set is kept. */
-  private async psiIntersect(m: EntityManager, job: JobEntity, roles: string[]): Promise<void> {
+  private async psiIntersect(m: EntityManager, job: JobRecord<JobEntity>, roles: string[]): Promise<void> {
     const repo = m.getRepository(JobCiphertextEntity);
     const k = roles.length;
     const full = await repo.findBy({ jobId: job.id, role: PSI, feature: In(roles.map((_, s) => psiSet(s, k))), chunk: 0 });
@@ -368,7 +369,9 @@ export class ConnectorGateway extends ConnectorPort {
     const size = result.positions[0]?.length ?? 0;
     if (min > 0 && size < min) {
       const message = `the private set intersection has fewer keys than a bound dataset's policy requires (minAlignedKeys ${min})`;
-      await m.getRepository(JobEntity).update({ id: job.id }, { status: 'failed', error: { code: 'TOO_FEW_KEYS', message } as never });
+      await m
+        .getRepository(JobEntity)
+        .update({ id: job.id }, { ...transition(job, 'failed'), error: { code: 'TOO_FEW_KEYS', message } as never });
       await endFailed(m, job.id);
       // last in the transaction: a failure that cannot be recorded does not happen
       await this.ledger.record({
@@ -409,7 +412,7 @@ export class ConnectorGateway extends ConnectorPort {
   async partMaxBytes(jobId: string): Promise<number> {
     const j = await this.ds.getRepository(JobEntity).findOneBy({ id: jobId });
     if (!j) return 0;
-    return UPLOAD_BATCH_CHUNKS * Math.ceil(ciphertextBytes(j.plan as unknown as Plan) * 1.25 + 4096) + 65_536;
+    return UPLOAD_BATCH_CHUNKS * Math.ceil(ciphertextBytes(readJobRecord(j).plan) * 1.25 + 4096) + 65_536;
   }
 
   async psiMaxBytes(jobId: string): Promise<number> {

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { UnrecoverableError, WaitingChildrenError, type Job } from 'bullmq';
 import { DataSource, In } from 'typeorm';
-import { type EvaluatePayload, JobName, QueueName, type ReducePayload } from '#contracts';
+import { type EvaluatePayload, JobName, type JobStatus, QueueName, type ReducePayload, isTerminalJobStatus } from '#contracts';
 import type { HeParams } from '#he-core';
+import { type JobRecord, readJobRecord, transition } from '#jobs';
 import {
   JobCiphertextEntity,
   JobDatasetEntity,
@@ -63,21 +64,37 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     await this.threads.close();
   }
 
-  private async setJob(id: string, patch: Partial<JobEntity>, progress?: Record<string, unknown>): Promise<void> {
+  /**
+   * Merges `progress` into the job's and, with `to`, moves it to that status (`transition`, checked against the state
+   * the same transaction reads). With `unlessEnded`, a job that already ended is left as it is.
+   */
+  private async setJob(
+    id: string,
+    change: { to?: JobStatus; error?: JobEntity['error']; progress?: Record<string, unknown>; unlessEnded?: boolean },
+  ): Promise<void> {
     await inTransaction(this.ds, async (m) => {
       const j = await m.getRepository(JobEntity).findOneBy({ id });
-      if (!j) return;
-      await m
-        .getRepository(JobEntity)
-        .update({ id }, { ...patch, ...(progress ? { progress: { ...j.progress, ...progress } } : {}) } as never);
+      if (!j || (change.unlessEnded && isTerminalJobStatus(j.status))) return;
+      await m.getRepository(JobEntity).update({ id }, {
+        ...(change.to ? transition(j, change.to) : {}),
+        ...(change.error !== undefined ? { error: change.error } : {}),
+        ...(change.progress ? { progress: { ...j.progress, ...change.progress } } : {}),
+      } as never);
     });
   }
 
   async process(bj: Job<EvaluatePayload>, token?: string): Promise<{ outputs: number }> {
     const jobId = bj.data.jobId;
-    const job = await this.ds.getRepository(JobEntity).findOneBy({ id: jobId });
-    if (!job) throw new UnrecoverableError('unknown job');
-    if (job.status === 'cancelled' || job.status === 'completed') return { outputs: 0 };
+    const row = await this.ds.getRepository(JobEntity).findOneBy({ id: jobId });
+    if (!row) throw new UnrecoverableError('unknown job');
+    if (row.status === 'cancelled' || row.status === 'completed') return { outputs: 0 };
+    let job: JobRecord<JobEntity>;
+    try {
+      job = readJobRecord(row);
+    } catch (e) {
+      await this.fail(row, e);
+      throw new UnrecoverableError((e as Error).message);
+    }
     try {
       if (bj.data.step !== 'reduced' && token && (await this.fanOut(job, bj, token))) throw new WaitingChildrenError();
       return await this.evaluate(job, bj);
@@ -89,13 +106,13 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     }
   }
 
-  private async evaluate(job: JobEntity, bj: Job<EvaluatePayload>): Promise<{ outputs: number }> {
+  private async evaluate(job: JobRecord<JobEntity>, bj: Job<EvaluatePayload>): Promise<{ outputs: number }> {
     const started = Date.now();
-    const plan = job.plan as unknown as Plan;
+    const plan = job.plan;
     const roles = await this.ds.getRepository(JobDatasetEntity).findBy({ jobId: job.id });
     const notReady = roles.filter((r) => r.status !== 'encrypted');
     if (notReady.length) throw new UnrecoverableError(`inputs missing for role(s) ${notReady.map((r) => r.role).join(', ')}`);
-    await this.setJob(job.id, { status: 'evaluating' }, { stage: 'evaluating', evaluation: { status: 'running' } });
+    await this.setJob(job.id, { to: 'evaluating', progress: { stage: 'evaluating', evaluation: { status: 'running' } } });
 
     const keyset = await this.ds.getRepository(KeysetEntity).findOneByOrFail({ id: job.keysetId });
     // Partial sums: slices summed by `reduce` children (on any worker process) stand in for their chunks,
@@ -223,7 +240,7 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
       }
       const j = await m.getRepository(JobEntity).findOneByOrFail({ id: job.id });
       await m.getRepository(JobEntity).update({ id: job.id }, {
-        status: 'completed',
+        ...transition(j, 'completed'),
         resultMeta,
         progress: { ...j.progress, stage: 'completed', evaluation: { status: 'done', ms: evaluationMs } },
       } as never);
@@ -237,7 +254,7 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
    * size is known (the aligned roles' rows; a consumer key list was counted at submission). The job fails with
    * TOO_FEW_KEYS and names only the minimum, never the size.
    */
-  private async checkIntersection(job: JobEntity, plan: Plan, rows: Record<string, number>): Promise<void> {
+  private async checkIntersection(job: JobRecord<JobEntity>, plan: Plan, rows: Record<string, number>): Promise<void> {
     if (!plan.align || plan.align.keys) return;
     const aligned = Object.keys(plan.align.on).filter((r) => r in job.bindings);
     const offers = await this.ds.getRepository(OfferEntity).findBy({ datasetId: In(aligned.map((r) => job.bindings[r]!)) });
@@ -256,8 +273,8 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
    * that any worker process can take (BullMQ dynamic children); this job then waits for them and resumes with
    * step `reduced`. Returns true when children were added and are pending.
    */
-  private async fanOut(job: JobEntity, bj: Job<EvaluatePayload>, token: string): Promise<boolean> {
-    const plan = job.plan as unknown as Plan;
+  private async fanOut(job: JobRecord<JobEntity>, bj: Job<EvaluatePayload>, token: string): Promise<boolean> {
+    const plan = job.plan;
     const counts: { role: string; feature: string; n: number }[] = await this.ds
       .getRepository(JobCiphertextEntity)
       .createQueryBuilder('c')
@@ -292,15 +309,16 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
         removeOnComplete: { age: 3600 },
       });
     }
-    await this.setJob(job.id, {}, { evaluation: { status: 'reducing', slices: children.length } });
+    await this.setJob(job.id, { progress: { evaluation: { status: 'reducing', slices: children.length } } });
     return bj.moveToWaitingChildren(token);
   }
 
   /** One slice of partial sums, stored as `$partial` (idempotent: a retry overwrites the same row). */
   async reduce(bj: Job<ReducePayload>): Promise<void> {
     const { jobId, role, feature, from, to, slice } = bj.data;
-    const job = await this.ds.getRepository(JobEntity).findOneBy({ id: jobId });
-    if (!job) throw new UnrecoverableError('unknown job');
+    const row = await this.ds.getRepository(JobEntity).findOneBy({ id: jobId });
+    if (!row) throw new UnrecoverableError('unknown job');
+    const job = readJobRecord(row);
     const rows = await this.ds
       .getRepository(JobCiphertextEntity)
       .createQueryBuilder('c')
@@ -313,7 +331,7 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
       })
       .orderBy('c.chunk', 'ASC')
       .getMany();
-    const params = (job.plan as unknown as Plan).params as unknown as HeParams;
+    const params = job.plan.params as unknown as HeParams;
     const r = await this.threads.run({ kind: 'reduce', params, chunks: rows.map((x) => new Uint8Array(x.blob)) });
     if (r.kind !== 'reduce') throw new Error('unexpected HE task result');
     const key = JSON.stringify([role, feature]);
@@ -325,7 +343,7 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     });
   }
 
-  private async fail(job: JobEntity, e: unknown): Promise<void> {
+  private async fail(job: Pick<JobEntity, 'id' | 'scenarioId' | 'consumerId' | 'bindings'>, e: unknown): Promise<void> {
     const message = e instanceof Error ? e.message : String(e);
     const code = (e as { code?: string })?.code ?? 'EVALUATION_FAILED';
     await this.ledger
@@ -340,7 +358,8 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
         data: { code },
       })
       .catch(() => undefined);
-    await this.setJob(job.id, { status: 'failed', error: { code, message } }, { stage: 'failed' });
+    // a job cancelled (or completed) meanwhile stays as it ended
+    await this.setJob(job.id, { to: 'failed', error: { code, message }, progress: { stage: 'failed' }, unlessEnded: true });
     await inTransaction(this.ds, (m) => purgeJobCiphertexts(m, job.id, { keepResult: false }));
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
-import { type EncryptTaskPayload, type EvaluatePayload, JobName, QueueName } from '#contracts';
+import { ACTIVE_JOB_STATUSES, type EncryptTaskPayload, type EvaluatePayload, JobName, QueueName } from '#contracts';
 import { JobEntity, OfferEntity } from '#persistence';
 import { QueueService } from '#platform';
 
@@ -67,7 +67,7 @@ export class JobOrchestrator implements OnModuleDestroy {
    * persistence, or a crash between commit and enqueue). Safe to run any time: flow ids are deterministic.
    */
   async reconcile(): Promise<number> {
-    const open = await this.ds.getRepository(JobEntity).findBy({ status: In(['queued', 'encrypting', 'evaluating']) });
+    const open = await this.ds.getRepository(JobEntity).findBy({ status: In([...ACTIVE_JOB_STATUSES]) });
     let requeued = 0;
     const q = this.queues.queue(QueueName.evaluate);
     for (const job of open) {

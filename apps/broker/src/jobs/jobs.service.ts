@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, In } from 'typeorm';
-import { AppError, type ErrorDetail, type Principal } from '#contracts';
+import { ACTIVE_JOB_STATUSES, AppError, type ErrorDetail, INITIAL_JOB_STATUS, type JobStatus, type Principal } from '#contracts';
 import { paramsId as heParamsId } from '#he-core';
+import { transition } from '#jobs';
 import {
-  ACTIVE_JOB_STATUSES,
   BudgetEntity,
   JobCiphertextEntity,
   JobDatasetEntity,
   JobEntity,
-  type JobStatus,
   OfferEntity,
   inTransaction,
   purgeJobCiphertexts,
@@ -238,12 +237,7 @@ export class JobsService {
         .getRepository(JobDatasetEntity)
         .createQueryBuilder('jd')
         .innerJoin(JobEntity, 'j', 'j.id = jd.job_id')
-        .where('jd.dataset_id = :d AND j.consumer_id = :c AND j.day = :day AND j.status != :refused', {
-          d: o.datasetId,
-          c: consumer.id,
-          day: utcDay(),
-          refused: 'refused',
-        })
+        .where('jd.dataset_id = :d AND j.consumer_id = :c AND j.day = :day', { d: o.datasetId, c: consumer.id, day: utcDay() })
         .getCount();
       const d = decide(
         o.policy as unknown as UsagePolicy,
@@ -396,7 +390,7 @@ export class JobsService {
         bindings: p.input.bindings,
         params: p.input.params as never,
         plan: p.plan as never,
-        status: 'queued',
+        status: INITIAL_JOB_STATUS,
         progress: initialProgress(p) as never,
         error: null,
         resultMeta: null,
@@ -433,7 +427,7 @@ export class JobsService {
     }
     // Accepted and stored: if Redis is down right now, the reconciler queues it later; nothing is lost.
     await this.orchestrator.enqueue(id).catch(() => undefined);
-    return { id, status: 'queued', created: true };
+    return { id, status: INITIAL_JOB_STATUS, created: true };
   }
 
   /**
@@ -509,7 +503,10 @@ export class JobsService {
     const j = await this.get(id, who);
     if (!ACTIVE_JOB_STATUSES.includes(j.status)) throw new AppError('CONFLICT', `job ${id} is already ${j.status}`);
     await inTransaction(this.ds, async (m) => {
-      await m.getRepository(JobEntity).update({ id }, { status: 'cancelled' });
+      // locked on PostgreSQL (as the connector gateway locks it), so the transition is checked against the state it replaces
+      const lock = m.connection.options.type === 'postgres' ? { lock: { mode: 'pessimistic_write' as const } } : {};
+      const current = await m.getRepository(JobEntity).findOneOrFail({ where: { id }, ...lock });
+      await m.getRepository(JobEntity).update({ id }, transition(current, 'cancelled'));
       await clearPsi(m, id);
       await this.ledger.record({
         id: `${id}.cancelled`,

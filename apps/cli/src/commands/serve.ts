@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ConfigError, RedisUnavailableError, loadConfig } from '#platform';
 import { parseApps } from '../apps.js';
-import { startServer } from '../server.js';
+import { runApps } from '../run-apps.js';
 import { CliError } from '../output.js';
 
 export function registerServe(program: Command): void {
@@ -24,19 +24,11 @@ export function registerServe(program: Command): void {
       } catch (e) {
         throw new CliError((e as Error).message, 2);
       }
-      let server;
       try {
-        server = await startServer({ config, apps });
+        await runApps(apps, config);
       } catch (e) {
         if (e instanceof RedisUnavailableError) throw new CliError(e.message);
         throw e;
       }
-      process.stderr.write(`dataspace serving ${apps.join(', ')} on ${server.url} (OpenAPI at ${server.url}/docs)\n`);
-      const stop = async (): Promise<void> => {
-        await server.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void stop());
-      process.once('SIGTERM', () => void stop());
     });
 }

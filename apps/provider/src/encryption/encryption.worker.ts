@@ -9,6 +9,7 @@ import {
   QueueName,
   type RefusalReason,
   UPLOAD_BATCH_CHUNKS,
+  isTerminalJobStatus,
 } from '#contracts';
 import { DatasetEntity } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder, QueueService } from '#platform';
@@ -121,8 +122,7 @@ export class EncryptionWorker implements OnApplicationBootstrap {
     if (job.consumerId !== task.consumerId)
       reasons.push({ code: 'CONSUMER_MISMATCH', message: 'the task names another consumer than the job' });
     if (job.purpose !== task.purpose) reasons.push({ code: 'PURPOSE_MISMATCH', message: 'the task names another purpose than the job' });
-    if (['cancelled', 'failed', 'refused', 'completed'].includes(job.status))
-      reasons.push({ code: 'JOB_NOT_RUNNING', message: `the job is ${job.status}` });
+    if (isTerminalJobStatus(job.status)) reasons.push({ code: 'JOB_NOT_RUNNING', message: `the job is ${job.status}` });
     const { scenario, plan } = job;
     // The plan's epsilon, scenario and key list are re-checked against this connector's own copy of the policy
     // (noise required, per-job maximum, scenario allowlist, minimum of aligned keys); the budget and the daily

@@ -1,0 +1,7 @@
+/**
+ * The broker's job domain: a stored job read into a typed `JobRecord` (its plan validated) and the one writer of a
+ * job's status (`transition`). The states and the transition table themselves are in `#contracts` (job-status.ts),
+ * shared with provider connectors and the SDK. Pure: no Nest, TypeORM or BullMQ.
+ */
+export { type JobRecord, JobRecordError, type StoredJob, readJobRecord } from './job-record.js';
+export { JobTransitionError, transition } from './transition.js';
