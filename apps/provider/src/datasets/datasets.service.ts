@@ -188,16 +188,19 @@ export class DatasetsService {
   async *rows(id: string, batch = 5000): AsyncGenerator<DatasetRow[]> {
     let from = 0;
     for (;;) {
-      const part = await this.ds
+      // raw columns, no entity per row: a 10^6-row task reads its rows without 10^6 entity objects to collect
+      const part: { seq: number | string; data: string }[] = await this.ds
         .getRepository(DatasetRowEntity)
         .createQueryBuilder('r')
+        .select('r.seq', 'seq')
+        .addSelect('r.data', 'data')
         .where('r.dataset_id = :id AND r.seq >= :from', { id, from })
         .orderBy('r.seq', 'ASC')
         .limit(batch)
-        .getMany();
+        .getRawMany();
       if (part.length === 0) return;
       yield part.map((r) => JSON.parse(r.data) as DatasetRow);
-      from = part[part.length - 1]!.seq + 1;
+      from = Number(part[part.length - 1]!.seq) + 1;
     }
   }
 }

@@ -218,7 +218,8 @@ export class EncryptionWorker implements OnApplicationBootstrap {
         ]);
       }
     }
-    const encoded = encodeRole(plan, task.role, rows, keys ? { keys } : {});
+    // the rows were read for this task alone: clamped in place rather than copied
+    const encoded = encodeRole(plan, task.role, rows, keys ? { keys, inPlace: true } : { inPlace: true });
     rows.length = 0;
     await job.updateProgress({ stage: 'encrypting' });
     await this.broker.reportProgress(
