@@ -158,7 +158,7 @@ export class ConnectorGateway extends ConnectorPort {
     await inTransaction(this.ds, async (m) => {
       const job = await this.openJob(m, jobId);
       // only the plan's features of this role; a TOTALS feature (group totals summed by the provider) is one ciphertext
-      const features = new Map((job.plan as unknown as Plan).roles[role]?.features.map((f) => [f.id, f.layout]) ?? []);
+      const features = new Map(readJobRecord(job).plan.roles[role]?.features.map((f) => [f.id, f.layout]) ?? []);
       for (const [k, f] of part.features.entries()) {
         const layout = features.get(f.id);
         if (!layout)
