@@ -78,7 +78,14 @@ export interface ServeProcess {
   /** RSS (bytes) from /proc, 0 when the process is gone */
   rss(): number;
   loop(): LoopStats | null;
+  /** the main thread's (the event loop's) time on a CPU and waiting for one, from /proc/<pid>/schedstat (ns) */
+  sched(): Sched | null;
   stop(): Promise<void>;
+}
+
+export interface Sched {
+  cpuNs: number;
+  waitNs: number;
 }
 
 export interface DeploymentOptions {
@@ -121,6 +128,16 @@ function rssOf(pid: number | undefined): number {
   }
 }
 
+function schedOf(pid: number | undefined): Sched | null {
+  if (!pid) return null;
+  try {
+    const [cpu, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return cpu !== undefined && wait !== undefined ? { cpuNs: cpu, waitNs: wait } : null;
+  } catch {
+    return null;
+  }
+}
+
 function spawnServe(
   name: string,
   apps: string,
@@ -158,6 +175,7 @@ function spawnServe(
         url: m[1]!,
         loopFile,
         rss: () => (child.exitCode === null ? rssOf(child.pid) : 0),
+        sched: () => (child.exitCode === null ? schedOf(child.pid) : null),
         loop: () => {
           try {
             return JSON.parse(readFileSync(loopFile, 'utf8')) as LoopStats;
