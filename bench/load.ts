@@ -7,7 +7,7 @@
  *
  * Environment: LOAD_SECONDS (60; --quick 20), LOAD_RATE (req/s per endpoint, 25), LOAD_CONNECTIONS (per
  * endpoint, 4), LOAD_IN_FLIGHT (jobs, 4), LOAD_ROWS (rows per dataset, 300), LOAD_PROVIDER_APART=1 (the
- * connector in its own process), LOAD_CPU_PROF=1 (profile the API process and name what runs in its stalls),
+ * connector in its own process), LOAD_CPU_PROF=1 or a directory (profile the API process and name what runs in its stalls),
  * DATABASE_URL (PostgreSQL: a fresh schema per run; default a fresh SQLite file).
  */
 import { loadavg } from 'node:os';
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { type DataspaceClient } from '#sdk';
 import { httpLedgerSource, verifyLedger } from '../apps/cli/src/commands/ledger.js';
 import type { BenchContext } from './lib/context.js';
-import { hotFunctions } from './lib/cpu-profile.js';
+import { hotCallers, hotFunctions } from './lib/cpu-profile.js';
 import { type Deployment, type LoopStats, startDeployment } from './lib/deployment.js';
 import { JobDriver, type Workload, prepareWorkload } from './lib/job-driver.js';
 import type { EndpointLoad, EndpointResult, LoadClientInput } from './lib/load-client.js';
@@ -91,11 +91,13 @@ export async function benchLoad(ctx: BenchContext): Promise<void> {
   const inFlight = envInt('LOAD_IN_FLIGHT', 4);
   const rows = envInt('LOAD_ROWS', 300);
   const apart = process.env.LOAD_PROVIDER_APART === '1';
-  const cpuProf = process.env.LOAD_CPU_PROF === '1';
+  // LOAD_CPU_PROF=1: profile into the run's temporary directory; =DIR: into DIR, kept after the run
+  const cpuProf = !!process.env.LOAD_CPU_PROF && process.env.LOAD_CPU_PROF !== '0';
+  const profDir = cpuProf && process.env.LOAD_CPU_PROF !== '1' ? process.env.LOAD_CPU_PROF! : join(ctx.dir, 'cpuprof');
   const dep = await startDeployment({
     workers: 2,
     providerApart: apart,
-    ...(cpuProf ? { apiNodeFlags: ['--cpu-prof', '--cpu-prof-dir=' + join(ctx.dir, 'cpuprof')] } : {}),
+    ...(cpuProf ? { apiNodeFlags: ['--cpu-prof', '--cpu-prof-dir=' + profDir] } : {}),
   });
   let driver: JobDriver | null = null;
   try {
@@ -219,8 +221,9 @@ export async function benchLoad(ctx: BenchContext): Promise<void> {
     if (cpuProf && api) {
       // the profile is written when the API process exits; stop the deployment's processes first
       for (const p of [...dep.processes].reverse()) await p.stop();
-      const dir = join(ctx.dir, 'cpuprof');
-      const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+      const dir = profDir;
+      // one profile per thread (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile): the main thread's, thread 0
+      const file = readdirSync(dir).find((f) => f.includes(`.${dep.processes[0]!.child.pid}.0.`) && f.endsWith('.cpuprofile'));
       if (file) {
         const windows = api.stalls.map((s) => ({ from: s.at, to: s.at + s.ms }));
         const list = (hot: ReturnType<typeof hotFunctions>): string =>
@@ -233,6 +236,10 @@ export async function benchLoad(ctx: BenchContext): Promise<void> {
         report.note(
           S,
           `API process, self time inside its ${windows.length} event-loop stalls over 100 ms: ${list(hotFunctions(join(dir, file), 10, { windows, hrOffsetUs: api.hrOffsetUs }))}`,
+        );
+        report.note(
+          S,
+          `API process, time inside the stalls by nearest project caller: ${list(hotCallers(join(dir, file), 10, { windows, hrOffsetUs: api.hrOffsetUs }))}`,
         );
       }
     }

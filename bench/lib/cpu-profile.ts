@@ -44,8 +44,35 @@ export function hotFunctions(
   top: number,
   opts: { windows?: { from: number; to: number }[]; hrOffsetUs?: number } = {},
 ): HotFunction[] {
+  return aggregate(file, top, opts, (n) => label(n));
+}
+
+/**
+ * Time per project caller: each sample is charged to its nearest frame in the project's own code
+ * (dist/apps, dist/libs), so a synchronous SQLite query or a serialisation in a library is named by the
+ * service that made it. Samples with no project frame on their stack are left out.
+ */
+export function hotCallers(
+  file: string,
+  top: number,
+  opts: { windows?: { from: number; to: number }[]; hrOffsetUs?: number } = {},
+): HotFunction[] {
+  return aggregate(file, top, opts, (n, parent) => {
+    for (let c: ProfileNode | undefined = n; c; c = parent.get(c.id)) if (/\/dist\/(apps|libs)\//.test(c.callFrame.url)) return label(c);
+    return null;
+  });
+}
+
+function aggregate(
+  file: string,
+  top: number,
+  opts: { windows?: { from: number; to: number }[]; hrOffsetUs?: number },
+  key: (n: ProfileNode, parent: Map<number, ProfileNode>) => string | null,
+): HotFunction[] {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, ProfileNode>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n);
   const self = new Map<string, number>();
   let t = p.startTime;
   let total = 0;
@@ -58,8 +85,9 @@ export function hotFunctions(
     }
     const n = byId.get(p.samples[i]!);
     if (!n) continue;
-    const name = label(n);
-    if (name.startsWith('(idle)') || name.startsWith('(program)')) continue;
+    if (/^\((idle|program)\)/.test(n.callFrame.functionName)) continue;
+    const name = key(n, parent);
+    if (name === null) continue;
     self.set(name, (self.get(name) ?? 0) + dt);
     total += dt;
   }
