@@ -15,7 +15,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { type DataspaceClient } from '#sdk';
+import { DataspaceClient } from '#sdk';
 import { httpLedgerSource, verifyLedger } from '../apps/cli/src/commands/ledger.js';
 import type { BenchContext } from './lib/context.js';
 import { hotCallers, hotFunctions } from './lib/cpu-profile.js';
@@ -40,7 +40,8 @@ export async function participantOf(
 ): Promise<(role: 'provider' | 'consumer' | 'auditor', name: string) => Promise<DataspaceClient>> {
   return async (role, name) => {
     const r = await dep.admin.post<{ token: string }>('participants', { role, name });
-    return dep.admin.withToken(r.token);
+    // a provider talks to its connector (the API process, or its own process when deployed apart)
+    return role === 'provider' ? new DataspaceClient({ url: dep.providerUrl, token: r.token }) : dep.admin.withToken(r.token);
   };
 }
 
