@@ -32,6 +32,7 @@ if (file) {
   const h = monitorEventLoopDelay({ resolution: RES });
   h.enable();
   let stalls = [];
+  let resetAt = Date.now();
   let last = performance.now();
   const tick = setInterval(() => {
     const now = performance.now();
@@ -45,14 +46,14 @@ if (file) {
     try {
       writeFileSync(file + '.tmp', JSON.stringify({
         pid: process.pid, hrOffsetUs: Date.now() * 1000 - Number(process.hrtime.bigint() / 1000n), p50: Math.max(0, h.percentile(50) / 1e6 - RES), p99: Math.max(0, h.percentile(99) / 1e6 - RES),
-        max: Math.max(0, h.max / 1e6 - RES), mean: Math.max(0, h.mean / 1e6 - RES), stalls,
+        max: Math.max(0, h.max / 1e6 - RES), mean: Math.max(0, h.mean / 1e6 - RES), stalls, resetAt,
       }));
       require('node:fs').renameSync(file + '.tmp', file);
     } catch {}
   };
   const d = setInterval(dump, 1000);
   d.unref();
-  process.on('SIGUSR2', () => { h.reset(); stalls = []; dump(); });
+  process.on('SIGUSR2', () => { h.reset(); stalls = []; resetAt = Date.now(); dump(); });
 }
 `;
 
@@ -67,6 +68,8 @@ export interface LoopStats {
   mean: number;
   /** blocks of more than 100 ms: when they started (epoch ms) and how long */
   stalls: { at: number; ms: number }[];
+  /** when the window began (epoch ms): process start or the last SIGUSR2 */
+  resetAt: number;
 }
 
 export interface ServeProcess {
