@@ -116,8 +116,11 @@ export interface Deployment {
   databaseLabel: string;
   databaseUrl: string | undefined;
   schema: string | undefined;
-  /** starts a new event-loop window in every process */
-  resetLoops(): void;
+  /**
+   * Starts a new event-loop window in every process and waits (up to 5 s, re-signalling) until each has
+   * written a window that began after the request; returns the names of processes that did not confirm.
+   */
+  resetLoops(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -274,8 +277,15 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
     databaseLabel: env.DATABASE_SCHEMA ? `PostgreSQL schema ${env.DATABASE_SCHEMA}` : `SQLite (WAL) ${join(dataDir, 'dataspace.sqlite')}`,
     databaseUrl: isPostgresUrl(env.DATABASE_URL) ? env.DATABASE_URL : undefined,
     schema: env.DATABASE_SCHEMA,
-    resetLoops: () => {
-      for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGUSR2');
+    resetLoops: async () => {
+      const asked = Date.now();
+      let pending = processes.filter((p) => p.child.exitCode === null);
+      for (let attempt = 0; attempt < 5 && pending.length; attempt++) {
+        for (const p of pending) p.child.kill('SIGUSR2');
+        await new Promise((r) => setTimeout(r, 1000));
+        pending = pending.filter((p) => (p.loop()?.resetAt ?? 0) < asked);
+      }
+      return pending.map((p) => p.name);
     },
     close: cleanup,
   };
