@@ -6,7 +6,8 @@
  * Sections, in this order: water (1, 6, 10^6 import memory), import (issue 20: CSV import speed, SQLite and
  * PostgreSQL, before and now), paillier (2), he (HE core per-op
  * and pool), release (release hygiene per output and per scenario), sme, energy and psi (3; psi also compares the
- * PSI backends of issue 20), workers (4), ledger (5).
+ * PSI backends of issue 20), workers (4), ledger (5), load and soak (issue 21: API latency while HE jobs run; memory
+ * and correctness over a long run, SOAK_MINUTES); these two run only when named in --only.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,15 +19,19 @@ import { RssSampler } from './lib/rss.js';
 import { benchHe } from './he.js';
 import { benchImport } from './import.js';
 import { benchLedger } from './ledger.js';
+import { benchLoad } from './load.js';
 import { benchEnergy, benchPsiDirect, benchSme } from './multiparty.js';
 import { benchPaillierSection } from './paillier.js';
 import { benchPsiBackends } from './psi-backends.js';
 import { benchRelease } from './release.js';
+import { benchSoak } from './soak.js';
 import { benchWater } from './water.js';
 import { benchWorkers } from './workers.js';
 
-const SECTIONS = ['water', 'import', 'paillier', 'he', 'release', 'sme', 'energy', 'psi', 'workers', 'ledger'] as const;
+const SECTIONS = ['water', 'import', 'paillier', 'he', 'release', 'sme', 'energy', 'psi', 'workers', 'ledger', 'load', 'soak'] as const;
 type Section = (typeof SECTIONS)[number];
+/** Long runs against separate server processes: only with --only (the soak alone lasts SOAK_MINUTES, 30 by default). */
+const ON_REQUEST: readonly Section[] = ['load', 'soak'];
 
 interface Args {
   quick: boolean;
@@ -35,7 +40,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, only: new Set(SECTIONS), out: null };
+  const args: Args = { quick: false, only: new Set(SECTIONS.filter((s) => !ON_REQUEST.includes(s))), out: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') args.quick = true;
@@ -150,6 +155,8 @@ async function main(): Promise<number> {
     });
     await run('workers', () => benchWorkers(ctx, z.jobs, z.jobRows));
     await run('ledger', () => benchLedger(ctx, z.ledger));
+    await run('load', () => benchLoad(ctx));
+    await run('soak', () => benchSoak(ctx));
   } finally {
     await rss.stop();
     rmSync(dir, { recursive: true, force: true });
