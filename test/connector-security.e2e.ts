@@ -240,7 +240,37 @@ describe("connector credentials act only for their own connector's datasets and 
       assert.equal(r.status, 400, r.text);
       assert.equal(r.body.details[0].path, path, r.text);
     }
+    // the same feature twice in one part
+    const twice = Buffer.concat(
+      frameUpload({ first: [0, 0] }, [
+        { id: totals.id, chunks: [new Uint8Array(randomBytes(64))] },
+        { id: totals.id, chunks: [new Uint8Array(randomBytes(64))] },
+      ]),
+    );
+    const dup = await call(s.url, 'PUT', `/connector/jobs/${queuedJob}/inputs/utility/parts`, {
+      token: tokens.other,
+      raw: twice,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    assert.equal(dup.status, 400, dup.text);
+    assert.equal(dup.body.details[0].path, '/features/1/id');
     assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: queuedJob, role: '$staging:utility' }), 0);
+    // a commit that lacks some of the plan's features: 409, nothing swapped in
+    const base = `/connector/jobs/${queuedJob}/inputs/utility`;
+    assert.equal((await call(s.url, 'POST', `${base}/begin`, { token: tokens.other, body: {} })).status, 204);
+    const one = Buffer.concat(frameUpload({ first: [0] }, [{ id: totals.id, chunks: [new Uint8Array(randomBytes(64))] }]));
+    const put = await call(s.url, 'PUT', `${base}/parts`, {
+      token: tokens.other,
+      raw: one,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    assert.ok(put.status < 300, put.text);
+    const meta = { rows: 1, groupCounts: {}, missingKeys: 0, skippedRows: 0, ciphertexts: 1, bytes: 64 };
+    const commit = await call(s.url, 'POST', `${base}/commit`, { token: tokens.other, body: { meta } });
+    assert.equal(commit.status, 409, commit.text);
+    assert.match(commit.body.message, /upload incomplete: feature .* has 0 ciphertexts staged/);
+    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: queuedJob, role: 'utility' }), 0);
+    assert.equal((await call(s.url, 'POST', `${base}/begin`, { token: tokens.other, body: {} })).status, 204);
   });
 
   it('progress, refusal and failure reports on a job of another connector: 404, nothing changed; a completed job is never marked failed', async () => {

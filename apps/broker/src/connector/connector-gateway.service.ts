@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { z } from 'zod';
 import { DataSource, type EntityManager, In, Like } from 'typeorm';
 import {
   ACTIVE_JOB_STATUSES,
@@ -66,6 +67,25 @@ async function endFailed(m: EntityManager, jobId: string): Promise<void> {
  * (apps/cli) to a connector running in the same process or on the same database. Refusals are AppErrors, so over
  * HTTP each answers its 4xx (a job that does not exist: 404).
  */
+/** The stored plan's features of one role, read narrowly: an upload part does not re-parse the whole plan (its keys). */
+const roleFeaturesSchema = z.object({
+  roles: z.record(z.string(), z.object({ features: z.array(z.object({ id: z.string(), layout: z.enum(['totals', 'aligned']) })) })),
+});
+
+/**
+ * The layouts of a role's features in a job's plan. A plan this broker cannot read (compiled by an earlier
+ * version, whose blocked features were per-row blocks) is a conflict the consumer resolves by resubmitting.
+ */
+function roleFeatures(job: JobEntity, role: string): Map<string, 'totals' | 'aligned'> {
+  const p = roleFeaturesSchema.safeParse(job.plan);
+  if (!p.success)
+    throw new AppError(
+      'CONFLICT',
+      `job ${job.id} has a plan this broker cannot take inputs for (compiled by an earlier version): resubmit it`,
+    );
+  return new Map((p.data.roles[role]?.features ?? []).map((f) => [f.id, f.layout]));
+}
+
 @Injectable()
 export class ConnectorGateway extends ConnectorPort {
   constructor(
@@ -155,10 +175,18 @@ export class ConnectorGateway extends ConnectorPort {
       if (!Number.isSafeInteger(f.first) || f.first < 0 || f.first + f.chunks.length > 2 ** 31 - 1)
         throw new AppError('BAD_REQUEST', 'chunk index out of range');
     }
+    const seen = new Set<string>();
+    for (const [k, f] of part.features.entries()) {
+      if (seen.has(f.id))
+        throw new AppError('BAD_REQUEST', `feature ${f.id} appears twice in one part`, [
+          { path: `/features/${k}/id`, message: 'duplicate' },
+        ]);
+      seen.add(f.id);
+    }
     await inTransaction(this.ds, async (m) => {
       const job = await this.openJob(m, jobId);
       // only the plan's features of this role; a TOTALS feature (group totals summed by the provider) is one ciphertext
-      const features = new Map(readJobRecord(job).plan.roles[role]?.features.map((f) => [f.id, f.layout]) ?? []);
+      const features = roleFeatures(job, role);
       for (const [k, f] of part.features.entries()) {
         const layout = features.get(f.id);
         if (!layout)
@@ -188,12 +216,33 @@ export class ConnectorGateway extends ConnectorPort {
   async commitUpload(jobId: string, role: string, meta: UploadMeta): Promise<void> {
     checkRole(role);
     await inTransaction(this.ds, async (m) => {
-      await this.openJob(m, jobId);
+      const job = await this.openJob(m, jobId);
       if (!(await m.getRepository(JobDatasetEntity).findOneBy({ jobId, role })))
         throw new AppError('NOT_FOUND', `job ${jobId} binds no role ${role}`);
       const staged = await m.getRepository(JobCiphertextEntity).count({ where: { jobId, role: staging(role) } });
       if (staged !== meta.ciphertexts)
         throw new AppError('CONFLICT', `upload incomplete: ${staged} of ${meta.ciphertexts} ciphertexts staged`);
+      // every feature of the role's plan is there, a TOTALS feature as exactly one ciphertext
+      const perFeature = new Map(
+        (
+          await m
+            .getRepository(JobCiphertextEntity)
+            .createQueryBuilder('c')
+            .select('c.feature', 'feature')
+            .addSelect('COUNT(*)', 'n')
+            .where('c.job_id = :jobId AND c.role = :staged', { jobId, staged: staging(role) })
+            .groupBy('c.feature')
+            .getRawMany<{ feature: string; n: number | string }>()
+        ).map((r) => [r.feature, Number(r.n)]),
+      );
+      for (const [id, layout] of roleFeatures(job, role)) {
+        const n = perFeature.get(id) ?? 0;
+        if (n === 0 || (layout === 'totals' && n !== 1))
+          throw new AppError(
+            'CONFLICT',
+            `upload incomplete: feature ${id} has ${n} ciphertexts staged${layout === 'totals' ? ', expected 1' : ''}`,
+          );
+      }
       await m.getRepository(JobCiphertextEntity).delete({ jobId, role });
       await m
         .createQueryBuilder()
