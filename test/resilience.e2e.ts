@@ -165,8 +165,13 @@ describe('resilience: crashes and restarts lose no accepted job', { timeout: 600
       redisProc.kill('SIGKILL');
       await new Promise((r) => redisProc.once('exit', r));
       rmSync(join(dir, 'appendonlydir'), { recursive: true, force: true });
+      // /health tells it on its shared connection (no connection of its own per request): 503 while Redis is away
+      const down = await call(apiUrl, 'GET', '/health', {});
+      assert.equal(down.status, 503, down.text);
+      assert.equal(down.body.redis.up, false);
       await new Promise((r) => setTimeout(r, 1500));
       redisProc = await redis(redisPort, dir);
+      await waitUntil(async () => (await call(apiUrl, 'GET', '/health', {})).status === 200, 30_000, '/health to see Redis back');
       for (const id of ids) {
         const client = new DataspaceClient({ url: apiUrl, token: consumer });
         const st = await waitForJob(client, id, undefined, 250, 300_000);

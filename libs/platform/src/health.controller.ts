@@ -1,18 +1,16 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { DataSource } from 'typeorm';
 import { Public } from './auth.js';
-import { CONFIG } from './tokens.js';
-import type { AppConfig } from './config.js';
-import { ping } from './redis.js';
+import { QueueService } from './queues.js';
 
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
   constructor(
     private readonly ds: DataSource,
-    @Inject(CONFIG) private readonly cfg: AppConfig,
+    private readonly queues: QueueService,
   ) {}
 
   @Public()
@@ -27,7 +25,7 @@ export class HealthController {
     } catch {
       database = false;
     }
-    const redis = await ping(this.cfg.REDIS_URL);
+    const redis = await this.queues.ping();
     const ok = database && redis;
     res.status(ok ? 200 : 503).json({
       status: ok ? 'ok' : 'degraded',

@@ -21,6 +21,24 @@ export class QueueService {
     this.producer.on('error', () => undefined);
   }
 
+  /**
+   * Redis answers on the producers' shared connection (health checks): no connection per call, and an answer
+   * within `timeoutMs` or false (the connection fails fast while Redis is down).
+   */
+  async ping(timeoutMs = 1500): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(false), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.producer.ping().then((p) => p === 'PONG'), late]);
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   queue(name: string): Queue {
     let q = this.queues.get(name);
     if (!q) {
