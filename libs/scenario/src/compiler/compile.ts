@@ -82,7 +82,7 @@ interface GVal {
   factor: number;
   round: boolean;
   conditions: string[];
-  /** upper bound of |slot value| anywhere in the ciphertext (leaders and partial sums), <= SLOT_CAP */
+  /** upper bound of |slot value| anywhere in the ciphertext (leaders, and partial sums of aligned metrics), <= SLOT_CAP */
   bound: number;
   /** upper bound of the sum over groups of |slot value at the leader| */
   l1: number;
@@ -750,8 +750,8 @@ class Compiler {
   }
 
   /**
-   * Rows of one or several roles stacked (no per-row products across roles): each role uses the
-   * BLOCKED layout and the broker adds the per-role sums on ciphertexts.
+   * Rows of one or several roles stacked (no per-row products across roles): each role sends its group
+   * totals (TOTALS feature layout, summed by the provider) and the broker adds the per-role totals on ciphertexts.
    */
   private stackedMetric(
     m: Extract<Metric, { agg: 'count' | 'sum' | 'mean' | 'variance' | 'stddev' | 'histogram' | 'sumProduct' }>,
@@ -814,7 +814,7 @@ class Compiler {
      * A grouped sum of per-row values |v| <= maxRow (real units; also a row's L1 sensitivity) over the
      * roles' rows, at gain g = the largest power of two with (worst + Laplace tail)·g <= VALUE_CAP.
      * Worst |slot|: the total of every row (each provider sends its group totals, TOTALS layout, and the
-     * broker adds the roles' totals). A single-role mean (x / n_g per row) is <= maxRow per group.
+     * broker adds the roles' totals). A single-role mean (its group total ÷ n_g, by the provider) is <= maxRow per group.
      */
     const gv = (
       value: (p: (typeof perRole)[number], gain: number) => FeatureValue,
@@ -927,7 +927,7 @@ class Compiler {
       }
       case 'mean': {
         if (single && eps === null) {
-          // the provider knows its group sizes: x / (B · n_g) summed is the mean itself
+          // the provider knows its group sizes: group total ÷ n_g (by the provider) is the mean itself
           const empty = countCond('empty', 1);
           const v = gv(pow(1), { maxRow: B, perGroupMean: true, round: false, eps: null, conditions: [...minConds, empty] });
           return out((bl) => ({ kind: 'value', read: this.release(v, null, bl), round: false }), v);

@@ -128,14 +128,21 @@ export function encodeRole(plan: Plan, role: string, rows: Row[], opts: { keys?:
   const totals = work.features.filter((f) => f.layout === 'totals');
   const groupIdx = new Map<FeatureSpec, Int32Array>();
   let skippedRows = 0;
+  // features of the same grouping share one index array
+  const byGrouping = new Map<string, Int32Array>();
   for (const f of totals) {
-    const idx = new Int32Array(used.length);
-    let inGroups = 0;
-    for (let i = 0; i < used.length; i++) {
-      idx[i] = groupIndexOf(f.grouping, used[i]);
-      if (idx[i] >= 0) inGroups++;
+    const key = JSON.stringify(f.grouping);
+    let idx = byGrouping.get(key);
+    if (!idx) {
+      idx = new Int32Array(used.length);
+      let inGroups = 0;
+      for (let i = 0; i < used.length; i++) {
+        idx[i] = groupIndexOf(f.grouping, used[i]);
+        if (idx[i] >= 0) inGroups++;
+      }
+      skippedRows = Math.max(skippedRows, used.length - inGroups);
+      byGrouping.set(key, idx);
     }
-    skippedRows = Math.max(skippedRows, used.length - inGroups);
     groupIdx.set(f, idx);
   }
   const alignedChunks = Math.max(1, Math.ceil(aligned.length / slots));
