@@ -85,13 +85,15 @@ export async function benchSoak(ctx: BenchContext): Promise<void> {
   const providers = envNum('SOAK_PROVIDERS', 3);
   const consumers = envNum('SOAK_CONSUMERS', 3);
   const sampleMs = envNum('SOAK_SAMPLE_SECONDS', 60) * 1000;
-  const dep = await startDeployment({ workers: 2 });
+  // results are fetched as soon as jobs end; kept for a short retention here, so the database can be seen flat
+  const retentionS = envNum('SOAK_RESULT_RETENTION_SECONDS', 120);
+  const dep = await startDeployment({ workers: 2, env: { RESULT_RETENTION_MS: String(retentionS * 1000) } });
   let driver: JobDriver | null = null;
   let probe: StoreProbe | null = null;
   try {
     report.note(
       S,
-      `processes: ${dep.processes.map((p) => `${p.name} (${p.apps})`).join(', ')}; ${dep.databaseLabel}; Redis prefix ${dep.queuePrefix}; ${consumers} consumers × ${providers} providers, ${SCENARIO} at ${rows} rows, ${inFlight} jobs in flight, ${minutes} min`,
+      `processes: ${dep.processes.map((p) => `${p.name} (${p.apps})`).join(', ')}; ${dep.databaseLabel}; Redis prefix ${dep.queuePrefix}; ${consumers} consumers × ${providers} providers, ${SCENARIO} at ${rows} rows, ${inFlight} jobs in flight, ${minutes} min, results kept ${retentionS} s (RESULT_RETENTION_MS)`,
     );
     const participant = await participantOf(dep);
     const work = await prepareWorkload(participant, { scenarioId: SCENARIO, role: ROLE, rows, providers, consumers, keyDir: ctx.dir });

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataspaceClient, fetchResult, generateKeyFile, keyRequirements, readKeyFile, submitJob, waitForJob, ApiError } from '#sdk';
 import { builtinScenario, datasetDocumentFor, evaluateReference, generateRoleRows, type Row } from '#scenario';
-import { call, startTestServer } from './support/env.js';
+import { call, startTestServer, testConfig } from './support/env.js';
+import { JobCiphertextEntity } from '#persistence';
 import { toCsv } from './support/data.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
@@ -183,5 +184,56 @@ describe('keysets: size limit', () => {
     } finally {
       await s.cleanup();
     }
+  });
+});
+
+describe('jobs: a result is kept for RESULT_RETENTION_MS, then deleted; the job and its ledger events stay', () => {
+  let s: Server;
+  let dir: string;
+  const scenario = builtinScenario('water-district-consumption');
+
+  before(async () => {
+    s = await startTestServer({ config: testConfig({ RESULT_RETENTION_MS: '8000', RECONCILE_MS: '300' }) });
+    dir = mkdtempSync(join(tmpdir(), 'ds-retention-'));
+  });
+  after(async () => {
+    await s.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('fetched while kept; 410 RESULT_EXPIRED once the sweep deleted it, with no result ciphertext left', async () => {
+    const provider = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'provider', name: 'p' } })).body
+      .token;
+    const consumer = (await call(s.url, 'POST', '/participants', { token: s.adminToken, body: { role: 'consumer', name: 'c' } })).body
+      .token;
+    const doc = datasetDocumentFor(scenario.id, 'utility');
+    const ds = (await call(s.url, 'POST', '/datasets', { token: provider, body: doc })).body.id as string;
+    const rows = generateRoleRows(scenario.id, 'utility', { rows: 200, seed: 3 });
+    const imp = await call(s.url, 'POST', `/datasets/${ds}/rows`, {
+      token: provider,
+      raw: toCsv(Object.keys(doc.columns), rows),
+      headers: { 'content-type': 'text/csv' },
+    });
+    assert.equal(imp.status, 200, imp.text);
+    await generateKeyFile(join(dir, 'k'), keyRequirements(scenario));
+    const keys = readKeyFile(join(dir, 'k'));
+    const client = new DataspaceClient({ url: s.url, token: consumer });
+    const id = String(
+      (await submitJob(client, keys, scenario, { scenario: scenario.id, bindings: { utility: ds }, purpose: 'public-service' })).id,
+    );
+    assert.equal((await waitForJob(client, id, undefined, 100, 180_000)).status, 'completed');
+    const doc1 = await fetchResult(client, id, keys);
+    assert.deepEqual(doc1.metrics.meters, evaluateReference(scenario, {}, { utility: rows }).metrics.meters);
+    const end = Date.now() + 60_000;
+    let r = await call(s.url, 'GET', `/jobs/${id}/result`, { token: consumer });
+    while (r.status === 200 && Date.now() < end) {
+      await new Promise((res) => setTimeout(res, 250));
+      r = await call(s.url, 'GET', `/jobs/${id}/result`, { token: consumer });
+    }
+    assert.equal(r.status, 410, r.text);
+    assert.equal(r.body.error, 'RESULT_EXPIRED');
+    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: id }), 0);
+    // the job itself, and what the ledger says of it, stay
+    assert.equal((await call(s.url, 'GET', `/jobs/${id}`, { token: consumer })).body.status, 'completed');
   });
 });

@@ -94,8 +94,18 @@ const schema = z.object({
   REDUCE_SLICE: z.coerce.number().int().min(2).max(100_000).default(32),
   /** On SIGTERM, how long running jobs may take to finish before they are handed back to other workers (ms). */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
-  /** How often accepted jobs missing from the queue are re-queued (ms). */
+  /** How often accepted jobs missing from the queue are re-queued, and expired results deleted (ms). */
   RECONCILE_MS: z.coerce.number().int().min(200).default(10_000),
+  /**
+   * How long a completed job's encrypted result is kept for its consumer (ms; default 7 days). After it the
+   * result's ciphertexts are deleted (the job, its plan, metadata and ledger events stay) and fetching it answers
+   * 410 RESULT_EXPIRED: a deployment's database does not grow with every job it ever ran.
+   */
+  RESULT_RETENTION_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(7 * 24 * 3600 * 1000),
   /** Start a local redis-server when nothing answers on REDIS_URL. */
   REDIS_AUTOSTART: z
     .enum(['true', 'false'])

@@ -57,7 +57,7 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
         job.name === JobName.reduce ? this.reduce(job as Job<ReducePayload>) : this.process(job as Job<EvaluatePayload>, token),
       { concurrency: this.threads.size, lockDuration: this.cfg.WORKER_LOCK_MS },
     );
-    this.orchestrator.startReconciler(this.cfg.RECONCILE_MS);
+    this.orchestrator.startReconciler(this.cfg.RECONCILE_MS, this.cfg.RESULT_RETENTION_MS);
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
 import { ACTIVE_JOB_STATUSES, type EncryptTaskPayload, type EvaluatePayload, JobName, QueueName } from '#contracts';
-import { JobEntity, OfferEntity } from '#persistence';
+import { JobCiphertextEntity, JobEntity, OfferEntity } from '#persistence';
 import { QueueService } from '#platform';
 
 /** BullMQ job ids of a data-space job's flow (deterministic, so re-adding a flow is a no-op). */
@@ -81,10 +81,35 @@ export class JobOrchestrator implements OnModuleDestroy {
     return requeued;
   }
 
-  startReconciler(everyMs = 10_000): void {
+  /**
+   * Deletes the encrypted results of jobs completed more than `retentionMs` ago (RESULT_RETENTION_MS): the job row,
+   * its plan, metadata and ledger events stay; fetching the result then answers 410 RESULT_EXPIRED.
+   */
+  async expireResults(retentionMs: number, now = Date.now()): Promise<number> {
+    const old = this.ds
+      .getRepository(JobEntity)
+      .createQueryBuilder('j')
+      .select('j.id')
+      .where('j.status = :completed', { completed: 'completed' })
+      .andWhere('j.updated_at < :cutoff', { cutoff: new Date(now - retentionMs) });
+    const r = await this.ds
+      .createQueryBuilder()
+      .delete()
+      .from(JobCiphertextEntity)
+      .where('role = :result', { result: '$result' })
+      .andWhere(`job_id IN (${old.getQuery()})`)
+      .setParameters(old.getParameters())
+      .execute();
+    const n = r.affected ?? 0;
+    if (n) this.log.log(`deleted ${n} result ciphertext(s) past their retention`);
+    return n;
+  }
+
+  startReconciler(everyMs = 10_000, resultRetentionMs?: number): void {
     if (this.timer) return;
     const tick = (): void => {
       this.reconcile()
+        .then(() => (resultRetentionMs === undefined ? 0 : this.expireResults(resultRetentionMs)))
         .catch(() => undefined)
         .finally(() => {
           this.timer = setTimeout(tick, everyMs);

@@ -534,6 +534,12 @@ export class JobsService {
     const outs = await this.ds
       .getRepository(JobCiphertextEntity)
       .find({ where: { jobId: id, role: '$result' }, order: { feature: 'ASC', chunk: 'ASC' } });
+    // a completed job always has outputs: none left means the retention sweep deleted them (RESULT_RETENTION_MS)
+    if (outs.length === 0)
+      throw new AppError(
+        'RESULT_EXPIRED',
+        `the result of job ${id} was deleted after its retention period (${this.cfg.RESULT_RETENTION_MS} ms)`,
+      );
     await this.ledger.record({
       type: 'result.fetched',
       actor: { id: who.id, role: who.role },
