@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { builtinScenario, catalogPurpose, datasetDocumentFor } from '#scenario';
-import { type DataspaceClient, publishKeyset } from '#sdk';
+import { type DataspaceClient, TERMINAL, publishKeyset } from '#sdk';
 import type { BenchContext } from './lib/context.js';
 
 import {
@@ -85,7 +85,7 @@ async function runBatch(consumer: DataspaceClient, keyset: string, bindings: Rec
   for (;;) {
     const list = await getRetrying<{ id: string; status: string; meta: { evaluationMs?: number } | null }[]>(consumer, 'jobs');
     const mine = list.filter((j) => want.has(j.id));
-    const done = mine.filter((j) => ['completed', 'failed', 'cancelled', 'refused'].includes(j.status));
+    const done = mine.filter((j) => TERMINAL.has(j.status));
     if (done.length === count) {
       const ok = done.filter((j) => j.status === 'completed');
       const evals = ok.map((j) => j.meta?.evaluationMs ?? NaN);
