@@ -16,11 +16,10 @@ import { join } from 'node:path';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DataspaceClient } from '#sdk';
-import { httpLedgerSource, verifyLedger } from '../apps/cli/src/commands/ledger.js';
 import type { BenchContext } from './lib/context.js';
 import { hotCallers, hotFunctions } from './lib/cpu-profile.js';
 import { type Deployment, type LoopStats, startDeployment } from './lib/deployment.js';
-import { JobDriver, type Workload, prepareWorkload } from './lib/job-driver.js';
+import { JobDriver, type Workload, prepareWorkload, reportLedgerVerified } from './lib/job-driver.js';
 import type { EndpointLoad, EndpointResult, LoadClientInput } from './lib/load-client.js';
 
 const S = '21 load: API reads while HE jobs run (dataspace serve, two worker processes)';
@@ -217,15 +216,7 @@ export async function benchLoad(ctx: BenchContext): Promise<void> {
       met: bad.length === 0 && jobs.length > 0,
       note: `${driver.rejected} submissions answered 429 (retried); ${driver.errors.length} driver errors${bad.length ? `; first problem: ${bad[0]!.problem}` : ''}${driver.errors.length ? `; first error: ${driver.errors[0]}` : ''}`,
     });
-    await auditor.post('ledger/checkpoint');
-    const v = await verifyLedger(httpLedgerSource(auditor));
-    report.add({
-      section: S,
-      name: 'ledger verifies (dataspace ledger verify)',
-      value: v.ok ? `yes, ${v.size} entries` : `NO: ${v.code} ${v.problem}`,
-      target: 'yes',
-      met: v.ok,
-    });
+    await reportLedgerVerified(report, S, auditor);
     const api = loops[0]?.stats;
     if (cpuProf && api) {
       // the profile is written when the API process exits; stop the deployment's processes first

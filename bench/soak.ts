@@ -10,10 +10,9 @@
  * schema; default a fresh SQLite file).
  */
 import { loadavg } from 'node:os';
-import { httpLedgerSource, verifyLedger } from '../apps/cli/src/commands/ledger.js';
 import type { BenchContext } from './lib/context.js';
 import { startDeployment } from './lib/deployment.js';
-import { JobDriver, prepareWorkload } from './lib/job-driver.js';
+import { JobDriver, prepareWorkload, reportLedgerVerified } from './lib/job-driver.js';
 import { MiB } from './lib/rss.js';
 import { StoreProbe, type StoreSample } from './lib/store-probe.js';
 import { participantOf } from './load.js';
@@ -199,17 +198,9 @@ export async function benchSoak(ctx: BenchContext): Promise<void> {
       name: 'released results still stored at the end (all fetched)',
       value: keptBytes / MiB,
       unit: 'MiB',
-      note: `${Number(kept?.n ?? 0)} ciphertexts, ${completed.length ? (keptBytes / completed.length / 1024).toFixed(0) : 0} KiB per job: no retention rule deletes a result once fetched`,
+      note: `${Number(kept?.n ?? 0)} ciphertexts, ${completed.length ? (keptBytes / completed.length / 1024).toFixed(0) : 0} KiB per job: results are kept for RESULT_RETENTION_MS after their job ends`,
     });
-    await auditor.post('ledger/checkpoint');
-    const v = await verifyLedger(httpLedgerSource(auditor));
-    report.add({
-      section: S,
-      name: 'ledger verifies (dataspace ledger verify)',
-      value: v.ok ? `yes, ${v.size} entries` : `NO: ${v.code} ${v.problem}`,
-      target: 'yes',
-      met: v.ok,
-    });
+    await reportLedgerVerified(report, S, auditor);
 
     // growth after warm-up: from the first sample with the pipeline running to the last one, per job
     const from = samples.find((s) => s.minute >= Math.min(1, minutes / 3) && s.completed > 0) ?? samples[1] ?? samples[0]!;

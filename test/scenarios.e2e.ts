@@ -7,10 +7,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { CATALOG_IDS } from '#scenario';
-import { DemoRunner } from '../apps/cli/src/demo/runner.js';
+import type { DemoRunner } from '../apps/cli/src/demo/runner.js';
+import { demoRunnerFor } from './support/demo.js';
 import { startTestServer } from './support/env.js';
 
 const ROWS = Number(process.env.E2E_ROWS ?? 200);
@@ -20,9 +19,7 @@ describe(`built-in scenarios end to end (${ROWS} rows per role)`, () => {
   let runner: DemoRunner;
   before(async () => {
     s = await startTestServer();
-    const workDir = join(s.config.dataDir, 'consumer');
-    mkdirSync(workDir, { mode: 0o700 });
-    runner = new DemoRunner({ url: s.url, adminToken: s.adminToken, workDir });
+    runner = demoRunnerFor(s);
   });
   after(async () => s?.cleanup());
 

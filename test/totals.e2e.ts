@@ -6,11 +6,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { JobEntity } from '#persistence';
 import type { Plan } from '#scenario';
-import { DemoRunner } from '../apps/cli/src/demo/runner.js';
+import type { DemoRunner } from '../apps/cli/src/demo/runner.js';
+import { demoRunnerFor } from './support/demo.js';
 import { startTestServer } from './support/env.js';
 
 const ID = 'water-district-consumption';
@@ -20,9 +19,7 @@ describe('provider-side aggregation: a blocked metric costs one ciphertext per f
   let runner: DemoRunner;
   before(async () => {
     s = await startTestServer();
-    const workDir = join(s.config.dataDir, 'consumer');
-    mkdirSync(workDir, { mode: 0o700 });
-    runner = new DemoRunner({ url: s.url, adminToken: s.adminToken, workDir });
+    runner = demoRunnerFor(s);
   });
   after(async () => s?.cleanup());
 

@@ -6,9 +6,10 @@
  * control is counted and retried after its Retry-After, never counted as a job.
  */
 import { HeEngine, type HeParams, paramsId, type SecretKeyset } from '#he-core';
+import { httpLedgerSource, verifyLedger } from '../../apps/cli/src/commands/ledger.js';
+import type { Report } from './report.js';
 import {
   type EvaluationMeta,
-  type Plan,
   type ResultDocument,
   type Scenario,
   builtinScenario,
@@ -19,7 +20,7 @@ import {
   evaluateReference,
   generateRoleRows,
 } from '#scenario';
-import { ApiError, type DataspaceClient, TERMINAL, type JobStatus, publishKeyset } from '#sdk';
+import { ApiError, type DataspaceClient, type EncryptedResult, TERMINAL, type JobStatus, publishKeyset } from '#sdk';
 import { getRetrying, submit } from './jobs.js';
 import { catalogRows, consumerKeys, importRows, localPlan, registerCatalogDataset } from './system.js';
 
@@ -92,21 +93,20 @@ export async function prepareWorkload(
   return { scenario, role: opts.role, rows: opts.rows, purpose: catalogPurpose(opts.scenarioId), consumers, datasets };
 }
 
-interface EncryptedResult {
-  job: string;
-  version: number;
-  keyset: string;
-  plan: Plan;
-  meta: {
-    rows?: Record<string, number>;
-    missingKeys?: Record<string, number>;
-    suppressedGroups?: Record<string, number[]>;
-    epsilonSpent?: number;
-  } | null;
-  outputs: Record<string, string>;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Signs a checkpoint as the auditor and verifies the whole ledger over HTTP, as `dataspace ledger verify` does. */
+export async function reportLedgerVerified(report: Report, section: string, auditor: DataspaceClient): Promise<void> {
+  await auditor.post('ledger/checkpoint');
+  const v = await verifyLedger(httpLedgerSource(auditor));
+  report.add({
+    section,
+    name: 'ledger verifies (dataspace ledger verify)',
+    value: v.ok ? `yes, ${v.size} entries` : `NO: ${v.code} ${v.problem}`,
+    target: 'yes',
+    met: v.ok,
+  });
+}
 
 export class JobDriver {
   readonly jobs: JobRecord[] = [];

@@ -6,7 +6,7 @@
  */
 import { HeEngine, type HeParams, type SecretKeyset } from '#he-core';
 import { type EvaluationMeta, type Plan, type ResultDocument, decodeResult } from '#scenario';
-import { ApiError, type DataspaceClient, type JobStatus, TERMINAL, publishKeyset } from '#sdk';
+import { ApiError, type DataspaceClient, type EncryptedResult, type JobStatus, TERMINAL, publishKeyset } from '#sdk';
 import { QueueName } from '#contracts';
 import type { QueueService } from '#platform';
 
@@ -64,20 +64,6 @@ export async function submit(client: DataspaceClient, keyset: string, req: JobRe
   const body = { scenario: req.scenario, bindings: req.bindings, keyset, purpose: req.purpose, params: req.params ?? {} };
   const r = await client.post<{ id: string }>('jobs', body);
   return r.id;
-}
-
-interface EncryptedResult {
-  job: string;
-  version: number;
-  keyset: string;
-  plan: Plan;
-  meta: {
-    rows?: Record<string, number>;
-    missingKeys?: Record<string, number>;
-    suppressedGroups?: Record<string, number[]>;
-    epsilonSpent?: number;
-  } | null;
-  outputs: Record<string, string>;
 }
 
 /** Decrypts and decodes a fetched result exactly as the SDK's `fetchResult` does. */

@@ -117,7 +117,8 @@ export async function waitForJob(
   }
 }
 
-interface EncryptedResult {
+/** The result document `GET /jobs/:id/result` answers: the encrypted outputs and the plan to decode them with. */
+export interface EncryptedResult {
   job: string;
   scenario: string;
   version: number;
