@@ -219,10 +219,8 @@ export class ConnectorGateway extends ConnectorPort {
       const job = await this.openJob(m, jobId);
       if (!(await m.getRepository(JobDatasetEntity).findOneBy({ jobId, role })))
         throw new AppError('NOT_FOUND', `job ${jobId} binds no role ${role}`);
-      const staged = await m.getRepository(JobCiphertextEntity).count({ where: { jobId, role: staging(role) } });
-      if (staged !== meta.ciphertexts)
-        throw new AppError('CONFLICT', `upload incomplete: ${staged} of ${meta.ciphertexts} ciphertexts staged`);
-      // every feature of the role's plan is there, a TOTALS feature as exactly one ciphertext
+      // what is staged, per feature: in all as many as the connector says it sent, and every feature of the role's
+      // plan there, a TOTALS feature as exactly one ciphertext
       const perFeature = new Map(
         (
           await m
@@ -235,6 +233,9 @@ export class ConnectorGateway extends ConnectorPort {
             .getRawMany<{ feature: string; n: number | string }>()
         ).map((r) => [r.feature, Number(r.n)]),
       );
+      const staged = [...perFeature.values()].reduce((a, n) => a + n, 0);
+      if (staged !== meta.ciphertexts)
+        throw new AppError('CONFLICT', `upload incomplete: ${staged} of ${meta.ciphertexts} ciphertexts staged`);
       for (const [id, layout] of roleFeatures(job, role)) {
         const n = perFeature.get(id) ?? 0;
         if (n === 0 || (layout === 'totals' && n !== 1))

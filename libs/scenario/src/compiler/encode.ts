@@ -124,32 +124,30 @@ export function encodeRole(plan: Plan, role: string, rows: Row[], opts: { keys?:
   }
 
   // TOTALS features: summed per group here, at the provider, which sees these rows anyway (README, "Layouts");
-  // the broker receives one ciphertext per feature whatever the row count.
-  const totals = work.features.filter((f) => f.layout === 'totals');
-  const groupIdx = new Map<FeatureSpec, Int32Array>();
-  let skippedRows = 0;
-  // features of the same grouping share one index array
+  // the broker receives one ciphertext per feature whatever the row count. Each row's group index (-1: a value
+  // outside its category list) is computed once per grouping, shared by the features that group alike.
   const byGrouping = new Map<string, Int32Array>();
-  for (const f of totals) {
-    const key = JSON.stringify(f.grouping);
+  let skippedRows = 0;
+  const groupIndex = (grouping: FeatureSpec['grouping']): Int32Array => {
+    const key = JSON.stringify(grouping);
     let idx = byGrouping.get(key);
     if (!idx) {
       idx = new Int32Array(used.length);
       let inGroups = 0;
       for (let i = 0; i < used.length; i++) {
-        idx[i] = groupIndexOf(f.grouping, used[i]);
+        idx[i] = groupIndexOf(grouping, used[i]);
         if (idx[i] >= 0) inGroups++;
       }
       skippedRows = Math.max(skippedRows, used.length - inGroups);
       byGrouping.set(key, idx);
     }
-    groupIdx.set(f, idx);
-  }
+    return idx;
+  };
   const alignedChunks = Math.max(1, Math.ceil(aligned.length / slots));
 
   const features = work.features.map((f) => {
     if (f.layout === 'totals') {
-      const idx = groupIdx.get(f) ?? new Int32Array(0);
+      const idx = groupIndex(f.grouping);
       const G = groupCount(f.grouping);
       if (G * f.width > slots) throw new Error(`feature ${f.id}: ${G} groups of width ${f.width} do not fit ${slots} slots`);
       const sum = new Float64Array(G);
