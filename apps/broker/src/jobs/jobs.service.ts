@@ -531,15 +531,19 @@ export class JobsService {
       throw new AppError('FORBIDDEN', 'only the consumer who submitted a job can fetch its result');
     if (j.status !== 'completed')
       throw new AppError('NOT_READY', `job ${id} is ${j.status}`, j.error ? [{ code: j.error.code, message: j.error.message }] : []);
-    const outs = await this.ds
-      .getRepository(JobCiphertextEntity)
-      .find({ where: { jobId: id, role: '$result' }, order: { feature: 'ASC', chunk: 'ASC' } });
-    // a completed job always has outputs: none left means the retention sweep deleted them (RESULT_RETENTION_MS)
-    if (outs.length === 0)
+    // Past its retention a result is gone, whether or not the sweep (JobOrchestrator.expireResults, the same cutoff)
+    // has run yet: what is left of it is deleted here. Told by time, not by an empty output list: a job whose every
+    // output was withheld completes with none.
+    if (j.updatedAt.getTime() < Date.now() - this.cfg.RESULT_RETENTION_MS) {
+      await inTransaction(this.ds, (m) => purgeJobCiphertexts(m, id, { keepResult: false }));
       throw new AppError(
         'RESULT_EXPIRED',
         `the result of job ${id} was deleted after its retention period (${this.cfg.RESULT_RETENTION_MS} ms)`,
       );
+    }
+    const outs = await this.ds
+      .getRepository(JobCiphertextEntity)
+      .find({ where: { jobId: id, role: '$result' }, order: { feature: 'ASC', chunk: 'ASC' } });
     await this.ledger.record({
       type: 'result.fetched',
       actor: { id: who.id, role: who.role },
