@@ -1,6 +1,6 @@
 export * from './entities.js';
 export * from './data-source.js';
 export { isPostgresUrl } from './column-types.js';
-export { inTransaction, purgeJobCiphertexts } from './transaction.js';
+export { forUpdate, inTransaction, purgeJobCiphertexts } from './transaction.js';
 export { datasetRowWriter } from './rows.js';
 export type { DatasetRowWriter } from './rows.js';

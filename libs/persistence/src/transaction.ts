@@ -12,6 +12,18 @@ import { JobCiphertextEntity } from './entities.js';
  */
 const queues = new WeakMap<DataSource, Promise<unknown>>();
 
+/**
+ * Find options that lock the rows a transaction reads before it writes them back (PostgreSQL: SELECT ... FOR
+ * UPDATE), so two read-modify-writes of one row cannot both read the old value and lose one update. SQLite needs
+ * none: `inTransaction` starts every transaction with BEGIN IMMEDIATE, one writer at a time. Outside a transaction
+ * there is nothing to hold a lock, so none is asked for.
+ */
+export function forUpdate(m: EntityManager): { lock?: { mode: 'pessimistic_write' } } {
+  return m.connection.options.type === 'postgres' && m.queryRunner?.isTransactionActive === true
+    ? { lock: { mode: 'pessimistic_write' } }
+    : {};
+}
+
 export async function inTransaction<T>(ds: DataSource, fn: (m: EntityManager) => Promise<T>): Promise<T> {
   if (ds.options.type === 'postgres') return ds.transaction(fn);
   const prev = queues.get(ds) ?? Promise.resolve();

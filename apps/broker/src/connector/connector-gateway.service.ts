@@ -15,6 +15,7 @@ import {
   readBrokerDocument,
 } from '#contracts';
 import {
+  forUpdate,
   JobCiphertextEntity,
   JobDatasetEntity,
   JobEntity,
@@ -143,10 +144,7 @@ export class ConnectorGateway extends ConnectorPort {
    * (SELECT ... FOR UPDATE), so writes about one job are serialized there as SQLite serializes every write.
    */
   private async openJob(m: EntityManager, jobId: string, lock = true): Promise<JobEntity> {
-    const pg = lock && m.connection.options.type === 'postgres' && m.queryRunner?.isTransactionActive === true;
-    const j = await m
-      .getRepository(JobEntity)
-      .findOne({ where: { id: jobId }, ...(pg ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+    const j = await m.getRepository(JobEntity).findOne({ where: { id: jobId }, ...(lock ? forUpdate(m) : {}) });
     if (!j) throw new AppError('NOT_FOUND', `no job ${jobId}`);
     if (!ACTIVE_JOB_STATUSES.includes(j.status))
       throw new AppError('CONFLICT', `job ${jobId} is ${j.status}: its inputs can no longer change`);
@@ -262,7 +260,8 @@ export class ConnectorGateway extends ConnectorPort {
    */
   async reportProgress(jobId: string, role: string, reported: Record<string, unknown>): Promise<void> {
     await inTransaction(this.ds, async (m) => {
-      const j = await m.getRepository(JobEntity).findOneBy({ id: jobId });
+      // locked: two providers report at once, and each merges its role into the progress the other wrote
+      const j = await m.getRepository(JobEntity).findOne({ where: { id: jobId }, ...forUpdate(m) });
       if (!j || !ACTIVE_JOB_STATUSES.includes(j.status)) return;
       const progress = countsWithheld(j)
         ? Object.fromEntries(Object.entries(reported).filter(([k]) => !COUNT_FIELDS.includes(k)))

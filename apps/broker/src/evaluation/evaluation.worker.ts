@@ -5,6 +5,7 @@ import { type EvaluatePayload, JobName, type JobStatus, QueueName, type ReducePa
 import type { HeParams } from '#he-core';
 import { type JobRecord, readJobRecord, transition } from '#jobs';
 import {
+  forUpdate,
   JobCiphertextEntity,
   JobDatasetEntity,
   JobEntity,
@@ -73,7 +74,7 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     change: { to?: JobStatus; error?: JobEntity['error']; progress?: Record<string, unknown>; unlessEnded?: boolean },
   ): Promise<void> {
     await inTransaction(this.ds, async (m) => {
-      const j = await m.getRepository(JobEntity).findOneBy({ id });
+      const j = await m.getRepository(JobEntity).findOne({ where: { id }, ...forUpdate(m) });
       if (!j || (change.unlessEnded && isTerminalJobStatus(j.status))) return;
       await m.getRepository(JobEntity).update({ id }, {
         ...(change.to ? transition(j, change.to) : {}),
@@ -238,7 +239,7 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
           .getRepository(JobCiphertextEntity)
           .insert({ jobId: job.id, role: '$result', feature: id, chunk: 0, blob: Buffer.from(ct.buffer, ct.byteOffset, ct.byteLength) });
       }
-      const j = await m.getRepository(JobEntity).findOneByOrFail({ id: job.id });
+      const j = await m.getRepository(JobEntity).findOneOrFail({ where: { id: job.id }, ...forUpdate(m) });
       await m.getRepository(JobEntity).update({ id: job.id }, {
         ...transition(j, 'completed'),
         resultMeta,

@@ -5,6 +5,7 @@ import { ACTIVE_JOB_STATUSES, AppError, type ErrorDetail, INITIAL_JOB_STATUS, ty
 import { paramsId as heParamsId } from '#he-core';
 import { transition } from '#jobs';
 import {
+  forUpdate,
   BudgetEntity,
   JobCiphertextEntity,
   JobDatasetEntity,
@@ -504,8 +505,7 @@ export class JobsService {
     if (!ACTIVE_JOB_STATUSES.includes(j.status)) throw new AppError('CONFLICT', `job ${id} is already ${j.status}`);
     await inTransaction(this.ds, async (m) => {
       // locked on PostgreSQL (as the connector gateway locks it), so the transition is checked against the state it replaces
-      const lock = m.connection.options.type === 'postgres' ? { lock: { mode: 'pessimistic_write' as const } } : {};
-      const current = await m.getRepository(JobEntity).findOneOrFail({ where: { id }, ...lock });
+      const current = await m.getRepository(JobEntity).findOneOrFail({ where: { id }, ...forUpdate(m) });
       await m.getRepository(JobEntity).update({ id }, transition(current, 'cancelled'));
       await clearPsi(m, id);
       await this.ledger.record({

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppError, ConnectorPort, type Principal } from '#contracts';
 import { type DatasetRow, type RowFormat, validateDatasetDocument, validateRowStream } from '#dataset';
-import { DatasetEntity, DatasetRowEntity, datasetRowWriter, inTransaction } from '#persistence';
+import { DatasetEntity, DatasetRowEntity, datasetRowWriter, forUpdate, inTransaction } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder } from '#platform';
 
 export type ImportMode = 'append' | 'replace';
@@ -117,10 +117,7 @@ export class DatasetsService {
         // The dataset row is locked for the whole import (PostgreSQL: FOR UPDATE; SQLite: the transaction holds
         // the write lock from BEGIN IMMEDIATE), so concurrent appends queue up: each one numbers its rows after
         // the previous one's and adds to the count that one committed.
-        const locked = await m.getRepository(DatasetEntity).findOne({
-          where: { id },
-          ...(this.ds.options.type === 'postgres' ? { lock: { mode: 'pessimistic_write' as const } } : {}),
-        });
+        const locked = await m.getRepository(DatasetEntity).findOne({ where: { id }, ...forUpdate(m) });
         if (!locked) throw new AppError('NOT_FOUND', `no dataset ${id}`);
         let seq = 0;
         if (mode === 'replace') await m.getRepository(DatasetRowEntity).delete({ datasetId: id });
