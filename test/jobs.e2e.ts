@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataspaceClient, fetchResult, generateKeyFile, keyRequirements, readKeyFile, submitJob, waitForJob, ApiError } from '#sdk';
-import { builtinScenario, datasetDocumentFor, evaluateReference, generateRoleRows, type Row } from '#scenario';
+import { builtinScenario, datasetDocumentFor, evaluateReference, generateRoleRows, type Row, type Scenario } from '#scenario';
 import { call, startTestServer, testConfig } from './support/env.js';
 import { JobCiphertextEntity, JobEntity } from '#persistence';
 import { ConnectorGateway } from '../apps/broker/src/connector/connector-gateway.service.js';
@@ -164,6 +164,106 @@ describe('jobs: the path of one job, end to end (real Redis, real database, real
       (e: unknown) => e instanceof ApiError && e.status === 422 && e.code === 'KEYSET_MISMATCH',
     );
   });
+
+  it('a job whose every output was withheld: its result answers 200 with no outputs (not 410), and decodes as withheld', async () => {
+    // one released metric, a correlation over groups: a total over groups with a suppressed group is withheld whole
+    const columns = {
+      rid: { type: 'id', description: 'row id' },
+      cat: { type: 'category', values: ['a', 'b', 'c'], description: 'category' },
+      x: { type: 'number', min: 0, max: 100, description: 'value' },
+    };
+    const sc = {
+      id: 'all-withheld',
+      title: 'all withheld',
+      sector: 'test',
+      description: 'one correlation over groups, one group below the minimum size',
+      inputs: { p: { description: 'rows', columns } },
+      params: {},
+      metrics: [
+        { name: 'n', agg: 'count', role: 'p', by: ['p.cat'], release: false, description: 'rows per category' },
+        { name: 't', agg: 'sum', of: 'p.x', by: ['p.cat'], release: false, description: 'x per category' },
+        { name: 'r', agg: 'correlation', of: ['n', 't'], description: 'count against total over categories' },
+      ],
+      release: { minGroupSize: 5 },
+    } as unknown as Scenario;
+    assert.equal((await call(s.url, 'POST', '/scenarios', { token: consumer, body: sc })).status, 201);
+    const reg = await call(s.url, 'POST', '/datasets', {
+      token: provider,
+      body: {
+        name: 'few in c',
+        description: 'category c has two rows',
+        columns,
+        policy: {
+          consumers: ['*'],
+          purposes: ['research'],
+          aggregations: ['count', 'sum', 'correlation'],
+          rowLevel: false,
+          minGroupSize: 5,
+          epsilonBudget: null,
+          expiresAt: null,
+        },
+      },
+    });
+    assert.equal(reg.status, 201, reg.text);
+    // 20 rows in a, 12 in b, 2 in c (below 5): c is suppressed, so the correlation over a, b, c is withheld
+    const rows: Row[] = Array.from({ length: 34 }, (_, i) => ({ rid: `r${i}`, cat: i < 20 ? 'a' : i < 32 ? 'b' : 'c', x: (i * 7) % 100 }));
+    const imp = await call(s.url, 'POST', `/datasets/${reg.body.id}/rows`, {
+      token: provider,
+      raw: toCsv(Object.keys(columns), rows),
+      headers: { 'content-type': 'text/csv' },
+    });
+    assert.equal(imp.status, 200, imp.text);
+    await generateKeyFile(join(dir, 'withheld.keys'), keyRequirements(sc));
+    const keys = readKeyFile(join(dir, 'withheld.keys'));
+    const client = new DataspaceClient({ url: s.url, token: consumer });
+    const id = String((await submitJob(client, keys, sc, { scenario: sc.id, bindings: { p: reg.body.id }, purpose: 'research' })).id);
+    const st = await waitForJob(client, id, undefined, 200, 180_000);
+    assert.equal(st.status, 'completed', JSON.stringify(st.error));
+    const raw = await call(s.url, 'GET', `/jobs/${id}/result`, { token: consumer });
+    assert.equal(raw.status, 200, raw.text);
+    assert.deepEqual(raw.body.outputs, {});
+    const doc = await fetchResult(client, id, keys);
+    assert.equal(doc.metrics.r, null);
+    assert.deepEqual(evaluateReference(sc, {}, { p: rows }, { minGroupSize: 5 }).metrics.r, null);
+  });
+
+  it('progress from many providers at once: every report is kept (the job row is locked while one is merged)', async () => {
+    // Each report reads the job's progress, merges its role and writes it back. Unlocked, on PostgreSQL two
+    // reports read the same progress and the second write drops the first role's (seen in CI: a completed job
+    // whose second provider still read "pending"). Twelve at once, straight to the gateway.
+    const id = `lost-update-${Date.now()}`;
+    const roles = Array.from({ length: 12 }, (_, i) => `r${i}`);
+    await s.dataSource.getRepository(JobEntity).insert({
+      id,
+      scenarioId: 'water-district-consumption',
+      scenarioVersion: 1,
+      consumerId: 'nobody',
+      keysetId: 'none',
+      purpose: 'public-service',
+      bindings: {},
+      params: {},
+      plan: null,
+      status: 'encrypting',
+      progress: { stage: 'encrypting', providers: Object.fromEntries(roles.map((r) => [r, { status: 'pending' }])) },
+      error: null,
+      resultMeta: null,
+      epsilon: 0,
+      idempotencyKey: null,
+      day: new Date().toISOString().slice(0, 10),
+    } as never);
+    try {
+      const gateway = s.app.get(ConnectorGateway);
+      await Promise.all(roles.map((r, i) => gateway.reportProgress(id, r, { status: 'encrypted', ciphertexts: i + 1 })));
+      const j = await s.dataSource.getRepository(JobEntity).findOneByOrFail({ id });
+      const providers = (j.progress as { providers: Record<string, { status: string; ciphertexts?: number }> }).providers;
+      assert.deepEqual(
+        roles.map((r) => providers[r]),
+        roles.map((_, i) => ({ status: 'encrypted', ciphertexts: i + 1 })),
+      );
+    } finally {
+      await s.dataSource.getRepository(JobEntity).delete({ id });
+    }
+  });
 });
 
 describe('keysets: size limit', () => {
@@ -236,42 +336,5 @@ describe('jobs: a result is kept for RESULT_RETENTION_MS, then deleted; the job 
     assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: id }), 0);
     // the job itself, and what the ledger says of it, stay
     assert.equal((await call(s.url, 'GET', `/jobs/${id}`, { token: consumer })).body.status, 'completed');
-  });
-  it('progress from many providers at once: every report is kept (the job row is locked while one is merged)', async () => {
-    // Each report reads the job's progress, merges its role and writes it back. Unlocked, on PostgreSQL two
-    // reports read the same progress and the second write drops the first role's (seen in CI: a completed job
-    // whose second provider still read "pending"). Twelve at once, straight to the gateway.
-    const id = `lost-update-${Date.now()}`;
-    const roles = Array.from({ length: 12 }, (_, i) => `r${i}`);
-    await s.dataSource.getRepository(JobEntity).insert({
-      id,
-      scenarioId: 'water-district-consumption',
-      scenarioVersion: 1,
-      consumerId: 'nobody',
-      keysetId: 'none',
-      purpose: 'public-service',
-      bindings: {},
-      params: {},
-      plan: null,
-      status: 'encrypting',
-      progress: { stage: 'encrypting', providers: Object.fromEntries(roles.map((r) => [r, { status: 'pending' }])) },
-      error: null,
-      resultMeta: null,
-      epsilon: 0,
-      idempotencyKey: null,
-      day: new Date().toISOString().slice(0, 10),
-    } as never);
-    try {
-      const gateway = s.app.get(ConnectorGateway);
-      await Promise.all(roles.map((r, i) => gateway.reportProgress(id, r, { status: 'encrypted', ciphertexts: i + 1 })));
-      const j = await s.dataSource.getRepository(JobEntity).findOneByOrFail({ id });
-      const providers = (j.progress as { providers: Record<string, { status: string; ciphertexts?: number }> }).providers;
-      assert.deepEqual(
-        roles.map((r) => providers[r]),
-        roles.map((_, i) => ({ status: 'encrypted', ciphertexts: i + 1 })),
-      );
-    } finally {
-      await s.dataSource.getRepository(JobEntity).delete({ id });
-    }
   });
 });
