@@ -14,10 +14,10 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer, r
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { readKeyFile } from '#sdk';
 import { type Row, type Scenario, compareResult, evaluateReference } from '#scenario';
 import { type CliRun, runCli, startCli } from './support/cli.js';
+import { dropRunState } from './support/cleanup.js';
 
 const DISTRICTS = ['shinan', 'shibei', 'licang'];
 
@@ -168,16 +168,7 @@ describe('dataspace CLI end to end (subprocesses)', { timeout: 240_000 }, () => 
   after(async () => {
     await proxy?.close();
     await server?.stop();
-    const r = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
-    try {
-      await r.connect();
-      const keys = await r.keys(`${prefix}:*`);
-      for (let i = 0; i < keys.length; i += 500) await r.del(...keys.slice(i, i + 500));
-    } catch {
-      // an autostarted Redis stopped with the server
-    } finally {
-      r.disconnect();
-    }
+    await dropRunState({ databaseUrl: env.DATABASE_URL, schemas: [env.DATABASE_SCHEMA], redisUrl: env.REDIS_URL, queuePrefix: prefix });
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -10,6 +10,7 @@ import { builtinScenario, datasetDocumentFor, evaluateReference, generateRoleRow
 import { freePort, serveProcess as serve } from './support/cli.js';
 import { call } from './support/env.js';
 import { toCsv } from './support/data.js';
+import { dropRunState } from './support/cleanup.js';
 
 describe('a provider connector deployed apart: its own database, HTTP and queues only', { timeout: 300_000 }, () => {
   let dir: string;
@@ -49,6 +50,12 @@ describe('a provider connector deployed apart: its own database, HTTP and queues
   after(async () => {
     await connector?.kill();
     await broker?.kill();
+    await dropRunState({
+      databaseUrl: process.env.DATABASE_URL,
+      schemas: [`broker_${run}`, `connector_${run}`],
+      redisUrl: process.env.REDIS_URL,
+      queuePrefix: `dsdist-${run}`,
+    });
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -99,10 +106,6 @@ describe('a provider connector deployed apart: its own database, HTTP and queues
       assert.equal(Number((await c.query('SELECT COUNT(*) AS n FROM jobs'))[0].n), 0, 'no job state at the connector');
       assert.equal(Number((await b.query('SELECT COUNT(*) AS n FROM jobs'))[0].n), 1);
     } finally {
-      if (process.env.DATABASE_URL) {
-        await b.query(`DROP SCHEMA IF EXISTS "broker_${run}" CASCADE`).catch(() => undefined);
-        await c.query(`DROP SCHEMA IF EXISTS "connector_${run}" CASCADE`).catch(() => undefined);
-      }
       await b.destroy();
       await c.destroy();
     }

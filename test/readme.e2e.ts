@@ -14,8 +14,8 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { type CliRun, freePort, runCli, startCli } from './support/cli.js';
+import { dropRunState } from './support/cleanup.js';
 
 const ROOT = new URL('../../', import.meta.url);
 
@@ -58,16 +58,7 @@ describe('the README walk-through, as written', { timeout: 600_000 }, () => {
 
   after(async () => {
     await server?.stop();
-    const r = new Redis(env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
-    try {
-      await r.connect();
-      const keys = await r.keys(`${prefix}:*`);
-      for (let i = 0; i < keys.length; i += 500) await r.del(...keys.slice(i, i + 500));
-    } catch {
-      // an autostarted Redis stopped with the server
-    } finally {
-      r.disconnect();
-    }
+    await dropRunState({ databaseUrl: env.DATABASE_URL, schemas: [env.DATABASE_SCHEMA], redisUrl: env.REDIS_URL, queuePrefix: prefix });
     rmSync(dir, { recursive: true, force: true });
   });
 

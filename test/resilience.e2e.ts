@@ -10,6 +10,7 @@ import { builtinScenario, datasetDocumentFor, evaluateReference, generateRoleRow
 import { type ServeProcess as Proc, freePort, serveProcess as serve } from './support/cli.js';
 import { call } from './support/env.js';
 import { toCsv } from './support/data.js';
+import { dropRunState } from './support/cleanup.js';
 
 function redis(port: number, dir: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
@@ -108,6 +109,8 @@ describe('resilience: crashes and restarts lose no accepted job', { timeout: 600
     await prov?.kill();
     await api?.kill();
     redisProc?.kill('SIGKILL');
+    // the queue keys lived in the Redis this test started; its schema is in the shared PostgreSQL
+    await dropRunState({ databaseUrl: env.DATABASE_URL, schemas: [env.DATABASE_SCHEMA] });
     rmSync(dir, { recursive: true, force: true });
   });
 

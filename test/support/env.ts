@@ -6,6 +6,7 @@ import { loadConfig, type AppConfig } from '#platform';
 import { isPostgresUrl } from '#persistence';
 import { startServer, type ServerHandle } from '../../apps/cli/src/server.js';
 import type { AppName } from '../../apps/cli/src/apps.js';
+import { dropRunState } from './cleanup.js';
 
 /**
  * An isolated environment per test run: its own data dir, its own BullMQ key prefix and, on PostgreSQL,
@@ -43,15 +44,13 @@ export async function startTestServer(
     ...server,
     adminToken,
     cleanup: async () => {
-      const schema = config.DATABASE_SCHEMA;
-      if (schema && server.dataSource.isInitialized)
-        await server.dataSource.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
       await server.close();
-      const { Redis } = await import('ioredis');
-      const r = new Redis(config.REDIS_URL);
-      const keys = await r.keys(`${config.QUEUE_PREFIX}:*`);
-      for (let i = 0; i < keys.length; i += 500) await r.del(...keys.slice(i, i + 500));
-      r.disconnect();
+      await dropRunState({
+        databaseUrl: config.DATABASE_URL,
+        schemas: [config.DATABASE_SCHEMA],
+        redisUrl: config.REDIS_URL,
+        queuePrefix: config.QUEUE_PREFIX,
+      });
       rmSync(config.dataDir, { recursive: true, force: true });
     },
   };
