@@ -9,6 +9,10 @@ import {
   ConnectorBindingPostgres1796600000000,
   ConnectorBindingSqlite1796600000000,
 } from './migrations/1796600000000-connector-binding.js';
+import {
+  JobsStatusUpdatedPostgres1796700000000,
+  JobsStatusUpdatedSqlite1796700000000,
+} from './migrations/1796700000000-jobs-status-updated.js';
 
 export interface DatabaseConfig {
   /** `postgres://...` for PostgreSQL; otherwise SQLite under `dataDir`. */
@@ -31,7 +35,11 @@ export function dataSourceOptions(cfg: DatabaseConfig): DataSourceOptions {
       url: cfg.databaseUrl,
       schema: cfg.schema,
       entities: ALL_ENTITIES,
-      migrations: [InitialPostgres1764200000000, ConnectorBindingPostgres1796600000000] as (new () => MigrationInterface)[],
+      migrations: [
+        InitialPostgres1764200000000,
+        ConnectorBindingPostgres1796600000000,
+        JobsStatusUpdatedPostgres1796700000000,
+      ] as (new () => MigrationInterface)[],
       migrationsRun: false,
       synchronize: false,
       logging: false,
@@ -45,7 +53,11 @@ export function dataSourceOptions(cfg: DatabaseConfig): DataSourceOptions {
     type: 'better-sqlite3',
     database: file,
     entities: ALL_ENTITIES,
-    migrations: [InitialSqlite1764200000000, ConnectorBindingSqlite1796600000000] as (new () => MigrationInterface)[],
+    migrations: [
+      InitialSqlite1764200000000,
+      ConnectorBindingSqlite1796600000000,
+      JobsStatusUpdatedSqlite1796700000000,
+    ] as (new () => MigrationInterface)[],
     migrationsRun: false,
     synchronize: false,
     logging: false,

@@ -81,6 +81,8 @@ export class KeysetEntity {
 
 @Entity('jobs')
 @Index(['consumerId', 'idempotencyKey'], { unique: true })
+// the result-retention sweep: completed jobs that ended before a cutoff (migration 1796700000000)
+@Index('IDX_jobs_status_updated_at', ['status', 'updatedAt'])
 export class JobEntity {
   @PrimaryColumn('varchar', { length: 64 }) id!: string;
   @Column('varchar', { name: 'scenario_id', length: 100 }) scenarioId!: string;
