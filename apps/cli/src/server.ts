@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
+import { lowerThisProcess, setBackgroundNice } from '#he-core';
 import { openDatabase, privateDir } from '#persistence';
 import {
   type AppConfig,
@@ -47,6 +48,9 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   logger.debug({ config: maskedConfig(config) }, 'configuration');
   privateDir(config.dataDir); // 0700: it holds the admin token, the ledger key and (SQLite) every row
+  // background work (HE and PSI threads; a process that serves only workers) yields the CPU to API reads
+  setBackgroundNice(config.BACKGROUND_NICE);
+  if (opts.apps.every((a) => a === 'worker')) lowerThisProcess(config.BACKGROUND_NICE);
   const redis = await ensureRedis(config.REDIS_URL, config.dataDir, config.REDIS_AUTOSTART, say);
   const warning = await evictionPolicyWarning(config.REDIS_URL);
   if (warning) logger.warn(warning);

@@ -44,3 +44,4 @@ export { HeEngine, type Ct, type PublicKeyHandle, type SecretKeyHandle } from '.
 export { BfvEngine, bfvStepsForWidth, type BfvCt } from './bfv.js';
 export { HePool } from './pool.js';
 export { runHeBench, NATIVE_SEAL_US } from './bench.js';
+export { setBackgroundNice, backgroundNice, lowerThisThread, lowerThisProcess } from './priority.js';

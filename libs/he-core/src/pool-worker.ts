@@ -3,13 +3,16 @@
  * BFV), and keysets cached by fingerprint so multi-megabyte Galois keys cross the thread boundary once.
  * @module
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { BfvEngine } from './bfv.js';
 import { HeEngine } from './engine.js';
 import { HeError } from './errors.js';
 import { decodeAnyPublicKeyset, decodeAnySecretKeyset, type PublicKeyset, type SecretKeyset } from './keyset.js';
 import { paramsId, type AnyHeParams, type BfvParams, type HeParams } from './params.js';
 import type { KeysetRef, PoolRequest, PoolResponse, PoolResult, PoolTask } from './pool-protocol.js';
+import { lowerThisThread } from './priority.js';
+
+lowerThisThread((workerData as { nice?: number } | null)?.nice ?? 0);
 
 const engines = new Map<string, Promise<HeEngine | BfvEngine>>();
 const publicKeysets = new Map<string, PublicKeyset<AnyHeParams>>();

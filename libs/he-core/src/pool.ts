@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { HeError, isHeErrorCode } from './errors.js';
+import { backgroundNice } from './priority.js';
 import { decodeAnyPublicKeyset, decodeAnySecretKeyset } from './keyset.js';
 import type { KeysetRef, PoolRequest, PoolResponse, PoolResult, PoolTask } from './pool-protocol.js';
 
@@ -22,7 +23,7 @@ class PoolThread {
   dead = false;
   online = false;
   constructor(onDeath: (t: PoolThread, e: Error) => void) {
-    this.worker = new Worker(new URL('./pool-worker.js', import.meta.url));
+    this.worker = new Worker(new URL('./pool-worker.js', import.meta.url), { workerData: { nice: backgroundNice() } });
     this.worker.once('online', () => {
       this.online = true;
     });

@@ -106,6 +106,11 @@ const schema = z.object({
     .int()
     .min(1000)
     .default(7 * 24 * 3600 * 1000),
+  /**
+   * CPU priority (nice, 0..19) of background work: HE and PSI threads, and the whole of a process that serves only
+   * `worker`. An API read then waits less behind a job for a CPU; 0 runs everything at the process's priority.
+   */
+  BACKGROUND_NICE: z.coerce.number().int().min(0).max(19).default(10),
   /** Start a local redis-server when nothing answers on REDIS_URL. */
   REDIS_AUTOSTART: z
     .enum(['true', 'false'])

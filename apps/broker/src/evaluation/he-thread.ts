@@ -1,6 +1,9 @@
 /** Entry of a broker HE worker thread: one SEAL instance per thread (SEAL is single-threaded). */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { lowerThisThread } from '#he-core';
 import { runHeTask, type HeTask } from './he-task.js';
+
+lowerThisThread((workerData as { nice?: number } | null)?.nice ?? 0);
 
 parentPort!.on('message', (msg: { id: number; task: HeTask }) => {
   runHeTask(msg.task).then(

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { backgroundNice } from '#he-core';
 import type { HeTask, HeTaskResult } from './he-task.js';
 
 export class HeTaskError extends Error {
@@ -36,7 +37,7 @@ export class HeThreads {
   constructor(readonly size: number = Math.max(1, availableParallelism())) {}
 
   private spawn(): Worker {
-    const w = new Worker(new URL('./he-thread.js', import.meta.url));
+    const w = new Worker(new URL('./he-thread.js', import.meta.url), { workerData: { nice: backgroundNice() } });
     w.on('message', (msg: { id: number; result?: HeTaskResult; error?: { message: string; code?: string } }) => {
       const cur = this.pending.get(w);
       this.pending.delete(w);

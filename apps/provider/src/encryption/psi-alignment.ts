@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { backgroundNice } from '#he-core';
 import type { ConnectorPort } from '#contracts';
 
 /**
@@ -59,7 +60,7 @@ class ThreadParty {
   >();
 
   constructor(sessionId: string) {
-    this.worker = new Worker(new URL('./psi-thread.js', import.meta.url), { workerData: { sessionId } });
+    this.worker = new Worker(new URL('./psi-thread.js', import.meta.url), { workerData: { sessionId, nice: backgroundNice() } });
     this.worker.on('message', (m: { id: number; points?: Uint8Array; ids?: string[]; error?: string }) => {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);

@@ -3,7 +3,10 @@
  * connector's event loop (queue lock renewals, HTTP). The secret scalar lives and dies in this thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { lowerThisThread } from '#he-core';
 import { PsiParty } from '#psi';
+
+lowerThisThread((workerData as { nice?: number }).nice ?? 0);
 
 type Msg =
   | { id: number; op: 'blind'; ids: string[] }
