@@ -9,18 +9,16 @@ import { HeEngine, type HeParams, paramsId, type SecretKeyset } from '#he-core';
 import { httpLedgerSource, verifyLedger } from '../../apps/cli/src/commands/ledger.js';
 import type { Report } from './report.js';
 import {
-  type EvaluationMeta,
   type ResultDocument,
   type Scenario,
   builtinScenario,
   catalogPurpose,
   compareResult,
   datasetDocumentFor,
-  decodeResult,
   evaluateReference,
   generateRoleRows,
 } from '#scenario';
-import { ApiError, type DataspaceClient, type EncryptedResult, TERMINAL, type JobStatus, publishKeyset } from '#sdk';
+import { ApiError, type DataspaceClient, type EncryptedResult, TERMINAL, type JobStatus, decryptResult, publishKeyset } from '#sdk';
 import { getRetrying, submit } from './jobs.js';
 import { catalogRows, consumerKeys, importRows, localPlan, registerCatalogDataset } from './system.js';
 
@@ -210,24 +208,12 @@ export class JobDriver {
     if (!acc.ok) rec.problem = acc.problems[0]?.message ?? 'result differs from the plaintext reference';
   }
 
-  /** As bench/lib/jobs.ts decryptResult (the SDK's fetchResult), with the engine kept per parameter set. */
+  /** The SDK's decryptResult, with one engine kept per parameter set. */
   private async decrypt(r: EncryptedResult, keys: SecretKeyset): Promise<ResultDocument> {
-    if (r.keyset !== keys.publicKeyset.fingerprint) throw new Error('the result was encrypted for another keyset');
     const params = r.plan.params as unknown as HeParams;
     const key = paramsId(params as never);
     let p = this.engines.get(key);
     if (!p) this.engines.set(key, (p = HeEngine.create(params)));
-    const engine = await p;
-    const sk = engine.useSecretKeyset(keys);
-    const decrypted: Record<string, Float64Array> = {};
-    for (const [oid, b64] of Object.entries(r.outputs))
-      decrypted[oid] = engine.scope(() => engine.decrypt(sk, engine.load(new Uint8Array(Buffer.from(b64, 'base64')))));
-    const meta: EvaluationMeta = { suppressedGroups: r.meta?.suppressedGroups ?? {}, epsilonSpent: r.meta?.epsilonSpent ?? 0 };
-    return decodeResult(r.plan, decrypted, meta, {
-      job: r.job,
-      version: r.version,
-      rows: r.meta?.rows ?? {},
-      missingKeys: r.meta?.missingKeys ?? {},
-    });
+    return decryptResult(r, keys, await p);
   }
 }

@@ -4,9 +4,9 @@
  * 'evaluating' and 'completed'), then the encrypted result fetched and decrypted locally.
  * Stage boundaries are the first poll that shows a status, so each is late by up to one poll.
  */
-import { HeEngine, type HeParams, type SecretKeyset } from '#he-core';
-import { type EvaluationMeta, type Plan, type ResultDocument, decodeResult } from '#scenario';
-import { ApiError, type DataspaceClient, type EncryptedResult, type JobStatus, TERMINAL, publishKeyset } from '#sdk';
+import type { SecretKeyset } from '#he-core';
+import type { Plan, ResultDocument } from '#scenario';
+import { ApiError, type DataspaceClient, type EncryptedResult, type JobStatus, TERMINAL, decryptResult, publishKeyset } from '#sdk';
 import { QueueName } from '#contracts';
 import type { QueueService } from '#platform';
 
@@ -64,28 +64,6 @@ export async function submit(client: DataspaceClient, keyset: string, req: JobRe
   const body = { scenario: req.scenario, bindings: req.bindings, keyset, purpose: req.purpose, params: req.params ?? {} };
   const r = await client.post<{ id: string }>('jobs', body);
   return r.id;
-}
-
-/** Decrypts and decodes a fetched result exactly as the SDK's `fetchResult` does. */
-export async function decryptResult(r: EncryptedResult, keys: SecretKeyset): Promise<ResultDocument> {
-  if (r.keyset !== keys.publicKeyset.fingerprint) throw new Error('the result was encrypted for another keyset');
-  const engine = await HeEngine.create(r.plan.params as unknown as HeParams);
-  try {
-    const sk = engine.useSecretKeyset(keys);
-    const decrypted: Record<string, Float64Array> = {};
-    for (const [oid, b64] of Object.entries(r.outputs)) {
-      decrypted[oid] = engine.scope(() => engine.decrypt(sk, engine.load(new Uint8Array(Buffer.from(b64, 'base64')))));
-    }
-    const meta: EvaluationMeta = { suppressedGroups: r.meta?.suppressedGroups ?? {}, epsilonSpent: r.meta?.epsilonSpent ?? 0 };
-    return decodeResult(r.plan, decrypted, meta, {
-      job: r.job,
-      version: r.version,
-      rows: r.meta?.rows ?? {},
-      missingKeys: r.meta?.missingKeys ?? {},
-    });
-  } finally {
-    engine.dispose();
-  }
 }
 
 interface LedgerEvent {

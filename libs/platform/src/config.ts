@@ -108,9 +108,11 @@ const schema = z.object({
     .default(7 * 24 * 3600 * 1000),
   /**
    * CPU priority (nice, 0..19) of background work: HE and PSI threads, and the whole of a process that serves only
-   * `worker`. An API read then waits less behind a job for a CPU; 0 runs everything at the process's priority.
+   * `worker`, so that on a host of its own an API read waits less behind a job for a CPU. 0 (the default) runs
+   * everything at the process's priority: on a host shared with other work, lowered workers also yield to it
+   * (BENCHMARKS.md, "Load": not shown to help on the shared benchmark machine).
    */
-  BACKGROUND_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  BACKGROUND_NICE: z.coerce.number().int().min(0).max(19).default(0),
   /** Start a local redis-server when nothing answers on REDIS_URL. */
   REDIS_AUTOSTART: z
     .enum(['true', 'false'])

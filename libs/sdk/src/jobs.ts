@@ -135,15 +135,23 @@ export interface EncryptedResult {
 
 /** Fetches the encrypted result, decrypts it locally with the secret key and decodes the result document. */
 export async function fetchResult(client: DataspaceClient, id: string, keys: SecretKeyset): Promise<ResultDocument> {
-  const r = await client.get<EncryptedResult>(`jobs/${encodeURIComponent(id)}/result`);
+  return decryptResult(await client.get<EncryptedResult>(`jobs/${encodeURIComponent(id)}/result`), keys);
+}
+
+/**
+ * Decrypts a fetched result with the secret key and decodes the result document. `engine`, when given, is one the
+ * caller keeps for the plan's parameters (a client decrypting many results creates a SEAL context once); it is
+ * left open. Otherwise one is created and disposed of here.
+ */
+export async function decryptResult(r: EncryptedResult, keys: SecretKeyset, engine?: HeEngine): Promise<ResultDocument> {
   if (r.keyset !== keys.publicKeyset.fingerprint)
-    throw new Error(`job ${id} was encrypted for keyset ${r.keyset.slice(0, 12)}…, not the one in this key file`);
-  const engine = await HeEngine.create(r.plan.params as unknown as HeParams);
-  const sk = engine.useSecretKeyset(keys);
+    throw new Error(`job ${r.job} was encrypted for keyset ${r.keyset.slice(0, 12)}…, not the one in this key file`);
+  const e = engine ?? (await HeEngine.create(r.plan.params as unknown as HeParams));
+  const sk = e.useSecretKeyset(keys);
   try {
     const decrypted: Record<string, Float64Array> = {};
     for (const [oid, b64] of Object.entries(r.outputs)) {
-      decrypted[oid] = engine.scope(() => engine.decrypt(sk, engine.load(new Uint8Array(Buffer.from(b64, 'base64')))));
+      decrypted[oid] = e.scope(() => e.decrypt(sk, e.load(new Uint8Array(Buffer.from(b64, 'base64')))));
     }
     const meta: EvaluationMeta = { suppressedGroups: r.meta?.suppressedGroups ?? {}, epsilonSpent: r.meta?.epsilonSpent ?? 0 };
     return decodeResult(r.plan, decrypted, meta, {
@@ -153,7 +161,7 @@ export async function fetchResult(client: DataspaceClient, id: string, keys: Sec
       missingKeys: r.meta?.missingKeys ?? {},
     });
   } finally {
-    engine.releaseKeys(sk);
-    engine.dispose();
+    e.releaseKeys(sk);
+    if (!engine) e.dispose();
   }
 }
