@@ -347,7 +347,7 @@ export function withInternalMetrics(scenario: Scenario): Scenario {
 
 /**
  * Laplace scale b (in the metric's units) of every released metric the plan adds noise to:
- * a `noise` node's slot scale times the read's factor (compile.ts `release`: scale = sens/ε/factor).
+ * a `noise` node's slot scale times the read's factor (compiler/gval.ts `release`: scale = sens/ε/factor).
  * Only plain values and histograms are read straight from one noisy output; noise under a
  * quotient, moments or correlation would need error propagation, which is refused here.
  */

@@ -1,7 +1,7 @@
 /**
  * Contribution bounding for a scenario's privacy unit (`release.privacyUnit`, docs/scenario-format.md,
  * "Privacy unit"), shared by the provider's encoding (compiler/encode.ts), the plan compiler's Laplace
- * sensitivities (compiler/compile.ts) and the plaintext reference (reference/evaluate.ts), so the three agree
+ * sensitivities (compiler/totals.ts) and the plaintext reference (reference/evaluate.ts), so the three agree
  * row for row.
  *
  * Construction: Wilson, Zhang, Lam, Desfontaines, Simmons-Marengo, Gipson, "Differentially Private SQL with

@@ -34,6 +34,19 @@ export const BLIND_BITS = 20;
  */
 export const PRIVATE_PARAM_BOUND = 2 ** 8;
 
+/** How far a Laplace sample of scale sens/ε can reach (LAPLACE_TAIL scales); 0 without noise (ε null). */
+export function laplaceTail(sens: number, epsilon: number | null): number {
+  return epsilon === null ? 0 : (LAPLACE_TAIL * sens) / epsilon;
+}
+
+/**
+ * The gain of a value whose worst case is `worst` (slot units at gain 1) and whose noise reaches `tail`: the largest
+ * power of two g with (worst + tail)·g <= VALUE_CAP.
+ */
+export function valueGain(worst: number, tail: number): number {
+  return pow2floor(VALUE_CAP / (worst + tail));
+}
+
 /** Largest power of two <= x (x > 0, finite): gains stay exact binary fractions, so decoding is exact. */
 export function pow2floor(x: number): number {
   if (!(x > 0) || !Number.isFinite(x)) throw new Error(`pow2floor needs a positive finite number, got ${x}`);

@@ -1,5 +1,5 @@
 /** The reads a decoding makes of the outputs (one place for every walk over a plan's `Read`s). */
-import type { MetricDecoding, Read } from './plan-types.js';
+import type { Condition, MetricDecoding, Read } from './plan-types.js';
 
 /**
  * Every per-group read of a metric's decoding, with whether its value is rounded to a count. A `rows`
@@ -24,4 +24,23 @@ export function decodingReads(d: MetricDecoding): { read: Read; round: boolean }
     case 'ratio':
       return [];
   }
+}
+
+/**
+ * Every output reaches the consumer as x + conj(x) + fill (circuit.ts, release hygiene): twice the value
+ * the circuit computed, so every read's factor is halved. Reads shared between decodings are halved once.
+ */
+export function halveReads(decodings: Record<string, MetricDecoding>, conditions: Condition[]): void {
+  const seen = new Set<Read>();
+  const half = (r: Read): void => {
+    if (!seen.has(r)) {
+      seen.add(r);
+      r.factor /= 2;
+    }
+  };
+  for (const d of new Set(Object.values(decodings))) {
+    for (const { read } of decodingReads(d)) half(read);
+    if (d.kind === 'rows') d.factor /= 2;
+  }
+  for (const c of conditions) if (c.jointCount) half(c.jointCount);
 }

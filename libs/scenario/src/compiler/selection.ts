@@ -72,7 +72,7 @@ export interface UnitContribution {
 }
 
 /**
- * The selection of a `minGroupSize` condition at ε per selection and δ (compile.ts, under `release.noise`).
+ * The selection of a `minGroupSize` condition at ε per selection and δ (compile.ts `chargeSelections`, under `release.noise`).
  *
  * With a privacy unit (stacked rows, `combine: 'sum'`), a unit moves up to L0 groups' counts by up to L∞ rows
  * each: the scale is L1/ε (L1 = `unit.l1`, the vector of noisy comparisons is then ε-DP, as the metrics' noise
