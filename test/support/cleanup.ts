@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { Redis } from 'ioredis';
+import { deleteKeysWithPrefix } from '#platform';
 
 /**
  * Drops what a test run left in the shared PostgreSQL and Redis: its schemas and every key under its queue prefix.
@@ -23,21 +23,5 @@ export async function dropRunState(opts: {
       await c.end().catch(() => undefined);
     }
   }
-  if (opts.queuePrefix) {
-    const r = new Redis(opts.redisUrl ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
-    r.on('error', () => undefined);
-    try {
-      await r.connect();
-      let cursor = '0';
-      do {
-        const [next, keys] = await r.scan(cursor, 'MATCH', `${opts.queuePrefix}:*`, 'COUNT', 1000);
-        if (keys.length) await r.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-    } catch {
-      // a Redis the test started has stopped with it, and its keys with it
-    } finally {
-      r.disconnect();
-    }
-  }
+  if (opts.queuePrefix) await deleteKeysWithPrefix(opts.redisUrl ?? 'redis://127.0.0.1:6379', opts.queuePrefix);
 }

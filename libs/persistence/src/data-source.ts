@@ -9,10 +9,7 @@ import {
   ConnectorBindingPostgres1796600000000,
   ConnectorBindingSqlite1796600000000,
 } from './migrations/1796600000000-connector-binding.js';
-import {
-  JobsStatusUpdatedPostgres1796700000000,
-  JobsStatusUpdatedSqlite1796700000000,
-} from './migrations/1796700000000-jobs-status-updated.js';
+import { JobsStatusUpdated1796700000000 } from './migrations/1796700000000-jobs-status-updated.js';
 
 export interface DatabaseConfig {
   /** `postgres://...` for PostgreSQL; otherwise SQLite under `dataDir`. */
@@ -38,7 +35,7 @@ export function dataSourceOptions(cfg: DatabaseConfig): DataSourceOptions {
       migrations: [
         InitialPostgres1764200000000,
         ConnectorBindingPostgres1796600000000,
-        JobsStatusUpdatedPostgres1796700000000,
+        JobsStatusUpdated1796700000000,
       ] as (new () => MigrationInterface)[],
       migrationsRun: false,
       synchronize: false,
@@ -56,7 +53,7 @@ export function dataSourceOptions(cfg: DatabaseConfig): DataSourceOptions {
     migrations: [
       InitialSqlite1764200000000,
       ConnectorBindingSqlite1796600000000,
-      JobsStatusUpdatedSqlite1796700000000,
+      JobsStatusUpdated1796700000000,
     ] as (new () => MigrationInterface)[],
     migrationsRun: false,
     synchronize: false,

@@ -131,3 +131,26 @@ function findOnPath(name: string): string | null {
   }
   return null;
 }
+
+/**
+ * Deletes every key under `prefix:` (a run's queues: the demo's session, a test's), SCAN by SCAN so Redis is never
+ * blocked by one KEYS over the whole keyspace. A Redis that does not answer (one the run started and stopped) has
+ * nothing left to delete: that is not an error.
+ */
+export async function deleteKeysWithPrefix(url: string, prefix: string): Promise<void> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length) await r.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } catch {
+    // no Redis any more
+  } finally {
+    r.disconnect();
+  }
+}

@@ -7,8 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { loadConfig } from '#platform';
+import { deleteKeysWithPrefix, loadConfig } from '#platform';
 import { APP_NAMES } from '../apps.js';
 import { type ServerHandle, startServer } from '../server.js';
 import type { DemoContext } from './runner.js';
@@ -42,20 +41,7 @@ export async function startDemoSession(say: (line: string) => void): Promise<Dem
     closed ??= (async () => {
       await server.close().catch(() => undefined);
       // An external Redis keeps the session's BullMQ keys; an autostarted one lived in `dir`.
-      const r = new Redis(server.config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-      try {
-        await r.connect();
-        let cursor = '0';
-        do {
-          const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-          if (keys.length) await r.del(...keys);
-          cursor = next;
-        } while (cursor !== '0');
-      } catch {
-        // no Redis any more (it was ours and stopped with the server): nothing to delete
-      } finally {
-        r.disconnect();
-      }
+      await deleteKeysWithPrefix(server.config.REDIS_URL, prefix);
       rmSync(dir, { recursive: true, force: true });
     })();
     return closed;
