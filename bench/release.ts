@@ -70,7 +70,7 @@ export async function benchRelease(ctx: BenchContext): Promise<void> {
     if (!r.ok) continue;
     const key = JSON.stringify(r.plan.params);
     if (!per.has(key)) {
-      const ms = await perOutputMs(r.plan.params as unknown as HeParams, runs);
+      const ms = await perOutputMs(r.plan.params, runs);
       per.set(key, ms);
       report.add({
         section: SR,
@@ -93,7 +93,7 @@ export async function benchRelease(ctx: BenchContext): Promise<void> {
     const r = compilePlan(s, params, { rowCounts: counts });
     if (!r.ok) continue;
     const plan = r.plan;
-    const engine = await HeEngine.create(plan.params as unknown as HeParams);
+    const engine = await HeEngine.create(plan.params);
     const ks = engine.generateKeyset({ galoisSteps: plan.galoisSteps, relin: plan.needsRelin });
     const pk = engine.usePublicKeyset(ks.publicKeyset);
     try {

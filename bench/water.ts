@@ -50,13 +50,13 @@ export async function benchWater(ctx: BenchContext, sizes: number[]): Promise<vo
   const purpose = catalogPurpose(ID);
   const keyCache = new Map<string, SecretKeyset>();
   const keysFor = async (plan: Plan): Promise<SecretKeyset> => {
-    const id = paramsId(plan.params as never);
+    const id = paramsId(plan.params);
     const known = keyCache.get(id);
     if (known) return known;
     const k = await consumerKeys(ctx.dir, plan, `water-${keyCache.size}`);
     report.add({
       section: S1,
-      name: `consumer key generation (once per keyset; ${paramsLabel(plan.params as never)})`,
+      name: `consumer key generation (once per keyset; ${paramsLabel(plan.params)})`,
       value: k.ms / 1000,
       unit: 's',
     });
@@ -137,7 +137,7 @@ export async function benchWater(ctx: BenchContext, sizes: number[]): Promise<vo
         section: S1,
         name: `n=${n}: ciphertexts uploaded`,
         value: prov.ciphertexts ?? NaN,
-        note: `${((prov.bytes ?? 0) / MiB).toFixed(1)} MiB; ${paramsLabel(plan.params as never)}`,
+        note: `${((prov.bytes ?? 0) / MiB).toFixed(1)} MiB; ${paramsLabel(plan.params)}`,
       });
       // issue 20: with provider-side aggregation (TOTALS layout) the job at 10^6 meters takes <= 5 s after import
       const targetS = n === 100_000 ? 10 : n === 1_000_000 ? 5 : undefined;

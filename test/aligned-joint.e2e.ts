@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HeEngine, type HeParams, type SecretKeyset } from '#he-core';
+import { HeEngine, type SecretKeyset } from '#he-core';
 import { DataspaceClient, generateKeyFile, keyRequirements, publishKeyset, readKeyFile, waitForJob } from '#sdk';
 import { type Plan, type Read, type Row, type Scenario, validateScenario } from '#scenario';
 import { decodingReads } from '../libs/scenario/src/compiler/reads.js';
@@ -156,7 +156,7 @@ describe('aligned joint groups: the broker, not the SDK, keeps a joint group und
     const r = await call(s.url, 'GET', `/jobs/${sub.body.id}/result`, { token: consumer });
     assert.equal(r.status, 200, r.text);
     const plan = r.body.plan as Plan;
-    const engine = await HeEngine.create(plan.params as unknown as HeParams);
+    const engine = await HeEngine.create(plan.params);
     const sk = engine.useSecretKeyset(keyCache.get(sc.id)!);
     try {
       const outputs: Record<string, Float64Array> = {};

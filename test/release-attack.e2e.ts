@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HeEngine, type Ct, type HeParams, type SecretKeyset } from '#he-core';
+import { HeEngine, type Ct, type SecretKeyset } from '#he-core';
 import { JobCiphertextEntity } from '#persistence';
 import { DataspaceClient, generateKeyFile, keyRequirements, readKeyFile, submitJob, waitForJob } from '#sdk';
 import { type Plan, type Row, type Scenario, encodeRole, evaluateCircuit, validateScenario } from '#scenario';
@@ -91,7 +91,7 @@ async function fetchAll(url: string, token: string, jobId: string, keys: SecretK
   const r = await call(url, 'GET', `/jobs/${jobId}/result`, { token });
   assert.equal(r.status, 200, r.text);
   const plan = r.body.plan as Plan;
-  const engine = await HeEngine.create(plan.params as unknown as HeParams);
+  const engine = await HeEngine.create(plan.params);
   const sk = engine.useSecretKeyset(keys);
   try {
     const outputs: Record<string, Float64Array> = {};
@@ -110,7 +110,7 @@ async function fetchAll(url: string, token: string, jobId: string, keys: SecretK
  * slot, bring it to the level with exact multiplications by the constant 1, apply the mask, decrypt.
  */
 async function maskError(plan: Plan, keys: SecretKeyset, mask: Float64Array, level: number): Promise<Float64Array> {
-  const engine = await HeEngine.create(plan.params as unknown as HeParams);
+  const engine = await HeEngine.create(plan.params);
   const pk = engine.usePublicKeyset(keys.publicKeyset);
   const sk = engine.useSecretKeyset(keys);
   try {

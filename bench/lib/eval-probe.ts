@@ -6,7 +6,7 @@
  */
 import type { DataSource } from 'typeorm';
 import { JobCiphertextEntity, JobDatasetEntity, JobEntity, KeysetEntity } from '#persistence';
-import { HeEngine, decodePublicKeyset, type HeParams } from '#he-core';
+import { HeEngine, decodePublicKeyset } from '#he-core';
 import type { Plan } from '#scenario';
 import { runHeTask } from '../../apps/broker/src/evaluation/he-task.js';
 
@@ -43,7 +43,7 @@ export async function probeEvaluation(ds: DataSource, jobId: string): Promise<Ev
   t = performance.now();
   const pub = decodePublicKeyset(pkBytes);
   const keysetDecodeMs = performance.now() - t;
-  const engine = await HeEngine.create(plan.params as unknown as HeParams);
+  const engine = await HeEngine.create(plan.params);
   try {
     t = performance.now();
     engine.releaseKeys(engine.usePublicKeyset(pub));

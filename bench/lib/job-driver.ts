@@ -5,7 +5,7 @@
  * evaluator (the accuracy table of docs/scenario-format.md, as bench/water.ts checks). A 429 from admission
  * control is counted and retried after its Retry-After, never counted as a job.
  */
-import { HeEngine, type HeParams, paramsId, type SecretKeyset } from '#he-core';
+import { HeEngine, paramsId, type SecretKeyset } from '#he-core';
 import { httpLedgerSource, verifyLedger } from '../../apps/cli/src/commands/ledger.js';
 import type { Report } from './report.js';
 import {
@@ -210,8 +210,8 @@ export class JobDriver {
 
   /** The SDK's decryptResult, with one engine kept per parameter set. */
   private async decrypt(r: EncryptedResult, keys: SecretKeyset): Promise<ResultDocument> {
-    const params = r.plan.params as unknown as HeParams;
-    const key = paramsId(params as never);
+    const params = r.plan.params;
+    const key = paramsId(params);
     let p = this.engines.get(key);
     if (!p) this.engines.set(key, (p = HeEngine.create(params)));
     return decryptResult(r, keys, await p);

@@ -123,7 +123,7 @@ const name = z.string().min(1).max(1000);
  */
 const heParams = z.strictObject({
   scheme: z.literal('ckks'),
-  polyModulusDegree: z.number().int().positive(),
+  polyModulusDegree: z.union([z.literal(8192), z.literal(16384)]),
   coeffModulusBits: z.array(z.number().int().positive()).min(1),
   scaleBits: z.number().int().positive(),
 });

@@ -132,4 +132,13 @@ describe('readJobRecord', () => {
     );
     assert.throws(() => readJobRecord({ id: 'j3', status: 'queued', plan: null }), JobRecordError);
   });
+
+  it("refuses CKKS parameters #he-core has no engine for (the plan's params are he-core's HeParams)", () => {
+    const plan = storedPlan() as { params: { polyModulusDegree: number } };
+    plan.params.polyModulusDegree = 4096;
+    assert.throws(
+      () => readJobRecord({ id: 'j4', status: 'queued', plan }),
+      (e: unknown) => e instanceof JobRecordError && e.details.some((d) => d.path === '$.plan.params.polyModulusDegree'),
+    );
+  });
 });

@@ -1,5 +1,5 @@
 import { TERMINAL_JOB_STATUSES } from '#contracts';
-import { HeEngine, type HeParams, type SecretKeyset } from '#he-core';
+import { HeEngine, type SecretKeyset } from '#he-core';
 import { type EvaluationMeta, type ParamValues, type Plan, type ResultDocument, type Scenario, decodeResult } from '#scenario';
 import { type DataspaceClient } from './client.js';
 import { publicKeysetBytes } from './keys.js';
@@ -146,7 +146,7 @@ export async function fetchResult(client: DataspaceClient, id: string, keys: Sec
 export async function decryptResult(r: EncryptedResult, keys: SecretKeyset, engine?: HeEngine): Promise<ResultDocument> {
   if (r.keyset !== keys.publicKeyset.fingerprint)
     throw new Error(`job ${r.job} was encrypted for keyset ${r.keyset.slice(0, 12)}…, not the one in this key file`);
-  const e = engine ?? (await HeEngine.create(r.plan.params as unknown as HeParams));
+  const e = engine ?? (await HeEngine.create(r.plan.params));
   const sk = e.useSecretKeyset(keys);
   try {
     const decrypted: Record<string, Float64Array> = {};

@@ -71,7 +71,7 @@ export function keyRequirements(
     if (!r.ok) throw new Error(`scenario ${s.id} cannot be planned: ${r.errors[0]?.message ?? 'unknown reason'}`);
     plan = r.plan;
   }
-  const p = plan.params as unknown as HeParams;
+  const p = plan.params;
   return {
     params: p,
     galoisSteps: [...new Set([...allPowerOfTwoSteps(plan.slots), ...plan.galoisSteps])].sort((a, b) => a - b),

@@ -34,7 +34,7 @@ export async function runHeTask(task: HeTask): Promise<HeTaskResult> {
       return { kind: 'reduce' as const, ct: engine.save(reduceChunks(engine as never, cts) as Ct) };
     });
   }
-  const engine = await engineFor(task.plan.params as unknown as HeParams);
+  const engine = await engineFor(task.plan.params);
   const pk = engine.usePublicKeyset(decodePublicKeyset(task.publicKeyset));
   try {
     return engine.scope(() => {

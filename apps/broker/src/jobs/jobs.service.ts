@@ -191,7 +191,7 @@ export class JobsService {
     // Keyset: the consumer's own, with the plan's parameters, rotation steps and relinearisation keys.
     const ks = await this.keysets.get(input.keyset);
     if (ks.consumerId !== consumer.id) throw new AppError('FORBIDDEN', 'the keyset belongs to another participant');
-    const want = heParamsId(plan.params as never);
+    const want = heParamsId(plan.params);
     if (ks.paramsId !== want)
       details.push({
         path: '$.keyset',
@@ -389,6 +389,8 @@ export class JobsService {
         keysetId: p.input.keyset,
         purpose: p.input.purpose,
         bindings: p.input.bindings,
+        // TypeORM's insert type (QueryDeepPartialEntity) refuses null inside JSON columns: the plan was built by the
+        // compiler as a `Plan` and is parsed again with `planSchema` wherever it is read (`readJobRecord`)
         params: p.input.params as never,
         plan: p.plan as never,
         status: INITIAL_JOB_STATUS,

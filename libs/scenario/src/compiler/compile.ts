@@ -6,11 +6,11 @@
  * reads and the noisy selections' charge.
  */
 import type { ParamValues, Scenario } from '../types.js';
-import type { CircuitNode, CompileContext, CompileResult, Condition, OutputSpec, Plan, PlanError, PlanHeParams } from './plan-types.js';
+import type { CircuitNode, CompileContext, CompileResult, Condition, OutputSpec, Plan, PlanError } from './plan-types.js';
 import { selectionCharge, selectionFor } from './selection.js';
 import { halveReads } from './reads.js';
 import { stepsForWidth } from './layout.js';
-import { HeError, ckksParamsForDepth } from '#he-core';
+import { HeError, type HeParams, ckksParamsForDepth } from '#he-core';
 import { CompileError, DEFAULT_ROW_BOUND, Scope, alignKeysOf } from './scope.js';
 import { PlanBuilder } from './builder.js';
 import { MetricCompiler } from './metrics.js';
@@ -22,9 +22,9 @@ export { DEFAULT_ROW_BOUND };
  * explains the prime sizes: a 2-prime base level for headroom, small rescale primes so key-switching
  * noise stays below encryption noise), or null when no preset at 128-bit security is deep enough.
  */
-export function planParamsForDepth(depth: number): PlanHeParams | null {
+export function planParamsForDepth(depth: number): HeParams | null {
   try {
-    return ckksParamsForDepth(Math.max(1, depth)) as PlanHeParams;
+    return ckksParamsForDepth(Math.max(1, depth));
   } catch (e) {
     if (e instanceof HeError && e.code === 'DEPTH_EXCEEDED') return null;
     throw e;

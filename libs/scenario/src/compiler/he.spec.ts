@@ -10,7 +10,7 @@ import { validateScenario } from '../validate/index.js';
 import { creditScore, drainage, elderly, evCharging, tariff, waterExample } from '../validate/examples.fixture.js';
 import { evaluateReference } from '../reference/index.js';
 import { compilePlan } from './compile.js';
-import type { PlanHeParams } from './plan-types.js';
+import type { HeParams } from '#he-core';
 import {
   catalogCase,
   compareMetrics,
@@ -34,7 +34,7 @@ interface HeEngineLike extends TestEngine<unknown, unknown, unknown> {
   useSecretKeyset(sk: unknown): unknown;
 }
 interface HeCoreLike {
-  HeEngine: { create(p: PlanHeParams): HeEngineLike | Promise<HeEngineLike> };
+  HeEngine: { create(p: HeParams): HeEngineLike | Promise<HeEngineLike> };
 }
 
 const heCore = (await import(String('#he-core')).catch(() => null)) as HeCoreLike | null;

@@ -4,16 +4,9 @@
  * (`decoding`, `privateInputs`). Nothing in it is secret: it is a function of the public scenario
  * document, the public parameter values and public row counts. See compiler/README.md.
  */
+import type { HeParams } from '#he-core';
 import type { WhereExpr } from '../types.js';
 import type { UnitBounding } from '../privacy-unit.js';
-
-/** CKKS parameters, the same shape as `#he-core`'s `HeParams`. */
-export interface PlanHeParams {
-  scheme: 'ckks';
-  polyModulusDegree: number;
-  coeffModulusBits: number[];
-  scaleBits: number;
-}
 
 /** A plaintext vector the broker builds while evaluating (never data of a provider). */
 export type PlainVec =
@@ -250,7 +243,8 @@ export interface PrivateInput {
 export interface Plan {
   format: 'dataspace-plan/1';
   scenario: string;
-  params: PlanHeParams;
+  /** the CKKS parameters the consumer's keyset must have (`#he-core`) */
+  params: HeParams;
   slots: number;
   depth: number;
   galoisSteps: number[];
