@@ -1,4 +1,5 @@
 import type { JobStatus } from '#contracts';
+import type { UsagePolicy } from '#policy';
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 import { BINARY, REAL, TIMESTAMP } from './column-types.js';
 
@@ -27,7 +28,7 @@ export class DatasetEntity {
   @Column('varchar', { length: 200 }) name!: string;
   @Column('text', { default: '' }) description!: string;
   @Column(json) columns!: Record<string, unknown>;
-  @Column(json) policy!: Record<string, unknown>;
+  @Column(json) policy!: UsagePolicy;
   @Column('integer', { name: 'row_count', default: 0 }) rowCount!: number;
   @CreateDateColumn({ name: 'created_at', type: TIMESTAMP }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: TIMESTAMP }) updatedAt!: Date;
@@ -50,7 +51,7 @@ export class OfferEntity {
   @Column('varchar', { length: 200 }) name!: string;
   @Column('text', { default: '' }) description!: string;
   @Column(json) columns!: Record<string, unknown>;
-  @Column(json) policy!: Record<string, unknown>;
+  @Column(json) policy!: UsagePolicy;
   @Column('integer', { name: 'row_count', default: 0 }) rowCount!: number;
   @UpdateDateColumn({ name: 'updated_at', type: TIMESTAMP }) updatedAt!: Date;
 }

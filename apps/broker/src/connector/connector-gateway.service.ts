@@ -27,7 +27,6 @@ import {
 } from '#persistence';
 import { type JobRecord, readJobRecord, transition } from '#jobs';
 import { LedgerRecorder } from '#platform';
-import type { UsagePolicy } from '#policy';
 import { POINT_BYTES, batchLength, intersect } from '#psi';
 import { ciphertextBytes } from '#scenario';
 
@@ -450,7 +449,7 @@ export class ConnectorGateway extends ConnectorPort {
   private async minAlignedKeys(m: EntityManager, jobId: string, roles: string[]): Promise<number> {
     const bound = await m.getRepository(JobDatasetEntity).findBy({ jobId, role: In(roles) });
     const offers = bound.length ? await m.getRepository(OfferEntity).findBy({ datasetId: In(bound.map((b) => b.datasetId)) }) : [];
-    return Math.max(0, ...offers.map((o) => (o.policy as unknown as UsagePolicy).minAlignedKeys ?? 0));
+    return Math.max(0, ...offers.map((o) => o.policy.minAlignedKeys ?? 0));
   }
 
   /** The largest blinded set a party of the job may post: its largest bound dataset's row count, in bytes. */

@@ -15,7 +15,7 @@ import {
   purgeJobCiphertexts,
 } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder, parseInput } from '#platform';
-import { type PolicyDecision, type ScenarioIdentity, type UsagePolicy, decide, scenarioHash, withholdsCounts } from '#policy';
+import { type PolicyDecision, type ScenarioIdentity, decide, scenarioHash, withholdsCounts } from '#policy';
 import {
   type Plan,
   type Scenario,
@@ -216,7 +216,7 @@ export class JobsService {
     const decisions = await this.decide(scenario, identity, plan, input, offers, consumer);
     // A noisy plan withholds them too, whatever the policies say: an exact count beside a noisy release (and
     // beside the noisy small-group selection) would undo its differential privacy (README, threat model).
-    const countsWithheld = plan.epsilon > 0 || Object.values(offers).some((o) => withholdsCounts(o.policy as unknown as UsagePolicy));
+    const countsWithheld = plan.epsilon > 0 || Object.values(offers).some((o) => withholdsCounts(o.policy));
     return { input, scenario, version: sv.version, plan, offers, decisions, estimate, countsWithheld };
   }
 
@@ -241,7 +241,7 @@ export class JobsService {
         .where('jd.dataset_id = :d AND j.consumer_id = :c AND j.day = :day', { d: o.datasetId, c: consumer.id, day: utcDay() })
         .getCount();
       const d = decide(
-        o.policy as unknown as UsagePolicy,
+        o.policy,
         {
           consumerId: consumer.id,
           consumerName: consumer.name,
@@ -260,7 +260,7 @@ export class JobsService {
         { epsilonSpent: spent?.spent ?? 0, jobsToday },
         new Date(),
       );
-      const pol = o.policy as unknown as UsagePolicy;
+      const pol = o.policy;
       out.push({
         role,
         dataset: o.datasetId,
@@ -349,7 +349,7 @@ export class JobsService {
       const budgetRefusals: ErrorDetail[] = [];
       if (p.plan.epsilon > 0) {
         for (const [role, o] of Object.entries(p.offers)) {
-          const budget = (o.policy as unknown as UsagePolicy).epsilonBudget;
+          const budget = o.policy.epsilonBudget;
           if (budget === null || budget === undefined) continue;
           await m
             .createQueryBuilder()

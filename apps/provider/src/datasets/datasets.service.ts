@@ -55,7 +55,7 @@ export class DatasetsService {
         name: v.dataset.name,
         description: v.dataset.description ?? '',
         columns: v.dataset.columns as unknown as Record<string, unknown>,
-        policy: v.dataset.policy as unknown as Record<string, unknown>,
+        policy: v.dataset.policy,
         rowCount: 0,
       });
       await m.getRepository(DatasetEntity).insert(row as never);
@@ -80,7 +80,7 @@ export class DatasetsService {
       name: d.name,
       description: d.description,
       columns: d.columns,
-      policy: d.policy,
+      policy: { ...d.policy },
       rowCount: d.rowCount,
     });
   }
