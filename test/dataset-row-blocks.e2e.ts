@@ -110,4 +110,18 @@ describe('dataset rows in blocks: migration of stored rows, writer and reader', 
     assert.deepEqual(got, rows(0, ROWS_PER_BLOCK + 14));
     assert.equal(await storedRowCount(ds, 'ds-c'), ROWS_PER_BLOCK + 14);
   });
+
+  it('wide rows get fewer rows per block, so a block stays a few MiB', async () => {
+    const wide = Array.from({ length: 100 }, (_, i) => ({ i, text: String(i % 10).repeat(100_000) }));
+    await inTransaction(ds, async (m) => (await datasetRowWriter(m, 'ds-wide', 0)).write(wide));
+    const sizes: number[] = [];
+    const got: unknown[] = [];
+    for await (const part of readDatasetRows(ds, 'ds-wide')) {
+      sizes.push(part.length);
+      got.push(...part);
+    }
+    // 4 MiB / about 100 kB a row: 41 rows a block
+    assert.deepEqual(sizes, [41, 41, 18]);
+    assert.deepEqual(got, wide);
+  });
 });

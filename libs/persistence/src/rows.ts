@@ -38,11 +38,20 @@ function copyText(s: string): string {
     : s;
 }
 
+/**
+ * A block's JSON stays near this size whatever the width of the rows: a dataset of very wide rows gets fewer rows
+ * per block (estimated from the first row of each write: rows of one dataset have the same columns, and a text
+ * cell is at most MAX_TEXT_LENGTH characters), so no block nears V8's or the database's largest string.
+ */
+const BLOCK_CHARS = 4 << 20;
+
 /** Splits `rows` into blocks of at most ROWS_PER_BLOCK, each as [first sequence number, row count, JSON array]. */
 function blocks(rows: readonly object[], firstSeq: number): [number, number, string][] {
   const out: [number, number, string][] = [];
-  for (let i = 0; i < rows.length; i += ROWS_PER_BLOCK) {
-    const part = rows.slice(i, i + ROWS_PER_BLOCK);
+  if (rows.length === 0) return out;
+  const per = Math.max(1, Math.min(ROWS_PER_BLOCK, Math.floor(BLOCK_CHARS / JSON.stringify(rows[0]).length)));
+  for (let i = 0; i < rows.length; i += per) {
+    const part = rows.slice(i, i + per);
     out.push([firstSeq + i, part.length, JSON.stringify(part)]);
   }
   return out;
