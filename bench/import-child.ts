@@ -5,19 +5,21 @@
  *
  * Measured on the same pre-generated CSV (the water-district-consumption provider's rows, generated
  * once, not timed): parsing and validation alone, before and now; the whole import below HTTP
- * (parse, validate, store in one transaction), before (bench/lib/former-import.ts) and now
- * (`validateRowStream` + `datasetRowWriter`); and the whole HTTP import (`POST /datasets/:id/rows`)
- * on the provider as deployed now.
+ * (parse, validate, store in one transaction), before (bench/lib/former-import.ts: csv-parse and
+ * TypeORM INSERTs), previous (today's parsing, one database row per data row) and now
+ * (`validateRowStream` + `datasetRowWriter`, blocks of rows); the connector's read of the stored
+ * rows for an encryption task, previous and now; and the whole HTTP import
+ * (`POST /datasets/:id/rows`) on the provider as deployed now.
  */
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DataSource } from 'typeorm';
 import { type Columns, validateRowStream } from '#dataset';
-import { datasetRowWriter, inTransaction } from '#persistence';
+import { datasetRowWriter, inTransaction, readDatasetRows, ROWS_PER_BLOCK, storedRowCount } from '#persistence';
 import { datasetDocumentFor } from '#scenario';
 import type { DataspaceClient } from '#sdk';
-import { formerInsert, formerValidate } from './lib/former-import.js';
+import { createFormerTable, FORMER_TABLE, formerInsert, formerValidate, previousReadRows, previousRowWriter } from './lib/former-import.js';
 import { catalogRows, csvChunks, participant, registerCatalogDataset, startSystem } from './lib/system.js';
 
 const ID = 'water-district-consumption';
@@ -42,29 +44,46 @@ function span(): () => [number, number] {
 }
 const emit = (f: Figure): void => void process.stdout.write(`FIGURE ${JSON.stringify(f)}\n`);
 
-async function direct(ds: DataSource, columns: Columns, chunks: Buffer[], how: 'former' | 'now', id: string): Promise<[number, number]> {
+type How = 'former' | 'previous' | 'now';
+
+async function direct(ds: DataSource, columns: Columns, chunks: Buffer[], how: How, id: string): Promise<[number, number]> {
   const done = span();
   const rows = await inTransaction(ds, async (m) => {
     if (how === 'former') {
       const seq = { n: 0 };
       return formerValidate(chunks, columns, 2000, (b) => formerInsert(m, id, b, seq));
     }
-    const writer = await datasetRowWriter(m, id, 0);
-    const report = await validateRowStream(Readable.from(chunks), {
-      format: 'csv',
-      columns,
-      batchSize: 10_000,
-      onBatch: (b) => writer.write(b.map((r) => JSON.stringify(r))),
-    });
+    const write = how === 'previous' ? await previousRowWriter(m, id) : (await datasetRowWriter(m, id, 0)).write;
+    const report = await validateRowStream(Readable.from(chunks), { format: 'csv', columns, batchSize: 10_000, onBatch: write });
     if (!report.ok) throw new Error(`bench CSV refused: ${JSON.stringify(report.problems.slice(0, 3))}`);
     return report.rows;
   });
   const spent = done();
-  const placeholder = ds.options.type === 'postgres' ? '$1' : '?';
-  const counted = (await ds.query(`SELECT COUNT(*) AS n FROM dataset_rows WHERE dataset_id = ${placeholder}`, [id])) as {
-    n: number | string;
-  }[];
-  if (Number(counted[0]?.n) !== rows) throw new Error(`${how}: ${String(counted[0]?.n)} rows stored, ${rows} read`);
+  let stored: number;
+  if (how === 'now') stored = await storedRowCount(ds, id);
+  else {
+    const placeholder = ds.options.type === 'postgres' ? '$1' : '?';
+    const counted = (await ds.query(`SELECT COUNT(*) AS n FROM ${FORMER_TABLE} WHERE dataset_id = ${placeholder}`, [id])) as {
+      n: number | string;
+    }[];
+    stored = Number(counted[0]?.n);
+  }
+  if (stored !== rows) throw new Error(`${how}: ${stored} rows stored, ${rows} read`);
+  return spent;
+}
+
+/** Reads a stored dataset back as the encryption worker does (every row, in order); checks the count and the first row. */
+async function readBack(ds: DataSource, id: string, how: 'previous' | 'now', n: number, first: unknown): Promise<[number, number]> {
+  const done = span();
+  let count = 0;
+  let head: unknown;
+  for await (const part of how === 'previous' ? previousReadRows(ds, id) : readDatasetRows(ds, id)) {
+    head ??= part[0];
+    count += part.length;
+  }
+  const spent = done();
+  if (count !== n) throw new Error(`read back (${how}): ${count} rows, ${n} stored`);
+  if (JSON.stringify(head) !== JSON.stringify(first)) throw new Error(`read back (${how}): the first row differs`);
   return spent;
 }
 
@@ -125,15 +144,35 @@ async function main(): Promise<void> {
   const sys = await startSystem({ env: { HE_THREADS: '0', ...(pg ? { DATABASE_URL: pg } : {}) } });
   try {
     const ds = sys.server.dataSource;
+    await createFormerTable(ds);
+    const pgStore = ds.options.type === 'postgres';
     [ms, cpuMs] = await direct(ds, columns, chunks, 'former', 'bench-import-former');
     emit({ name: 'parse + validate + store, before (TypeORM INSERT of 500 rows per statement), one transaction', rows: n, ms, cpuMs });
-    [ms, cpuMs] = await direct(ds, columns, chunks, 'now', 'bench-import-now');
+    [ms, cpuMs] = await direct(ds, columns, chunks, 'previous', 'bench-import-previous');
     emit({
-      name: `parse + validate + store, now (${ds.options.type === 'postgres' ? 'COPY FROM STDIN per 10,000 rows' : 'prepared INSERT of 64 rows, run per batch'}), one transaction`,
+      name: `parse + validate + store, previous (a database row per data row: ${pgStore ? 'COPY per 10,000 rows' : 'prepared INSERT of 64 rows'}), one transaction`,
       rows: n,
       ms,
       cpuMs,
     });
+    [ms, cpuMs] = await direct(ds, columns, chunks, 'now', 'bench-import-now');
+    emit({
+      name: `parse + validate + store, now (blocks of ${ROWS_PER_BLOCK.toLocaleString('en-US')} rows: ${pgStore ? 'COPY per 10 blocks' : 'one INSERT per block'}), one transaction`,
+      rows: n,
+      ms,
+      cpuMs,
+    });
+    // The rows as the bench CSV holds them, parsed: the first one, to check what is read back.
+    let first: unknown;
+    await validateRowStream(Readable.from(chunks.slice(0, 2)), {
+      format: 'csv',
+      columns,
+      onBatch: (b) => void (first ??= b[0]),
+    });
+    [ms, cpuMs] = await readBack(ds, 'bench-import-previous', 'previous', n, first);
+    emit({ name: 'read back for encryption, previous (pages of 5,000 database rows, JSON.parse per row)', rows: n, ms, cpuMs });
+    [ms, cpuMs] = await readBack(ds, 'bench-import-now', 'now', n, first);
+    emit({ name: 'read back for encryption, now (pages of 10 blocks, JSON.parse per block)', rows: n, ms, cpuMs });
     const provider = await participant(sys, 'provider', 'importer');
     const dsId = await registerCatalogDataset(provider, ID, ROLE);
     [ms, cpuMs] = await overHttp(provider, dsId, chunks);

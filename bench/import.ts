@@ -1,7 +1,8 @@
 /**
  * Import speed (issue 20): a streamed CSV of the water-district-consumption provider's rows
- * (10^6 in the full run, 10^5 with --quick) into SQLite and into PostgreSQL, before and now, side
- * by side. Each database runs in its own child process (bench/import-child.ts: entity column types
+ * (10^6 in the full run, 10^5 with --quick) into SQLite and into PostgreSQL, before, previous and
+ * now side by side, and the connector's read of the stored rows for an encryption task, previous and
+ * now. Each database runs in its own child process (bench/import-child.ts: entity column types
  * are fixed by DATABASE_URL when they load). PostgreSQL is the server at BENCH_POSTGRES_URL or
  * TEST_POSTGRES_URL (each run in its own schema, dropped at the end); without one it is skipped.
  */

@@ -101,8 +101,12 @@ describe('a provider connector deployed apart: its own database, HTTP and queues
     const b = await dbOf('broker', 'broker');
     const c = await dbOf('connector', 'connector');
     try {
-      assert.equal(Number((await b.query('SELECT COUNT(*) AS n FROM dataset_rows'))[0].n), 0, 'no row at the broker');
-      assert.equal(Number((await c.query('SELECT COUNT(*) AS n FROM dataset_rows'))[0].n), 500);
+      assert.equal(
+        Number((await b.query('SELECT COALESCE(SUM(row_count), 0) AS n FROM dataset_row_blocks'))[0].n),
+        0,
+        'no row at the broker',
+      );
+      assert.equal(Number((await c.query('SELECT COALESCE(SUM(row_count), 0) AS n FROM dataset_row_blocks'))[0].n), 500);
       assert.equal(Number((await c.query('SELECT COUNT(*) AS n FROM jobs'))[0].n), 0, 'no job state at the connector');
       assert.equal(Number((await b.query('SELECT COUNT(*) AS n FROM jobs'))[0].n), 1);
     } finally {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { QueueName } from '#contracts';
 import { ckksParamsForDepth, encodePublicKeyset, keysetFingerprint } from '#he-core';
-import { ScenarioEntity, isPostgresUrl } from '#persistence';
+import { ScenarioEntity, isPostgresUrl, storedRowCount } from '#persistence';
 import { DataspaceClient, fetchResult, generateKeyFile, keyRequirements, readKeyFile, submitJob, waitForJob } from '#sdk';
 import {
   type Row,
@@ -241,7 +241,7 @@ async function drainLedger(s: Server, timeoutMs = 20_000): Promise<void> {
 const TABLES = [
   'participants',
   'datasets',
-  'dataset_rows',
+  'dataset_row_blocks',
   'offers',
   'scenarios',
   'keysets',
@@ -654,17 +654,7 @@ describe('edge security: scenario ownership, data at rest, concurrent appends', 
     for (const x of results) assert.equal(x.status, 200, x.text);
     const view = await call(s.url, 'GET', `/datasets/${id}`, { token: provider });
     assert.equal(view.body.rows, 10_306);
-    const stored = Number(
-      (
-        (await s.dataSource.query(
-          s.dataSource.options.type === 'postgres'
-            ? 'SELECT COUNT(*) AS n FROM dataset_rows WHERE dataset_id = $1'
-            : 'SELECT COUNT(*) AS n FROM dataset_rows WHERE dataset_id = ?',
-          [id],
-        )) as { n: number | string }[]
-      )[0]!.n,
-    );
-    assert.equal(stored, 10_306);
+    assert.equal(await storedRowCount(s.dataSource, id), 10_306);
     const offer = Number(
       (
         (await s.dataSource.query(

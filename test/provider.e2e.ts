@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { JobName, QueueName } from '#contracts';
+import { storedRowCount } from '#persistence';
 import { datasetDocumentFor } from '#scenario';
 import { call, startTestServer } from './support/env.js';
 
@@ -91,8 +92,7 @@ describe('provider connector: datasets, imports refused whole, forged tasks refu
       assert.equal(r.body.details[0].line, line, r.text);
       if (column) assert.equal(r.body.details[0].column, column, r.text);
       assert.equal(await rowsOf(), before);
-      const stored = await s.dataSource.query('SELECT COUNT(*) AS n FROM dataset_rows WHERE dataset_id = $1'.replace('$1', `'${id}'`));
-      assert.equal(Number(stored[0].n), before);
+      assert.equal(await storedRowCount(s.dataSource, id), before);
     });
   }
 

@@ -4,12 +4,30 @@
  * through an async generator (libs/dataset readers.ts), the per-row validation loop of
  * validateRowStream with an awaited `accept` per row, and TypeORM multi-row INSERTs of 500 rows
  * (apps/provider datasets.service.ts). Valid files only (the bench's); no problem reporting.
+ *
+ * Also the store's previous layout, one database row per data row (table `dataset_rows`, dropped by
+ * migration 1797200000000 for blocks of rows), recreated here as FORMER_TABLE with the same columns
+ * and key: its bulk writer (prepared INSERT of 64 rows on SQLite, COPY per batch on PostgreSQL) and
+ * the connector's read of it (pages of 5,000 rows by keyset, `JSON.parse` per row).
  */
+import type { Database } from 'better-sqlite3';
 import { parse } from 'csv-parse';
 import type { Options as CsvOptions } from 'csv-parse';
-import type { EntityManager } from 'typeorm';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { DataSource, EntityManager } from 'typeorm';
 import { type Columns, type DatasetRow, parseCsvCell } from '#dataset';
-import { DatasetRowEntity } from '#persistence';
+
+/** The former `dataset_rows` table, under another name in the bench's own database. */
+export const FORMER_TABLE = 'former_dataset_rows';
+
+export async function createFormerTable(ds: DataSource): Promise<void> {
+  await ds.query(
+    ds.options.type === 'postgres'
+      ? `CREATE TABLE "${FORMER_TABLE}" ("dataset_id" character varying(64) NOT NULL, "seq" integer NOT NULL, "data" text NOT NULL, PRIMARY KEY ("dataset_id", "seq"))`
+      : `CREATE TABLE "${FORMER_TABLE}" ("dataset_id" varchar(64) NOT NULL, "seq" integer NOT NULL, "data" text NOT NULL, PRIMARY KEY ("dataset_id", "seq"))`,
+  );
+}
 
 function breaksIn(raw: string): number {
   let n = 0;
@@ -108,7 +126,75 @@ export async function formerValidate(
 /** The former store: TypeORM multi-row INSERTs of 500 rows. */
 export async function formerInsert(m: EntityManager, id: string, rows: DatasetRow[], seq: { n: number }): Promise<void> {
   for (let i = 0; i < rows.length; i += 500) {
-    const part = rows.slice(i, i + 500).map((r) => ({ datasetId: id, seq: seq.n++, data: JSON.stringify(r) }));
-    await m.createQueryBuilder().insert().into(DatasetRowEntity).values(part).execute();
+    const part = rows.slice(i, i + 500).map((r) => ({ dataset_id: id, seq: seq.n++, data: JSON.stringify(r) }));
+    await m.createQueryBuilder().insert().into(FORMER_TABLE, ['dataset_id', 'seq', 'data']).values(part).execute();
+  }
+}
+
+function copyText(s: string): string {
+  return /[\\\n\r\t]/.test(s)
+    ? s.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'))
+    : s;
+}
+
+/**
+ * The previous bulk writer (libs/persistence rows.ts before blocks), one database row per data row: on SQLite a
+ * prepared INSERT of 64 rows on the transaction's connection, on PostgreSQL one COPY per call.
+ */
+export async function previousRowWriter(m: EntityManager, datasetId: string): Promise<(rows: readonly DatasetRow[]) => Promise<void>> {
+  let seq = 0;
+  if (m.connection.options.type === 'postgres') {
+    const client = (await m.queryRunner!.connect()) as PoolClient;
+    const id = copyText(datasetId);
+    return async (rows) => {
+      if (rows.length === 0) return;
+      let text = '';
+      for (const r of rows) text += `${id}\t${seq++}\t${copyText(JSON.stringify(r))}\n`;
+      const stream = client.query(copyFrom(`COPY ${FORMER_TABLE} (dataset_id, seq, data) FROM STDIN`));
+      await new Promise<void>((resolve, reject) => {
+        stream.on('error', reject);
+        stream.on('finish', resolve);
+        stream.end(text);
+      });
+    };
+  }
+  const K = 64;
+  const db = (m.connection.driver as unknown as { databaseConnection: Database }).databaseConnection;
+  const values = Array.from({ length: K }, () => '(?, ?, ?)').join(', ');
+  const many = db.prepare(`INSERT INTO ${FORMER_TABLE} (dataset_id, seq, data) VALUES ${values}`);
+  const one = db.prepare(`INSERT INTO ${FORMER_TABLE} (dataset_id, seq, data) VALUES (?, ?, ?)`);
+  const args: (string | number)[] = new Array(3 * K);
+  return (rows) => {
+    const json = rows.map((r) => JSON.stringify(r));
+    let i = 0;
+    for (; i + K <= json.length; i += K) {
+      for (let j = 0; j < K; j++) {
+        args[3 * j] = datasetId;
+        args[3 * j + 1] = seq++;
+        args[3 * j + 2] = json[i + j]!;
+      }
+      many.run(args);
+    }
+    for (; i < json.length; i++) one.run(datasetId, seq++, json[i]!);
+    return Promise.resolve();
+  };
+}
+
+/** The previous read for encryption (DatasetsService.rows before blocks): keyset pages of 5,000 rows, `JSON.parse` per row. */
+export async function* previousReadRows(ds: DataSource, id: string, batch = 5000): AsyncGenerator<DatasetRow[]> {
+  let from = 0;
+  for (;;) {
+    const part: { seq: number | string; data: string }[] = await ds
+      .createQueryBuilder()
+      .from(FORMER_TABLE, 'r')
+      .select('r.seq', 'seq')
+      .addSelect('r.data', 'data')
+      .where('r.dataset_id = :id AND r.seq >= :from', { id, from })
+      .orderBy('r.seq', 'ASC')
+      .limit(batch)
+      .getRawMany();
+    if (part.length === 0) return;
+    yield part.map((r) => JSON.parse(r.data) as DatasetRow);
+    from = Number(part[part.length - 1]!.seq) + 1;
   }
 }

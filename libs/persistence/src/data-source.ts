@@ -10,6 +10,7 @@ import {
   ConnectorBindingSqlite1796600000000,
 } from './migrations/1796600000000-connector-binding.js';
 import { JobsStatusUpdated1796700000000 } from './migrations/1796700000000-jobs-status-updated.js';
+import { DatasetRowBlocks1797200000000 } from './migrations/1797200000000-dataset-row-blocks.js';
 
 export interface DatabaseConfig {
   /** `postgres://...` for PostgreSQL; otherwise SQLite under `dataDir`. */
@@ -36,6 +37,7 @@ export function dataSourceOptions(cfg: DatabaseConfig): DataSourceOptions {
         InitialPostgres1764200000000,
         ConnectorBindingPostgres1796600000000,
         JobsStatusUpdated1796700000000,
+        DatasetRowBlocks1797200000000,
       ] as (new () => MigrationInterface)[],
       migrationsRun: false,
       synchronize: false,
@@ -54,6 +56,7 @@ export function dataSourceOptions(cfg: DatabaseConfig): DataSourceOptions {
       InitialSqlite1764200000000,
       ConnectorBindingSqlite1796600000000,
       JobsStatusUpdated1796700000000,
+      DatasetRowBlocks1797200000000,
     ] as (new () => MigrationInterface)[],
     migrationsRun: false,
     synchronize: false,

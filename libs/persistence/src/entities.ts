@@ -34,11 +34,17 @@ export class DatasetEntity {
   @UpdateDateColumn({ name: 'updated_at', type: TIMESTAMP }) updatedAt!: Date;
 }
 
-/** Provider connector's store: plaintext rows. Never leaves the connector. */
-@Entity('dataset_rows')
-export class DatasetRowEntity {
+/**
+ * Provider connector's store: plaintext rows, ROWS_PER_BLOCK to a block (rows.ts), in import order. Never leaves
+ * the connector.
+ */
+@Entity('dataset_row_blocks')
+export class DatasetRowBlockEntity {
   @PrimaryColumn('varchar', { name: 'dataset_id', length: 64 }) datasetId!: string;
-  @PrimaryColumn('integer') seq!: number;
+  /** sequence number of the block's first row */
+  @PrimaryColumn('integer', { name: 'first_seq' }) firstSeq!: number;
+  @Column('integer', { name: 'row_count' }) rowCount!: number;
+  /** the rows, a JSON array of row objects */
   @Column('text') data!: string;
 }
 
@@ -170,7 +176,7 @@ export class LedgerCheckpointEntity {
 export const ALL_ENTITIES = [
   ParticipantEntity,
   DatasetEntity,
-  DatasetRowEntity,
+  DatasetRowBlockEntity,
   OfferEntity,
   ScenarioEntity,
   KeysetEntity,

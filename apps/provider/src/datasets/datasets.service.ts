@@ -3,7 +3,16 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppError, ConnectorPort, type Principal } from '#contracts';
 import { type DatasetRow, type RowFormat, validateDatasetDocument, validateRowStream } from '#dataset';
-import { DatasetEntity, DatasetRowEntity, datasetRowWriter, forUpdate, inTransaction } from '#persistence';
+import {
+  DatasetEntity,
+  datasetRowWriter,
+  deleteDatasetRows,
+  forUpdate,
+  inTransaction,
+  nextDatasetSeq,
+  readDatasetRows,
+  ROWS_PER_BLOCK,
+} from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder } from '#platform';
 
 export type ImportMode = 'append' | 'replace';
@@ -22,8 +31,8 @@ export function datasetView(d: DatasetEntity): Record<string, unknown> {
   };
 }
 
-/** Rows handed to the store at a time: one COPY on PostgreSQL, prepared INSERTs on SQLite (libs/persistence/src/rows.ts). */
-const IMPORT_BATCH = 10_000;
+/** Rows handed to the store at a time: one COPY on PostgreSQL, one INSERT per block on SQLite (libs/persistence/src/rows.ts). */
+const IMPORT_BATCH = 10 * ROWS_PER_BLOCK;
 
 @Injectable()
 export class DatasetsService {
@@ -119,25 +128,16 @@ export class DatasetsService {
         // the previous one's and adds to the count that one committed.
         const locked = await m.getRepository(DatasetEntity).findOne({ where: { id }, ...forUpdate(m) });
         if (!locked) throw new AppError('NOT_FOUND', `no dataset ${id}`);
-        let seq = 0;
-        if (mode === 'replace') await m.getRepository(DatasetRowEntity).delete({ datasetId: id });
-        else {
-          const max = await m
-            .getRepository(DatasetRowEntity)
-            .createQueryBuilder('r')
-            .select('MAX(r.seq)', 'max')
-            .where('r.dataset_id = :id', { id })
-            .getRawOne<{ max: number | string | null }>();
-          seq = max?.max === null || max?.max === undefined ? 0 : Number(max.max) + 1;
-        }
-        const start = seq;
+        if (mode === 'replace') await deleteDatasetRows(m, id);
+        const start = mode === 'replace' ? 0 : await nextDatasetSeq(m, id);
         // Bulk writes inside this transaction: a refused file rolls back whole (issue 20: >= 150,000 rows/s).
-        const writer = await datasetRowWriter(m, id, seq);
-        const insert = async (rows: DatasetRow[]): Promise<void> => {
-          await writer.write(rows.map((r) => JSON.stringify(r)));
-          seq = writer.nextSeq;
-        };
-        const report = await validateRowStream(input, { format, columns: d.columns as never, onBatch: insert, batchSize: IMPORT_BATCH });
+        const writer = await datasetRowWriter(m, id, start);
+        const report = await validateRowStream(input, {
+          format,
+          columns: d.columns as never,
+          onBatch: (rows) => writer.write(rows),
+          batchSize: IMPORT_BATCH,
+        });
         if (!report.ok) {
           throw new Refused(
             JSON.stringify({
@@ -146,7 +146,7 @@ export class DatasetsService {
             }),
           );
         }
-        const imported = seq - start;
+        const imported = writer.nextSeq - start;
         const total = mode === 'replace' ? imported : locked.rowCount + imported;
         await m.getRepository(DatasetEntity).update({ id }, { rowCount: total });
         // Recorded once the rows and the count are written; a ledger failure rolls them back.
@@ -181,23 +181,8 @@ export class DatasetsService {
     }
   }
 
-  /** The dataset's rows, in import order (for the connector's encryption worker only). */
-  async *rows(id: string, batch = 5000): AsyncGenerator<DatasetRow[]> {
-    let from = 0;
-    for (;;) {
-      // raw columns, no entity per row: a 10^6-row task reads its rows without 10^6 entity objects to collect
-      const part: { seq: number | string; data: string }[] = await this.ds
-        .getRepository(DatasetRowEntity)
-        .createQueryBuilder('r')
-        .select('r.seq', 'seq')
-        .addSelect('r.data', 'data')
-        .where('r.dataset_id = :id AND r.seq >= :from', { id, from })
-        .orderBy('r.seq', 'ASC')
-        .limit(batch)
-        .getRawMany();
-      if (part.length === 0) return;
-      yield part.map((r) => JSON.parse(r.data) as DatasetRow);
-      from = Number(part[part.length - 1]!.seq) + 1;
-    }
+  /** The dataset's rows, in import order, a stored block (up to ROWS_PER_BLOCK rows) at a time (for the connector's encryption worker only). */
+  rows(id: string): AsyncGenerator<DatasetRow[]> {
+    return readDatasetRows(this.ds, id) as AsyncGenerator<DatasetRow[]>;
   }
 }
