@@ -226,44 +226,6 @@ describe('jobs: the path of one job, end to end (real Redis, real database, real
     assert.equal(doc.metrics.r, null);
     assert.deepEqual(evaluateReference(sc, {}, { p: rows }, { minGroupSize: 5 }).metrics.r, null);
   });
-
-  it('progress from many providers at once: every report is kept (the job row is locked while one is merged)', async () => {
-    // Each report reads the job's progress, merges its role and writes it back. Unlocked, on PostgreSQL two
-    // reports read the same progress and the second write drops the first role's (seen in CI: a completed job
-    // whose second provider still read "pending"). Twelve at once, straight to the gateway.
-    const id = `lost-update-${Date.now()}`;
-    const roles = Array.from({ length: 12 }, (_, i) => `r${i}`);
-    await s.dataSource.getRepository(JobEntity).insert({
-      id,
-      scenarioId: 'water-district-consumption',
-      scenarioVersion: 1,
-      consumerId: 'nobody',
-      keysetId: 'none',
-      purpose: 'public-service',
-      bindings: {},
-      params: {},
-      plan: null,
-      status: 'encrypting',
-      progress: { stage: 'encrypting', providers: Object.fromEntries(roles.map((r) => [r, { status: 'pending' }])) },
-      error: null,
-      resultMeta: null,
-      epsilon: 0,
-      idempotencyKey: null,
-      day: new Date().toISOString().slice(0, 10),
-    } as never);
-    try {
-      const gateway = s.app.get(ConnectorGateway);
-      await Promise.all(roles.map((r, i) => gateway.reportProgress(id, r, { status: 'encrypted', ciphertexts: i + 1 })));
-      const j = await s.dataSource.getRepository(JobEntity).findOneByOrFail({ id });
-      const providers = (j.progress as { providers: Record<string, { status: string; ciphertexts?: number }> }).providers;
-      assert.deepEqual(
-        roles.map((r) => providers[r]),
-        roles.map((_, i) => ({ status: 'encrypted', ciphertexts: i + 1 })),
-      );
-    } finally {
-      await s.dataSource.getRepository(JobEntity).delete({ id });
-    }
-  });
 });
 
 describe('keysets: size limit', () => {
@@ -336,5 +298,53 @@ describe('jobs: a result is kept for RESULT_RETENTION_MS, then deleted; the job 
     assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: id }), 0);
     // the job itself, and what the ledger says of it, stay
     assert.equal((await call(s.url, 'GET', `/jobs/${id}`, { token: consumer })).body.status, 'completed');
+  });
+});
+
+describe('job progress: concurrent provider reports (broker alone, no worker)', () => {
+  let s: Server;
+  before(async () => {
+    s = await startTestServer({ apps: ['broker'] });
+  });
+  after(async () => s.cleanup());
+
+  it('progress from many providers at once: every report is kept (the job row is locked while one is merged)', async () => {
+    // Each report reads the job's progress, merges its role and writes it back. Unlocked, on PostgreSQL two
+    // reports read the same progress and the second write drops the first role's (seen in CI: a completed job
+    // whose second provider still read "pending"). Twelve at once, straight to the gateway. No worker runs here:
+    // its reconciler would queue this job (it has no flow), fail it, and every report after that would be dropped.
+    const id = `lost-update-${Date.now()}`;
+    const roles = Array.from({ length: 12 }, (_, i) => `r${i}`);
+    await s.dataSource.getRepository(JobEntity).insert({
+      id,
+      scenarioId: 'water-district-consumption',
+      scenarioVersion: 1,
+      consumerId: 'nobody',
+      keysetId: 'none',
+      purpose: 'public-service',
+      bindings: {},
+      params: {},
+      plan: null,
+      status: 'encrypting',
+      progress: { stage: 'encrypting', providers: Object.fromEntries(roles.map((r) => [r, { status: 'pending' }])) },
+      error: null,
+      resultMeta: null,
+      epsilon: 0,
+      idempotencyKey: null,
+      day: new Date().toISOString().slice(0, 10),
+    } as never);
+    try {
+      const gateway = s.app.get(ConnectorGateway);
+      await Promise.all(roles.map((r, i) => gateway.reportProgress(id, r, { status: 'encrypted', ciphertexts: i + 1 })));
+      const j = await s.dataSource.getRepository(JobEntity).findOneByOrFail({ id });
+      assert.equal(j.status, 'encrypting', 'nothing but the reports touched the job');
+      const providers = (j.progress as { providers: Record<string, { status: string; ciphertexts?: number }> }).providers;
+      assert.deepEqual(
+        roles.map((r) => providers[r]),
+        roles.map((_, i) => ({ status: 'encrypted', ciphertexts: i + 1 })),
+      );
+    } finally {
+      await s.dataSource.getRepository(JobEntity).delete({ id });
+    }
   });
 });
