@@ -17,6 +17,16 @@ const RETRY = { attempts: 4, backoff: { type: 'exponential' as const, delay: 100
  * connector), one evaluation parent that runs when every child is done. Payloads carry ids only.
  * The database is the source of truth: `reconcile` re-queues accepted jobs whose flow Redis lost.
  */
+/**
+ * How long Redis keeps a finished queue entry (the job row and the ledger keep the record): an hour, and at most the
+ * last 1,000 per queue, so Redis stays flat under a steady stream of jobs (the soak benchmark grew by ~3 keys a job
+ * with the age rule alone). Failed entries a day, at most 5,000, for inspection. BullMQ `KeepJobs`.
+ */
+const KEEP = {
+  removeOnComplete: { age: 3600, count: 1000 },
+  removeOnFail: { age: 24 * 3600, count: 5000 },
+};
+
 @Injectable()
 export class JobOrchestrator implements OnModuleDestroy {
   private readonly log = new Logger('orchestrator');
@@ -41,8 +51,7 @@ export class JobOrchestrator implements OnModuleDestroy {
           jobId: flowIds.encrypt(jobId, role),
           ...RETRY,
           failParentOnFailure: true,
-          removeOnComplete: { age: 3600 },
-          removeOnFail: { age: 24 * 3600 },
+          ...KEEP,
         },
       };
     });
@@ -51,7 +60,7 @@ export class JobOrchestrator implements OnModuleDestroy {
       name: JobName.evaluate,
       queueName: QueueName.evaluate,
       data,
-      opts: { jobId: flowIds.evaluate(jobId), ...RETRY, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } },
+      opts: { jobId: flowIds.evaluate(jobId), ...RETRY, ...KEEP },
       children,
     });
   }
