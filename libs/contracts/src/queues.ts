@@ -12,8 +12,6 @@ export const QueueName = {
 export const JobName = {
   encryptInputs: 'encrypt-inputs',
   evaluate: 'evaluate',
-  /** Partial sum of a slice of one feature's ciphertexts (any worker process may take it). */
-  reduce: 'reduce',
   ledgerEvent: 'ledger-event',
 } as const;
 
@@ -28,22 +26,9 @@ export interface EncryptTaskPayload {
 
 export interface EvaluatePayload {
   jobId: string;
-  /** Set by the worker when it has fanned partial sums out to `reduce` children and waits for them. */
-  step?: 'reduced';
-}
-
-/** Sums ciphertexts [from, to) of (role, feature) into partial `slice` of the job. */
-export interface ReducePayload {
-  jobId: string;
-  role: string;
-  feature: string;
-  from: number;
-  to: number;
-  slice: number;
 }
 
 export interface JobItemMap {
   [JobName.encryptInputs]: EncryptTaskPayload;
   [JobName.evaluate]: EvaluatePayload;
-  [JobName.reduce]: ReducePayload;
 }

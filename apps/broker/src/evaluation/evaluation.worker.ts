@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { UnrecoverableError, WaitingChildrenError, type Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import { DataSource, In } from 'typeorm';
-import { type EvaluatePayload, JobName, type JobStatus, QueueName, type ReducePayload, isTerminalJobStatus } from '#contracts';
+import { type EvaluatePayload, type JobStatus, QueueName, isTerminalJobStatus } from '#contracts';
 import type { HeParams } from '#he-core';
 import { type JobRecord, readJobRecord, transition } from '#jobs';
 import {
@@ -52,12 +52,10 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   onApplicationBootstrap(): void {
-    this.queues.worker<EvaluatePayload | ReducePayload>(
-      QueueName.evaluate,
-      (job, token) =>
-        job.name === JobName.reduce ? this.reduce(job as Job<ReducePayload>) : this.process(job as Job<EvaluatePayload>, token),
-      { concurrency: this.threads.size, lockDuration: this.cfg.WORKER_LOCK_MS },
-    );
+    this.queues.worker<EvaluatePayload>(QueueName.evaluate, (job) => this.process(job), {
+      concurrency: this.threads.size,
+      lockDuration: this.cfg.WORKER_LOCK_MS,
+    });
     this.orchestrator.startReconciler(this.cfg.RECONCILE_MS, this.cfg.RESULT_RETENTION_MS);
   }
 
@@ -84,7 +82,7 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     });
   }
 
-  async process(bj: Job<EvaluatePayload>, token?: string): Promise<{ outputs: number }> {
+  async process(bj: Job<EvaluatePayload>): Promise<{ outputs: number }> {
     const jobId = bj.data.jobId;
     const row = await this.ds.getRepository(JobEntity).findOneBy({ id: jobId });
     if (!row) throw new UnrecoverableError('unknown job');
@@ -97,10 +95,8 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
       throw new UnrecoverableError((e as Error).message);
     }
     try {
-      if (bj.data.step !== 'reduced' && token && (await this.fanOut(job, bj, token))) throw new WaitingChildrenError();
       return await this.evaluate(job, bj);
     } catch (e) {
-      if (e instanceof WaitingChildrenError) throw e;
       const final = e instanceof UnrecoverableError || bj.attemptsMade + 1 >= (bj.opts.attempts ?? 1);
       if (final) await this.fail(job, e);
       throw e;
@@ -116,25 +112,13 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     await this.setJob(job.id, { to: 'evaluating', progress: { stage: 'evaluating', evaluation: { status: 'running' } } });
 
     const keyset = await this.ds.getRepository(KeysetEntity).findOneByOrFail({ id: job.keysetId });
-    // Partial sums: slices summed by `reduce` children (on any worker process) stand in for their chunks,
-    // which are then never read here (a large job's ciphertexts do not all come into memory at once); what is
-    // left is split over this process's HE threads. Any split gives the same total.
+    // Partial sums: a feature consumed by its sum alone (`reducibleFeatures`) is split over this process's HE
+    // threads, each summing a slice. Any split gives the same total (`reduceChunks`).
     const params = plan.params as unknown as HeParams;
     const reducible = reducibleFeatures(plan);
     const inputs: Record<string, Record<string, Uint8Array[]>> = {};
     const privateParams: Record<string, Uint8Array> = {};
-    const reduced = new Set<string>();
-    if (bj.data.step === 'reduced') {
-      const partials = await this.ds
-        .getRepository(JobCiphertextEntity)
-        .find({ where: { jobId: job.id, role: '$partial' }, order: { feature: 'ASC', chunk: 'ASC' } });
-      for (const p of partials) {
-        const [role, feature] = JSON.parse(p.feature) as [string, string];
-        ((inputs[role] ??= {})[feature] ??= []).push(new Uint8Array(p.blob));
-        reduced.add(p.feature);
-      }
-    }
-    // Which (role, feature) sets exist, without their bytes; then the bytes of those not reduced.
+    // Which (role, feature) sets exist, without their bytes; then the bytes of each.
     const sets: { role: string; feature: string }[] = await this.ds
       .getRepository(JobCiphertextEntity)
       .createQueryBuilder('c')
@@ -145,9 +129,8 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
       .addGroupBy('c.feature')
       .getRawMany();
     for (const { role, feature } of sets) {
-      // `$result` holds outputs, `$psi` the intersection's messages, `$partial`/`$staging:*` work in progress.
+      // `$result` holds outputs, `$psi` the intersection's messages, `$staging:*` uploads in progress.
       if (role.startsWith('$') && role !== '$params') continue;
-      if (reduced.has(JSON.stringify([role, feature]))) continue;
       const rows = await this.ds
         .getRepository(JobCiphertextEntity)
         .find({ where: { jobId: job.id, role, feature }, order: { chunk: 'ASC' } });
@@ -231,7 +214,7 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     };
     await inTransaction(this.ds, async (m) => {
       await m.getRepository(JobCiphertextEntity).delete({ jobId: job.id, role: '$result' });
-      // Inputs, private parameters, partial sums and the intersection's messages go with the job: only
+      // Inputs, private parameters and the intersection's messages go with the job: only
       // the released outputs stay (README, threat model).
       await purgeJobCiphertexts(m, job.id, { keepResult: false });
       for (const [id, ct] of Object.entries(res.outputs)) {
@@ -267,81 +250,6 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
         `the private set intersection has fewer keys than a bound dataset's policy requires (minAlignedKeys ${min})`,
       );
     }
-  }
-
-  /**
-   * Large inputs: when a reducible feature has many ciphertexts, its slices are summed by `reduce` child jobs
-   * that any worker process can take (BullMQ dynamic children); this job then waits for them and resumes with
-   * step `reduced`. Returns true when children were added and are pending.
-   */
-  private async fanOut(job: JobRecord<JobEntity>, bj: Job<EvaluatePayload>, token: string): Promise<boolean> {
-    const plan = job.plan;
-    const counts: { role: string; feature: string; n: number }[] = await this.ds
-      .getRepository(JobCiphertextEntity)
-      .createQueryBuilder('c')
-      .select('c.role', 'role')
-      .addSelect('c.feature', 'feature')
-      .addSelect('COUNT(*)', 'n')
-      .where('c.job_id = :id', { id: job.id })
-      .groupBy('c.role')
-      .addGroupBy('c.feature')
-      .getRawMany();
-    const reducible = new Set(reducibleFeatures(plan).map((f) => JSON.stringify([f.role, f.feature])));
-    const children: ReducePayload[] = [];
-    for (const c of counts) {
-      const key = JSON.stringify([c.role, c.feature]);
-      const n = Number(c.n);
-      if (!reducible.has(key) || n < 2 * this.cfg.REDUCE_SLICE) continue;
-      for (let from = 0, slice = 0; from < n; from += this.cfg.REDUCE_SLICE, slice++) {
-        children.push({ jobId: job.id, role: c.role, feature: c.feature, from, to: Math.min(n, from + this.cfg.REDUCE_SLICE), slice });
-      }
-    }
-    if (children.length === 0) return false;
-    await bj.updateData({ ...bj.data, step: 'reduced' });
-    const q = this.queues.queue(QueueName.evaluate);
-    for (const c of children) {
-      await q.add(JobName.reduce, c, {
-        jobId: `red-${job.id}-${c.slice}-${Buffer.from(JSON.stringify([c.role, c.feature]))
-          .toString('base64url')
-          .slice(0, 80)}`,
-        parent: { id: bj.id!, queue: bj.queueQualifiedName },
-        attempts: 4,
-        backoff: { type: 'exponential', delay: 1000 },
-        removeOnComplete: { age: 3600 },
-      });
-    }
-    await this.setJob(job.id, { progress: { evaluation: { status: 'reducing', slices: children.length } } });
-    return bj.moveToWaitingChildren(token);
-  }
-
-  /** One slice of partial sums, stored as `$partial` (idempotent: a retry overwrites the same row). */
-  async reduce(bj: Job<ReducePayload>): Promise<void> {
-    const { jobId, role, feature, from, to, slice } = bj.data;
-    const row = await this.ds.getRepository(JobEntity).findOneBy({ id: jobId });
-    if (!row) throw new UnrecoverableError('unknown job');
-    const job = readJobRecord(row);
-    const rows = await this.ds
-      .getRepository(JobCiphertextEntity)
-      .createQueryBuilder('c')
-      .where('c.job_id = :jobId AND c.role = :role AND c.feature = :feature AND c.chunk >= :from AND c.chunk < :to', {
-        jobId,
-        role,
-        feature,
-        from,
-        to,
-      })
-      .orderBy('c.chunk', 'ASC')
-      .getMany();
-    const params = job.plan.params as unknown as HeParams;
-    const r = await this.threads.run({ kind: 'reduce', params, chunks: rows.map((x) => new Uint8Array(x.blob)) });
-    if (r.kind !== 'reduce') throw new Error('unexpected HE task result');
-    const key = JSON.stringify([role, feature]);
-    await inTransaction(this.ds, async (m) => {
-      await m.getRepository(JobCiphertextEntity).delete({ jobId, role: '$partial', feature: key, chunk: slice });
-      await m
-        .getRepository(JobCiphertextEntity)
-        .insert({ jobId, role: '$partial', feature: key, chunk: slice, blob: Buffer.from(r.ct.buffer, r.ct.byteOffset, r.ct.byteLength) });
-    });
   }
 
   private async fail(job: Pick<JobEntity, 'id' | 'scenarioId' | 'consumerId' | 'bindings'>, e: unknown): Promise<void> {
