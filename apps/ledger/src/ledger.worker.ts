@@ -1,7 +1,6 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import type { Job } from 'bullmq';
-import { QueueName, type UsageEvent } from '#contracts';
-import { QueueService } from '#platform';
+import { JobName, QueueName, type UsageEvent } from '#contracts';
+import { QueueService, type Task } from '#platform';
 import { LedgerService } from './ledger.service.js';
 
 /**
@@ -21,10 +20,10 @@ export class LedgerWorker implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.queues.worker<UsageEvent>(QueueName.ledger, (job) => this.process(job), { concurrency: 200 });
+    this.queues.worker(QueueName.ledger, JobName.ledgerEvent, (task) => this.process(task), { concurrency: 200 });
   }
 
-  process(job: Job<UsageEvent>): Promise<void> {
+  process(job: Task<UsageEvent>): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ event: job.data, resolve, reject });
       if (this.pending.length >= 500) void this.flush();
@@ -55,7 +54,7 @@ export class LedgerWorker implements OnApplicationBootstrap {
           return;
         }
         // One bad event must not fail (and keep retrying) the whole batch: append them one by one, so
-        // only the failing ones go back to the queue for BullMQ's retries.
+        // only the failing ones go back to the queue for its retries.
         for (const b of batch) {
           try {
             await this.ledger.append([b.event]);

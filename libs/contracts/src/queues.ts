@@ -1,6 +1,9 @@
+import type { UsageEvent } from './events.js';
+
 /**
- * The queue contract: every queue name and the payload type of every job, in one place.
- * Payloads carry ids, never ciphertexts, rows or keys (BullMQ stores them in Redis).
+ * The queue contract: every queue name and the payload type of every job, in one place (`JobItemMap`: the
+ * platform's QueueService takes and hands out only these). Payloads carry ids, never ciphertexts, rows or keys
+ * (BullMQ stores them in Redis); a usage event carries ids and counts only (events.ts).
  */
 export const QueueName = {
   /** Encryption tasks for one provider connector: `encrypt.<connectorId>`. */
@@ -31,4 +34,8 @@ export interface EvaluatePayload {
 export interface JobItemMap {
   [JobName.encryptInputs]: EncryptTaskPayload;
   [JobName.evaluate]: EvaluatePayload;
+  [JobName.ledgerEvent]: UsageEvent;
 }
+
+/** A job's name (`JobName`): the key of its payload type in `JobItemMap`. */
+export type JobNameOf = keyof JobItemMap;

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { UnrecoverableError, type Job } from 'bullmq';
 import { DataSource, In } from 'typeorm';
-import { type EvaluatePayload, type JobStatus, QueueName, isTerminalJobStatus } from '#contracts';
+import { type EvaluatePayload, JobName, type JobStatus, QueueName, isTerminalJobStatus } from '#contracts';
 import type { HeParams } from '#he-core';
 import { type JobRecord, readJobRecord, transition } from '#jobs';
 import {
@@ -14,7 +13,7 @@ import {
   inTransaction,
   purgeJobCiphertexts,
 } from '#persistence';
-import { type AppConfig, CONFIG, LedgerRecorder, QueueService } from '#platform';
+import { type AppConfig, CONFIG, FatalTaskError, LedgerRecorder, QueueService, type Task, isFinalAttempt } from '#platform';
 import type { UsagePolicy } from '#policy';
 import { type Plan, reducibleFeatures } from '#scenario';
 import { countsWithheld } from '../connector/connector-gateway.service.js';
@@ -22,7 +21,7 @@ import { HeThreads } from './he-threads.js';
 import { JobOrchestrator } from '../jobs/job-orchestrator.service.js';
 
 /** A job the policy of a bound dataset stops at evaluation: fails with `code`, never retried. */
-class PolicyFailure extends UnrecoverableError {
+class PolicyFailure extends FatalTaskError {
   constructor(
     readonly code: string,
     message: string,
@@ -52,7 +51,7 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   onApplicationBootstrap(): void {
-    this.queues.worker<EvaluatePayload>(QueueName.evaluate, (job) => this.process(job), {
+    this.queues.worker(QueueName.evaluate, JobName.evaluate, (task) => this.process(task), {
       concurrency: this.threads.size,
       lockDuration: this.cfg.WORKER_LOCK_MS,
     });
@@ -82,33 +81,32 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     });
   }
 
-  async process(bj: Job<EvaluatePayload>): Promise<{ outputs: number }> {
+  async process(bj: Task<EvaluatePayload>): Promise<{ outputs: number }> {
     const jobId = bj.data.jobId;
     const row = await this.ds.getRepository(JobEntity).findOneBy({ id: jobId });
-    if (!row) throw new UnrecoverableError('unknown job');
+    if (!row) throw new FatalTaskError('unknown job');
     if (row.status === 'cancelled' || row.status === 'completed') return { outputs: 0 };
     let job: JobRecord<JobEntity>;
     try {
       job = readJobRecord(row);
     } catch (e) {
       await this.fail(row, e);
-      throw new UnrecoverableError((e as Error).message);
+      throw new FatalTaskError((e as Error).message);
     }
     try {
       return await this.evaluate(job, bj);
     } catch (e) {
-      const final = e instanceof UnrecoverableError || bj.attemptsMade + 1 >= (bj.opts.attempts ?? 1);
-      if (final) await this.fail(job, e);
+      if (isFinalAttempt(bj, e)) await this.fail(job, e);
       throw e;
     }
   }
 
-  private async evaluate(job: JobRecord<JobEntity>, bj: Job<EvaluatePayload>): Promise<{ outputs: number }> {
+  private async evaluate(job: JobRecord<JobEntity>, bj: Task<EvaluatePayload>): Promise<{ outputs: number }> {
     const started = Date.now();
     const plan = job.plan;
     const roles = await this.ds.getRepository(JobDatasetEntity).findBy({ jobId: job.id });
     const notReady = roles.filter((r) => r.status !== 'encrypted');
-    if (notReady.length) throw new UnrecoverableError(`inputs missing for role(s) ${notReady.map((r) => r.role).join(', ')}`);
+    if (notReady.length) throw new FatalTaskError(`inputs missing for role(s) ${notReady.map((r) => r.role).join(', ')}`);
     await this.setJob(job.id, { to: 'evaluating', progress: { stage: 'evaluating', evaluation: { status: 'running' } } });
 
     const keyset = await this.ds.getRepository(KeysetEntity).findOneByOrFail({ id: job.keysetId });

@@ -1,18 +1,18 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { UnrecoverableError, type Job } from 'bullmq';
 import { DataSource } from 'typeorm';
 import {
   BrokerDocumentError,
   ConnectorPort,
   type ConnectorJob,
   type EncryptTaskPayload,
+  JobName,
   QueueName,
   type RefusalReason,
   UPLOAD_BATCH_CHUNKS,
   isTerminalJobStatus,
 } from '#contracts';
 import { DatasetEntity } from '#persistence';
-import { type AppConfig, CONFIG, LedgerRecorder, QueueService } from '#platform';
+import { type AppConfig, CONFIG, FatalTaskError, LedgerRecorder, QueueService, type Task, isFinalAttempt } from '#platform';
 import { type UsagePolicy, decide, scenarioHash, withholdsCounts } from '#policy';
 import { type Plan, type Row, aggregationsByRole, encodeRole, sameBounding, unitBounding } from '#scenario';
 import { DatasetsService } from '../datasets/datasets.service.js';
@@ -49,17 +49,16 @@ export class EncryptionWorker implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    const worker = this.queues.worker<EncryptTaskPayload>(QueueName.encrypt(this.cfg.CONNECTOR_ID), (job) => this.process(job), {
+    this.queues.worker(QueueName.encrypt(this.cfg.CONNECTOR_ID), JobName.encryptInputs, (task) => this.process(task), {
       concurrency: 4,
       lockDuration: this.cfg.WORKER_LOCK_MS,
-    });
-    // A task whose lock lapsed more often than the queue allows (a process killed or blocked mid-task, again and
-    // again) is failed by the next worker that takes it, without running `process` (BullMQ's deferred failure,
-    // "job stalled more than allowable limit"): the broker is told here, or the job would wait for it forever.
-    worker.on('failed', (job, err) => {
-      if (!job?.deferredFailure) return;
-      this.log.warn(`job ${job.data.jobId} role ${job.data.role}: encryption task failed (${err.message})`);
-      void this.broker.reportFailure(job.data.jobId, job.data.role, err.message.slice(0, REASON_MESSAGE_MAX)).catch(() => undefined);
+      // A task whose lock lapsed more often than the queue allows (a process killed or blocked mid-task, again and
+      // again) is failed by the next worker that takes it, without running `process` (BullMQ's deferred failure,
+      // "job stalled more than allowable limit"): the broker is told here, or the job would wait for it forever.
+      onAbandoned: ({ data }, reason) => {
+        this.log.warn(`job ${data.jobId} role ${data.role}: encryption task failed (${reason})`);
+        void this.broker.reportFailure(data.jobId, data.role, reason.slice(0, REASON_MESSAGE_MAX)).catch(() => undefined);
+      },
     });
     // Deployed apart: the broker accepts this connector's calls only for the connector id its credential is bound to.
     void this.broker
@@ -176,21 +175,21 @@ export class EncryptionWorker implements OnApplicationBootstrap {
       data: { role: task.role, reasons: reasons.map((r) => r.code) },
     });
     await this.broker.reportRefusal(task.jobId, task.role, reasons).catch(() => undefined);
-    throw new UnrecoverableError(`refused: ${reasons.map((r) => r.code).join(', ')}`);
+    throw new FatalTaskError(`refused: ${reasons.map((r) => r.code).join(', ')}`);
   }
 
-  async process(job: Job<EncryptTaskPayload>): Promise<{ ciphertexts: number }> {
+  async process(job: Task<EncryptTaskPayload>): Promise<{ ciphertexts: number }> {
     try {
       return await this.run(job);
     } catch (e) {
-      const final = e instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (final && !(e instanceof UnrecoverableError))
+      // a refusal (fatal) was reported as such; an error on the last attempt is reported as a failure
+      if (isFinalAttempt(job, e) && !(e instanceof FatalTaskError))
         await this.broker.reportFailure(job.data.jobId, job.data.role, (e as Error).message).catch(() => undefined);
       throw e;
     }
   }
 
-  private async run(job: Job<EncryptTaskPayload>): Promise<{ ciphertexts: number }> {
+  private async run(job: Task<EncryptTaskPayload>): Promise<{ ciphertexts: number }> {
     const task = job.data;
     const { reasons, dataset, plan, keysetId, countsWithheld } = await this.check(task);
     if (reasons.length || !dataset || !plan || !keysetId) return this.refuse(task, reasons);
