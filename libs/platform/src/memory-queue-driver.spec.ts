@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { type EncryptTaskPayload, JobName, QueueName } from '#contracts';
 import { MemoryQueueDriver } from './memory-queue-driver.js';
-import { FatalTaskError, type JobState, type Task, isFinalAttempt } from './queue-driver.js';
+import { FatalTaskError, type FlowJobSpec, type JobState, type Task, isFinalAttempt } from './queue-driver.js';
 import { QueueService } from './queues.js';
 
 const open: MemoryQueueDriver[] = [];
@@ -31,6 +31,17 @@ async function until(ok: () => boolean | Promise<boolean>, turns = 500): Promise
 
 async function stateOf(d: MemoryQueueDriver, queue: string, id: string): Promise<JobState | null> {
   return (await d.job(queue, id))?.state ?? null;
+}
+
+/** Flow `p` on queue `eval` with encryption children (queue, id). */
+function flowOf(children: [queue: string, id: string][]): FlowJobSpec {
+  return {
+    queue: 'eval',
+    name: 'evaluate',
+    data: {},
+    opts: { jobId: 'p' },
+    children: children.map(([queue, jobId]) => ({ queue, name: 'encrypt', data: {}, opts: { jobId } })),
+  };
 }
 
 /** A promise and its resolver: holds a processor until the test lets it go. */
@@ -93,16 +104,12 @@ describe('MemoryQueueDriver', () => {
       { concurrency: 2 },
     );
     d.worker('eval', (t) => Promise.resolve(order.push(t.id)), {});
-    await d.addFlow({
-      queue: 'eval',
-      name: 'evaluate',
-      data: {},
-      opts: { jobId: 'p' },
-      children: [
-        { queue: 'enc', name: 'encrypt', data: {}, opts: { jobId: 'c1' } },
-        { queue: 'enc', name: 'encrypt', data: {}, opts: { jobId: 'c2' } },
-      ],
-    });
+    await d.addFlow(
+      flowOf([
+        ['enc', 'c1'],
+        ['enc', 'c2'],
+      ]),
+    );
     await until(async () => (await stateOf(d, 'enc', 'c1')) === 'completed');
     assert.equal(await stateOf(d, 'eval', 'p'), 'waiting-children');
     assert.equal((await d.pending('eval'))['waiting-children'], 1);
@@ -219,16 +226,12 @@ describe('MemoryQueueDriver', () => {
     const d = driver();
     const hold = gate();
     d.worker('enc', () => hold.wait, {});
-    await d.addFlow({
-      queue: 'eval',
-      name: 'evaluate',
-      data: {},
-      opts: { jobId: 'p' },
-      children: [
-        { queue: 'enc', name: 'encrypt', data: {}, opts: { jobId: 'c1' } },
-        { queue: 'other', name: 'encrypt', data: {}, opts: { jobId: 'c2' } },
-      ],
-    });
+    await d.addFlow(
+      flowOf([
+        ['enc', 'c1'],
+        ['other', 'c2'],
+      ]),
+    );
     await until(async () => (await stateOf(d, 'enc', 'c1')) === 'active');
     await d.removeJob('enc', 'c1');
     assert.equal(await stateOf(d, 'enc', 'c1'), 'active');

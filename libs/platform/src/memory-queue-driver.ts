@@ -2,7 +2,6 @@ import type {
   FlowJobSpec,
   JobInfo,
   JobOptions,
-  JobState,
   KeepJobs,
   PendingCounts,
   Processor,
@@ -13,24 +12,19 @@ import type {
 import { FatalTaskError } from './queue-driver.js';
 
 interface MemJob {
-  id: string;
+  /** What `job()` answers. */
+  info: JobInfo;
   queue: string;
-  name: string;
   /** As a Redis driver stores it: a JSON copy, so a payload that is not JSON fails here as it would there. */
   data: unknown;
   opts: JobOptions & { failParentOnFailure?: boolean };
-  state: JobState;
-  attemptsMade: number;
-  stalledCount: number;
-  addedAt: number;
-  processedAt?: number;
-  finishedAt?: number;
-  failedReason?: string;
   progress?: object;
   parent?: { queue: string; id: string };
   children: { queue: string; id: string }[];
   /** Children not completed yet (the job waits for them in `waiting-children`). */
   pendingChildren: number;
+  /** Order of finishing (`removeOnComplete` counts keep the last ones; equal clock times do not order them). */
+  finished: number;
   /** Bumped at every start and hand-back: a run whose job was handed back meanwhile is ignored when it ends. */
   run: number;
 }
@@ -71,17 +65,13 @@ export class MemoryQueueDriver implements QueueDriver {
     if (this.closed) throw new Error('the queues are closed');
     const id = opts.jobId ?? `${++this.seq}`;
     const job: MemJob = {
-      id,
+      info: { id, name, state: 'waiting', attemptsMade: 0, stalledCount: 0, addedAt: Date.now() },
       queue,
-      name,
       data: JSON.parse(JSON.stringify(data)) as unknown,
       opts,
-      state: 'waiting',
-      attemptsMade: 0,
-      stalledCount: 0,
-      addedAt: Date.now(),
       children: [],
       pendingChildren: 0,
+      finished: 0,
       run: 0,
       ...(parent ? { parent } : {}),
     };
@@ -90,21 +80,21 @@ export class MemoryQueueDriver implements QueueDriver {
   }
 
   private enqueue(job: MemJob): void {
-    job.state = 'waiting';
+    job.info.state = 'waiting';
     let w = this.waiting.get(job.queue);
     if (!w) this.waiting.set(job.queue, (w = []));
-    w.push(job.id);
+    w.push(job.info.id);
     // later, as a job added to Redis is taken by a worker's next fetch, never inside `add`
     setImmediate(() => this.pump(job.queue));
   }
 
   add(queue: string, name: string, data: object, opts: JobOptions): Promise<string> {
     const existing = opts.jobId === undefined ? undefined : this.store(queue).get(opts.jobId);
-    if (existing) return Promise.resolve(existing.id);
+    if (existing) return Promise.resolve(existing.info.id);
     try {
       const job = this.create(queue, name, data, opts);
       this.enqueue(job);
-      return Promise.resolve(job.id);
+      return Promise.resolve(job.info.id);
     } catch (e) {
       return Promise.reject(e as Error);
     }
@@ -113,11 +103,11 @@ export class MemoryQueueDriver implements QueueDriver {
   addFlow(flow: FlowJobSpec): Promise<void> {
     if (flow.opts?.jobId !== undefined && this.store(flow.queue).has(flow.opts.jobId)) return Promise.resolve();
     const add = (f: FlowJobSpec, parent?: MemJob): void => {
-      const job = this.create(f.queue, f.name, f.data, f.opts ?? {}, parent && { queue: parent.queue, id: parent.id });
-      if (parent) parent.children.push({ queue: job.queue, id: job.id });
+      const job = this.create(f.queue, f.name, f.data, f.opts ?? {}, parent && { queue: parent.queue, id: parent.info.id });
+      if (parent) parent.children.push({ queue: job.queue, id: job.info.id });
       const children = f.children ?? [];
       job.pendingChildren = children.length;
-      if (children.length) job.state = 'waiting-children';
+      if (children.length) job.info.state = 'waiting-children';
       for (const c of children) add(c, job);
       if (!children.length) this.enqueue(job);
     };
@@ -132,17 +122,7 @@ export class MemoryQueueDriver implements QueueDriver {
   job(queue: string, id: string): Promise<JobInfo | null> {
     const j = this.store(queue).get(id);
     if (!j) return Promise.resolve(null);
-    return Promise.resolve({
-      id: j.id,
-      name: j.name,
-      state: j.state,
-      attemptsMade: j.attemptsMade,
-      stalledCount: j.stalledCount,
-      addedAt: j.addedAt,
-      ...(j.processedAt !== undefined ? { processedAt: j.processedAt } : {}),
-      ...(j.finishedAt !== undefined ? { finishedAt: j.finishedAt } : {}),
-      ...(j.failedReason !== undefined ? { failedReason: j.failedReason } : {}),
-    });
+    return Promise.resolve({ ...j.info });
   }
 
   /** The job's progress as its processor last reported it (specs). */
@@ -153,7 +133,7 @@ export class MemoryQueueDriver implements QueueDriver {
   removeJob(queue: string, id: string): Promise<void> {
     const j = this.store(queue).get(id);
     // as BullMQ: a job a worker runs is not removed (it holds the lock)
-    if (!j || j.state === 'active') return Promise.resolve();
+    if (!j || j.info.state === 'active') return Promise.resolve();
     for (const c of j.children) void this.removeJob(c.queue, c.id);
     this.store(queue).delete(id);
     return Promise.resolve();
@@ -161,7 +141,7 @@ export class MemoryQueueDriver implements QueueDriver {
 
   pending(queue: string): Promise<PendingCounts> {
     const c: PendingCounts = { waiting: 0, 'waiting-children': 0, delayed: 0, prioritized: 0, active: 0 };
-    for (const j of this.store(queue).values()) if (j.state !== 'completed' && j.state !== 'failed') c[j.state]++;
+    for (const j of this.store(queue).values()) if (j.info.state !== 'completed' && j.info.state !== 'failed') c[j.info.state]++;
     return Promise.resolve(c);
   }
 
@@ -181,21 +161,21 @@ export class MemoryQueueDriver implements QueueDriver {
       if (w.queue !== queue || w.stopped) continue;
       while (w.running < w.concurrency && list.length) {
         const job = this.store(queue).get(list.shift()!);
-        if (job?.state === 'waiting') this.start(w, job);
+        if (job?.info.state === 'waiting') this.start(w, job);
       }
     }
   }
 
   private start(w: MemWorker, job: MemJob): void {
-    job.state = 'active';
-    job.processedAt = Date.now();
+    job.info.state = 'active';
+    job.info.processedAt = Date.now();
     const run = ++job.run;
     w.running++;
     const task: Task<unknown> = {
-      id: job.id,
-      name: job.name,
+      id: job.info.id,
+      name: job.info.name,
       data: job.data,
-      attemptsMade: job.attemptsMade,
+      attemptsMade: job.info.attemptsMade,
       attempts: job.opts.attempts ?? 1,
       updateProgress: (p) => {
         job.progress = p;
@@ -212,7 +192,7 @@ export class MemoryQueueDriver implements QueueDriver {
       }
       w.running--;
       // handed back (stopWorkers) or removed meanwhile: this run's end is not the job's
-      if (job.run === run && job.state === 'active' && this.store(job.queue).get(job.id) === job) {
+      if (job.run === run && job.info.state === 'active' && this.store(job.queue).get(job.info.id) === job) {
         if (outcome.ok) this.complete(job);
         else this.failed(job, outcome.error);
       }
@@ -223,35 +203,37 @@ export class MemoryQueueDriver implements QueueDriver {
   }
 
   private complete(job: MemJob): void {
-    job.state = 'completed';
-    job.finishedAt = Date.now();
+    job.info.state = 'completed';
+    job.info.finishedAt = Date.now();
+    job.finished = ++this.seq;
     this.prune(job, job.opts.removeOnComplete);
     const parent = job.parent && this.store(job.parent.queue).get(job.parent.id);
-    if (parent?.state === 'waiting-children' && --parent.pendingChildren === 0) this.enqueue(parent);
+    if (parent?.info.state === 'waiting-children' && --parent.pendingChildren === 0) this.enqueue(parent);
   }
 
   private failed(job: MemJob, e: unknown): void {
-    job.attemptsMade++;
-    job.failedReason = e instanceof Error ? e.message : String(e);
-    if (!(e instanceof FatalTaskError) && job.attemptsMade < (job.opts.attempts ?? 1)) {
-      job.state = 'delayed';
+    job.info.attemptsMade++;
+    job.info.failedReason = e instanceof Error ? e.message : String(e);
+    if (!(e instanceof FatalTaskError) && job.info.attemptsMade < (job.opts.attempts ?? 1)) {
+      job.info.state = 'delayed';
       const b = job.opts.backoff;
-      const delay = !b ? 0 : b.type === 'fixed' ? b.delay : b.delay * 2 ** (job.attemptsMade - 1);
+      const delay = !b ? 0 : b.type === 'fixed' ? b.delay : b.delay * 2 ** (job.info.attemptsMade - 1);
       const t = setTimeout(() => {
         this.timers.delete(t);
-        if (job.state === 'delayed' && this.store(job.queue).get(job.id) === job) this.enqueue(job);
+        if (job.info.state === 'delayed' && this.store(job.queue).get(job.info.id) === job) this.enqueue(job);
       }, delay);
       this.timers.add(t);
       return;
     }
-    job.state = 'failed';
-    job.finishedAt = Date.now();
+    job.info.state = 'failed';
+    job.info.finishedAt = Date.now();
+    job.finished = ++this.seq;
     this.prune(job, job.opts.removeOnFail);
     const parent = job.parent && this.store(job.parent.queue).get(job.parent.id);
-    if (job.opts.failParentOnFailure && parent?.state === 'waiting-children') {
-      parent.state = 'failed';
-      parent.finishedAt = Date.now();
-      parent.failedReason = `child ${job.queue}:${job.id} failed`;
+    if (job.opts.failParentOnFailure && parent?.info.state === 'waiting-children') {
+      parent.info.state = 'failed';
+      parent.info.finishedAt = Date.now();
+      parent.info.failedReason = `child ${job.queue}:${job.info.id} failed`;
     }
   }
 
@@ -260,14 +242,14 @@ export class MemoryQueueDriver implements QueueDriver {
     if (keep === undefined || keep === false) return;
     const s = this.store(job.queue);
     if (keep === true) {
-      s.delete(job.id);
+      s.delete(job.info.id);
       return;
     }
     const { age, count } = typeof keep === 'number' ? { age: undefined, count: keep } : keep;
-    const done = [...s.values()].filter((j) => j.state === job.state).sort((a, b) => b.finishedAt! - a.finishedAt!);
-    const cutoff = age === undefined ? -Infinity : job.finishedAt! - age * 1000;
+    const done = [...s.values()].filter((j) => j.info.state === job.info.state).sort((a, b) => b.finished - a.finished);
+    const cutoff = age === undefined ? -Infinity : job.info.finishedAt! - age * 1000;
     done.forEach((j, i) => {
-      if ((count !== undefined && i >= count) || j.finishedAt! < cutoff) s.delete(j.id);
+      if ((count !== undefined && i >= count) || j.info.finishedAt! < cutoff) s.delete(j.info.id);
     });
   }
 
@@ -282,9 +264,9 @@ export class MemoryQueueDriver implements QueueDriver {
     clearTimeout(timer);
     if (outcome === 'handed-back') {
       for (const job of new Set(this.running.values())) {
-        if (job.state !== 'active') continue;
+        if (job.info.state !== 'active') continue;
         job.run++;
-        job.stalledCount++;
+        job.info.stalledCount++;
         this.enqueue(job);
       }
     }
