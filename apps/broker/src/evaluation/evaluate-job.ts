@@ -1,5 +1,4 @@
 import type { EvaluatePayload, JobStatus, UsageEvent } from '#contracts';
-import type { HeParams } from '#he-core';
 import { type JobRecord, readJobRecord } from '#jobs';
 import type { JobEntity } from '#persistence';
 import { FatalTaskError, type Task, isFinalAttempt } from '#platform';
@@ -108,7 +107,7 @@ export class EvaluateJob {
     const publicKeyset = await this.store.keyset(job.keysetId);
     // Partial sums: a feature consumed by its sum alone (`reducibleFeatures`) is split over this process's HE
     // threads, each summing a slice. Any split gives the same total (`reduceChunks`).
-    const params = plan.params as unknown as HeParams;
+    const params = plan.params;
     const reducible = reducibleFeatures(plan);
     const { inputs, privateParams } = await this.store.ciphertexts(job.id);
     const parts = this.threads.size;
