@@ -37,20 +37,31 @@ const PURE = ['@nestjs/*', 'typeorm', 'bullmq', 'ioredis'].map((group) => ({
   group: [group],
   message: 'a pure lib imports neither Nest, TypeORM, BullMQ nor ioredis',
 }));
+/** The queue library is the platform's to drive (libs/platform QueueService and its drivers); bench and test may probe it. */
+const QUEUE_LIB = 'platform';
+const noBullmq = {
+  group: ['bullmq', 'bullmq/*'],
+  message: "feature code uses the platform's QueueService (#platform: typed by JobItemMap, Task, FatalTaskError), not BullMQ",
+};
 const boundaries = [
   ...APPS.map((app) => ({
     files: [`apps/${app}/**/*.ts`],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [...deepLib, noAppsOutside(app), ...(app === COMPOSITION_ROOT ? [] : [otherApp(app)])] },
+        { patterns: [...deepLib, noAppsOutside(app), ...(app === COMPOSITION_ROOT ? [] : [otherApp(app)]), noBullmq] },
       ],
     },
   })),
   ...LIBS.map((lib) => ({
     files: [`libs/${lib}/**/*.ts`],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [...deepLib, otherLib(lib), noApps, ...(PURE_LIBS.includes(lib) ? PURE : [])] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [...deepLib, otherLib(lib), noApps, ...(PURE_LIBS.includes(lib) ? PURE : lib === QUEUE_LIB ? [] : [noBullmq])],
+        },
+      ],
     },
   })),
 ];
@@ -68,6 +79,7 @@ const entryPoints = APPS.filter((app) => app !== COMPOSITION_ROOT).map((app) => 
         patterns: [
           ...deepLib,
           noAppsOutside(app),
+          noBullmq,
           {
             regex: `^(\\.\\./)+(apps/)?((${alt(APPS.filter((a) => a !== app && a !== COMPOSITION_ROOT))})/|${COMPOSITION_ROOT}/(?!${alt([ENTRY_BOOTSTRAP])}$))`,
             message: `an entry point imports of another app only the bootstrap apps/${COMPOSITION_ROOT}/${ENTRY_BOOTSTRAP} (runApps)`,

@@ -21,7 +21,7 @@ import {
   evaluateReference,
   generateRoleRows,
 } from '#scenario';
-import { call, startTestServer, testConfig } from './support/env.js';
+import { call, drainQueue, startTestServer, testConfig } from './support/env.js';
 import { toCsv } from './support/data.js';
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
@@ -227,15 +227,8 @@ describe('edge security: rate limits per address and per credential', () => {
 });
 
 /** Waits until the ledger queue has nothing waiting, delayed or in flight. */
-async function drainLedger(s: Server, timeoutMs = 20_000): Promise<void> {
-  const q = s.queues.queue(QueueName.ledger);
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const c = await q.getJobCounts('wait', 'active', 'delayed', 'prioritized', 'waiting-children');
-    if (Object.values(c).every((n) => n === 0)) return;
-    if (Date.now() > end) throw new Error(`ledger queue did not drain: ${JSON.stringify(c)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function drainLedger(s: Server): Promise<void> {
+  return drainQueue(s.queues, QueueName.ledger);
 }
 
 const TABLES = [

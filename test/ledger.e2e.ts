@@ -24,7 +24,7 @@ import {
   verifyInclusion,
 } from '#ledger-core';
 import { builtinScenarios } from '#scenario';
-import { call, startTestServer, testConfig } from './support/env.js';
+import { call, drainQueue, startTestServer, testConfig } from './support/env.js';
 import { runCli, type CliRun } from './support/cli.js';
 import { DataspaceClient } from '#sdk';
 import { type LedgerSource, httpLedgerSource, verifyLedger } from '../apps/cli/src/commands/ledger.js';
@@ -38,15 +38,8 @@ function cli(args: string[]): Promise<CliRun> {
 }
 
 /** Waits until the ledger queue has nothing waiting, delayed or in flight. */
-async function drain(s: Server, timeoutMs = 20_000): Promise<void> {
-  const q = s.queues.queue(QueueName.ledger);
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const c = await q.getJobCounts('wait', 'active', 'delayed', 'prioritized', 'waiting-children');
-    if (Object.values(c).every((n) => n === 0)) return;
-    if (Date.now() > end) throw new Error(`ledger queue did not drain: ${JSON.stringify(c)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function drain(s: Server): Promise<void> {
+  return drainQueue(s.queues, QueueName.ledger);
 }
 
 /** Runs SQL with `?` placeholders on SQLite or PostgreSQL. */

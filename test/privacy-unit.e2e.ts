@@ -160,14 +160,15 @@ describe('privacy unit: contribution bounding through the HE path', () => {
     plan.roles.p!.unit!.maxRowsPerGroup = 40;
     await jobs.update({ id: exactJob }, { plan: plan as never, status: 'encrypting' });
     const before = await s.dataSource.getRepository(JobDatasetEntity).findOneByOrFail({ jobId: exactJob, role: 'p' });
-    const q = s.queues.queue(QueueName.encrypt(s.config.CONNECTOR_ID));
-    const task = await q.add(
+    const queue = QueueName.encrypt(s.config.CONNECTOR_ID);
+    const task = await s.queues.add(
+      queue,
       JobName.encryptInputs,
       { jobId: exactJob, role: 'p', datasetId, consumerId: job.consumerId, purpose: job.purpose },
       { jobId: 'unit-loosened-1', attempts: 1 },
     );
     const end = Date.now() + 30_000;
-    while ((await task.getState()) !== 'failed') {
+    while ((await s.queues.job(queue, task))?.state !== 'failed') {
       assert.ok(Date.now() < end, 'the task was not refused');
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -138,15 +138,14 @@ describe('provider connector: datasets, imports refused whole, forged tasks refu
 
   it('a forged encryption task (no such job) is refused by the connector and the refusal is in the ledger', async () => {
     const forged = { jobId: 'forged-job-1', role: 'utility', datasetId: id, consumerId: 'someone', purpose: 'marketing' };
-    const q = s.queues.queue(QueueName.encrypt(s.config.CONNECTOR_ID));
-    const job = await q.add(JobName.encryptInputs, forged, { jobId: 'forged-1', attempts: 3 });
-    const state = await waitFor(async () => {
-      const st = await job.getState();
-      return st === 'failed' ? st : null;
+    const queue = QueueName.encrypt(s.config.CONNECTOR_ID);
+    const taskId = await s.queues.add(queue, JobName.encryptInputs, forged, { jobId: 'forged-1', attempts: 3 });
+    assert.equal(taskId, 'forged-1');
+    const failed = await waitFor(async () => {
+      const j = await s.queues.job(queue, taskId);
+      return j?.state === 'failed' ? j : null;
     });
-    assert.equal(state, 'failed');
-    const fresh = await q.getJob('forged-1');
-    assert.equal(fresh?.attemptsMade, 1, 'a refusal is not retried');
+    assert.equal(failed.attemptsMade, 1, 'a refusal is not retried');
     const entry = await waitFor(async () => {
       const e = await call(s.url, 'GET', '/ledger/entries?type=inputs.refused', { token: auditor });
       return e.body.entries.find((x: { event: { job: string } }) => x.event.job === 'forged-job-1');

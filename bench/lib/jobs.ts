@@ -109,16 +109,16 @@ async function queueMarks(
     if (typeof v === 'number') out[name] = v - t0;
   };
   for (const role of roles) {
-    const j = await probe.queues.queue(QueueName.encrypt(probe.connectorId)).getJob(`enc-${id}-${role.replace(/[^A-Za-z0-9_-]/g, '_')}`);
-    put(`queue:encrypt.${role}.added`, j?.timestamp);
-    put(`queue:encrypt.${role}.processed`, j?.processedOn);
-    put(`queue:encrypt.${role}.finished`, j?.finishedOn);
+    const j = await probe.queues.job(QueueName.encrypt(probe.connectorId), `enc-${id}-${role.replace(/[^A-Za-z0-9_-]/g, '_')}`);
+    put(`queue:encrypt.${role}.added`, j?.addedAt);
+    put(`queue:encrypt.${role}.processed`, j?.processedAt);
+    put(`queue:encrypt.${role}.finished`, j?.finishedAt);
     // a task run more than once (retried, or re-run after its lock lapsed while the event loop was blocked)
-    if (j && runs) runs[role] = Math.max(1, j.attemptsMade) + ((j as unknown as { stalledCounter?: number }).stalledCounter ?? 0);
+    if (j && runs) runs[role] = Math.max(1, j.attemptsMade) + j.stalledCount;
   }
-  const e = await probe.queues.queue(QueueName.evaluate).getJob(`eval-${id}`);
-  put('queue:evaluate.processed', e?.processedOn);
-  put('queue:evaluate.finished', e?.finishedOn);
+  const e = await probe.queues.job(QueueName.evaluate, `eval-${id}`);
+  put('queue:evaluate.processed', e?.processedAt);
+  put('queue:evaluate.finished', e?.finishedAt);
   return out;
 }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, type AppConfig } from '#platform';
+import { loadConfig, type AppConfig, type QueueService } from '#platform';
 import { isPostgresUrl } from '#persistence';
 import { startServer, type ServerHandle } from '../../apps/cli/src/server.js';
 import type { AppName } from '../../apps/cli/src/apps.js';
@@ -81,4 +81,15 @@ export async function call(
     parsed = null;
   }
   return { status: res.status, body: parsed, text };
+}
+
+/** Waits until `queue` has nothing waiting, delayed or in flight. */
+export async function drainQueue(queues: QueueService, queue: string, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const c = await queues.pending(queue);
+    if (Object.values(c).every((n) => n === 0)) return;
+    if (Date.now() > end) throw new Error(`queue ${queue} did not drain: ${JSON.stringify(c)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

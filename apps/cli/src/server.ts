@@ -55,7 +55,7 @@ export async function startServer(opts: StartOptions): Promise<ServerHandle> {
   const warning = await evictionPolicyWarning(config.REDIS_URL);
   if (warning) logger.warn(warning);
   const dataSource = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir, schema: config.DATABASE_SCHEMA });
-  const queues = new QueueService(config.REDIS_URL, config.QUEUE_PREFIX);
+  const queues = QueueService.redis(config.REDIS_URL, config.QUEUE_PREFIX);
   // An app deployed apart from the broker checks bearer tokens with the broker.
   const principals = !opts.apps.includes('broker') && config.BROKER_URL ? new RemotePrincipalResolver(config.BROKER_URL) : undefined;
   const deps = { config, dataSource, queues, logger, ...(principals ? { principals } : {}) };

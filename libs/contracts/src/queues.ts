@@ -1,6 +1,9 @@
+import type { UsageEvent } from './events.js';
+
 /**
- * The queue contract: every queue name and the payload type of every job, in one place.
- * Payloads carry ids, never ciphertexts, rows or keys (BullMQ stores them in Redis).
+ * The queue contract: every queue name and the payload type of every job, in one place (`JobItemMap`: the
+ * platform's QueueService takes and hands out only these). Payloads carry ids, never ciphertexts, rows or keys
+ * (BullMQ stores them in Redis); a usage event carries ids and counts only (events.ts).
  */
 export const QueueName = {
   /** Encryption tasks for one provider connector: `encrypt.<connectorId>`. */
@@ -12,8 +15,6 @@ export const QueueName = {
 export const JobName = {
   encryptInputs: 'encrypt-inputs',
   evaluate: 'evaluate',
-  /** Partial sum of a slice of one feature's ciphertexts (any worker process may take it). */
-  reduce: 'reduce',
   ledgerEvent: 'ledger-event',
 } as const;
 
@@ -28,22 +29,13 @@ export interface EncryptTaskPayload {
 
 export interface EvaluatePayload {
   jobId: string;
-  /** Set by the worker when it has fanned partial sums out to `reduce` children and waits for them. */
-  step?: 'reduced';
-}
-
-/** Sums ciphertexts [from, to) of (role, feature) into partial `slice` of the job. */
-export interface ReducePayload {
-  jobId: string;
-  role: string;
-  feature: string;
-  from: number;
-  to: number;
-  slice: number;
 }
 
 export interface JobItemMap {
   [JobName.encryptInputs]: EncryptTaskPayload;
   [JobName.evaluate]: EvaluatePayload;
-  [JobName.reduce]: ReducePayload;
+  [JobName.ledgerEvent]: UsageEvent;
 }
+
+/** A job's name (`JobName`): the key of its payload type in `JobItemMap`. */
+export type JobNameOf = keyof JobItemMap;

@@ -53,7 +53,7 @@ async function immediate<T>(ds: DataSource, fn: (m: EntityManager) => Promise<T>
 
 /**
  * Deletes a job's ciphertexts when it ends (issue: the release and nothing else): every provider input,
- * the consumer's `$params`, partial sums, staging areas and PSI messages; with `keepResult`, the `$result`
+ * the consumer's `$params`, staging areas, PSI messages (and `$partial` sums an earlier version left); with `keepResult`, the `$result`
  * outputs the consumer still has to fetch stay. Run inside the transaction that ends the job.
  */
 export async function purgeJobCiphertexts(m: EntityManager, jobId: string, opts: { keepResult: boolean }): Promise<void> {

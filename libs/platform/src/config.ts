@@ -90,8 +90,6 @@ const schema = z.object({
   HE_THREADS: z.coerce.number().int().min(0).max(64).default(0),
   /** How long a worker holds a job before another may take it over after a crash (ms). */
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(120_000),
-  /** Ciphertexts per partial-sum slice that evaluation hands to other workers (features with 2+ slices are fanned out). */
-  REDUCE_SLICE: z.coerce.number().int().min(2).max(100_000).default(32),
   /** On SIGTERM, how long running jobs may take to finish before they are handed back to other workers (ms). */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   /** How often accepted jobs missing from the queue are re-queued, and expired results deleted (ms). */

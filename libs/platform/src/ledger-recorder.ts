@@ -3,7 +3,7 @@ import { AppError, JobName, QueueName, type UsageEvent } from '#contracts';
 import type { QueueService } from './queues.js';
 
 /**
- * Records usage events by putting them on the durable ledger queue (idempotent by event id: BullMQ ignores a
+ * Records usage events by putting them on the durable ledger queue (idempotent by event id: the queue ignores a
  * second add with the same job id). Callers record BEFORE they act: if this throws, the action does not happen.
  */
 export class LedgerRecorder {

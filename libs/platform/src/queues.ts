@@ -1,116 +1,104 @@
-import { FlowProducer, Queue, Worker, type FlowJob, type JobsOptions, type Job, type Processor } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { producerConnection, workerConnection } from './redis.js';
+import type { JobItemMap, JobNameOf } from '#contracts';
+import { BullMqDriver } from './bullmq-driver.js';
+import { MemoryQueueDriver } from './memory-queue-driver.js';
+import type { JobInfo, JobOptions, PendingCounts, QueueDriver, Task, WorkerOptions } from './queue-driver.js';
+import { FatalTaskError } from './queue-driver.js';
+
+export * from './queue-driver.js';
+export { BullMqDriver } from './bullmq-driver.js';
+export { MemoryQueueDriver } from './memory-queue-driver.js';
+
+/** A flow whose every job is typed by its name (`JobItemMap`). */
+export type TypedFlow = {
+  [N in JobNameOf]: {
+    queue: string;
+    name: N;
+    data: JobItemMap[N];
+    opts?: JobOptions & { failParentOnFailure?: boolean };
+    children?: TypedFlow[];
+  };
+}[JobNameOf];
 
 /**
- * The only place that knows queues are BullMQ (feature code talks to this service).
- * Producers share one fail-fast connection; each worker gets its own blocking connection.
+ * The job queues, typed by the queue contract (`JobItemMap` in #contracts): a job is added by its name with that
+ * name's payload, and a worker serves one job name and gets that payload. Feature code talks to this service only;
+ * the driver is BullMQ on Redis in a deployment (`QueueService.redis`), in memory in unit specs.
  */
 export class QueueService {
-  private readonly producer: Redis;
-  private readonly queues = new Map<string, Queue>();
-  private readonly workers: Worker[] = [];
-  private readonly workerConns: Redis[] = [];
-  private flow?: FlowProducer;
+  constructor(readonly driver: QueueDriver) {}
 
-  constructor(
-    private readonly redisUrl: string,
-    readonly prefix: string,
-  ) {
-    this.producer = producerConnection(redisUrl);
-    this.producer.on('error', () => undefined);
+  static redis(redisUrl: string, prefix: string): QueueService {
+    return new QueueService(new BullMqDriver(redisUrl, prefix));
+  }
+
+  static memory(): QueueService {
+    return new QueueService(new MemoryQueueDriver());
+  }
+
+  /** The queue store answers (health checks): an answer within `timeoutMs`, or false. */
+  ping(timeoutMs = 1500): Promise<boolean> {
+    return this.driver.ping(timeoutMs);
+  }
+
+  /** Adds job `name` with its payload; resolves to the job's id (with `opts.jobId`, a job that exists is not added again). */
+  add<N extends JobNameOf>(queue: string, name: N, data: JobItemMap[N], opts: JobOptions = {}): Promise<string> {
+    return this.driver.add(queue, name, data, opts);
+  }
+
+  /** Adds a parent and its children at once: the parent runs once every child completed. */
+  addFlow(flow: TypedFlow): Promise<void> {
+    return this.driver.addFlow(flow);
+  }
+
+  job(queue: string, id: string): Promise<JobInfo | null> {
+    return this.driver.job(queue, id);
+  }
+
+  removeJob(queue: string, id: string): Promise<void> {
+    return this.driver.removeJob(queue, id);
+  }
+
+  pending(queue: string): Promise<PendingCounts> {
+    return this.driver.pending(queue);
   }
 
   /**
-   * Redis answers on the producers' shared connection (health checks): no connection per call, and an answer
-   * within `timeoutMs` or false (the connection fails fast while Redis is down).
+   * Serves job `name` on `queue`. A job of another name on that queue is not what the contract says the queue
+   * carries: it fails at once, the processor never sees it.
    */
-  async ping(timeoutMs = 1500): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((r) => {
-      timer = setTimeout(() => r(false), timeoutMs);
-    });
-    try {
-      return await Promise.race([this.producer.ping().then((p) => p === 'PONG'), late]);
-    } catch {
-      return false;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  queue(name: string): Queue {
-    let q = this.queues.get(name);
-    if (!q) {
-      q = new Queue(name, { connection: this.producer, prefix: this.prefix });
-      q.on('error', () => undefined);
-      this.queues.set(name, q);
-    }
-    return q;
-  }
-
-  async add<T extends object>(queue: string, name: string, data: T, opts: JobsOptions = {}): Promise<Job<T>> {
-    return this.queue(queue).add(name, data, opts) as Promise<Job<T>>;
-  }
-
-  flows(): FlowProducer {
-    if (!this.flow) {
-      this.flow = new FlowProducer({ connection: this.producer, prefix: this.prefix });
-      this.flow.on('error', () => undefined);
-    }
-    return this.flow;
-  }
-
-  async addFlow(flow: FlowJob): Promise<void> {
-    await this.flows().add(flow);
-  }
-
-  worker<T>(queue: string, processor: Processor<T>, opts: { concurrency?: number; lockDuration?: number } = {}): Worker<T> {
-    const conn = workerConnection(this.redisUrl);
-    conn.on('error', () => undefined);
-    this.workerConns.push(conn);
-    const w = new Worker<T>(queue, processor, {
-      connection: conn,
-      prefix: this.prefix,
-      concurrency: opts.concurrency ?? 1,
-      lockDuration: opts.lockDuration ?? 60_000,
-      autorun: true,
-      // A crashed worker's job is taken over once its lock expires; allow a few crashes before giving up.
-      stalledInterval: Math.min(30_000, opts.lockDuration ?? 60_000),
-      maxStalledCount: 3,
-      // How long an idle worker blocks waiting for a job (seconds): short, so a flow parent released by its
-      // last child is picked up promptly.
-      drainDelay: 1,
-    });
-    w.on('error', () => undefined);
-    this.workers.push(w as Worker);
-    return w;
+  worker<N extends JobNameOf>(
+    queue: string,
+    name: N,
+    processor: (task: Task<JobItemMap[N]>) => Promise<unknown>,
+    opts: Omit<WorkerOptions, 'onAbandoned'> & {
+      onAbandoned?: (task: Pick<Task<JobItemMap[N]>, 'id' | 'name' | 'data'>, reason: string) => void;
+    } = {},
+  ): void {
+    const { onAbandoned, ...rest } = opts;
+    this.driver.worker(
+      queue,
+      async (task) => {
+        if (task.name !== name) throw new FatalTaskError(`queue ${queue} serves ${name} jobs, not ${task.name}`);
+        return processor(task as Task<JobItemMap[N]>);
+      },
+      {
+        ...rest,
+        ...(onAbandoned ? { onAbandoned: (t, reason) => onAbandoned(t as Pick<Task<JobItemMap[N]>, 'id' | 'name' | 'data'>, reason) } : {}),
+      },
+    );
   }
 
   /**
    * Stops taking work: every worker stops fetching jobs and finishes the ones it runs. A job still running after
-   * `graceMs` is handed back: the worker closes without waiting, its lock lapses (WORKER_LOCK_MS) and another
-   * worker takes the job over as after a crash (BullMQ stalled-job recovery), so nothing accepted is lost.
+   * `graceMs` is handed back for another worker (the driver says how), so nothing accepted is lost.
    * Called before the app's modules are destroyed, so a running job still has its HE pool and database.
    */
-  async stopWorkers(graceMs: number): Promise<'finished' | 'handed-back'> {
-    let timer: NodeJS.Timeout | undefined;
-    const graceful = Promise.allSettled(this.workers.map((w) => w.close())).then(() => 'finished' as const);
-    const late = new Promise<'handed-back'>((r) => {
-      timer = setTimeout(() => r('handed-back'), graceMs);
-    });
-    const outcome = await Promise.race([graceful, late]);
-    clearTimeout(timer);
-    if (outcome === 'handed-back') await Promise.allSettled(this.workers.map((w) => w.close(true)));
-    return outcome;
+  stopWorkers(graceMs: number): Promise<'finished' | 'handed-back'> {
+    return this.driver.stopWorkers(graceMs);
   }
 
-  /** Graceful: workers finish their current job (up to their lock), then connections close. */
-  async close(): Promise<void> {
-    await Promise.allSettled(this.workers.map((w) => w.close()));
-    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
-    if (this.flow) await this.flow.close().catch(() => undefined);
-    this.producer.disconnect();
-    for (const c of this.workerConns) c.disconnect();
+  /** Graceful: workers finish their current job, then the driver's connections close. */
+  close(): Promise<void> {
+    return this.driver.close();
   }
 }

@@ -2,9 +2,9 @@ import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
 import { ACTIVE_JOB_STATUSES, type EncryptTaskPayload, type EvaluatePayload, JobName, QueueName } from '#contracts';
 import { JobCiphertextEntity, JobEntity, OfferEntity } from '#persistence';
-import { QueueService } from '#platform';
+import { QueueService, type TypedFlow } from '#platform';
 
-/** BullMQ job ids of a data-space job's flow (deterministic, so re-adding a flow is a no-op). */
+/** Queue job ids of a data-space job's flow (deterministic, so re-adding a flow is a no-op). */
 export const flowIds = {
   evaluate: (jobId: string) => `eval-${jobId}`,
   encrypt: (jobId: string, role: string) => `enc-${jobId}-${role.replace(/[^A-Za-z0-9_-]/g, '_')}`,
@@ -13,9 +13,9 @@ export const flowIds = {
 const RETRY = { attempts: 4, backoff: { type: 'exponential' as const, delay: 1000 } };
 
 /**
- * Turns an accepted job into a BullMQ flow: one encryption child per bound dataset (served by that dataset's
+ * Turns an accepted job into a queue flow: one encryption child per bound dataset (served by that dataset's
  * connector), one evaluation parent that runs when every child is done. Payloads carry ids only.
- * The database is the source of truth: `reconcile` re-queues accepted jobs whose flow Redis lost.
+ * The database is the source of truth: `reconcile` re-queues accepted jobs whose flow the queue (Redis) lost.
  */
 /**
  * How long Redis keeps a finished queue entry (the job row and the ledger keep the record): an hour, and at most the
@@ -41,11 +41,11 @@ export class JobOrchestrator implements OnModuleDestroy {
     const job = await this.ds.getRepository(JobEntity).findOneByOrFail({ id: jobId });
     const offers = await this.ds.getRepository(OfferEntity).findBy({ datasetId: In(Object.values(job.bindings)) });
     const byId = new Map(offers.map((o) => [o.datasetId, o]));
-    const children = Object.entries(job.bindings).map(([role, datasetId]) => {
+    const children = Object.entries(job.bindings).map(([role, datasetId]): TypedFlow => {
       const data: EncryptTaskPayload = { jobId, role, datasetId, consumerId: job.consumerId, purpose: job.purpose };
       return {
         name: JobName.encryptInputs,
-        queueName: QueueName.encrypt(byId.get(datasetId)?.connectorId ?? 'local'),
+        queue: QueueName.encrypt(byId.get(datasetId)?.connectorId ?? 'local'),
         data,
         opts: {
           jobId: flowIds.encrypt(jobId, role),
@@ -58,7 +58,7 @@ export class JobOrchestrator implements OnModuleDestroy {
     const data: EvaluatePayload = { jobId };
     await this.queues.addFlow({
       name: JobName.evaluate,
-      queueName: QueueName.evaluate,
+      queue: QueueName.evaluate,
       data,
       opts: { jobId: flowIds.evaluate(jobId), ...RETRY, ...KEEP },
       children,
@@ -66,9 +66,7 @@ export class JobOrchestrator implements OnModuleDestroy {
   }
 
   async remove(jobId: string): Promise<void> {
-    const q = this.queues.queue(QueueName.evaluate);
-    const j = await q.getJob(flowIds.evaluate(jobId));
-    if (j) await j.remove({ removeChildren: true }).catch(() => undefined);
+    await this.queues.removeJob(QueueName.evaluate, flowIds.evaluate(jobId));
   }
 
   /**
@@ -78,11 +76,9 @@ export class JobOrchestrator implements OnModuleDestroy {
   async reconcile(): Promise<number> {
     const open = await this.ds.getRepository(JobEntity).findBy({ status: In([...ACTIVE_JOB_STATUSES]) });
     let requeued = 0;
-    const q = this.queues.queue(QueueName.evaluate);
     for (const job of open) {
-      const existing = await q.getJob(flowIds.evaluate(job.id));
       // A flow that exists (even failed: the worker records failures itself) is left alone.
-      if (existing && (await existing.getState()) !== 'unknown') continue;
+      if (await this.queues.job(QueueName.evaluate, flowIds.evaluate(job.id))) continue;
       await this.enqueue(job.id);
       requeued++;
     }

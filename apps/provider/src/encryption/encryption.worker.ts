@@ -1,65 +1,53 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { UnrecoverableError, type Job } from 'bullmq';
 import { DataSource } from 'typeorm';
-import {
-  BrokerDocumentError,
-  ConnectorPort,
-  type ConnectorJob,
-  type EncryptTaskPayload,
-  QueueName,
-  type RefusalReason,
-  UPLOAD_BATCH_CHUNKS,
-  isTerminalJobStatus,
-} from '#contracts';
+import { ConnectorPort, JobName, QueueName } from '#contracts';
 import { DatasetEntity } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder, QueueService } from '#platform';
-import { type UsagePolicy, decide, scenarioHash, withholdsCounts } from '#policy';
-import { type Plan, type Row, aggregationsByRole, encodeRole, sameBounding, unitBounding } from '#scenario';
+import type { UsagePolicy } from '#policy';
 import { DatasetsService } from '../datasets/datasets.service.js';
+import { EncryptInputs } from './encrypt-inputs.js';
 import { HeEncryption } from './he-encryption.js';
-import { psiAlign } from './psi-alignment.js';
-
-export type TaskRefusal = RefusalReason;
-
-/** The longest refusal message the broker takes (refusalReasonSchema, `#contracts`). */
-const REASON_MESSAGE_MAX = 500;
-
-/** Ciphertexts encrypted and uploaded at a time (~0.5 MiB each at N=8192). */
-const UPLOAD_BATCH = UPLOAD_BATCH_CHUNKS;
-const EMPTY = new Float64Array(0);
 
 /**
- * The connector's encryption worker. It does not trust the broker: a task is checked against the job the
- * broker holds and against this connector's own copy of the dataset's policy; a forged or widened task is
- * refused and the refusal recorded. Then it does the plan's provider-side work in plaintext, encrypts under
- * the job's public key and uploads the ciphertexts (replacing any earlier upload: a retry leaves one set).
+ * The connector's encryption worker: serves this connector's `encrypt-inputs` queue with the `EncryptInputs` use case
+ * (encrypt-inputs.ts), wired to the connector's database, the broker, the ledger and the HE pool.
  */
 @Injectable()
 export class EncryptionWorker implements OnApplicationBootstrap {
   private readonly log = new Logger('encryption');
+  readonly encryptInputs: EncryptInputs;
 
   constructor(
-    private readonly ds: DataSource,
+    ds: DataSource,
     private readonly queues: QueueService,
-    private readonly ledger: LedgerRecorder,
+    ledger: LedgerRecorder,
     private readonly broker: ConnectorPort,
-    private readonly datasets: DatasetsService,
-    private readonly he: HeEncryption,
+    datasets: DatasetsService,
+    he: HeEncryption,
     @Inject(CONFIG) private readonly cfg: AppConfig,
-  ) {}
+  ) {
+    this.encryptInputs = new EncryptInputs({
+      connectorId: cfg.CONNECTOR_ID,
+      datasets: {
+        find: async (id) => {
+          const d = await ds.getRepository(DatasetEntity).findOneBy({ id });
+          return d && { id: d.id, connectorId: d.connectorId, policy: d.policy as unknown as UsagePolicy };
+        },
+        rows: (id) => datasets.rows(id),
+      },
+      broker,
+      ledger,
+      he,
+      log: this.log,
+    });
+  }
 
   onApplicationBootstrap(): void {
-    const worker = this.queues.worker<EncryptTaskPayload>(QueueName.encrypt(this.cfg.CONNECTOR_ID), (job) => this.process(job), {
+    this.queues.worker(QueueName.encrypt(this.cfg.CONNECTOR_ID), JobName.encryptInputs, (task) => this.encryptInputs.process(task), {
       concurrency: 4,
       lockDuration: this.cfg.WORKER_LOCK_MS,
-    });
-    // A task whose lock lapsed more often than the queue allows (a process killed or blocked mid-task, again and
-    // again) is failed by the next worker that takes it, without running `process` (BullMQ's deferred failure,
-    // "job stalled more than allowable limit"): the broker is told here, or the job would wait for it forever.
-    worker.on('failed', (job, err) => {
-      if (!job?.deferredFailure) return;
-      this.log.warn(`job ${job.data.jobId} role ${job.data.role}: encryption task failed (${err.message})`);
-      void this.broker.reportFailure(job.data.jobId, job.data.role, err.message.slice(0, REASON_MESSAGE_MAX)).catch(() => undefined);
+      // BullMQ's deferred failure ("job stalled more than allowable limit"): failed without running `process`
+      onAbandoned: ({ data }, reason) => this.encryptInputs.abandoned(data, reason),
     });
     // Deployed apart: the broker accepts this connector's calls only for the connector id its credential is bound to.
     void this.broker
@@ -72,198 +60,5 @@ export class EncryptionWorker implements OnApplicationBootstrap {
         }
       })
       .catch(() => undefined);
-  }
-
-  /** Checks a task; returns every reason to refuse it (empty when it may run). */
-  async check(task: EncryptTaskPayload): Promise<{
-    reasons: TaskRefusal[];
-    dataset: DatasetEntity | null;
-    plan: Plan | null;
-    keysetId: string | null;
-    countsWithheld: boolean;
-  }> {
-    const reasons: TaskRefusal[] = [];
-    const dataset = await this.ds.getRepository(DatasetEntity).findOneBy({ id: task.datasetId });
-    if (!dataset || dataset.connectorId !== this.cfg.CONNECTOR_ID) {
-      return {
-        reasons: [{ code: 'UNKNOWN_DATASET', message: 'this connector holds no such dataset' }],
-        dataset: null,
-        plan: null,
-        keysetId: null,
-        countsWithheld: true,
-      };
-    }
-    const policy = dataset.policy as unknown as UsagePolicy;
-    let job: ConnectorJob | null;
-    try {
-      job = await this.broker.job(task.jobId);
-    } catch (e) {
-      // The connector does not act on a job document that is not what the protocol says (the broker's schema,
-      // `connectorJobSchema`): the task is refused, and the refusal names the JSON paths at fault.
-      if (!(e instanceof BrokerDocumentError)) throw e;
-      return {
-        reasons: [{ code: 'MALFORMED_JOB', message: e.message.slice(0, REASON_MESSAGE_MAX) }],
-        dataset,
-        plan: null,
-        keysetId: null,
-        countsWithheld: true,
-      };
-    }
-    if (!job)
-      return {
-        reasons: [{ code: 'UNKNOWN_JOB', message: 'the broker has no such job' }],
-        dataset,
-        plan: null,
-        keysetId: null,
-        countsWithheld: true,
-      };
-    if (job.bindings[task.role] !== task.datasetId)
-      reasons.push({ code: 'BINDING_MISMATCH', message: `the job does not bind this dataset to role ${task.role}` });
-    if (job.consumerId !== task.consumerId)
-      reasons.push({ code: 'CONSUMER_MISMATCH', message: 'the task names another consumer than the job' });
-    if (job.purpose !== task.purpose) reasons.push({ code: 'PURPOSE_MISMATCH', message: 'the task names another purpose than the job' });
-    if (isTerminalJobStatus(job.status)) reasons.push({ code: 'JOB_NOT_RUNNING', message: `the job is ${job.status}` });
-    const { scenario, plan } = job;
-    // The plan's epsilon, scenario and key list are re-checked against this connector's own copy of the policy
-    // (noise required, per-job maximum, scenario allowlist, minimum of aligned keys); the budget and the daily
-    // limit are the broker's to count.
-    const epsilon = plan.epsilon; // finite and >= 0: checked with the job document
-    const aligned = plan.align && plan.align.on[task.role] !== undefined;
-    const d = decide(
-      policy,
-      {
-        consumerId: job.consumerId,
-        purpose: job.purpose,
-        aggregations: aggregationsByRole(scenario)[task.role] ?? [],
-        rowLevel: scenario.release?.rowLevel === true,
-        minGroupSize: scenario.release?.minGroupSize ?? 1,
-        epsilon,
-        ...(Number.isInteger(job.scenarioVersion)
-          ? { scenario: { id: job.scenarioId, version: job.scenarioVersion!, hash: scenarioHash(scenario) } }
-          : {}),
-        // the number of aligned roles, as the broker passes it: joint groups exist with two or more (ALIGNED_NOISE_REQUIRED)
-        ...(aligned && plan.align
-          ? { alignment: { keys: plan.align.keys?.length ?? null, roles: Object.keys(plan.align.on).length } }
-          : {}),
-      },
-      { epsilonSpent: 0, jobsToday: 0 },
-      new Date(),
-    );
-    reasons.push(
-      ...d.reasons
-        .filter((r) => r.code !== 'BUDGET_EXHAUSTED' && r.code !== 'DAILY_LIMIT_REACHED')
-        .map((r) => ({ code: r.code, message: r.message })),
-    );
-    if (!plan.roles?.[task.role]) reasons.push({ code: 'PLAN_MISMATCH', message: `the plan has no work for role ${task.role}` });
-    // the scenario's privacy unit bounds this role's rows: a plan that carries another cut (or none) is not encoded
-    else if (!sameBounding(plan.roles[task.role]?.unit, unitBounding(scenario, task.role)))
-      reasons.push({
-        code: 'PLAN_MISMATCH',
-        message: `the plan's contribution bounds for role ${task.role} are not the scenario's privacy unit`,
-      });
-    return { reasons, dataset, plan, keysetId: job.keysetId, countsWithheld: job.countsWithheld === true || withholdsCounts(policy) };
-  }
-
-  private async refuse(task: EncryptTaskPayload, reasons: TaskRefusal[]): Promise<never> {
-    await this.ledger.record({
-      id: `${task.jobId}.inputs-refused.${task.role}`,
-      type: 'inputs.refused',
-      actor: { id: this.cfg.CONNECTOR_ID, role: 'provider' },
-      job: task.jobId,
-      consumer: task.consumerId,
-      purpose: task.purpose,
-      datasets: [task.datasetId],
-      data: { role: task.role, reasons: reasons.map((r) => r.code) },
-    });
-    await this.broker.reportRefusal(task.jobId, task.role, reasons).catch(() => undefined);
-    throw new UnrecoverableError(`refused: ${reasons.map((r) => r.code).join(', ')}`);
-  }
-
-  async process(job: Job<EncryptTaskPayload>): Promise<{ ciphertexts: number }> {
-    try {
-      return await this.run(job);
-    } catch (e) {
-      const final = e instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (final && !(e instanceof UnrecoverableError))
-        await this.broker.reportFailure(job.data.jobId, job.data.role, (e as Error).message).catch(() => undefined);
-      throw e;
-    }
-  }
-
-  private async run(job: Job<EncryptTaskPayload>): Promise<{ ciphertexts: number }> {
-    const task = job.data;
-    const { reasons, dataset, plan, keysetId, countsWithheld } = await this.check(task);
-    if (reasons.length || !dataset || !plan || !keysetId) return this.refuse(task, reasons);
-    await this.broker.reportProgress(task.jobId, task.role, { status: 'encoding' });
-    const rows: Row[] = [];
-    for await (const part of this.datasets.rows(dataset.id)) for (const r of part) rows.push(r);
-    let keys = plan.align?.keys ?? undefined;
-    if (plan.align && !keys && plan.align.on[task.role] !== undefined) {
-      // Align by private set intersection with the other aligned providers, through the broker.
-      await this.broker.reportProgress(task.jobId, task.role, { status: 'intersecting' });
-      const idColumn = plan.align.on[task.role]!;
-      keys = await psiAlign(
-        this.broker,
-        task.jobId,
-        Object.keys(plan.align.on).sort(),
-        task.role,
-        rows.map((r) => String(r[idColumn])),
-      );
-      // The intersection's size is known now: under the policy's minimum, nothing is encrypted (the broker checks too).
-      const min = (dataset.policy as unknown as UsagePolicy).minAlignedKeys ?? null;
-      if (min !== null && keys.length < min) {
-        rows.length = 0;
-        return this.refuse(task, [
-          { code: 'TOO_FEW_KEYS', message: `the private set intersection has fewer keys than this dataset's policy requires (${min})` },
-        ]);
-      }
-    }
-    // the rows were read for this task alone: clamped in place rather than copied
-    const encoded = encodeRole(plan, task.role, rows, keys ? { keys, inPlace: true } : { inPlace: true });
-    rows.length = 0;
-    await job.updateProgress({ stage: 'encrypting' });
-    await this.broker.reportProgress(
-      task.jobId,
-      task.role,
-      countsWithheld ? { status: 'encrypting' } : { status: 'encrypting', rows: encoded.rows },
-    );
-    const pk = await this.broker.publicKeyset(keysetId);
-    // Encrypt and upload batch by batch: the connector never holds a role's whole set of ciphertexts.
-    await this.broker.beginUpload(task.jobId, task.role);
-    let bytes = 0;
-    let ciphertexts = 0;
-    for (const f of encoded.features) {
-      for (let i = 0; i < f.chunks.length; i += UPLOAD_BATCH) {
-        const saved = await this.he.encryptBatch(pk, f.chunks.slice(i, i + UPLOAD_BATCH));
-        for (let k = i; k < Math.min(f.chunks.length, i + UPLOAD_BATCH); k++) f.chunks[k] = EMPTY;
-        await this.broker.uploadPart(task.jobId, task.role, { features: [{ id: f.id, first: i, chunks: saved }] });
-        ciphertexts += saved.length;
-        bytes += saved.reduce((a, c) => a + c.length, 0);
-      }
-    }
-    await this.ledger.record({
-      id: `${task.jobId}.inputs-encrypted.${task.role}`,
-      type: 'inputs.encrypted',
-      actor: { id: this.cfg.CONNECTOR_ID, role: 'provider' },
-      job: task.jobId,
-      consumer: task.consumerId,
-      purpose: task.purpose,
-      datasets: [task.datasetId],
-      // the consumer reads this event: a policy that withholds counts keeps them out of it (the broker gets them below)
-      data: countsWithheld
-        ? { role: task.role, ciphertexts, counts: 'withheld' }
-        : { role: task.role, rows: encoded.rows, ciphertexts, bytes, missingKeys: encoded.missingKeys },
-    });
-    await this.broker.commitUpload(task.jobId, task.role, {
-      rows: encoded.rows,
-      groupCounts: encoded.groupCounts,
-      missingKeys: encoded.missingKeys,
-      // rows dropped by the privacy unit's bounds are reported as skipped: one total, never a count per unit
-      skippedRows: encoded.skippedRows + encoded.boundedRows,
-      ciphertexts,
-      bytes,
-    });
-    this.log.log(`job ${task.jobId} role ${task.role}: ${ciphertexts} ciphertexts uploaded`);
-    return { ciphertexts };
   }
 }
