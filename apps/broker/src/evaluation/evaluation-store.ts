@@ -11,7 +11,6 @@ import {
   inTransaction,
   purgeJobCiphertexts,
 } from '#persistence';
-import type { UsagePolicy } from '#policy';
 import type { EvaluationJobRow, EvaluationStore, JobChange } from './evaluate-job.js';
 
 /** The broker's database as evaluation uses it (TypeORM; SQLite or PostgreSQL). */
@@ -59,7 +58,7 @@ export class TypeOrmEvaluationStore implements EvaluationStore {
 
   async minAlignedKeys(datasetIds: string[]): Promise<number> {
     const offers = await this.ds.getRepository(OfferEntity).findBy({ datasetId: In(datasetIds) });
-    return Math.max(0, ...offers.map((o) => (o.policy as unknown as UsagePolicy).minAlignedKeys ?? 0));
+    return Math.max(0, ...offers.map((o) => o.policy.minAlignedKeys ?? 0));
   }
 
   /**

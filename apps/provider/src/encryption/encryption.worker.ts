@@ -3,7 +3,6 @@ import { DataSource } from 'typeorm';
 import { ConnectorPort, JobName, QueueName } from '#contracts';
 import { DatasetEntity } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder, QueueService } from '#platform';
-import type { UsagePolicy } from '#policy';
 import { DatasetsService } from '../datasets/datasets.service.js';
 import { EncryptInputs } from './encrypt-inputs.js';
 import { HeEncryption } from './he-encryption.js';
@@ -31,7 +30,7 @@ export class EncryptionWorker implements OnApplicationBootstrap {
       datasets: {
         find: async (id) => {
           const d = await ds.getRepository(DatasetEntity).findOneBy({ id });
-          return d && { id: d.id, connectorId: d.connectorId, policy: d.policy as unknown as UsagePolicy };
+          return d && { id: d.id, connectorId: d.connectorId, policy: d.policy };
         },
         rows: (id) => datasets.rows(id),
       },
