@@ -5,3 +5,4 @@
  */
 export { type JobRecord, JobRecordError, type StoredJob, readJobRecord } from './job-record.js';
 export { JobTransitionError, transition } from './transition.js';
+export { jobFailedEvent } from './events.js';

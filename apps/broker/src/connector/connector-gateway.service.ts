@@ -25,7 +25,7 @@ import {
   inTransaction,
   purgeJobCiphertexts,
 } from '#persistence';
-import { type JobRecord, readJobRecord, transition } from '#jobs';
+import { type JobRecord, jobFailedEvent, readJobRecord, transition } from '#jobs';
 import { LedgerRecorder } from '#platform';
 import { POINT_BYTES, batchLength, intersect } from '#psi';
 import { ciphertextBytes } from '#scenario';
@@ -422,16 +422,7 @@ export class ConnectorGateway extends ConnectorPort {
         .update({ id: job.id }, { ...transition(job, 'failed'), error: { code: 'TOO_FEW_KEYS', message } as never });
       await endFailed(m, job.id);
       // last in the transaction: a failure that cannot be recorded does not happen
-      await this.ledger.record({
-        id: `${job.id}.failed`,
-        type: 'job.failed',
-        actor: { id: 'broker', role: 'broker' },
-        job: job.id,
-        scenario: job.scenarioId,
-        consumer: job.consumerId,
-        datasets: Object.values(job.bindings),
-        data: { code: 'TOO_FEW_KEYS', minAlignedKeys: min },
-      });
+      await this.ledger.record(jobFailedEvent(job, { code: 'TOO_FEW_KEYS', minAlignedKeys: min }));
       return;
     }
     for (const [i, role] of roles.entries()) {

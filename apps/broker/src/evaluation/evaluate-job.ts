@@ -1,5 +1,5 @@
 import type { EvaluatePayload, JobStatus, UsageEvent } from '#contracts';
-import { type JobRecord, readJobRecord } from '#jobs';
+import { type JobRecord, jobFailedEvent, readJobRecord } from '#jobs';
 import type { JobEntity } from '#persistence';
 import { FatalTaskError, type Task, isFinalAttempt } from '#platform';
 import { type Plan, reducibleFeatures } from '#scenario';
@@ -208,18 +208,7 @@ export class EvaluateJob {
   private async fail(job: Pick<EvaluationJobRow, 'id' | 'scenarioId' | 'consumerId' | 'bindings'>, e: unknown): Promise<void> {
     const message = e instanceof Error ? e.message : String(e);
     const code = (e as { code?: string })?.code ?? 'EVALUATION_FAILED';
-    await this.ledger
-      .record({
-        id: `${job.id}.failed`,
-        type: 'job.failed',
-        actor: { id: 'broker', role: 'broker' },
-        job: job.id,
-        scenario: job.scenarioId,
-        consumer: job.consumerId,
-        datasets: Object.values(job.bindings),
-        data: { code },
-      })
-      .catch(() => undefined);
+    await this.ledger.record(jobFailedEvent(job, { code })).catch(() => undefined);
     // a job cancelled (or completed) meanwhile stays as it ended
     await this.store.update(job.id, { to: 'failed', error: { code, message }, progress: { stage: 'failed' }, unlessEnded: true });
     await this.store.purge(job.id);
