@@ -190,7 +190,7 @@ export async function benchSoak(ctx: BenchContext): Promise<void> {
       note: `${last.resultCiphertexts} released result ciphertexts kept (fetched results are not deleted)`,
     });
     const [kept] = await probe.rows<{ n: number | string; bytes: number | string | null }>(
-      `SELECT COUNT(*) AS n, SUM(LENGTH(blob)) AS bytes FROM job_ciphertexts WHERE role = '$result'`,
+      `SELECT COUNT(*) AS n, SUM(LENGTH(blob)) AS bytes FROM job_ciphertexts WHERE kind = 'result'`,
     );
     const keptBytes = Number(kept?.bytes ?? 0);
     report.add({

@@ -21,7 +21,7 @@ import { runTimedJob, type JobRun } from './lib/jobs.js';
 import { GiB, MiB } from './lib/rss.js';
 import { catalogRows, consumerKeys, importRows, localPlan, participant, registerCatalogDataset, startSystem } from './lib/system.js';
 import { availableParallelism } from 'node:os';
-import { In, Not, type DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { JobCiphertextEntity } from '#persistence';
 import { probeEvaluation } from './lib/eval-probe.js';
 
@@ -253,7 +253,7 @@ async function opSum(
     unit: 'ms',
   });
   // the replay reads the job's stored inputs, which are deleted when the job ends (release hygiene, issue 15)
-  const stored = await ds.getRepository(JobCiphertextEntity).countBy({ jobId: run.id, role: Not(In(['$result', '$psi', '$params'])) });
+  const stored = await ds.getRepository(JobCiphertextEntity).countBy({ jobId: run.id, kind: 'input' });
   if (stored === 0) {
     report.add({
       section: S6,

@@ -85,8 +85,10 @@ describe("connector credentials act only for their own connector's datasets and 
     const job = await db.getRepository(JobEntity).findOneBy({ id: jobId });
     const roles = await db.getRepository(JobDatasetEntity).find({ where: { jobId }, order: { role: 'ASC' } });
     const cts = (
-      await db.getRepository(JobCiphertextEntity).find({ where: { jobId }, order: { role: 'ASC', feature: 'ASC', chunk: 'ASC' } })
-    ).map((c) => [c.role, c.feature, c.chunk, createHash('sha256').update(c.blob).digest('hex')]);
+      await db
+        .getRepository(JobCiphertextEntity)
+        .find({ where: { jobId }, order: { kind: 'ASC', role: 'ASC', feature: 'ASC', chunk: 'ASC' } })
+    ).map((c) => [c.kind, c.role, c.feature, c.chunk, createHash('sha256').update(c.blob).digest('hex')]);
     const offers = await db.getRepository(OfferEntity).find({ order: { datasetId: 'ASC' } });
     return JSON.stringify({ job, roles, cts, offers });
   };
@@ -254,7 +256,7 @@ describe("connector credentials act only for their own connector's datasets and 
     });
     assert.equal(dup.status, 400, dup.text);
     assert.equal(dup.body.details[0].path, '/features/1/id');
-    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: queuedJob, role: '$staging:utility' }), 0);
+    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: queuedJob, kind: 'staging', role: 'utility' }), 0);
     // a commit that lacks some of the plan's features: 409, nothing swapped in
     const base = `/connector/jobs/${queuedJob}/inputs/utility`;
     assert.equal((await call(s.url, 'POST', `${base}/begin`, { token: tokens.other, body: {} })).status, 204);
@@ -269,7 +271,7 @@ describe("connector credentials act only for their own connector's datasets and 
     const commit = await call(s.url, 'POST', `${base}/commit`, { token: tokens.other, body: { meta } });
     assert.equal(commit.status, 409, commit.text);
     assert.match(commit.body.message, /upload incomplete: feature .* has 0 ciphertexts staged/);
-    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: queuedJob, role: 'utility' }), 0);
+    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: queuedJob, kind: 'input', role: 'utility' }), 0);
     assert.equal((await call(s.url, 'POST', `${base}/begin`, { token: tokens.other, body: {} })).status, 204);
   });
 
@@ -400,7 +402,7 @@ describe("connector credentials act only for their own connector's datasets and 
       headers: { 'content-type': 'application/octet-stream' },
     });
     assert.equal(own.status, 409, own.text);
-    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ role: '$psi' }), 0);
+    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ kind: 'psi' }), 0);
   });
 
   it("an upload part larger than 64 of the plan's ciphertexts is refused (413) before its body is read, even from the job's own connector", async () => {
@@ -477,7 +479,7 @@ describe("connector credentials act only for their own connector's datasets and 
     dup.set(probe.subarray(0, POINT_BYTES), 0);
     dup.set(probe.subarray(0, POINT_BYTES), POINT_BYTES);
     assert.equal((await put(a, 'sets/0/1', dup)).status, 422);
-    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: job, role: '$psi' }), 0);
+    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: job, kind: 'psi' }), 0);
 
     const own: Record<string, Uint8Array> = {};
     for (const [i, role] of roles.entries()) {
@@ -500,7 +502,7 @@ describe("connector credentials act only for their own connector's datasets and 
       assert.equal(r.status, 204, r.text);
     }
     // Intersected: no blinded set is kept, only each party's positions.
-    const kept = await s.dataSource.getRepository(JobCiphertextEntity).findBy({ jobId: job, role: '$psi' });
+    const kept = await s.dataSource.getRepository(JobCiphertextEntity).findBy({ jobId: job, kind: 'psi' });
     assert.deepEqual(kept.map((k) => k.feature).sort(), roles.map((r) => `matches:${r}`).sort());
     const aligned: Record<string, string[]> = {};
     for (const role of roles) {
@@ -531,7 +533,7 @@ describe("connector credentials act only for their own connector's datasets and 
     // The job ends: nothing of the intersection is left, and the routes refuse.
     const cancel = await call(s.url, 'POST', `/jobs/${job}/cancel`, { token: tokens.consumer });
     assert.equal(cancel.status, 200, cancel.text);
-    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: job, role: '$psi' }), 0);
+    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: job, kind: 'psi' }), 0);
     assert.equal((await get(a, 'matches')).status, 409);
     assert.equal((await put(a, 'sets/0/1', own[a]!)).status, 409);
     for (const p of Object.values(parties)) p.destroy();
@@ -564,13 +566,13 @@ describe("connector credentials act only for their own connector's datasets and 
     );
     const intruder = new HttpBrokerLink(s.url, tokens.intruder);
     await assert.rejects(psiAlign(intruder, job, roles, roles[0]!, ids[roles[0]!]!, { timeoutMs: 2000 }), /404/);
-    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: job, role: '$psi' }), 0);
+    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: job, kind: 'psi' }), 0);
     const out = await Promise.all(roles.map((role) => psiAlign(links[role]!, job, roles, role, ids[role]!, { timeoutMs: 60_000 })));
     assert.deepEqual(new Set(out[0]), shared);
     assert.deepEqual(out[0], out[1], 'the same order at every party');
-    const kept = await s.dataSource.getRepository(JobCiphertextEntity).findBy({ jobId: job, role: '$psi' });
+    const kept = await s.dataSource.getRepository(JobCiphertextEntity).findBy({ jobId: job, kind: 'psi' });
     assert.deepEqual(kept.map((k) => k.feature).sort(), roles.map((r) => `matches:${r}`).sort(), 'no blinded set kept');
     assert.equal((await call(s.url, 'POST', `/jobs/${job}/cancel`, { token: tokens.consumer })).status, 200);
-    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: job, role: '$psi' }), 0);
+    assert.equal(await s.dataSource.getRepository(JobCiphertextEntity).countBy({ jobId: job, kind: 'psi' }), 0);
   });
 });

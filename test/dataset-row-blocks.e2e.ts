@@ -15,6 +15,7 @@ import {
   ROWS_PER_BLOCK,
   storedRowCount,
 } from '#persistence';
+import { revertThrough } from './support/migrations.js';
 
 /**
  * Dataset rows are stored in blocks (migration 1797200000000): rows stored one per database row before it are
@@ -41,7 +42,7 @@ describe('dataset rows in blocks: migration of stored rows, writer and reader', 
   const rowText = (i: number): string => `{"id":"m${i}","note":"a \\"quoted\\" back\\\\slash\\ttab é","v":${i / 4},"n":1e-7}`;
 
   it('rows stored one per database row are moved into blocks in order, and split back by down', async () => {
-    await ds.undoLastMigration({ transaction: 'each' });
+    await revertThrough(ds, 'DatasetRowBlocks1797200000000');
     const insert = `INSERT INTO dataset_rows (dataset_id, seq, data) VALUES (${p(1)}, ${p(2)}, ${p(3)})`;
     await inTransaction(ds, async (m) => {
       for (let i = 0; i < 2500; i++) await m.query(insert, ['ds-a', i, rowText(i)]);
@@ -70,7 +71,7 @@ describe('dataset rows in blocks: migration of stored rows, writer and reader', 
     assert.equal(await nextDatasetSeq(ds.manager, 'ds-a'), 2500);
     assert.equal(await nextDatasetSeq(ds.manager, 'ds-b'), 3);
 
-    await ds.undoLastMigration({ transaction: 'each' });
+    await revertThrough(ds, 'DatasetRowBlocks1797200000000');
     const back = (await ds.query(`SELECT seq, data FROM dataset_rows WHERE dataset_id = ${p(1)} ORDER BY seq`, ['ds-a'])) as {
       seq: number | string;
       data: string;

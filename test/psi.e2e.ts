@@ -64,7 +64,7 @@ describe('align by private set intersection through the broker', () => {
     const poll = (async () => {
       while (!done) {
         const msgs: { feature: string; blob: Buffer }[] = await s.dataSource.query(
-          `SELECT feature, blob FROM job_ciphertexts WHERE role = '$psi'`,
+          `SELECT feature, blob FROM job_ciphertexts WHERE kind = 'psi'`,
         );
         for (const m of msgs) seen.set(m.feature, Buffer.from(m.blob));
         await new Promise((r) => setTimeout(r, 50));
@@ -101,7 +101,7 @@ describe('align by private set intersection through the broker', () => {
     }
     assert.ok(seen.size > 0, 'the PSI messages went through the broker');
     assert.equal(
-      Number((await s.dataSource.query(`SELECT COUNT(*) AS n FROM job_ciphertexts WHERE role = '$psi'`))[0].n),
+      Number((await s.dataSource.query(`SELECT COUNT(*) AS n FROM job_ciphertexts WHERE kind = 'psi'`))[0].n),
       0,
       'nothing of the intersection is kept after the job',
     );

@@ -280,8 +280,8 @@ describe('release attack suite: a consumer that decrypts every slot learns the r
     const ds = await dataset(col, data);
     const { keys, got, jobId } = await run(sc, { p: ds });
     // the job's inputs and intermediates went with it: only the released outputs remain
-    const left = await s.dataSource.getRepository(JobCiphertextEntity).find({ select: { role: true }, where: { jobId } });
-    assert.deepEqual([...new Set(left.map((r) => r.role))], ['$result']);
+    const left = await s.dataSource.getRepository(JobCiphertextEntity).find({ select: { kind: true }, where: { jobId } });
+    assert.deepEqual([...new Set(left.map((r) => r.kind))], ['result']);
     const truth = preMaskTruth(got.plan, { p: data });
     const dn = got.plan.decoding.metrics.n!;
     const dt = got.plan.decoding.metrics.total!;

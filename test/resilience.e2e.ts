@@ -317,7 +317,9 @@ describe('resilience: crashes and restarts lose no accepted job', { timeout: 600
     const { openDatabase } = await import('#persistence');
     const ds = await openDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR!, schema: env.DATABASE_SCHEMA });
     try {
-      const r = await ds.query(`SELECT COUNT(*) AS n FROM job_ciphertexts WHERE job_id = '${jobId}' AND role = 'utility'`);
+      const r = await ds.query(
+        `SELECT COUNT(*) AS n FROM job_ciphertexts WHERE job_id = '${jobId}' AND kind = 'input' AND role = 'utility'`,
+      );
       return Number(r[0].n);
     } finally {
       await ds.destroy();

@@ -4,7 +4,7 @@
  * parts timed apart: reading the ciphertexts from the database, decoding and loading the public
  * keyset, and the circuit. Separates HE work from the worker's orchestration overhead.
  */
-import type { DataSource } from 'typeorm';
+import { type DataSource, In } from 'typeorm';
 import { JobCiphertextEntity, JobDatasetEntity, JobEntity, KeysetEntity } from '#persistence';
 import { HeEngine, decodePublicKeyset } from '#he-core';
 import type { Plan } from '#scenario';
@@ -23,17 +23,18 @@ export async function probeEvaluation(ds: DataSource, jobId: string): Promise<Ev
   let t = performance.now();
   const job = await ds.getRepository(JobEntity).findOneByOrFail({ id: jobId });
   const keyset = await ds.getRepository(KeysetEntity).findOneByOrFail({ id: job.keysetId });
-  const all = await ds.getRepository(JobCiphertextEntity).find({ where: { jobId }, order: { role: 'ASC', feature: 'ASC', chunk: 'ASC' } });
+  const all = await ds
+    .getRepository(JobCiphertextEntity)
+    .find({ where: { jobId, kind: In(['input', 'params']) }, order: { kind: 'ASC', role: 'ASC', feature: 'ASC', chunk: 'ASC' } });
   const roles = await ds.getRepository(JobDatasetEntity).findBy({ jobId });
   const dbReadMs = performance.now() - t;
   const inputs: Record<string, Record<string, Uint8Array[]>> = {};
   const privateParams: Record<string, Uint8Array> = {};
   let bytes = 0;
   for (const c of all) {
-    if (c.role === '$result' || c.role === '$psi') continue;
     const b = new Uint8Array(c.blob);
     bytes += b.length;
-    if (c.role === '$params') privateParams[c.feature] = b;
+    if (c.kind === 'params') privateParams[c.feature] = b;
     else ((inputs[c.role] ??= {})[c.feature] ??= []).push(b);
   }
   const groupCounts: Record<string, Record<string, number[]>> = {};

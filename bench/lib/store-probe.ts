@@ -63,7 +63,7 @@ export class StoreProbe {
 
   async sample(): Promise<StoreSample> {
     const cts = await this.rows<{ role: string; n: number | string }>(
-      `SELECT CASE WHEN role = '$result' THEN 'result' ELSE 'other' END AS role, COUNT(*) AS n FROM job_ciphertexts GROUP BY 1`,
+      `SELECT CASE WHEN kind = 'result' THEN 'result' ELSE 'other' END AS role, COUNT(*) AS n FROM job_ciphertexts GROUP BY 1`,
     );
     const count = (k: string): number => Number(cts.find((r) => r.role === k)?.n ?? 0);
     const info = await this.redis.info('memory');

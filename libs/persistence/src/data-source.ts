@@ -10,6 +10,7 @@ import {
   ConnectorBindingSqlite1796600000000,
 } from './migrations/1796600000000-connector-binding.js';
 import { JobsStatusUpdated1796700000000 } from './migrations/1796700000000-jobs-status-updated.js';
+import { CiphertextKinds1797300000000 } from './migrations/1797300000000-ciphertext-kinds.js';
 import { DatasetRowBlocks1797200000000 } from './migrations/1797200000000-dataset-row-blocks.js';
 
 export interface DatabaseConfig {
@@ -38,6 +39,7 @@ export function dataSourceOptions(cfg: DatabaseConfig): DataSourceOptions {
         ConnectorBindingPostgres1796600000000,
         JobsStatusUpdated1796700000000,
         DatasetRowBlocks1797200000000,
+        CiphertextKinds1797300000000,
       ] as (new () => MigrationInterface)[],
       migrationsRun: false,
       synchronize: false,
@@ -57,6 +59,7 @@ export function dataSourceOptions(cfg: DatabaseConfig): DataSourceOptions {
       ConnectorBindingSqlite1796600000000,
       JobsStatusUpdated1796700000000,
       DatasetRowBlocks1797200000000,
+      CiphertextKinds1797300000000,
     ] as (new () => MigrationInterface)[],
     migrationsRun: false,
     synchronize: false,

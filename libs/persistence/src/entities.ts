@@ -124,11 +124,22 @@ export class JobDatasetEntity {
   @Column({ type: 'simple-json', nullable: true }) meta!: Record<string, unknown> | null;
 }
 
-/** Ciphertexts uploaded for a job: (role, feature, chunk) is unique, so a retried upload replaces, never duplicates. */
+/**
+ * What a stored ciphertext of a job is:
+ * - `input`: a provider's upload for its role, committed (the evaluation reads these);
+ * - `staging`: a provider's upload in progress for its role, swapped to `input` whole at the commit;
+ * - `params`: the consumer's encrypted private parameters (role '');
+ * - `psi`: a private set intersection message, blinded ids or match positions, not a ciphertext of HE (role '');
+ * - `result`: an output of the evaluation, kept for the consumer to fetch (role '').
+ */
+export type CiphertextKind = 'input' | 'staging' | 'params' | 'psi' | 'result';
+
+/** Ciphertexts uploaded for a job: (kind, role, feature, chunk) is unique, so a retried upload replaces, never duplicates. */
 @Entity('job_ciphertexts')
 export class JobCiphertextEntity {
   @PrimaryColumn('varchar', { name: 'job_id', length: 64 }) jobId!: string;
-  /** A role name, `$params` for the consumer's private parameters, `$result` for outputs. */
+  @PrimaryColumn('varchar', { length: 16 }) kind!: CiphertextKind;
+  /** The provider role of an `input` or `staging` ciphertext; '' for the others. */
   @PrimaryColumn('varchar', { length: 100 }) role!: string;
   @PrimaryColumn('varchar', { length: 100 }) feature!: string;
   @PrimaryColumn('integer') chunk!: number;

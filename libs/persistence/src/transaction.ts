@@ -52,12 +52,12 @@ async function immediate<T>(ds: DataSource, fn: (m: EntityManager) => Promise<T>
 }
 
 /**
- * Deletes a job's ciphertexts when it ends (issue: the release and nothing else): every provider input,
- * the consumer's `$params`, staging areas, PSI messages (and `$partial` sums an earlier version left); with `keepResult`, the `$result`
- * outputs the consumer still has to fetch stay. Run inside the transaction that ends the job.
+ * Deletes a job's ciphertexts when it ends (issue: the release and nothing else): every provider input, the
+ * consumer's private parameters, staging areas and PSI messages; with `keepResult`, the `result` outputs the consumer
+ * still has to fetch stay. Run inside the transaction that ends the job.
  */
 export async function purgeJobCiphertexts(m: EntityManager, jobId: string, opts: { keepResult: boolean }): Promise<void> {
   const q = m.createQueryBuilder().delete().from(JobCiphertextEntity).where('job_id = :jobId', { jobId });
-  if (opts.keepResult) q.andWhere('role <> :result', { result: '$result' });
+  if (opts.keepResult) q.andWhere("kind <> 'result'");
   await q.execute();
 }

@@ -30,8 +30,6 @@ import { LedgerRecorder } from '#platform';
 import { POINT_BYTES, batchLength, intersect } from '#psi';
 import { ciphertextBytes } from '#scenario';
 
-const staging = (role: string): string => `$staging:${role}`;
-const PSI = '$psi';
 const psiSet = (set: number, keys: number): string => `set:${set}:${keys}`;
 const psiMatches = (role: string): string => `matches:${role}`;
 /** Progress fields a provider reports that the consumer of a job with withheld counts never sees (row counts and what follows them). */
@@ -51,10 +49,10 @@ function checkRole(role: string): void {
 
 /** Deletes every PSI message of a job (blinded sets and match positions). Called whenever a job ends. */
 export async function clearPsi(m: EntityManager, jobId: string): Promise<void> {
-  await m.getRepository(JobCiphertextEntity).delete({ jobId, role: PSI });
+  await m.getRepository(JobCiphertextEntity).delete({ jobId, kind: 'psi' });
 }
 
-/** A job that fails at a provider loses every ciphertext uploaded for it (inputs, `$params`, PSI). */
+/** A job that fails at a provider loses every ciphertext uploaded for it (inputs, private parameters, PSI). */
 async function endFailed(m: EntityManager, jobId: string): Promise<void> {
   await purgeJobCiphertexts(m, jobId, { keepResult: false });
 }
@@ -151,8 +149,8 @@ export class ConnectorGateway extends ConnectorPort {
   }
 
   /**
-   * Uploads are staged: parts go to `$staging:<role>` as they are encrypted (the connector never holds a
-   * role's whole set of ciphertexts), and `commitUpload` swaps them in for the role's inputs in one
+   * Uploads are staged: parts are stored as kind `staging` for the role as they are encrypted (the connector never holds a
+   * role's whole set of ciphertexts), and `commitUpload` turns them into the role's `input` in one
    * transaction. `beginUpload` clears what an interrupted attempt left, so a retried task ends with exactly
    * one set of ciphertexts. Only a role the job binds, and only while the job waits for its inputs.
    */
@@ -160,7 +158,7 @@ export class ConnectorGateway extends ConnectorPort {
     checkRole(role);
     await inTransaction(this.ds, async (m) => {
       await this.openJob(m, jobId);
-      await m.getRepository(JobCiphertextEntity).delete({ jobId, role: staging(role) });
+      await m.getRepository(JobCiphertextEntity).delete({ jobId, kind: 'staging', role });
     });
   }
 
@@ -200,7 +198,8 @@ export class ConnectorGateway extends ConnectorPort {
           const c = f.chunks[i]!;
           await m.getRepository(JobCiphertextEntity).insert({
             jobId,
-            role: staging(role),
+            kind: 'staging',
+            role,
             feature: f.id,
             chunk: f.first + i,
             blob: Buffer.from(c.buffer, c.byteOffset, c.byteLength),
@@ -225,7 +224,7 @@ export class ConnectorGateway extends ConnectorPort {
             .createQueryBuilder('c')
             .select('c.feature', 'feature')
             .addSelect('COUNT(*)', 'n')
-            .where('c.job_id = :jobId AND c.role = :staged', { jobId, staged: staging(role) })
+            .where("c.job_id = :jobId AND c.kind = 'staging' AND c.role = :role", { jobId, role })
             .groupBy('c.feature')
             .getRawMany<{ feature: string; n: number | string }>()
         ).map((r) => [r.feature, Number(r.n)]),
@@ -241,12 +240,12 @@ export class ConnectorGateway extends ConnectorPort {
             `upload incomplete: feature ${id} has ${n} ciphertexts staged${layout === 'totals' ? ', expected 1' : ''}`,
           );
       }
-      await m.getRepository(JobCiphertextEntity).delete({ jobId, role });
+      await m.getRepository(JobCiphertextEntity).delete({ jobId, kind: 'input', role });
       await m
         .createQueryBuilder()
         .update(JobCiphertextEntity)
-        .set({ role })
-        .where('job_id = :jobId AND role = :staged', { jobId, staged: staging(role) })
+        .set({ kind: 'input' })
+        .where("job_id = :jobId AND kind = 'staging' AND role = :role", { jobId, role })
         .execute();
       await m.getRepository(JobDatasetEntity).update({ jobId, role }, { status: 'encrypted', meta: meta as never });
     });
@@ -373,14 +372,14 @@ export class ConnectorGateway extends ConnectorPort {
       } else {
         if (set === me || (set + keys - 1) % k !== me)
           throw new AppError('FORBIDDEN', `set ${set} with ${keys} keys is not this party's to blind`);
-        const prev = await repo.findOneBy({ jobId, role: PSI, feature: psiSet(set, keys - 1), chunk: 0 });
+        const prev = await repo.findOneBy({ jobId, kind: 'psi', feature: psiSet(set, keys - 1), chunk: 0 });
         if (!prev) throw new AppError('CONFLICT', `set ${set} with ${keys - 1} keys was not posted`);
         if (prev.blob.length !== points.length)
           throw new AppError('UNPROCESSABLE', `set ${set} had ${prev.blob.length / POINT_BYTES} points, got ${n}`);
       }
       // Each step once: a party that re-posted with a fresh key (a retried task) would pair positions with the wrong
       // order and misalign rows without any error; refusing it fails the job instead.
-      const again = await repo.countBy({ jobId, role: PSI, feature: In([psiSet(set, keys), ...roles.map(psiMatches)]) });
+      const again = await repo.countBy({ jobId, kind: 'psi', feature: In([psiSet(set, keys), ...roles.map(psiMatches)]) });
       if (again)
         throw new AppError(
           'CONFLICT',
@@ -388,7 +387,8 @@ export class ConnectorGateway extends ConnectorPort {
         );
       await repo.insert({
         jobId,
-        role: PSI,
+        kind: 'psi',
+        role: '',
         feature: psiSet(set, keys),
         chunk: 0,
         blob: Buffer.from(points.buffer, points.byteOffset, points.byteLength),
@@ -401,7 +401,7 @@ export class ConnectorGateway extends ConnectorPort {
   private async psiIntersect(m: EntityManager, job: JobRecord<JobEntity>, roles: string[]): Promise<void> {
     const repo = m.getRepository(JobCiphertextEntity);
     const k = roles.length;
-    const full = await repo.findBy({ jobId: job.id, role: PSI, feature: In(roles.map((_, s) => psiSet(s, k))), chunk: 0 });
+    const full = await repo.findBy({ jobId: job.id, kind: 'psi', feature: In(roles.map((_, s) => psiSet(s, k))), chunk: 0 });
     if (full.length < k) return;
     const bySet = new Map(full.map((r) => [r.feature, new Uint8Array(r.blob)]));
     let result;
@@ -410,7 +410,7 @@ export class ConnectorGateway extends ConnectorPort {
     } catch (e) {
       throw new AppError('UNPROCESSABLE', `the blinded sets cannot be intersected: ${(e as Error).message}`);
     }
-    await repo.delete({ jobId: job.id, role: PSI, feature: Like('set:%') });
+    await repo.delete({ jobId: job.id, kind: 'psi', feature: Like('set:%') });
     // The intersection's size is known now: under an aligned dataset's minAlignedKeys the job fails here, before any
     // party learns its matches or encrypts anything. The failure names the minimum, never the size.
     const min = await this.minAlignedKeys(m, job.id, roles);
@@ -428,7 +428,8 @@ export class ConnectorGateway extends ConnectorPort {
     for (const [i, role] of roles.entries()) {
       await repo.insert({
         jobId: job.id,
-        role: PSI,
+        kind: 'psi',
+        role: '',
         feature: psiMatches(role),
         chunk: 0,
         blob: Buffer.from(JSON.stringify(result.positions[i]), 'utf8'),
@@ -467,14 +468,14 @@ export class ConnectorGateway extends ConnectorPort {
     if (!Number.isSafeInteger(set) || set < 0 || set >= k || !Number.isSafeInteger(keys) || keys < 1 || keys >= k)
       throw new AppError('BAD_REQUEST', 'no such set or step');
     if (set === me || (set + keys) % k !== me) throw new AppError('FORBIDDEN', `set ${set} with ${keys} keys is not this party's to blind`);
-    const r = await this.ds.getRepository(JobCiphertextEntity).findOneBy({ jobId, role: PSI, feature: psiSet(set, keys), chunk: 0 });
+    const r = await this.ds.getRepository(JobCiphertextEntity).findOneBy({ jobId, kind: 'psi', feature: psiSet(set, keys), chunk: 0 });
     return r ? new Uint8Array(r.blob) : null;
   }
 
   /** Positions, in the batch party `role` sent, of its points in the intersection (shared order); null until known. */
   async psiMatches(jobId: string, role: string): Promise<number[] | null> {
     await this.psiParty(this.ds.manager, jobId, role, false);
-    const r = await this.ds.getRepository(JobCiphertextEntity).findOneBy({ jobId, role: PSI, feature: psiMatches(role), chunk: 0 });
+    const r = await this.ds.getRepository(JobCiphertextEntity).findOneBy({ jobId, kind: 'psi', feature: psiMatches(role), chunk: 0 });
     return r ? (JSON.parse(Buffer.from(r.blob).toString('utf8')) as number[]) : null;
   }
 }

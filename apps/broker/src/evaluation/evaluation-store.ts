@@ -33,23 +33,26 @@ export class TypeOrmEvaluationStore implements EvaluationStore {
   async ciphertexts(jobId: string): Promise<Awaited<ReturnType<EvaluationStore['ciphertexts']>>> {
     const inputs: Record<string, Record<string, Uint8Array[]>> = {};
     const privateParams: Record<string, Uint8Array> = {};
-    // Which (role, feature) sets exist, without their bytes; then the bytes of each.
-    const sets: { role: string; feature: string }[] = await this.ds
+    // Which committed inputs and private parameters exist, without their bytes; then the bytes of each. Uploads in
+    // progress (`staging`), the intersection's messages (`psi`) and earlier outputs (`result`) are not read.
+    const sets: { kind: 'input' | 'params'; role: string; feature: string }[] = await this.ds
       .getRepository(JobCiphertextEntity)
       .createQueryBuilder('c')
-      .select('c.role', 'role')
+      .select('c.kind', 'kind')
+      .addSelect('c.role', 'role')
       .addSelect('c.feature', 'feature')
-      .where('c.job_id = :id', { id: jobId })
-      .groupBy('c.role')
+      .where("c.job_id = :id AND c.kind IN ('input', 'params')", { id: jobId })
+      .groupBy('c.kind')
+      .addGroupBy('c.role')
       .addGroupBy('c.feature')
       .getRawMany();
-    for (const { role, feature } of sets) {
-      // `$result` holds outputs, `$psi` the intersection's messages, `$staging:*` uploads in progress.
-      if (role.startsWith('$') && role !== '$params') continue;
-      const rows = await this.ds.getRepository(JobCiphertextEntity).find({ where: { jobId, role, feature }, order: { chunk: 'ASC' } });
+    for (const { kind, role, feature } of sets) {
+      const rows = await this.ds
+        .getRepository(JobCiphertextEntity)
+        .find({ where: { jobId, kind, role, feature }, order: { chunk: 'ASC' } });
       for (const c of rows) {
         const bytes = new Uint8Array(c.blob);
-        if (role === '$params') privateParams[feature] = bytes;
+        if (kind === 'params') privateParams[feature] = bytes;
         else ((inputs[role] ??= {})[feature] ??= []).push(bytes);
       }
     }
@@ -84,14 +87,14 @@ export class TypeOrmEvaluationStore implements EvaluationStore {
     evaluationMs: number,
   ): Promise<void> {
     await inTransaction(this.ds, async (m) => {
-      await m.getRepository(JobCiphertextEntity).delete({ jobId, role: '$result' });
+      await m.getRepository(JobCiphertextEntity).delete({ jobId, kind: 'result' });
       // Inputs, private parameters and the intersection's messages go with the job: only
       // the released outputs stay (README, threat model).
       await purgeJobCiphertexts(m, jobId, { keepResult: false });
       for (const [id, ct] of Object.entries(outputs)) {
         await m
           .getRepository(JobCiphertextEntity)
-          .insert({ jobId, role: '$result', feature: id, chunk: 0, blob: Buffer.from(ct.buffer, ct.byteOffset, ct.byteLength) });
+          .insert({ jobId, kind: 'result', role: '', feature: id, chunk: 0, blob: Buffer.from(ct.buffer, ct.byteOffset, ct.byteLength) });
       }
       const j = await m.getRepository(JobEntity).findOneOrFail({ where: { id: jobId }, ...forUpdate(m) });
       await m.getRepository(JobEntity).update({ id: jobId }, {

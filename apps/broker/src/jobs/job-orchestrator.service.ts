@@ -101,7 +101,7 @@ export class JobOrchestrator implements OnModuleDestroy {
       .createQueryBuilder()
       .delete()
       .from(JobCiphertextEntity)
-      .where('role = :result', { result: '$result' })
+      .where("kind = 'result'")
       .andWhere(`job_id IN (${old.getQuery()})`)
       .setParameters(old.getParameters())
       .execute();

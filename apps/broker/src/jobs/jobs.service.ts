@@ -407,7 +407,7 @@ export class JobsService {
       for (const [name, b64] of Object.entries(p.input.privateParams)) {
         await m
           .getRepository(JobCiphertextEntity)
-          .insert({ jobId: id, role: '$params', feature: name, chunk: 0, blob: Buffer.from(b64, 'base64') });
+          .insert({ jobId: id, kind: 'params', role: '', feature: name, chunk: 0, blob: Buffer.from(b64, 'base64') });
       }
       // Last in the transaction: only a job whose rows went in is recorded; a ledger failure rolls them back.
       await this.ledger.record({
@@ -545,7 +545,7 @@ export class JobsService {
     }
     const outs = await this.ds
       .getRepository(JobCiphertextEntity)
-      .find({ where: { jobId: id, role: '$result' }, order: { feature: 'ASC', chunk: 'ASC' } });
+      .find({ where: { jobId: id, kind: 'result' }, order: { feature: 'ASC', chunk: 'ASC' } });
     await this.ledger.record({
       type: 'result.fetched',
       actor: { id: who.id, role: who.role },
