@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { JobCiphertextEntity, isPostgresUrl, openDatabase } from '#persistence';
+import { CiphertextKinds1797300000000 } from '../libs/persistence/src/migrations/1797300000000-ciphertext-kinds.js';
 import { revertThrough } from './support/migrations.js';
 
 /**
@@ -71,4 +72,37 @@ describe('job ciphertexts: kinds instead of pseudo-roles (migration)', () => {
     await ds.runMigrations({ transaction: 'each' });
     assert.equal(await ds.getRepository(JobCiphertextEntity).countBy({ jobId: 'job-1', kind: 'staging' }), 2);
   });
+  it('run a second time (two processes starting together), the migration refuses to reshape the table again', async () => {
+    const before = await ds.getRepository(JobCiphertextEntity).find({ order: { kind: 'ASC', chunk: 'ASC' } });
+    const q = ds.createQueryRunner();
+    try {
+      await q.startTransaction();
+      await assert.rejects(new CiphertextKinds1797300000000().up(q), /not in the shape this migration starts from .*already a column kind/);
+      await q.rollbackTransaction();
+    } finally {
+      await q.release();
+    }
+    assert.deepEqual(await ds.getRepository(JobCiphertextEntity).find({ order: { kind: 'ASC', chunk: 'ASC' } }), before);
+  });
+
+  it(
+    'processes opening one PostgreSQL schema at once run each migration once (advisory lock)',
+    { skip: !pg && 'PostgreSQL only', timeout: 120_000 },
+    async () => {
+      const fresh = `t_lock_${randomBytes(4).toString('hex')}`;
+      const opened = await Promise.all(
+        [0, 1, 2].map(() => openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir: dir, schema: fresh })),
+      );
+      try {
+        const runs = (await opened[0]!.query(`SELECT name, COUNT(*) AS n FROM "${fresh}".migrations GROUP BY name`)) as {
+          n: string | number;
+        }[];
+        assert.ok(runs.length >= 5);
+        assert.deepEqual(new Set(runs.map((r) => Number(r.n))), new Set([1]));
+      } finally {
+        await opened[0]!.query(`DROP SCHEMA IF EXISTS "${fresh}" CASCADE`).catch(() => undefined);
+        for (const o of opened) await o.destroy();
+      }
+    },
+  );
 });

@@ -96,11 +96,48 @@ export async function openDatabase(cfg: DatabaseConfig): Promise<DataSource> {
     // The schema must exist before migrations run inside it.
     const boot = new DataSource({ type: 'postgres', url: cfg.databaseUrl });
     await boot.initialize();
-    await boot.query(`CREATE SCHEMA IF NOT EXISTS "${cfg.schema.replace(/"/g, '')}"`);
-    await boot.destroy();
+    const q = boot.createQueryRunner();
+    try {
+      // under the migrations' advisory lock (one connection holds it): two processes creating one schema at once
+      // collide even with IF NOT EXISTS
+      await q.connect();
+      await q.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      await q.query(`CREATE SCHEMA IF NOT EXISTS "${cfg.schema.replace(/"/g, '')}"`);
+      await q.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    } finally {
+      await q.release();
+      await boot.destroy();
+    }
   }
   const ds = new DataSource(dataSourceOptions(cfg));
   await ds.initialize();
-  await ds.runMigrations({ transaction: 'each' });
+  await migrate(ds);
   return ds;
+}
+
+/** Key of the PostgreSQL advisory lock that serializes migrations across processes (a constant of this project). */
+const MIGRATION_LOCK = 0x6473706d; // "dspm"
+
+/**
+ * Applies pending migrations, one process at a time. TypeORM reads which migrations ran before it opens a
+ * transaction, so two processes starting together on one database would both run a pending one. On PostgreSQL the
+ * processes queue on an advisory lock (held on a connection of its own for the whole run), so the second reads the
+ * list after the first committed. SQLite has no such lock; there each migration that reshapes a table checks
+ * inside its transaction that it starts from the shape it expects (`expectColumns`), so a second run fails start-up
+ * with an error instead of reshaping twice, and the next start finds nothing pending.
+ */
+async function migrate(ds: DataSource): Promise<void> {
+  if (ds.options.type !== 'postgres') {
+    await ds.runMigrations({ transaction: 'each' });
+    return;
+  }
+  const lock = ds.createQueryRunner();
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await ds.runMigrations({ transaction: 'each' });
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await lock.release();
+  }
 }

@@ -152,7 +152,13 @@ export async function* readDatasetRows(ds: DataSource, datasetId: string, blocks
     }[];
     if (part.length === 0) return;
     for (const b of part) {
-      const rows = JSON.parse(b.data) as unknown;
+      let rows: unknown;
+      try {
+        rows = JSON.parse(b.data);
+      } catch {
+        // JSON.parse quotes the text around the fault: the store's rows never reach an error message
+        throw new Error(`dataset ${datasetId}: stored block at ${b.first_seq} is not valid JSON`);
+      }
       if (!Array.isArray(rows) || rows.length !== Number(b.row_count))
         throw new Error(`dataset ${datasetId}: stored block at ${b.first_seq} is not an array of ${b.row_count} rows`);
       yield rows as Record<string, unknown>[];

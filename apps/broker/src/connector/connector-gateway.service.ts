@@ -149,6 +149,17 @@ export class ConnectorGateway extends ConnectorPort {
   }
 
   /**
+   * The job, refused unless its inputs are still being uploaded (queued or encrypting): once the evaluation has
+   * started it reads the committed inputs feature by feature, and a commit then would mix two uploads.
+   */
+  private async openJobForUpload(m: EntityManager, jobId: string): Promise<JobEntity> {
+    const j = await this.openJob(m, jobId);
+    if (j.status !== 'queued' && j.status !== 'encrypting')
+      throw new AppError('CONFLICT', `job ${jobId} is ${j.status}: its inputs can no longer change`);
+    return j;
+  }
+
+  /**
    * Uploads are staged: parts are stored as kind `staging` for the role as they are encrypted (the connector never holds a
    * role's whole set of ciphertexts), and `commitUpload` turns them into the role's `input` in one
    * transaction. `beginUpload` clears what an interrupted attempt left, so a retried task ends with exactly
@@ -157,7 +168,7 @@ export class ConnectorGateway extends ConnectorPort {
   async beginUpload(jobId: string, role: string): Promise<void> {
     checkRole(role);
     await inTransaction(this.ds, async (m) => {
-      await this.openJob(m, jobId);
+      await this.openJobForUpload(m, jobId);
       await m.getRepository(JobCiphertextEntity).delete({ jobId, kind: 'staging', role });
     });
   }
@@ -179,7 +190,7 @@ export class ConnectorGateway extends ConnectorPort {
       seen.add(f.id);
     }
     await inTransaction(this.ds, async (m) => {
-      const job = await this.openJob(m, jobId);
+      const job = await this.openJobForUpload(m, jobId);
       // only the plan's features of this role; a TOTALS feature (group totals summed by the provider) is one ciphertext
       const features = roleFeatures(job, role);
       for (const [k, f] of part.features.entries()) {
@@ -212,7 +223,7 @@ export class ConnectorGateway extends ConnectorPort {
   async commitUpload(jobId: string, role: string, meta: UploadMeta): Promise<void> {
     checkRole(role);
     await inTransaction(this.ds, async (m) => {
-      const job = await this.openJob(m, jobId);
+      const job = await this.openJobForUpload(m, jobId);
       if (!(await m.getRepository(JobDatasetEntity).findOneBy({ jobId, role })))
         throw new AppError('NOT_FOUND', `job ${jobId} binds no role ${role}`);
       // what is staged, per feature: in all as many as the connector says it sent, and every feature of the role's

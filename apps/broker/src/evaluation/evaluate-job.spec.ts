@@ -211,6 +211,30 @@ describe('EvaluateJob', () => {
     assert.equal(store.purged, 1);
   });
 
+  it('an evaluation the queue abandoned (stalled past its limit) fails the job: recorded, purged, EVALUATION_ABANDONED', async () => {
+    const { store, events } = setup(jobRow({ status: 'evaluating' }));
+    const useCase = new EvaluateJob({
+      store,
+      threads: new ThreadsStandIn(1),
+      ledger: { record: (e) => (events.push(e), Promise.resolve()) },
+    });
+    await useCase.abandoned({ jobId: 'job-1' }, 'job stalled more than allowable limit');
+    assert.deepEqual(
+      events.map((e) => [e.type, e.data?.code]),
+      [['job.failed', 'EVALUATION_ABANDONED']],
+    );
+    assert.equal(store.updates.at(-1)?.to, 'failed');
+    assert.match(String(store.updates.at(-1)?.error?.message), /stalled more than allowable limit/);
+    assert.equal(store.purged, 1);
+    // a job that is gone: nothing to fail
+    const none = setup(null);
+    await new EvaluateJob({ store: none.store, threads: none.he, ledger: { record: () => Promise.resolve() } }).abandoned(
+      { jobId: 'x' },
+      'r',
+    );
+    assert.equal(none.store.updates.length, 0);
+  });
+
   it('a job whose inputs are not all uploaded fails at once', async () => {
     const { store, he, queues } = setup();
     store.roleStatus = 'encrypting';

@@ -205,6 +205,17 @@ export class EvaluateJob {
     }
   }
 
+  /**
+   * An evaluation the queue gave up on without running it again (it stalled past the queue's limit: the worker died
+   * in it each time, e.g. killed for its memory): the job fails with code EVALUATION_ABANDONED, recorded and its
+   * inputs purged, instead of staying `evaluating` until the reconciler queues the same job again.
+   */
+  async abandoned(task: EvaluatePayload, reason: string): Promise<void> {
+    this.log?.log(`job ${task.jobId}: evaluation abandoned (${reason})`);
+    const row = await this.store.job(task.jobId);
+    if (row) await this.fail(row, Object.assign(new Error(`the evaluation was abandoned: ${reason}`), { code: 'EVALUATION_ABANDONED' }));
+  }
+
   private async fail(job: Pick<EvaluationJobRow, 'id' | 'scenarioId' | 'consumerId' | 'bindings'>, e: unknown): Promise<void> {
     const message = e instanceof Error ? e.message : String(e);
     const code = (e as { code?: string })?.code ?? 'EVALUATION_FAILED';

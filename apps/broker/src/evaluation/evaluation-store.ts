@@ -87,6 +87,8 @@ export class TypeOrmEvaluationStore implements EvaluationStore {
     evaluationMs: number,
   ): Promise<void> {
     await inTransaction(this.ds, async (m) => {
+      // the job row first, as every other writer of a job takes it (the connector's upload commit): no lock-order deadlock
+      const j = await m.getRepository(JobEntity).findOneOrFail({ where: { id: jobId }, ...forUpdate(m) });
       await m.getRepository(JobCiphertextEntity).delete({ jobId, kind: 'result' });
       // Inputs, private parameters and the intersection's messages go with the job: only
       // the released outputs stay (README, threat model).
@@ -96,7 +98,6 @@ export class TypeOrmEvaluationStore implements EvaluationStore {
           .getRepository(JobCiphertextEntity)
           .insert({ jobId, kind: 'result', role: '', feature: id, chunk: 0, blob: Buffer.from(ct.buffer, ct.byteOffset, ct.byteLength) });
       }
-      const j = await m.getRepository(JobEntity).findOneOrFail({ where: { id: jobId }, ...forUpdate(m) });
       await m.getRepository(JobEntity).update({ id: jobId }, {
         ...transition(j, 'completed'),
         resultMeta,

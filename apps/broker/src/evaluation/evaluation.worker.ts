@@ -36,6 +36,7 @@ export class EvaluationWorker implements OnApplicationBootstrap, OnModuleDestroy
     this.queues.worker(QueueName.evaluate, JobName.evaluate, (task) => this.evaluateJob.process(task), {
       concurrency: this.threads.size,
       lockDuration: this.cfg.WORKER_LOCK_MS,
+      onAbandoned: ({ data }, reason) => void this.evaluateJob.abandoned(data, reason).catch(() => undefined),
     });
     this.orchestrator.startReconciler(this.cfg.RECONCILE_MS, this.cfg.RESULT_RETENTION_MS);
   }
