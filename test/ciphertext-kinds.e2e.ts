@@ -1,13 +1,10 @@
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
-import { JobCiphertextEntity, isPostgresUrl, openDatabase } from '#persistence';
+import { JobCiphertextEntity, openDatabase } from '#persistence';
 import { CiphertextKinds1797300000000 } from '../libs/persistence/src/migrations/1797300000000-ciphertext-kinds.js';
-import { revertThrough } from './support/migrations.js';
+import { migrationTestDatabase, revertThrough } from './support/migrations.js';
 
 /**
  * A job's stored ciphertexts carry an explicit kind (migration 1797300000000): what was stored under the `$`
@@ -16,19 +13,11 @@ import { revertThrough } from './support/migrations.js';
  * SQLite, and on PostgreSQL when DATABASE_URL is one.
  */
 describe('job ciphertexts: kinds instead of pseudo-roles (migration)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dataspace-kinds-'));
-  const pg = isPostgresUrl(process.env.DATABASE_URL);
-  const schema = pg ? `t_kinds_${randomBytes(4).toString('hex')}` : undefined;
+  const t = migrationTestDatabase('kinds');
+  const { dir, pg, p } = t;
   let ds: DataSource;
-  const p = (n: number): string => (pg ? `$${n}` : '?');
-
-  before(async () => {
-    ds = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir: dir, schema });
-  });
-  after(async () => {
-    if (schema) await ds.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
-    await ds.destroy();
-    rmSync(dir, { recursive: true, force: true });
+  before(() => {
+    ds = t.db();
   });
 
   // what the role column held before, one of each, and the kind and role each becomes

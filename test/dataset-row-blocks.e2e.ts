@@ -1,21 +1,8 @@
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
-import {
-  datasetRowWriter,
-  inTransaction,
-  isPostgresUrl,
-  nextDatasetSeq,
-  openDatabase,
-  readDatasetRows,
-  ROWS_PER_BLOCK,
-  storedRowCount,
-} from '#persistence';
-import { revertThrough } from './support/migrations.js';
+import { datasetRowWriter, inTransaction, nextDatasetSeq, readDatasetRows, ROWS_PER_BLOCK, storedRowCount } from '#persistence';
+import { migrationTestDatabase, revertThrough } from './support/migrations.js';
 
 /**
  * Dataset rows are stored in blocks (migration 1797200000000): rows stored one per database row before it are
@@ -23,19 +10,11 @@ import { revertThrough } from './support/migrations.js';
  * across appends. Runs on SQLite, and on PostgreSQL when DATABASE_URL is one.
  */
 describe('dataset rows in blocks: migration of stored rows, writer and reader', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dataspace-blocks-'));
-  const pg = isPostgresUrl(process.env.DATABASE_URL);
-  const schema = pg ? `t_blocks_${randomBytes(4).toString('hex')}` : undefined;
+  const t = migrationTestDatabase('blocks');
+  const { p } = t;
   let ds: DataSource;
-  const p = (n: number): string => (pg ? `$${n}` : '?');
-
-  before(async () => {
-    ds = await openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir: dir, schema });
-  });
-  after(async () => {
-    if (schema) await ds.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
-    await ds.destroy();
-    rmSync(dir, { recursive: true, force: true });
+  before(() => {
+    ds = t.db();
   });
 
   // Row texts as the former store held them: key order, number spelling and escapes must survive the move.
