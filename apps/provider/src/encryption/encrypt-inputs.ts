@@ -167,17 +167,29 @@ export class EncryptInputs {
     return { reasons, dataset, plan, keysetId: job.keysetId, countsWithheld: job.countsWithheld === true || withholdsCounts(policy) };
   }
 
-  private async refuse(task: EncryptTaskPayload, reasons: TaskRefusal[]): Promise<never> {
-    await this.ledger.record({
-      id: `${task.jobId}.inputs-refused.${task.role}`,
-      type: 'inputs.refused',
+  /**
+   * A usage event about one encryption task, recorded by this connector: one id per (job, role, type), so a retried
+   * task records it once.
+   */
+  private taskEvent(
+    task: EncryptTaskPayload,
+    type: 'inputs.refused' | 'inputs.encrypted',
+    data: Record<string, unknown>,
+  ): Omit<UsageEvent, 'at'> {
+    return {
+      id: `${task.jobId}.${type.replace('.', '-')}.${task.role}`,
+      type,
       actor: { id: this.connectorId, role: 'provider' },
       job: task.jobId,
       consumer: task.consumerId,
       purpose: task.purpose,
       datasets: [task.datasetId],
-      data: { role: task.role, reasons: reasons.map((r) => r.code) },
-    });
+      data,
+    };
+  }
+
+  private async refuse(task: EncryptTaskPayload, reasons: TaskRefusal[]): Promise<never> {
+    await this.ledger.record(this.taskEvent(task, 'inputs.refused', { role: task.role, reasons: reasons.map((r) => r.code) }));
     await this.broker.reportRefusal(task.jobId, task.role, reasons).catch(() => undefined);
     throw new FatalTaskError(`refused: ${reasons.map((r) => r.code).join(', ')}`);
   }
@@ -244,19 +256,16 @@ export class EncryptInputs {
         bytes += saved.reduce((a, c) => a + c.length, 0);
       }
     }
-    await this.ledger.record({
-      id: `${task.jobId}.inputs-encrypted.${task.role}`,
-      type: 'inputs.encrypted',
-      actor: { id: this.connectorId, role: 'provider' },
-      job: task.jobId,
-      consumer: task.consumerId,
-      purpose: task.purpose,
-      datasets: [task.datasetId],
-      // the consumer reads this event: a policy that withholds counts keeps them out of it (the broker gets them below)
-      data: countsWithheld
-        ? { role: task.role, ciphertexts, counts: 'withheld' }
-        : { role: task.role, rows: encoded.rows, ciphertexts, bytes, missingKeys: encoded.missingKeys },
-    });
+    // the consumer reads this event: a policy that withholds counts keeps them out of it (the broker gets them below)
+    await this.ledger.record(
+      this.taskEvent(
+        task,
+        'inputs.encrypted',
+        countsWithheld
+          ? { role: task.role, ciphertexts, counts: 'withheld' }
+          : { role: task.role, rows: encoded.rows, ciphertexts, bytes, missingKeys: encoded.missingKeys },
+      ),
+    );
     await this.broker.commitUpload(task.jobId, task.role, {
       rows: encoded.rows,
       groupCounts: encoded.groupCounts,
