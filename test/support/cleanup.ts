@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { isPostgresUrl } from '#persistence';
 import { deleteKeysWithPrefix } from '#platform';
 
 /**
@@ -14,7 +15,7 @@ export async function dropRunState(opts: {
   queuePrefix?: string;
 }): Promise<void> {
   const schemas = (opts.schemas ?? []).filter((s): s is string => !!s);
-  if (opts.databaseUrl && /^postgres(ql)?:/.test(opts.databaseUrl) && schemas.length) {
+  if (isPostgresUrl(opts.databaseUrl) && schemas.length) {
     const c = new pg.Client({ connectionString: opts.databaseUrl });
     try {
       await c.connect();

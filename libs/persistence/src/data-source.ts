@@ -1,6 +1,6 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataSource, type DataSourceOptions, type MigrationInterface } from 'typeorm';
+import { DataSource, type DataSourceOptions, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { ALL_ENTITIES } from './entities.js';
 import { isPostgresUrl } from './column-types.js';
 import { InitialSqlite1764200000000 } from './migrations/1764200000000-initial-sqlite.js';
@@ -96,16 +96,11 @@ export async function openDatabase(cfg: DatabaseConfig): Promise<DataSource> {
     // The schema must exist before migrations run inside it.
     const boot = new DataSource({ type: 'postgres', url: cfg.databaseUrl });
     await boot.initialize();
-    const q = boot.createQueryRunner();
     try {
-      // under the migrations' advisory lock (one connection holds it): two processes creating one schema at once
-      // collide even with IF NOT EXISTS
-      await q.connect();
-      await q.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-      await q.query(`CREATE SCHEMA IF NOT EXISTS "${cfg.schema.replace(/"/g, '')}"`);
-      await q.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      // two processes creating one schema at once collide even with IF NOT EXISTS
+      const schema = cfg.schema.replace(/"/g, '');
+      await underMigrationLock(boot, (q) => q.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`));
     } finally {
-      await q.release();
       await boot.destroy();
     }
   }
@@ -131,13 +126,18 @@ async function migrate(ds: DataSource): Promise<void> {
     await ds.runMigrations({ transaction: 'each' });
     return;
   }
-  const lock = ds.createQueryRunner();
-  await lock.connect();
+  await underMigrationLock(ds, () => ds.runMigrations({ transaction: 'each' }));
+}
+
+/** Runs `fn` holding the migrations' advisory lock on a PostgreSQL connection of its own (a session lock). */
+async function underMigrationLock<T>(ds: DataSource, fn: (q: QueryRunner) => Promise<T>): Promise<T> {
+  const q = ds.createQueryRunner();
+  await q.connect();
   try {
-    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    await ds.runMigrations({ transaction: 'each' });
+    await q.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    return await fn(q);
   } finally {
-    await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
-    await lock.release();
+    await q.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await q.release();
   }
 }
