@@ -275,6 +275,39 @@ describe("connector credentials act only for their own connector's datasets and 
     assert.equal((await call(s.url, 'POST', `${base}/begin`, { token: tokens.other, body: {} })).status, 204);
   });
 
+  it("once the job is evaluating, its own connector's begin, part and commit are refused (409) and nothing is stored", async () => {
+    const plan = (await s.dataSource.getRepository(JobEntity).findOneByOrFail({ id: queuedJob })).plan as unknown as Plan;
+    const feature = plan.roles.utility!.features[0]!.id;
+    const stored = async (): Promise<string[]> =>
+      (await s.dataSource.getRepository(JobCiphertextEntity).findBy({ jobId: queuedJob }))
+        .map((c) => `${c.kind}/${c.role}/${c.feature}/${c.chunk}`)
+        .sort();
+    const before = await stored();
+    await s.dataSource.getRepository(JobEntity).update({ id: queuedJob }, { status: 'evaluating' });
+    try {
+      const base = `/connector/jobs/${queuedJob}/inputs/utility`;
+      const part = Buffer.concat(frameUpload({ first: [0] }, [{ id: feature, chunks: [new Uint8Array(randomBytes(64))] }]));
+      const meta = { rows: 1, groupCounts: {}, missingKeys: 0, skippedRows: 0, ciphertexts: 1, bytes: 64 };
+      const answers = [
+        await call(s.url, 'POST', `${base}/begin`, { token: tokens.other, body: {} }),
+        await call(s.url, 'PUT', `${base}/parts`, {
+          token: tokens.other,
+          raw: part,
+          headers: { 'content-type': 'application/octet-stream' },
+        }),
+        await call(s.url, 'POST', `${base}/commit`, { token: tokens.other, body: { meta } }),
+      ];
+      for (const r of answers) {
+        assert.equal(r.status, 409, r.text);
+        assert.equal(r.body.error, 'CONFLICT');
+        assert.match(r.body.message, /is evaluating: its inputs can no longer change/);
+      }
+    } finally {
+      await s.dataSource.getRepository(JobEntity).update({ id: queuedJob }, { status: 'queued' });
+    }
+    assert.deepEqual(await stored(), before);
+  });
+
   it('progress, refusal and failure reports on a job of another connector: 404, nothing changed; a completed job is never marked failed', async () => {
     const before = [await snapshot(doneJob), await snapshot(queuedJob)];
     const reports: [string, unknown][] = [
