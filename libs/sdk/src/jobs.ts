@@ -147,21 +147,25 @@ export async function decryptResult(r: EncryptedResult, keys: SecretKeyset, engi
   if (r.keyset !== keys.publicKeyset.fingerprint)
     throw new Error(`job ${r.job} was encrypted for keyset ${r.keyset.slice(0, 12)}…, not the one in this key file`);
   const e = engine ?? (await HeEngine.create(r.plan.params));
-  const sk = e.useSecretKeyset(keys);
   try {
-    const decrypted: Record<string, Float64Array> = {};
-    for (const [oid, b64] of Object.entries(r.outputs)) {
-      decrypted[oid] = e.scope(() => e.decrypt(sk, e.load(new Uint8Array(Buffer.from(b64, 'base64')))));
+    // a keyset SEAL refuses still leaves a locally created engine disposed of
+    const sk = e.useSecretKeyset(keys);
+    try {
+      const decrypted: Record<string, Float64Array> = {};
+      for (const [oid, b64] of Object.entries(r.outputs)) {
+        decrypted[oid] = e.scope(() => e.decrypt(sk, e.load(new Uint8Array(Buffer.from(b64, 'base64')))));
+      }
+      const meta: EvaluationMeta = { suppressedGroups: r.meta?.suppressedGroups ?? {}, epsilonSpent: r.meta?.epsilonSpent ?? 0 };
+      return decodeResult(r.plan, decrypted, meta, {
+        job: r.job,
+        version: r.version,
+        rows: r.meta?.rows ?? {},
+        missingKeys: r.meta?.missingKeys ?? {},
+      });
+    } finally {
+      e.releaseKeys(sk);
     }
-    const meta: EvaluationMeta = { suppressedGroups: r.meta?.suppressedGroups ?? {}, epsilonSpent: r.meta?.epsilonSpent ?? 0 };
-    return decodeResult(r.plan, decrypted, meta, {
-      job: r.job,
-      version: r.version,
-      rows: r.meta?.rows ?? {},
-      missingKeys: r.meta?.missingKeys ?? {},
-    });
   } finally {
-    e.releaseKeys(sk);
     if (!engine) e.dispose();
   }
 }
