@@ -7,7 +7,8 @@
  * PostgreSQL, before and now), paillier (2), he (HE core per-op
  * and pool), release (release hygiene per output and per scenario), sme, energy and psi (3; psi also compares the
  * PSI backends of issue 20), workers (4), ledger (5), load and soak (issue 21: API latency while HE jobs run; memory
- * and correctness over a long run, SOAK_MINUTES); these two run only when named in --only.
+ * and correctness over a long run, SOAK_MINUTES) and aligned (issue 20: aligned scenarios against an earlier
+ * checkout, ALIGNED_BASE); these three run only when named in --only.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import type { BenchContext } from './lib/context.js';
 import { Report } from './lib/report.js';
 import { RssSampler } from './lib/rss.js';
+import { benchAligned } from './aligned.js';
 import { benchHe } from './he.js';
 import { benchImport } from './import.js';
 import { benchLedger } from './ledger.js';
@@ -28,10 +30,24 @@ import { benchSoak } from './soak.js';
 import { benchWater } from './water.js';
 import { benchWorkers } from './workers.js';
 
-const SECTIONS = ['water', 'import', 'paillier', 'he', 'release', 'sme', 'energy', 'psi', 'workers', 'ledger', 'load', 'soak'] as const;
+const SECTIONS = [
+  'water',
+  'import',
+  'paillier',
+  'he',
+  'release',
+  'sme',
+  'energy',
+  'psi',
+  'workers',
+  'ledger',
+  'load',
+  'soak',
+  'aligned',
+] as const;
 type Section = (typeof SECTIONS)[number];
 /** Long runs against separate server processes: only with --only (the soak alone lasts SOAK_MINUTES, 30 by default). */
-const ON_REQUEST: readonly Section[] = ['load', 'soak'];
+const ON_REQUEST: readonly Section[] = ['load', 'soak', 'aligned'];
 
 interface Args {
   quick: boolean;
@@ -157,6 +173,7 @@ async function main(): Promise<number> {
     await run('ledger', () => benchLedger(ctx, z.ledger));
     await run('load', () => benchLoad(ctx));
     await run('soak', () => benchSoak(ctx));
+    await run('aligned', () => benchAligned(ctx));
   } finally {
     await rss.stop();
     rmSync(dir, { recursive: true, force: true });
