@@ -110,9 +110,9 @@ export async function benchRelease(ctx: BenchContext): Promise<void> {
         const privateParams: Record<string, ReturnType<HeEngine['encrypt']>> = {};
         for (const p of plan.privateInputs) privateParams[p.name] = engine.encrypt(pk, new Float64Array(engine.slots).fill(0.5));
         const t = performance.now();
-        evaluateCircuit(engine as never, pk as never, plan, inputs as never, {
+        evaluateCircuit(engine, pk, plan, inputs, {
           groupCounts,
-          privateParams: privateParams as never,
+          privateParams,
           random: seededRandom(id),
         });
         return performance.now() - t;

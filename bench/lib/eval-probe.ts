@@ -7,7 +7,7 @@
 import { type DataSource, In } from 'typeorm';
 import { JobCiphertextEntity, JobDatasetEntity, JobEntity, KeysetEntity } from '#persistence';
 import { HeEngine, decodePublicKeyset } from '#he-core';
-import type { Plan } from '#scenario';
+import { readJobRecord } from '#jobs';
 import { runHeTask } from '../../apps/broker/src/evaluation/he-task.js';
 
 export interface EvalProbe {
@@ -38,8 +38,8 @@ export async function probeEvaluation(ds: DataSource, jobId: string): Promise<Ev
     else ((inputs[c.role] ??= {})[c.feature] ??= []).push(b);
   }
   const groupCounts: Record<string, Record<string, number[]>> = {};
-  for (const r of roles) groupCounts[r.role] = ((r.meta ?? {}) as { groupCounts?: Record<string, number[]> }).groupCounts ?? {};
-  const plan = job.plan as unknown as Plan;
+  for (const r of roles) groupCounts[r.role] = r.meta?.groupCounts ?? {};
+  const { plan } = readJobRecord(job);
   const pkBytes = new Uint8Array(keyset.blob);
   t = performance.now();
   const pub = decodePublicKeyset(pkBytes);

@@ -7,7 +7,7 @@
 import type { SecretKeyset } from '#he-core';
 import type { Plan, ResultDocument } from '#scenario';
 import { ApiError, type DataspaceClient, type EncryptedResult, type JobStatus, TERMINAL, decryptResult, publishKeyset } from '#sdk';
-import { QueueName } from '#contracts';
+import { type JobProgress, QueueName } from '#contracts';
 import type { QueueService } from '#platform';
 
 /** Where the server's BullMQ jobs are, for their server-side timestamps (in-process deployments). */
@@ -39,7 +39,7 @@ export interface JobRun {
   cpuMs: number;
   /** per role, how many times BullMQ ran the provider's task (attempts + stalled re-runs); > 1: the queue boundaries are the last run's */
   taskRuns: Record<string, number>;
-  progress: Record<string, unknown>;
+  progress: JobProgress;
   result: ResultDocument | null;
   plan: Plan | null;
 }
@@ -150,8 +150,7 @@ export async function runTimedJob(
     st = await getRetrying<JobStatus>(client, `jobs/${encodeURIComponent(id)}`);
     const now = since();
     if (marks[`job:${st.status}`] === undefined) marks[`job:${st.status}`] = now;
-    const providers = (st.progress?.providers ?? {}) as Record<string, { status?: string }>;
-    for (const [role, p] of Object.entries(providers)) {
+    for (const [role, p] of Object.entries(st.progress?.providers ?? {})) {
       const seen = (roles[role] ??= {});
       if (p.status && seen[p.status] === undefined) seen[p.status] = now;
     }

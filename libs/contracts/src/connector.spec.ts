@@ -5,7 +5,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ParamValues, builtinScenarios, compilePlan, defaultParams } from '#scenario';
-import { BrokerDocumentError, ConnectorRoute, connectorJobSchema, connectorPath, planSchema, readBrokerDocument } from './connector.js';
+import {
+  BrokerDocumentError,
+  ConnectorRoute,
+  connectorJobSchema,
+  connectorPath,
+  offerDocumentSchema,
+  planSchema,
+  progressReportSchema,
+  readBrokerDocument,
+} from './connector.js';
+import { jobParamsSchema } from './job-document.js';
 
 function refusal(f: () => unknown): unknown {
   try {
@@ -77,5 +87,63 @@ describe('connector protocol documents', () => {
   it('route paths fill every parameter, URI-encoded', () => {
     assert.equal(connectorPath('psiSet', { id: 'j/1', role: 'a b', set: 0, keys: 2 }), 'connector/jobs/j%2F1/psi/a%20b/sets/0/2');
     for (const pattern of Object.values(ConnectorRoute)) assert.doesNotMatch(pattern, /^\//);
+  });
+
+  it("an offer's columns and usage policy are checked as a dataset document's are (the broker stores them typed)", () => {
+    const offer = {
+      datasetId: 'ds-1',
+      providerId: 'p-1',
+      connectorId: 'c-1',
+      name: 'meters',
+      description: '',
+      columns: { meter_id: { type: 'id' }, m3: { type: 'number', min: 0, max: 50 } },
+      policy: {
+        consumers: ['*'],
+        purposes: ['public-service'],
+        aggregations: ['count', 'sum'],
+        rowLevel: false,
+        minGroupSize: 5,
+        epsilonBudget: null,
+        expiresAt: null,
+      },
+      rowCount: 10,
+    };
+    assert.equal(offerDocumentSchema.safeParse(offer).success, true);
+    const paths = (doc: unknown): string[] => {
+      const r = offerDocumentSchema.safeParse(doc);
+      assert.equal(r.success, false);
+      return r.success ? [] : r.error.issues.map((i) => i.path.join('.'));
+    };
+    assert.deepEqual(paths({ ...offer, policy: { ...offer.policy, aggregations: ['median'] } }), ['policy.aggregations.0']);
+    assert.ok(paths({ ...offer, policy: { consumers: ['*'] } }).includes('policy.aggregations'));
+    assert.ok(paths({ ...offer, columns: { m3: { type: 'number', min: 5, max: 1 } } }).length > 0);
+    assert.ok(paths({ ...offer, columns: { m3: { type: 'blob' } } })[0]?.startsWith('columns.m3'));
+  });
+
+  it('a progress report holds a step and counts only: another field, a text count or a negative one is refused', () => {
+    assert.equal(progressReportSchema.safeParse({ progress: { status: 'encrypting', rows: 12 } }).success, true);
+    for (const progress of [
+      { status: 'encrypting', note: 'the first row is 17.5' },
+      { status: 'encrypting', rows: '12' },
+      { status: 'encrypting', rows: -1 },
+      { status: 'encrypting', bytes: 1.5 },
+      { rows: 3 },
+      { status: 'x'.repeat(41) },
+    ])
+      assert.equal(progressReportSchema.safeParse({ progress }).success, false, JSON.stringify(progress));
+  });
+
+  it("a job's public parameters are numbers, categories or lists of them; anything else is refused with its path", () => {
+    assert.equal(jobParamsSchema.safeParse({ t: 3, c: 'north', w: [0.5, 1], ids: ['a', 'b'] }).success, true);
+    for (const [params, path] of [
+      [{ t: { $gt: 1 } }, 't'],
+      [{ t: null }, 't'],
+      [{ t: true }, 't'],
+      [{ w: [1, 'a'] }, 'w'],
+    ] as const) {
+      const r = jobParamsSchema.safeParse(params);
+      assert.equal(r.success, false);
+      assert.equal(r.success ? '' : String(r.error.issues[0]!.path[0]), path);
+    }
   });
 });

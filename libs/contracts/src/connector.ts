@@ -7,8 +7,11 @@
  * since it trusts the broker no more than any other party (README, threat model).
  */
 import { z } from 'zod';
+import { columnsSchema } from '#dataset';
+import { type UsagePolicy, usagePolicySchema } from '#policy';
 import { type Plan, type Scenario, validateScenario, whereSchema } from '#scenario';
 import { type ErrorDetail, zodDetails } from './errors.js';
+import { type ProviderReport, providerReportSchema } from './job-document.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Routes: the broker serves the connector protocol under `/connector` (role `connector`), and `participants/me`
@@ -69,6 +72,9 @@ const text = (min: number, max: number) =>
     .refine((v) => !v.includes('\u0000'), 'no NUL character');
 const count = z.number().int().min(0);
 
+/** A usage policy as the broker stores it (the schema's output is a `UsagePolicy`: checked here at compile time). */
+const offerPolicySchema: z.ZodType<UsagePolicy> = usagePolicySchema;
+
 /** A dataset's catalog offer, as its connector publishes it (the columns and policy of its dataset document). */
 export const offerDocumentSchema = z.strictObject({
   datasetId: connectorIdSchema,
@@ -76,8 +82,8 @@ export const offerDocumentSchema = z.strictObject({
   connectorId: connectorIdSchema,
   name: text(1, 200),
   description: text(0, 10_000),
-  columns: z.record(z.string(), z.unknown()),
-  policy: z.record(z.string(), z.unknown()),
+  columns: columnsSchema,
+  policy: offerPolicySchema,
   rowCount: count.max(2 ** 31 - 1),
 });
 export type OfferDocument = z.infer<typeof offerDocumentSchema>;
@@ -94,7 +100,7 @@ export const uploadMetaSchema = z.strictObject({
 export type UploadMeta = z.infer<typeof uploadMetaSchema>;
 export const uploadCommitSchema = z.strictObject({ meta: uploadMetaSchema });
 
-export const progressReportSchema = z.strictObject({ progress: z.record(z.string(), z.unknown()) });
+export const progressReportSchema = z.strictObject({ progress: providerReportSchema });
 
 /** One reason a provider refuses a task (a policy reason code, or a check of the task against the job). */
 export const refusalReasonSchema = z.strictObject({ code: z.string().max(60), message: z.string().max(500) });
@@ -350,7 +356,7 @@ export abstract class ConnectorPort {
   abstract uploadPart(jobId: string, role: string, part: UploadPart): Promise<void>;
   abstract commitUpload(jobId: string, role: string, meta: UploadMeta): Promise<void>;
   /** Progress of a running job; a report about a job that ended (or is gone) changes nothing. */
-  abstract reportProgress(jobId: string, role: string, progress: Record<string, unknown>): Promise<void>;
+  abstract reportProgress(jobId: string, role: string, progress: ProviderReport): Promise<void>;
   abstract reportRefusal(jobId: string, role: string, reasons: RefusalReason[]): Promise<void>;
   abstract reportFailure(jobId: string, role: string, message: string): Promise<void>;
   /**

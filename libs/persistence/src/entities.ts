@@ -1,5 +1,8 @@
-import type { JobStatus } from '#contracts';
+import type { JobError, JobParams, JobProgress, JobStatus, ResultMeta, UploadMeta } from '#contracts';
+import type { Columns } from '#dataset';
+import type { HeParams } from '#he-core';
 import type { UsagePolicy } from '#policy';
+import type { Plan, Scenario } from '#scenario';
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 import { BINARY, REAL, TIMESTAMP } from './column-types.js';
 
@@ -27,7 +30,7 @@ export class DatasetEntity {
   @Column('varchar', { name: 'connector_id', length: 64 }) connectorId!: string;
   @Column('varchar', { length: 200 }) name!: string;
   @Column('text', { default: '' }) description!: string;
-  @Column(json) columns!: Record<string, unknown>;
+  @Column(json) columns!: Columns;
   @Column(json) policy!: UsagePolicy;
   @Column('integer', { name: 'row_count', default: 0 }) rowCount!: number;
   @CreateDateColumn({ name: 'created_at', type: TIMESTAMP }) createdAt!: Date;
@@ -56,7 +59,7 @@ export class OfferEntity {
   @Column('varchar', { name: 'connector_id', length: 64 }) connectorId!: string;
   @Column('varchar', { length: 200 }) name!: string;
   @Column('text', { default: '' }) description!: string;
-  @Column(json) columns!: Record<string, unknown>;
+  @Column(json) columns!: Columns;
   @Column(json) policy!: UsagePolicy;
   @Column('integer', { name: 'row_count', default: 0 }) rowCount!: number;
   @UpdateDateColumn({ name: 'updated_at', type: TIMESTAMP }) updatedAt!: Date;
@@ -66,7 +69,7 @@ export class OfferEntity {
 export class ScenarioEntity {
   @PrimaryColumn('varchar', { length: 100 }) id!: string;
   @PrimaryColumn('integer') version!: number;
-  @Column(json) document!: Record<string, unknown>;
+  @Column(json) document!: Scenario;
   @Column('varchar', { name: 'registered_by', length: 64 }) registeredBy!: string;
   @Column('boolean', { default: false }) builtin!: boolean;
   @CreateDateColumn({ name: 'created_at', type: TIMESTAMP }) createdAt!: Date;
@@ -79,7 +82,7 @@ export class KeysetEntity {
   @PrimaryColumn('varchar', { length: 64 }) id!: string;
   @Column('varchar', { name: 'consumer_id', length: 64 }) consumerId!: string;
   @Column('varchar', { name: 'params_id', length: 100 }) paramsId!: string;
-  @Column(json) params!: Record<string, unknown>;
+  @Column(json) params!: HeParams;
   @Column(json) galoisSteps!: number[];
   @Column('integer') size!: number;
   @Column(BINARY) blob!: Buffer;
@@ -98,14 +101,14 @@ export class JobEntity {
   @Column('varchar', { name: 'keyset_id', length: 64 }) keysetId!: string;
   @Column('varchar', { length: 100 }) purpose!: string;
   @Column(json) bindings!: Record<string, string>;
-  @Column(json) params!: Record<string, unknown>;
-  @Column({ type: 'simple-json', nullable: true }) plan!: Record<string, unknown> | null;
+  @Column(json) params!: JobParams;
+  @Column({ type: 'simple-json', nullable: true }) plan!: Plan | null;
   /** A state of the job state machine (`#contracts`); written only through `transition` (`#jobs`). */
   @Column('varchar', { length: 16 }) status!: JobStatus;
   /** Progress per stage and per provider role. */
-  @Column(json) progress!: Record<string, unknown>;
-  @Column({ type: 'simple-json', nullable: true }) error!: { code: string; message: string; details?: unknown[] } | null;
-  @Column({ type: 'simple-json', name: 'result_meta', nullable: true }) resultMeta!: Record<string, unknown> | null;
+  @Column(json) progress!: JobProgress;
+  @Column({ type: 'simple-json', nullable: true }) error!: JobError | null;
+  @Column({ type: 'simple-json', name: 'result_meta', nullable: true }) resultMeta!: ResultMeta | null;
   @Column(REAL, { default: 0 }) epsilon!: number;
   @Column('varchar', { name: 'idempotency_key', length: 200, nullable: true }) idempotencyKey!: string | null;
   @Column('varchar', { name: 'day', length: 10 }) day!: string;
@@ -121,7 +124,7 @@ export class JobDatasetEntity {
   @Index() @Column('varchar', { name: 'dataset_id', length: 64 }) datasetId!: string;
   @Column('varchar', { length: 16, default: 'pending' }) status!: string;
   /** Metadata the provider reported: rows, per-group counts, missing keys (no values). */
-  @Column({ type: 'simple-json', nullable: true }) meta!: Record<string, unknown> | null;
+  @Column({ type: 'simple-json', nullable: true }) meta!: UploadMeta | null;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { TERMINAL_JOB_STATUSES } from '#contracts';
+import { type JobError, type JobProgress, type ResultMeta, TERMINAL_JOB_STATUSES } from '#contracts';
 import { HeEngine, type SecretKeyset } from '#he-core';
 import { type EvaluationMeta, type ParamValues, type Plan, type ResultDocument, type Scenario, decodeResult } from '#scenario';
 import { type DataspaceClient } from './client.js';
@@ -19,9 +19,9 @@ export interface JobStatus {
   scenario: string;
   version: number;
   status: string;
-  progress: Record<string, unknown>;
-  error: { code: string; message: string; details?: unknown[] } | null;
-  meta: Record<string, unknown> | null;
+  progress: JobProgress;
+  error: JobError | null;
+  meta: ResultMeta | null;
 }
 
 /** The statuses of a job that ended (the job state machine, `#contracts`): waiting for a job stops there. */
@@ -124,12 +124,7 @@ export interface EncryptedResult {
   version: number;
   keyset: string;
   plan: Plan;
-  meta: {
-    rows?: Record<string, number>;
-    missingKeys?: Record<string, number>;
-    suppressedGroups?: Record<string, number[]>;
-    epsilonSpent?: number;
-  } | null;
+  meta: ResultMeta | null;
   outputs: Record<string, string>;
 }
 

@@ -111,7 +111,7 @@ export class ConnectorAccess {
         datasets: [o.datasetId],
         data: { provider: o.providerId, connector: connectorId, rows: o.rowCount, created: !existing },
       });
-      await m.getRepository(OfferEntity).upsert({ ...o } as never, ['datasetId']);
+      await m.getRepository(OfferEntity).upsert({ ...o }, ['datasetId']);
     });
   }
 }

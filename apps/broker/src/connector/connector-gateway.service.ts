@@ -6,7 +6,9 @@ import {
   AppError,
   type ConnectorJob,
   ConnectorPort,
+  type JobProgress,
   type OfferDocument,
+  type ProviderReport,
   type RefusalReason,
   type UploadMeta,
   type UploadPart,
@@ -33,11 +35,14 @@ import { ciphertextBytes } from '#scenario';
 const psiSet = (set: number, keys: number): string => `set:${set}:${keys}`;
 const psiMatches = (role: string): string => `matches:${role}`;
 /** Progress fields a provider reports that the consumer of a job with withheld counts never sees (row counts and what follows them). */
-const COUNT_FIELDS = ['rows', 'missingKeys', 'skippedRows', 'bytes'];
+/** A report as a job whose counts are withheld keeps it: the step and the number of ciphertexts, no rows or bytes. */
+function withoutCounts(r: ProviderReport): ProviderReport {
+  return { status: r.status, ...(r.ciphertexts === undefined ? {} : { ciphertexts: r.ciphertexts }) };
+}
 
 /** Whether a job was accepted with its row counts withheld from the consumer (JobsService, `withholdsCounts`). */
 export function countsWithheld(j: Pick<JobEntity, 'progress'>): boolean {
-  return (j.progress as { counts?: unknown } | null)?.counts === 'withheld';
+  return j.progress.counts === 'withheld';
 }
 
 /** A role name as a job binds it: never one of the broker's own `$` entries (`$result`, `$params`, `$psi`, ...). */
@@ -99,7 +104,7 @@ export class ConnectorGateway extends ConnectorPort {
   }
 
   async publishOffer(o: OfferDocument): Promise<void> {
-    await this.ds.getRepository(OfferEntity).upsert({ ...o } as never, ['datasetId']);
+    await this.ds.getRepository(OfferEntity).upsert({ ...o }, ['datasetId']);
   }
 
   /**
@@ -258,7 +263,7 @@ export class ConnectorGateway extends ConnectorPort {
         .set({ kind: 'input' })
         .where("job_id = :jobId AND kind = 'staging' AND role = :role", { jobId, role })
         .execute();
-      await m.getRepository(JobDatasetEntity).update({ jobId, role }, { status: 'encrypted', meta: meta as never });
+      await m.getRepository(JobDatasetEntity).update({ jobId, role }, { status: 'encrypted', meta });
     });
     await this.reportProgress(jobId, role, { status: 'encrypted', ciphertexts: meta.ciphertexts, bytes: meta.bytes });
   }
@@ -267,22 +272,20 @@ export class ConnectorGateway extends ConnectorPort {
    * Progress of a running job; a job that ended keeps the progress it ended with. A job whose counts are withheld
    * keeps no row count, missing-key count or upload size in its progress (the consumer reads it).
    */
-  async reportProgress(jobId: string, role: string, reported: Record<string, unknown>): Promise<void> {
+  async reportProgress(jobId: string, role: string, reported: ProviderReport): Promise<void> {
     await inTransaction(this.ds, async (m) => {
       // locked: two providers report at once, and each merges its role into the progress the other wrote
       const j = await m.getRepository(JobEntity).findOne({ where: { id: jobId }, ...forUpdate(m) });
       if (!j || !ACTIVE_JOB_STATUSES.includes(j.status)) return;
-      const progress = countsWithheld(j)
-        ? Object.fromEntries(Object.entries(reported).filter(([k]) => !COUNT_FIELDS.includes(k)))
-        : reported;
-      const p = { ...(j.progress as { providers?: Record<string, Record<string, unknown>> }) } as Record<string, unknown> & {
-        providers?: Record<string, Record<string, unknown>>;
+      const report = countsWithheld(j) ? withoutCounts(reported) : reported;
+      const p: JobProgress = {
+        ...j.progress,
+        providers: { ...j.progress.providers, [role]: { ...j.progress.providers[role], ...report } },
       };
-      p.providers = { ...(p.providers ?? {}), [role]: { ...(p.providers?.[role] ?? {}), ...progress } };
       // a provider's first report starts the encryption stage
       const started = j.status === 'queued' ? transition(j, 'encrypting') : {};
       if (j.status === 'queued' || j.status === 'encrypting') p.stage = 'encrypting';
-      await m.getRepository(JobEntity).update({ id: jobId }, { progress: p as never, ...started });
+      await m.getRepository(JobEntity).update({ id: jobId }, { progress: p, ...started });
     });
   }
 
@@ -295,7 +298,7 @@ export class ConnectorGateway extends ConnectorPort {
         { id: jobId, status: In([...ACTIVE_JOB_STATUSES]) },
         {
           ...transition(j, 'failed'),
-          error: { code: 'PROVIDER_FAILED', message: `the provider of role ${role} could not encrypt its inputs: ${message}` } as never,
+          error: { code: 'PROVIDER_FAILED', message: `the provider of role ${role} could not encrypt its inputs: ${message}` },
         },
       );
       await endFailed(m, jobId);
@@ -314,7 +317,7 @@ export class ConnectorGateway extends ConnectorPort {
             code: 'PROVIDER_REFUSED',
             message: `the provider of role ${role} refused to encrypt its inputs`,
             details: reasons,
-          } as never,
+          },
         },
       );
       await endFailed(m, jobId);
@@ -428,9 +431,7 @@ export class ConnectorGateway extends ConnectorPort {
     const size = result.positions[0]?.length ?? 0;
     if (min > 0 && size < min) {
       const message = `the private set intersection has fewer keys than a bound dataset's policy requires (minAlignedKeys ${min})`;
-      await m
-        .getRepository(JobEntity)
-        .update({ id: job.id }, { ...transition(job, 'failed'), error: { code: 'TOO_FEW_KEYS', message } as never });
+      await m.getRepository(JobEntity).update({ id: job.id }, { ...transition(job, 'failed'), error: { code: 'TOO_FEW_KEYS', message } });
       await endFailed(m, job.id);
       // last in the transaction: a failure that cannot be recorded does not happen
       await this.ledger.record(jobFailedEvent(job, { code: 'TOO_FEW_KEYS', minAlignedKeys: min }));

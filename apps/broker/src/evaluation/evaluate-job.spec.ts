@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { type EvaluatePayload, JobName, QueueName, type UsageEvent } from '#contracts';
+import { type EvaluatePayload, JobName, QueueName, type ResultMeta, type UsageEvent } from '#contracts';
 import { QueueService } from '#platform';
 import { builtinScenarios, compilePlan, defaultParams, reducibleFeatures } from '#scenario';
 import { EvaluateJob, type EvaluationJobRow, type EvaluationStore, type JobChange } from './evaluate-job.js';
@@ -34,7 +34,7 @@ function jobRow(overrides: Partial<EvaluationJobRow> = {}): EvaluationJobRow {
     bindings: { [ROLE]: 'ds-1' },
     plan: PLAN,
     status: 'encrypting',
-    progress: {},
+    progress: { stage: 'encrypting', providers: {}, evaluation: { status: 'pending' } },
     ...overrides,
   };
 }
@@ -42,7 +42,7 @@ function jobRow(overrides: Partial<EvaluationJobRow> = {}): EvaluationJobRow {
 /** The broker's job store in memory: one job, its uploads, and what evaluation asked of it. */
 class StoreStandIn implements EvaluationStore {
   readonly updates: JobChange[] = [];
-  readonly completed: { outputs: Record<string, Uint8Array>; resultMeta: Record<string, unknown> }[] = [];
+  readonly completed: { outputs: Record<string, Uint8Array>; resultMeta: ResultMeta }[] = [];
   purged = 0;
   /** `keyset` fails this many more times (the database briefly unreachable). */
   keysetFailures = 0;
@@ -55,8 +55,9 @@ class StoreStandIn implements EvaluationStore {
   job(): Promise<EvaluationJobRow | null> {
     return Promise.resolve(this.row);
   }
-  roles(): Promise<{ role: string; status: string; meta: Record<string, unknown> | null }[]> {
-    return Promise.resolve([{ role: ROLE, status: this.roleStatus, meta: { rows: 40, groupCounts: {}, missingKeys: 0 } }]);
+  roles(): ReturnType<EvaluationStore['roles']> {
+    const meta = { rows: 40, groupCounts: {}, missingKeys: 0, skippedRows: 0, ciphertexts: 1, bytes: 1 };
+    return Promise.resolve([{ role: ROLE, status: this.roleStatus, meta }]);
   }
   keyset(): Promise<Uint8Array> {
     if (this.keysetFailures-- > 0) return Promise.reject(new Error('database unreachable'));
@@ -76,7 +77,7 @@ class StoreStandIn implements EvaluationStore {
     this.updates.push(change);
     return Promise.resolve();
   }
-  complete(_jobId: string, outputs: Record<string, Uint8Array>, resultMeta: Record<string, unknown>): Promise<void> {
+  complete(_jobId: string, outputs: Record<string, Uint8Array>, resultMeta: ResultMeta): Promise<void> {
     this.completed.push({ outputs, resultMeta });
     return Promise.resolve();
   }
@@ -160,7 +161,9 @@ describe('EvaluateJob', () => {
   });
 
   it("withholds the row counts of a job accepted with them withheld (a bound dataset's policy)", async () => {
-    const { store, queues } = setup(jobRow({ progress: { counts: 'withheld' } }));
+    const { store, queues } = setup(
+      jobRow({ progress: { stage: 'encrypting', providers: {}, evaluation: { status: 'pending' }, counts: 'withheld' } }),
+    );
     assert.equal((await run(queues)).state, 'completed');
     const meta = store.completed[0]!.resultMeta;
     assert.deepEqual(meta.withheld, ['rows', 'missingKeys']);

@@ -1,4 +1,4 @@
-import type { EvaluatePayload, JobStatus, UsageEvent } from '#contracts';
+import type { EvaluatePayload, JobError, JobProgress, JobStatus, ResultMeta, UploadMeta, UsageEvent } from '#contracts';
 import { type JobRecord, jobFailedEvent, readJobRecord } from '#jobs';
 import type { JobEntity } from '#persistence';
 import { FatalTaskError, type Task, isFinalAttempt } from '#platform';
@@ -16,17 +16,22 @@ export class PolicyFailure extends FatalTaskError {
   }
 }
 
-/** The job row as evaluation reads it (its plan is checked by `readJobRecord`). */
+/**
+ * The job row as evaluation reads it: its plan as the database gives it back, typed only once `readJobRecord` has
+ * checked it (a row written by an earlier version, or damaged, is refused there).
+ */
 export type EvaluationJobRow = Pick<
   JobEntity,
-  'id' | 'scenarioId' | 'consumerId' | 'purpose' | 'keysetId' | 'bindings' | 'plan' | 'status' | 'progress'
->;
+  'id' | 'scenarioId' | 'consumerId' | 'purpose' | 'keysetId' | 'bindings' | 'status' | 'progress'
+> & {
+  plan: unknown;
+};
 
 /** A change to a job: merged progress, and with `to` a status (`transition`); `unlessEnded` leaves an ended job as it is. */
 export interface JobChange {
   to?: JobStatus;
-  error?: { code: string; message: string };
-  progress?: Record<string, unknown>;
+  error?: JobError;
+  progress?: Partial<JobProgress>;
   unlessEnded?: boolean;
 }
 
@@ -34,7 +39,7 @@ export interface JobChange {
 export interface EvaluationStore {
   job(id: string): Promise<EvaluationJobRow | null>;
   /** Each bound role's upload: its status and the counts its provider committed (`meta`). */
-  roles(jobId: string): Promise<{ role: string; status: string; meta: Record<string, unknown> | null }[]>;
+  roles(jobId: string): Promise<{ role: string; status: string; meta: UploadMeta | null }[]>;
   keyset(id: string): Promise<Uint8Array>;
   /** The providers' input ciphertexts by role and feature (in chunk order) and the consumer's private parameters. */
   ciphertexts(jobId: string): Promise<{
@@ -45,7 +50,7 @@ export interface EvaluationStore {
   minAlignedKeys(datasetIds: string[]): Promise<number>;
   update(id: string, change: JobChange): Promise<void>;
   /** At once: the outputs stored as the job's result, its other ciphertexts deleted, the job completed with `resultMeta`. */
-  complete(jobId: string, outputs: Record<string, Uint8Array>, resultMeta: Record<string, unknown>, evaluationMs: number): Promise<void>;
+  complete(jobId: string, outputs: Record<string, Uint8Array>, resultMeta: ResultMeta, evaluationMs: number): Promise<void>;
   /** Deletes every ciphertext of the job (inputs, parameters, PSI messages, any result). */
   purge(jobId: string): Promise<void>;
 }
@@ -126,10 +131,9 @@ export class EvaluateJob {
     const rows: Record<string, number> = {};
     const missingKeys: Record<string, number> = {};
     for (const r of roles) {
-      const meta = (r.meta ?? {}) as { groupCounts?: Record<string, number[]>; rows?: number; missingKeys?: number };
-      groupCounts[r.role] = meta.groupCounts ?? {};
-      rows[r.role] = meta.rows ?? 0;
-      if (plan.align) missingKeys[r.role] = meta.missingKeys ?? 0;
+      groupCounts[r.role] = r.meta?.groupCounts ?? {};
+      rows[r.role] = r.meta?.rows ?? 0;
+      if (plan.align) missingKeys[r.role] = r.meta?.missingKeys ?? 0;
     }
     await this.checkIntersection(job, plan, rows);
     const res = await this.threads.run({
@@ -173,7 +177,7 @@ export class EvaluateJob {
     const counts = countsWithheld(job)
       ? { withheld: ['rows', 'missingKeys'] }
       : { rows, missingKeys: plan.align ? missingKeys : undefined };
-    const resultMeta = {
+    const resultMeta: ResultMeta = {
       ...counts,
       suppressedGroups: suppressed,
       epsilonSpent: res.meta.epsilonSpent,

@@ -1,5 +1,5 @@
 import { DataSource, In } from 'typeorm';
-import { isTerminalJobStatus } from '#contracts';
+import { type ResultMeta, isTerminalJobStatus } from '#contracts';
 import { transition } from '#jobs';
 import {
   forUpdate,
@@ -72,20 +72,18 @@ export class TypeOrmEvaluationStore implements EvaluationStore {
     await inTransaction(this.ds, async (m) => {
       const j = await m.getRepository(JobEntity).findOne({ where: { id }, ...forUpdate(m) });
       if (!j || (change.unlessEnded && isTerminalJobStatus(j.status))) return;
-      await m.getRepository(JobEntity).update({ id }, {
-        ...(change.to ? transition(j, change.to) : {}),
-        ...(change.error !== undefined ? { error: change.error } : {}),
-        ...(change.progress ? { progress: { ...j.progress, ...change.progress } } : {}),
-      } as never);
+      await m.getRepository(JobEntity).update(
+        { id },
+        {
+          ...(change.to ? transition(j, change.to) : {}),
+          ...(change.error !== undefined ? { error: change.error } : {}),
+          ...(change.progress ? { progress: { ...j.progress, ...change.progress } } : {}),
+        },
+      );
     });
   }
 
-  async complete(
-    jobId: string,
-    outputs: Record<string, Uint8Array>,
-    resultMeta: Record<string, unknown>,
-    evaluationMs: number,
-  ): Promise<void> {
+  async complete(jobId: string, outputs: Record<string, Uint8Array>, resultMeta: ResultMeta, evaluationMs: number): Promise<void> {
     await inTransaction(this.ds, async (m) => {
       // the job row first, as every other writer of a job takes it (the connector's upload commit): no lock-order deadlock
       const j = await m.getRepository(JobEntity).findOneOrFail({ where: { id: jobId }, ...forUpdate(m) });
@@ -98,11 +96,14 @@ export class TypeOrmEvaluationStore implements EvaluationStore {
           .getRepository(JobCiphertextEntity)
           .insert({ jobId, kind: 'result', role: '', feature: id, chunk: 0, blob: Buffer.from(ct.buffer, ct.byteOffset, ct.byteLength) });
       }
-      await m.getRepository(JobEntity).update({ id: jobId }, {
-        ...transition(j, 'completed'),
-        resultMeta,
-        progress: { ...j.progress, stage: 'completed', evaluation: { status: 'done', ms: evaluationMs } },
-      } as never);
+      await m.getRepository(JobEntity).update(
+        { id: jobId },
+        {
+          ...transition(j, 'completed'),
+          resultMeta,
+          progress: { ...j.progress, stage: 'completed', evaluation: { status: 'done', ms: evaluationMs } },
+        },
+      );
     });
   }
 

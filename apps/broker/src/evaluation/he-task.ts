@@ -31,7 +31,7 @@ export async function runHeTask(task: HeTask): Promise<HeTaskResult> {
     const engine = await engineFor(task.params);
     return engine.scope(() => {
       const cts = task.chunks.map((b) => engine.load(b));
-      return { kind: 'reduce' as const, ct: engine.save(reduceChunks(engine as never, cts) as Ct) };
+      return { kind: 'reduce' as const, ct: engine.save(reduceChunks(engine, cts)) };
     });
   }
   const engine = await engineFor(task.plan.params);
@@ -45,13 +45,13 @@ export async function runHeTask(task: HeTask): Promise<HeTaskResult> {
       }
       const privateParams: Record<string, Ct> = {};
       for (const [n, b] of Object.entries(task.privateParams)) privateParams[n] = engine.load(b);
-      const r = evaluateCircuit(engine as never, pk as never, task.plan, inputs as never, {
+      const r = evaluateCircuit(engine, pk, task.plan, inputs, {
         // Laplace noise, fill and flooding from the CSPRNG (circuit.ts: `random` defaults to node:crypto)
-        privateParams: privateParams as never,
+        privateParams,
         groupCounts: task.groupCounts,
       });
       const outputs: Record<string, Uint8Array> = {};
-      for (const [id, ct] of Object.entries(r.outputs)) outputs[id] = engine.save(ct as Ct);
+      for (const [id, ct] of Object.entries(r.outputs)) outputs[id] = engine.save(ct);
       return { kind: 'evaluate' as const, outputs, meta: r.meta };
     });
   } finally {

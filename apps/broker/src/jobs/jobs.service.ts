@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, In } from 'typeorm';
-import { ACTIVE_JOB_STATUSES, AppError, type ErrorDetail, INITIAL_JOB_STATUS, type JobStatus, type Principal } from '#contracts';
+import {
+  ACTIVE_JOB_STATUSES,
+  AppError,
+  type ErrorDetail,
+  INITIAL_JOB_STATUS,
+  type JobProgress,
+  type JobStatus,
+  type Principal,
+} from '#contracts';
 import { paramsId as heParamsId } from '#he-core';
 import { transition } from '#jobs';
 import {
@@ -389,12 +397,10 @@ export class JobsService {
         keysetId: p.input.keyset,
         purpose: p.input.purpose,
         bindings: p.input.bindings,
-        // TypeORM's insert type (QueryDeepPartialEntity) refuses null inside JSON columns: the plan was built by the
-        // compiler as a `Plan` and is parsed again with `planSchema` wherever it is read (`readJobRecord`)
-        params: p.input.params as never,
-        plan: p.plan as never,
+        params: p.input.params,
+        plan: p.plan,
         status: INITIAL_JOB_STATUS,
-        progress: initialProgress(p) as never,
+        progress: initialProgress(p),
         error: null,
         resultMeta: null,
         epsilon: p.plan.epsilon,
@@ -567,7 +573,7 @@ export class JobsService {
   }
 }
 
-function initialProgress(p: PreparedJob): Record<string, unknown> {
+function initialProgress(p: PreparedJob): JobProgress {
   return {
     stage: 'queued',
     providers: Object.fromEntries(

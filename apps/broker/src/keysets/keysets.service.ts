@@ -46,7 +46,7 @@ export class KeysetsService {
         id: ks.fingerprint,
         consumerId: by.id,
         paramsId: paramsId(ks.params),
-        params: ks.params as never,
+        params: ks.params,
         galoisSteps: ks.galoisSteps,
         size: bytes.length,
         blob: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),

@@ -55,7 +55,7 @@ export class ScenarioRegistry {
         }
       }
       const version = (latest?.version ?? 0) + 1;
-      await repo.insert({ id: scenario.id, version, document: scenario as never, registeredBy: by.id, builtin: !!opts.builtin });
+      await repo.insert({ id: scenario.id, version, document: scenario, registeredBy: by.id, builtin: !!opts.builtin });
       // Recorded last in the transaction: an insert that fails leaves no event behind; a ledger that cannot
       // take the event rolls the insert back.
       await this.ledger.record({
@@ -76,7 +76,7 @@ export class ScenarioRegistry {
     return {
       id: row.id,
       version: row.version,
-      scenario: row.document as unknown as Scenario,
+      scenario: row.document,
       builtin: row.builtin,
       createdAt: row.createdAt,
     };
@@ -90,7 +90,7 @@ export class ScenarioRegistry {
     for (const r of rows) {
       if (seen.has(r.id)) continue;
       seen.add(r.id);
-      out.push({ id: r.id, version: r.version, scenario: r.document as unknown as Scenario, builtin: r.builtin, createdAt: r.createdAt });
+      out.push({ id: r.id, version: r.version, scenario: r.document, builtin: r.builtin, createdAt: r.createdAt });
     }
     return out;
   }

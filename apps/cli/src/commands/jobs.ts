@@ -48,8 +48,7 @@ export function parseParams(list: string[]): ParamValues {
 }
 
 function progressLine(s: JobStatus): string {
-  const providers = (s.progress.providers ?? {}) as Record<string, { status?: string }>;
-  const parts = Object.entries(providers)
+  const parts = Object.entries(s.progress.providers ?? {})
     .map(([r, p]) => `${r}:${p.status ?? '?'}`)
     .join(' ');
   return `${s.status}${parts ? ` [${parts}]` : ''}`;

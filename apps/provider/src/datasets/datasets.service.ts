@@ -63,11 +63,11 @@ export class DatasetsService {
         connectorId: this.cfg.CONNECTOR_ID,
         name: v.dataset.name,
         description: v.dataset.description ?? '',
-        columns: v.dataset.columns as unknown as Record<string, unknown>,
+        columns: v.dataset.columns,
         policy: v.dataset.policy,
         rowCount: 0,
       });
-      await m.getRepository(DatasetEntity).insert(row as never);
+      await m.getRepository(DatasetEntity).insert(row);
       // Recorded once the insert went through (a failed insert leaves no event), before the offer is published.
       await this.ledger.record({
         id: `${id}.registered`,
@@ -134,7 +134,7 @@ export class DatasetsService {
         const writer = await datasetRowWriter(m, id, start);
         const report = await validateRowStream(input, {
           format,
-          columns: d.columns as never,
+          columns: d.columns,
           onBatch: (rows) => writer.write(rows),
           batchSize: IMPORT_BATCH,
         });
