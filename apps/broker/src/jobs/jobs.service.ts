@@ -1,15 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager, In } from 'typeorm';
-import {
-  ACTIVE_JOB_STATUSES,
-  AppError,
-  type ErrorDetail,
-  INITIAL_JOB_STATUS,
-  type JobProgress,
-  type JobStatus,
-  type Principal,
-} from '#contracts';
+import { DataSource, In } from 'typeorm';
+import { ACTIVE_JOB_STATUSES, AppError, type ErrorDetail, type Principal } from '#contracts';
 import { paramsId as heParamsId } from '#he-core';
 import { transition } from '#jobs';
 import {
@@ -23,7 +14,7 @@ import {
   purgeJobCiphertexts,
 } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder, parseInput } from '#platform';
-import { type PolicyDecision, type ScenarioIdentity, decide, scenarioHash, withholdsCounts } from '#policy';
+import { type ScenarioIdentity, decide, scenarioHash, withholdsCounts } from '#policy';
 import {
   type Plan,
   type Scenario,
@@ -36,40 +27,11 @@ import {
 } from '#scenario';
 import { KeysetsService } from '../keysets/keysets.service.js';
 import { ScenarioRegistry } from '../scenarios/scenario-registry.service.js';
-import { type SubmitJob, submitJobSchema } from './jobs.dto.js';
+import { type SubmitJob as SubmitJobInput, submitJobSchema } from './jobs.dto.js';
+import { type DatasetDecision, type PreparedJob, SubmitJob, type Submitted, reasonCodes } from './submit-job.js';
+import { TypeOrmSubmissionStore } from './submission-store.js';
 import { JobOrchestrator } from './job-orchestrator.service.js';
 import { clearPsi } from '../connector/connector-gateway.service.js';
-
-export interface DatasetDecision {
-  role: string;
-  dataset: string;
-  allow: boolean;
-  reasons: PolicyDecision['reasons'];
-  /** What the dataset's policy asks of a job's release, as decided (shown by the dry run). */
-  release: {
-    noiseRequired: boolean;
-    maxEpsilonPerJob: number | null;
-    epsilonBudget: number | null;
-    epsilonSpent: number;
-    minAlignedKeys: number | null;
-    scenarios: 'any' | 'listed';
-  };
-}
-
-export interface PreparedJob {
-  input: SubmitJob;
-  scenario: Scenario;
-  version: number;
-  plan: Plan;
-  offers: Record<string, OfferEntity>;
-  decisions: DatasetDecision[];
-  estimate: unknown;
-  /**
-   * Whether the consumer is denied exact row and missing-key counts: a bound dataset's policy (`withholdsCounts`),
-   * or a plan with noise (`plan.epsilon > 0`).
-   */
-  countsWithheld: boolean;
-}
 
 /** Validation codes of the cost bounds (metrics, released values, groups). */
 const COST_CODES: ReadonlySet<string> = new Set(['too_many_metrics', 'too_many_outputs', 'too_many_groups']);
@@ -78,11 +40,10 @@ function utcDay(d = new Date()): string {
   return d.toISOString().slice(0, 10);
 }
 
-/** PostgreSQL advisory lock key serializing job admissions (any fixed 64-bit value; "dsadmit" in ASCII). */
-const ADMISSION_LOCK = '28274359804979572';
-
 @Injectable()
 export class JobsService {
+  private readonly submitJob: SubmitJob;
+
   constructor(
     private readonly ds: DataSource,
     private readonly ledger: LedgerRecorder,
@@ -90,7 +51,19 @@ export class JobsService {
     private readonly keysets: KeysetsService,
     private readonly orchestrator: JobOrchestrator,
     @Inject(CONFIG) private readonly cfg: AppConfig,
-  ) {}
+  ) {
+    this.submitJob = new SubmitJob({
+      store: new TypeOrmSubmissionStore(ds),
+      prepare: (body, consumer) => this.prepare(body, consumer),
+      ledger,
+      enqueue: (id) => orchestrator.enqueue(id),
+      limits: {
+        maxActiveJobsPerConsumer: cfg.MAX_ACTIVE_JOBS_PER_CONSUMER,
+        maxActiveJobs: cfg.MAX_ACTIVE_JOBS,
+        retrySeconds: cfg.ADMISSION_RETRY_SECONDS,
+      },
+    });
+  }
 
   /** Everything a job needs checked before it may run: scenario, bindings, params, plan, keyset, policies. */
   async prepare(body: unknown, consumer: Principal, opts: { dryRun?: boolean } = {}): Promise<PreparedJob> {
@@ -232,7 +205,7 @@ export class JobsService {
     s: Scenario,
     identity: ScenarioIdentity,
     plan: Plan,
-    input: SubmitJob,
+    input: SubmitJobInput,
     offers: Record<string, OfferEntity>,
     consumer: Principal,
   ): Promise<DatasetDecision[]> {
@@ -312,169 +285,9 @@ export class JobsService {
     };
   }
 
-  /**
-   * Accepts a job: checks it, charges the privacy budget atomically, records it and stores it in one transaction,
-   * then queues its flow. A refusal is recorded too, with every reason.
-   */
-  async submit(body: unknown, consumer: Principal, idempotencyKey?: string): Promise<{ id: string; status: JobStatus; created: boolean }> {
-    if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
-      throw new AppError('VALIDATION_FAILED', 'Idempotency-Key must be 1-200 visible ASCII characters', [
-        { path: '$header.idempotency-key', message: 'invalid' },
-      ]);
-    }
-    if (idempotencyKey) {
-      const prior = await this.ds.getRepository(JobEntity).findOneBy({ consumerId: consumer.id, idempotencyKey });
-      if (prior) return { id: prior.id, status: prior.status, created: false };
-    }
-    // cheap refusal under load, before the plan is compiled; the check inside the transaction below decides
-    const early = await this.admissionRefusal(this.ds.manager, consumer.id);
-    if (early) throw early;
-    const p = await this.prepare(body, consumer);
-    const id = randomUUID();
-    const datasets = Object.values(p.input.bindings);
-    const base = {
-      actor: { id: consumer.id, role: consumer.role },
-      job: id,
-      scenario: p.scenario.id,
-      consumer: consumer.id,
-      purpose: p.input.purpose,
-      datasets,
-    };
-    if (!p.decisions.every((d) => d.allow)) {
-      await this.ledger.record({ ...base, id: `${id}.refused`, type: 'job.refused', data: { reasons: reasonCodes(p.decisions) } });
-      throw new AppError(
-        'POLICY_REFUSED',
-        'the usage policy of a bound dataset refuses this job',
-        p.decisions.flatMap((d) =>
-          d.reasons.map((r) => ({ path: `$.bindings.${d.role}`, code: r.code, message: r.message, dataset: d.dataset })),
-        ),
-      );
-    }
-    const result = await inTransaction(this.ds, async (m) => {
-      if (m.connection.options.type === 'postgres') await m.query('SELECT pg_advisory_xact_lock($1)', [ADMISSION_LOCK]);
-      const busy = await this.admissionRefusal(m, consumer.id);
-      if (busy) return { refused: null, busy };
-      const budgetRefusals: ErrorDetail[] = [];
-      if (p.plan.epsilon > 0) {
-        for (const [role, o] of Object.entries(p.offers)) {
-          const budget = o.policy.epsilonBudget;
-          if (budget === null || budget === undefined) continue;
-          await m
-            .createQueryBuilder()
-            .insert()
-            .into(BudgetEntity)
-            .values({ datasetId: o.datasetId, consumerId: consumer.id, spent: 0 })
-            .orIgnore()
-            .execute();
-          // Guarded update: concurrent jobs can never overspend (the row is locked by the UPDATE in PostgreSQL,
-          // and SQLite has a single writer).
-          const r = await m
-            .createQueryBuilder()
-            .update(BudgetEntity)
-            .set({ spent: () => `spent + ${Number(p.plan.epsilon)}` })
-            .where('dataset_id = :d AND consumer_id = :c AND spent + :e <= :b', {
-              d: o.datasetId,
-              c: consumer.id,
-              e: p.plan.epsilon,
-              b: budget,
-            })
-            .execute();
-          if (!r.affected)
-            budgetRefusals.push({
-              path: `$.bindings.${role}`,
-              code: 'BUDGET_EXHAUSTED',
-              message: `the privacy budget of dataset ${o.datasetId} cannot cover epsilon ${p.plan.epsilon}`,
-              dataset: o.datasetId,
-            });
-        }
-      }
-      if (budgetRefusals.length) return { refused: budgetRefusals, busy: null };
-      await m.getRepository(JobEntity).insert({
-        id,
-        scenarioId: p.scenario.id,
-        scenarioVersion: p.version,
-        consumerId: consumer.id,
-        keysetId: p.input.keyset,
-        purpose: p.input.purpose,
-        bindings: p.input.bindings,
-        params: p.input.params,
-        plan: p.plan,
-        status: INITIAL_JOB_STATUS,
-        progress: initialProgress(p),
-        error: null,
-        resultMeta: null,
-        epsilon: p.plan.epsilon,
-        idempotencyKey: idempotencyKey ?? null,
-        day: utcDay(),
-      });
-      await m
-        .getRepository(JobDatasetEntity)
-        .insert(Object.entries(p.offers).map(([role, o]) => ({ jobId: id, role, datasetId: o.datasetId, status: 'pending', meta: null })));
-      for (const [name, b64] of Object.entries(p.input.privateParams)) {
-        await m
-          .getRepository(JobCiphertextEntity)
-          .insert({ jobId: id, kind: 'params', role: '', feature: name, chunk: 0, blob: Buffer.from(b64, 'base64') });
-      }
-      // Last in the transaction: only a job whose rows went in is recorded; a ledger failure rolls them back.
-      await this.ledger.record({
-        ...base,
-        id: `${id}.submitted`,
-        type: 'job.submitted',
-        data: { version: p.version, keyset: p.input.keyset, epsilon: p.plan.epsilon, bindings: p.input.bindings },
-      });
-      return { refused: null, busy: null };
-    });
-    if (result.busy) throw result.busy;
-    if (result.refused) {
-      await this.ledger.record({
-        ...base,
-        id: `${id}.refused`,
-        type: 'job.refused',
-        data: { reasons: result.refused.map((r) => ({ dataset: r.dataset, code: r.code })) },
-      });
-      throw new AppError('POLICY_REFUSED', 'the privacy budget of a bound dataset is exhausted', result.refused);
-    }
-    // Accepted and stored: if Redis is down right now, the reconciler queues it later; nothing is lost.
-    await this.orchestrator.enqueue(id).catch(() => undefined);
-    return { id, status: INITIAL_JOB_STATUS, created: true };
-  }
-
-  /**
-   * Admission control (backpressure): the accepted jobs that have not ended (queued or running), this consumer's
-   * and all of them, against MAX_ACTIVE_JOBS_PER_CONSUMER and MAX_ACTIVE_JOBS. Run before the plan is compiled
-   * (a cheap refusal under load) and again inside the transaction that stores the job, which decides: there an
-   * advisory transaction lock serializes admissions in PostgreSQL (SQLite has one writer), so two concurrent
-   * submissions cannot both take the last place. A refusal stores, queues and charges nothing; the data space's
-   * total is not disclosed to the consumer, only that it is full.
-   */
-  private async admissionRefusal(m: EntityManager, consumerId: string): Promise<AppError | null> {
-    const jobs = m.getRepository(JobEntity);
-    const active = { status: In([...ACTIVE_JOB_STATUSES]) };
-    const mine = await jobs.count({ where: { ...active, consumerId } });
-    const retry = this.cfg.ADMISSION_RETRY_SECONDS;
-    if (mine >= this.cfg.MAX_ACTIVE_JOBS_PER_CONSUMER) {
-      return new AppError(
-        'TOO_MANY_JOBS',
-        `this consumer already has ${mine} jobs queued or running, the most it may have (MAX_ACTIVE_JOBS_PER_CONSUMER); retry when one has ended`,
-        [
-          {
-            path: '$',
-            code: 'CONSUMER_JOB_LIMIT',
-            message: `at most ${this.cfg.MAX_ACTIVE_JOBS_PER_CONSUMER} jobs queued or running per consumer`,
-          },
-        ],
-        retry,
-      );
-    }
-    if ((await jobs.count({ where: active })) >= this.cfg.MAX_ACTIVE_JOBS) {
-      return new AppError(
-        'TOO_MANY_JOBS',
-        'the data space has as many jobs queued or running as it accepts (MAX_ACTIVE_JOBS); retry later',
-        [{ path: '$', code: 'QUEUE_FULL', message: 'the job queue is full' }],
-        retry,
-      );
-    }
-    return null;
+  /** Accepts a job or refuses it with every reason (the submit-job use case, submit-job.ts). */
+  submit(body: unknown, consumer: Principal, idempotencyKey?: string): Promise<Submitted> {
+    return this.submitJob.run(body, consumer, idempotencyKey);
   }
 
   async get(id: string, who: Principal): Promise<JobEntity> {
@@ -571,23 +384,4 @@ export class JobsService {
       outputs: Object.fromEntries(outs.map((o) => [o.feature, Buffer.from(o.blob).toString('base64')])),
     };
   }
-}
-
-function initialProgress(p: PreparedJob): JobProgress {
-  return {
-    stage: 'queued',
-    providers: Object.fromEntries(
-      Object.entries(p.offers).map(([role, o]) => [
-        role,
-        { dataset: o.datasetId, status: 'pending', ...(p.countsWithheld ? {} : { rows: o.rowCount }) },
-      ]),
-    ),
-    evaluation: { status: 'pending' },
-    // read by the connector gateway (progress reports) and the evaluation (result metadata): README, threat model
-    ...(p.countsWithheld ? { counts: 'withheld' } : {}),
-  };
-}
-
-function reasonCodes(ds: DatasetDecision[]): { dataset: string; role: string; codes: string[] }[] {
-  return ds.filter((d) => !d.allow).map((d) => ({ dataset: d.dataset, role: d.role, codes: d.reasons.map((r) => r.code) }));
 }
