@@ -57,15 +57,13 @@ async function insertJob(m: EntityManager, job: NewJob): Promise<void> {
     .getRepository(JobDatasetEntity)
     .insert(datasets.map(({ role, datasetId }) => ({ jobId: job.id, role, datasetId, status: 'pending', meta: null })));
   for (const [name, blob] of Object.entries(privateParams)) {
-    await m
-      .getRepository(JobCiphertextEntity)
-      .insert({
-        jobId: job.id,
-        kind: 'params',
-        role: '',
-        feature: name,
-        chunk: 0,
-        blob: Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength),
-      });
+    await m.getRepository(JobCiphertextEntity).insert({
+      jobId: job.id,
+      kind: 'params',
+      role: '',
+      feature: name,
+      chunk: 0,
+      blob: Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength),
+    });
   }
 }
