@@ -74,9 +74,27 @@ export class AppError extends Error {
   }
 }
 
-/** Turns a zod error into details with JSON paths (`$.a.b[0]`). */
-export function zodDetails(issues: readonly { path: readonly PropertyKey[]; message: string; code?: string }[]): ErrorDetail[] {
-  return issues.map((i) => ({ path: jsonPath(i.path), code: i.code ?? 'invalid', message: i.message }));
+interface ZodIssueLike {
+  path: readonly PropertyKey[];
+  message: string;
+  code?: string;
+  /** a custom issue's own code (`params.code`, as the dataset columns' checks give it: MIN_GREATER_THAN_MAX, ...) */
+  params?: unknown;
+  /** a record key's own issues (`invalid_key`): the precise message is there */
+  issues?: readonly { message: string }[];
+}
+
+/**
+ * Turns a zod error into details with JSON paths (`$.a.b[0]`): a custom issue keeps its own code, a record key
+ * issue its precise message (as `validateDatasetDocument` reports them).
+ */
+export function zodDetails(issues: readonly ZodIssueLike[]): ErrorDetail[] {
+  return issues.map((i) => {
+    const own = (i.params as { code?: unknown } | undefined)?.code;
+    const code = i.code === 'custom' && typeof own === 'string' ? own : (i.code ?? 'invalid');
+    const message = i.code === 'invalid_key' ? (i.issues?.[0]?.message ?? i.message) : i.message;
+    return { path: jsonPath(i.path), code, message };
+  });
 }
 
 export function jsonPath(path: readonly PropertyKey[]): string {

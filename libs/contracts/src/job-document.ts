@@ -10,7 +10,12 @@ import { z } from 'zod';
  * A job's public parameters as the consumer sent them (`POST /jobs`): a number, a category, or a list of numbers or of
  * ids (`ParamValues` of `#scenario`); the scenario's own checks (`validateParams`) follow.
  */
-export const jobParamsSchema = z.record(z.string().max(100), z.union([z.number(), z.string(), z.array(z.number()), z.array(z.string())]));
+export const jobParamsSchema = z.record(
+  z.string().max(100),
+  z.union([z.number(), z.string(), z.array(z.number()), z.array(z.string())], {
+    error: 'a parameter value is a number, a string, or a list of numbers or of strings (the scenario says which)',
+  }),
+);
 export type JobParams = z.infer<typeof jobParamsSchema>;
 
 /** A count reported by a connector: a non-negative integer. */

@@ -278,9 +278,12 @@ export class ConnectorGateway extends ConnectorPort {
       const j = await m.getRepository(JobEntity).findOne({ where: { id: jobId }, ...forUpdate(m) });
       if (!j || !ACTIVE_JOB_STATUSES.includes(j.status)) return;
       const report = countsWithheld(j) ? withoutCounts(reported) : reported;
+      // as stored, not as typed: a row written by an earlier version (or by hand) may have no `providers`
+      const stored: Partial<JobProgress> = j.progress;
+      const providers = stored.providers ?? {};
       const p: JobProgress = {
         ...j.progress,
-        providers: { ...j.progress.providers, [role]: { ...j.progress.providers[role], ...report } },
+        providers: { ...providers, [role]: { ...providers[role], ...report } },
       };
       // a provider's first report starts the encryption stage
       const started = j.status === 'queued' ? transition(j, 'encrypting') : {};

@@ -31,6 +31,13 @@ export class TypeOrmSubmissionStore implements SubmissionStore {
       return work({
         activeJobs: (consumerId) => activeJobs(m, consumerId),
         chargeBudget: (datasetId, consumerId, epsilon, budget) => chargeBudget(m, datasetId, consumerId, epsilon, budget),
+        jobsToday: (datasetId, consumerId, day) =>
+          m
+            .getRepository(JobDatasetEntity)
+            .createQueryBuilder('jd')
+            .innerJoin(JobEntity, 'j', 'j.id = jd.job_id')
+            .where('jd.dataset_id = :d AND j.consumer_id = :c AND j.day = :day', { d: datasetId, c: consumerId, day })
+            .getCount(),
         insert: (job) => insertJob(m, job),
       });
     });

@@ -106,6 +106,12 @@ class StoreStandIn implements SubmissionStore {
         jobs.push(job);
         return Promise.resolve();
       },
+      jobsToday: (datasetId, consumerId, day) =>
+        Promise.resolve(
+          jobs
+            .filter((j) => j.consumerId === consumerId && j.day === day)
+            .reduce((n, j) => n + j.datasets.filter((d) => d.datasetId === datasetId).length, 0),
+        ),
     });
     // committed only here: a throw above leaves the store as it was
     this.jobs = jobs;
@@ -274,6 +280,25 @@ describe('SubmitJob', () => {
     const e = await refusal(() => useCase.run({}, CONSUMER));
     assert.equal(e.code, 'TOO_MANY_JOBS');
     assert.equal(store.jobs.length, 0);
+  });
+
+  it("a dataset's daily job limit is decided again inside the transaction: a job stored meanwhile refuses this one", async () => {
+    const p = prepared();
+    p.offers[ROLE]!.policy = { ...POLICY, jobsPerDay: 1 };
+    const { useCase, store, events } = setup(p);
+    // the decision (prepare) counted no job today; a concurrent submission is admitted before this one
+    await useCase.run({}, CONSUMER);
+    const e = await refusal(() => useCase.run({}, CONSUMER));
+    assert.equal(e.code, 'POLICY_REFUSED');
+    assert.deepEqual(
+      e.details.map((d) => [d.path, d.code, d.dataset]),
+      [[`$.bindings.${ROLE}`, 'DAILY_LIMIT_REACHED', 'ds-a']],
+    );
+    assert.equal(store.jobs.length, 1);
+    assert.deepEqual(
+      events.map((x) => x.type),
+      ['job.submitted', 'job.refused'],
+    );
   });
 
   it('a ledger that cannot record the submission rolls the job back; a queue that is down leaves it accepted', async () => {

@@ -86,6 +86,8 @@ export interface AdmissionTx {
    * and nothing is charged. Concurrent charges never overspend.
    */
   chargeBudget(datasetId: string, consumerId: string, epsilon: number, budget: number): Promise<boolean>;
+  /** The consumer's jobs stored for `day` that bind the dataset (one per bound role), as the policy decision counts them. */
+  jobsToday(datasetId: string, consumerId: string, day: string): Promise<number>;
   insert(job: NewJob): Promise<void>;
 }
 
@@ -119,10 +121,16 @@ export interface Submitted {
   created: boolean;
 }
 
-/** Thrown inside the admission transaction to roll it back: the budgets charged before a refused one are not kept. */
-class BudgetRefused extends Error {
-  constructor(readonly details: ErrorDetail[]) {
-    super('budget refused');
+/**
+ * Thrown inside the admission transaction to roll it back: a bound dataset's daily job limit reached, or a budget
+ * that cannot cover the plan (the budgets charged before it are not kept).
+ */
+class AdmissionRefused extends Error {
+  constructor(
+    readonly details: ErrorDetail[],
+    readonly reason: string,
+  ) {
+    super(reason);
   }
 }
 
@@ -180,6 +188,8 @@ export class SubmitJob {
       await store.admit(async (tx) => {
         const busy = this.admissionRefusal(await tx.activeJobs(consumer.id));
         if (busy) throw busy;
+        // decided again here, where admissions go one at a time: concurrent submissions all saw the count before
+        await this.checkDailyLimits(tx, p, consumer, day);
         if (p.plan.epsilon > 0) await this.chargeBudgets(tx, p, consumer);
         await tx.insert({
           id,
@@ -208,14 +218,14 @@ export class SubmitJob {
         });
       });
     } catch (e) {
-      if (!(e instanceof BudgetRefused)) throw e;
+      if (!(e instanceof AdmissionRefused)) throw e;
       await ledger.record({
         ...base,
         id: `${id}.refused`,
         type: 'job.refused',
         data: { reasons: e.details.map((r) => ({ dataset: r.dataset, code: r.code })) },
       });
-      throw new AppError('POLICY_REFUSED', 'the privacy budget of a bound dataset is exhausted', e.details);
+      throw new AppError('POLICY_REFUSED', e.reason, e.details);
     }
     // Accepted and stored: if the queue is down right now, the reconciler queues it later; nothing is lost.
     await this.ports.enqueue(id).catch(() => undefined);
@@ -236,7 +246,24 @@ export class SubmitJob {
           dataset: o.datasetId,
         });
     }
-    if (refusals.length) throw new BudgetRefused(refusals);
+    if (refusals.length) throw new AdmissionRefused(refusals, 'the privacy budget of a bound dataset is exhausted');
+  }
+
+  /** A bound dataset's `jobsPerDay`, counted inside the admission (the policy decision counted before it, unlocked). */
+  private async checkDailyLimits(tx: AdmissionTx, p: PreparedJob, consumer: Principal, day: string): Promise<void> {
+    const refusals: ErrorDetail[] = [];
+    for (const [role, o] of Object.entries(p.offers)) {
+      const perDay = o.policy.jobsPerDay ?? null;
+      if (perDay === null) continue;
+      if ((await tx.jobsToday(o.datasetId, consumer.id, day)) >= perDay)
+        refusals.push({
+          path: `$.bindings.${role}`,
+          code: 'DAILY_LIMIT_REACHED',
+          message: `daily limit of ${perDay} job${perDay === 1 ? '' : 's'} reached`,
+          dataset: o.datasetId,
+        });
+    }
+    if (refusals.length) throw new AdmissionRefused(refusals, 'the usage policy of a bound dataset refuses this job');
   }
 
   /**
