@@ -1,5 +1,5 @@
 /**
- * Red-team review of issue 18 (typed job documents, SubmitJob): what the HTTP edge does with malformed job
+ * Attacks on the typed job documents and SubmitJob (issue 18, red-team review): what the HTTP edge does with malformed job
  * parameters, progress reports and offers (a 4xx with a code and a path, never a 500, nothing stored), what a
  * consumer still learns through progress when counts are withheld, a job row the typed code cannot read, and the
  * admission checks under concurrency (the daily job limit, idempotency keys).
@@ -22,7 +22,7 @@ import { call, startTestServer } from './support/env.js';
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 type Detail = { path: string; code: string; message: string };
 
-describe('red team: typed job documents and SubmitJob at the HTTP edge', { timeout: 300_000 }, () => {
+describe('typed job documents and SubmitJob at the HTTP edge (attacks)', { timeout: 300_000 }, () => {
   let s: Server;
   let dir: string;
   const run = randomBytes(3).toString('hex');
