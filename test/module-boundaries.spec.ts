@@ -35,6 +35,9 @@ describe('module boundaries (eslint no-restricted-imports)', () => {
     ['apps/provider/src/main.ts', '../../../libs/jobs/src/index.js'],
     ['apps/ledger/src/x.ts', '../../cli/src/run-apps.js'],
     ['libs/jobs/src/x.ts', '../../persistence/src/entities.js'],
+    ['libs/job-flow/src/x.ts', 'bullmq'],
+    ['libs/job-flow/src/x.ts', '../../../apps/broker/src/jobs/jobs.service.js'],
+    ['libs/job-flow/src/x.ts', '../../jobs/src/index.js'],
   ];
   for (const [file, source] of refused) {
     it(`refuses ${source} in ${file}`, async () => {
@@ -54,6 +57,9 @@ describe('module boundaries (eslint no-restricted-imports)', () => {
     ['apps/broker/src/worker.main.ts', '../../cli/src/run-apps.js'],
     ['apps/ledger/src/main.ts', '../../cli/src/run-apps.js'],
     ['libs/jobs/src/x.ts', '#contracts'],
+    ['libs/job-flow/src/x.ts', 'typeorm'],
+    ['libs/job-flow/src/x.ts', '#platform'],
+    ['apps/broker/src/jobs/x.ts', '#job-flow'],
   ];
   for (const [file, source] of allowed) {
     it(`allows ${source} in ${file}`, async () => {

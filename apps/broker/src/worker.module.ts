@@ -1,7 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { JobOrchestrator } from '#job-flow';
 import type { PlatformDeps } from '#platform';
 import { EvaluationWorker } from './evaluation/evaluation.worker.js';
-import { JobOrchestrator } from './jobs/job-orchestrator.service.js';
 
 /** The broker's HE evaluation worker (scale it out: several processes share one Redis and one database). */
 @Module({})
