@@ -66,12 +66,13 @@ const boundaries = [
   })),
 ];
 /**
- * An app's entry point (apps/<app>/src/main.ts, or *.main.ts: what `nest start <app>` runs) runs that app through the
- * composition root's bootstrap, as `dataspace serve --apps <app>` does: of another app it may import that one file.
+ * An app's entry point (apps/<app>/src/main.ts: what `nest start <app>` runs; every app has one, the evaluation worker
+ * included) runs that app through the composition root's bootstrap, as `dataspace serve --apps <app>` does: of another
+ * app it may import that one file.
  */
 const ENTRY_BOOTSTRAP = 'src/run-apps.js';
 const entryPoints = APPS.filter((app) => app !== COMPOSITION_ROOT).map((app) => ({
-  files: [`apps/${app}/src/main.ts`, `apps/${app}/src/*.main.ts`],
+  files: [`apps/${app}/src/main.ts`],
   rules: {
     'no-restricted-imports': [
       'error',

@@ -31,10 +31,18 @@ describe('module boundaries (eslint no-restricted-imports)', () => {
     ['libs/jobs/src/x.ts', 'typeorm'],
     ['apps/broker/src/main.ts', '../../cli/src/apps.js'],
     ['apps/broker/src/main.ts', '../../provider/src/provider.module.js'],
-    ['apps/broker/src/worker.main.ts', '../../cli/src/server.js'],
+    ['apps/worker/src/main.ts', '../../cli/src/server.js'],
+    ['apps/worker/src/main.ts', '../../broker/src/broker.module.js'],
+    ['apps/worker/src/evaluation/x.ts', '../../../broker/src/connector/connector-gateway.service.js'],
+    ['apps/worker/src/x.ts', '../../broker/src/jobs/jobs.service.js'],
+    ['apps/broker/src/jobs/x.ts', '../../../worker/src/evaluation/evaluate-job.js'],
+    ['apps/broker/src/x.main.ts', '../../cli/src/run-apps.js'],
     ['apps/provider/src/main.ts', '../../../libs/jobs/src/index.js'],
     ['apps/ledger/src/x.ts', '../../cli/src/run-apps.js'],
     ['libs/jobs/src/x.ts', '../../persistence/src/entities.js'],
+    ['libs/job-flow/src/x.ts', 'bullmq'],
+    ['libs/job-flow/src/x.ts', '../../../apps/broker/src/jobs/jobs.service.js'],
+    ['libs/job-flow/src/x.ts', '../../jobs/src/index.js'],
   ];
   for (const [file, source] of refused) {
     it(`refuses ${source} in ${file}`, async () => {
@@ -51,9 +59,14 @@ describe('module boundaries (eslint no-restricted-imports)', () => {
     ['libs/platform/src/x.ts', '@nestjs/common'],
     ['apps/broker/src/x.ts', '#jobs'],
     ['apps/broker/src/main.ts', '../../cli/src/run-apps.js'],
-    ['apps/broker/src/worker.main.ts', '../../cli/src/run-apps.js'],
+    ['apps/worker/src/main.ts', '../../cli/src/run-apps.js'],
+    ['apps/cli/src/apps.ts', '../../worker/src/worker.module.js'],
+    ['apps/worker/src/evaluation/x.ts', '#job-flow'],
     ['apps/ledger/src/main.ts', '../../cli/src/run-apps.js'],
     ['libs/jobs/src/x.ts', '#contracts'],
+    ['libs/job-flow/src/x.ts', 'typeorm'],
+    ['libs/job-flow/src/x.ts', '#platform'],
+    ['apps/broker/src/jobs/x.ts', '#job-flow'],
   ];
   for (const [file, source] of allowed) {
     it(`allows ${source} in ${file}`, async () => {

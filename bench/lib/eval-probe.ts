@@ -1,6 +1,6 @@
 /**
  * Item 6, second look: the broker's evaluation task replayed in this process on the job's stored
- * ciphertexts (apps/broker evaluation/he-task.ts `runHeTask`, one thread, no pre-reduction), with its
+ * ciphertexts (apps/worker evaluation/he-task.ts `runHeTask`, one thread, no pre-reduction), with its
  * parts timed apart: reading the ciphertexts from the database, decoding and loading the public
  * keyset, and the circuit. Separates HE work from the worker's orchestration overhead.
  */
@@ -8,7 +8,7 @@ import { type DataSource, In } from 'typeorm';
 import { JobCiphertextEntity, JobDatasetEntity, JobEntity, KeysetEntity } from '#persistence';
 import { HeEngine, decodePublicKeyset } from '#he-core';
 import { readJobRecord } from '#jobs';
-import { runHeTask } from '../../apps/broker/src/evaluation/he-task.js';
+import { runHeTask } from '../../apps/worker/src/evaluation/he-task.js';
 
 export interface EvalProbe {
   dbReadMs: number;

@@ -1,7 +1,7 @@
 /**
  * Item 6: the broker's HE stage against the sum of its primitive operations. The operations a plan's
  * circuit performs are counted the way `evaluateCircuit` (libs/scenario compiler/circuit.ts) and the
- * evaluation worker (apps/broker evaluation.worker.ts, he-task.ts) perform them, from the number of
+ * evaluation worker (apps/worker evaluation.worker.ts, he-task.ts) perform them, from the number of
  * ciphertexts each provider uploaded per feature; each count is multiplied by that operation's cost
  * measured here with `#he-core` at the plan's own parameters and keys.
  */

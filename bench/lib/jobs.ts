@@ -95,7 +95,7 @@ async function ledgerMarks(client: DataspaceClient, id: string, t0: number, role
 /**
  * BullMQ's own timestamps of the job's flow (ms from `t0`): per role, the encryption task's
  * added / picked up (`processedOn`) / finished time, and the evaluation's. Ids as the orchestrator
- * makes them (apps/broker jobs/job-orchestrator.service.ts `flowIds`).
+ * makes them (libs/job-flow job-orchestrator.service.ts `flowIds`).
  */
 async function queueMarks(
   probe: QueueProbe,

@@ -1,11 +1,11 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { JobOrchestrator } from '#job-flow';
 import type { PlatformDeps } from '#platform';
 import { CatalogController } from './catalog/catalog.controller.js';
 import { CatalogService } from './catalog/catalog.service.js';
 import { ConnectorAccess } from './connector/connector-access.service.js';
 import { ConnectorController } from './connector/connector.controller.js';
 import { ConnectorGateway } from './connector/connector-gateway.service.js';
-import { JobOrchestrator } from './jobs/job-orchestrator.service.js';
 import { JobsController } from './jobs/jobs.controller.js';
 import { JobsService } from './jobs/jobs.service.js';
 import { KeysetsController } from './keysets/keysets.controller.js';

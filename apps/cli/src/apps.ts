@@ -3,10 +3,10 @@ import { DataSource } from 'typeorm';
 import { LedgerRecorder, type PlatformDeps } from '#platform';
 import { BrokerModule } from '../../broker/src/broker.module.js';
 import { ConnectorGateway } from '../../broker/src/connector/connector-gateway.service.js';
-import { WorkerModule } from '../../broker/src/worker.module.js';
 import { HttpBrokerLink } from '../../provider/src/broker-link.js';
 import { type BrokerBinding, ProviderModule } from '../../provider/src/provider.module.js';
 import { LedgerModule } from '../../ledger/src/ledger.module.js';
+import { WorkerModule } from '../../worker/src/worker.module.js';
 
 export const APP_NAMES = ['provider', 'broker', 'ledger', 'worker'] as const;
 export type AppName = (typeof APP_NAMES)[number];

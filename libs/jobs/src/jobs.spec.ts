@@ -15,7 +15,7 @@ import {
   isTerminalJobStatus,
 } from '#contracts';
 import { type ParamValues, builtinScenarios, compilePlan, defaultParams } from '#scenario';
-import { JobRecordError, JobTransitionError, readJobRecord, transition } from './index.js';
+import { JobRecordError, JobTransitionError, countsWithheld, readJobRecord, transition } from './index.js';
 
 /** Every (from, to) pair the broker's code performs, and the one a retried step repeats. */
 const PERFORMED: [JobStatus, JobStatus][] = [
@@ -140,5 +140,13 @@ describe('readJobRecord', () => {
       () => readJobRecord({ id: 'j4', status: 'queued', plan }),
       (e: unknown) => e instanceof JobRecordError && e.details.some((d) => d.path === '$.plan.params.polyModulusDegree'),
     );
+  });
+});
+
+describe('countsWithheld', () => {
+  it("is true only when the job's progress says its counts are withheld", () => {
+    assert.equal(countsWithheld({ progress: { counts: 'withheld' } }), true);
+    assert.equal(countsWithheld({ progress: {} }), false);
+    assert.equal(countsWithheld({ progress: { counts: undefined } }), false);
   });
 });

@@ -27,7 +27,7 @@ import {
   inTransaction,
   purgeJobCiphertexts,
 } from '#persistence';
-import { type JobRecord, jobFailedEvent, readJobRecord, transition } from '#jobs';
+import { type JobRecord, countsWithheld, jobFailedEvent, readJobRecord, transition } from '#jobs';
 import { LedgerRecorder } from '#platform';
 import { POINT_BYTES, batchLength, intersect } from '#psi';
 import { ciphertextBytes } from '#scenario';
@@ -38,11 +38,6 @@ const psiMatches = (role: string): string => `matches:${role}`;
 /** A report as a job whose counts are withheld keeps it: the step and the number of ciphertexts, no rows or bytes. */
 function withoutCounts(r: ProviderReport): ProviderReport {
   return { status: r.status, ...(r.ciphertexts === undefined ? {} : { ciphertexts: r.ciphertexts }) };
-}
-
-/** Whether a job was accepted with its row counts withheld from the consumer (JobsService, `withholdsCounts`). */
-export function countsWithheld(j: Pick<JobEntity, 'progress'>): boolean {
-  return j.progress.counts === 'withheld';
 }
 
 /** A role name as a job binds it: never one of the broker's own `$` entries (`$result`, `$params`, `$psi`, ...). */

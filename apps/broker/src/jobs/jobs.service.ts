@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
 import { ACTIVE_JOB_STATUSES, AppError, type ErrorDetail, type Principal } from '#contracts';
 import { paramsId as heParamsId } from '#he-core';
+import { JobOrchestrator } from '#job-flow';
 import { transition } from '#jobs';
 import {
   forUpdate,
@@ -30,7 +31,6 @@ import { ScenarioRegistry } from '../scenarios/scenario-registry.service.js';
 import { type SubmitJob as SubmitJobInput, submitJobSchema } from './jobs.dto.js';
 import { type DatasetDecision, type PreparedJob, SubmitJob, type Submitted, reasonCodes } from './submit-job.js';
 import { TypeOrmSubmissionStore } from './submission-store.js';
-import { JobOrchestrator } from './job-orchestrator.service.js';
 import { clearPsi } from '../connector/connector-gateway.service.js';
 
 /** Validation codes of the cost bounds (metrics, released values, groups). */

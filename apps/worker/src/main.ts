@@ -1,5 +1,5 @@
 /**
- * Entry point of the broker's HE evaluation worker (WorkerModule), alone in its process: what
+ * Entry point of the HE evaluation worker (apps/worker, WorkerModule), alone in its process: what
  * `dataspace serve --apps worker` runs, through the same bootstrap (the composition root's `runApps`, apps/cli).
  * `nest start worker` (nest-cli.json) runs this file. Scale it out: several share one Redis and one database.
  */

@@ -1,9 +1,8 @@
 import type { EvaluatePayload, JobError, JobProgress, JobStatus, ResultMeta, UploadMeta, UsageEvent } from '#contracts';
-import { type JobRecord, jobFailedEvent, readJobRecord } from '#jobs';
+import { type JobRecord, countsWithheld, jobFailedEvent, readJobRecord } from '#jobs';
 import type { JobEntity } from '#persistence';
 import { FatalTaskError, type Task, isFinalAttempt } from '#platform';
 import { type Plan, reducibleFeatures } from '#scenario';
-import { countsWithheld } from '../connector/connector-gateway.service.js';
 import type { HeTask, HeTaskResult } from './he-task.js';
 
 /** A job the policy of a bound dataset stops at evaluation: fails with `code`, never retried. */

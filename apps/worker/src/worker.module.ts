@@ -1,9 +1,12 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { JobOrchestrator } from '#job-flow';
 import type { PlatformDeps } from '#platform';
 import { EvaluationWorker } from './evaluation/evaluation.worker.js';
-import { JobOrchestrator } from './jobs/job-orchestrator.service.js';
 
-/** The broker's HE evaluation worker (scale it out: several processes share one Redis and one database). */
+/**
+ * The HE evaluation worker, an app of its own: it serves the `evaluate` queue for the broker and runs the job-flow
+ * reconciler (`#job-flow`). Scale it out: several processes share one Redis and one database.
+ */
 @Module({})
 export class WorkerModule {
   static forRoot(_deps: PlatformDeps): DynamicModule {

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { JobName, QueueName } from '#contracts';
+import { JobOrchestrator } from '#job-flow';
 import { type AppConfig, CONFIG, LedgerRecorder, QueueService } from '#platform';
 import { EvaluateJob } from './evaluate-job.js';
 import { TypeOrmEvaluationStore } from './evaluation-store.js';
 import { HeThreads } from './he-threads.js';
-import { JobOrchestrator } from '../jobs/job-orchestrator.service.js';
 
 /**
  * The broker's HE evaluation worker: serves the `evaluate` queue with the `EvaluateJob` use case (evaluate-job.ts),
