@@ -177,14 +177,8 @@ export function decide(policy: UsagePolicy, request: UsageRequest, usage: UsageS
     });
   }
 
-  const perDay = policy.jobsPerDay ?? null;
-  if (perDay !== null && usage.jobsToday >= perDay) {
-    reasons.push({
-      code: 'DAILY_LIMIT_REACHED',
-      message: `daily limit of ${perDay} job${perDay === 1 ? '' : 's'} reached`,
-      detail: { jobsToday: usage.jobsToday, jobsPerDay: perDay },
-    });
-  }
+  const daily = dailyLimitReason(policy, usage.jobsToday);
+  if (daily) reasons.push(daily);
 
   const noise = policy.noise ?? null;
   if (noise?.required === true && request.epsilon === 0) {
@@ -240,6 +234,20 @@ export function decide(policy: UsagePolicy, request: UsageRequest, usage: UsageS
   }
 
   return { allow: reasons.length === 0, reasons };
+}
+
+/**
+ * The policy's `jobsPerDay` against the consumer's jobs on the dataset today (this job not counted): the reason to
+ * refuse, or null. `decide` applies it, and the broker's admission applies it again where admissions go one at a time.
+ */
+export function dailyLimitReason(policy: Pick<UsagePolicy, 'jobsPerDay'>, jobsToday: number): PolicyReason | null {
+  const perDay = policy.jobsPerDay ?? null;
+  if (perDay === null || jobsToday < perDay) return null;
+  return {
+    code: 'DAILY_LIMIT_REACHED',
+    message: `daily limit of ${perDay} job${perDay === 1 ? '' : 's'} reached`,
+    detail: { jobsToday, jobsPerDay: perDay },
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-export { decide, withholdsCounts } from './decide.js';
+export { dailyLimitReason, decide, withholdsCounts } from './decide.js';
 export { usagePolicySchema } from './schema.js';
 export { SCENARIO_HASH, scenarioHash } from './scenario-hash.js';
 export { AGGREGATIONS, REASON_CODES } from './types.js';

@@ -34,7 +34,6 @@ import { ciphertextBytes } from '#scenario';
 
 const psiSet = (set: number, keys: number): string => `set:${set}:${keys}`;
 const psiMatches = (role: string): string => `matches:${role}`;
-/** Progress fields a provider reports that the consumer of a job with withheld counts never sees (row counts and what follows them). */
 /** A report as a job whose counts are withheld keeps it: the step and the number of ciphertexts, no rows or bytes. */
 function withoutCounts(r: ProviderReport): ProviderReport {
   return { status: r.status, ...(r.ciphertexts === undefined ? {} : { ciphertexts: r.ciphertexts }) };

@@ -4,16 +4,7 @@ import { ACTIVE_JOB_STATUSES, AppError, type ErrorDetail, type Principal } from 
 import { paramsId as heParamsId } from '#he-core';
 import { JobOrchestrator } from '#job-flow';
 import { transition } from '#jobs';
-import {
-  forUpdate,
-  BudgetEntity,
-  JobCiphertextEntity,
-  JobDatasetEntity,
-  JobEntity,
-  OfferEntity,
-  inTransaction,
-  purgeJobCiphertexts,
-} from '#persistence';
+import { forUpdate, BudgetEntity, JobCiphertextEntity, JobEntity, OfferEntity, inTransaction, purgeJobCiphertexts } from '#persistence';
 import { type AppConfig, CONFIG, LedgerRecorder, parseInput } from '#platform';
 import { type ScenarioIdentity, decide, scenarioHash, withholdsCounts } from '#policy';
 import {
@@ -30,7 +21,7 @@ import { KeysetsService } from '../keysets/keysets.service.js';
 import { ScenarioRegistry } from '../scenarios/scenario-registry.service.js';
 import { type SubmitJob as SubmitJobInput, submitJobSchema } from './jobs.dto.js';
 import { type DatasetDecision, type PreparedJob, SubmitJob, type Submitted, reasonCodes } from './submit-job.js';
-import { TypeOrmSubmissionStore } from './submission-store.js';
+import { TypeOrmSubmissionStore, jobsToday } from './submission-store.js';
 import { clearPsi } from '../connector/connector-gateway.service.js';
 
 /** Validation codes of the cost bounds (metrics, released values, groups). */
@@ -215,12 +206,7 @@ export class JobsService {
     const out: DatasetDecision[] = [];
     for (const [role, o] of Object.entries(offers)) {
       const spent = await this.ds.getRepository(BudgetEntity).findOneBy({ datasetId: o.datasetId, consumerId: consumer.id });
-      const jobsToday = await this.ds
-        .getRepository(JobDatasetEntity)
-        .createQueryBuilder('jd')
-        .innerJoin(JobEntity, 'j', 'j.id = jd.job_id')
-        .where('jd.dataset_id = :d AND j.consumer_id = :c AND j.day = :day', { d: o.datasetId, c: consumer.id, day: utcDay() })
-        .getCount();
+      const today = await jobsToday(this.ds.manager, o.datasetId, consumer.id, utcDay());
       const d = decide(
         o.policy,
         {
@@ -238,7 +224,7 @@ export class JobsService {
             ? { alignment: { keys: plan.align.keys?.length ?? null, roles: Object.keys(plan.align.on).length } }
             : {}),
         },
-        { epsilonSpent: spent?.spent ?? 0, jobsToday },
+        { epsilonSpent: spent?.spent ?? 0, jobsToday: today },
         new Date(),
       );
       const pol = o.policy;

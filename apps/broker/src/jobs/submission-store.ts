@@ -12,6 +12,16 @@ async function activeJobs(m: EntityManager, consumerId: string): Promise<ActiveJ
   return { mine: await jobs.count({ where: { ...active, consumerId } }), all: await jobs.count({ where: active }) };
 }
 
+/** The consumer's jobs stored for `day` that bind the dataset (one per bound role): what `jobsPerDay` limits. */
+export function jobsToday(m: EntityManager, datasetId: string, consumerId: string, day: string): Promise<number> {
+  return m
+    .getRepository(JobDatasetEntity)
+    .createQueryBuilder('jd')
+    .innerJoin(JobEntity, 'j', 'j.id = jd.job_id')
+    .where('jd.dataset_id = :d AND j.consumer_id = :c AND j.day = :day', { d: datasetId, c: consumerId, day })
+    .getCount();
+}
+
 /** The broker's database as submission uses it (TypeORM; SQLite or PostgreSQL). */
 export class TypeOrmSubmissionStore implements SubmissionStore {
   constructor(private readonly ds: DataSource) {}
@@ -31,13 +41,7 @@ export class TypeOrmSubmissionStore implements SubmissionStore {
       return work({
         activeJobs: (consumerId) => activeJobs(m, consumerId),
         chargeBudget: (datasetId, consumerId, epsilon, budget) => chargeBudget(m, datasetId, consumerId, epsilon, budget),
-        jobsToday: (datasetId, consumerId, day) =>
-          m
-            .getRepository(JobDatasetEntity)
-            .createQueryBuilder('jd')
-            .innerJoin(JobEntity, 'j', 'j.id = jd.job_id')
-            .where('jd.dataset_id = :d AND j.consumer_id = :c AND j.day = :day', { d: datasetId, c: consumerId, day })
-            .getCount(),
+        jobsToday: (datasetId, consumerId, day) => jobsToday(m, datasetId, consumerId, day),
         insert: (job) => insertJob(m, job),
       });
     });

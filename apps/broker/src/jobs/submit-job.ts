@@ -9,7 +9,7 @@ import {
   type Principal,
   type UsageEvent,
 } from '#contracts';
-import type { PolicyDecision, UsagePolicy } from '#policy';
+import { type PolicyDecision, type UsagePolicy, dailyLimitReason } from '#policy';
 import type { Plan, Scenario } from '#scenario';
 import type { SubmitJob as SubmitJobInput } from './jobs.dto.js';
 
@@ -253,15 +253,9 @@ export class SubmitJob {
   private async checkDailyLimits(tx: AdmissionTx, p: PreparedJob, consumer: Principal, day: string): Promise<void> {
     const refusals: ErrorDetail[] = [];
     for (const [role, o] of Object.entries(p.offers)) {
-      const perDay = o.policy.jobsPerDay ?? null;
-      if (perDay === null) continue;
-      if ((await tx.jobsToday(o.datasetId, consumer.id, day)) >= perDay)
-        refusals.push({
-          path: `$.bindings.${role}`,
-          code: 'DAILY_LIMIT_REACHED',
-          message: `daily limit of ${perDay} job${perDay === 1 ? '' : 's'} reached`,
-          dataset: o.datasetId,
-        });
+      if ((o.policy.jobsPerDay ?? null) === null) continue;
+      const reason = dailyLimitReason(o.policy, await tx.jobsToday(o.datasetId, consumer.id, day));
+      if (reason) refusals.push({ path: `$.bindings.${role}`, code: reason.code, message: reason.message, dataset: o.datasetId });
     }
     if (refusals.length) throw new AdmissionRefused(refusals, 'the usage policy of a bound dataset refuses this job');
   }
